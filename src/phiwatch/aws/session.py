@@ -1,0 +1,255 @@
+"""boto3 session and client factory.
+
+Honours the standard credential chain, ``AWS_PROFILE``, ``AWS_REGION`` /
+``AWS_DEFAULT_REGION`` and ``AWS_ENDPOINT_URL``. Every client uses botocore's adaptive
+retry mode, so a throttled collection slows down instead of failing, and every request
+is counted through botocore's event hooks so benchmarks and ``--verbose`` can report it.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from urllib.parse import urlsplit, urlunsplit
+from collections import Counter
+from typing import Any
+
+import boto3
+import botocore.session
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+    ProfileNotFound,
+)
+
+from phiwatch.errors import CannotRunError, UsageError
+
+# boto3 service name -> IAM action prefix, where they differ.
+_IAM_PREFIX = {
+    "elbv2": "elasticloadbalancing",
+    "elb": "elasticloadbalancing",
+    "logs": "logs",
+    "opensearch": "es",
+    "es": "es",
+    "apigatewayv2": "apigateway",
+    "s3control": "s3",
+    "secretsmanager": "secretsmanager",
+    "rds": "rds",
+    "stepfunctions": "states",
+    "cloudwatch": "cloudwatch",
+}
+
+# API names whose IAM action is not "<prefix>:<ApiName>".
+_IAM_ACTION_OVERRIDES = {
+    ("s3", "ListBuckets"): "s3:ListAllMyBuckets",
+    ("s3", "GetBucketEncryption"): "s3:GetEncryptionConfiguration",
+    ("s3", "GetBucketLifecycleConfiguration"): "s3:GetLifecycleConfiguration",
+    ("s3", "GetBucketReplication"): "s3:GetReplicationConfiguration",
+    ("s3", "GetBucketOwnershipControls"): "s3:GetBucketOwnershipControls",
+    ("s3", "GetObjectLockConfiguration"): "s3:GetBucketObjectLockConfiguration",
+    ("s3", "GetBucketLocation"): "s3:GetBucketLocation",
+    ("s3", "GetBucketTagging"): "s3:GetBucketTagging",
+    ("s3control", "GetPublicAccessBlock"): "s3:GetAccountPublicAccessBlock",
+    ("s3", "GetPublicAccessBlock"): "s3:GetBucketPublicAccessBlock",
+    ("s3", "GetBucketPolicyStatus"): "s3:GetBucketPolicyStatus",
+    ("s3", "GetBucketAcl"): "s3:GetBucketAcl",
+    ("s3", "GetBucketVersioning"): "s3:GetBucketVersioning",
+    ("s3", "GetBucketLogging"): "s3:GetBucketLogging",
+    ("s3", "GetBucketPolicy"): "s3:GetBucketPolicy",
+    ("elbv2", "DescribeLoadBalancerAttributes"): "elasticloadbalancing:DescribeLoadBalancerAttributes",
+    ("lambda", "ListFunctions"): "lambda:ListFunctions",
+    ("lambda", "GetFunctionUrlConfig"): "lambda:GetFunctionUrlConfig",
+    ("lambda", "GetPolicy"): "lambda:GetPolicy",
+    ("lambda", "ListTags"): "lambda:ListTags",
+}
+
+
+def iam_action_for(service: str, api: str) -> str:
+    """The IAM action a botocore operation needs, e.g. ('s3', 'ListBuckets') -> s3:ListAllMyBuckets."""
+    if (service, api) in _IAM_ACTION_OVERRIDES:
+        return _IAM_ACTION_OVERRIDES[(service, api)]
+    return f"{_IAM_PREFIX.get(service, service)}:{api}"
+
+
+class RequestCounter:
+    """Counts HTTP requests per (service, operation) through botocore's event hooks."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.by_operation: Counter[tuple[str, str]] = Counter()
+
+    def sent_hook(self, request: Any = None, **kwargs: Any) -> None:  # before-send handler
+        event = kwargs.get("event_name", "")
+        parts = event.split(".")
+        service = parts[1] if len(parts) > 1 else "?"
+        with self._lock:
+            self.by_operation[(service, "*http")] += 1
+
+    @property
+    def total(self) -> int:
+        with self._lock:
+            return sum(n for (svc, op), n in self.by_operation.items() if op == "*http")
+
+    def per_service(self) -> dict[str, int]:
+        with self._lock:
+            out: Counter[str] = Counter()
+            for (svc, op), n in self.by_operation.items():
+                if op == "*http":
+                    out[svc] += n
+            return dict(out)
+
+    def reset(self) -> None:
+        with self._lock:
+            self.by_operation.clear()
+
+
+def _known_regions() -> set[str]:
+    session = botocore.session.get_session()
+    regions: set[str] = set()
+    for partition in session.get_available_partitions():
+        for service in ("ec2", "sts"):
+            regions.update(session.get_available_regions(service, partition_name=partition, allow_non_regional=False))
+    return regions
+
+
+def endpoint_config(service: str, endpoint_url: str | None) -> Config | None:
+    """Client settings a custom endpoint (the emulator, a proxy) needs for ``service``."""
+    if not endpoint_url:
+        return None
+    if service == "s3":
+        return Config(s3={"addressing_style": "path"})
+    return None
+
+
+def _strip_account_host_prefix(request: Any, **_: Any) -> None:
+    """s3control: botocore puts the account id in front of the host, which a loopback
+    endpoint (the emulator) does not answer to; send the request to the endpoint itself."""
+    parts = urlsplit(request.url)
+    host = parts.hostname or ""
+    head, _, rest = host.partition(".")
+    if head.isdigit() and len(head) == 12 and rest:
+        netloc = rest + (f":{parts.port}" if parts.port else "")
+        request.url = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def adapt_client(client: Any, service: str, endpoint_url: str | None) -> Any:
+    if endpoint_url and service == "s3control":
+        client.meta.events.register_first("before-sign.s3-control", _strip_account_host_prefix)
+    return client
+
+
+def make_client(session: boto3.Session, service: str, endpoint_url: str | None, region: str | None = None) -> Any:
+    """A client for ``service`` honouring a custom endpoint (used by seeding and tests)."""
+    client = session.client(
+        service, region_name=region or session.region_name or "us-east-1", endpoint_url=endpoint_url,
+        config=endpoint_config(service, endpoint_url),
+    )
+    return adapt_client(client, service, endpoint_url)
+
+
+class AwsContext:
+    """Where and how phiwatch talks to AWS: credentials, endpoint, regions, clients."""
+
+    def __init__(
+        self,
+        endpoint_url: str | None = None,
+        profile: str | None = None,
+        regions: list[str] | None = None,
+        max_attempts: int = 10,
+        max_pool_connections: int = 20,
+        session: boto3.Session | None = None,
+    ) -> None:
+        self.endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+        self.profile = profile
+        try:
+            self.session = session or boto3.Session(profile_name=profile)
+        except ProfileNotFound as exc:
+            raise UsageError(f"AWS profile '{profile}' not found: check ~/.aws/config or --profile") from exc
+        self.counter = RequestCounter()
+        self._config = Config(
+            retries={"mode": "adaptive", "max_attempts": max_attempts},
+            max_pool_connections=max_pool_connections,
+            connect_timeout=5,
+            read_timeout=60,
+            user_agent_extra="phiwatch",
+        )
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+        self._account_id: str | None = None
+        default = self.session.region_name or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        self.default_region = default or "us-east-1"
+        self.regions = list(dict.fromkeys(regions or [self.default_region]))
+        self._validate_regions(self.regions)
+
+    def _validate_regions(self, regions: list[str]) -> None:
+        known = _known_regions()
+        for region in regions:
+            if region not in known:
+                raise UsageError(
+                    f"unknown region '{region}': use an AWS region name such as us-east-1 "
+                    f"(see `aws ec2 describe-regions`)"
+                )
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        region = region or self.default_region
+        if region == "global":
+            region = self.default_region
+        key = (service, region)
+        with self._lock:
+            cached = self._clients.get(key)
+            if cached is not None:
+                return cached
+            config = self._config
+            extra = endpoint_config(service, self.endpoint_url)
+            if extra is not None:
+                config = config.merge(extra)
+            client = self.session.client(service, region_name=region, endpoint_url=self.endpoint_url, config=config)
+            adapt_client(client, service, self.endpoint_url)
+            client.meta.events.register("before-send", self.counter.sent_hook)
+            self._clients[key] = client
+            return client
+
+    def account_id(self) -> str:
+        """The caller's account (STS GetCallerIdentity); clear errors when AWS cannot be reached."""
+        if self._account_id is None:
+            self._account_id = self.check_access()
+        return self._account_id
+
+    def check_access(self) -> str:
+        where = f"endpoint {self.endpoint_url}" if self.endpoint_url else "AWS"
+        try:
+            return self.client("sts").get_caller_identity()["Account"]
+        except (NoCredentialsError, PartialCredentialsError) as exc:
+            raise CannotRunError(
+                "no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
+                "or pass --profile"
+            ) from exc
+        except EndpointConnectionError as exc:
+            raise CannotRunError(
+                f"cannot reach {where}: check --endpoint-url / AWS_ENDPOINT_URL and that the service is running"
+            ) from exc
+        except NoRegionError as exc:
+            raise UsageError("no AWS region configured: pass --region or set AWS_REGION") from exc
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "ClientError")
+            raise CannotRunError(
+                f"{where} refused sts:GetCallerIdentity ({code}): check that the credentials are valid"
+            ) from exc
+        except BotoCoreError as exc:
+            raise CannotRunError(f"cannot talk to {where}: {exc}") from exc
+
+    def all_regions(self) -> list[str]:
+        """Regions enabled for the account (EC2 DescribeRegions), for --all-regions."""
+        try:
+            resp = self.client("ec2").describe_regions(AllRegions=False)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "ClientError")
+            raise CannotRunError(f"cannot list regions ({code}): grant ec2:DescribeRegions or pass --region") from exc
+        except EndpointConnectionError as exc:
+            raise CannotRunError("cannot reach the endpoint to list regions: check --endpoint-url") from exc
+        return sorted(r["RegionName"] for r in resp.get("Regions", []))

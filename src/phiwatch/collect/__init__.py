@@ -1,0 +1,1 @@
+"""Collectors: one module per AWS service, each turning describe calls into ConfigurationItems."""

@@ -1,0 +1,280 @@
+"""Shared collection machinery: calls with error capture, pagination, and the collector registry.
+
+A collector is a class registered with :func:`register`. It yields
+:class:`~phiwatch.model.ConfigurationItem` objects for one (account, region) and never judges
+them. Every AWS call goes through :class:`CollectContext`, which
+
+* paginates with botocore's paginators,
+* records a denied or failed call as a :class:`~phiwatch.model.CollectionError` naming the
+  API and the IAM action it needs (on the item, so rules can say INSUFFICIENT_DATA),
+* treats the error codes a call documents for "not configured" (for example
+  ``NoSuchBucketPolicy``) as an absent value, never as a failure,
+* tells the engine which resource types were listed completely, so resources missing from
+  a complete listing (and only those) are recorded as deleted.
+
+Account-wide settings (password policy, EBS encryption by default, account public access
+block, ...) go on one ``AWS::::Account`` item per account and region (``global`` for
+account-global settings). Each collector yields a *partial* account item from
+:meth:`CollectContext.account_item` holding only its own configuration keys; the runner
+merges the parts, keeping keys of services not collected in this run from the stored item.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar, Iterable, Iterator
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from phiwatch.aws.session import AwsContext, iam_action_for
+from phiwatch.model import ACCOUNT_TYPE, CollectionError, ConfigurationItem, to_jsonable
+
+GLOBAL_REGION = "global"
+
+
+class _Failed:
+    """Sentinel returned by :meth:`CollectContext.call` when the call failed."""
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "FAILED"
+
+
+FAILED: Any = _Failed()
+
+
+class ListFailed(Exception):
+    """A list call failed: the resource type was not listed completely."""
+
+
+def snake(api: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", api).lower()
+
+
+def error_code(exc: Exception) -> str:
+    if isinstance(exc, ClientError):
+        return exc.response.get("Error", {}).get("Code", "ClientError")
+    return type(exc).__name__
+
+
+def error_message(exc: Exception) -> str:
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Message", ""))[:300]
+    return str(exc)[:300]
+
+
+def tags_from_list(tag_list: list[dict[str, Any]] | None, key: str = "Key", value: str = "Value") -> dict[str, str]:
+    return {t[key]: t.get(value, "") for t in (tag_list or []) if key in t}
+
+
+@dataclass
+class CollectContext:
+    """Everything one collector run needs: clients for one region, error capture, completeness."""
+
+    aws: AwsContext
+    account_id: str
+    region: str
+    errors: list[CollectionError] = field(default_factory=list)
+    #: (resource_type, region) pairs listed completely in this run
+    complete: set[tuple[str, str]] = field(default_factory=set)
+    partition: str = "aws"
+    #: regions the user asked for (global collectors such as S3 filter on it)
+    regions: tuple[str, ...] = ()
+    #: threads for per-resource detail calls within one collector
+    detail_workers: int = 8
+
+    def client(self, service: str) -> Any:
+        return self.aws.client(service, self.region)
+
+    # -- calls -------------------------------------------------------------------------
+    def call(
+        self,
+        service: str,
+        api: str,
+        *,
+        item: ConfigurationItem | None = None,
+        not_found: tuple[str, ...] = (),
+        absent: Any = None,
+        resource_type: str | None = None,
+        resource_id: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Call ``service.api(**kwargs)``.
+
+        Returns the response (JSON-normalised), ``absent`` when AWS answers with one of the
+        ``not_found`` codes, or :data:`FAILED` after recording the error on ``item`` (when
+        given) and on the context.
+        """
+        try:
+            response = getattr(self.client(service), snake(api))(**kwargs)
+        except (ClientError, BotoCoreError) as exc:
+            code = error_code(exc)
+            if code in not_found:
+                return absent
+            self._record(service, api, exc, item, resource_type, resource_id)
+            return FAILED
+        response.pop("ResponseMetadata", None)
+        return to_jsonable(response)
+
+    def paginate(
+        self,
+        service: str,
+        api: str,
+        result_key: str,
+        *,
+        resource_type: str | None = None,
+        item: ConfigurationItem | None = None,
+        not_found: tuple[str, ...] = (),
+        **kwargs: Any,
+    ) -> Iterator[dict[str, Any]]:
+        """Yield every element of ``result_key`` across pages; raise :class:`ListFailed` on error."""
+        client = self.client(service)
+        op = snake(api)
+        try:
+            if client.can_paginate(op):
+                pages = client.get_paginator(op).paginate(**kwargs)
+            else:
+                pages = iter([getattr(client, op)(**kwargs)])
+            for page in pages:
+                for element in page.get(result_key, []) or []:
+                    yield to_jsonable(element)
+        except (ClientError, BotoCoreError) as exc:
+            if error_code(exc) in not_found:
+                return
+            self._record(service, api, exc, item, resource_type, None)
+            raise ListFailed(f"{service}:{api}") from exc
+
+    def _record(
+        self,
+        service: str,
+        api: str,
+        exc: Exception,
+        item: ConfigurationItem | None,
+        resource_type: str | None,
+        resource_id: str | None,
+    ) -> None:
+        err = CollectionError(
+            service=service,
+            api=api,
+            region=self.region,
+            error=error_code(exc),
+            iam_action=iam_action_for(service, api),
+            resource_type=resource_type or (item.resourceType if item else None),
+            resource_id=resource_id or (item.resourceId if item else None),
+            message=error_message(exc),
+        )
+        self.errors.append(err)
+        if item is not None:
+            item.collectionErrors.append(err.to_dict())
+
+    # -- helpers -----------------------------------------------------------------------
+    def mark_complete(self, *resource_types: str, region: str | None = None) -> None:
+        """Say that every resource of these types in ``region`` (default: this one) was listed."""
+        for resource_type in resource_types:
+            self.complete.add((resource_type, region or self.region))
+
+    def map(self, fn: Callable[[Any], Any], elements: Iterable[Any]) -> Iterator[Any]:
+        """``fn`` over ``elements`` on ``detail_workers`` threads, results in order, a bounded window at a time."""
+        window = self.detail_workers * 4
+        with ThreadPoolExecutor(max_workers=self.detail_workers) as pool:
+            pending: deque = deque()
+            for element in elements:
+                pending.append(pool.submit(fn, element))
+                if len(pending) >= window:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+
+    def account_item(self, region: str | None = None) -> ConfigurationItem:
+        """A partial AWS::::Account item; the runner merges the parts of every collector."""
+        region = region or self.region
+        return ConfigurationItem(
+            resourceType=ACCOUNT_TYPE,
+            resourceId=self.account_id,
+            resourceName=self.account_id,
+            accountId=self.account_id,
+            awsRegion=region,
+            arn=f"arn:{self.partition}:::{self.account_id}",
+        )
+
+    def item(self, resource_type: str, resource_id: str, **fields: Any) -> ConfigurationItem:
+        """A new item for this context's account and region."""
+        fields.setdefault("awsRegion", self.region)
+        return ConfigurationItem(
+            resourceType=resource_type, resourceId=resource_id, accountId=self.account_id, **fields
+        )
+
+    def arn(self, service: str, resource: str, region: str | None = None, account: bool = True) -> str:
+        region = self.region if region is None else region
+        if region == GLOBAL_REGION:
+            region = ""
+        return f"arn:{self.partition}:{service}:{region}:{self.account_id if account else ''}:{resource}"
+
+
+class Collector:
+    """Base class of a service collector; subclasses set the class attributes and ``collect``."""
+
+    #: short name used on the command line, in progress and in errors (e.g. "s3")
+    name: ClassVar[str]
+    #: AWS Config resource types this collector produces
+    resource_types: ClassVar[tuple[str, ...]]
+    #: True when the service is global (IAM): collected once per account, region "global"
+    global_service: ClassVar[bool] = False
+
+    def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:  # pragma: no cover
+        raise NotImplementedError
+
+
+REGISTRY: dict[str, type[Collector]] = {}
+
+
+def register(cls: type[Collector]) -> type[Collector]:
+    """Class decorator: add a collector to the registry under ``cls.name``."""
+    if cls.name in REGISTRY and REGISTRY[cls.name] is not cls:
+        raise ValueError(f"collector '{cls.name}' registered twice")
+    REGISTRY[cls.name] = cls
+    return cls
+
+
+@dataclass
+class Detail:
+    """One per-resource call whose answer goes into the item, described as data.
+
+    ``params`` builds the call's arguments from the item; ``select`` picks the value out of
+    the response (a key or a callable); ``target`` is ``configuration.X`` or
+    ``supplementaryConfiguration.X``. Codes in ``not_found`` mean "not configured" and store
+    ``absent``; any other error is recorded on the item and the target is left unset.
+    """
+
+    service: str
+    api: str
+    params: Callable[[ConfigurationItem], dict[str, Any]]
+    target: str
+    select: str | Callable[[dict[str, Any]], Any] | None = None
+    not_found: tuple[str, ...] = ()
+    absent: Any = None
+
+    def apply(self, ctx: CollectContext, item: ConfigurationItem) -> None:
+        response = ctx.call(
+            self.service, self.api, item=item, not_found=self.not_found, absent=_ABSENT, **self.params(item)
+        )
+        if response is FAILED:
+            return
+        if response is _ABSENT:
+            value = self.absent
+        elif self.select is None:
+            value = response
+        elif callable(self.select):
+            value = self.select(response)
+        else:
+            value = response.get(self.select)
+        section, _, key = self.target.partition(".")
+        getattr(item, section)[key] = value
+
+
+_ABSENT = object()

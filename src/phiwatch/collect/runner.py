@@ -1,0 +1,172 @@
+"""Run collectors for every (service, region) concurrently and stream items into the store.
+
+Collector threads put items on a bounded queue; the calling thread is the only writer, so
+memory grows with the queue and the largest page, not with the estate.
+"""
+
+from __future__ import annotations
+
+import queue
+import time
+import traceback
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from phiwatch.aws.session import AwsContext
+from phiwatch.collect.base import GLOBAL_REGION, REGISTRY, CollectContext, Collector
+from phiwatch.collect.registry import load_collectors
+from phiwatch.model import ACCOUNT_TYPE, CollectionError, ConfigurationItem, utcnow
+from phiwatch.store.db import CHANGED, NEW, Store
+
+log = logging.getLogger(__name__)
+
+# progress callback: (event, service, region, items_so_far) with event in start|item|done|failed
+ProgressFn = Callable[[str, str, str, int], None]
+
+
+@dataclass
+class CollectResult:
+    run_id: int
+    account_id: str
+    regions: list[str]
+    seen: int = 0
+    created: int = 0
+    changed: int = 0
+    deleted: int = 0
+    requests: int = 0
+    seconds: float = 0.0
+    types_seen: dict[str, int] = field(default_factory=dict)
+    errors: list[CollectionError] = field(default_factory=list)
+    changed_keys: list[tuple[str, str, str, str]] = field(default_factory=list)
+
+
+def plan_tasks(services: Iterable[str] | None, regions: list[str]) -> list[tuple[type[Collector], str]]:
+    load_collectors()
+    names = list(services) if services else sorted(REGISTRY)
+    tasks: list[tuple[type[Collector], str]] = []
+    for name in names:
+        cls = REGISTRY[name]
+        if cls.global_service:
+            tasks.append((cls, GLOBAL_REGION))
+        else:
+            tasks.extend((cls, region) for region in regions)
+    return tasks
+
+
+def collect(
+    aws: AwsContext,
+    store: Store,
+    services: Iterable[str] | None = None,
+    progress: ProgressFn | None = None,
+    max_workers: int = 8,
+    changed_by: str | None = None,
+) -> CollectResult:
+    """Collect every enabled service in every region into ``store``."""
+    account_id = aws.account_id()
+    tasks = plan_tasks(services, aws.regions)
+    service_names = sorted({cls.name for cls, _ in tasks})
+    run_id = store.start_run(account_id, aws.regions, service_names, aws.endpoint_url)
+    result = CollectResult(run_id=run_id, account_id=account_id, regions=list(aws.regions))
+    started = utcnow()
+    t0 = time.monotonic()
+    requests_before = aws.counter.total
+    q: queue.Queue = queue.Queue(maxsize=500)
+
+    def work(cls: type[Collector], region: str) -> None:
+        ctx = CollectContext(aws=aws, account_id=account_id, region=region, regions=tuple(aws.regions))
+        try:
+            for item in cls().collect(ctx):
+                q.put(("item", cls.name, region, item))
+        except Exception as exc:  # noqa: BLE001 - a collector bug must not stop the others
+            log.debug("collector %s in %s crashed:\n%s", cls.name, region, traceback.format_exc())
+            ctx.errors.append(
+                CollectionError(
+                    service=cls.name, api="*", region=region, error=type(exc).__name__,
+                    iam_action="", message=str(exc)[:300],
+                )
+            )
+            ctx.complete.clear()
+        q.put(("done", cls.name, region, ctx))
+
+    status = "failed"
+    counts: dict[tuple[str, str], int] = {}
+    account_parts: dict[str, ConfigurationItem] = {}
+    try:
+        with store.writer(run_id) as writer, ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(tasks)))) as pool:
+            for cls, region in tasks:
+                counts[(cls.name, region)] = 0
+                if progress:
+                    progress("start", cls.name, region, 0)
+                pool.submit(work, cls, region)
+            remaining = len(tasks)
+            while remaining:
+                kind, name, region, payload = q.get()
+                if kind == "item":
+                    item: ConfigurationItem = payload
+                    if item.resourceType == ACCOUNT_TYPE:
+                        _merge_account_part(account_parts, item)
+                        continue
+                    outcome = writer.record(item, changed_by=changed_by)
+                    result.types_seen[item.resourceType] = result.types_seen.get(item.resourceType, 0) + 1
+                    if outcome in (NEW, CHANGED):
+                        result.changed_keys.append(item.key)
+                    counts[(name, region)] += 1
+                    if progress:
+                        progress("item", name, region, counts[(name, region)])
+                    continue
+                remaining -= 1
+                ctx: CollectContext = payload
+                for resource_type, scope_region in sorted(ctx.complete):
+                    writer.mark_missing_deleted(account_id, scope_region, resource_type, started)
+                writer.commit()
+                result.errors.extend(ctx.errors)
+                if progress:
+                    progress("failed" if ctx.errors else "done", name, region, counts[(name, region)])
+            for part in account_parts.values():
+                item = _with_stored_account_keys(store, part)
+                if writer.record(item, changed_by=changed_by) in (NEW, CHANGED):
+                    result.changed_keys.append(item.key)
+                result.types_seen[ACCOUNT_TYPE] = result.types_seen.get(ACCOUNT_TYPE, 0) + 1
+            result.seen, result.created, result.changed, result.deleted = (
+                writer.seen, writer.created, writer.changed, writer.deleted,
+            )
+        status = "complete"
+    finally:
+        result.requests = aws.counter.total - requests_before
+        result.seconds = time.monotonic() - t0
+        store.record_errors(run_id, result.errors)
+        store.finish_run(
+            run_id, status=status, seen=result.seen, changed=result.changed + result.created,
+            deleted=result.deleted, requests=result.requests, complete=status == "complete" and not result.errors,
+        )
+    return result
+
+
+def _merge_account_part(parts: dict[str, ConfigurationItem], part: ConfigurationItem) -> None:
+    current = parts.get(part.awsRegion)
+    if current is None:
+        parts[part.awsRegion] = part
+        return
+    current.configuration.update(part.configuration)
+    current.supplementaryConfiguration.update(part.supplementaryConfiguration)
+    current.collectionErrors.extend(part.collectionErrors)
+
+
+def _with_stored_account_keys(store: Store, part: ConfigurationItem) -> ConfigurationItem:
+    """Keep the configuration keys of services not collected this run from the stored item."""
+    found = [r for r in store.find(part.resourceId, ACCOUNT_TYPE) if r["region"] == part.awsRegion]
+    if not found:
+        return part
+    stored = store.item_at(found[0]["id"])
+    if not stored:
+        return part
+    previous = ConfigurationItem.from_dict(stored["item"])
+    configuration = dict(previous.configuration)
+    configuration.update(part.configuration)
+    supplementary = dict(previous.supplementaryConfiguration)
+    supplementary.update(part.supplementaryConfiguration)
+    part.configuration = configuration
+    part.supplementaryConfiguration = supplementary
+    return part

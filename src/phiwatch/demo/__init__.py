@@ -1,0 +1,1 @@
+"""The demo healthcare estate and the `phiwatch demo` walk-through."""

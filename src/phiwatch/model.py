@@ -1,0 +1,152 @@
+"""Core records: ConfigurationItem (AWS Config's shape), collection errors, evaluations."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+ACCOUNT_TYPE = "AWS::::Account"
+
+STATUS_OK = "OK"
+STATUS_DISCOVERED = "ResourceDiscovered"
+STATUS_DELETED = "ResourceDeleted"
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def isoformat(value: dt.datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return isoformat(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, set):
+        return sorted(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def to_jsonable(value: Any) -> Any:
+    """Normalise boto3 output (datetimes, bytes, ...) to plain JSON types."""
+    return json.loads(json.dumps(value, default=_json_default))
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_json_default)
+
+
+class Compliance(str, Enum):
+    COMPLIANT = "COMPLIANT"
+    NON_COMPLIANT = "NON_COMPLIANT"
+    NOT_APPLICABLE = "NOT_APPLICABLE"
+    INSUFFICIENT_DATA = "INSUFFICIENT_DATA"
+
+
+@dataclass
+class CollectionError:
+    """An API call that was denied or failed: 'could not check', never 'not configured'."""
+
+    service: str
+    api: str
+    region: str
+    error: str
+    iam_action: str
+    resource_type: str | None = None
+    resource_id: str | None = None
+    message: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "service": self.service,
+            "api": self.api,
+            "region": self.region,
+            "error": self.error,
+            "iam_action": self.iam_action,
+            "resource_type": self.resource_type,
+            "resource_id": self.resource_id,
+            "message": self.message,
+        }
+
+
+@dataclass
+class ConfigurationItem:
+    """One resource's configuration at a point in time, in AWS Config's item shape."""
+
+    resourceType: str
+    resourceId: str
+    awsRegion: str
+    accountId: str
+    resourceName: str | None = None
+    arn: str | None = None
+    configuration: dict[str, Any] = field(default_factory=dict)
+    supplementaryConfiguration: dict[str, Any] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    relationships: list[dict[str, Any]] = field(default_factory=list)
+    configurationItemCaptureTime: str = field(default_factory=lambda: isoformat(utcnow()))
+    configurationItemStatus: str = STATUS_OK
+    # API calls that failed while building this item: rules report INSUFFICIENT_DATA for
+    # anything that reads what these would have returned.
+    collectionErrors: list[dict[str, Any]] = field(default_factory=list)
+    configurationStateId: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.configurationStateId:
+            self.configurationStateId = self.compute_state_id()
+
+    def content(self) -> dict[str, Any]:
+        """The part of the item that defines its state (no capture time)."""
+        return {
+            "resourceType": self.resourceType,
+            "resourceId": self.resourceId,
+            "resourceName": self.resourceName,
+            "arn": self.arn,
+            "awsRegion": self.awsRegion,
+            "accountId": self.accountId,
+            "configuration": self.configuration,
+            "supplementaryConfiguration": self.supplementaryConfiguration,
+            "tags": self.tags,
+            "relationships": self.relationships,
+            "configurationItemStatus": self.configurationItemStatus,
+            "collectionErrors": sorted(
+                ({"api": e.get("api"), "error": e.get("error")} for e in self.collectionErrors),
+                key=lambda e: (e["api"] or "", e["error"] or ""),
+            ),
+        }
+
+    def compute_state_id(self) -> str:
+        return hashlib.sha256(canonical_json(self.content()).encode()).hexdigest()[:32]
+
+    def refresh_state_id(self) -> str:
+        self.configurationStateId = self.compute_state_id()
+        return self.configurationStateId
+
+    def to_dict(self) -> dict[str, Any]:
+        data = self.content()
+        data["configurationItemCaptureTime"] = self.configurationItemCaptureTime
+        data["configurationStateId"] = self.configurationStateId
+        data["collectionErrors"] = list(self.collectionErrors)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ConfigurationItem":
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def failed_apis(self) -> set[str]:
+        return {e.get("api", "") for e in self.collectionErrors}
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        return (self.accountId, self.awsRegion, self.resourceType, self.resourceId)

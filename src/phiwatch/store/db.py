@@ -1,0 +1,440 @@
+"""Store: resources, their versions (configuration history), tags, collection runs and errors.
+
+A new version of an item is written only when its content hash (``configurationStateId``)
+changed. Resources missing from a *complete* listing are kept, with a last version whose
+status is ``ResourceDeleted``. Writes are batched in transactions, so a crash leaves the
+store as it was after the last committed batch and the next run completes it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from sqlalchemy import and_, create_engine, event, func, insert, or_, select, update
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from phiwatch.errors import CannotRunError, UsageError
+from phiwatch.model import STATUS_DELETED, CollectionError, ConfigurationItem, isoformat, utcnow
+from phiwatch.store import migrate
+from phiwatch.store.tables import collection_errors, collection_runs, resource_tags, resources, versions
+
+NEW = "new"
+CHANGED = "changed"
+UNCHANGED = "unchanged"
+STALE = "stale"
+
+
+def default_db_url() -> str:
+    """``PHIWATCH_DB`` if set, else a SQLite file in the user's data directory."""
+    env = os.environ.get("PHIWATCH_DB")
+    if env:
+        return env
+    from platformdirs import user_data_dir
+
+    return f"sqlite:///{Path(user_data_dir('phiwatch')) / 'phiwatch.db'}"
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(dt.timezone.utc)
+
+
+def parse_time(text: str) -> dt.datetime:
+    """ISO 8601 time (``2026-01-31``, ``2026-01-31T10:00:00Z``, ...), UTC when no zone is given."""
+    try:
+        value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise UsageError(f"not a time: '{text}' (use ISO 8601, e.g. 2026-01-31T10:00:00Z)") from exc
+    return _utc(value)  # type: ignore[return-value]
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+class Store:
+    """Configuration history and collection runs in a SQL database."""
+
+    def __init__(self, url: str | None = None, migrate_schema: bool = True) -> None:
+        self.url = url or default_db_url()
+        try:
+            if self.url.startswith("sqlite:///") and self.url != "sqlite:///:memory:":
+                path = Path(self.url[len("sqlite:///") :])
+                path.parent.mkdir(parents=True, exist_ok=True)
+            self.engine: Engine = create_engine(self.url, future=True, pool_pre_ping=True)
+        except (OSError, SQLAlchemyError, ModuleNotFoundError, ImportError) as exc:
+            raise CannotRunError(f"cannot open the store {self._safe_url()}: {exc}") from exc
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        if migrate_schema:
+            try:
+                migrate.upgrade(self.engine)
+            except (OperationalError, SQLAlchemyError, OSError) as exc:
+                raise CannotRunError(
+                    f"cannot open the store {self._safe_url()}: {exc.__class__.__name__}: "
+                    f"{str(exc).splitlines()[0][:200]} (check --db / PHIWATCH_DB and that it is writable)"
+                ) from exc
+
+    def _safe_url(self) -> str:
+        """The URL without its password, for messages."""
+        try:
+            from sqlalchemy.engine import make_url
+
+            return make_url(self.url).render_as_string(hide_password=True)
+        except Exception:  # noqa: BLE001 - only for display
+            return "(store URL)"
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- collection runs ---------------------------------------------------------------
+    def start_run(self, account_id: str | None, regions: list[str], services: list[str], endpoint: str | None) -> int:
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                insert(collection_runs).values(
+                    started_at=utcnow(),
+                    status="running",
+                    account_id=account_id,
+                    regions=regions,
+                    services=services,
+                    endpoint=endpoint,
+                    items_seen=0,
+                    items_changed=0,
+                    items_deleted=0,
+                    requests=0,
+                    complete=False,
+                )
+            )
+            return int(result.inserted_primary_key[0])
+
+    def finish_run(self, run_id: int, *, status: str, seen: int, changed: int, deleted: int, requests: int, complete: bool) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(collection_runs)
+                .where(collection_runs.c.id == run_id)
+                .values(
+                    finished_at=utcnow(),
+                    status=status,
+                    items_seen=seen,
+                    items_changed=changed,
+                    items_deleted=deleted,
+                    requests=requests,
+                    complete=complete,
+                )
+            )
+
+    def record_errors(self, run_id: int, errors: list[CollectionError]) -> None:
+        if not errors:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(insert(collection_errors), [dict(run_id=run_id, **e.to_dict()) for e in errors])
+
+    def run(self, run_id: int) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(collection_runs).where(collection_runs.c.id == run_id)).mappings().first()
+            return dict(row) if row else None
+
+    def run_errors(self, run_id: int) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(collection_errors).where(collection_errors.c.run_id == run_id)).mappings()
+            return [dict(r) for r in rows]
+
+    # -- writing items -----------------------------------------------------------------
+    @contextmanager
+    def writer(self, run_id: int | None, batch: int = 200) -> Iterator["Writer"]:
+        w = Writer(self, run_id, batch)
+        try:
+            yield w
+        finally:
+            w.close()
+
+    # -- reading -------------------------------------------------------------------------
+    def inventory(
+        self,
+        resource_type: str | None = None,
+        tags: dict[str, str] | None = None,
+        region: str | None = None,
+        account_id: str | None = None,
+        include_deleted: bool = False,
+    ) -> list[dict[str, Any]]:
+        query = select(resources)
+        if resource_type:
+            query = query.where(resources.c.resource_type == resource_type)
+        if region:
+            query = query.where(resources.c.region == region)
+        if account_id:
+            query = query.where(resources.c.account_id == account_id)
+        if not include_deleted:
+            query = query.where(resources.c.status != STATUS_DELETED)
+        for key, value in (tags or {}).items():
+            sub = select(resource_tags.c.resource_pk).where(resource_tags.c.key == key)
+            if value != "*":
+                sub = sub.where(resource_tags.c.value == value)
+            query = query.where(resources.c.id.in_(sub))
+        query = query.order_by(resources.c.resource_type, resources.c.region, resources.c.resource_id)
+        with self.engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(query).mappings()]
+            if rows:
+                tag_rows = conn.execute(
+                    select(resource_tags).where(resource_tags.c.resource_pk.in_([r["id"] for r in rows]))
+                ).mappings()
+                by_pk: dict[int, dict[str, str]] = {}
+                for t in tag_rows:
+                    by_pk.setdefault(t["resource_pk"], {})[t["key"]] = t["value"]
+                for r in rows:
+                    r["tags"] = by_pk.get(r["id"], {})
+        return rows
+
+    def counts_by_type(self, include_deleted: bool = False) -> dict[str, int]:
+        query = select(resources.c.resource_type, func.count()).group_by(resources.c.resource_type)
+        if not include_deleted:
+            query = query.where(resources.c.status != STATUS_DELETED)
+        with self.engine.connect() as conn:
+            return {t: n for t, n in conn.execute(query)}
+
+    def find(self, identifier: str, resource_type: str | None = None) -> list[dict[str, Any]]:
+        """Resources whose ARN, id or name is exactly ``identifier``."""
+        query = select(resources).where(
+            or_(
+                resources.c.arn == identifier,
+                resources.c.resource_id == identifier,
+                resources.c.resource_name == identifier,
+            )
+        )
+        if resource_type:
+            query = query.where(resources.c.resource_type == resource_type)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query.order_by(resources.c.id)).mappings()]
+
+    def resolve(self, identifier: str, resource_type: str | None = None) -> dict[str, Any]:
+        """Exactly one resource for ``identifier``, or a :class:`UsageError` that says why not."""
+        found = self.find(identifier, resource_type)
+        if not found:
+            raise UsageError(
+                f"no resource '{identifier}' in the store: run `phiwatch collect` first, or list ids with `phiwatch inventory`"
+            )
+        if len(found) > 1:
+            names = ", ".join(f"{r['resource_type']} {r['arn'] or r['resource_id']}" for r in found[:5])
+            raise UsageError(f"'{identifier}' matches {len(found)} resources ({names}): pass the ARN or --type")
+        return found[0]
+
+    def history(self, resource_pk: int) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(versions).where(versions.c.resource_pk == resource_pk).order_by(versions.c.version)
+            ).mappings()
+            out = []
+            for r in rows:
+                d = dict(r)
+                d["capture_time"] = _utc(d["capture_time"])
+                out.append(d)
+            return out
+
+    def item_at(self, resource_pk: int, at: dt.datetime | None = None) -> dict[str, Any] | None:
+        query = select(versions).where(versions.c.resource_pk == resource_pk)
+        if at is not None:
+            query = query.where(versions.c.capture_time <= _naive_if_sqlite(self.engine, at))
+        query = query.order_by(versions.c.version.desc()).limit(1)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+            return dict(row) if row else None
+
+    def current_items(self, resource_type: str | None = None, include_deleted: bool = False) -> Iterator[ConfigurationItem]:
+        """Stream the latest version of every resource (for evaluation), without loading all at once."""
+        query = select(versions.c.item).join(
+            resources, and_(resources.c.id == versions.c.resource_pk, resources.c.version == versions.c.version)
+        )
+        if resource_type:
+            query = query.where(resources.c.resource_type == resource_type)
+        if not include_deleted:
+            query = query.where(resources.c.status != STATUS_DELETED)
+        with self.engine.connect() as conn:
+            result = conn.execution_options(stream_results=True, yield_per=500).execute(query.order_by(resources.c.id))
+            for (item,) in result:
+                yield ConfigurationItem.from_dict(item)
+
+
+def _naive_if_sqlite(engine: Engine, value: dt.datetime) -> dt.datetime:
+    value = _utc(value)  # type: ignore[assignment]
+    if engine.dialect.name == "sqlite":
+        return value.replace(tzinfo=None)
+    return value
+
+
+class Writer:
+    """Writes items in batched transactions; counts new, changed and deleted versions."""
+
+    def __init__(self, store: Store, run_id: int | None, batch: int) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.batch = batch
+        self.conn: Connection = store.engine.connect()
+        self.tx = self.conn.begin()
+        self.pending = 0
+        self.seen = 0
+        self.changed = 0
+        self.created = 0
+        self.deleted = 0
+
+    def _maybe_commit(self) -> None:
+        self.pending += 1
+        if self.pending >= self.batch:
+            self.commit()
+
+    def commit(self) -> None:
+        self.tx.commit()
+        self.tx = self.conn.begin()
+        self.pending = 0
+
+    def close(self) -> None:
+        try:
+            if self.tx.is_active:
+                self.tx.commit()
+        finally:
+            self.conn.close()
+
+    def record(self, item: ConfigurationItem, changed_by: str | None = None, seen_at: dt.datetime | None = None) -> str:
+        """Store ``item``: a new version only when its configurationStateId changed."""
+        conn = self.conn
+        self.seen += 1
+        now = seen_at or utcnow()
+        item.refresh_state_id()
+        capture = _utc(dt.datetime.fromisoformat(item.configurationItemCaptureTime.replace("Z", "+00:00")))
+        row = conn.execute(
+            select(resources).where(
+                resources.c.account_id == item.accountId,
+                resources.c.region == item.awsRegion,
+                resources.c.resource_type == item.resourceType,
+                resources.c.resource_id == item.resourceId,
+            )
+        ).mappings().first()
+        if row is None:
+            pk = conn.execute(
+                insert(resources).values(
+                    account_id=item.accountId,
+                    region=item.awsRegion,
+                    resource_type=item.resourceType,
+                    resource_id=item.resourceId,
+                    resource_name=item.resourceName,
+                    arn=item.arn,
+                    status=item.configurationItemStatus,
+                    state_id=item.configurationStateId,
+                    version=1,
+                    first_seen=now,
+                    last_seen=now,
+                    last_changed=capture,
+                )
+            ).inserted_primary_key[0]
+            self._insert_version(pk, 1, item, capture, changed_by)
+            self._replace_tags(pk, item.tags, new=True)
+            self.created += 1
+            self._maybe_commit()
+            return NEW
+        last_changed = _utc(row["last_changed"])
+        if last_changed is not None and capture is not None and capture < last_changed:
+            # An older observation (a late or replayed event) never overwrites newer history.
+            self._maybe_commit()
+            return STALE
+        if row["state_id"] == item.configurationStateId and row["status"] == item.configurationItemStatus:
+            conn.execute(update(resources).where(resources.c.id == row["id"]).values(last_seen=now))
+            self._maybe_commit()
+            return UNCHANGED
+        version = row["version"] + 1
+        conn.execute(
+            update(resources)
+            .where(resources.c.id == row["id"])
+            .values(
+                resource_name=item.resourceName,
+                arn=item.arn,
+                status=item.configurationItemStatus,
+                state_id=item.configurationStateId,
+                version=version,
+                last_seen=now,
+                last_changed=capture,
+            )
+        )
+        self._insert_version(row["id"], version, item, capture, changed_by)
+        self._replace_tags(row["id"], item.tags)
+        if item.configurationItemStatus == STATUS_DELETED:
+            self.deleted += 1
+        else:
+            self.changed += 1
+        self._maybe_commit()
+        return CHANGED
+
+    def _insert_version(self, pk: int, version: int, item: ConfigurationItem, capture: Any, changed_by: str | None) -> None:
+        self.conn.execute(
+            insert(versions).values(
+                resource_pk=pk,
+                version=version,
+                state_id=item.configurationStateId,
+                status=item.configurationItemStatus,
+                capture_time=capture,
+                run_id=self.run_id,
+                changed_by=changed_by,
+                item=item.to_dict(),
+            )
+        )
+
+    def _replace_tags(self, pk: int, tags: dict[str, str], new: bool = False) -> None:
+        if not new:
+            self.conn.execute(resource_tags.delete().where(resource_tags.c.resource_pk == pk))
+        if tags:
+            self.conn.execute(
+                insert(resource_tags),
+                [{"resource_pk": pk, "key": k[:256], "value": str(v)[:512]} for k, v in tags.items()],
+            )
+
+    def mark_missing_deleted(self, account_id: str, region: str, resource_type: str, since: dt.datetime) -> int:
+        """Record as deleted every live resource of this scope not seen since ``since``.
+
+        Call only after a complete listing of ``resource_type`` in ``region``.
+        """
+        self.commit()
+        since_q = _naive_if_sqlite(self.store.engine, since)
+        rows = self.conn.execute(
+            select(resources.c.id, resources.c.version).where(
+                resources.c.account_id == account_id,
+                resources.c.region == region,
+                resources.c.resource_type == resource_type,
+                resources.c.status != STATUS_DELETED,
+                resources.c.last_seen < since_q,
+            )
+        ).all()
+        count = 0
+        now = utcnow()
+        for pk, version in rows:
+            last = self.conn.execute(
+                select(versions.c.item).where(versions.c.resource_pk == pk, versions.c.version == version)
+            ).scalar_one()
+            item = ConfigurationItem.from_dict(last)
+            item.configuration = {}
+            item.supplementaryConfiguration = {}
+            item.relationships = []
+            item.collectionErrors = []
+            item.configurationItemStatus = STATUS_DELETED
+            item.configurationItemCaptureTime = isoformat(now)
+            item.refresh_state_id()
+            self.conn.execute(
+                update(resources)
+                .where(resources.c.id == pk)
+                .values(status=STATUS_DELETED, state_id=item.configurationStateId, version=version + 1, last_changed=now)
+            )
+            self._insert_version(pk, version + 1, item, now, None)
+            count += 1
+        self.deleted += count
+        self.commit()
+        return count

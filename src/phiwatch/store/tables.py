@@ -1,0 +1,101 @@
+"""SQLAlchemy tables of the store. Schema changes go through Alembic migrations."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+resources = Table(
+    "resources",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", String(32), nullable=False),
+    Column("region", String(32), nullable=False),
+    Column("resource_type", String(128), nullable=False),
+    Column("resource_id", String(512), nullable=False),
+    Column("resource_name", String(512)),
+    Column("arn", String(1024)),
+    Column("status", String(32), nullable=False),
+    Column("state_id", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("first_seen", DateTime(timezone=True), nullable=False),
+    Column("last_seen", DateTime(timezone=True), nullable=False),
+    Column("last_changed", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("account_id", "region", "resource_type", "resource_id", name="uq_resources_key"),
+)
+Index("ix_resources_type", resources.c.resource_type)
+Index("ix_resources_arn", resources.c.arn)
+Index("ix_resources_name", resources.c.resource_name)
+
+versions = Table(
+    "versions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("resource_pk", Integer, ForeignKey("resources.id", ondelete="CASCADE"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("state_id", String(64), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("capture_time", DateTime(timezone=True), nullable=False),
+    Column("run_id", Integer, ForeignKey("collection_runs.id", ondelete="SET NULL")),
+    Column("changed_by", String(512)),
+    Column("item", JSON, nullable=False),
+    UniqueConstraint("resource_pk", "version", name="uq_versions_resource_version"),
+)
+Index("ix_versions_capture", versions.c.resource_pk, versions.c.capture_time)
+
+resource_tags = Table(
+    "resource_tags",
+    metadata,
+    Column("resource_pk", Integer, ForeignKey("resources.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(256), primary_key=True),
+    Column("value", String(512), nullable=False),
+)
+Index("ix_resource_tags_kv", resource_tags.c.key, resource_tags.c.value)
+
+collection_runs = Table(
+    "collection_runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("status", String(32), nullable=False),  # running | complete | failed
+    Column("account_id", String(32)),
+    Column("regions", JSON, nullable=False),
+    Column("services", JSON, nullable=False),
+    Column("endpoint", String(512)),
+    Column("items_seen", Integer, nullable=False, default=0),
+    Column("items_changed", Integer, nullable=False, default=0),
+    Column("items_deleted", Integer, nullable=False, default=0),
+    Column("requests", Integer, nullable=False, default=0),
+    Column("complete", Boolean, nullable=False, default=False),
+)
+
+collection_errors = Table(
+    "collection_errors",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("run_id", Integer, ForeignKey("collection_runs.id", ondelete="CASCADE"), nullable=False),
+    Column("service", String(64), nullable=False),
+    Column("api", String(128), nullable=False),
+    Column("region", String(32), nullable=False),
+    Column("error", String(128), nullable=False),
+    Column("iam_action", String(256), nullable=False),
+    Column("resource_type", String(128)),
+    Column("resource_id", String(512)),
+    Column("message", Text),
+)
+Index("ix_collection_errors_run", collection_errors.c.run_id)
