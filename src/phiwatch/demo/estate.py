@@ -12,9 +12,13 @@ from typing import Any
 
 import boto3
 
-SEED_MODULES = (
-    "s3",
-)
+def seed_modules() -> list[str]:
+    """Every ``seed_<area>`` module of this package, in name order."""
+    import pkgutil
+
+    import phiwatch.demo as package
+
+    return sorted(m.name for m in pkgutil.iter_modules(package.__path__) if m.name.startswith("seed_"))
 
 OWNER_TAG = "InstanceOwnerEmail"
 
@@ -22,7 +26,7 @@ OWNER_TAG = "InstanceOwnerEmail"
 def seed_estate(session: boto3.Session, endpoint: str | None, region: str = "us-east-1") -> dict[str, Any]:
     """Create the demo estate; returns what each module created (names and ids)."""
     created: dict[str, Any] = {}
-    for name in SEED_MODULES:
-        module = importlib.import_module(f"phiwatch.demo.seed_{name}")
-        created[name] = module.seed(session, endpoint, region)
+    for name in seed_modules():
+        module = importlib.import_module(f"phiwatch.demo.{name}")
+        created[name.removeprefix("seed_")] = module.seed(session, endpoint, region)
     return created

@@ -1,0 +1,100 @@
+"""Shared fixtures: moto's server (end-to-end), stores on SQLite and PostgreSQL.
+
+* ``emulator``: one moto server for the session on a free loopback port; tests that
+  use it get a reset estate through ``aws_env``.
+* ``store``: a fresh store on SQLite, and on PostgreSQL too when ``PHIWATCH_TEST_PG_URL``
+  is set (CI sets it), so every store test runs on both.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+# Never reach a real account from the tests.
+for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN"):
+    os.environ.pop(var, None)
+os.environ["AWS_ACCESS_KEY_ID"] = "testing"
+os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
+os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
+os.environ.pop("AWS_ENDPOINT_URL", None)
+
+from phiwatch.aws.session import AwsContext, make_client  # noqa: E402
+from phiwatch.emulator import Emulator  # noqa: E402
+from phiwatch.store import Store  # noqa: E402
+
+PG_URL = os.environ.get("PHIWATCH_TEST_PG_URL")
+
+
+@pytest.fixture(scope="session")
+def emulator():
+    emu = Emulator().start()
+    yield emu
+    emu.stop()
+
+
+class AwsEnv:
+    """A reset emulator plus helpers to make boto3 clients and a phiwatch AwsContext."""
+
+    def __init__(self, emu: Emulator) -> None:
+        self.emu = emu
+        self.endpoint = emu.endpoint
+        self.session = emu.session("us-east-1")
+
+    def client(self, service: str, region: str = "us-east-1"):
+        return make_client(self.emu.session(region), service, self.endpoint, region)
+
+    def context(self, regions: list[str] | None = None) -> AwsContext:
+        return AwsContext(endpoint_url=self.endpoint, regions=regions or ["us-east-1"], session=self.emu.session("us-east-1"))
+
+
+@pytest.fixture
+def aws_env(emulator) -> AwsEnv:
+    emulator.reset()
+    return AwsEnv(emulator)
+
+
+def _pg_store_url() -> str:
+    """A fresh schema-isolated database for one test (CREATE DATABASE on the server)."""
+    import sqlalchemy as sa
+
+    name = f"phiwatch_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = sa.engine.make_url(PG_URL).set(database=name)
+    return url.render_as_string(hide_password=False)
+
+
+def _drop_pg(url: str) -> None:
+    import sqlalchemy as sa
+
+    name = sa.engine.make_url(url).database
+    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+STORE_KINDS = ["sqlite"] + (["postgres"] if PG_URL else [])
+
+
+@pytest.fixture(params=STORE_KINDS)
+def store_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'phiwatch.db'}"
+        return
+    url = _pg_store_url()
+    yield url
+    _drop_pg(url)
+
+
+@pytest.fixture
+def store(store_url) -> Store:
+    s = Store(store_url)
+    yield s
+    s.close()
