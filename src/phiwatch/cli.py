@@ -245,6 +245,9 @@ def show(
     print_json(version["item"])
 
 
+from phiwatch import cli_scan  # noqa: E402,F401 - registers scan, evaluate, findings, rules
+
+
 def main() -> None:
     try:
         app(standalone_mode=False)

@@ -35,6 +35,9 @@ class Emulator:
             from moto.server import ThreadedMotoServer
         except ImportError as exc:  # pragma: no cover - moto[server] is a dependency
             raise CannotRunError("the embedded emulator needs moto[server]: pip install 'moto[server]'") from exc
+        import logging
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
         try:
             self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
             self._server.start()

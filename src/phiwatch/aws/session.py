@@ -17,6 +17,7 @@ from typing import Any
 import boto3
 import botocore.session
 from botocore.config import Config
+from botocore.parsers import ResponseParserError
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -60,12 +61,16 @@ _IAM_ACTION_OVERRIDES = {
     ("s3", "GetBucketAcl"): "s3:GetBucketAcl",
     ("s3", "GetBucketVersioning"): "s3:GetBucketVersioning",
     ("s3", "GetBucketLogging"): "s3:GetBucketLogging",
+    ("s3", "GetBucketNotificationConfiguration"): "s3:GetBucketNotification",
     ("s3", "GetBucketPolicy"): "s3:GetBucketPolicy",
     ("elbv2", "DescribeLoadBalancerAttributes"): "elasticloadbalancing:DescribeLoadBalancerAttributes",
     ("lambda", "ListFunctions"): "lambda:ListFunctions",
     ("lambda", "GetFunctionUrlConfig"): "lambda:GetFunctionUrlConfig",
     ("lambda", "GetPolicy"): "lambda:GetPolicy",
     ("lambda", "ListTags"): "lambda:ListTags",
+    ("efs", "DescribeFileSystems"): "elasticfilesystem:DescribeFileSystems",
+    ("efs", "DescribeBackupPolicy"): "elasticfilesystem:DescribeBackupPolicy",
+    ("efs", "DescribeFileSystemPolicy"): "elasticfilesystem:DescribeFileSystemPolicy",
 }
 
 
@@ -220,10 +225,20 @@ class AwsContext:
             self._account_id = self.check_access()
         return self._account_id
 
+    def _probe_client(self) -> Any:
+        """STS client for the first call: fails in seconds, not after adaptive mode's 10 attempts
+        with backoff (~25 s on a refused connection), when AWS or the endpoint cannot be reached."""
+        config = self._config.merge(
+            Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=3, read_timeout=15)
+        )
+        client = self.session.client("sts", region_name=self.default_region, endpoint_url=self.endpoint_url, config=config)
+        client.meta.events.register("before-send", self.counter.sent_hook)
+        return client
+
     def check_access(self) -> str:
         where = f"endpoint {self.endpoint_url}" if self.endpoint_url else "AWS"
         try:
-            return self.client("sts").get_caller_identity()["Account"]
+            return self._probe_client().get_caller_identity()["Account"]
         except (NoCredentialsError, PartialCredentialsError) as exc:
             raise CannotRunError(
                 "no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
@@ -242,6 +257,10 @@ class AwsContext:
             ) from exc
         except BotoCoreError as exc:
             raise CannotRunError(f"cannot talk to {where}: {exc}") from exc
+        except ResponseParserError as exc:
+            raise CannotRunError(
+                f"{where} did not answer like AWS (unreadable response to sts:GetCallerIdentity): check --endpoint-url"
+            ) from exc
 
     def all_regions(self) -> list[str]:
         """Regions enabled for the account (EC2 DescribeRegions), for --all-regions."""

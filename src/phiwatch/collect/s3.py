@@ -10,7 +10,9 @@ Item layout (boto3 response shapes, keys named as in AWS Config's S3 bucket item
   ``PublicAccessBlockConfiguration`` (boto3's, or ``None``),
   ``BucketPolicy`` (``{"policyText": str}`` or ``None``), ``BucketPolicyStatus`` (``{"IsPublic": bool}`` or ``None``),
   ``AccessControlList`` (``{"Owner", "Grants"}``), ``BucketOwnershipControls`` (rules list or ``None``),
-  ``ObjectLockConfiguration`` (boto3's, or ``None``), ``BucketReplicationConfiguration`` (boto3's, or ``None``)
+  ``ObjectLockConfiguration`` (boto3's, or ``None``), ``BucketReplicationConfiguration`` (boto3's, or ``None``),
+  ``BucketNotificationConfiguration`` (``{"TopicConfigurations": [...], ...}``, empty dict when none),
+  ``BucketLifecycleConfiguration`` (list of lifecycle rules, or ``None``)
 
 A key that is absent means the call failed (see ``collectionErrors``); ``None`` means "not configured".
 The account item gets ``configuration.s3AccountPublicAccessBlock`` in region ``global``.
@@ -79,6 +81,14 @@ BUCKET_DETAILS: tuple[Detail, ...] = (
     Detail(
         "s3", "GetObjectLockConfiguration", _bucket, "supplementaryConfiguration.ObjectLockConfiguration",
         "ObjectLockConfiguration", not_found=("ObjectLockConfigurationNotFoundError",),
+    ),
+    Detail(
+        "s3", "GetBucketNotificationConfiguration", _bucket, "supplementaryConfiguration.BucketNotificationConfiguration",
+        lambda r: {k: v for k, v in r.items() if k.endswith("Configurations") or k == "EventBridgeConfiguration"},
+    ),
+    Detail(
+        "s3", "GetBucketLifecycleConfiguration", _bucket, "supplementaryConfiguration.BucketLifecycleConfiguration",
+        "Rules", not_found=("NoSuchLifecycleConfiguration",),
     ),
     Detail(
         "s3", "GetBucketReplication", _bucket, "supplementaryConfiguration.BucketReplicationConfiguration",

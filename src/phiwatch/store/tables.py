@@ -99,3 +99,80 @@ collection_errors = Table(
     Column("message", Text),
 )
 Index("ix_collection_errors_run", collection_errors.c.run_id)
+
+# -- evaluation and findings ---------------------------------------------------------------
+
+scans = Table(
+    "scans",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("run_id", Integer, ForeignKey("collection_runs.id", ondelete="SET NULL")),
+    Column("fingerprint", String(64), nullable=False),
+    Column("policy", String(1024)),
+    Column("evaluated", Integer, nullable=False, default=0),
+    Column("full", Boolean, nullable=False, default=False),
+)
+
+evaluations = Table(
+    "evaluations",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("rule_id", String(256), nullable=False),
+    Column("resource_pk", Integer, ForeignKey("resources.id", ondelete="CASCADE"), nullable=False),
+    Column("compliance", String(32), nullable=False),
+    Column("annotation", Text, nullable=False),
+    Column("state_id", String(64), nullable=False),
+    Column("evaluated_at", DateTime(timezone=True), nullable=False),
+    Column("scan_id", String(64)),
+    UniqueConstraint("rule_id", "resource_pk", name="uq_evaluations_rule_resource"),
+)
+Index("ix_evaluations_resource", evaluations.c.resource_pk)
+
+eval_state = Table(
+    "eval_state",
+    metadata,
+    Column("resource_pk", Integer, ForeignKey("resources.id", ondelete="CASCADE"), primary_key=True),
+    Column("state_id", String(64), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("evaluated_at", DateTime(timezone=True), nullable=False),
+)
+
+periodic_runs = Table(
+    "periodic_runs",
+    metadata,
+    Column("rule_id", String(256), primary_key=True),
+    Column("last_run", DateTime(timezone=True), nullable=False),
+)
+
+findings = Table(
+    "findings",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("rule_id", String(256), nullable=False),
+    Column("resource_pk", Integer, ForeignKey("resources.id", ondelete="CASCADE"), nullable=False),
+    Column("status", String(32), nullable=False),  # open | excepted | resolved | remediated
+    Column("severity", String(16), nullable=False),
+    Column("annotation", Text, nullable=False),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("resolved_at", DateTime(timezone=True)),
+    Column("exception_owner", String(256)),
+    Column("exception_justification", Text),
+    Column("exception_expires", String(32)),
+)
+Index("ix_findings_status", findings.c.status)
+Index("ix_findings_resource", findings.c.resource_pk)
+
+finding_events = Table(
+    "finding_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("finding_id", String(64), ForeignKey("findings.id", ondelete="CASCADE"), nullable=False),
+    Column("event", String(32), nullable=False),
+    Column("time", DateTime(timezone=True), nullable=False),
+    Column("scan_id", String(64)),
+    Column("annotation", Text),
+)
+Index("ix_finding_events_finding", finding_events.c.finding_id)

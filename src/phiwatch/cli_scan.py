@@ -1,0 +1,281 @@
+"""Commands about rules and findings: scan, evaluate, findings, rules list|show."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from phiwatch.cli import _open_store, app
+from phiwatch.cli_common import AllRegionsOpt, DbOpt, EndpointOpt, ProfileOpt, RegionOpt, console, err_console, print_json
+from phiwatch.errors import UsageError
+
+PolicyOpt = Annotated[
+    Optional[Path],
+    typer.Option("--policy", "-p", envvar="PHIWATCH_POLICY", help="Policy file (YAML): packs, rule parameters and scopes, exceptions. Default: every HIPAA rule with AWS's defaults."),
+]
+FORMATS = ("table", "json", "csv", "ocsf")
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        tmp = output.with_suffix(output.suffix + ".tmp")
+        tmp.write_text(text)
+        tmp.replace(output)
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from exc
+    err_console.print(f"wrote {output}")
+
+
+def print_scan_table(scan: dict, rules: dict) -> None:
+    from phiwatch.engine import summary_by_section
+
+    table = Table(title="HIPAA Security Rule: resources by section", show_edge=False)
+    for col, justify in (("Section", "left"), ("Rules", "right"), ("Compliant", "right"), ("Non-compliant", "right"), ("Excepted", "right"), ("Could not check", "right")):
+        table.add_column(col, justify=justify)
+    for s in summary_by_section(scan, rules):
+        table.add_row(
+            s["section"], str(s["rules"]), str(s["compliant"]),
+            f"[red]{s['non_compliant']}[/red]" if s["non_compliant"] else "0",
+            str(s["excepted"]), f"[yellow]{s['could_not_check']}[/yellow]" if s["could_not_check"] else "0",
+        )
+    console.print(table)
+    excepted = {(x["rule_id"], x["resource_id"]) for x in scan.get("excepted", [])}
+    failing = [e for e in scan["evaluations"] if e["compliance"] == "NON_COMPLIANT" and (e["rule_id"], e["resource_id"]) not in excepted]
+    order = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+    failing.sort(key=lambda e: (order.get(e["severity"], 9), e["rule_id"], e["resource_id"]))
+    if failing:
+        t = Table(title=f"{len(failing)} non-compliant", show_edge=False)
+        for col in ("Severity", "Rule", "Resource", "Region", "Why"):
+            t.add_column(col, overflow="fold")
+        for e in failing:
+            t.add_row(e["severity"], e["rule_id"], e["resource_name"] or e["resource_id"], e["region"], e["annotation"])
+        console.print(t)
+    unknown = [e for e in scan["evaluations"] if e["compliance"] == "INSUFFICIENT_DATA"]
+    if unknown:
+        t = Table(title=f"{len(unknown)} could not check", show_edge=False)
+        for col in ("Rule", "Resource", "Why"):
+            t.add_column(col, overflow="fold")
+        for e in unknown:
+            t.add_row(e["rule_id"], e["resource_name"] or e["resource_id"], e["annotation"])
+        console.print(t)
+    if scan.get("excepted"):
+        t = Table(title=f"{len(scan['excepted'])} excepted (not counted as compliant)", show_edge=False)
+        for col in ("Rule", "Resource", "Owner", "Expires", "Justification"):
+            t.add_column(col, overflow="fold")
+        for x in scan["excepted"]:
+            t.add_row(x["rule_id"], x["resource_id"], x["owner"] or "", x["expires"] or "", x["justification"] or "")
+        console.print(t)
+    reopened = [e for e in scan.get("events", []) if e["event"] == "exception_expired"]
+    if reopened:
+        console.print(f"[yellow]{len(reopened)} finding(s) reopened because their exception expired[/yellow]")
+
+
+def _render(scan: dict, rules: dict, fmt: str, output: Path | None) -> None:
+    from phiwatch.report.formats import scan_csv, scan_json, scan_ocsf
+
+    if fmt == "json":
+        _write(scan_json(scan), output)
+    elif fmt == "csv":
+        _write(scan_csv(scan), output)
+    elif fmt == "ocsf":
+        _write(scan_ocsf(scan), output)
+    else:
+        print_scan_table(scan, rules)
+
+
+@app.command()
+def scan(
+    policy: PolicyOpt = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table | json | csv | ocsf (OCSF 1.1 Compliance Findings, JSON Lines).")] = "table",
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report here instead of stdout.")] = None,
+    endpoint_url: EndpointOpt = None,
+    profile: ProfileOpt = None,
+    region: RegionOpt = None,
+    all_regions: AllRegionsOpt = False,
+    db: DbOpt = None,
+    service: Annotated[Optional[list[str]], typer.Option("--service", "-s", help="Only collect these services (repeatable).")] = None,
+    no_collect: Annotated[bool, typer.Option("--no-collect", help="Evaluate what is in the store without collecting.")] = False,
+    full: Annotated[bool, typer.Option("--full", help="Re-evaluate every item, not only what changed.")] = False,
+    fail_on_findings: Annotated[bool, typer.Option("--fail-on-findings", help="Exit 1 when any resource is non-compliant (not excepted).")] = False,
+) -> None:
+    """Collect, evaluate the HIPAA rules, update findings and report by HIPAA section."""
+    from phiwatch.aws import AwsContext
+    from phiwatch.engine import resolve_rules, run_scan
+    from phiwatch.policy import load_policy
+    from phiwatch.ui import collection_progress
+
+    if fmt not in FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(FORMATS)}")
+    pol = load_policy(policy)
+    rules = resolve_rules(pol)
+    aws = None
+    if not no_collect:
+        aws = AwsContext(endpoint_url=endpoint_url, profile=profile, regions=region)
+        aws.account_id()
+        if all_regions:
+            aws = AwsContext(endpoint_url=endpoint_url, profile=profile, regions=aws.all_regions())
+    store = _open_store(db)
+    with collection_progress(enabled=fmt == "table" or output is not None) as progress:
+        outcome = run_scan(aws, store, pol, services=service, progress=progress, collect_first=not no_collect, full=full)
+    _render(outcome.scan, rules, fmt, output)
+    if fmt == "table" and outcome.collect_result is not None and outcome.collect_result.errors:
+        console.print(f"[yellow]{len(outcome.collect_result.errors)} API call(s) failed during collection: see `phiwatch collect` output or --format json errors[/yellow]")
+    if fail_on_findings:
+        excepted = {(x["rule_id"], x["resource_id"]) for x in outcome.scan.get("excepted", [])}
+        if any(e["compliance"] == "NON_COMPLIANT" and (e["rule_id"], e["resource_id"]) not in excepted for e in outcome.scan["evaluations"]):
+            raise typer.Exit(1)
+
+
+@app.command()
+def evaluate(
+    rule: Annotated[Optional[list[str]], typer.Option("--rule", help="Re-evaluate only this rule (repeatable).")] = None,
+    policy: PolicyOpt = None,
+    db: DbOpt = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table | json | csv | ocsf")] = "table",
+) -> None:
+    """Re-evaluate rules on the stored items now, like AWS Config's "Re-evaluate" (no collection)."""
+    from phiwatch.engine import Evaluator, current_evaluations, excepted_findings, resolve_rules
+    from phiwatch.model import isoformat
+    from phiwatch.policy import load_policy
+
+    pol = load_policy(policy)
+    rules = resolve_rules(pol)
+    for r in rule or []:
+        if r not in rules:
+            raise UsageError(f"unknown rule id '{r}' (see `phiwatch rules list`)")
+        if rules[r].fn is None:
+            raise UsageError(f"rule '{r}' has no evaluation in phiwatch yet (see `phiwatch rules show {r}`)")
+    store = _open_store(db)
+    summary = Evaluator(store, pol, rules).evaluate(full=rule is None, only_rules=set(rule) if rule else None)
+    wanted = set(rule) if rule else None
+    evals = [e for e in current_evaluations(store, rules) if wanted is None or e["rule_id"] in wanted]
+    scan = {
+        "scan_id": summary.scan_id, "started_at": isoformat(summary.started_at), "finished_at": isoformat(summary.finished_at or summary.started_at),
+        "evaluations": evals, "errors": [], "excepted": excepted_findings(store),
+        "events": [{"finding_id": e["finding_id"], "event": e["event"]} for e in summary.events],
+        "rules_run": sorted(wanted or {e["rule_id"] for e in evals}),
+    }
+    _render(scan, rules, fmt, None)
+
+
+@app.command()
+def findings(
+    status: Annotated[Optional[list[str]], typer.Option("--status", help="open | excepted | resolved | remediated (repeatable). Default: open and excepted.")] = None,
+    rule: Annotated[Optional[str], typer.Option("--rule", help="Only this rule.")] = None,
+    severity: Annotated[Optional[list[str]], typer.Option("--severity", help="Only these severities (repeatable).")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    db: DbOpt = None,
+) -> None:
+    """List findings with their lifecycle (opened, excepted, resolved) and timestamps."""
+    from sqlalchemy import select
+
+    from phiwatch.store.tables import findings as ft
+    from phiwatch.store.tables import resources as rt
+
+    wanted = status or ["open", "excepted"]
+    for s in wanted:
+        if s not in ("open", "excepted", "resolved", "remediated"):
+            raise UsageError(f"--status must be open, excepted, resolved or remediated, got '{s}'")
+    store = _open_store(db)
+    query = select(ft, rt.c.resource_type, rt.c.resource_id, rt.c.resource_name, rt.c.arn, rt.c.region, rt.c.account_id).join(
+        rt, rt.c.id == ft.c.resource_pk).where(ft.c.status.in_(wanted))
+    if rule:
+        query = query.where(ft.c.rule_id == rule)
+    if severity:
+        query = query.where(ft.c.severity.in_(severity))
+    with store.engine.connect() as conn:
+        rows = [dict(r) for r in conn.execute(query.order_by(ft.c.opened_at, ft.c.rule_id)).mappings()]
+    if json_out:
+        print_json([
+            {"finding_id": r["id"], "rule_id": r["rule_id"], "status": r["status"], "severity": r["severity"],
+             "resource_type": r["resource_type"], "resource_id": r["resource_id"], "arn": r["arn"], "account_id": r["account_id"],
+             "region": r["region"], "annotation": r["annotation"], "opened_at": str(r["opened_at"]), "updated_at": str(r["updated_at"]),
+             "resolved_at": str(r["resolved_at"]) if r["resolved_at"] else None, "exception_owner": r["exception_owner"],
+             "exception_expires": r["exception_expires"]}
+            for r in rows
+        ])
+        return
+    t = Table(title=f"{len(rows)} findings ({', '.join(wanted)})", show_edge=False)
+    for col in ("Id", "Status", "Severity", "Rule", "Resource", "Opened", "Why"):
+        t.add_column(col, overflow="fold")
+    for r in rows:
+        t.add_row(r["id"][:12], r["status"], r["severity"], r["rule_id"], r["resource_name"] or r["resource_id"], str(r["opened_at"])[:19], r["annotation"])
+    console.print(t)
+
+
+rules_app = typer.Typer(help="Document the rules: ids, parameters, HIPAA sections, remediation.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+
+
+@rules_app.command("list")
+def rules_list(
+    pack: Annotated[Optional[str], typer.Option("--pack", help="Only this pack (hipaa, hipaa-extras, custom).")] = None,
+    policy: PolicyOpt = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Every rule with its pack, resource types, severity and HIPAA sections."""
+    from phiwatch.engine import resolve_rules
+    from phiwatch.policy import load_policy
+
+    rules = resolve_rules(load_policy(policy))
+    selected = [r for r in sorted(rules.values(), key=lambda r: (r.pack, r.id)) if pack is None or r.pack == pack]
+    if json_out:
+        print_json([_rule_dict(r) for r in selected])
+        return
+    t = Table(title=f"{len(selected)} rules ({sum(1 for r in selected if r.implemented)} evaluated by phiwatch)", show_edge=False)
+    for col in ("Rule", "Pack", "Resource types", "Severity", "HIPAA sections", "Evaluated"):
+        t.add_column(col, overflow="fold")
+    for r in selected:
+        t.add_row(r.id, r.pack, ", ".join(r.resource_types), r.severity, ", ".join(r.hipaa_sections), "yes" if r.implemented else "[dim]no collector yet[/dim]")
+    console.print(t)
+
+
+def _rule_dict(r) -> dict:  # noqa: ANN001
+    return {
+        "id": r.id, "pack": r.pack, "resource_types": list(r.resource_types), "trigger": r.trigger, "severity": r.severity,
+        "hipaa_sections": list(r.hipaa_sections), "sections_source": r.sections_source,
+        "parameters": {n: {"type": p.type, "default": p.default} for n, p in r.parameters.items()},
+        "compliant_when": r.compliant_when, "remediation": r.remediation, "aws_runbook": r.aws_runbook,
+        "evaluated": r.implemented, "reads": r.reads,
+    }
+
+
+@rules_app.command("show")
+def rules_show(
+    rule_id: Annotated[str, typer.Argument(help="Rule id, e.g. s3-bucket-logging-enabled.")],
+    policy: PolicyOpt = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Everything about one rule: what it checks, parameters and defaults, sections and their source."""
+    from phiwatch.engine import resolve_rules
+    from phiwatch.policy import load_policy
+
+    rules = resolve_rules(load_policy(policy))
+    r = rules.get(rule_id)
+    if r is None:
+        raise UsageError(f"unknown rule id '{rule_id}' (see `phiwatch rules list`)")
+    d = _rule_dict(r)
+    if json_out:
+        print_json(d)
+        return
+    console.print(f"[bold]{r.id}[/bold]  ({r.pack} pack, severity {r.severity}, trigger {r.trigger})")
+    console.print(f"  Compliant when: {r.compliant_when or r.rationale}")
+    console.print(f"  Resource types: {', '.join(r.resource_types)}")
+    console.print(f"  HIPAA sections: {', '.join(r.hipaa_sections) or '-'}")
+    console.print(f"  Source of sections: {r.sections_source or '-'}")
+    if r.parameters:
+        console.print("  Parameters:")
+        for n, p in r.parameters.items():
+            console.print(f"    {n} ({p.type}) default {p.default!r}")
+    console.print(f"  Remediation runbook: {r.remediation or '-'}" + (f" (AWS: {r.aws_runbook})" if r.aws_runbook else ""))
+    console.print(f"  Evaluated by phiwatch: {'yes' if r.implemented else 'no (no collector for its resource type yet)'}")
+    if r.reads:
+        console.print("  Reads: " + ", ".join(f"{k} ({v})" for k, v in r.reads.items()))

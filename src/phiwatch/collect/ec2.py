@@ -1,0 +1,255 @@
+"""EC2 and EBS: volumes, snapshots, instances, security groups, Elastic IPs, EBS account defaults.
+
+Item layout (regional; ``configuration`` is the describe API's element in boto3 shape, with
+its ``Tags`` list moved to the item's ``tags`` dict; ``resourceName`` is the ``Name`` tag or
+the id):
+
+* ``AWS::EC2::Volume`` (id ``vol-…``, arn ``arn:aws:ec2:<region>:<account>:volume/vol-…``):
+  ``configuration`` = DescribeVolumes element (``Encrypted``, ``KmsKeyId`` only when encrypted,
+  ``State``, ``Attachments``, ``VolumeType``, ``Size``, ...). Relationship "Is attached to
+  Instance" for each attachment.
+* ``AWS::EC2::Snapshot`` (snapshots the account owns; id ``snap-…``, arn
+  ``arn:aws:ec2:<region>::snapshot/snap-…`` — snapshot ARNs carry no account):
+  ``configuration`` = DescribeSnapshots element (``Encrypted``, ``VolumeId``, ``State``, ...);
+  ``supplementaryConfiguration.CreateVolumePermissions`` = DescribeSnapshotAttribute's list
+  (``[]`` = private, ``[{"Group": "all"}]`` = public, ``[{"UserId": "…"}]`` = shared with
+  an account). Not an AWS Config type in most packs: phiwatch's own name for it.
+* ``AWS::EC2::Instance`` (id ``i-…``; terminated instances are skipped):
+  ``configuration`` = DescribeInstances element incl. ``MetadataOptions`` (``HttpTokens``
+  ``required`` = IMDSv2 only), ``State``, ``VpcId``, ``SubnetId``, ``SecurityGroups``,
+  ``BlockDeviceMappings``. ``PublicIpAddress`` and ``IamInstanceProfile`` are always present:
+  ``None`` when the instance has no public IPv4 address / no instance profile (AWS omits them).
+  Relationships: Vpc, Subnet, SecurityGroup, Volume.
+* ``AWS::EC2::SecurityGroup`` (id ``sg-…``, resourceName = GroupName): ``configuration`` =
+  DescribeSecurityGroups element with ``IpPermissions`` / ``IpPermissionsEgress`` in boto3
+  shape (``IpProtocol``, ``FromPort``, ``ToPort``, ``IpRanges[].CidrIp``,
+  ``Ipv6Ranges[].CidrIpv6``, ``UserIdGroupPairs``, ``PrefixListIds``); the history diff
+  relies on those key names. ``GroupName == "default"`` marks a VPC's default group.
+* ``AWS::EC2::EIP`` (id = ``AllocationId``, or the public IP for a classic address without
+  one): ``configuration`` = DescribeAddresses element (``PublicIp``, ``InstanceId``,
+  ``AssociationId`` only when associated).
+
+Account item (``AWS::::Account``, this region):
+
+* ``configuration.ebsEncryptionByDefault``: bool (GetEbsEncryptionByDefault).
+* ``configuration.ebsDefaultKmsKeyId``: GetEbsDefaultKmsKeyId's ``KmsKeyId``, read only when
+  encryption by default is on; ``None`` when it is off (no default key in use).
+
+As everywhere: a key that is absent means the call failed (see ``collectionErrors``);
+``None`` means "not configured". Each API is called at most once per resource.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from botocore.parsers import ResponseParserError
+
+from phiwatch.aws.session import iam_action_for
+from phiwatch.collect.base import (
+    FAILED,
+    CollectContext,
+    Collector,
+    ListFailed,
+    register,
+    tags_from_list,
+)
+from phiwatch.model import CollectionError, ConfigurationItem
+
+VOLUME = "AWS::EC2::Volume"
+SNAPSHOT = "AWS::EC2::Snapshot"
+INSTANCE = "AWS::EC2::Instance"
+SECURITY_GROUP = "AWS::EC2::SecurityGroup"
+EIP = "AWS::EC2::EIP"
+
+
+def relation(resource_type: str, resource_id: str | None, name: str) -> dict[str, Any] | None:
+    """One relationship in AWS Config's shape (None when the id is missing)."""
+    if not resource_id:
+        return None
+    return {"resourceType": resource_type, "resourceId": resource_id, "relationshipName": name}
+
+
+def split_tags(element: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The element without its ``Tags`` list, and the tags as a dict."""
+    configuration = {k: v for k, v in element.items() if k != "Tags"}
+    return configuration, tags_from_list(element.get("Tags"))
+
+
+def guarded_call(ctx: CollectContext, service: str, api: str, item: ConfigurationItem, **kwargs: Any) -> Any:
+    """:meth:`CollectContext.call`, also recording an unparseable answer as a failed call.
+
+    botocore raises ``ResponseParserError`` (not a ``BotoCoreError``) when an endpoint answers
+    with something that is not the API's format, e.g. an emulator's HTML 500 page for an API
+    it does not implement.
+    """
+    try:
+        return ctx.call(service, api, item=item, **kwargs)
+    except ResponseParserError as exc:
+        err = CollectionError(
+            service=service, api=api, region=ctx.region, error="InvalidResponse",
+            iam_action=iam_action_for(service, api), resource_type=item.resourceType,
+            resource_id=item.resourceId, message=(str(exc).splitlines() or [""])[0][:300],
+        )
+        ctx.errors.append(err)
+        item.collectionErrors.append(err.to_dict())
+        return FAILED
+
+
+@register
+class Ec2Collector(Collector):
+    name = "ec2"
+    resource_types = (VOLUME, SNAPSHOT, INSTANCE, SECURITY_GROUP, EIP)
+
+    def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
+        yield self._account(ctx)
+        yield from self._volumes(ctx)
+        yield from self._snapshots(ctx)
+        yield from self._instances(ctx)
+        yield from self._security_groups(ctx)
+        yield from self._addresses(ctx)
+
+    # -- account ---------------------------------------------------------------------------
+    def _account(self, ctx: CollectContext) -> ConfigurationItem:
+        account = ctx.account_item()
+        response = ctx.call("ec2", "GetEbsEncryptionByDefault", item=account)
+        if response is FAILED:
+            return account
+        enabled = bool(response.get("EbsEncryptionByDefault"))
+        account.configuration["ebsEncryptionByDefault"] = enabled
+        if not enabled:
+            account.configuration["ebsDefaultKmsKeyId"] = None
+            return account
+        key = guarded_call(ctx, "ec2", "GetEbsDefaultKmsKeyId", account)
+        if key is not FAILED:
+            account.configuration["ebsDefaultKmsKeyId"] = key.get("KmsKeyId")
+        return account
+
+    # -- volumes ---------------------------------------------------------------------------
+    def _volumes(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
+        try:
+            for volume in ctx.paginate("ec2", "DescribeVolumes", "Volumes", resource_type=VOLUME):
+                configuration, tags = split_tags(volume)
+                volume_id = volume["VolumeId"]
+                item = ctx.item(
+                    VOLUME, volume_id, resourceName=tags.get("Name") or volume_id,
+                    arn=ctx.arn("ec2", f"volume/{volume_id}"), configuration=configuration, tags=tags,
+                    relationships=[
+                        r for a in volume.get("Attachments") or []
+                        if (r := relation(INSTANCE, a.get("InstanceId"), "Is attached to Instance"))
+                    ],
+                )
+                item.refresh_state_id()
+                yield item
+        except ListFailed:
+            return
+        ctx.mark_complete(VOLUME)
+
+    # -- snapshots -------------------------------------------------------------------------
+    def _snapshots(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
+        listing = ctx.paginate("ec2", "DescribeSnapshots", "Snapshots", resource_type=SNAPSHOT, OwnerIds=["self"])
+        try:
+            for item in ctx.map(lambda s: self._snapshot(ctx, s), listing):
+                if item is not None:
+                    yield item
+        except ListFailed:
+            return
+        ctx.mark_complete(SNAPSHOT)
+
+    def _snapshot(self, ctx: CollectContext, snapshot: dict[str, Any]) -> ConfigurationItem | None:
+        configuration, tags = split_tags(snapshot)
+        snapshot_id = snapshot["SnapshotId"]
+        item = ctx.item(
+            SNAPSHOT, snapshot_id, resourceName=tags.get("Name") or snapshot_id,
+            arn=ctx.arn("ec2", f"snapshot/{snapshot_id}", account=False), configuration=configuration, tags=tags,
+        )
+        gone = object()
+        response = guarded_call(
+            ctx, "ec2", "DescribeSnapshotAttribute", item, not_found=("InvalidSnapshot.NotFound",), absent=gone,
+            SnapshotId=snapshot_id, Attribute="createVolumePermission",
+        )
+        if response is gone:
+            return None  # deleted between listing and reading: not in this run's inventory
+        if response is not FAILED:
+            item.supplementaryConfiguration["CreateVolumePermissions"] = response.get("CreateVolumePermissions") or []
+        item.refresh_state_id()
+        return item
+
+    # -- instances -------------------------------------------------------------------------
+    def _instances(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
+        try:
+            for reservation in ctx.paginate("ec2", "DescribeInstances", "Reservations", resource_type=INSTANCE):
+                for instance in reservation.get("Instances") or []:
+                    if (instance.get("State") or {}).get("Name") == "terminated":
+                        continue
+                    yield self._instance(ctx, instance)
+        except ListFailed:
+            return
+        ctx.mark_complete(INSTANCE)
+
+    def _instance(self, ctx: CollectContext, instance: dict[str, Any]) -> ConfigurationItem:
+        configuration, tags = split_tags(instance)
+        configuration.setdefault("PublicIpAddress", None)
+        configuration.setdefault("IamInstanceProfile", None)
+        instance_id = instance["InstanceId"]
+        related = [
+            relation("AWS::EC2::VPC", instance.get("VpcId"), "Is contained in Vpc"),
+            relation("AWS::EC2::Subnet", instance.get("SubnetId"), "Is contained in Subnet"),
+        ]
+        groups = list(instance.get("SecurityGroups") or [])
+        groups += [g for eni in instance.get("NetworkInterfaces") or [] for g in eni.get("Groups") or []]
+        group_ids = dict.fromkeys(g.get("GroupId") for g in groups)
+        related += [relation(SECURITY_GROUP, g, "Is associated with SecurityGroup") for g in group_ids]
+        related += [
+            relation(VOLUME, (m.get("Ebs") or {}).get("VolumeId"), "Is attached to Volume")
+            for m in instance.get("BlockDeviceMappings") or []
+        ]
+        item = ctx.item(
+            INSTANCE, instance_id, resourceName=tags.get("Name") or instance_id,
+            arn=ctx.arn("ec2", f"instance/{instance_id}"), configuration=configuration, tags=tags,
+            relationships=[r for r in related if r],
+        )
+        item.refresh_state_id()
+        return item
+
+    # -- security groups -------------------------------------------------------------------
+    def _security_groups(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
+        try:
+            for group in ctx.paginate("ec2", "DescribeSecurityGroups", "SecurityGroups", resource_type=SECURITY_GROUP):
+                configuration, tags = split_tags(group)
+                group_id = group["GroupId"]
+                vpc = relation("AWS::EC2::VPC", group.get("VpcId"), "Is contained in Vpc")
+                item = ctx.item(
+                    SECURITY_GROUP, group_id, resourceName=group.get("GroupName") or group_id,
+                    arn=ctx.arn("ec2", f"security-group/{group_id}"), configuration=configuration, tags=tags,
+                    relationships=[vpc] if vpc else [],
+                )
+                item.refresh_state_id()
+                yield item
+        except ListFailed:
+            return
+        ctx.mark_complete(SECURITY_GROUP)
+
+    # -- Elastic IPs -----------------------------------------------------------------------
+    def _addresses(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
+        try:
+            addresses = list(ctx.paginate("ec2", "DescribeAddresses", "Addresses", resource_type=EIP))
+        except ListFailed:
+            return
+        for address in addresses:
+            configuration, tags = split_tags(address)
+            address_id = address.get("AllocationId") or address.get("PublicIp")
+            if not address_id:
+                continue
+            related = [
+                relation(INSTANCE, address.get("InstanceId"), "Is attached to Instance"),
+                relation("AWS::EC2::NetworkInterface", address.get("NetworkInterfaceId"), "Is attached to NetworkInterface"),
+            ]
+            item = ctx.item(
+                EIP, address_id, resourceName=tags.get("Name") or address.get("PublicIp") or address_id,
+                arn=ctx.arn("ec2", f"elastic-ip/{address_id}"), configuration=configuration, tags=tags,
+                relationships=[r for r in related if r],
+            )
+            item.refresh_state_id()
+            yield item
+        ctx.mark_complete(EIP)

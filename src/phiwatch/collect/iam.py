@@ -1,0 +1,450 @@
+"""IAM: users, groups, roles, customer managed policies, and the account's IAM settings.
+
+IAM is global: every item is in region ``global`` (:data:`GLOBAL_REGION`), as AWS Config records
+it. Users, groups, roles and customer managed policies come from ONE paginated
+``GetAccountAuthorizationDetails`` listing (filter User, Role, Group, LocalManagedPolicy); per user
+only what that listing does not give is asked for (access keys and their last use, MFA devices,
+login profile), plus one ``ListUsers`` listing for ``PasswordLastUsed``.
+
+Policy documents are decoded JSON objects (dicts) everywhere, never url-encoded strings.
+Tags are on ``item.tags`` (a dict), not in ``configuration``.
+
+``AWS::IAM::User`` (resourceId = ``UserId``, resourceName = ``UserName``, arn = the user's ARN).
+``configuration`` is the ``UserDetailList`` element (``Path``, ``UserName``, ``UserId``, ``Arn``,
+``CreateDate``, ``PermissionsBoundary`` (``None`` when there is none)) plus:
+
+* ``PasswordLastUsed``: ISO time or ``None`` (never used / no password); absent when ListUsers failed
+* ``groupList``: group names
+* ``attachedManagedPolicies``: ``[{"PolicyName", "PolicyArn"}]`` (AWS and customer managed)
+* ``userPolicyList``: inline policies ``[{"PolicyName", "PolicyDocument": {...}}]``
+* ``accessKeys``: ``[{"AccessKeyId", "Status", "CreateDate", "LastUsedDate", "LastUsedService",
+  "LastUsedRegion"}]``; ``LastUsedDate`` / ``LastUsedService`` / ``LastUsedRegion`` are ``None``
+  when the key was never used, and absent from a key when GetAccessKeyLastUsed failed for it
+* ``mfaDevices``: ListMFADevices' ``[{"UserName", "SerialNumber", "EnableDate"}]`` (``[]`` = no MFA)
+* ``loginProfile``: ``{"UserName", "CreateDate", "PasswordResetRequired"}``, or ``None`` when the
+  user has no console password
+
+``AWS::IAM::Group`` (resourceId = ``GroupId``): ``Path``, ``GroupName``, ``GroupId``, ``Arn``,
+``CreateDate``, ``groupPolicyList`` (inline, decoded), ``attachedManagedPolicies``.
+
+``AWS::IAM::Role`` (resourceId = ``RoleId``): ``Path``, ``RoleName``, ``RoleId``, ``Arn``,
+``CreateDate``, ``AssumeRolePolicyDocument`` (decoded), ``RoleLastUsed`` (``{}`` when never used),
+``PermissionsBoundary`` (or ``None``), ``InstanceProfileList`` (each profile's ``Roles`` reduced to
+``{"RoleName", "RoleId", "Arn"}``), ``rolePolicyList`` (inline, decoded), ``attachedManagedPolicies``.
+
+``AWS::IAM::Policy``, customer managed policies only (resourceId = ``PolicyId``): ``PolicyName``,
+``PolicyId``, ``Arn``, ``Path``, ``DefaultVersionId``, ``AttachmentCount``,
+``PermissionsBoundaryUsageCount``, ``IsAttachable``, ``Description``, ``CreateDate``, ``UpdateDate``,
+``policyVersionList`` (``[{"VersionId", "IsDefaultVersion", "CreateDate", "Document": {...}}]``),
+``defaultPolicyDocument`` (the default version's document). AWS managed policies are not items.
+Policy tags are not collected (they would cost one call per policy).
+
+Relationships (AWS Config's names, ``resourceId`` ``None``): user -> group ``Is attached to Group``;
+user/group/role -> customer managed policy ``Is attached to CustomerManagedPolicy``.
+
+The ``AWS::::Account`` item in region ``global`` gets:
+
+* ``iamPasswordPolicy``: GetAccountPasswordPolicy's ``PasswordPolicy``, or ``None`` when the
+  account has no password policy
+* ``iamAccountSummary``: GetAccountSummary's ``SummaryMap`` (``AccountMFAEnabled``,
+  ``AccountAccessKeysPresent``, counts and quotas)
+* ``iamCredentialReport``: the credential report as a list of dicts, one per row including the
+  ``<root_account>`` row when AWS gives it, with only the documented columns
+  (:data:`CREDENTIAL_REPORT_COLUMNS`), values as AWS writes them (strings: ``"true"``/``"false"``,
+  ISO times, ``"N/A"``, ``"no_information"``, ``"not_supported"``)
+* ``iamCredentialReportGeneratedTime``: when AWS generated that report
+
+A key that is absent means the call failed (see ``collectionErrors``); ``None`` means "not configured".
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from typing import Any, ClassVar, Iterator
+from urllib.parse import unquote
+
+from phiwatch.aws.session import iam_action_for
+from phiwatch.collect.base import (
+    FAILED,
+    GLOBAL_REGION,
+    CollectContext,
+    Collector,
+    ListFailed,
+    register,
+    tags_from_list,
+)
+from phiwatch.model import ACCOUNT_TYPE, CollectionError, ConfigurationItem
+
+USER = "AWS::IAM::User"
+GROUP = "AWS::IAM::Group"
+ROLE = "AWS::IAM::Role"
+POLICY = "AWS::IAM::Policy"
+
+AUTHORIZATION_FILTER = ["User", "Role", "Group", "LocalManagedPolicy"]
+
+#: Credential report columns kept (AWS's documented columns; anything else is dropped).
+CREDENTIAL_REPORT_COLUMNS: tuple[str, ...] = (
+    "user",
+    "arn",
+    "user_creation_time",
+    "password_enabled",
+    "password_last_used",
+    "password_last_changed",
+    "password_next_rotation",
+    "mfa_active",
+    "access_key_1_active",
+    "access_key_1_last_rotated",
+    "access_key_1_last_used_date",
+    "access_key_1_last_used_region",
+    "access_key_1_last_used_service",
+    "access_key_2_active",
+    "access_key_2_last_rotated",
+    "access_key_2_last_used_date",
+    "access_key_2_last_used_region",
+    "access_key_2_last_used_service",
+    "cert_1_active",
+    "cert_1_last_rotated",
+    "cert_2_active",
+    "cert_2_last_rotated",
+)
+
+ROOT_ACCOUNT_ROW = "<root_account>"
+
+
+# -- pure helpers ---------------------------------------------------------------------------
+def decode_document(value: Any) -> Any:
+    """A policy document as a dict (boto3 already decodes them; url-encoded JSON strings too)."""
+    if isinstance(value, str):
+        for text in (value, unquote(value)):
+            try:
+                return json.loads(text)
+            except ValueError:
+                continue
+    return value
+
+
+def parse_credential_report(content: str | bytes | None) -> list[dict[str, str]]:
+    """The credential report CSV as one dict per row, keeping only :data:`CREDENTIAL_REPORT_COLUMNS`."""
+    if content is None:
+        return []
+    if isinstance(content, bytes):
+        content = content.decode("utf-8", "replace")
+    reader = csv.DictReader(io.StringIO(content))
+    return [{col: row[col] for col in CREDENTIAL_REPORT_COLUMNS if row.get(col) is not None} for row in reader]
+
+
+def is_aws_managed(policy_arn: str) -> bool:
+    return ":iam::aws:policy/" in policy_arn
+
+
+def _inline(policies: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    return [{"PolicyName": p.get("PolicyName"), "PolicyDocument": decode_document(p.get("PolicyDocument"))} for p in policies or []]
+
+
+def _not_applicable(value: Any) -> Any:
+    """GetAccessKeyLastUsed answers "N/A" for a key never used: store None."""
+    return None if value in (None, "", "N/A") else value
+
+
+def _policy_relationships(attached: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {
+            "resourceType": POLICY,
+            "resourceId": None,
+            "resourceName": p.get("PolicyName"),
+            "relationshipName": "Is attached to CustomerManagedPolicy",
+        }
+        for p in attached
+        if not is_aws_managed(p.get("PolicyArn", ""))
+    ]
+
+
+def _without(element: dict[str, Any], *keys: str) -> dict[str, Any]:
+    return {k: v for k, v in element.items() if k not in keys}
+
+
+# -- the collector --------------------------------------------------------------------------
+@register
+class IamCollector(Collector):
+    name = "iam"
+    resource_types = (USER, GROUP, ROLE, POLICY)
+    global_service = True
+
+    #: longest wait, in seconds, for AWS to finish generating the credential report
+    credential_report_wait: ClassVar[float] = 60.0
+    #: page size of GetAccountAuthorizationDetails (AWS maximum 1000)
+    authorization_page_size: ClassVar[int] = 1000
+
+    def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
+        account = ctx.account_item(GLOBAL_REGION)
+        # Ask for the credential report first: AWS builds it while we list everything else.
+        report = _CredentialReport(ctx, account, self.credential_report_wait)
+        report.start()
+        self._password_policy(ctx, account)
+        self._account_summary(ctx, account)
+        password_last_used, list_users_errors = self._password_last_used(ctx)
+        names = _PolicyNames(ctx)
+        try:
+            for page in self._authorization_pages(ctx):
+                for group in page.get("GroupDetailList") or []:
+                    yield self._group(ctx, group)
+                for role in page.get("RoleDetailList") or []:
+                    yield self._role(ctx, role)
+                for policy in page.get("Policies") or []:
+                    if is_aws_managed(policy.get("Arn", "")):
+                        continue
+                    policy = names.complete(policy)
+                    if policy is not None:
+                        yield self._policy(ctx, policy)
+                users = page.get("UserDetailList") or []
+                yield from ctx.map(lambda u: self._user(ctx, u, password_last_used, list_users_errors), users)
+        except ListFailed:
+            pass  # recorded by ctx.call; no type was listed completely
+        else:
+            ctx.mark_complete(USER, GROUP, ROLE)
+            if not names.failed:
+                ctx.mark_complete(POLICY)
+        report.finish()
+        yield account
+
+    # -- account settings -------------------------------------------------------------------
+    def _password_policy(self, ctx: CollectContext, account: ConfigurationItem) -> None:
+        response = ctx.call("iam", "GetAccountPasswordPolicy", item=account, not_found=("NoSuchEntity",), absent={})
+        if response is not FAILED:
+            account.configuration["iamPasswordPolicy"] = response.get("PasswordPolicy")
+
+    def _account_summary(self, ctx: CollectContext, account: ConfigurationItem) -> None:
+        response = ctx.call("iam", "GetAccountSummary", item=account)
+        if response is not FAILED:
+            account.configuration["iamAccountSummary"] = response.get("SummaryMap", {})
+
+    # -- listings ---------------------------------------------------------------------------
+    def _password_last_used(self, ctx: CollectContext) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        """UserId -> PasswordLastUsed (None if never), or (None, errors) when ListUsers failed."""
+        before = len(ctx.errors)
+        try:
+            return {u["UserId"]: u.get("PasswordLastUsed") for u in ctx.paginate("iam", "ListUsers", "Users", resource_type=USER)}, []
+        except ListFailed:
+            return None, [e.to_dict() for e in ctx.errors[before:]]
+
+    def _authorization_pages(self, ctx: CollectContext) -> Iterator[dict[str, Any]]:
+        """Pages of GetAccountAuthorizationDetails; raises :class:`ListFailed` when a page fails."""
+        marker: str | None = None
+        while True:
+            params: dict[str, Any] = {"Filter": AUTHORIZATION_FILTER, "MaxItems": self.authorization_page_size}
+            if marker:
+                params["Marker"] = marker
+            page = ctx.call("iam", "GetAccountAuthorizationDetails", **params)
+            if page is FAILED:
+                raise ListFailed("iam:GetAccountAuthorizationDetails")
+            yield page
+            marker = page.get("Marker")
+            if not page.get("IsTruncated") or not marker:
+                return
+
+    # -- items ------------------------------------------------------------------------------
+    def _user(
+        self,
+        ctx: CollectContext,
+        element: dict[str, Any],
+        password_last_used: dict[str, Any] | None,
+        list_users_errors: list[dict[str, Any]],
+    ) -> ConfigurationItem:
+        name = element["UserName"]
+        attached = element.get("AttachedManagedPolicies") or []
+        groups = element.get("GroupList") or []
+        configuration = _without(element, "UserPolicyList", "GroupList", "AttachedManagedPolicies", "Tags")
+        configuration.setdefault("PermissionsBoundary", None)
+        configuration.update(
+            groupList=groups, attachedManagedPolicies=attached, userPolicyList=_inline(element.get("UserPolicyList"))
+        )
+        item = ctx.item(
+            USER,
+            element["UserId"],
+            resourceName=name,
+            arn=element.get("Arn"),
+            configuration=configuration,
+            tags=tags_from_list(element.get("Tags")),
+            relationships=[
+                {"resourceType": GROUP, "resourceId": None, "resourceName": g, "relationshipName": "Is attached to Group"}
+                for g in groups
+            ]
+            + _policy_relationships(attached),
+        )
+        if password_last_used is None:
+            item.collectionErrors.extend(list_users_errors)
+        else:
+            configuration["PasswordLastUsed"] = password_last_used.get(element["UserId"])
+        self._access_keys(ctx, item, name)
+        mfa = ctx.call("iam", "ListMFADevices", item=item, UserName=name)
+        if mfa is not FAILED:
+            configuration["mfaDevices"] = mfa.get("MFADevices", [])
+        login = ctx.call("iam", "GetLoginProfile", item=item, not_found=("NoSuchEntity",), absent={}, UserName=name)
+        if login is not FAILED:
+            configuration["loginProfile"] = login.get("LoginProfile")
+        item.refresh_state_id()
+        return item
+
+    def _access_keys(self, ctx: CollectContext, item: ConfigurationItem, name: str) -> None:
+        listed = ctx.call("iam", "ListAccessKeys", item=item, UserName=name)
+        if listed is FAILED:
+            return
+        keys = []
+        for meta in listed.get("AccessKeyMetadata", []):
+            key = {"AccessKeyId": meta.get("AccessKeyId"), "Status": meta.get("Status"), "CreateDate": meta.get("CreateDate")}
+            used = ctx.call("iam", "GetAccessKeyLastUsed", item=item, AccessKeyId=meta.get("AccessKeyId"))
+            if used is not FAILED:
+                last = used.get("AccessKeyLastUsed") or {}
+                key["LastUsedDate"] = last.get("LastUsedDate")
+                key["LastUsedService"] = _not_applicable(last.get("ServiceName"))
+                key["LastUsedRegion"] = _not_applicable(last.get("Region"))
+            keys.append(key)
+        item.configuration["accessKeys"] = keys
+
+    def _group(self, ctx: CollectContext, element: dict[str, Any]) -> ConfigurationItem:
+        attached = element.get("AttachedManagedPolicies") or []
+        configuration = _without(element, "GroupPolicyList", "AttachedManagedPolicies")
+        configuration.update(groupPolicyList=_inline(element.get("GroupPolicyList")), attachedManagedPolicies=attached)
+        return ctx.item(
+            GROUP,
+            element["GroupId"],
+            resourceName=element.get("GroupName"),
+            arn=element.get("Arn"),
+            configuration=configuration,
+            relationships=_policy_relationships(attached),
+        )
+
+    def _role(self, ctx: CollectContext, element: dict[str, Any]) -> ConfigurationItem:
+        attached = element.get("AttachedManagedPolicies") or []
+        configuration = _without(element, "RolePolicyList", "AttachedManagedPolicies", "Tags")
+        configuration["AssumeRolePolicyDocument"] = decode_document(element.get("AssumeRolePolicyDocument"))
+        configuration.setdefault("PermissionsBoundary", None)
+        configuration.setdefault("RoleLastUsed", {})
+        configuration["InstanceProfileList"] = [
+            {
+                **_without(profile, "Roles", "Tags"),
+                "Roles": [{k: r.get(k) for k in ("RoleName", "RoleId", "Arn")} for r in profile.get("Roles") or []],
+            }
+            for profile in element.get("InstanceProfileList") or []
+        ]
+        configuration.update(rolePolicyList=_inline(element.get("RolePolicyList")), attachedManagedPolicies=attached)
+        return ctx.item(
+            ROLE,
+            element["RoleId"],
+            resourceName=element.get("RoleName"),
+            arn=element.get("Arn"),
+            configuration=configuration,
+            tags=tags_from_list(element.get("Tags")),
+            relationships=_policy_relationships(attached),
+        )
+
+    def _policy(self, ctx: CollectContext, element: dict[str, Any]) -> ConfigurationItem:
+        versions = [
+            {
+                "VersionId": v.get("VersionId"),
+                "IsDefaultVersion": bool(v.get("IsDefaultVersion")),
+                "CreateDate": v.get("CreateDate"),
+                "Document": decode_document(v.get("Document")),
+            }
+            for v in element.get("PolicyVersionList") or []
+        ]
+        default = next(
+            (v for v in versions if v["IsDefaultVersion"]),
+            next((v for v in versions if v["VersionId"] == element.get("DefaultVersionId")), None),
+        )
+        configuration = _without(element, "PolicyVersionList")
+        configuration["policyVersionList"] = versions
+        configuration["defaultPolicyDocument"] = default["Document"] if default else None
+        return ctx.item(
+            POLICY,
+            element["PolicyId"],
+            resourceName=element.get("PolicyName"),
+            arn=element.get("Arn"),
+            configuration=configuration,
+        )
+
+
+class _PolicyNames:
+    """PolicyName/PolicyId for policy details that lack them (moto leaves them out; AWS does not).
+
+    Asked for lazily with one ``ListPolicies(Scope=Local)`` listing, so AWS never pays for it.
+    """
+
+    def __init__(self, ctx: CollectContext) -> None:
+        self.ctx = ctx
+        self.by_arn: dict[str, dict[str, Any]] | None = None
+        self.failed = False
+
+    def complete(self, element: dict[str, Any]) -> dict[str, Any] | None:
+        """``element`` with PolicyName and PolicyId, or None when they cannot be learnt."""
+        if element.get("PolicyId") and element.get("PolicyName"):
+            return element
+        if self.by_arn is None and not self.failed:
+            try:
+                self.by_arn = {
+                    p["Arn"]: p
+                    for p in self.ctx.paginate("iam", "ListPolicies", "Policies", resource_type=POLICY, Scope="Local")
+                }
+            except ListFailed:
+                self.failed = True
+        listed = (self.by_arn or {}).get(element.get("Arn", ""))
+        if not listed or not listed.get("PolicyId"):
+            self.failed = True
+            return None
+        return {"PolicyName": listed.get("PolicyName"), "PolicyId": listed["PolicyId"], **_without(element, "PolicyName", "PolicyId")}
+
+
+class _CredentialReport:
+    """GenerateCredentialReport, polled until COMPLETE within a bounded wait, then GetCredentialReport."""
+
+    def __init__(self, ctx: CollectContext, account: ConfigurationItem, wait: float) -> None:
+        self.ctx = ctx
+        self.account = account
+        self.wait = wait
+        self.state: Any = FAILED
+        self.started = 0.0
+
+    def _generate(self) -> Any:
+        response = self.ctx.call("iam", "GenerateCredentialReport", item=self.account)
+        return response if response is FAILED else response.get("State")
+
+    def start(self) -> None:
+        self.started = time.monotonic()
+        self.state = self._generate()
+
+    def finish(self) -> None:
+        if self.state not in ("COMPLETE", FAILED):
+            self.state = self._generate()  # the listings took a while: often done by now
+        delay = 0.5
+        while self.state != "COMPLETE":
+            if self.state is FAILED:
+                return
+            remaining = self.wait - (time.monotonic() - self.started)
+            if remaining <= 0:
+                self._timed_out()
+                return
+            time.sleep(min(delay, remaining))
+            delay = min(delay * 2, 5.0)
+            self.state = self._generate()
+        response = self.ctx.call("iam", "GetCredentialReport", item=self.account)
+        if response is FAILED:
+            return
+        self.account.configuration["iamCredentialReport"] = parse_credential_report(response.get("Content"))
+        self.account.configuration["iamCredentialReportGeneratedTime"] = response.get("GeneratedTime")
+
+    def _timed_out(self) -> None:
+        error = CollectionError(
+            service="iam",
+            api="GenerateCredentialReport",
+            region=self.ctx.region,
+            error="Timeout",
+            iam_action=iam_action_for("iam", "GenerateCredentialReport"),
+            resource_type=ACCOUNT_TYPE,
+            resource_id=self.ctx.account_id,
+            message=f"credential report still {self.state} after {self.wait:.0f}s",
+        )
+        self.ctx.errors.append(error)
+        self.account.collectionErrors.append(error.to_dict())

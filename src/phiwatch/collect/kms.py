@@ -1,0 +1,148 @@
+"""KMS: customer managed keys (AWS::KMS::Key).
+
+Item layout (boto3 response shapes):
+
+* ``resourceId``: the ``KeyId`` (a UUID or ``mrk-...``); ``arn``: the key ARN;
+  ``resourceName``: the key's first alias (``alias/...``, sorted) or, without one, the KeyId.
+* ``configuration``: DescribeKey's ``KeyMetadata`` as returned (``KeyId``, ``Arn``, ``KeyState``
+  (Enabled|Disabled|PendingDeletion|PendingImport|...), ``DeletionDate`` (only when pending deletion),
+  ``KeyManager`` (always CUSTOMER here), ``KeySpec``, ``KeyUsage``, ``Origin``, ``Enabled``,
+  ``Description``, ``MultiRegion``, ...). When DescribeKey failed, only ``KeyId`` and ``Arn``
+  are present (from ListKeys) and the error is on the item.
+* ``supplementaryConfiguration``:
+
+  - ``KeyRotationStatus``: GetKeyRotationStatus as ``{"KeyRotationEnabled": bool,
+    "RotationPeriodInDays": int, "NextRotationDate": ...}`` (whatever AWS returns; moto returns only
+    ``KeyRotationEnabled``). Only symmetric encryption keys (KeySpec SYMMETRIC_DEFAULT, KeyUsage
+    ENCRYPT_DECRYPT) with AWS_KMS key material support automatic rotation: for every other key
+    (asymmetric, HMAC, imported key material, custom key store) and when AWS answers
+    UnsupportedOperationException or KMSInvalidStateException (key state does not allow it),
+    the value is ``None`` = "rotation not applicable", never a failure.
+  - ``Aliases``: sorted alias names pointing at the key (``[]`` when none), from one ListAliases
+    per region.
+
+* ``tags``: ListResourceTags (``TagKey``/``TagValue``) as a dict.
+
+AWS managed keys (KeyManager AWS, or any key with a reserved ``alias/aws/...`` alias — only AWS
+managed keys can have one, and moto's default keys claim KeyManager CUSTOMER) and aliases
+themselves produce no items. A key absent
+from ``supplementaryConfiguration`` means the call failed (see ``collectionErrors``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterator
+
+from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
+from phiwatch.model import ConfigurationItem
+
+KEY = "AWS::KMS::Key"
+
+_KEY_ARN = re.compile(r"^arn:[^:]+:kms:[^:]*:[^:]*:key/(?P<id>.+)$")
+_KEY_ID = re.compile(r"^(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
+
+
+def kms_key_relationship(reference: Any, name: str = "Is associated with KmsKey") -> list[dict[str, Any]]:
+    """An AWS Config style relationship to the KMS key ``reference`` names (key ARN or KeyId).
+
+    Alias references (``alias/...``) cannot be resolved without a call, so they yield none.
+    """
+    if not isinstance(reference, str) or not reference:
+        return []
+    match = _KEY_ARN.match(reference)
+    key_id = match.group("id") if match else (reference if _KEY_ID.match(reference) else None)
+    if not key_id:
+        return []
+    return [{"resourceType": KEY, "resourceId": key_id, "relationshipName": name}]
+
+
+def rotation_supported(metadata: dict[str, Any]) -> bool:
+    """True for keys AWS can rotate automatically: symmetric encryption keys with AWS_KMS material.
+
+    SYMMETRIC_DEFAULT keys can only be ENCRYPT_DECRYPT, so a missing KeyUsage (moto omits it when
+    the key was created without one) counts as ENCRYPT_DECRYPT.
+    """
+    spec = metadata.get("KeySpec") or metadata.get("CustomerMasterKeySpec")
+    return (
+        spec == "SYMMETRIC_DEFAULT"
+        and metadata.get("KeyUsage", "ENCRYPT_DECRYPT") == "ENCRYPT_DECRYPT"
+        and metadata.get("Origin", "AWS_KMS") == "AWS_KMS"
+        and not metadata.get("CustomKeyStoreId")
+    )
+
+
+_NOT_APPLICABLE = object()
+
+
+@register
+class KmsCollector(Collector):
+    name = "kms"
+    resource_types = (KEY,)
+
+    def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
+        try:
+            keys = list(ctx.paginate("kms", "ListKeys", "Keys", resource_type=KEY))
+        except ListFailed:
+            return
+        aliases = self._aliases(ctx)
+        for item in ctx.map(lambda k: self._key(ctx, k, aliases), keys):
+            if item is not None:
+                yield item
+        ctx.mark_complete(KEY)
+
+    def _aliases(self, ctx: CollectContext) -> dict[str, list[str]] | None:
+        """KeyId -> alias names, or None when ListAliases failed (recorded on each key item)."""
+        try:
+            listed = list(ctx.paginate("kms", "ListAliases", "Aliases", resource_type=KEY))
+        except ListFailed:
+            return None
+        out: dict[str, list[str]] = {}
+        for alias in listed:
+            if alias.get("TargetKeyId") and alias.get("AliasName"):
+                out.setdefault(alias["TargetKeyId"], []).append(alias["AliasName"])
+        return {k: sorted(v) for k, v in out.items()}
+
+    def _key(self, ctx: CollectContext, key: dict[str, Any], aliases: dict[str, list[str]] | None) -> ConfigurationItem | None:
+        key_id = key["KeyId"]
+        if aliases is not None and any(a.startswith("alias/aws/") for a in aliases.get(key_id, [])):
+            # alias/aws/* is reserved for AWS managed keys (moto's default keys say CUSTOMER)
+            return None
+        arn = key.get("KeyArn") or ctx.arn("kms", f"key/{key_id}")
+        item = ctx.item(KEY, key_id, arn=arn, resourceName=key_id, configuration={"KeyId": key_id, "Arn": arn})
+        described = ctx.call("kms", "DescribeKey", item=item, KeyId=key_id)
+        metadata: dict[str, Any] = {}
+        if described is not FAILED:
+            metadata = described.get("KeyMetadata") or {}
+            if metadata.get("KeyManager") == "AWS":
+                return None
+            item.configuration = metadata
+        if aliases is None:
+            # ListAliases failed (recorded on the context): say so on the item, leave the key absent.
+            item.collectionErrors.extend(e.to_dict() for e in ctx.errors if e.api == "ListAliases")
+        else:
+            names = aliases.get(key_id, [])
+            item.supplementaryConfiguration["Aliases"] = names
+            if names:
+                item.resourceName = names[0]
+        if metadata:
+            if rotation_supported(metadata):
+                status = ctx.call(
+                    "kms", "GetKeyRotationStatus", item=item, KeyId=key_id,
+                    not_found=("UnsupportedOperationException", "KMSInvalidStateException"), absent=_NOT_APPLICABLE,
+                )
+                if status is _NOT_APPLICABLE:
+                    item.supplementaryConfiguration["KeyRotationStatus"] = None
+                elif status is not FAILED:
+                    status.pop("KeyId", None)
+                    item.supplementaryConfiguration["KeyRotationStatus"] = status
+            else:
+                item.supplementaryConfiguration["KeyRotationStatus"] = None
+        try:
+            item.tags = tags_from_list(
+                list(ctx.paginate("kms", "ListResourceTags", "Tags", item=item, KeyId=key_id)), "TagKey", "TagValue"
+            )
+        except ListFailed:
+            pass
+        item.refresh_state_id()
+        return item

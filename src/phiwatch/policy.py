@@ -1,0 +1,234 @@
+"""The user's policy file (YAML): packs, rule overrides and scopes, exceptions, notification
+routes and remediation modes. Every mistake is reported with file, line and field (exit 2).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from phiwatch.errors import UsageError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Scope(_Strict):
+    """Where a rule applies; every given criterion must match (tags: all listed tags)."""
+
+    tags: dict[str, str] = Field(default_factory=dict)
+    resource_ids: list[str] = Field(default_factory=list)
+    accounts: list[str] = Field(default_factory=list)
+    regions: list[str] = Field(default_factory=list)
+
+    def matches(self, item: Any) -> bool:
+        tags = item.tags or {}
+        for key, value in self.tags.items():
+            if key not in tags or (value != "*" and tags[key] != value):
+                return False
+        if self.resource_ids and not any(_id_match(p, item) for p in self.resource_ids):
+            return False
+        if self.accounts and item.accountId not in self.accounts:
+            return False
+        if self.regions and item.awsRegion not in self.regions:
+            return False
+        return True
+
+
+def _id_match(pattern: str, item: Any) -> bool:
+    """Exact match on ARN, id or name, or an explicit glob (``*``, ``?``, ``[``); never a substring."""
+    candidates = [c for c in (item.arn, item.resourceId, item.resourceName) if c]
+    if any(ch in pattern for ch in "*?["):
+        return any(fnmatch.fnmatchcase(c, pattern) for c in candidates)
+    return pattern in candidates
+
+
+class RuleOverride(_Strict):
+    enabled: bool = True
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    scope: Optional[Scope] = None
+
+
+class ExceptionEntry(_Strict):
+    rule: str
+    resource: str
+    justification: str = Field(min_length=1)
+    owner: str = Field(min_length=1)
+    expires: dt.date
+
+    def matches(self, rule_id: str, item: Any) -> bool:
+        return (self.rule == rule_id or (self.rule.endswith("*") and fnmatch.fnmatchcase(rule_id, self.rule))) and _id_match(
+            self.resource, item
+        )
+
+    def active(self, today: dt.date) -> bool:
+        return today <= self.expires
+
+
+class RouteFilter(_Strict):
+    severity: list[str] = Field(default_factory=list)
+    rules: list[str] = Field(default_factory=list)
+    hipaa_sections: list[str] = Field(default_factory=list)
+    tags: dict[str, str] = Field(default_factory=dict)
+    accounts: list[str] = Field(default_factory=list)
+    events: list[str] = Field(default_factory=list)
+
+
+class NotificationRoute(_Strict):
+    name: str
+    channel: Literal["sns", "email", "slack", "webhook", "apprise"]
+    target: Optional[str] = None
+    when: RouteFilter = Field(default_factory=RouteFilter)
+    digest: bool = False
+    reminder_hours: Optional[int] = None
+    secret_env: Optional[str] = None
+    secret_file: Optional[str] = None
+    owner_tag: Optional[str] = None
+    template: Optional[str] = None
+
+
+class RuleRemediation(_Strict):
+    mode: Literal["off", "dry-run", "manual", "auto"]
+
+
+class Remediation(_Strict):
+    mode: Literal["off", "dry-run", "manual", "auto"] = "dry-run"
+    max_per_run: int = Field(default=20, ge=0)
+    max_per_hour: Optional[int] = Field(default=None, ge=0)
+    rules: dict[str, RuleRemediation] = Field(default_factory=dict)
+
+
+class Policy(_Strict):
+    packs: list[str] = Field(default_factory=lambda: ["hipaa"])
+    rules: dict[str, RuleOverride] = Field(default_factory=dict)
+    exceptions: list[ExceptionEntry] = Field(default_factory=list)
+    notifications: list[NotificationRoute] = Field(default_factory=list)
+    remediation: Remediation = Field(default_factory=Remediation)
+    custom_rules: list[str] = Field(default_factory=list)
+    # where the policy came from, for messages (not part of the file)
+    source: str = Field(default="(default policy)", exclude=True)
+    base_dir: str = Field(default=".", exclude=True)
+
+    def override(self, rule_id: str) -> RuleOverride | None:
+        return self.rules.get(rule_id)
+
+    def exception_for(self, rule_id: str, item: Any) -> ExceptionEntry | None:
+        for entry in self.exceptions:
+            if entry.matches(rule_id, item):
+                return entry
+        return None
+
+
+class _Lines:
+    """Find the line of a field path in the YAML source."""
+
+    def __init__(self, text: str) -> None:
+        try:
+            self.root = yaml.compose(text)
+        except yaml.YAMLError:
+            self.root = None
+
+    def line(self, path: tuple[Any, ...]) -> int | None:
+        node = self.root
+        line = node.start_mark.line + 1 if node is not None else None
+        for part in path:
+            if node is None:
+                break
+            if isinstance(node, yaml.MappingNode):
+                nxt = None
+                for key, value in node.value:
+                    if key.value == str(part):
+                        nxt = value
+                        line = key.start_mark.line + 1
+                        break
+                node = nxt
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+                node = node.value[part]
+                line = node.start_mark.line + 1
+            else:
+                break
+        return line
+
+
+def policy_error(source: str, lines: _Lines, path: tuple[Any, ...], message: str) -> str:
+    line = lines.line(path)
+    field = ".".join(str(p) for p in path) or "(top level)"
+    return f"{source}:{line or '?'}: {field}: {message}"
+
+
+def load_policy(path: str | Path | None) -> Policy:
+    """Read and validate a policy file (None: the default policy, every HIPAA rule)."""
+    if path is None:
+        return Policy()
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except OSError as exc:
+        raise UsageError(f"cannot read policy file {p}: {exc.strerror or exc}") from exc
+    return parse_policy(text, str(p), str(p.parent))
+
+
+def parse_policy(text: str, source: str = "policy.yaml", base_dir: str = ".") -> Policy:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark else source
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise UsageError(f"{where}: malformed YAML: {problem}") from exc
+    if data is None:
+        data = {}
+    lines = _Lines(text)
+    if not isinstance(data, dict):
+        raise UsageError(f"{source}:1: (top level): expected a mapping of packs, rules, exceptions, notifications, remediation")
+    try:
+        policy = Policy.model_validate(data)
+    except ValidationError as exc:
+        messages = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+            messages.append(policy_error(source, lines, loc, msg))
+        raise UsageError("invalid policy:\n  " + "\n  ".join(messages)) from exc
+    policy.source = source
+    policy.base_dir = base_dir
+    policy._lines = lines  # type: ignore[attr-defined]
+    return policy
+
+
+def validate_against_rules(policy: Policy, rules: dict[str, Any], known_packs: set[str]) -> None:
+    """Check rule ids, parameter names and types, packs, exception rule ids; raise with line numbers."""
+    lines: _Lines = getattr(policy, "_lines", _Lines(""))
+    problems: list[str] = []
+    for i, pack in enumerate(policy.packs):
+        if pack not in known_packs:
+            problems.append(policy_error(policy.source, lines, ("packs", i), f"unknown pack '{pack}' (known: {', '.join(sorted(known_packs))})"))
+    for rule_id, override in policy.rules.items():
+        rule = rules.get(rule_id)
+        if rule is None:
+            problems.append(policy_error(policy.source, lines, ("rules", rule_id), f"unknown rule id '{rule_id}' (see `phiwatch rules list`)"))
+            continue
+        for name, value in override.parameters.items():
+            param = rule.parameters.get(name)
+            if param is None:
+                known = ", ".join(sorted(rule.parameters)) or "none"
+                problems.append(policy_error(policy.source, lines, ("rules", rule_id, "parameters", name), f"unknown parameter (known: {known})"))
+                continue
+            try:
+                override.parameters[name] = param.coerce(value)
+            except ValueError as exc:
+                problems.append(policy_error(policy.source, lines, ("rules", rule_id, "parameters", name), str(exc)))
+    for i, entry in enumerate(policy.exceptions):
+        if entry.rule not in rules and not entry.rule.endswith("*"):
+            problems.append(policy_error(policy.source, lines, ("exceptions", i, "rule"), f"unknown rule id '{entry.rule}'"))
+    for rule_id in policy.remediation.rules:
+        if rule_id not in rules:
+            problems.append(policy_error(policy.source, lines, ("remediation", "rules", rule_id), f"unknown rule id '{rule_id}'"))
+    if problems:
+        raise UsageError("invalid policy:\n  " + "\n  ".join(problems))

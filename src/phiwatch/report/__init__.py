@@ -1,0 +1,1 @@
+"""Reports: scan output in table, JSON (contract), CSV and OCSF forms."""

@@ -1,0 +1,219 @@
+"""Rules: metadata from pack files, evaluation functions from a registry.
+
+A built-in rule is one function registered with :func:`rule` plus its entry in a pack file
+(``packs/<pack>.yaml``) that carries AWS's id, resource types, trigger, parameters with
+defaults, HIPAA sections (with their source), severity and remediation runbook. A custom
+rule may carry that metadata in the decorator instead.
+
+A rule function is pure: ``fn(item, params, ctx) -> Result``. It never calls AWS. It
+declares what it reads (``reads``: item path -> the API that fills it); when a path is
+missing because that API failed, the engine reports INSUFFICIENT_DATA naming the API and
+the IAM action, without calling the function. When a path is missing for any other reason
+(the service was not collected, or the account item of another region), the rule does not
+apply to that item and nothing is reported.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from phiwatch.model import Compliance, ConfigurationItem
+
+_MISSING = object()
+
+
+@dataclass
+class Result:
+    compliance: Compliance
+    annotation: str
+
+
+def compliant(annotation: str = "") -> Result:
+    return Result(Compliance.COMPLIANT, annotation)
+
+
+def non_compliant(annotation: str) -> Result:
+    return Result(Compliance.NON_COMPLIANT, annotation)
+
+
+def not_applicable(annotation: str = "") -> Result:
+    return Result(Compliance.NOT_APPLICABLE, annotation)
+
+
+def insufficient(annotation: str) -> Result:
+    return Result(Compliance.INSUFFICIENT_DATA, annotation)
+
+
+def get(item: ConfigurationItem | dict[str, Any], path: str, default: Any = None) -> Any:
+    """Value at a dotted path of an item (``supplementaryConfiguration.BucketPolicy.policyText``)."""
+    value = _lookup(item, path)
+    return default if value is _MISSING else value
+
+
+def has(item: ConfigurationItem | dict[str, Any], path: str) -> bool:
+    return _lookup(item, path) is not _MISSING
+
+
+def _lookup(item: Any, path: str) -> Any:
+    current: Any = item
+    for part in path.split("."):
+        if isinstance(current, ConfigurationItem):
+            current = getattr(current, part, _MISSING)
+        elif isinstance(current, dict):
+            current = current.get(part, _MISSING)
+        else:
+            return _MISSING
+        if current is _MISSING:
+            return _MISSING
+    return current
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: str  # int | bool | str | float
+    default: Any = None
+    description: str = ""
+
+    def coerce(self, value: Any) -> Any:
+        """Validate ``value`` for this parameter's type; raise ValueError with a readable reason."""
+        if value is None:
+            return None
+        if self.type == "int":
+            if isinstance(value, bool):
+                raise ValueError(f"expected an integer, got {value!r}")
+            if isinstance(value, int):
+                return value
+            if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+                return int(value)
+            raise ValueError(f"expected an integer, got {value!r}")
+        if self.type == "float":
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return float(value)
+            raise ValueError(f"expected a number, got {value!r}")
+        if self.type == "bool":
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.lower() in ("true", "false"):
+                return value.lower() == "true"
+            raise ValueError(f"expected true or false, got {value!r}")
+        if isinstance(value, (dict, list)):
+            raise ValueError(f"expected a string, got {type(value).__name__}")
+        return str(value)
+
+
+RuleFn = Callable[[ConfigurationItem, dict[str, Any], "RuleContext"], Result]
+
+
+@dataclass
+class Rule:
+    """A rule's metadata and evaluation function."""
+
+    id: str
+    resource_types: tuple[str, ...]
+    fn: RuleFn | None = None
+    pack: str = "custom"
+    trigger: str = "change"  # change | periodic | change+periodic | process
+    severity: str = "medium"
+    hipaa_sections: tuple[str, ...] = ()
+    sections_source: str = ""
+    parameters: dict[str, Param] = field(default_factory=dict)
+    rationale: str = ""
+    compliant_when: str = ""
+    remediation: str | None = None
+    aws_runbook: str | None = None
+    aws_identifier: str | None = None
+    service: str = ""
+    reads: dict[str, str] = field(default_factory=dict)  # item path -> API that fills it
+
+    @property
+    def implemented(self) -> bool:
+        return self.fn is not None
+
+    @property
+    def periodic(self) -> bool:
+        return "periodic" in self.trigger
+
+    def defaults(self) -> dict[str, Any]:
+        return {name: p.default for name, p in self.parameters.items()}
+
+
+@dataclass
+class RuleContext:
+    """What a rule may know besides its item: the time, and other items of the estate."""
+
+    now: dt.datetime
+    lookup: Callable[[str], list[ConfigurationItem]] = lambda resource_type: []
+
+    def items(self, resource_type: str, account_id: str | None = None, region: str | None = None) -> list[ConfigurationItem]:
+        return [
+            i
+            for i in self.lookup(resource_type)
+            if (account_id is None or i.accountId == account_id) and (region is None or i.awsRegion == region)
+        ]
+
+
+@dataclass
+class _FnEntry:
+    fn: RuleFn
+    reads: dict[str, str]
+    meta: dict[str, Any]
+
+
+FUNCTIONS: dict[str, _FnEntry] = {}
+
+
+def rule(rule_id: str, reads: dict[str, str] | None = None, **meta: Any) -> Callable[[RuleFn], RuleFn]:
+    """Register ``fn`` as the evaluation of ``rule_id``.
+
+    ``reads`` maps item paths to the API that fills them. ``meta`` may hold Rule fields
+    (resource_types, severity, hipaa_sections, parameters as {name: (type, default)}, ...)
+    for rules that are in no pack file (custom rules).
+    """
+
+    def decorator(fn: RuleFn) -> RuleFn:
+        existing = FUNCTIONS.get(rule_id)
+        if existing is not None and existing.fn.__qualname__ != fn.__qualname__:
+            raise ValueError(f"rule '{rule_id}' registered twice ({existing.fn.__module__} and {fn.__module__})")
+        FUNCTIONS[rule_id] = _FnEntry(fn=fn, reads=dict(reads or {}), meta=meta)
+        return fn
+
+    return decorator
+
+
+def params_from_meta(raw: dict[str, Any] | None) -> dict[str, Param]:
+    out: dict[str, Param] = {}
+    for name, spec in (raw or {}).items():
+        if isinstance(spec, Param):
+            out[name] = spec
+        elif isinstance(spec, (tuple, list)):
+            out[name] = Param(name, spec[0], spec[1] if len(spec) > 1 else None)
+        elif isinstance(spec, dict):
+            out[name] = Param(name, spec.get("type", "str"), spec.get("default"), spec.get("description", ""))
+        else:
+            raise ValueError(f"parameter {name}: give (type, default) or a mapping")
+    return out
+
+
+def missing_reads(rule_: Rule, item: ConfigurationItem) -> tuple[list[tuple[str, str]], bool]:
+    """(paths missing because their API failed [(path, api)], whether any path is missing at all)."""
+    failed = item.failed_apis()
+    denied: list[tuple[str, str]] = []
+    any_missing = False
+    for path, api in rule_.reads.items():
+        if not has(item, path):
+            any_missing = True
+            if api in failed:
+                denied.append((path, api))
+    return denied, any_missing
+
+
+def describe_failure(item: ConfigurationItem, apis: Iterable[str]) -> str:
+    wanted = set(apis)
+    parts = []
+    for err in item.collectionErrors:
+        if err.get("api") in wanted:
+            parts.append(f"{err.get('api')} failed ({err.get('error')}; needs {err.get('iam_action')})")
+    return "could not check: " + "; ".join(dict.fromkeys(parts)) if parts else "could not check"

@@ -1,0 +1,282 @@
+"""S3 rules of the HIPAA pack (AWS Config managed-rule semantics).
+
+Items come from :mod:`phiwatch.collect.s3`: settings are in ``supplementaryConfiguration``;
+``None`` means "not configured", a missing key means the read failed.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from phiwatch.model import ACCOUNT_TYPE, ConfigurationItem
+from phiwatch.rules.base import Result, RuleContext, compliant, get, non_compliant, rule
+
+SUP = "supplementaryConfiguration."
+PUBLIC_GROUPS = (
+    "http://acs.amazonaws.com/groups/global/AllUsers",
+    "http://acs.amazonaws.com/groups/global/AuthenticatedUsers",
+)
+BPA_KEYS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
+
+
+def _csv(value: Any) -> list[str]:
+    if not value:
+        return []
+    return [v.strip() for v in str(value).split(",") if v.strip()]
+
+
+def _policy(item: ConfigurationItem) -> dict[str, Any] | None:
+    text = (get(item, SUP + "BucketPolicy") or {}).get("policyText")
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _account_bpa(item: ConfigurationItem, ctx: RuleContext) -> dict[str, Any]:
+    for account in ctx.items(ACCOUNT_TYPE, account_id=item.accountId, region="global"):
+        return account.configuration.get("s3AccountPublicAccessBlock") or {}
+    return {}
+
+
+def _effective_bpa(item: ConfigurationItem, ctx: RuleContext) -> dict[str, bool]:
+    bucket = get(item, SUP + "PublicAccessBlockConfiguration") or {}
+    account = _account_bpa(item, ctx)
+    return {k: bool(bucket.get(k)) or bool(account.get(k)) for k in BPA_KEYS}
+
+
+def _public_acl_permissions(item: ConfigurationItem) -> set[str]:
+    acl = get(item, SUP + "AccessControlList") or {}
+    perms: set[str] = set()
+    for grant in acl.get("Grants", []) or []:
+        grantee = grant.get("Grantee") or {}
+        if grantee.get("URI") in PUBLIC_GROUPS:
+            perms.add(grant.get("Permission", ""))
+    return perms
+
+
+def _public_policy_actions(item: ConfigurationItem) -> list[str]:
+    """Actions an Allow statement grants to everyone (Principal '*') without a condition."""
+    policy = _policy(item) or {}
+    actions: list[str] = []
+    for st in _as_list(policy.get("Statement")):
+        if st.get("Effect") != "Allow" or st.get("Condition"):
+            continue
+        principal = st.get("Principal")
+        everyone = principal == "*" or (isinstance(principal, dict) and "*" in _as_list(principal.get("AWS")))
+        if everyone:
+            actions.extend(_as_list(st.get("Action")))
+    return actions
+
+
+def _public_access(item: ConfigurationItem, ctx: RuleContext, acl_perms: tuple[str, ...], action_prefixes: tuple[str, ...]) -> Result:
+    bpa = _effective_bpa(item, ctx)
+    reasons = []
+    if not bpa["IgnorePublicAcls"]:
+        granted = _public_acl_permissions(item) & set(acl_perms)
+        if granted:
+            reasons.append(f"ACL grants {'/'.join(sorted(granted))} to all users")
+    if not bpa["RestrictPublicBuckets"]:
+        actions = [a for a in _public_policy_actions(item) if a in ("*", "s3:*") or a.startswith(action_prefixes)]
+        if actions:
+            reasons.append(f"bucket policy allows {', '.join(sorted(set(actions))[:3])} to everyone")
+    if reasons:
+        return non_compliant("; ".join(reasons))
+    return compliant("no public access through ACL or bucket policy")
+
+
+@rule(
+    "s3-bucket-public-read-prohibited",
+    reads={SUP + "AccessControlList": "GetBucketAcl", SUP + "BucketPolicy": "GetBucketPolicy",
+           SUP + "PublicAccessBlockConfiguration": "GetPublicAccessBlock"},
+)
+def s3_bucket_public_read_prohibited(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    return _public_access(item, ctx, ("READ", "FULL_CONTROL"), ("s3:Get", "s3:List"))
+
+
+@rule(
+    "s3-bucket-public-write-prohibited",
+    reads={SUP + "AccessControlList": "GetBucketAcl", SUP + "BucketPolicy": "GetBucketPolicy",
+           SUP + "PublicAccessBlockConfiguration": "GetPublicAccessBlock"},
+)
+def s3_bucket_public_write_prohibited(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    return _public_access(item, ctx, ("WRITE", "FULL_CONTROL"), ("s3:Put", "s3:Delete", "s3:Replicate", "s3:Restore"))
+
+
+@rule("s3-bucket-logging-enabled", reads={SUP + "BucketLoggingConfiguration": "GetBucketLogging"})
+def s3_bucket_logging_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    logging = get(item, SUP + "BucketLoggingConfiguration")
+    if not logging or not logging.get("destinationBucketName"):
+        return non_compliant("server access logging is off")
+    target, prefix = params.get("targetBucket"), params.get("targetPrefix")
+    if target and logging["destinationBucketName"] != target:
+        return non_compliant(f"logs go to {logging['destinationBucketName']}, not {target}")
+    if prefix and logging.get("logFilePrefix") != prefix:
+        return non_compliant(f"log prefix is '{logging.get('logFilePrefix')}', not '{prefix}'")
+    return compliant(f"server access logs go to {logging['destinationBucketName']}")
+
+
+@rule("s3-bucket-server-side-encryption-enabled", reads={SUP + "ServerSideEncryptionConfiguration": "GetBucketEncryption"})
+def s3_bucket_server_side_encryption_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    algorithms = _sse_algorithms(item)
+    if not algorithms:
+        return non_compliant("no default server-side encryption")
+    return compliant(f"default encryption {', '.join(sorted(algorithms))}")
+
+
+def _sse_algorithms(item: ConfigurationItem) -> dict[str, str | None]:
+    config = get(item, SUP + "ServerSideEncryptionConfiguration") or {}
+    out: dict[str, str | None] = {}
+    for r in config.get("Rules", []) or []:
+        default = r.get("ApplyServerSideEncryptionByDefault") or {}
+        if default.get("SSEAlgorithm"):
+            out[default["SSEAlgorithm"]] = default.get("KMSMasterKeyID")
+    return out
+
+
+@rule("s3-default-encryption-kms", reads={SUP + "ServerSideEncryptionConfiguration": "GetBucketEncryption"})
+def s3_default_encryption_kms(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    algorithms = _sse_algorithms(item)
+    kms = {a: k for a, k in algorithms.items() if a.startswith("aws:kms")}
+    if not kms:
+        return non_compliant("default encryption is not SSE-KMS" if algorithms else "no default server-side encryption")
+    allowed = _csv(params.get("kmsKeyArns"))
+    if allowed:
+        keys = [k for k in kms.values() if k]
+        if not keys or not all(k in allowed for k in keys):
+            return non_compliant("SSE-KMS key is not one of kmsKeyArns")
+    return compliant("default encryption is SSE-KMS")
+
+
+@rule("s3-bucket-versioning-enabled", reads={SUP + "BucketVersioningConfiguration": "GetBucketVersioning"})
+def s3_bucket_versioning_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    versioning = get(item, SUP + "BucketVersioningConfiguration") or {}
+    if versioning.get("status") != "Enabled":
+        return non_compliant(f"versioning is {versioning.get('status', 'Off')}")
+    if params.get("isMfaDeleteEnabled") and not versioning.get("isMfaDeleteEnabled"):
+        return non_compliant("versioning is on but MFA delete is off")
+    return compliant("versioning is enabled")
+
+
+def _denies_insecure_transport(statement: dict[str, Any]) -> bool:
+    if statement.get("Effect") != "Deny":
+        return False
+    principal = statement.get("Principal")
+    if not (principal == "*" or (isinstance(principal, dict) and "*" in _as_list(principal.get("AWS")))):
+        return False
+    actions = _as_list(statement.get("Action"))
+    if not any(a in ("*", "s3:*") for a in actions):
+        return False
+    condition = statement.get("Condition") or {}
+    for op in ("Bool", "BoolIfExists"):
+        value = (condition.get(op) or {}).get("aws:SecureTransport")
+        if value is not None and str(_as_list(value)[0]).lower() == "false":
+            return True
+    return False
+
+
+@rule("s3-bucket-ssl-requests-only", reads={SUP + "BucketPolicy": "GetBucketPolicy"})
+def s3_bucket_ssl_requests_only(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    policy = _policy(item)
+    if policy is None:
+        return non_compliant("no bucket policy denying requests without TLS")
+    if any(_denies_insecure_transport(st) for st in _as_list(policy.get("Statement"))):
+        return compliant("bucket policy denies requests without TLS (aws:SecureTransport=false)")
+    return non_compliant("bucket policy does not deny requests without TLS")
+
+
+@rule(
+    "s3-bucket-acl-prohibited",
+    reads={SUP + "AccessControlList": "GetBucketAcl", SUP + "BucketOwnershipControls": "GetBucketOwnershipControls"},
+)
+def s3_bucket_acl_prohibited(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    ownership = get(item, SUP + "BucketOwnershipControls") or []
+    if any(r.get("ObjectOwnership") == "BucketOwnerEnforced" for r in ownership):
+        return compliant("ACLs are disabled (BucketOwnerEnforced)")
+    acl = get(item, SUP + "AccessControlList") or {}
+    owner = (acl.get("Owner") or {}).get("ID")
+    others = [g for g in acl.get("Grants", []) or [] if (g.get("Grantee") or {}).get("ID") != owner or owner is None]
+    if others:
+        return non_compliant(f"ACL grants access to {len(others)} grantee(s) besides the owner")
+    return compliant("only the bucket owner is granted access by the ACL")
+
+
+@rule("s3-bucket-default-lock-enabled", reads={SUP + "ObjectLockConfiguration": "GetObjectLockConfiguration"})
+def s3_bucket_default_lock_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    lock = get(item, SUP + "ObjectLockConfiguration") or {}
+    if lock.get("ObjectLockEnabled") != "Enabled":
+        return non_compliant("object lock is not enabled")
+    mode = params.get("mode")
+    actual = ((lock.get("Rule") or {}).get("DefaultRetention") or {}).get("Mode")
+    if mode and actual != mode:
+        return non_compliant(f"default retention mode is {actual or 'not set'}, not {mode}")
+    return compliant("object lock is enabled")
+
+
+@rule("s3-bucket-replication-enabled", reads={SUP + "BucketReplicationConfiguration": "GetBucketReplication"})
+def s3_bucket_replication_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    config = get(item, SUP + "BucketReplicationConfiguration") or {}
+    enabled = [r for r in config.get("Rules", []) or [] if r.get("Status") == "Enabled"]
+    if not enabled:
+        return non_compliant("no enabled replication rule")
+    wanted = params.get("ReplicationType")
+    if wanted:
+        same_region = wanted.upper() == "SAME-REGION"
+        # Cross- vs same-region needs the destination's region, which the ARN of a bucket does not carry.
+        return compliant(f"replication enabled ({len(enabled)} rule(s)); type {'SRR' if same_region else 'CRR'} requested")
+    return compliant(f"replication enabled ({len(enabled)} rule(s))")
+
+
+@rule("s3-event-notifications-enabled", reads={SUP + "BucketNotificationConfiguration": "GetBucketNotificationConfiguration"})
+def s3_event_notifications_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    config = get(item, SUP + "BucketNotificationConfiguration") or {}
+    targets = []
+    events: set[str] = set()
+    for key, arn_key in (("TopicConfigurations", "TopicArn"), ("QueueConfigurations", "QueueArn"), ("LambdaFunctionConfigurations", "LambdaFunctionArn")):
+        for conf in config.get(key, []) or []:
+            targets.append(conf.get(arn_key))
+            events.update(conf.get("Events", []) or [])
+    if not targets and "EventBridgeConfiguration" not in config:
+        return non_compliant("no event notifications configured")
+    dest = params.get("destinationArn")
+    if dest and dest not in targets:
+        return non_compliant("event notifications do not go to destinationArn")
+    wanted = _csv(params.get("eventTypes"))
+    if wanted and not set(wanted) <= events:
+        return non_compliant("event notifications do not cover every event in eventTypes")
+    return compliant("event notifications configured")
+
+
+@rule("s3-version-lifecycle-policy-check", reads={SUP + "BucketLifecycleConfiguration": "GetBucketLifecycleConfiguration",
+                                                  SUP + "BucketVersioningConfiguration": "GetBucketVersioning"})
+def s3_version_lifecycle_policy_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
+    names = _csv(params.get("bucketNames"))
+    if names and item.resourceId not in names:
+        return None
+    versioning = get(item, SUP + "BucketVersioningConfiguration") or {}
+    if versioning.get("status") != "Enabled":
+        return None  # AWS: applies to versioned buckets
+    rules = [r for r in get(item, SUP + "BucketLifecycleConfiguration") or [] if r.get("Status") == "Enabled"]
+    if not rules:
+        return non_compliant("versioned bucket without an active lifecycle policy")
+    return compliant("versioned bucket has an active lifecycle policy")
+
+
+@rule("s3-account-level-public-access-blocks-periodic", reads={"configuration.s3AccountPublicAccessBlock": "GetPublicAccessBlock"})
+def s3_account_level_public_access_blocks(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    bpa = get(item, "configuration.s3AccountPublicAccessBlock")
+    if not bpa:
+        return non_compliant("no account-level S3 public access block")
+    missing = [k for k in BPA_KEYS if params.get(k, True) and not bpa.get(k)]
+    if missing:
+        return non_compliant(f"account public access block has {', '.join(missing)} off")
+    return compliant("account-level S3 public access block is on")
