@@ -11,6 +11,7 @@ import sys
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from phiwatch import __version__
@@ -223,7 +224,7 @@ def history(
         console.print(f"  v{e['version']}  {e['capture_time']}  {head}{who}  [dim]{e['configurationStateId'][:12]}[/dim]")
         for c in e["changes"]:
             style = {"added": "green", "removed": "red"}.get(c["kind"], "yellow")
-            console.print(f"      [{style}]{c['text']}[/{style}]", highlight=False, markup=True)
+            console.print(f"      [{style}]{escape(c['text'])}[/{style}]", highlight=False, markup=True, soft_wrap=True)
 
 
 @app.command()
@@ -252,7 +253,8 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except PhiwatchError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        # one line whatever the terminal width, and the message is never read as Rich markup
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except typer.Abort:
         err_console.print("aborted")
@@ -268,6 +270,15 @@ def main() -> None:
         if isinstance(exc, click.exceptions.ClickException):
             exc.show()
             sys.exit(2 if isinstance(exc, click.UsageError) else exc.exit_code)
+        sa_exc = sys.modules.get("sqlalchemy.exc")
+        if sa_exc is not None and isinstance(exc, sa_exc.SQLAlchemyError):
+            # the store failed after it was opened (disk full, lost connection, locked): exit 3, one line
+            first = (str(exc).splitlines() or [""])[0][:300]
+            err_console.print(
+                f"[red]error:[/red] the store failed: {escape(type(exc).__name__)}: {escape(first)}",
+                highlight=False, soft_wrap=True,
+            )
+            sys.exit(3)
         raise
 
 

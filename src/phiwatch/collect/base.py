@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Iterable, Iterator
 
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from phiwatch.aws.session import AwsContext, iam_action_for
 from phiwatch.model import ACCOUNT_TYPE, CollectionError, ConfigurationItem, to_jsonable
@@ -59,6 +60,8 @@ def snake(api: str) -> str:
 def error_code(exc: Exception) -> str:
     if isinstance(exc, ClientError):
         return exc.response.get("Error", {}).get("Code", "ClientError")
+    if isinstance(exc, ResponseParserError):
+        return "InvalidResponse"
     return type(exc).__name__
 
 
@@ -112,7 +115,7 @@ class CollectContext:
         """
         try:
             response = getattr(self.client(service), snake(api))(**kwargs)
-        except (ClientError, BotoCoreError) as exc:
+        except (ClientError, BotoCoreError, ResponseParserError) as exc:
             code = error_code(exc)
             if code in not_found:
                 return absent
@@ -143,7 +146,7 @@ class CollectContext:
             for page in pages:
                 for element in page.get(result_key, []) or []:
                     yield to_jsonable(element)
-        except (ClientError, BotoCoreError) as exc:
+        except (ClientError, BotoCoreError, ResponseParserError) as exc:
             if error_code(exc) in not_found:
                 return
             self._record(service, api, exc, item, resource_type, None)

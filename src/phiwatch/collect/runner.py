@@ -6,13 +6,16 @@ memory grows with the queue and the largest page, not with the estate.
 
 from __future__ import annotations
 
+import json
 import queue
+import threading
 import time
 import traceback
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from phiwatch.aws.session import AwsContext
 from phiwatch.collect.base import GLOBAL_REGION, REGISTRY, CollectContext, Collector
@@ -73,12 +76,39 @@ def collect(
     t0 = time.monotonic()
     requests_before = aws.counter.total
     q: queue.Queue = queue.Queue(maxsize=500)
+    # set when the writer gives up (store error, Ctrl-C): collector threads stop instead of
+    # blocking forever on the full queue (which would hang the pool's shutdown)
+    stop = threading.Event()
+
+    def put(entry: tuple) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(entry, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
 
     def work(cls: type[Collector], region: str) -> None:
+        if stop.is_set():
+            return
         ctx = CollectContext(aws=aws, account_id=account_id, region=region, regions=tuple(aws.regions))
+        dropped: set[str] = set()
         try:
             for item in cls().collect(ctx):
-                q.put(("item", cls.name, region, item))
+                problem = _unstorable(item)
+                if problem:
+                    # one bad item is an error on that resource, not the end of the run
+                    ctx.errors.append(
+                        CollectionError(
+                            service=cls.name, api="*", region=region, error="UnstorableItem", iam_action="",
+                            resource_type=item.resourceType, resource_id=item.resourceId, message=problem,
+                        )
+                    )
+                    dropped.add(item.resourceType)
+                    continue
+                if not put(("item", cls.name, region, item)):
+                    return
         except Exception as exc:  # noqa: BLE001 - a collector bug must not stop the others
             log.debug("collector %s in %s crashed:\n%s", cls.name, region, traceback.format_exc())
             ctx.errors.append(
@@ -88,13 +118,19 @@ def collect(
                 )
             )
             ctx.complete.clear()
-        q.put(("done", cls.name, region, ctx))
+        # a dropped item's type was not recorded completely: never mark its resources deleted
+        ctx.complete = {c for c in ctx.complete if c[0] not in dropped}
+        put(("done", cls.name, region, ctx))
 
     status = "failed"
     counts: dict[tuple[str, str], int] = {}
     account_parts: dict[str, ConfigurationItem] = {}
     try:
-        with store.writer(run_id) as writer, ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(tasks)))) as pool:
+        with (
+            store.writer(run_id) as writer,
+            ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(tasks)))) as pool,
+            _abandon_on_error(stop, pool),
+        ):
             for cls, region in tasks:
                 counts[(cls.name, region)] = 0
                 if progress:
@@ -102,11 +138,15 @@ def collect(
                 pool.submit(work, cls, region)
             remaining = len(tasks)
             while remaining:
-                kind, name, region, payload = q.get()
+                try:
+                    kind, name, region, payload = q.get(timeout=0.5)
+                except queue.Empty:
+                    writer.commit_if_due()  # what was collected is stored within seconds, even while waiting
+                    continue
                 if kind == "item":
                     item: ConfigurationItem = payload
                     if item.resourceType == ACCOUNT_TYPE:
-                        _merge_account_part(account_parts, item)
+                        _merge_account_part(account_parts, item, name)
                         continue
                     outcome = writer.record(item, changed_by=changed_by)
                     result.types_seen[item.resourceType] = result.types_seen.get(item.resourceType, 0) + 1
@@ -125,7 +165,7 @@ def collect(
                 if progress:
                     progress("failed" if ctx.errors else "done", name, region, counts[(name, region)])
             for part in account_parts.values():
-                item = _with_stored_account_keys(store, part)
+                item = _with_stored_account_keys(store, part, set(service_names))
                 if writer.record(item, changed_by=changed_by) in (NEW, CHANGED):
                     result.changed_keys.append(item.key)
                 result.types_seen[ACCOUNT_TYPE] = result.types_seen.get(ACCOUNT_TYPE, 0) + 1
@@ -144,18 +184,49 @@ def collect(
     return result
 
 
-def _merge_account_part(parts: dict[str, ConfigurationItem], part: ConfigurationItem) -> None:
+SOURCES = "accountKeySources"
+
+
+@contextmanager
+def _abandon_on_error(stop: threading.Event, pool: ThreadPoolExecutor) -> Iterator[None]:
+    """On an error in the writer, stop the collector threads and drop the tasks not started."""
+    try:
+        yield
+    except BaseException:
+        stop.set()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+
+
+def _unstorable(item: ConfigurationItem) -> str | None:
+    """Why ``item`` cannot be stored as JSON (a collector bug), or None."""
+    try:
+        json.dumps(item.to_dict(), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        return f"not JSON: {exc}"[:300]
+    return None
+
+
+def _merge_account_part(parts: dict[str, ConfigurationItem], part: ConfigurationItem, service: str) -> None:
+    """Merge a collector's partial account item; remember which service owns each key."""
+    sources = {key: service for key in part.configuration}
     current = parts.get(part.awsRegion)
     if current is None:
+        part.supplementaryConfiguration[SOURCES] = sources
         parts[part.awsRegion] = part
         return
+    current.supplementaryConfiguration.setdefault(SOURCES, {}).update(sources)
     current.configuration.update(part.configuration)
     current.supplementaryConfiguration.update(part.supplementaryConfiguration)
     current.collectionErrors.extend(part.collectionErrors)
 
 
-def _with_stored_account_keys(store: Store, part: ConfigurationItem) -> ConfigurationItem:
-    """Keep the configuration keys of services not collected this run from the stored item."""
+def _with_stored_account_keys(store: Store, part: ConfigurationItem, ran: set[str]) -> ConfigurationItem:
+    """Keep the keys of services *not collected in this run* from the stored item.
+
+    A key of a service that did run but is missing now (its read failed) is not carried over:
+    a stale value must never stand in for "could not read".
+    """
     found = [r for r in store.find(part.resourceId, ACCOUNT_TYPE) if r["region"] == part.awsRegion]
     if not found:
         return part
@@ -163,10 +234,11 @@ def _with_stored_account_keys(store: Store, part: ConfigurationItem) -> Configur
     if not stored:
         return part
     previous = ConfigurationItem.from_dict(stored["item"])
-    configuration = dict(previous.configuration)
-    configuration.update(part.configuration)
-    supplementary = dict(previous.supplementaryConfiguration)
-    supplementary.update(part.supplementaryConfiguration)
-    part.configuration = configuration
-    part.supplementaryConfiguration = supplementary
+    old_sources = previous.supplementaryConfiguration.get(SOURCES, {})
+    sources = part.supplementaryConfiguration.setdefault(SOURCES, {})
+    for key, value in previous.configuration.items():
+        owner = old_sources.get(key)
+        if key not in part.configuration and owner is not None and owner not in ran:
+            part.configuration[key] = value
+            sources[key] = owner
     return part

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
 from sqlalchemy import and_, create_engine, event, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from alembic.util.exc import CommandError as AlembicCommandError
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
 from phiwatch.errors import CannotRunError, UsageError
 from phiwatch.model import STATUS_DELETED, CollectionError, ConfigurationItem, isoformat, utcnow
@@ -75,6 +77,12 @@ class Store:
                 path = Path(self.url[len("sqlite:///") :])
                 path.parent.mkdir(parents=True, exist_ok=True)
             self.engine: Engine = create_engine(self.url, future=True, pool_pre_ping=True)
+        except ArgumentError as exc:
+            shown = self._safe_url()  # "(store URL)" when unparseable: it may hold a password
+            raise UsageError(
+                f"not a store URL{'' if shown == '(store URL)' else ' ' + shown} ({str(exc).splitlines()[0][:200]}): "
+                "use sqlite:///path.db or postgresql+psycopg://user@host/db"
+            ) from exc
         except (OSError, SQLAlchemyError, ModuleNotFoundError, ImportError) as exc:
             raise CannotRunError(f"cannot open the store {self._safe_url()}: {exc}") from exc
         if self.engine.dialect.name == "sqlite":
@@ -86,6 +94,12 @@ class Store:
                 raise CannotRunError(
                     f"cannot open the store {self._safe_url()}: {exc.__class__.__name__}: "
                     f"{str(exc).splitlines()[0][:200]} (check --db / PHIWATCH_DB and that it is writable)"
+                ) from exc
+            except AlembicCommandError as exc:
+                # e.g. a schema revision this version does not know: written by a newer phiwatch
+                raise CannotRunError(
+                    f"cannot open the store {self._safe_url()}: {str(exc).splitlines()[0][:200]} "
+                    "(was it written by a newer phiwatch? upgrade phiwatch or use another --db)"
                 ) from exc
 
     def _safe_url(self) -> str:
@@ -154,8 +168,8 @@ class Store:
 
     # -- writing items -----------------------------------------------------------------
     @contextmanager
-    def writer(self, run_id: int | None, batch: int = 200) -> Iterator["Writer"]:
-        w = Writer(self, run_id, batch)
+    def writer(self, run_id: int | None, batch: int = 200, max_seconds: float = 2.0) -> Iterator["Writer"]:
+        w = Writer(self, run_id, batch, max_seconds)
         try:
             yield w
         finally:
@@ -275,14 +289,21 @@ def _naive_if_sqlite(engine: Engine, value: dt.datetime) -> dt.datetime:
 
 
 class Writer:
-    """Writes items in batched transactions; counts new, changed and deleted versions."""
+    """Writes items in batched transactions; counts new, changed and deleted versions.
 
-    def __init__(self, store: Store, run_id: int | None, batch: int) -> None:
+    A batch is committed after ``batch`` items or ``max_seconds``, whichever comes first, so a
+    slow (throttled) collection neither holds one long write transaction nor loses all its
+    work when the process dies.
+    """
+
+    def __init__(self, store: Store, run_id: int | None, batch: int, max_seconds: float = 2.0) -> None:
         self.store = store
         self.run_id = run_id
         self.batch = batch
+        self.max_seconds = max_seconds
         self.conn: Connection = store.engine.connect()
         self.tx = self.conn.begin()
+        self._batch_started = time.monotonic()
         self.pending = 0
         self.seen = 0
         self.changed = 0
@@ -291,13 +312,19 @@ class Writer:
 
     def _maybe_commit(self) -> None:
         self.pending += 1
-        if self.pending >= self.batch:
+        if self.pending >= self.batch or time.monotonic() - self._batch_started >= self.max_seconds:
             self.commit()
 
     def commit(self) -> None:
         self.tx.commit()
         self.tx = self.conn.begin()
+        self._batch_started = time.monotonic()
         self.pending = 0
+
+    def commit_if_due(self) -> None:
+        """Commit a pending batch older than ``max_seconds`` (the caller is idle, waiting for items)."""
+        if self.pending and time.monotonic() - self._batch_started >= self.max_seconds:
+            self.commit()
 
     def close(self) -> None:
         try:

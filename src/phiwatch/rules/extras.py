@@ -1,0 +1,71 @@
+"""Rules of the hipaa-extras pack (controls the seeds ask for beyond AWS's HIPAA pack)."""
+
+from __future__ import annotations
+
+import re
+
+from phiwatch.model import ConfigurationItem
+from phiwatch.rules.base import Result, RuleContext, compliant, get, non_compliant, rule
+
+SUP = "supplementaryConfiguration."
+
+
+def _is_phi(item: ConfigurationItem, params: dict) -> bool:
+    return (item.tags or {}).get(params.get("phiTagKey") or "PHI") == (params.get("phiTagValue") or "Yes")
+
+
+@rule("s3-phi-bucket-object-lock-enabled", reads={SUP + "ObjectLockConfiguration": "GetObjectLockConfiguration"})
+def s3_phi_bucket_object_lock_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
+    if not _is_phi(item, params):
+        return None
+    lock = get(item, SUP + "ObjectLockConfiguration") or {}
+    if lock.get("ObjectLockEnabled") == "Enabled":
+        return compliant("PHI bucket has object lock enabled")
+    return non_compliant("PHI bucket without object lock")
+
+
+@rule("s3-phi-bucket-cross-region-replication", reads={SUP + "BucketReplicationConfiguration": "GetBucketReplication"})
+def s3_phi_bucket_cross_region_replication(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
+    if not _is_phi(item, params):
+        return None
+    config = get(item, SUP + "BucketReplicationConfiguration") or {}
+    destinations = [
+        ((r.get("Destination") or {}).get("Bucket") or "").split(":::")[-1]
+        for r in config.get("Rules", []) or []
+        if r.get("Status") == "Enabled"
+    ]
+    if not destinations:
+        return non_compliant("PHI bucket is not replicated")
+    regions = {b.resourceId: b.awsRegion for b in ctx.items("AWS::S3::Bucket", account_id=None)}
+    unknown = [d for d in destinations if d not in regions]
+    if any(regions.get(d) not in (None, item.awsRegion) for d in destinations):
+        return compliant("PHI bucket replicates to another region")
+    if unknown:
+        return non_compliant("PHI bucket replicates to a bucket outside the inventory: its region could not be confirmed")
+    return non_compliant("PHI bucket replicates only within its own region")
+
+
+# Patterns that look like patient identifiers. Annotations name the pattern, never the text.
+PHI_PATTERNS: dict[str, re.Pattern[str]] = {
+    "US social security number": re.compile(r"(?<!\d)\d{3}-\d{2}-\d{4}(?!\d)"),
+    "medical record number": re.compile(r"(?i)\bmrn[-_ :#]?\d{4,}"),
+    "date of birth": re.compile(r"(?i)\b(dob|birth(date)?)[-_ :]?(19|20)\d{2}[-_/]?\d{2}[-_/]?\d{2}"),
+    "Medicare beneficiary identifier": re.compile(r"\b[1-9][AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]\d[AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]\d[AC-HJKMNP-RT-Y]{2}\d{2}\b"),
+}
+
+
+def phi_patterns_in(text: str) -> list[str]:
+    return [name for name, pattern in PHI_PATTERNS.items() if pattern.search(text or "")]
+
+
+@rule("no-phi-in-resource-names")
+def no_phi_in_resource_names(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    found: list[str] = []
+    for where, text in [("name", item.resourceName or ""), ("id", item.resourceId or "")] + [
+        (f"tag {key}", f"{key} {value}") for key, value in (item.tags or {}).items()
+    ]:
+        for pattern in phi_patterns_in(text):
+            found.append(f"{where} looks like a {pattern}")
+    if found:
+        return non_compliant("; ".join(dict.fromkeys(found)))
+    return compliant("no identifier-like text in the name or tags")
