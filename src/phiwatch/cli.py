@@ -283,4 +283,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # `python -m phiwatch.cli`: run the imported module's app, on which cli_scan registered its
+    # commands (this __main__ copy of the module has only the ones defined above)
+    from phiwatch.cli import main as _main
+
+    _main()
