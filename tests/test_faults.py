@@ -7,6 +7,7 @@ complete never marks resources deleted; and what was stored stays consistent.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import sqlite3
@@ -364,7 +365,7 @@ class _UnstorableCollector(Collector):
 
     def collect(self, ctx: CollectContext) -> Iterator:
         yield ctx.item(WIDGET, "w-good", configuration={"ok": True})
-        yield ctx.item(WIDGET, "w-bad", configuration={"when": object()})  # a collector bug
+        yield ctx.item(WIDGET, "w-bad", configuration={"when": dt.datetime.now()})  # a collector bug: not to_jsonable()
         yield ctx.item(WIDGET, "w-nan", configuration={"size": float("nan")})  # PostgreSQL JSON refuses NaN
         yield ctx.item(WIDGET, "w-after", configuration={"ok": True})
         ctx.mark_complete(WIDGET)

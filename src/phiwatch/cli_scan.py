@@ -38,8 +38,9 @@ def print_scan_table(scan: dict, rules: dict) -> None:
     from phiwatch.engine import summary_by_section
 
     table = Table(title="HIPAA Security Rule: resources by section", show_edge=False)
-    for col, justify in (("Section", "left"), ("Rules", "right"), ("Compliant", "right"), ("Non-compliant", "right"), ("Excepted", "right"), ("Could not check", "right")):
-        table.add_column(col, justify=justify)
+    table.add_column("Section", no_wrap=True, min_width=20)
+    for col in ("Rules", "Compliant", "Failing", "Excepted", "Unchecked"):
+        table.add_column(col, justify="right")
     for s in summary_by_section(scan, rules):
         table.add_row(
             s["section"], str(s["rules"]), str(s["compliant"]),
@@ -47,6 +48,8 @@ def print_scan_table(scan: dict, rules: dict) -> None:
             str(s["excepted"]), f"[yellow]{s['could_not_check']}[/yellow]" if s["could_not_check"] else "0",
         )
     console.print(table)
+    console.print("[dim]Resources per section: Failing = non-compliant with at least one rule of the section; "
+                  "Unchecked = could not check (an API was denied or failed).[/dim]")
     excepted = {(x["rule_id"], x["resource_id"]) for x in scan.get("excepted", [])}
     failing = [e for e in scan["evaluations"] if e["compliance"] == "NON_COMPLIANT" and (e["rule_id"], e["resource_id"]) not in excepted]
     order = {"critical": 0, "high": 1, "medium": 2, "low": 3}

@@ -20,6 +20,7 @@ from typing import Any, Callable
 from sqlalchemy import and_, delete, insert, select, update
 
 from phiwatch import __version__
+from phiwatch.notify.outbox import enqueue_events
 from phiwatch.model import STATUS_DELETED, Compliance, ConfigurationItem, isoformat, utcnow
 from phiwatch.policy import Policy, validate_against_rules
 from phiwatch.rules.base import Result, Rule, RuleContext, describe_failure, insufficient, missing_reads
@@ -48,6 +49,7 @@ class EvaluationSummary:
     full: bool = False
     events: list[dict[str, Any]] = field(default_factory=list)
     rule_errors: list[dict[str, Any]] = field(default_factory=list)
+    queued_alerts: int = 0
 
 
 def resolve_rules(policy: Policy) -> dict[str, Rule]:
@@ -200,6 +202,8 @@ class Evaluator:
                     writer.mark_periodic(rule_id)
                 self._exception_pass(conn, writer)
                 summary.events = writer.events
+                # Alerts go to the outbox in the same transaction as the finding changes.
+                summary.queued_alerts = enqueue_events(conn, self.policy, self.rules, writer.events, now)
                 summary.finished_at = utcnow()
                 conn.execute(update(scans).where(scans.c.id == scan_id).values(finished_at=summary.finished_at, evaluated=summary.evaluations))
         finally:

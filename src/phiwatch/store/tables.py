@@ -176,3 +176,26 @@ finding_events = Table(
     Column("annotation", Text),
 )
 Index("ix_finding_events_finding", finding_events.c.finding_id)
+
+# -- notifications ---------------------------------------------------------------------------
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("route", String(256), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("finding_id", String(64)),  # null for digests and tests
+    Column("event", String(32), nullable=False),
+    Column("payload", JSON, nullable=False),  # the alert message (contract): ids, rule and reason only
+    Column("status", String(16), nullable=False),  # pending | sent | failed (retrying)
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("last_error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True)),
+    Column("scan_id", String(64)),
+    UniqueConstraint("route", "finding_id", "event", "scan_id", name="uq_outbox_once"),
+)
+Index("ix_outbox_status", outbox.c.status, outbox.c.next_attempt_at)
+Index("ix_outbox_finding", outbox.c.finding_id, outbox.c.route)
