@@ -251,7 +251,9 @@ from phiwatch import cli_scan  # noqa: E402,F401 - registers scan, evaluate, fin
 
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except PhiwatchError as exc:
         # one line whatever the terminal width, and the message is never read as Rich markup
         err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)

@@ -1,0 +1,55 @@
+"""`phiwatch scan` end to end: a real subprocess against moto's server."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from phiwatch.aws.session import make_client
+
+
+def run(args, endpoint=None, **kw):
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
+    cmd = [sys.executable, "-m", "phiwatch.cli", *args]
+    if endpoint:
+        cmd += ["--endpoint-url", endpoint]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, **kw)
+
+
+def test_scan_json_output_and_fail_on_findings(aws_env, tmp_path):
+    s3 = aws_env.client("s3")
+    s3.create_bucket(Bucket="bucket-logging-off")
+    db = f"sqlite:///{tmp_path / 'p.db'}"
+    out = tmp_path / "scan.json"
+    result = run(["scan", "--db", db, "-s", "s3", "--format", "json", "--output", str(out)], aws_env.endpoint)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(out.read_text())
+    logging = [e for e in data["evaluations"] if e["rule_id"] == "s3-bucket-logging-enabled"]
+    assert logging[0]["resource_id"] == "bucket-logging-off" and logging[0]["compliance"] == "NON_COMPLIANT"
+    assert data["errors"] == []
+    failing = run(["scan", "--db", db, "-s", "s3", "--fail-on-findings"], aws_env.endpoint)
+    assert failing.returncode == 1
+    assert "164.312(b)" in failing.stdout  # summary by HIPAA section
+    findings = run(["findings", "--db", db, "--json"])
+    assert any(f["rule_id"] == "s3-bucket-logging-enabled" and f["status"] == "open" for f in json.loads(findings.stdout))
+
+
+def test_scan_bad_policy_exits_2(tmp_path):
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("rules:\n  restricted-common-ports:\n    parameters: {blockedPort1: ssh}\n")
+    result = run(["scan", "--policy", str(policy), "--no-collect", "--db", f"sqlite:///{tmp_path / 'p.db'}"])
+    assert result.returncode == 2
+    assert f"{policy}:3: rules.restricted-common-ports.parameters.blockedPort1" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_rules_commands():
+    listed = json.loads(run(["rules", "list", "--json"]).stdout)
+    ids = {r["id"] for r in listed}
+    assert {"s3-bucket-logging-enabled", "iam-password-policy", "s3-phi-bucket-object-lock-enabled"} <= ids
+    assert sum(1 for r in listed if r["pack"] == "hipaa") == 130
+    shown = json.loads(run(["rules", "show", "restricted-common-ports", "--json"]).stdout)
+    assert shown["parameters"]["blockedPort1"] == {"type": "int", "default": 20}
+    assert run(["rules", "show", "no-such-rule"]).returncode == 2
