@@ -173,9 +173,10 @@ def _volume(seeder: "Seeder", index: int, region: str, count: int) -> int:
     tags = _tags(index, 3)
     rng = _rng(index, 3)
     zone = seeder.state[("subnets", region)][index % len(seeder.state[("subnets", region)])][0]
+    volume_type = rng.choice(("gp3", "gp3", "gp2", "io2"))
     seeder.call(
         "ec2", region, "create_volume", AvailabilityZone=zone, Size=rng.choice((8, 20, 100, 500)),
-        VolumeType=rng.choice(("gp3", "gp3", "gp2", "io2")), Encrypted=rng.random() < 0.75,
+        VolumeType=volume_type, Encrypted=rng.random() < 0.75, **({"Iops": 4000} if volume_type == "io2" else {}),
         TagSpecifications=[{"ResourceType": "volume", "Tags": _tag_list(tags | {"Name": _name(seeder, index, tags, "vol")})}],
     )
     return 1
@@ -287,17 +288,17 @@ def _secret(seeder: "Seeder", index: int, region: str, count: int) -> int:
 
 # Lambda, RDS, EFS, ELBv2 ---------------------------------------------------------------
 def _lambda_setup(seeder: "Seeder", region: str) -> None:
-    with seeder.lock:
-        if "lambda-role" not in seeder.state:
-            role = seeder.call(
-                "iam", DEFAULT_REGION, "create_role", RoleName=f"{seeder.prefix}-lambda-exec",
-                AssumeRolePolicyDocument=json.dumps(_TRUST),
-            )
-            seeder.state["lambda-role"] = role["Role"]["Arn"]
-            buffer = io.BytesIO()
-            with zipfile.ZipFile(buffer, "w") as archive:
-                archive.writestr("handler.py", "def handler(event, context):\n    return {'ok': True}\n")
-            seeder.state["lambda-zip"] = buffer.getvalue()
+    if "lambda-role" in seeder.state:  # setups run one after the other, before the pool starts
+        return
+    role = seeder.call(
+        "iam", DEFAULT_REGION, "create_role", RoleName=f"{seeder.prefix}-lambda-exec",
+        AssumeRolePolicyDocument=json.dumps(_TRUST),
+    )
+    seeder.state["lambda-role"] = role["Role"]["Arn"]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("handler.py", "def handler(event, context):\n    return {'ok': True}\n")
+    seeder.state["lambda-zip"] = buffer.getvalue()
 
 
 def _function(seeder: "Seeder", index: int, region: str, count: int) -> int:
@@ -346,7 +347,94 @@ def _load_balancer(seeder: "Seeder", index: int, region: str, count: int) -> int
     return 1
 
 
-#: The mix, in percent of the estate (before types without a collector are left out).
+def _snapshot_setup(seeder: "Seeder", region: str) -> None:
+    _ec2_setup(seeder, region)
+    zone = seeder.state[("subnets", region)][0][0]
+    volume = seeder.call(
+        "ec2", region, "create_volume", AvailabilityZone=zone, Size=100, Encrypted=True,
+        TagSpecifications=[{"ResourceType": "volume", "Tags": [{"Key": "Name", "Value": f"{seeder.prefix}-backup-source"}]}],
+    )
+    seeder.state[("snapshot-source", region)] = volume["VolumeId"]
+
+
+def _snapshot(seeder: "Seeder", index: int, region: str, count: int) -> int:
+    tags = _tags(index, 16)
+    seeder.call(
+        "ec2", region, "create_snapshot", VolumeId=seeder.state[("snapshot-source", region)],
+        Description=f"nightly backup {index:05d}",
+        TagSpecifications=[{"ResourceType": "snapshot", "Tags": _tag_list(tags | {"Name": _name(seeder, index, tags, "snap")})}],
+    )
+    return 1
+
+
+def _address(seeder: "Seeder", index: int, region: str, count: int) -> int:
+    tags = _tags(index, 17)
+    seeder.call(
+        "ec2", region, "allocate_address", Domain="vpc",
+        TagSpecifications=[{"ResourceType": "elastic-ip", "Tags": _tag_list(tags | {"Name": _name(seeder, index, tags, "eip")})}],
+    )
+    return 1
+
+
+def _group(seeder: "Seeder", index: int, region: str, count: int) -> int:
+    tags = _tags(index, 18)
+    seeder.call("iam", region, "create_group", GroupName=f"{seeder.prefix}-{tags['Application']}-group-{index:05d}")
+    return 1
+
+
+def _policy(seeder: "Seeder", index: int, region: str, count: int) -> int:
+    tags = _tags(index, 19)
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:Query"],
+                       "Resource": f"arn:aws:dynamodb:*:*:table/{tags['Application']}-*"}],
+    }
+    seeder.call(
+        "iam", region, "create_policy", PolicyName=f"{seeder.prefix}-{tags['Application']}-read-{index:05d}",
+        PolicyDocument=json.dumps(document), Tags=_tag_list(tags),
+    )
+    return 1
+
+
+def _alarm(seeder: "Seeder", index: int, region: str, count: int) -> int:
+    tags = _tags(index, 20)
+    seeder.call(
+        "cloudwatch", region, "put_metric_alarm", AlarmName=_name(seeder, index, tags, "cpu-high"),
+        MetricName="CPUUtilization", Namespace="AWS/EC2", Statistic="Average", Period=300, EvaluationPeriods=2,
+        Threshold=80.0, ComparisonOperator="GreaterThanThreshold", Tags=_tag_list(tags),
+    )
+    return 1
+
+
+def _classic_load_balancer(seeder: "Seeder", index: int, region: str, count: int) -> int:
+    tags = _tags(index, 21)
+    zone = seeder.state[("subnets", region)][0][0]
+    seeder.call(
+        "elb", region, "create_load_balancer", LoadBalancerName=f"{seeder.prefix}-elb-{index:05d}"[:32],
+        Listeners=[{"Protocol": "HTTP", "LoadBalancerPort": 80, "InstanceProtocol": "HTTP", "InstancePort": 8080}],
+        AvailabilityZones=[zone], Tags=_tag_list(tags),
+    )
+    return 1
+
+
+def _trail_setup(seeder: "Seeder", region: str) -> None:
+    name = f"{seeder.prefix}-cloudtrail-{region}"
+    _create_bucket(seeder, name, region)
+    seeder.state[("trail-bucket", region)] = name
+
+
+def _trail(seeder: "Seeder", index: int, region: str, count: int) -> int:
+    name = f"{seeder.prefix}-audit-trail-{index:05d}"
+    seeder.call(
+        "cloudtrail", region, "create_trail", Name=name, S3BucketName=seeder.state[("trail-bucket", region)],
+        IsMultiRegionTrail=index == 0, EnableLogFileValidation=True,
+    )
+    seeder.call("cloudtrail", region, "start_logging", Name=name)
+    return 1
+
+
+#: The mix as relative weights (about percent); types without a collector are left out and the
+#: others scaled up.
 SHARES: tuple[Share, ...] = (
     Share("AWS::EC2::Volume", 15, _volume, setup=_ec2_setup),
     Share("AWS::EC2::Instance", 8, _instances, batch=5, setup=_ec2_setup),
@@ -363,15 +451,30 @@ SHARES: tuple[Share, ...] = (
     Share("AWS::RDS::DBInstance", 2, _db_instance),
     Share("AWS::EFS::FileSystem", 1, _file_system),
     Share("AWS::ElasticLoadBalancingV2::LoadBalancer", 1, _load_balancer, setup=_ec2_setup),
+    Share("AWS::EC2::Snapshot", 3, _snapshot, setup=_snapshot_setup),
+    Share("AWS::EC2::EIP", 0.5, _address),
+    Share("AWS::IAM::Group", 1, _group, global_type=True),
+    Share("AWS::IAM::Policy", 2, _policy, global_type=True),
+    Share("AWS::CloudWatch::Alarm", 2, _alarm),
+    Share("AWS::ElasticLoadBalancing::LoadBalancer", 0.5, _classic_load_balancer, setup=_ec2_setup),
+    Share("AWS::CloudTrail::Trail", 0.1, _trail, setup=_trail_setup),
 )
 
 
 def collectable_types() -> dict[str, str]:
     """Resource type -> collector name, for every collector registered right now."""
-    from phiwatch.collect.registry import load_collectors
+    import importlib
 
+    from phiwatch.collect.base import REGISTRY
+    from phiwatch.collect.registry import collector_modules
+
+    for module in collector_modules():
+        try:  # a collector being written right now may not import yet: seed without it
+            importlib.import_module(f"phiwatch.collect.{module}")
+        except Exception as exc:  # noqa: BLE001
+            print(f"warning: collector module {module} does not import: {exc}", file=sys.stderr)
     out: dict[str, str] = {}
-    for name, cls in sorted(load_collectors().items()):
+    for name, cls in sorted(REGISTRY.items()):
         for resource_type in cls.resource_types:
             out.setdefault(resource_type, name)
     return out

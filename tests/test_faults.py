@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -18,6 +19,7 @@ import time
 import urllib.request
 from collections import Counter
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -56,35 +58,48 @@ class _Body:
         yield self.data
 
 
-class FaultInjector:
-    """A ``before-send`` handler answering the first ``n`` requests of some operations with an error.
+@dataclass
+class Fault:
+    """Answer the first ``times`` requests of ``operation`` (whose URL contains ``url_part``) with an error."""
 
-    The request never reaches the server; botocore sees an ordinary AWS error response and
+    operation: str
+    times: int
+    status: int
+    code: str
+    url_part: str = ""
+
+
+class FaultInjector:
+    """A ``before-send`` handler that answers some requests with an AWS error response.
+
+    The request never reaches the server; botocore sees an ordinary error response and
     applies its retry logic to it (throttling codes are retried, AccessDenied is not).
+    Registered after the AwsContext's request counter, which therefore counts every attempt.
     """
 
-    def __init__(self, faults: dict[str, tuple[int, int, str]]) -> None:
-        # operation -> (how many requests to fail, HTTP status, error code)
+    def __init__(self, *faults: Fault) -> None:
         self.faults = faults
-        self.injected: Counter[str] = Counter()
+        self.injected: Counter[int] = Counter()
         self._lock = threading.Lock()
 
     def __call__(self, request: Any, event_name: str, **_: Any) -> AWSResponse | None:
         operation = event_name.rsplit(".", 1)[-1]
-        if operation not in self.faults:
-            return None
-        limit, status, code = self.faults[operation]
-        with self._lock:
-            if self.injected[operation] >= limit:
-                return None
-            self.injected[operation] += 1
-        body = f"<Error><Code>{code}</Code><Message>injected {code}</Message><RequestId>x</RequestId></Error>"
-        return AWSResponse(request.url, status, {"Content-Type": "application/xml"}, _Body(body.encode()))
+        for n, fault in enumerate(self.faults):
+            if fault.operation != operation or fault.url_part not in request.url:
+                continue
+            with self._lock:
+                if self.injected[n] >= fault.times:
+                    continue
+                self.injected[n] += 1
+            body = f"<Error><Code>{fault.code}</Code><Message>injected</Message><RequestId>x</RequestId></Error>"
+            return AWSResponse(request.url, fault.status, {"Content-Type": "application/xml"}, _Body(body.encode()))
+        return None
 
-    def install(self, aws: AwsContext) -> None:
+    def install(self, aws: AwsContext) -> "FaultInjector":
         # the S3 collector's clients: s3 (global -> default region) and s3control
         for service in ("s3", "s3control"):
             aws.client(service).meta.events.register("before-send", self)
+        return self
 
 
 @contextmanager
@@ -255,51 +270,53 @@ def test_denied_call_is_recorded_not_read_as_not_configured(iam_enforcing_server
 
 
 def test_throttled_calls_are_retried_and_give_the_same_items(aws_env, store):
+    """Transient throttling is retried to the same result; throttling that never ends is an error."""
     s3 = aws_env.client("s3")
-    for name in ("bucket-throttled-a", "bucket-throttled-b", "bucket-throttled-c"):
+    for name in ("bucket-throttled-a", "bucket-throttled-b", "bucket-always-throttled"):
         s3.create_bucket(Bucket=name)
     s3.put_bucket_versioning(Bucket="bucket-throttled-b", VersioningConfiguration={"Status": "Enabled"})
-
-    plain = collect(aws_env.context(), store, services=["s3"])
-    assert plain.errors == []
+    # phiwatch's own retry settings (adaptive mode), with one retry (botocore's max_attempts
+    # counts retries: 1 -> 2 attempts) so that the never-ending throttle gives up quickly
+    aws = AwsContext(endpoint_url=aws_env.endpoint, session=aws_env.emu.session(), max_attempts=1)
+    # runs without faults. They also let botocore's adaptive limiter measure the send rate
+    # (in 0.5 s buckets): a throttle on a client's very first requests (measured rate 0) drops
+    # it to 0.5 req/s for seconds, which would only make this test slow.
+    for _ in range(3):
+        plain = collect(aws, store, services=["s3"])
+        assert plain.errors == []
+    assert (plain.created, plain.changed) == (0, 0)
     before = {r["resource_id"]: r["state_id"] for r in store.inventory(resource_type=BUCKET)}
     assert len(before) == 3
 
-    aws = aws_env.context()
     faults = FaultInjector(
-        {
-            "ListBuckets": (2, 400, "Throttling"),
-            "GetBucketLogging": (2, 503, "SlowDown"),
-            "GetBucketVersioning": (1, 400, "ThrottlingException"),
-            "GetPublicAccessBlock": (1, 503, "SlowDown"),  # s3control (account) and s3 (bucket) share the name
-        }
-    )
-    faults.install(aws)
-    t0 = time.monotonic()
+        Fault("ListBuckets", 1, 400, "Throttling"),
+        Fault("GetBucketLogging", 1, 503, "SlowDown", url_part="/bucket-throttled-a"),
+        Fault("GetBucketVersioning", 1, 400, "ThrottlingException", url_part="/bucket-throttled-b"),
+        Fault("GetPublicAccessBlock", 1, 503, "SlowDown", url_part="/v20180820/"),  # s3control, account item
+        Fault("GetBucketLogging", 1000, 503, "SlowDown", url_part="/bucket-always-throttled"),
+    ).install(aws)
     throttled = collect(aws, store, services=["s3"])
-    assert time.monotonic() - t0 < 20
 
-    assert sum(faults.injected.values()) == 6
-    assert throttled.errors == []
-    # same items as without throttling: nothing new, nothing changed, nothing deleted
-    assert (throttled.created, throttled.changed, throttled.deleted) == (0, 0, 0)
+    transient = sum(n for i, n in faults.injected.items() if i < 4)
+    assert transient == 4 and faults.injected[4] == 2  # 2 attempts, both refused
+    # every attempt went out and was counted
+    assert throttled.requests == plain.requests + transient + (faults.injected[4] - 1)
+    # transient throttling: the same items as without it
     after = {r["resource_id"]: r["state_id"] for r in store.inventory(resource_type=BUCKET)}
-    assert after == before
-    # every throttled attempt went out and was retried
-    assert throttled.requests == plain.requests + 6
+    assert after["bucket-throttled-a"] == before["bucket-throttled-a"]
+    assert after["bucket-throttled-b"] == before["bucket-throttled-b"]
     assert _item(store, "bucket-throttled-b")["supplementaryConfiguration"]["BucketVersioningConfiguration"]["status"] == "Enabled"
-
-
-def test_throttling_that_never_ends_is_an_error_not_a_value(aws_env, store):
-    aws_env.client("s3").create_bucket(Bucket="bucket-always-throttled")
-    aws = AwsContext(endpoint_url=aws_env.endpoint, session=aws_env.emu.session(), max_attempts=2)
-    FaultInjector({"GetBucketLogging": (1000, 503, "SlowDown")}).install(aws)
-    result = collect(aws, store, services=["s3"])
-    item = _item(store, "bucket-always-throttled")
-    assert "BucketLoggingConfiguration" not in item["supplementaryConfiguration"]
-    assert [e["error"] for e in item["collectionErrors"] if e["api"] == "GetBucketLogging"] == ["SlowDown"]
-    assert [e.api for e in result.errors] == ["GetBucketLogging"]
-    assert item["supplementaryConfiguration"]["BucketVersioningConfiguration"]["status"] == "Off"
+    assert throttled.deleted == 0 and throttled.created == 0
+    # the only item that changed (account item included) is the one whose read never succeeded
+    assert [key[3] for key in throttled.changed_keys] == ["bucket-always-throttled"]
+    # never-ending throttling: "could not read", not "logging off"; the rest of the item is there
+    never = _item(store, "bucket-always-throttled")
+    assert "BucketLoggingConfiguration" not in never["supplementaryConfiguration"]
+    assert never["supplementaryConfiguration"]["BucketVersioningConfiguration"]["status"] == "Off"
+    assert [(e["api"], e["error"], e["iam_action"]) for e in never["collectionErrors"]] == [
+        ("GetBucketLogging", "SlowDown", "s3:GetBucketLogging")
+    ]
+    assert [(e.api, e.resource_id) for e in throttled.errors] == [("GetBucketLogging", "bucket-always-throttled")]
 
 
 # -- listing failures and crashing collectors ------------------------------------------------
@@ -310,7 +327,7 @@ def test_failed_listing_does_not_mark_resources_deleted(aws_env, store):
     collect(aws_env.context(), store, services=["s3"])
 
     aws = aws_env.context()
-    FaultInjector({"ListBuckets": (1, 403, "AccessDenied")}).install(aws)
+    FaultInjector(Fault("ListBuckets", 1, 403, "AccessDenied")).install(aws)
     result = collect(aws, store, services=["s3"])
 
     assert result.deleted == 0
@@ -418,8 +435,12 @@ def test_store_failure_mid_run_stops_collection_promptly(aws_env, store, monkeyp
 # other buckets are collected and committed (the writer commits within ~2 s while it waits),
 # and the process is still running when it is killed. Nothing is timing-dependent.
 _SLOW_CLI = r"""
-import sys, time
+import signal, sys, time
 import botocore.handlers
+
+# Ctrl-C raises KeyboardInterrupt, as in a terminal, even when the test runner's parent
+# ignores SIGINT (background jobs do; Python then keeps it ignored)
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 def _hang(request, **_):
     if "/bucket-kill-zz-hangs" in request.url and "logging" in request.url:
@@ -452,30 +473,43 @@ def _count(db: Path, sql: str) -> int:
         con.close()
 
 
-def test_kill_9_mid_collect_leaves_a_store_the_next_run_completes(aws_env, tmp_path):
+BUCKETS_IN_DB = "select count(*) from resources where resource_type = 'AWS::S3::Bucket'"
+
+
+def _start_hanging_collect(aws_env, tmp_path: Path, prefix: str, count: int) -> tuple[subprocess.Popen, list[str], list[str]]:
+    """``phiwatch collect`` over ``count`` buckets plus one that hangs; returns once the others are committed."""
     s3 = aws_env.client("s3")
-    names = [f"bucket-kill-{i:02d}" for i in range(24)] + ["bucket-kill-zz-hangs"]
+    names = [f"{prefix}-{i:02d}" for i in range(count)] + [f"{prefix}-zz-hangs"]
     for name in names:
         s3.create_bucket(Bucket=name)
-    db = tmp_path / "killed.db"
+    db = tmp_path / f"{prefix}.db"
     args = ["collect", "--endpoint-url", aws_env.endpoint, "--db", f"sqlite:///{db}", "--service", "s3", "--region", "us-east-1"]
-    stderr = open(tmp_path / "killed.stderr", "wb")  # a file, not a pipe nobody reads
-    proc = subprocess.Popen(
-        [sys.executable, "-c", _SLOW_CLI, *args], env=_cli_env(), cwd=tmp_path,
-        stdout=subprocess.DEVNULL, stderr=stderr,
-    )
+    stderr_path = tmp_path / f"{prefix}.stderr"
+    with open(stderr_path, "wb") as stderr:  # a file, not a pipe nobody reads
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _SLOW_CLI.replace("bucket-kill-zz-hangs", f"{prefix}-zz-hangs"), *args],
+            env=_cli_env(), cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=stderr,
+        )
+    deadline = time.monotonic() + 30
     try:
-        deadline = time.monotonic() + 30
-        buckets = "select count(*) from resources where resource_type = 'AWS::S3::Bucket'"
-        while _count(db, buckets) < 24:
-            assert proc.poll() is None, (tmp_path / "killed.stderr").read_text()
-            assert time.monotonic() < deadline, "the killed run never committed its items"
+        while _count(db, BUCKETS_IN_DB) < count:
+            assert proc.poll() is None, stderr_path.read_text()
+            assert time.monotonic() < deadline, "the run never committed its items"
             time.sleep(0.1)
-    finally:
-        proc.kill()  # SIGKILL: no cleanup, no finally blocks, WAL left behind
-        proc.wait(timeout=10)
-        stderr.close()
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    return proc, names, args
+
+
+def test_kill_9_mid_collect_leaves_a_store_the_next_run_completes(aws_env, tmp_path):
+    proc, names, args = _start_hanging_collect(aws_env, tmp_path, "bucket-kill", 24)
+    db = tmp_path / "bucket-kill.db"
+    proc.kill()  # SIGKILL: no cleanup, no finally blocks
+    proc.wait(timeout=10)
     assert proc.returncode == -9
+    assert (tmp_path / "bucket-kill.db-wal").exists()  # SQLite's recovery has work to do
     assert _count(db, "select count(*) from collection_runs where status = 'running'") == 1
 
     done = subprocess.run(
@@ -497,5 +531,29 @@ def test_kill_9_mid_collect_leaves_a_store_the_next_run_completes(aws_env, tmp_p
         latest = max(r["id"] for r in [store.run(i) for i in range(1, 4)] if r)
         assert store.run(latest)["status"] == "complete" and store.run(latest)["complete"] is True
         assert store.run(latest)["items_deleted"] == 0
+    finally:
+        store.close()
+
+
+def test_ctrl_c_mid_collect_records_the_run_and_exits_promptly(aws_env, tmp_path):
+    proc, names, _ = _start_hanging_collect(aws_env, tmp_path, "bucket-sigint", 4)
+    db = tmp_path / "bucket-sigint.db"
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=15)
+    finally:
+        proc.kill()
+    # not after the hanging call returns (120 s): collector threads are not waited for
+    assert time.monotonic() - t0 < 10
+    assert proc.returncode == 130
+    stderr = (tmp_path / "bucket-sigint.stderr").read_text()
+    assert "Traceback" not in stderr
+    assert stderr.strip().splitlines()[-1] == "interrupted"
+    store = Store(f"sqlite:///{db}")
+    try:
+        run = store.run(1)
+        assert run["status"] == "failed" and run["finished_at"] is not None and run["complete"] is False
+        assert sorted(r["resource_id"] for r in store.inventory(resource_type=BUCKET)) == names[:-1]
     finally:
         store.close()

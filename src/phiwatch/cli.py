@@ -7,6 +7,7 @@ Exit status: 0 done, 1 done with findings (with --fail-on-findings), 2 bad usage
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from typing import Annotated, Optional
 
@@ -252,6 +253,8 @@ from phiwatch import cli_scan  # noqa: E402,F401 - registers scan, evaluate, fin
 def main() -> None:
     try:
         code = app(standalone_mode=False)
+        if code == 130:  # typer turns Ctrl-C into Exit(130), which non-standalone mode returns
+            raise KeyboardInterrupt
         if isinstance(code, int) and code:
             sys.exit(code)
     except PhiwatchError as exc:
@@ -265,13 +268,18 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err_console.print("interrupted")
-        sys.exit(130)
+        # The run is already recorded (collect's finally). Exit now: a normal exit would wait
+        # for collector threads still inside an AWS call (up to its read timeout and retries).
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
     except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
+        # recent typer (0.29 here) raises its vendored click's exceptions (typer._click), older
+        # typer click's own: recognise both by class name, not by class
+        names = {cls.__name__ for cls in type(exc).__mro__}
+        if "ClickException" in names and callable(getattr(exc, "show", None)):
             exc.show()
-            sys.exit(2 if isinstance(exc, click.UsageError) else exc.exit_code)
+            sys.exit(2 if "UsageError" in names else getattr(exc, "exit_code", 1))
         sa_exc = sys.modules.get("sqlalchemy.exc")
         if sa_exc is not None and isinstance(exc, sa_exc.SQLAlchemyError):
             # the store failed after it was opened (disk full, lost connection, locked): exit 3, one line

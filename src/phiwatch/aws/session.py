@@ -229,7 +229,8 @@ class AwsContext:
         """STS client for the first call: fails in seconds, not after adaptive mode's 10 attempts
         with backoff (~25 s on a refused connection), when AWS or the endpoint cannot be reached."""
         config = self._config.merge(
-            Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=3, read_timeout=15)
+            # total_max_attempts counts the first attempt (Config's max_attempts counts retries)
+            Config(retries={"mode": "standard", "total_max_attempts": 2}, connect_timeout=3, read_timeout=15)
         )
         client = self.session.client("sts", region_name=self.default_region, endpoint_url=self.endpoint_url, config=config)
         client.meta.events.register("before-send", self.counter.sent_hook)

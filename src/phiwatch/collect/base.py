@@ -59,7 +59,11 @@ def snake(api: str) -> str:
 
 def error_code(exc: Exception) -> str:
     if isinstance(exc, ClientError):
-        return exc.response.get("Error", {}).get("Code", "ClientError")
+        code = exc.response.get("Error", {}).get("Code")
+        if code:
+            return code
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return {403: "AccessDenied", 404: "NotFound"}.get(status, f"HTTP{status}" if status else "ClientError")
     if isinstance(exc, ResponseParserError):
         return "InvalidResponse"
     return type(exc).__name__

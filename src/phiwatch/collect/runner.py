@@ -128,8 +128,7 @@ def collect(
     try:
         with (
             store.writer(run_id) as writer,
-            ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(tasks)))) as pool,
-            _abandon_on_error(stop, pool),
+            _collector_pool(max(1, min(max_workers, len(tasks))), stop) as pool,
         ):
             for cls, region in tasks:
                 counts[(cls.name, region)] = 0
@@ -188,14 +187,17 @@ SOURCES = "accountKeySources"
 
 
 @contextmanager
-def _abandon_on_error(stop: threading.Event, pool: ThreadPoolExecutor) -> Iterator[None]:
-    """On an error in the writer, stop the collector threads and drop the tasks not started."""
+def _collector_pool(workers: int, stop: threading.Event) -> Iterator[ThreadPoolExecutor]:
+    """Threads for the collectors. On an error in the writer (or Ctrl-C) stop them, drop the
+    tasks not started and do not wait for calls in flight, so the run is recorded at once."""
+    pool = ThreadPoolExecutor(max_workers=workers)
     try:
-        yield
+        yield pool
     except BaseException:
         stop.set()
         pool.shutdown(wait=False, cancel_futures=True)
         raise
+    pool.shutdown(wait=True)
 
 
 def _unstorable(item: ConfigurationItem) -> str | None:
