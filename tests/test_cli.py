@@ -188,7 +188,7 @@ class Case:
     fragments: tuple[str, ...] = ()
     env: dict[str, str] | None = None
     one_line: bool = True  # click's own usage errors print a usage block
-    max_seconds: float = 30
+    max_seconds: float = 60
 
 
 def _closed_port() -> int:
@@ -230,11 +230,11 @@ def fault_runs(emulator, tmp_path_factory) -> dict[str, tuple[Case, subprocess.C
         ),
         "unreachable-endpoint": Case(
             ["collect", "--endpoint-url", f"http://127.0.0.1:{_closed_port()}", "--region", "us-east-1", "--db", good_db],
-            3, ("cannot reach endpoint http://127.0.0.1:",), max_seconds=10,
+            3, ("cannot reach endpoint http://127.0.0.1:",), max_seconds=40,
         ),
         "endpoint-not-aws": Case(
             ["collect", "--endpoint-url", f"http://127.0.0.1:{not_aws.server_address[1]}", "--region", "us-east-1", "--db", good_db],
-            3, ("did not answer like AWS",), max_seconds=10,
+            3, ("did not answer like AWS",), max_seconds=40,
         ),
         "unknown-region": Case(["collect", *endpoint[:2], "--region", "mars-1", "--db", good_db], 2, ("unknown region 'mars-1'",)),
         "unknown-service": Case(["collect", *endpoint[:4], "--service", "nope", "--db", good_db], 2, ("unknown service 'nope'", "s3")),
