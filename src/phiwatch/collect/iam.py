@@ -53,6 +53,9 @@ The ``AWS::::Account`` item in region ``global`` gets:
   (:data:`CREDENTIAL_REPORT_COLUMNS`), values as AWS writes them (strings: ``"true"``/``"false"``,
   ISO times, ``"N/A"``, ``"no_information"``, ``"not_supported"``)
 * ``iamCredentialReportGeneratedTime``: when AWS generated that report
+* ``iamVirtualMfaDevices``: ListVirtualMFADevices(AssignmentStatus=Assigned) reduced to
+  ``[{"SerialNumber", "UserArn", "EnableDate"}]`` (``UserArn`` ends in ``:root`` for the root
+  user's virtual device); never the seed or QR code
 
 A key that is absent means the call failed (see ``collectionErrors``); ``None`` means "not configured".
 """
@@ -185,6 +188,7 @@ class IamCollector(Collector):
         report.start()
         self._password_policy(ctx, account)
         self._account_summary(ctx, account)
+        self._virtual_mfa_devices(ctx, account)
         password_last_used, list_users_errors = self._password_last_used(ctx)
         names = _PolicyNames(ctx)
         try:
@@ -220,6 +224,21 @@ class IamCollector(Collector):
         response = ctx.call("iam", "GetAccountSummary", item=account)
         if response is not FAILED:
             account.configuration["iamAccountSummary"] = response.get("SummaryMap", {})
+
+    def _virtual_mfa_devices(self, ctx: CollectContext, account: ConfigurationItem) -> None:
+        """Assigned virtual MFA devices (for root-account-hardware-mfa-enabled): serial and user ARN only."""
+        try:
+            devices = [
+                {
+                    "SerialNumber": d.get("SerialNumber"),
+                    "UserArn": (d.get("User") or {}).get("Arn"),
+                    "EnableDate": d.get("EnableDate"),
+                }
+                for d in ctx.paginate("iam", "ListVirtualMFADevices", "VirtualMFADevices", item=account, AssignmentStatus="Assigned")
+            ]
+        except ListFailed:
+            return  # recorded on the account item: the key stays absent
+        account.configuration["iamVirtualMfaDevices"] = devices
 
     # -- listings ---------------------------------------------------------------------------
     def _password_last_used(self, ctx: CollectContext) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
