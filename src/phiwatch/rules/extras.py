@@ -69,3 +69,11 @@ def no_phi_in_resource_names(item: ConfigurationItem, params: dict, ctx: RuleCon
     if found:
         return non_compliant("; ".join(dict.fromkeys(found)))
     return compliant("no identifier-like text in the name or tags")
+
+
+@rule("iam-access-keys-rotated-yearly", reads={"configuration.accessKeys": "ListAccessKeys"})
+def iam_access_keys_rotated_yearly(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    """access-keys-rotated with the seeds' yearly ceiling (maxAccessKeyAge, default 365 days)."""
+    from phiwatch.rules.iam import access_keys_rotated
+
+    return access_keys_rotated(item, params, ctx)
