@@ -71,6 +71,10 @@ _IAM_ACTION_OVERRIDES = {
     ("efs", "DescribeFileSystems"): "elasticfilesystem:DescribeFileSystems",
     ("efs", "DescribeBackupPolicy"): "elasticfilesystem:DescribeBackupPolicy",
     ("efs", "DescribeFileSystemPolicy"): "elasticfilesystem:DescribeFileSystemPolicy",
+    ("apigateway", "GetRestApis"): "apigateway:GET",
+    ("apigateway", "GetStages"): "apigateway:GET",
+    ("apigatewayv2", "GetApis"): "apigateway:GET",
+    ("apigatewayv2", "GetStages"): "apigateway:GET",
 }
 
 

@@ -1,0 +1,120 @@
+"""API Gateway stages: REST API stages (AWS::ApiGateway::Stage) and HTTP/WebSocket API
+stages (AWS::ApiGatewayV2::Stage), regional.
+
+Item layout:
+
+* ``AWS::ApiGateway::Stage`` (GetRestApis, then GetStages per API): resourceId and arn
+  ``arn:aws:apigateway:<region>::/restapis/<api id>/stages/<stage name>`` (AWS Config's id),
+  resourceName the stage name. ``configuration`` = the GetStages element in boto3 shape
+  (its ``tags`` moved to the item's tags); keys rules read: ``methodSettings``
+  (``{"*/*": {"loggingLevel": "OFF"|"ERROR"|"INFO", "dataTraceEnabled", ...},
+  "<path>/<METHOD>": {...}}``; ``{}`` when no method setting is configured),
+  ``clientCertificateId`` (absent = no client certificate), ``webAclArn`` (absent = no WAF
+  web ACL), ``accessLogSettings``, ``tracingEnabled``, ``cacheClusterEnabled``.
+  ``supplementaryConfiguration.RestApi``: ``{"id", "name"}`` of the API.
+  relationships: the ``AWS::ApiGateway::RestApi``.
+* ``AWS::ApiGatewayV2::Stage`` (GetApis, then GetStages per API): resourceId and arn
+  ``arn:aws:apigateway:<region>::/apis/<api id>/stages/<stage name>``, resourceName the
+  stage name. ``configuration`` = the GetStages element in boto3 shape (``Tags`` moved to
+  the item's tags); keys rules read: ``DefaultRouteSettings`` (``{"LoggingLevel"`` — only
+  WebSocket APIs have execution logging — ``, "DataTraceEnabled", "DetailedMetricsEnabled",
+  ...}``), ``RouteSettings`` (per route key), ``AccessLogSettings`` (``{"DestinationArn",
+  "Format"}``; absent = access logging off), ``ClientCertificateId``.
+  ``supplementaryConfiguration.Api``: ``{"ApiId", "Name", "ProtocolType"}`` (``HTTP`` |
+  ``WEBSOCKET``). relationships: the ``AWS::ApiGatewayV2::Api``.
+
+A stage type is marked complete only when its API listing and every per-API GetStages
+succeeded. No account-level keys.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register
+from phiwatch.model import ConfigurationItem
+
+REST_STAGE = "AWS::ApiGateway::Stage"
+V2_STAGE = "AWS::ApiGatewayV2::Stage"
+
+
+def stage_arn(ctx: CollectContext, kind: str, api_id: str, stage: str) -> str:
+    """AWS Config's id of a stage: ``arn:aws:apigateway:<region>::/<kind>/<api>/stages/<stage>``."""
+    return f"arn:{ctx.partition}:apigateway:{ctx.region}::/{kind}/{api_id}/stages/{stage}"
+
+
+@register
+class ApiGatewayCollector(Collector):
+    name = "apigateway"
+    resource_types = (REST_STAGE, V2_STAGE)
+
+    def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
+        yield from self._rest(ctx)
+        yield from self._v2(ctx)
+
+    # -- REST APIs (v1) ------------------------------------------------------------------
+    def _rest(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
+        try:
+            apis = list(ctx.paginate("apigateway", "GetRestApis", "items", resource_type=REST_STAGE))
+        except ListFailed:
+            return
+        complete = True
+        for api, response in zip(apis, ctx.map(
+            lambda a: ctx.call("apigateway", "GetStages", resource_type=REST_STAGE, resource_id=a["id"], restApiId=a["id"]), apis
+        )):
+            if response is FAILED:
+                complete = False
+                continue
+            for stage in response.get("item") or []:
+                yield self._rest_stage(ctx, api, stage)
+        if complete:
+            ctx.mark_complete(REST_STAGE)
+
+    def _rest_stage(self, ctx: CollectContext, api: dict[str, Any], stage: dict[str, Any]) -> ConfigurationItem:
+        arn = stage_arn(ctx, "restapis", api["id"], stage["stageName"])
+        configuration = {k: v for k, v in stage.items() if k != "tags"}
+        item = ctx.item(
+            REST_STAGE, arn, resourceName=stage["stageName"], arn=arn, configuration=configuration,
+            supplementaryConfiguration={"RestApi": {"id": api["id"], "name": api.get("name")}},
+            tags=dict(stage.get("tags") or {}),
+            relationships=[{"resourceType": "AWS::ApiGateway::RestApi", "resourceId": api["id"], "name": "Is contained in RestApi"}],
+        )
+        item.refresh_state_id()
+        return item
+
+    # -- HTTP and WebSocket APIs (v2) ----------------------------------------------------
+    def _v2(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
+        try:
+            apis = list(ctx.paginate("apigatewayv2", "GetApis", "Items", resource_type=V2_STAGE))
+        except ListFailed:
+            return
+
+        def stages(api: dict[str, Any]) -> list[dict[str, Any]] | None:
+            try:
+                return list(ctx.paginate("apigatewayv2", "GetStages", "Items", resource_type=V2_STAGE, ApiId=api["ApiId"]))
+            except ListFailed:
+                return None
+
+        complete = True
+        for api, found in zip(apis, ctx.map(stages, apis)):
+            if found is None:
+                complete = False
+                continue
+            for stage in found:
+                yield self._v2_stage(ctx, api, stage)
+        if complete:
+            ctx.mark_complete(V2_STAGE)
+
+    def _v2_stage(self, ctx: CollectContext, api: dict[str, Any], stage: dict[str, Any]) -> ConfigurationItem:
+        arn = stage_arn(ctx, "apis", api["ApiId"], stage["StageName"])
+        configuration = {k: v for k, v in stage.items() if k != "Tags"}
+        item = ctx.item(
+            V2_STAGE, arn, resourceName=stage["StageName"], arn=arn, configuration=configuration,
+            supplementaryConfiguration={
+                "Api": {"ApiId": api["ApiId"], "Name": api.get("Name"), "ProtocolType": api.get("ProtocolType")}
+            },
+            tags=dict(stage.get("Tags") or {}),
+            relationships=[{"resourceType": "AWS::ApiGatewayV2::Api", "resourceId": api["ApiId"], "name": "Is contained in Api"}],
+        )
+        item.refresh_state_id()
+        return item

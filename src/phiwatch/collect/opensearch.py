@@ -1,0 +1,131 @@
+"""OpenSearch Service domains, recorded as AWS::OpenSearch::Domain and as the legacy
+AWS::Elasticsearch::Domain (regional).
+
+Both APIs list *every* domain of the region, whatever its engine (OpenSearch or
+Elasticsearch), as AWS does: the ``opensearch`` API (ListDomainNames + DescribeDomains, five
+names per call) fills the AWS::OpenSearch::Domain items and the legacy ``es`` API
+(ListDomainNames + DescribeElasticsearchDomains, five names per call) the
+AWS::Elasticsearch::Domain items, so the pack's ``opensearch-*`` and ``elasticsearch-*``
+rules each see every domain, like AWS Config's.
+
+Item layout (both types):
+
+* resourceId: ``DomainId`` (``<account>/<domain name>``); resourceName: ``DomainName``;
+  arn: ``ARN`` (``arn:aws:es:<region>:<account>:domain/<name>`` for both).
+* ``configuration``: the DomainStatus element in boto3 shape. Keys rules read:
+  ``EncryptionAtRestOptions`` (``{"Enabled": bool, "KmsKeyId"}``),
+  ``NodeToNodeEncryptionOptions`` (``{"Enabled": bool}``),
+  ``DomainEndpointOptions`` (``{"EnforceHTTPS": bool, "TLSSecurityPolicy": str, ...}``),
+  ``VPCOptions`` (``{"VPCId", "SubnetIds", "SecurityGroupIds", ...}``; absent for a public
+  domain), ``Endpoint`` (public domains) / ``Endpoints`` (``{"vpc": ...}`` for VPC domains),
+  ``LogPublishingOptions`` (``{"AUDIT_LOGS" | "ES_APPLICATION_LOGS" | "SEARCH_SLOW_LOGS" |
+  "INDEX_SLOW_LOGS": {"CloudWatchLogsLogGroupArn", "Enabled"}}``; absent when no log is
+  published), ``EngineVersion`` (OpenSearch API) / ``ElasticsearchVersion`` (es API),
+  ``AccessPolicies`` (policy JSON text).
+* ``tags``: ListTags, called once per domain and shared by its two items.
+* relationships: the domain's VPC, subnets and security groups.
+
+Domains being deleted (``Deleted: true``) are skipped. When a describe batch fails, its
+domains are not recorded and the type is not marked complete for this run (nothing is
+recorded as deleted). A failed ListTags leaves ``tags`` empty with the error on the items.
+No account-level keys.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
+from phiwatch.model import ConfigurationItem
+
+OPENSEARCH_DOMAIN = "AWS::OpenSearch::Domain"
+ELASTICSEARCH_DOMAIN = "AWS::Elasticsearch::Domain"
+BATCH = 5  # DescribeDomains / DescribeElasticsearchDomains take at most five names
+
+
+def _relationships(status: dict[str, Any]) -> list[dict[str, Any]]:
+    vpc = status.get("VPCOptions") or {}
+    out: list[dict[str, Any]] = []
+    if vpc.get("VPCId"):
+        out.append({"resourceType": "AWS::EC2::VPC", "resourceId": vpc["VPCId"], "name": "Is contained in Vpc"})
+    out.extend(
+        {"resourceType": "AWS::EC2::Subnet", "resourceId": s, "name": "Is contained in Subnet"}
+        for s in vpc.get("SubnetIds") or []
+    )
+    out.extend(
+        {"resourceType": "AWS::EC2::SecurityGroup", "resourceId": g, "name": "Is associated with SecurityGroup"}
+        for g in vpc.get("SecurityGroupIds") or []
+    )
+    return out
+
+
+@register
+class OpenSearchCollector(Collector):
+    name = "opensearch"
+    resource_types = (OPENSEARCH_DOMAIN, ELASTICSEARCH_DOMAIN)
+
+    # (service, describe API, resource type); both services list domains with ListDomainNames
+    _APIS = (
+        ("opensearch", "DescribeDomains", OPENSEARCH_DOMAIN),
+        ("es", "DescribeElasticsearchDomains", ELASTICSEARCH_DOMAIN),
+    )
+
+    def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
+        by_arn: dict[str, list[ConfigurationItem]] = {}
+        complete: list[str] = []
+        for service, describe_api, resource_type in self._APIS:
+            items, whole = self._domains(ctx, service, describe_api, resource_type)
+            for item in items:
+                by_arn.setdefault(item.arn or item.resourceId, []).append(item)
+            if whole:
+                complete.append(resource_type)
+        for items in ctx.map(lambda group: self._tag(ctx, group), list(by_arn.values())):
+            yield from items
+        ctx.mark_complete(*complete)
+
+    def _domains(
+        self, ctx: CollectContext, service: str, describe_api: str, resource_type: str
+    ) -> tuple[list[ConfigurationItem], bool]:
+        """Items of one API's domains, and whether every listed domain was described."""
+        try:
+            names = [d["DomainName"] for d in ctx.paginate(service, "ListDomainNames", "DomainNames", resource_type=resource_type)]
+        except ListFailed:
+            return [], False
+        batches = [names[i : i + BATCH] for i in range(0, len(names), BATCH)]
+        items: list[ConfigurationItem] = []
+        whole = True
+        for response in ctx.map(
+            lambda batch: ctx.call(service, describe_api, resource_type=resource_type, DomainNames=batch), batches
+        ):
+            if response is FAILED:
+                whole = False
+                continue
+            for status in response.get("DomainStatusList") or []:
+                if status.get("Deleted"):
+                    continue
+                items.append(
+                    ctx.item(
+                        resource_type,
+                        status.get("DomainId") or f"{ctx.account_id}/{status['DomainName']}",
+                        resourceName=status.get("DomainName"),
+                        arn=status.get("ARN"),
+                        configuration=status,
+                        relationships=_relationships(status),
+                    )
+                )
+        return items, whole
+
+    def _tag(self, ctx: CollectContext, group: list[ConfigurationItem]) -> list[ConfigurationItem]:
+        """ListTags once for a domain; the answer (or the error) goes on each of its items."""
+        first = group[0]
+        response = ctx.call("opensearch", "ListTags", item=first, ARN=first.arn) if first.arn else FAILED
+        tags = {} if response is FAILED else tags_from_list(response.get("TagList"))
+        errors = [e for e in first.collectionErrors if e.get("api") == "ListTags"]
+        for item in group:
+            item.tags = dict(tags)
+            if item is not first:
+                item.collectionErrors.extend(
+                    {**e, "resource_type": item.resourceType, "resource_id": item.resourceId} for e in errors
+                )
+            item.refresh_state_id()
+        return group

@@ -1,0 +1,36 @@
+"""ACM rule of the HIPAA pack (AWS Config managed-rule semantics).
+
+Items come from :mod:`phiwatch.collect.acm`: ``configuration`` is DescribeCertificate's
+element; ``NotAfter`` is absent while a certificate is not issued.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from phiwatch.model import ConfigurationItem
+from phiwatch.rules.base import Result, RuleContext, compliant, describe_failure, get, insufficient, non_compliant, not_applicable, rule
+
+
+def parse_time(value: str) -> dt.datetime:
+    parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+
+
+@rule("acm-certificate-expiration-check", reads={"configuration.Status": "DescribeCertificate"})
+def acm_certificate_expiration_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    not_after = get(item, "configuration.NotAfter")
+    if not not_after:
+        if "DescribeCertificate" in item.failed_apis():
+            return insufficient(describe_failure(item, ["DescribeCertificate"]))
+        return not_applicable(f"certificate has no expiry date (status {get(item, 'configuration.Status') or 'unknown'})")
+    days = params.get("daysToExpiration")
+    days = 14 if days is None else days
+    expires = parse_time(not_after)
+    left = expires - ctx.now
+    when = expires.date().isoformat()
+    if left <= dt.timedelta(0):
+        return non_compliant(f"certificate expired on {when}")
+    if left < dt.timedelta(days=days):
+        return non_compliant(f"certificate expires on {when}, within {days} day(s)")
+    return compliant(f"certificate expires on {when}, {left.days} days from now")

@@ -1,0 +1,123 @@
+"""OpenSearch Service rules of the HIPAA pack: ``opensearch-*`` on AWS::OpenSearch::Domain and
+the legacy ``elasticsearch-*`` on AWS::Elasticsearch::Domain (AWS Config managed-rule semantics).
+
+Items come from :mod:`phiwatch.collect.opensearch`: ``configuration`` is the DomainStatus
+element (``VPCOptions`` and ``LogPublishingOptions`` are absent when not configured). An item
+exists only when its describe call succeeded, so ``DomainName`` is always there.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from phiwatch.model import ConfigurationItem
+from phiwatch.rules.base import Result, RuleContext, compliant, get, non_compliant, rule
+
+CONF = "configuration."
+OS_READS = {CONF + "DomainName": "DescribeDomains"}
+ES_READS = {CONF + "DomainName": "DescribeElasticsearchDomains"}
+
+# logTypes parameter values (AWS documents 'search', 'index', 'error') -> LogPublishingOptions keys
+LOG_TYPES = {
+    "search": "SEARCH_SLOW_LOGS",
+    "index": "INDEX_SLOW_LOGS",
+    "error": "ES_APPLICATION_LOGS",
+    "application": "ES_APPLICATION_LOGS",
+    "audit": "AUDIT_LOGS",
+}
+
+
+def _csv(value: Any) -> list[str]:
+    if not value:
+        return []
+    return [v.strip() for v in str(value).split(",") if v.strip()]
+
+
+def _encrypted_at_rest(item: ConfigurationItem) -> Result:
+    options = get(item, CONF + "EncryptionAtRestOptions") or {}
+    if options.get("Enabled"):
+        return compliant("encryption at rest is enabled")
+    return non_compliant("encryption at rest is not enabled")
+
+
+def _node_to_node(item: ConfigurationItem) -> Result:
+    options = get(item, CONF + "NodeToNodeEncryptionOptions") or {}
+    if options.get("Enabled"):
+        return compliant("node-to-node encryption is enabled")
+    return non_compliant("node-to-node encryption is not enabled")
+
+
+def _in_vpc(item: ConfigurationItem) -> Result:
+    vpc = get(item, CONF + "VPCOptions") or {}
+    endpoints = get(item, CONF + "Endpoints") or {}
+    if vpc.get("VPCId") or vpc.get("SubnetIds") or "vpc" in endpoints:
+        where = f" ({vpc['VPCId']})" if vpc.get("VPCId") else ""
+        return compliant(f"domain endpoint is in a VPC{where}")
+    return non_compliant("domain has a public endpoint (no VPC options)")
+
+
+def _logs_to_cloudwatch(item: ConfigurationItem, params: dict) -> Result:
+    options = get(item, CONF + "LogPublishingOptions") or {}
+    enabled = sorted(k for k, v in options.items() if (v or {}).get("Enabled") and (v or {}).get("CloudWatchLogsLogGroupArn"))
+    wanted = _csv(params.get("logTypes"))
+    if wanted:
+        keys = [LOG_TYPES.get(t.lower(), t.upper()) for t in wanted]
+        missing = [k for k in keys if k not in enabled]
+        if missing:
+            return non_compliant(f"logs not sent to CloudWatch Logs: {', '.join(missing)}")
+        return compliant(f"sends {', '.join(keys)} to CloudWatch Logs")
+    if not enabled:
+        return non_compliant("no logs are sent to CloudWatch Logs")
+    return compliant(f"sends {', '.join(enabled)} to CloudWatch Logs")
+
+
+@rule("opensearch-encrypted-at-rest", reads=OS_READS)
+def opensearch_encrypted_at_rest(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    return _encrypted_at_rest(item)
+
+
+@rule("opensearch-node-to-node-encryption-check", reads=OS_READS)
+def opensearch_node_to_node_encryption_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    return _node_to_node(item)
+
+
+@rule("opensearch-in-vpc-only", reads=OS_READS)
+def opensearch_in_vpc_only(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    return _in_vpc(item)
+
+
+@rule("opensearch-logs-to-cloudwatch", reads=OS_READS)
+def opensearch_logs_to_cloudwatch(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    return _logs_to_cloudwatch(item, params)
+
+
+@rule("opensearch-https-required", reads=OS_READS)
+def opensearch_https_required(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    options = get(item, CONF + "DomainEndpointOptions") or {}
+    if not options.get("EnforceHTTPS"):
+        return non_compliant("HTTPS is not enforced (EnforceHTTPS is off)")
+    policy = options.get("TLSSecurityPolicy")
+    allowed = _csv(params.get("tlsPolicies"))
+    if allowed and policy not in allowed:
+        return non_compliant(f"TLS security policy {policy or 'not set'} is not one of tlsPolicies")
+    return compliant(f"HTTPS is enforced (TLS policy {policy or 'default'})")
+
+
+@rule("elasticsearch-encrypted-at-rest", reads=ES_READS)
+def elasticsearch_encrypted_at_rest(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    return _encrypted_at_rest(item)
+
+
+@rule("elasticsearch-node-to-node-encryption-check", reads=ES_READS)
+def elasticsearch_node_to_node_encryption_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    return _node_to_node(item)
+
+
+@rule("elasticsearch-in-vpc-only", reads=ES_READS)
+def elasticsearch_in_vpc_only(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    return _in_vpc(item)
+
+
+@rule("elasticsearch-logs-to-cloudwatch", reads=ES_READS)
+def elasticsearch_logs_to_cloudwatch(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    return _logs_to_cloudwatch(item, params)

@@ -1,0 +1,110 @@
+"""Redshift rules of the HIPAA pack (AWS Config managed-rule semantics).
+
+Items come from :mod:`phiwatch.collect.redshift`: cluster settings are in ``configuration``
+(DescribeClusters' element), audit logging in ``supplementaryConfiguration.LoggingStatus`` and
+the parameter groups' ``require_ssl`` values in
+``supplementaryConfiguration.ParameterGroupSettings``; a missing key means the read failed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from phiwatch.model import ConfigurationItem
+from phiwatch.rules.base import Result, RuleContext, compliant, describe_failure, get, insufficient, non_compliant, rule
+
+CLUSTER = "AWS::Redshift::Cluster"
+CONF = "configuration."
+SUP = "supplementaryConfiguration."
+# AWS documents nodeTypes with this default; the HIPAA pack does not set it, and AWS's rule
+# reports only encryption and audit logging. The node type is checked only when a policy sets
+# nodeTypes to something else (DC1 node types are retired: no cluster could match this one).
+DOCUMENTED_NODE_TYPES = "dc1.large"
+
+
+def _csv(value: Any) -> list[str]:
+    if not value:
+        return []
+    return [v.strip() for v in str(value).split(",") if v.strip()]
+
+
+@rule("redshift-backup-enabled", reads={CONF + "AutomatedSnapshotRetentionPeriod": "DescribeClusters"})
+def redshift_backup_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    days = int(get(item, CONF + "AutomatedSnapshotRetentionPeriod") or 0)
+    if days <= 0:
+        return non_compliant("automated snapshots are off (retention period 0)")
+    low, high = params.get("MinRetentionPeriod"), params.get("MaxRetentionPeriod")
+    if low is not None and days < low:
+        return non_compliant(f"automated snapshot retention {days} day(s) is below MinRetentionPeriod {low}")
+    if high is not None and days > high:
+        return non_compliant(f"automated snapshot retention {days} day(s) is above MaxRetentionPeriod {high}")
+    return compliant(f"automated snapshots kept {days} day(s)")
+
+
+@rule(
+    "redshift-cluster-configuration-check",
+    reads={CONF + "Encrypted": "DescribeClusters", SUP + "LoggingStatus": "DescribeLoggingStatus"},
+)
+def redshift_cluster_configuration_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    problems = []
+    if params.get("clusterDbEncrypted", True) and not get(item, CONF + "Encrypted"):
+        problems.append("database encryption is off")
+    if params.get("loggingEnabled", True) and not (get(item, SUP + "LoggingStatus") or {}).get("LoggingEnabled"):
+        problems.append("audit logging is off")
+    node_types = params.get("nodeTypes")
+    node_type = get(item, CONF + "NodeType")
+    if node_types and node_types != DOCUMENTED_NODE_TYPES and node_type not in _csv(node_types):
+        problems.append(f"node type {node_type} is not one of nodeTypes")
+    if problems:
+        return non_compliant("; ".join(problems))
+    return compliant("encryption and audit logging are on")
+
+
+@rule(
+    "redshift-cluster-maintenancesettings-check",
+    reads={CONF + "AllowVersionUpgrade": "DescribeClusters", CONF + "AutomatedSnapshotRetentionPeriod": "DescribeClusters"},
+)
+def redshift_cluster_maintenancesettings_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    problems = []
+    wanted_upgrade = params.get("allowVersionUpgrade", True)
+    actual_upgrade = bool(get(item, CONF + "AllowVersionUpgrade"))
+    if wanted_upgrade is not None and actual_upgrade != wanted_upgrade:
+        problems.append(f"AllowVersionUpgrade is {str(actual_upgrade).lower()}, not {str(wanted_upgrade).lower()}")
+    window = params.get("preferredMaintenanceWindow")
+    actual_window = get(item, CONF + "PreferredMaintenanceWindow")
+    if window and str(actual_window or "").lower() != window.lower():
+        problems.append(f"maintenance window is {actual_window}, not {window}")
+    retention = params.get("automatedSnapshotRetentionPeriod")
+    days = int(get(item, CONF + "AutomatedSnapshotRetentionPeriod") or 0)
+    if retention is not None and days < retention:
+        problems.append(f"automated snapshot retention {days} day(s) is below {retention}")
+    if problems:
+        return non_compliant("; ".join(problems))
+    return compliant("maintenance settings match (version upgrades allowed)")
+
+
+@rule("redshift-cluster-public-access-check", reads={CONF + "PubliclyAccessible": "DescribeClusters"})
+def redshift_cluster_public_access_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    if get(item, CONF + "PubliclyAccessible"):
+        return non_compliant("cluster is publicly accessible")
+    return compliant("cluster is not publicly accessible")
+
+
+# reads is empty on purpose: the rule also lists AWS::Redshift::ClusterParameterGroup (whose
+# items do not carry ParameterGroupSettings) but reports on clusters only, as AWS's does;
+# a cluster whose groups could not be read is handled below.
+@rule("redshift-require-tls-ssl", reads={})
+def redshift_require_tls_ssl(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
+    if item.resourceType != CLUSTER:
+        return None
+    settings = get(item, SUP + "ParameterGroupSettings")
+    if settings is None:
+        if "DescribeClusterParameters" in item.failed_apis():
+            return insufficient(describe_failure(item, ["DescribeClusterParameters"]))
+        return None
+    if not settings:
+        return non_compliant("no cluster parameter group sets require_ssl")
+    off = sorted(name for name, values in settings.items() if str((values or {}).get("require_ssl", "false")).lower() != "true")
+    if off:
+        return non_compliant(f"parameter group {', '.join(off)} does not set require_ssl=true")
+    return compliant(f"parameter group {', '.join(sorted(settings))} sets require_ssl=true")
