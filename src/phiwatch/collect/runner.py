@@ -65,13 +65,15 @@ def collect(
     progress: ProgressFn | None = None,
     max_workers: int = 8,
     changed_by: str | None = None,
+    regions: list[str] | None = None,
 ) -> CollectResult:
     """Collect every enabled service in every region into ``store``."""
     account_id = aws.account_id()
-    tasks = plan_tasks(services, aws.regions)
+    regions = list(regions or aws.regions)
+    tasks = plan_tasks(services, regions)
     service_names = sorted({cls.name for cls, _ in tasks})
-    run_id = store.start_run(account_id, aws.regions, service_names, aws.endpoint_url)
-    result = CollectResult(run_id=run_id, account_id=account_id, regions=list(aws.regions))
+    run_id = store.start_run(account_id, regions, service_names, aws.endpoint_url)
+    result = CollectResult(run_id=run_id, account_id=account_id, regions=list(regions))
     started = utcnow()
     t0 = time.monotonic()
     requests_before = aws.counter.total
@@ -92,7 +94,7 @@ def collect(
     def work(cls: type[Collector], region: str) -> None:
         if stop.is_set():
             return
-        ctx = CollectContext(aws=aws, account_id=account_id, region=region, regions=tuple(aws.regions))
+        ctx = CollectContext(aws=aws, account_id=account_id, region=region, regions=tuple(regions))
         dropped: set[str] = set()
         try:
             for item in cls().collect(ctx):
@@ -244,3 +246,33 @@ def _with_stored_account_keys(store: Store, part: ConfigurationItem, ran: set[st
             part.configuration[key] = value
             sources[key] = owner
     return part
+
+
+def services_for_types(resource_types: Iterable[str]) -> list[str]:
+    """Collector names that produce these resource types (AWS::::Account: every collector with account keys)."""
+    load_collectors()
+    wanted = set(resource_types)
+    return sorted(name for name, cls in REGISTRY.items() if wanted & set(cls.resource_types))
+
+
+def recollect(
+    aws: AwsContext,
+    store: Store,
+    resource_type: str,
+    region: str,
+    changed_by: str | None = None,
+    services: list[str] | None = None,
+) -> CollectResult:
+    """Re-collect what holds one resource type in one region (after a change or a remediation).
+
+    Collectors list whole services, so this collects the owning service in that region: a
+    few calls more than one resource needs, but the same code path and the same history
+    semantics as a full collection. Account items come with every service collector.
+    """
+    if services is None and resource_type != "AWS::::Account":
+        services = services_for_types([resource_type]) or None
+    # account items: pass the services owning the keys of interest (their supplementaryConfiguration
+    # .accountKeySources says which); without them every collector runs for that region
+    if region == GLOBAL_REGION:
+        region = aws.default_region
+    return collect(aws, store, services=services, regions=[region], changed_by=changed_by)
