@@ -14,8 +14,21 @@ Item layout (boto3 shapes):
   element, ``{"ContinuousBackupsStatus", "PointInTimeRecoveryDescription":
   {"PointInTimeRecoveryStatus": "ENABLED"|"DISABLED", ...}}``; absent when the call failed.
 * ``tags``: ListTagsOfResource.
+* ``supplementaryConfiguration.AutoScaling``: the table's Application Auto Scaling setup (table
+  and its global secondary indexes), from one DescribeScalableTargets and one
+  DescribeScalingPolicies call per region (namespace ``dynamodb``), filtered to resource ids
+  ``table/<name>`` and ``table/<name>/index/<index>``: ``{"ScalableTargets": [{"ResourceId",
+  "ScalableDimension" (e.g. ``dynamodb:table:ReadCapacityUnits``), "MinCapacity",
+  "MaxCapacity", "SuspendedState"}], "ScalingPolicies": [{"PolicyName", "ResourceId",
+  "ScalableDimension", "PolicyType", "TargetValue" (target tracking only, else None)}]}``;
+  empty lists = no auto scaling. Absent when either call failed (the error is copied onto
+  every table item of the region).
 
-Autoscaling (Application Auto Scaling) is not collected. No account-level keys.
+Account item (``AWS::::Account``, this region):
+
+* ``configuration.dynamodbLimits``: DescribeLimits' ``{"AccountMaxReadCapacityUnits",
+  "AccountMaxWriteCapacityUnits", "TableMaxReadCapacityUnits", "TableMaxWriteCapacityUnits"}``;
+  absent when the call failed.
 """
 
 from __future__ import annotations
@@ -26,6 +39,10 @@ from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed,
 from phiwatch.model import ConfigurationItem
 
 TABLE = "AWS::DynamoDB::Table"
+LIMIT_KEYS = (
+    "AccountMaxReadCapacityUnits", "AccountMaxWriteCapacityUnits", "TableMaxReadCapacityUnits", "TableMaxWriteCapacityUnits",
+)
+TARGET_KEYS = ("ResourceId", "ScalableDimension", "MinCapacity", "MaxCapacity", "SuspendedState")
 
 
 @register
@@ -34,16 +51,47 @@ class DynamoDbCollector(Collector):
     resource_types = (TABLE,)
 
     def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
+        account = ctx.account_item()
+        limits = ctx.call("dynamodb", "DescribeLimits", item=account)
+        if limits is not FAILED:
+            account.configuration["dynamodbLimits"] = {k: limits.get(k) for k in LIMIT_KEYS}
+        yield account
         try:
             names = list(ctx.paginate("dynamodb", "ListTables", "TableNames", resource_type=TABLE))
         except ListFailed:
             return
-        for item in ctx.map(lambda n: self._table(ctx, n), names):
+        scaling = self._autoscaling(ctx) if names else ({"ScalableTargets": [], "ScalingPolicies": []}, [])
+        for item in ctx.map(lambda n: self._table(ctx, n, scaling), names):
             if item is not None:
                 yield item
         ctx.mark_complete(TABLE)
 
-    def _table(self, ctx: CollectContext, name: str) -> ConfigurationItem | None:
+    def _autoscaling(self, ctx: CollectContext) -> tuple[dict[str, list[dict[str, Any]]] | None, list[dict[str, Any]]]:
+        """The region's DynamoDB scalable targets and scaling policies; (None, [error]) when a call failed."""
+        out: dict[str, list[dict[str, Any]]] = {}
+        try:
+            out["ScalableTargets"] = [
+                {k: t.get(k) for k in TARGET_KEYS}
+                for t in ctx.paginate("application-autoscaling", "DescribeScalableTargets", "ScalableTargets",
+                                      resource_type=TABLE, ServiceNamespace="dynamodb")
+            ]
+            out["ScalingPolicies"] = [
+                {
+                    "PolicyName": p.get("PolicyName"), "ResourceId": p.get("ResourceId"),
+                    "ScalableDimension": p.get("ScalableDimension"), "PolicyType": p.get("PolicyType"),
+                    "TargetValue": (p.get("TargetTrackingScalingPolicyConfiguration") or {}).get("TargetValue"),
+                }
+                for p in ctx.paginate("application-autoscaling", "DescribeScalingPolicies", "ScalingPolicies",
+                                      resource_type=TABLE, ServiceNamespace="dynamodb")
+            ]
+        except ListFailed:
+            return None, [ctx.errors[-1].to_dict()]  # recorded by paginate; runs before the threaded table reads
+        return out, []
+
+    def _table(
+        self, ctx: CollectContext, name: str,
+        scaling: tuple[dict[str, list[dict[str, Any]]] | None, list[dict[str, Any]]],
+    ) -> ConfigurationItem | None:
         item = ctx.item(TABLE, name, resourceName=name, arn=ctx.arn("dynamodb", f"table/{name}"))
         described = ctx.call(
             "dynamodb", "DescribeTable", item=item, not_found=("ResourceNotFoundException",), absent=None, TableName=name
@@ -54,6 +102,15 @@ class DynamoDbCollector(Collector):
             table: dict[str, Any] = described.get("Table") or {}
             item.configuration = table
             item.arn = table.get("TableArn") or item.arn
+        found, errors = scaling
+        if found is None:
+            item.collectionErrors.extend({**e, "resource_id": name} for e in errors)
+        else:
+            mine = f"table/{name}"
+            item.supplementaryConfiguration["AutoScaling"] = {
+                key: [e for e in entries if e.get("ResourceId") == mine or str(e.get("ResourceId", "")).startswith(mine + "/index/")]
+                for key, entries in found.items()
+            }
         backups = ctx.call("dynamodb", "DescribeContinuousBackups", item=item, TableName=name)
         if backups is not FAILED:
             item.supplementaryConfiguration["ContinuousBackupsDescription"] = backups.get("ContinuousBackupsDescription")

@@ -1,0 +1,136 @@
+"""DynamoDB rules of the HIPAA pack (AWS Config managed-rule semantics).
+
+Items come from :mod:`phiwatch.collect.dynamodb`: ``configuration`` is DescribeTable's
+``Table`` (``{}`` when that call failed), point-in-time recovery and the table's Application
+Auto Scaling setup are in ``supplementaryConfiguration``, and the region's account limits
+(DescribeLimits) are on the region's ``AWS::::Account`` item. A missing key means its read
+failed.
+
+Not implemented here: ``dynamodb-in-backup-plan`` needs AWS Backup plans and selections, which
+phiwatch does not collect (and moto does not implement).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from phiwatch.model import ConfigurationItem
+from phiwatch.rules.base import (
+    Result,
+    RuleContext,
+    compliant,
+    describe_failure,
+    get,
+    insufficient,
+    non_compliant,
+    rule,
+)
+
+TABLE = "AWS::DynamoDB::Table"
+CONF = "configuration."
+SUP = "supplementaryConfiguration."
+AUTOSCALING_APIS = ("DescribeScalableTargets", "DescribeScalingPolicies")
+
+
+@rule("dynamodb-pitr-enabled", reads={SUP + "ContinuousBackupsDescription": "DescribeContinuousBackups"})
+def dynamodb_pitr_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    backups = get(item, SUP + "ContinuousBackupsDescription") or {}
+    status = (backups.get("PointInTimeRecoveryDescription") or {}).get("PointInTimeRecoveryStatus")
+    if status == "ENABLED":
+        return compliant("point-in-time recovery is enabled")
+    return non_compliant(f"point-in-time recovery is {str(status or 'disabled').lower()}")
+
+
+def _number(params: dict, name: str, kind: type) -> Any:
+    """A numeric parameter (the pack types these as strings); None when not set."""
+    value = params.get(name)
+    if value is None or str(value).strip() == "":
+        return None
+    try:
+        return kind(str(value).strip())
+    except ValueError as exc:
+        raise ValueError(name) from exc
+
+
+@rule("dynamodb-autoscaling-enabled", reads={CONF + "TableName": "DescribeTable"})
+def dynamodb_autoscaling_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
+    billing = (get(item, CONF + "BillingModeSummary") or {}).get("BillingMode") or "PROVISIONED"
+    if billing == "PAY_PER_REQUEST":
+        return compliant("on-demand capacity (PAY_PER_REQUEST)")
+    scaling = get(item, SUP + "AutoScaling")
+    if scaling is None:
+        failed = [api for api in AUTOSCALING_APIS if api in item.failed_apis()]
+        return insufficient(describe_failure(item, failed)) if failed else None
+    try:
+        wanted = {
+            "Read": (_number(params, "minProvisionedReadCapacity", int), _number(params, "maxProvisionedReadCapacity", int),
+                     _number(params, "targetReadUtilization", float)),
+            "Write": (_number(params, "minProvisionedWriteCapacity", int), _number(params, "maxProvisionedWriteCapacity", int),
+                      _number(params, "targetWriteUtilization", float)),
+        }
+    except ValueError as exc:
+        return insufficient(f"parameter {exc} is not a number")
+    name = get(item, CONF + "TableName")
+    resources = [(f"table/{name}", "table", "table")]
+    for index in get(item, CONF + "GlobalSecondaryIndexes") or []:
+        resources.append((f"table/{name}/index/{index.get('IndexName')}", "index", f"index {index.get('IndexName')}"))
+    targets = {(t.get("ResourceId"), t.get("ScalableDimension")): t for t in scaling.get("ScalableTargets") or []}
+    policies: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
+    for p in scaling.get("ScalingPolicies") or []:
+        policies.setdefault((p.get("ResourceId"), p.get("ScalableDimension")), []).append(p)
+    problems = []
+    for resource_id, kind, label in resources:
+        for direction, (low, high, utilization) in wanted.items():
+            dimension = f"dynamodb:{kind}:{direction}CapacityUnits"
+            target = targets.get((resource_id, dimension))
+            found = policies.get((resource_id, dimension), [])
+            what = f"{label} {direction.lower()} capacity"
+            if target is None or not found:
+                problems.append(f"{what} has no auto scaling")
+                continue
+            suspended = target.get("SuspendedState") or {}
+            if suspended.get("DynamicScalingInSuspended") or suspended.get("DynamicScalingOutSuspended"):
+                problems.append(f"{what}: dynamic scaling is suspended")
+            if low is not None and target.get("MinCapacity") != low:
+                problems.append(f"{what}: minimum {target.get('MinCapacity')}, not {low}")
+            if high is not None and target.get("MaxCapacity") != high:
+                problems.append(f"{what}: maximum {target.get('MaxCapacity')}, not {high}")
+            if utilization is not None and not any(
+                p.get("TargetValue") is not None and float(p["TargetValue"]) == utilization for p in found
+            ):
+                problems.append(f"{what}: no target tracking policy at {utilization:g}% utilization")
+    if problems:
+        return non_compliant("; ".join(problems[:4]) + (f" (+{len(problems) - 4} more)" if len(problems) > 4 else ""))
+    return compliant("provisioned capacity with auto scaling on reads and writes")
+
+
+@rule("dynamodb-throughput-limit-check", reads={CONF + "dynamodbLimits": "DescribeLimits"})
+def dynamodb_throughput_limit_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    limits = get(item, CONF + "dynamodbLimits") or {}
+    totals = {"Read": 0, "Write": 0}
+    unreadable = []
+    for table in ctx.items(TABLE, account_id=item.accountId, region=item.awsRegion):
+        if "DescribeTable" in table.failed_apis() or not table.configuration:
+            unreadable.append(table.resourceId)
+            continue
+        throughputs = [get(table, CONF + "ProvisionedThroughput") or {}]
+        throughputs += [i.get("ProvisionedThroughput") or {} for i in get(table, CONF + "GlobalSecondaryIndexes") or []]
+        for direction in totals:
+            totals[direction] += sum(int(t.get(f"{direction}CapacityUnits") or 0) for t in throughputs)
+    if unreadable:
+        return insufficient(f"could not check: DescribeTable failed for {len(unreadable)} table(s) in the region")
+    problems, parts = [], []
+    for direction, unit in (("Read", "RCU"), ("Write", "WCU")):
+        limit = limits.get(f"AccountMax{direction}CapacityUnits")
+        threshold = params.get(f"account{unit}ThresholdPercentage")
+        if threshold is None:
+            threshold = 80
+        if not limit:
+            return insufficient(f"DescribeLimits gave no AccountMax{direction}CapacityUnits")
+        percent = 100.0 * totals[direction] / float(limit)
+        parts.append(f"{totals[direction]} of {limit} {unit} ({percent:.1f}%)")
+        if percent > threshold:
+            problems.append(f"provisioned {unit} {totals[direction]} is {percent:.1f}% of the account limit {limit}, above {threshold}%")
+    if problems:
+        return non_compliant("; ".join(problems))
+    return compliant("provisioned " + ", ".join(parts))

@@ -1,0 +1,227 @@
+"""Elastic Load Balancing rules of the HIPAA pack (AWS Config managed-rule semantics).
+
+Items come from :mod:`phiwatch.collect.elbv2` (both collectors ``elbv2`` and ``elb``):
+
+* ``AWS::ElasticLoadBalancingV2::LoadBalancer``: ``configuration`` = DescribeLoadBalancers'
+  element (``Type`` application|network|gateway), ``supplementaryConfiguration.Attributes``
+  (DescribeLoadBalancerAttributes as ``{key: "true"|"false"|...}``; moto omits
+  ``access_logs.s3.enabled`` until it is set, so a missing key reads as ``"false"``) and
+  ``supplementaryConfiguration.Listeners`` (DescribeListeners).
+* ``AWS::ElasticLoadBalancing::LoadBalancer`` (Classic): ``configuration`` = the
+  DescribeLoadBalancers element (``ListenerDescriptions``), and
+  ``supplementaryConfiguration.LoadBalancerAttributes`` / ``PolicyDescriptions``.
+
+A supplementary key that is missing means its read failed (INSUFFICIENT_DATA).
+
+Known limits: listener rules other than the default actions and a listener's non-default
+certificates (DescribeRules, DescribeListenerCertificates) are not collected, so
+``alb-http-to-https-redirection-check`` judges the default actions and
+``elbv2-acm-certificate-required`` the default certificate, as AWS's published sample of the
+redirect rule does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from phiwatch.model import ConfigurationItem
+from phiwatch.rules.base import (
+    Result,
+    RuleContext,
+    compliant,
+    describe_failure,
+    get,
+    has,
+    insufficient,
+    non_compliant,
+    not_applicable,
+    rule,
+)
+
+V2 = "AWS::ElasticLoadBalancingV2::LoadBalancer"
+CLASSIC = "AWS::ElasticLoadBalancing::LoadBalancer"
+CONF = "configuration."
+SUP = "supplementaryConfiguration."
+CLASSIC_SECURE = ("HTTPS", "SSL")
+V2_SECURE = ("HTTPS", "TLS")
+
+
+def _csv(value: Any) -> list[str]:
+    if not value:
+        return []
+    return [v.strip() for v in str(value).split(",") if v.strip()]
+
+
+def _absent(item: ConfigurationItem, api: str) -> Result | None:
+    """A key is missing: INSUFFICIENT_DATA when its API failed, else the rule does not apply."""
+    if api in item.failed_apis():
+        return insufficient(describe_failure(item, [api]))
+    return None
+
+
+def _is_acm(arn: Any) -> bool:
+    parts = str(arn or "").split(":")
+    return len(parts) > 5 and parts[0] == "arn" and parts[2] == "acm"
+
+
+def _lb_type(item: ConfigurationItem) -> str:
+    return str(get(item, CONF + "Type") or "application")
+
+
+def _classic_listeners(item: ConfigurationItem) -> list[dict[str, Any]]:
+    return [
+        {**(d.get("Listener") or {}), "PolicyNames": d.get("PolicyNames") or []}
+        for d in get(item, CONF + "ListenerDescriptions") or []
+    ]
+
+
+def _port(listener: dict[str, Any]) -> str:
+    return f"{listener.get('Protocol')}:{listener.get('LoadBalancerPort', listener.get('Port'))}"
+
+
+# -- ELBv2 ----------------------------------------------------------------------------------------
+
+
+def _redirects_to_https(listener: dict[str, Any]) -> bool:
+    actions = listener.get("DefaultActions") or []
+    if any(a.get("Type") in ("forward", "fixed-response") for a in actions):
+        return False
+    return any(
+        a.get("Type") == "redirect" and str((a.get("RedirectConfig") or {}).get("Protocol", "")).upper() == "HTTPS"
+        for a in actions
+    )
+
+
+@rule("alb-http-to-https-redirection-check", reads={SUP + "Listeners": "DescribeListeners"})
+def alb_http_to_https_redirection_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    if _lb_type(item) != "application":
+        return not_applicable(f"{_lb_type(item)} load balancer: the rule checks Application Load Balancers")
+    http = [listener for listener in get(item, SUP + "Listeners") or [] if listener.get("Protocol") == "HTTP"]
+    plain = [_port(listener) for listener in http if not _redirects_to_https(listener)]
+    if plain:
+        return non_compliant(f"HTTP listener(s) not redirecting to HTTPS: {', '.join(plain)}")
+    if http:
+        return compliant(f"every HTTP listener redirects to HTTPS ({len(http)})")
+    return compliant("no HTTP listener")
+
+
+@rule("elb-deletion-protection-enabled", reads={SUP + "Attributes": "DescribeLoadBalancerAttributes"})
+def elb_deletion_protection_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    attributes = get(item, SUP + "Attributes") or {}
+    if str(attributes.get("deletion_protection.enabled", "false")).lower() == "true":
+        return compliant("deletion protection is on")
+    return non_compliant("deletion protection is off")
+
+
+@rule("elbv2-acm-certificate-required", reads={SUP + "Listeners": "DescribeListeners"})
+def elbv2_acm_certificate_required(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    if _lb_type(item) == "gateway":
+        return not_applicable("gateway load balancer: the rule checks Application and Network Load Balancers")
+    allowed = _csv(params.get("AcmCertificatesAllowed"))
+    secure = [listener for listener in get(item, SUP + "Listeners") or [] if listener.get("Protocol") in V2_SECURE]
+    if not secure:
+        return not_applicable("no HTTPS or TLS listener")
+    problems = []
+    for listener in secure:
+        certificates = [c.get("CertificateArn") for c in listener.get("Certificates") or []]
+        if not certificates:
+            problems.append(f"{_port(listener)} has no certificate")
+        elif not all(_is_acm(c) for c in certificates):
+            problems.append(f"{_port(listener)} uses a certificate not issued by ACM")
+        elif allowed and not all(c in allowed for c in certificates):
+            problems.append(f"{_port(listener)} uses an ACM certificate not in AcmCertificatesAllowed")
+    if problems:
+        return non_compliant("; ".join(problems))
+    return compliant(f"HTTPS/TLS listeners use ACM certificates ({len(secure)})")
+
+
+# -- both types -----------------------------------------------------------------------------------
+
+
+@rule("elb-logging-enabled")
+def elb_logging_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
+    buckets = _csv(params.get("s3BucketNames"))
+    if item.resourceType == V2:
+        if _lb_type(item) != "application":
+            return not_applicable(f"{_lb_type(item)} load balancer: the rule does not apply to network or gateway load balancers")
+        if not has(item, SUP + "Attributes"):
+            return _absent(item, "DescribeLoadBalancerAttributes")
+        attributes = get(item, SUP + "Attributes") or {}
+        enabled = str(attributes.get("access_logs.s3.enabled", "false")).lower() == "true"
+        bucket = attributes.get("access_logs.s3.bucket") or ""
+    else:
+        if not has(item, SUP + "LoadBalancerAttributes"):
+            return _absent(item, "DescribeLoadBalancerAttributes")
+        access_log = (get(item, SUP + "LoadBalancerAttributes") or {}).get("AccessLog") or {}
+        enabled = access_log.get("Enabled") is True
+        bucket = access_log.get("S3BucketName") or ""
+    if not enabled:
+        return non_compliant("access logging is off")
+    if buckets and bucket not in buckets:
+        return non_compliant(f"access logs go to {bucket or 'no bucket'}, not one of s3BucketNames")
+    return compliant(f"access logs go to {bucket}")
+
+
+# -- Classic Load Balancers -----------------------------------------------------------------------
+
+
+@rule("elb-acm-certificate-required")
+def elb_acm_certificate_required(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    secure = [listener for listener in _classic_listeners(item) if listener.get("Protocol") in CLASSIC_SECURE]
+    if not secure:
+        return not_applicable("no HTTPS or SSL listener")
+    other = [_port(listener) for listener in secure if not _is_acm(listener.get("SSLCertificateId"))]
+    if other:
+        return non_compliant(f"listener(s) with a certificate not issued by ACM: {', '.join(other)}")
+    return compliant(f"HTTPS/SSL listeners use ACM certificates ({len(secure)})")
+
+
+@rule("elb-cross-zone-load-balancing-enabled", reads={SUP + "LoadBalancerAttributes": "DescribeLoadBalancerAttributes"})
+def elb_cross_zone_load_balancing_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    attributes = get(item, SUP + "LoadBalancerAttributes") or {}
+    if (attributes.get("CrossZoneLoadBalancing") or {}).get("Enabled") is True:
+        return compliant("cross-zone load balancing is on")
+    return non_compliant("cross-zone load balancing is off")
+
+
+def _ssl_policy_names(listener: dict[str, Any], descriptions: list[dict[str, Any]]) -> list[str]:
+    """The predefined policies a listener's SSL negotiation policies refer to (or are named after)."""
+    by_name = {d.get("PolicyName"): d for d in descriptions}
+    names = []
+    for policy_name in listener.get("PolicyNames") or []:
+        description = by_name.get(policy_name)
+        if description is None:
+            names.append(policy_name)
+            continue
+        if description.get("PolicyTypeName") != "SSLNegotiationPolicyType":
+            continue
+        reference = [
+            a.get("AttributeValue") for a in description.get("PolicyAttributeDescriptions") or []
+            if a.get("AttributeName") == "Reference-Security-Policy"
+        ]
+        names.extend(reference or [policy_name])
+    return names
+
+
+@rule("elb-predefined-security-policy-ssl-check", reads={SUP + "PolicyDescriptions": "DescribeLoadBalancerPolicies"})
+def elb_predefined_security_policy_ssl_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    wanted = params.get("predefinedPolicyName") or "ELBSecurityPolicy-TLS-1-2-2017-01"
+    secure = [listener for listener in _classic_listeners(item) if listener.get("Protocol") in CLASSIC_SECURE]
+    if not secure:
+        return not_applicable("no HTTPS or SSL listener")
+    descriptions = get(item, SUP + "PolicyDescriptions") or []
+    other = [_port(listener) for listener in secure if wanted not in _ssl_policy_names(listener, descriptions)]
+    if other:
+        return non_compliant(f"listener(s) not using the predefined policy {wanted}: {', '.join(other)}")
+    return compliant(f"HTTPS/SSL listeners use {wanted}")
+
+
+@rule("elb-tls-https-listeners-only")
+def elb_tls_https_listeners_only(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    listeners = _classic_listeners(item)
+    if not listeners:
+        return not_applicable("no listener configured")
+    plain = [_port(listener) for listener in listeners if listener.get("Protocol") not in CLASSIC_SECURE]
+    if plain:
+        return non_compliant(f"listener(s) without SSL/HTTPS: {', '.join(plain)}")
+    return compliant("every listener uses SSL or HTTPS")

@@ -1,0 +1,245 @@
+"""RDS rules of the HIPAA pack (AWS Config managed-rule semantics).
+
+Items come from :mod:`phiwatch.collect.rds`: ``configuration`` is the describe API's element
+(DescribeDBInstances / DescribeDBClusters / DescribeDBSnapshots / DescribeDBClusterSnapshots),
+so an item exists only when its listing succeeded; the snapshots' ``restore`` attribute is in
+``supplementaryConfiguration`` (absent = the attribute call failed).
+
+Not implemented here: ``rds-in-backup-plan`` and ``aurora-resources-protected-by-backup-plan``
+need AWS Backup plans and selections, which phiwatch does not collect (and moto does not
+implement).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from phiwatch.model import ConfigurationItem
+from phiwatch.rules.base import (
+    Result,
+    RuleContext,
+    compliant,
+    describe_failure,
+    get,
+    has,
+    insufficient,
+    non_compliant,
+    not_applicable,
+    rule,
+)
+
+INSTANCE = "AWS::RDS::DBInstance"
+CLUSTER = "AWS::RDS::DBCluster"
+SNAPSHOT = "AWS::RDS::DBSnapshot"
+CLUSTER_SNAPSHOT = "AWS::RDS::DBClusterSnapshot"
+CONF = "configuration."
+SUP = "supplementaryConfiguration."
+
+# rds-logging-enabled: the log types AWS checks per engine (Security Hub control RDS.9, which
+# is this rule): MySQL/MariaDB/Aurora MySQL audit, error, general, slowquery; PostgreSQL
+# postgresql, upgrade; Aurora PostgreSQL postgresql; Oracle alert, audit, trace, listener;
+# SQL Server error, agent.
+MYSQL_LOGS = ("audit", "error", "general", "slowquery")
+DEFAULT_LOGS: dict[str, tuple[str, ...]] = {
+    "mysql": MYSQL_LOGS,
+    "mariadb": MYSQL_LOGS,
+    "aurora": MYSQL_LOGS,
+    "aurora-mysql": MYSQL_LOGS,
+    "aurora-postgresql": ("postgresql",),
+    "postgres": ("postgresql", "upgrade"),
+    "oracle": ("alert", "audit", "trace", "listener"),
+    "sqlserver": ("error", "agent"),
+}
+# rds-logging-enabled: instances in any other state evaluate NOT_APPLICABLE (AWS docs).
+LOGGING_STATES = ("available", "backing-up", "storage-optimization", "storage-full")
+
+
+def _engine(item: ConfigurationItem) -> str:
+    return str(get(item, CONF + "Engine") or "").lower()
+
+
+def _family(engine: str) -> str:
+    """oracle-ee / oracle-se2-cdb -> oracle, sqlserver-se -> sqlserver; other engines as they are."""
+    for family in ("oracle", "sqlserver"):
+        if engine.startswith(family + "-") or engine == family:
+            return family
+    return engine
+
+
+def _key_matches(actual: Any, wanted: str) -> bool:
+    """A KMS key given as id or ARN matches the key ARN AWS reports."""
+    actual = str(actual or "")
+    return bool(actual) and (actual == wanted or actual.endswith("/" + wanted))
+
+
+def _absent(item: ConfigurationItem, api: str) -> Result | None:
+    """A key is missing: INSUFFICIENT_DATA when its API failed, else the rule does not apply."""
+    if api in item.failed_apis():
+        return insufficient(describe_failure(item, [api]))
+    return None
+
+
+# -- DB instances --------------------------------------------------------------------------------
+
+
+@rule("db-instance-backup-enabled", reads={CONF + "BackupRetentionPeriod": "DescribeDBInstances"})
+def db_instance_backup_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    replica = get(item, CONF + "ReadReplicaSourceDBInstanceIdentifier") or get(item, CONF + "ReadReplicaSourceDBClusterIdentifier")
+    if replica and not params.get("checkReadReplicas"):
+        return not_applicable("read replica: checked only when checkReadReplicas is true")
+    days = int(get(item, CONF + "BackupRetentionPeriod") or 0)
+    if days <= 0:
+        return non_compliant("automated backups are off (backup retention period 0)")
+    problems = []
+    period, minimum = params.get("backupRetentionPeriod"), params.get("backupRetentionMinimum")
+    if period is not None and days != period:
+        problems.append(f"backup retention is {days} day(s), not backupRetentionPeriod {period}")
+    if minimum is not None and days < minimum:
+        problems.append(f"backup retention {days} day(s) is below backupRetentionMinimum {minimum}")
+    window, actual_window = params.get("preferredBackupWindow"), get(item, CONF + "PreferredBackupWindow")
+    if window and str(actual_window or "") != window:
+        problems.append(f"backup window is {actual_window}, not preferredBackupWindow {window}")
+    if problems:
+        return non_compliant("; ".join(problems))
+    return compliant(f"automated backups kept {days} day(s)")
+
+
+@rule("rds-automatic-minor-version-upgrade-enabled", reads={CONF + "AutoMinorVersionUpgrade": "DescribeDBInstances"})
+def rds_automatic_minor_version_upgrade_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    if get(item, CONF + "AutoMinorVersionUpgrade") is True:
+        return compliant("AutoMinorVersionUpgrade is on")
+    return non_compliant("AutoMinorVersionUpgrade is off")
+
+
+@rule("rds-enhanced-monitoring-enabled", reads={CONF + "MonitoringInterval": "DescribeDBInstances"})
+def rds_enhanced_monitoring_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    interval = int(get(item, CONF + "MonitoringInterval") or 0)
+    if interval <= 0:
+        return non_compliant("Enhanced Monitoring is off (MonitoringInterval 0)")
+    wanted = params.get("monitoringInterval")
+    if wanted is not None and interval != wanted:
+        return non_compliant(f"MonitoringInterval is {interval}s, not monitoringInterval {wanted}s")
+    return compliant(f"Enhanced Monitoring every {interval}s")
+
+
+@rule("rds-instance-public-access-check", reads={CONF + "PubliclyAccessible": "DescribeDBInstances"})
+def rds_instance_public_access_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    if get(item, CONF + "PubliclyAccessible") is True:
+        return non_compliant("PubliclyAccessible is true")
+    return compliant("PubliclyAccessible is false")
+
+
+def _cluster_of(item: ConfigurationItem, ctx: RuleContext) -> ConfigurationItem | None:
+    name = get(item, CONF + "DBClusterIdentifier")
+    if not name:
+        return None
+    for cluster in ctx.items(CLUSTER, account_id=item.accountId, region=item.awsRegion):
+        if get(cluster, CONF + "DBClusterIdentifier") == name:
+            return cluster
+    return None
+
+
+def _additional_logs(value: Any) -> dict[str, list[str]]:
+    """'oracle: general, slowquery ; aurora: alert' -> {'oracle': ['general', 'slowquery'], 'aurora': ['alert']}."""
+    out: dict[str, list[str]] = {}
+    for entry in str(value or "").split(";"):
+        if not entry.strip():
+            continue
+        engine, sep, logs = entry.partition(":")
+        if not sep or not engine.strip():
+            raise ValueError(entry.strip())
+        out.setdefault(engine.strip().lower(), []).extend(x.strip() for x in logs.split(",") if x.strip())
+    return out
+
+
+@rule("rds-logging-enabled", reads={CONF + "Engine": "DescribeDBInstances"})
+def rds_logging_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    status = str(get(item, CONF + "DBInstanceStatus") or "")
+    if status and status not in LOGGING_STATES:
+        return not_applicable(f"instance status is {status}")
+    engine = _engine(item)
+    family = _family(engine)
+    try:
+        extra = _additional_logs(params.get("additionalLogs"))
+    except ValueError:
+        return insufficient("additionalLogs is not of the form 'engine: log, log; engine: log'")
+    wanted = list(DEFAULT_LOGS.get(family, ()))
+    for key in {engine, family}:
+        wanted.extend(log for log in extra.get(key, []) if log not in wanted)
+    if not wanted:
+        return not_applicable(f"no log types to check for engine {engine or 'unknown'}")
+    exported = set(get(item, CONF + "EnabledCloudwatchLogsExports") or [])
+    cluster = _cluster_of(item, ctx)
+    if cluster is not None:  # Aurora and Multi-AZ DB clusters export logs at the cluster level
+        exported |= set(get(cluster, CONF + "EnabledCloudwatchLogsExports") or [])
+    missing = [log for log in wanted if log not in exported]
+    if missing:
+        return non_compliant(f"log types not exported to CloudWatch Logs: {', '.join(missing)}")
+    return compliant(f"exports {', '.join(wanted)}")
+
+
+@rule("rds-multi-az-support", reads={CONF + "MultiAZ": "DescribeDBInstances"})
+def rds_multi_az_support(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    engine = _engine(item)
+    if engine.startswith(("aurora", "docdb", "neptune")):
+        return not_applicable(f"the rule does not evaluate {engine} instances")
+    if get(item, CONF + "MultiAZ") is True:
+        return compliant("Multi-AZ deployment")
+    return non_compliant("not a Multi-AZ deployment")
+
+
+@rule("rds-storage-encrypted", reads={CONF + "StorageEncrypted": "DescribeDBInstances"})
+def rds_storage_encrypted(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    if get(item, CONF + "StorageEncrypted") is not True:
+        return non_compliant("storage encryption is off")
+    wanted = params.get("kmsKeyId")
+    if wanted and not _key_matches(get(item, CONF + "KmsKeyId"), wanted):
+        return non_compliant("storage is encrypted with a KMS key other than kmsKeyId")
+    return compliant("storage is encrypted")
+
+
+# -- DB clusters ---------------------------------------------------------------------------------
+
+
+@rule("rds-cluster-deletion-protection-enabled", reads={CONF + "DeletionProtection": "DescribeDBClusters"})
+def rds_cluster_deletion_protection_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    if get(item, CONF + "DeletionProtection") is True:
+        return compliant("deletion protection is on")
+    return non_compliant("deletion protection is off")
+
+
+@rule("rds-cluster-multi-az-enabled", reads={CONF + "MultiAZ": "DescribeDBClusters"})
+def rds_cluster_multi_az_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    engine = _engine(item)
+    if engine.startswith(("docdb", "neptune")):
+        return not_applicable(f"the rule evaluates Aurora and Multi-AZ DB clusters, not {engine}")
+    if get(item, CONF + "MultiAZ") is True:
+        return compliant("Multi-AZ: instances in more than one Availability Zone")
+    return non_compliant("not Multi-AZ")
+
+
+# -- snapshots -----------------------------------------------------------------------------------
+
+
+@rule("rds-snapshot-encrypted")
+def rds_snapshot_encrypted(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
+    key = "Encrypted" if item.resourceType == SNAPSHOT else "StorageEncrypted"
+    if not has(item, CONF + key):
+        return None
+    if get(item, CONF + key) is True:
+        return compliant("snapshot is encrypted")
+    return non_compliant("snapshot is not encrypted")
+
+
+@rule("rds-snapshots-public-prohibited")
+def rds_snapshots_public_prohibited(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
+    if item.resourceType == SNAPSHOT:
+        path, api = SUP + "DBSnapshotAttributes", "DescribeDBSnapshotAttributes"
+    else:
+        path, api = SUP + "DBClusterSnapshotAttributes", "DescribeDBClusterSnapshotAttributes"
+    if not has(item, path):
+        return _absent(item, api)
+    for attribute in get(item, path) or []:
+        if attribute.get("AttributeName") == "restore" and "all" in (attribute.get("AttributeValues") or []):
+            return non_compliant("snapshot is public (restore attribute includes 'all')")
+    return compliant("snapshot is not public")
