@@ -93,6 +93,9 @@ def test_trails_items_and_per_region_account_summary(aws_env, store):
             "homeRegion": "us-east-1",
             "isMultiRegionTrail": True,
             "isOrganizationTrail": False,
+            "s3BucketName": "trail-logs-bucket",
+            "snsTopicArn": None,
+            "cloudWatchLogsLogGroupArn": group_arn,
             "isLogging": True,
         }
     ]

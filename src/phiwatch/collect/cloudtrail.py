@@ -31,11 +31,15 @@ trail *visible* in the region, shadow trails of other regions' multi-region trai
 organization trails included, for the account-level ``cloudtrail-enabled`` and
 ``multi-region-cloudtrail-enabled`` rules::
 
-    [{"name", "arn", "homeRegion", "isMultiRegionTrail", "isOrganizationTrail", "isLogging"}]
+    [{"name", "arn", "homeRegion", "isMultiRegionTrail", "isOrganizationTrail", "isLogging",
+      "s3BucketName", "snsTopicArn", "cloudWatchLogsLogGroupArn"}]
 
+(the last three from ``S3BucketName``, ``SnsTopicARN`` and ``CloudWatchLogsLogGroupArn``, ``None``
+when the trail does not set them: the rules' parameters compare against them, and a shadow trail of
+another account has no item of its own.)
 ``[]`` means no trail at all in the region; the key is absent when DescribeTrails failed. Within
 an element, ``isLogging`` is absent when GetTrailStatus failed for that trail (error on the
-account item). Event selectors of a shadow trail are on the trail's item in its home region.
+account item for a shadow trail, on the trail's own item for a trail homed here). Event selectors of a shadow trail are on the trail's item in its home region.
 
 A key absent from ``supplementaryConfiguration`` means the call failed (see ``collectionErrors``).
 """
@@ -133,6 +137,9 @@ class CloudTrailCollector(Collector):
                 "homeRegion": trail.get("HomeRegion"),
                 "isMultiRegionTrail": bool(trail.get("IsMultiRegionTrail", False)),
                 "isOrganizationTrail": bool(trail.get("IsOrganizationTrail", False)),
+                "s3BucketName": trail.get("S3BucketName") or None,
+                "snsTopicArn": trail.get("SnsTopicARN") or None,
+                "cloudWatchLogsLogGroupArn": trail.get("CloudWatchLogsLogGroupArn") or None,
             }
             if trail.get("TrailARN") in logging:
                 entry["isLogging"] = logging[trail["TrailARN"]]

@@ -1,0 +1,62 @@
+"""CloudWatch rules: metric alarm actions (HIPAA pack) and CloudWatch Logs log groups (hipaa-extras:
+AWS managed rules cw-loggroup-retention-period-check and cloudwatch-log-group-encrypted).
+
+Items come from :mod:`phiwatch.collect.logs`. Alarms: ``configuration`` is the DescribeAlarms
+element (``AlarmActions``/``OKActions``/``InsufficientDataActions`` lists). Log groups:
+``configuration`` is the DescribeLogGroups element, where **no ``retentionInDays`` means the events
+never expire** and no ``kmsKeyId`` means no customer KMS key.
+"""
+
+from __future__ import annotations
+
+from phiwatch.model import ConfigurationItem
+from phiwatch.rules.base import Result, RuleContext, compliant, get, non_compliant, rule
+from phiwatch.rules.kms import csv, key_matches
+
+ACTION_KEYS = (
+    ("alarmActionRequired", "AlarmActions", "ALARM"),
+    ("insufficientDataActionRequired", "InsufficientDataActions", "INSUFFICIENT_DATA"),
+    ("okActionRequired", "OKActions", "OK"),
+)
+
+
+@rule("cloudwatch-alarm-action-check")
+def cloudwatch_alarm_action_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    missing = [
+        state for param, key, state in ACTION_KEYS
+        if params.get(param) and not (get(item, f"configuration.{key}") or [])
+    ]
+    if missing:
+        return non_compliant(f"no action for the {', '.join(missing)} state{'s' if len(missing) > 1 else ''}")
+    wanted = [params[f"action{i}"] for i in range(1, 6) if params.get(f"action{i}")]
+    if wanted:
+        actions = {a for _, key, _ in ACTION_KEYS for a in get(item, f"configuration.{key}") or []}
+        if not actions & set(wanted):
+            return non_compliant("none of the alarm's actions is one of action1..action5")
+    required = [state for param, _, state in ACTION_KEYS if params.get(param)]
+    return compliant(f"actions configured for {', '.join(required)}" if required else "no action required by the parameters")
+
+
+@rule("cw-loggroup-retention-period-check")
+def cw_loggroup_retention_period_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
+    names = csv(params.get("LogGroupNames"))
+    if names and item.resourceId not in names:
+        return None  # only the listed log groups are checked
+    minimum = params.get("MinRetentionTime") or 365
+    retention = get(item, "configuration.retentionInDays")
+    if retention is None:
+        return compliant("events never expire")
+    if retention < minimum:
+        return non_compliant(f"retention is {retention} days, less than {minimum}")
+    return compliant(f"retention is {retention} days")
+
+
+@rule("cloudwatch-log-group-encrypted")
+def cloudwatch_log_group_encrypted(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    key = get(item, "configuration.kmsKeyId")
+    if not key:
+        return non_compliant("log group is not encrypted with a KMS key")
+    wanted = params.get("KmsKeyId")
+    if wanted and not key_matches(key, [wanted], item, ctx):
+        return non_compliant("log group is encrypted with a KMS key other than KmsKeyId")
+    return compliant("log group is encrypted with a KMS key")

@@ -1,0 +1,28 @@
+"""SNS rules of the HIPAA pack (AWS Config managed-rule semantics).
+
+Items come from :mod:`phiwatch.collect.sns`: ``configuration`` is GetTopicAttributes' map, where
+**no ``KmsMasterKeyId`` means the topic is not encrypted**. When GetTopicAttributes failed,
+``configuration`` holds only ``TopicArn`` and the error is on the item, so the absence of the key
+means nothing: the rule then reports INSUFFICIENT_DATA.
+"""
+
+from __future__ import annotations
+
+from phiwatch.model import ConfigurationItem
+from phiwatch.rules.base import Result, RuleContext, compliant, describe_failure, get, insufficient, non_compliant, rule
+from phiwatch.rules.kms import csv, key_matches
+
+
+# reads is empty on purpose: an absent KmsMasterKeyId means "not encrypted" when
+# GetTopicAttributes succeeded; its failure is checked below.
+@rule("sns-encrypted-kms", reads={})
+def sns_encrypted_kms(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    if "GetTopicAttributes" in item.failed_apis():
+        return insufficient(describe_failure(item, ["GetTopicAttributes"]))
+    key = get(item, "configuration.KmsMasterKeyId")
+    if not key:
+        return non_compliant("topic is not encrypted with AWS KMS")
+    allowed = csv(params.get("kmsKeyIds"))
+    if allowed and not key_matches(key, allowed, item, ctx):
+        return non_compliant("topic is encrypted with a KMS key that is not one of kmsKeyIds")
+    return compliant(f"topic is encrypted with AWS KMS ({key})")
