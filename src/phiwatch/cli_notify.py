@@ -1,0 +1,179 @@
+"""Commands about alerts: `notify test`, `notify send` and `notifications` (the delivery log)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from phiwatch.cli import _open_store, app
+from phiwatch.cli_common import DbOpt, EndpointOpt, ProfileOpt, console, err_console, print_json
+from phiwatch.errors import CannotRunError, UsageError
+
+PolicyOpt = Annotated[
+    Optional[Path],
+    typer.Option("--policy", "-p", envvar="PHIWATCH_POLICY", help="Policy file (YAML) with the notifications routes."),
+]
+notify_app = typer.Typer(help="Alerts: send a test message through a route, deliver what is pending.", no_args_is_help=True)
+app.add_typer(notify_app, name="notify")
+
+TimeoutOpt = Annotated[float, typer.Option("--timeout", help="Seconds to wait for a channel to connect or answer.", min=0.1)]
+STATUSES = ("pending", "sent", "failed", "retried")
+
+
+def deliver_alerts(store: Any, policy: Any, rules: dict | None, *, aws: Any = None, endpoint_url: str | None = None, profile: str | None = None) -> Any:
+    """After a scan: send due alerts and reminders; one line on stderr. Never fails the scan."""
+    from phiwatch.notify.dispatcher import deliver
+
+    if not policy.notifications:
+        return None
+    try:
+        result = deliver(store, policy, rules, aws=aws, endpoint_url=endpoint_url, profile=profile)
+    except Exception as exc:  # noqa: BLE001 - alerts stay in the outbox for the next run
+        err_console.print(f"[yellow]alerts not sent this time ({escape(type(exc).__name__)}); they stay queued: see `phiwatch notifications`[/yellow]")
+        return None
+    if result is not None and result.routes:
+        style = "yellow" if result.failed else "green"
+        err_console.print(f"[{style}]{escape(result.summary())}[/{style}]", highlight=False, soft_wrap=True)
+    return result
+
+
+def _route(policy: Any, name: str) -> Any:
+    for route in policy.notifications:
+        if route.name == name:
+            return route
+    known = ", ".join(r.name for r in policy.notifications) or "none: add a notifications section to the policy file"
+    raise UsageError(f"no route named '{name}' in {policy.source} (routes: {known})")
+
+
+@notify_app.command("test")
+def notify_test(
+    route: Annotated[str, typer.Option("--route", help="Name of the route in the policy's notifications.")],
+    policy: PolicyOpt = None,
+    to: Annotated[Optional[str], typer.Option("--to", help="Email routes: send the test to this address (owner routes need it).")] = None,
+    endpoint_url: EndpointOpt = None,
+    profile: ProfileOpt = None,
+    db: DbOpt = None,
+    timeout: TimeoutOpt = 10.0,
+) -> None:
+    """Send a test message through one route now and say whether the channel accepted it."""
+    from phiwatch.notify.dispatcher import Dispatcher, queue_test_message
+    from phiwatch.policy import load_policy
+
+    pol = load_policy(policy)
+    r = _route(pol, route)
+    if r.channel == "email" and r.owner_tag and not r.target and not to:
+        raise UsageError(f"route '{r.name}' mails each resource's owner (tag {r.owner_tag}): give --to ADDRESS for the test")
+    if to and r.channel != "email":
+        raise UsageError("--to applies to email routes only")
+    store = _open_store(db)
+    row_id = queue_test_message(store, r, recipient=to)
+    dispatcher = Dispatcher(store, pol, endpoint_url=endpoint_url, profile=profile, timeout=timeout, max_attempts=1)
+    try:
+        result = dispatcher.dispatch(ids=[row_id], force=True)
+    finally:
+        dispatcher.close()
+    rr = result.route(r.name)
+    if rr is None or not rr.sent:
+        error = rr.errors[0] if rr and rr.errors else "not sent"
+        raise CannotRunError(f"test message on route '{r.name}' ({r.channel}) was not delivered: {error}")
+    console.print(f"sent a test message on route [bold]{escape(r.name)}[/bold] ({r.channel}) to {escape(rr.target)} in {rr.seconds:.2f}s")
+
+
+@notify_app.command("send")
+def notify_send(
+    policy: PolicyOpt = None,
+    route: Annotated[Optional[list[str]], typer.Option("--route", help="Only this route (repeatable).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Also retry failed alerts whose backoff has not ended yet.")] = False,
+    endpoint_url: EndpointOpt = None,
+    profile: ProfileOpt = None,
+    db: DbOpt = None,
+    timeout: TimeoutOpt = 10.0,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Deliver pending and failed alerts now (a scan does this itself), plus reminders that are due."""
+    from phiwatch.engine import resolve_rules
+    from phiwatch.notify.dispatcher import Dispatcher
+    from phiwatch.notify.reminders import enqueue_reminders
+    from phiwatch.policy import load_policy
+
+    pol = load_policy(policy)
+    for name in route or []:
+        _route(pol, name)
+    store = _open_store(db)
+    enqueue_reminders(store, pol, resolve_rules(pol))
+    dispatcher = Dispatcher(store, pol, endpoint_url=endpoint_url, profile=profile, timeout=timeout)
+    try:
+        result = dispatcher.dispatch(routes=set(route) if route else None, force=force)
+    finally:
+        dispatcher.close()
+    if json_out:
+        print_json({"sent": result.sent, "failed": result.failed, "retried": result.retried, "routes": [r.to_dict() for r in result.routes]})
+        return
+    console.print(escape(result.summary()), highlight=False, soft_wrap=True)
+
+
+def _state(row: dict) -> str:
+    if row["status"] == "sent":
+        return "sent" if row["attempts"] <= 1 else f"sent after {row['attempts']} attempts"
+    if row["status"] == "failed":
+        return f"failed ({row['attempts']} attempt{'s' if row['attempts'] != 1 else ''}), retry after {str(row['next_attempt_at'])[:19]}"
+    return "pending"
+
+
+@app.command()
+def notifications(
+    status: Annotated[Optional[list[str]], typer.Option("--status", help="pending | sent | failed | retried (repeatable).")] = None,
+    route: Annotated[Optional[str], typer.Option("--route", help="Only this route.")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="Most recent N entries.", min=1)] = 50,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    db: DbOpt = None,
+) -> None:
+    """The alert delivery log: what was sent, what failed or was retried, with the last error."""
+    from sqlalchemy import func, or_, select
+
+    from phiwatch.store.tables import outbox
+
+    for s in status or []:
+        if s not in STATUSES:
+            raise UsageError(f"--status must be one of {', '.join(STATUSES)}, got '{s}'")
+    store = _open_store(db)
+    query = select(outbox.c.id, outbox.c.created_at, outbox.c.route, outbox.c.channel, outbox.c.event, outbox.c.finding_id,
+                   outbox.c.status, outbox.c.attempts, outbox.c.sent_at, outbox.c.next_attempt_at, outbox.c.last_error, outbox.c.payload)
+    if status:
+        wanted = [s for s in status if s != "retried"]
+        conds = [outbox.c.status.in_(wanted)] if wanted else []
+        if "retried" in status:
+            conds.append(outbox.c.attempts > 1)
+        query = query.where(or_(*conds))
+    if route:
+        query = query.where(outbox.c.route == route)
+    with store.engine.connect() as conn:
+        rows = [dict(r) for r in conn.execute(query.order_by(outbox.c.id.desc()).limit(limit)).mappings()]
+        totals = {r.status: r.n for r in conn.execute(select(outbox.c.status, func.count().label("n")).group_by(outbox.c.status))}
+        retried = conn.execute(select(func.count()).select_from(outbox).where(outbox.c.attempts > 1)).scalar() or 0
+    if json_out:
+        print_json([
+            {"id": r["id"], "created_at": str(r["created_at"]), "route": r["route"], "channel": r["channel"], "event": r["event"],
+             "finding_id": r["finding_id"], "rule_id": (r["payload"] or {}).get("rule_id"), "resource_id": (r["payload"] or {}).get("resource_id"),
+             "status": r["status"], "attempts": r["attempts"], "sent_at": str(r["sent_at"]) if r["sent_at"] else None,
+             "next_attempt_at": str(r["next_attempt_at"]) if r["status"] != "sent" else None, "last_error": r["last_error"]}
+            for r in rows
+        ])
+        return
+    t = Table(title=f"Alert delivery log ({len(rows)} most recent)", show_edge=False)
+    for col in ("Id", "Queued", "Route", "Channel", "Event", "Rule / resource", "Status", "Last error"):
+        t.add_column(col, overflow="fold")
+    for r in rows:
+        p = r["payload"] or {}
+        what = f"{p.get('rule_id', '')} / {p.get('resource_id', '')}" if r["event"] != "test" else "(test message)"
+        state = _state(r)
+        style = {"sent": "green", "failed": "red"}.get(r["status"], "yellow")
+        t.add_row(str(r["id"]), str(r["created_at"])[:19], r["route"], r["channel"], r["event"], what, f"[{style}]{escape(state)}[/{style}]",
+                  escape(r["last_error"] or ""))
+    console.print(t)
+    console.print(f"[dim]In the store: {totals.get('sent', 0)} sent ({retried} needed a retry), {totals.get('failed', 0)} failed and "
+                  f"{totals.get('pending', 0)} pending (failed and pending alerts are retried on the next scan or `phiwatch notify send`).[/dim]")

@@ -1,0 +1,97 @@
+"""Reminders: routes with ``reminder_hours`` hear again about findings that are still open.
+
+A finding gets a ``reminder`` message on a route when it is open (not excepted or resolved),
+the route would have been told of its opening (same filters, owner tag present), and nothing
+about it was queued on that route for ``reminder_hours`` (its ``opened`` / ``exception_expired``
+message or the previous reminder; the finding's opening time when the route never sent one).
+No reminder is queued while an earlier message for it on that route is still undelivered.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import func, insert, select
+
+from phiwatch.model import isoformat, utcnow
+from phiwatch.notify.message import finding_message
+from phiwatch.notify.routing import recipient, route_matches
+from phiwatch.policy import Policy
+from phiwatch.store.tables import findings, outbox, resource_tags, resources
+
+NOTICE_EVENTS = ("opened", "exception_expired", "reminder")
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value.astimezone(dt.timezone.utc) if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+def enqueue_reminders(store: Any, policy: Policy, rules: dict[str, Any], now: dt.datetime | None = None, scan_id: str | None = None) -> int:
+    """Queue the reminders that are due; returns how many outbox rows were written."""
+    routes = [r for r in policy.notifications if r.reminder_hours]
+    if not routes:
+        return 0
+    now = _aware(now or utcnow())
+    batch = scan_id or f"reminders-{uuid.uuid4().hex[:16]}"
+    names = [r.name for r in routes]
+    written = 0
+    with store.engine.begin() as conn:
+        open_rows = [
+            dict(r)
+            for r in conn.execute(
+                select(findings.c.id, findings.c.rule_id, findings.c.annotation, findings.c.severity, findings.c.resource_pk,
+                       findings.c.opened_at, resources.c.resource_type, resources.c.resource_id, resources.c.arn,
+                       resources.c.account_id, resources.c.region)
+                .join(resources, resources.c.id == findings.c.resource_pk)
+                .where(findings.c.status == "open")
+                .order_by(findings.c.id)
+            ).mappings()
+        ]
+        if not open_rows:
+            return 0
+        last = {
+            (r.route, r.finding_id): _aware(r.last)
+            for r in conn.execute(
+                select(outbox.c.route, outbox.c.finding_id, func.max(outbox.c.created_at).label("last"))
+                .where(outbox.c.route.in_(names), outbox.c.event.in_(NOTICE_EVENTS))
+                .group_by(outbox.c.route, outbox.c.finding_id)
+            )
+        }
+        undelivered = {
+            (r.route, r.finding_id)
+            for r in conn.execute(
+                select(outbox.c.route, outbox.c.finding_id).where(outbox.c.route.in_(names), outbox.c.status != "sent").distinct()
+            )
+        }
+        tags: dict[int, dict[str, str]] = {}
+        pks = sorted({r["resource_pk"] for r in open_rows})
+        for start in range(0, len(pks), 500):
+            for t in conn.execute(select(resource_tags).where(resource_tags.c.resource_pk.in_(pks[start : start + 500]))):
+                tags.setdefault(t.resource_pk, {})[t.key] = t.value
+        for row in open_rows:
+            finding = dict(row, finding_id=row["id"])
+            message = finding_message("reminder", finding, rules.get(row["rule_id"]), isoformat(now))
+            resource_tags_ = tags.get(row["resource_pk"], {})
+            for route in routes:
+                key = (route.name, row["id"])
+                if key in undelivered:
+                    continue
+                if not (route_matches(route, {**message, "event": "opened"}, resource_tags_) or route_matches(route, message, resource_tags_)):
+                    continue
+                since = last.get(key) or _aware(row["opened_at"])
+                if now - since < dt.timedelta(hours=route.reminder_hours or 0):
+                    continue
+                payload = dict(message)
+                to = recipient(route, resource_tags_)
+                if to and route.owner_tag:
+                    payload["_recipient"] = to
+                conn.execute(
+                    insert(outbox).values(
+                        route=route.name, channel=route.channel, finding_id=row["id"], event="reminder", payload=payload,
+                        status="pending", attempts=0, next_attempt_at=now, created_at=now, scan_id=batch,
+                    )
+                )
+                written += 1
+    return written
