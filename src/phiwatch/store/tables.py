@@ -199,3 +199,54 @@ outbox = Table(
 )
 Index("ix_outbox_status", outbox.c.status, outbox.c.next_attempt_at)
 Index("ix_outbox_finding", outbox.c.finding_id, outbox.c.route)
+
+# -- remediation -----------------------------------------------------------------------------
+
+remediations = Table(
+    "remediations",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("finding_id", String(64), ForeignKey("findings.id", ondelete="CASCADE"), nullable=False),
+    Column("rule_id", String(256), nullable=False),
+    Column("runbook_id", String(256), nullable=False),
+    Column("resource_pk", Integer, ForeignKey("resources.id", ondelete="CASCADE"), nullable=False),
+    Column("region", String(32), nullable=False),
+    Column("mode", String(16), nullable=False),  # dry-run | manual | auto | approved
+    # planned | applied | failed | skipped | superseded
+    Column("status", String(16), nullable=False),
+    Column("executed", Boolean, nullable=False, default=False),  # write calls were sent (counts for the limits)
+    Column("parameters", JSON, nullable=False),
+    Column("plan", JSON, nullable=False),  # [{step, service, api, params}] the runbook would call
+    Column("result", JSON),  # steps with each call's outcome (no response bodies)
+    Column("reason", Text),
+    Column("failed_step", String(256)),
+    Column("state_before", String(64)),
+    Column("state_after", String(64)),
+    Column("scan_id", String(64)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(256)),
+    Column("approved_at", DateTime(timezone=True)),
+    Column("approved_by", String(256)),
+    Column("started_at", DateTime(timezone=True)),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("audit_id", Integer),  # the last audit_log entry about this remediation ...
+    Column("audit_hash", String(64)),  # ... and its hash: a cross-check against truncating the log
+)
+Index("ix_remediations_finding", remediations.c.finding_id, remediations.c.created_at)
+Index("ix_remediations_executed", remediations.c.executed, remediations.c.started_at)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),  # 1, 2, 3 ... without gaps
+    Column("time", String(40), nullable=False),  # ISO 8601 UTC, hashed as stored
+    Column("actor", String(256), nullable=False),  # the OS user
+    Column("caller_arn", String(1024)),  # the AWS caller (STS GetCallerIdentity)
+    Column("action", String(32), nullable=False),  # plan | approve | execute | skip
+    Column("remediation_id", String(32)),
+    Column("finding_id", String(64)),
+    Column("data", JSON, nullable=False),  # ids and parameters only: never secrets or PHI
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    UniqueConstraint("prev_hash", name="uq_audit_log_prev_hash"),  # a chain, never a fork
+)

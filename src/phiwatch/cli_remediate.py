@@ -1,0 +1,261 @@
+"""Commands about remediation: `remediate`, `audit verify|show`, `iam-policy`, `export ssm`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from phiwatch.cli import _open_store, app
+from phiwatch.cli_common import DbOpt, EndpointOpt, ProfileOpt, RegionOpt, console, err_console, print_json
+from phiwatch.errors import UsageError
+
+PolicyOpt = Annotated[
+    Optional[Path],
+    typer.Option("--policy", "-p", envvar="PHIWATCH_POLICY", help="Policy file (YAML): remediation modes and limits, rule parameters, scopes, exceptions."),
+]
+
+STATUS_STYLE = {"applied": "green", "planned": "cyan", "failed": "red", "skipped": "yellow", "deferred": "yellow"}
+
+
+# -- printing ----------------------------------------------------------------------------------
+
+
+def print_remediation_report(report: Any, out: Any = None, show_unchanged: bool = False) -> None:
+    """What a remediation pass did: each plan with its API calls, each execution's outcome."""
+    out = out or console
+    if not report.outcomes:
+        return
+    counts: dict[str, int] = {}
+    for o in report.outcomes:
+        counts[o.status] = counts.get(o.status, 0) + 1
+    summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    out.print(f"[bold]Remediation[/bold]: {summary}")
+    for o in report.outcomes:
+        if not o.new and not show_unchanged:
+            continue
+        style = STATUS_STYLE.get(o.status, "white")
+        head = f"  [{style}]{o.status}[/{style}] {escape(o.rule_id)} on {escape(o.resource_id)} ({escape(o.region)}) -> {escape(o.runbook_id)}"
+        if o.remediation_id:
+            head += f"  [dim]finding {o.finding_id[:12]} remediation {o.remediation_id[:12]}[/dim]"
+        out.print(head, highlight=False, soft_wrap=True)
+        if o.status == "planned":
+            for call in o.plan:
+                if not call.get("write", True):
+                    continue
+                params = json.dumps(call.get("params", {}), sort_keys=True, default=str)
+                out.print(f"      would call {escape(call['service'])}:{escape(call['api'])} {escape(params)}", highlight=False, soft_wrap=True)
+            if o.mode == "manual":
+                out.print(f"      approve with: phiwatch remediate {o.finding_id[:12]} --approve", highlight=False)
+        elif o.status in ("applied", "failed"):
+            for step in o.steps:
+                for call in step.get("calls", []):
+                    mark = "ok" if call.get("result") == "ok" else call.get("error") or call.get("result")
+                    out.print(f"      {escape(step['step'])}: {escape(call['service'])}:{escape(call['api'])} -> {escape(str(mark))}", highlight=False, soft_wrap=True)
+        if o.reason:
+            out.print(f"      [dim]{escape(o.reason)}[/dim]", highlight=False, soft_wrap=True)
+    unchanged = [o for o in report.outcomes if not o.new]
+    if unchanged and not show_unchanged:
+        out.print(f"  [dim]{len(unchanged)} plan(s) unchanged since an earlier scan (see `phiwatch remediate`)[/dim]")
+
+
+def _aws(endpoint_url: str | None, profile: str | None, region: list[str] | None) -> Any:
+    from phiwatch.aws import AwsContext
+
+    aws = AwsContext(endpoint_url=endpoint_url, profile=profile, regions=region)
+    aws.account_id()
+    return aws
+
+
+# -- remediate ---------------------------------------------------------------------------------
+
+
+@app.command()
+def remediate(
+    finding: Annotated[Optional[str], typer.Argument(help="Finding id (or a unique prefix of it, see `phiwatch findings`). Without it: list remediations.")] = None,
+    approve: Annotated[bool, typer.Option("--approve", help="Execute the finding's plan now (re-checked first), then verify and record it.")] = False,
+    policy: PolicyOpt = None,
+    endpoint_url: EndpointOpt = None,
+    profile: ProfileOpt = None,
+    region: RegionOpt = None,
+    db: DbOpt = None,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds the runbook may run in total.", min=1)] = 600.0,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show a finding's remediation plan, or execute it with --approve (manual mode); list remediations."""
+    from phiwatch.engine import resolve_rules
+    from phiwatch.policy import load_policy
+    from phiwatch.remediate.orchestrator import Remediator
+
+    store = _open_store(db)
+    if finding is None:
+        if approve:
+            raise UsageError("--approve needs a finding id")
+        _list_remediations(store, json_out)
+        return
+    pol = load_policy(policy)
+    rules = resolve_rules(pol)
+    remediator = Remediator(_aws(endpoint_url, profile, region), store, pol, rules, max_seconds=timeout)
+    if approve:
+        report = remediator.approve(finding)
+    else:
+        report, _ = remediator.plan_for(finding)
+    if json_out:
+        print_json({"run_id": report.run_id, "outcomes": [o.to_dict() for o in report.outcomes]})
+    else:
+        print_remediation_report(report, show_unchanged=True)
+        if not approve and report.outcomes and report.outcomes[0].status == "planned":
+            console.print(f"Execute it with: phiwatch remediate {report.outcomes[0].finding_id[:12]} --approve")
+    if pol.notifications:
+        from phiwatch.cli_notify import deliver_alerts
+
+        deliver_alerts(store, pol, rules, aws=remediator.aws, endpoint_url=endpoint_url, profile=profile)
+    if approve and any(o.status != "applied" for o in report.outcomes):
+        raise typer.Exit(1)
+
+
+def _list_remediations(store: Any, json_out: bool) -> None:
+    from sqlalchemy import select
+
+    from phiwatch.store.tables import remediations as rt
+    from phiwatch.store.tables import resources
+
+    query = (
+        select(rt.c.id, rt.c.finding_id, rt.c.rule_id, rt.c.runbook_id, rt.c.mode, rt.c.status, rt.c.reason, rt.c.created_at,
+               rt.c.finished_at, resources.c.resource_id, resources.c.region)
+        .join(resources, resources.c.id == rt.c.resource_pk)
+        .order_by(rt.c.created_at.desc())
+        .limit(200)
+    )
+    with store.engine.connect() as conn:
+        rows = [dict(r) for r in conn.execute(query).mappings()]
+    if json_out:
+        print_json(rows)
+        return
+    t = Table(title=f"{len(rows)} remediations (newest first)", show_edge=False)
+    for col in ("Remediation", "Finding", "Status", "Mode", "Rule", "Resource", "Runbook", "When", "Why"):
+        t.add_column(col, overflow="fold")
+    for r in rows:
+        style = STATUS_STYLE.get(r["status"], "white")
+        t.add_row(r["id"][:12], r["finding_id"][:12], f"[{style}]{r['status']}[/{style}]", r["mode"], r["rule_id"], r["resource_id"],
+                  r["runbook_id"], str(r["finished_at"] or r["created_at"])[:19], escape(r["reason"] or ""))
+    console.print(t)
+
+
+# -- audit -------------------------------------------------------------------------------------
+
+audit_app = typer.Typer(help="The remediation audit trail (hash-chained): verify it, show entries.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    db: DbOpt = None,
+    head: Annotated[Optional[str], typer.Option("--head", help="A head hash printed by an earlier verify: check the chain still contains it (detects truncation).")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Check the audit log's hash chain: exit 0 when intact, 1 (naming the first bad entry) when an entry was edited or deleted."""
+    from phiwatch.remediate.audit import verify
+
+    store = _open_store(db)
+    with store.engine.connect() as conn:
+        result = verify(conn, head=head)
+    if json_out:
+        print_json({"ok": result.ok, "entries": result.entries, "head": result.head, "bad_entry": result.bad_id, "reason": result.reason})
+    elif result.ok:
+        console.print(f"[green]audit log intact[/green]: {result.entries} entries, head {result.head}")
+    else:
+        err_console.print(f"[red]audit log BROKEN[/red] at entry {result.bad_id}: {escape(result.reason)}", highlight=False, soft_wrap=True)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@audit_app.command("show")
+def audit_show(
+    db: DbOpt = None,
+    finding: Annotated[Optional[str], typer.Option("--finding", help="Only entries about this finding id.")] = None,
+    remediation: Annotated[Optional[str], typer.Option("--remediation", help="Only entries about this remediation id.")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="The newest N entries.", min=1)] = 50,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the entries as JSON (with their data).")] = False,
+) -> None:
+    """Print audit entries: who (OS user, AWS caller), what, when, inputs, calls and results."""
+    from phiwatch.remediate.audit import entries
+
+    store = _open_store(db)
+    with store.engine.connect() as conn:
+        rows = entries(conn, remediation_id=remediation, finding_id=finding, limit=limit)
+    if json_out:
+        print_json(rows)
+        return
+    t = Table(title=f"{len(rows)} audit entries", show_edge=False)
+    for col in ("Id", "Time", "Action", "Actor", "AWS caller", "Finding", "Remediation", "What"):
+        t.add_column(col, overflow="fold")
+    for r in rows:
+        data = r["data"] or {}
+        what = " ".join(str(x) for x in (data.get("runbook_id"), data.get("resource_id"), data.get("status") or data.get("reason") or "") if x)
+        t.add_row(str(r["id"]), r["time"], r["action"], r["actor"], r["caller_arn"] or "", (r["finding_id"] or "")[:12], (r["remediation_id"] or "")[:12], escape(what))
+    console.print(t)
+
+
+# -- iam-policy --------------------------------------------------------------------------------
+
+
+@app.command("iam-policy")
+def iam_policy(
+    runbook: Annotated[Optional[str], typer.Option("--runbook", help="A built-in runbook id (see `phiwatch iam-policy --list`) or a runbook file.")] = None,
+    scanner: Annotated[bool, typer.Option("--scanner", help="The read-only policy collection (collect, scan) needs.")] = False,
+    list_runbooks: Annotated[bool, typer.Option("--list", help="List the built-in runbooks.")] = False,
+) -> None:
+    """Print the least-privilege IAM policy (JSON) a runbook needs, or the scanner's read-only policy."""
+    from phiwatch.remediate.iam_policy import runbook_policy, scanner_policy
+
+    if list_runbooks:
+        from phiwatch.remediate.document import builtin_ids
+
+        for rid in builtin_ids():
+            console.print(rid, highlight=False)
+        return
+    if bool(runbook) == scanner:
+        raise UsageError("give exactly one of --runbook ID or --scanner")
+    if scanner:
+        print_json(scanner_policy())
+        return
+    print_json(runbook_policy(_document(runbook)))
+
+
+def _document(ref: str) -> Any:
+    from phiwatch.remediate.document import builtin, builtin_ids, load_document
+
+    if ref in builtin_ids():
+        return builtin(ref)
+    path = Path(ref)
+    if path.suffix in (".yaml", ".yml", ".json") and path.exists():
+        return load_document(path)
+    raise UsageError(f"unknown runbook {ref!r}: give a built-in id ({', '.join(builtin_ids())}) or a runbook file")
+
+
+# -- export ssm --------------------------------------------------------------------------------
+
+export_app = typer.Typer(help="Export phiwatch's runbooks for other tools.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("ssm")
+def export_ssm(
+    directory: Annotated[Path, typer.Argument(help="Directory to write the SSM Automation documents into (created if needed).")],
+) -> None:
+    """Write the built-in runbooks as SSM Automation documents, ready for `aws ssm create-document`."""
+    from phiwatch.remediate.export import write_ssm_documents
+
+    try:
+        written = write_ssm_documents(directory)
+    except OSError as exc:
+        raise UsageError(f"cannot write to {directory}: {exc.strerror or exc}") from exc
+    paths = list(written or [])
+    for p in paths:
+        console.print(str(p), highlight=False)
+    err_console.print(f"wrote {len(paths)} document(s) to {directory}")

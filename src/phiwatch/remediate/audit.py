@@ -1,0 +1,174 @@
+"""The remediation audit trail: an append-only, hash-chained log in the store.
+
+Every plan, approval and execution is one entry of the ``audit_log`` table::
+
+    id          1, 2, 3 ... (no gaps)
+    time        ISO 8601 UTC, stored and hashed as text
+    actor       the OS user who ran phiwatch
+    caller_arn  the AWS identity phiwatch acted as (STS GetCallerIdentity)
+    action      plan | approve | execute | skip
+    remediation_id, finding_id
+    data        what: rule, runbook, resource ids, inputs (runbook parameters), each API call
+                with its parameters and result (status and request id, never response bodies),
+                configurationStateId before and after
+    prev_hash   the previous entry's hash ("0" * 64 for the first)
+    hash        sha256(prev_hash + canonical JSON of every other column)
+
+Editing any column of an entry breaks its hash; deleting an entry breaks the next entry's
+``prev_hash`` and leaves a gap in the ids. Deleting the *newest* entries leaves a shorter but
+consistent chain: :func:`verify` therefore also checks that every remediation's recorded
+``audit_id``/``audit_hash`` is still in the chain, and prints the head hash so it can be kept
+elsewhere (``phiwatch audit verify --head HASH`` checks the chain still reaches it).
+
+A UNIQUE constraint on ``prev_hash`` makes concurrent writers fail rather than fork the chain;
+on PostgreSQL appends also take a transaction-level advisory lock.
+
+No secrets and no PHI go in: entries hold ids and parameters; values under keys that name
+secrets (password, secret, token, private key) are replaced by "REDACTED".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.engine import Connection
+
+from phiwatch.model import canonical_json, isoformat, to_jsonable, utcnow
+from phiwatch.store.tables import audit_log, remediations
+
+GENESIS = "0" * 64
+_ADVISORY_KEY = 0x70687761  # "phwa": serialises audit appends on PostgreSQL
+_SECRET_KEY = re.compile(r"(?i)(password|passphrase|secret|secretaccesskey|secretstring|secretbinary|token|privatekey|private_key|credentials?)$")
+_MAX_VALUE = 2000  # characters of one string value kept in an entry
+
+
+def os_user() -> str:
+    """The OS user running phiwatch (the *who* of an audit entry)."""
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no passwd entry in a container
+        return f"uid:{os.getuid()}" if hasattr(os, "getuid") else "unknown"
+
+
+def redact(value: Any, key: str = "") -> Any:
+    """JSON-normalised ``value`` with secret-named string values replaced and long strings cut."""
+    if isinstance(value, dict):
+        return {str(k): redact(v, str(k)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact(v, key) for v in value]
+    if isinstance(value, str):
+        if key and _SECRET_KEY.search(key):
+            return "REDACTED"
+        return value if len(value) <= _MAX_VALUE else value[:_MAX_VALUE] + "...(truncated)"
+    return to_jsonable(value)
+
+
+def entry_hash(prev_hash: str, entry: dict[str, Any]) -> str:
+    """sha256 over the previous hash and the canonical JSON of the entry (every column but the hashes)."""
+    return hashlib.sha256((prev_hash + canonical_json(entry)).encode()).hexdigest()
+
+
+def _content(row: Any) -> dict[str, Any]:
+    return {
+        "id": row["id"], "time": row["time"], "actor": row["actor"], "caller_arn": row["caller_arn"],
+        "action": row["action"], "remediation_id": row["remediation_id"], "finding_id": row["finding_id"],
+        "data": row["data"],
+    }
+
+
+def append(
+    conn: Connection,
+    action: str,
+    data: dict[str, Any],
+    *,
+    actor: str,
+    caller_arn: str | None,
+    remediation_id: str | None = None,
+    finding_id: str | None = None,
+    now: dt.datetime | None = None,
+) -> tuple[int, str]:
+    """Append one entry in the caller's transaction; returns its (id, hash)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_KEY})
+    last = conn.execute(select(audit_log.c.id, audit_log.c.hash).order_by(audit_log.c.id.desc()).limit(1)).first()
+    prev_id, prev_hash = (last.id, last.hash) if last else (0, GENESIS)
+    entry = {
+        "id": prev_id + 1,
+        "time": isoformat(now or utcnow()),
+        "actor": actor,
+        "caller_arn": caller_arn,
+        "action": action,
+        "remediation_id": remediation_id,
+        "finding_id": finding_id,
+        # normalised the way the JSON column will give it back, so the hash verifies after a round trip
+        "data": redact(data),
+    }
+    digest = entry_hash(prev_hash, entry)
+    conn.execute(insert(audit_log).values(**entry, prev_hash=prev_hash, hash=digest))
+    return entry["id"], digest
+
+
+@dataclass
+class Verification:
+    ok: bool
+    entries: int
+    head: str  # hash of the newest entry (GENESIS when empty)
+    bad_id: int | None = None  # first entry that fails (for a deleted entry: the id that is missing)
+    reason: str = ""
+
+
+def verify(conn: Connection, head: str | None = None) -> Verification:
+    """Walk the chain from the first entry; the first broken link is reported."""
+    expected_prev = GENESIS
+    expected_id = 1
+    count = 0
+    hashes: dict[int, str] = {}
+    rows = conn.execution_options(yield_per=500).execute(select(audit_log).order_by(audit_log.c.id)).mappings()
+    for row in rows:
+        count += 1
+        if row["id"] != expected_id:
+            return Verification(False, count, expected_prev, expected_id, f"entry {expected_id} is missing (deleted)")
+        if row["prev_hash"] != expected_prev:
+            return Verification(False, count, expected_prev, row["id"], f"entry {row['id']} does not follow entry {row['id'] - 1} (an entry before it was deleted or edited)")
+        if entry_hash(row["prev_hash"], _content(row)) != row["hash"]:
+            return Verification(False, count, expected_prev, row["id"], f"entry {row['id']} was edited (its hash does not match its content)")
+        expected_prev = row["hash"]
+        hashes[row["id"]] = row["hash"]
+        expected_id += 1
+    # the newest entries cannot be checked by the chain alone: remediations remember theirs
+    refs = conn.execute(
+        select(remediations.c.id, remediations.c.audit_id, remediations.c.audit_hash).where(remediations.c.audit_id.is_not(None))
+    ).all()
+    for ref in sorted(refs, key=lambda r: r.audit_id):
+        if hashes.get(ref.audit_id) != ref.audit_hash:
+            return Verification(
+                False, count, expected_prev, ref.audit_id,
+                f"entry {ref.audit_id} (last entry of remediation {ref.id}) is missing or differs: the log was truncated or rewritten",
+            )
+    if head is not None and head != GENESIS and head not in hashes.values():
+        return Verification(False, count, expected_prev, None, f"the chain does not contain the given head {head[:16]}...: entries were deleted or rewritten")
+    return Verification(True, count, expected_prev)
+
+
+def entries(conn: Connection, remediation_id: str | None = None, finding_id: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    """Entries (newest ``limit`` when given), oldest first, optionally of one remediation or finding."""
+    query = select(audit_log).order_by(audit_log.c.id.desc())
+    if remediation_id:
+        query = query.where(audit_log.c.remediation_id == remediation_id)
+    if finding_id:
+        query = query.where(audit_log.c.finding_id == finding_id)
+    if limit:
+        query = query.limit(limit)
+    rows = [dict(r) for r in conn.execute(query).mappings()]
+    return sorted(rows, key=lambda r: r["id"])
+
+
+def count(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(audit_log)).scalar() or 0)

@@ -1,0 +1,878 @@
+"""Remediation: plan, approve, apply and verify runbooks for open findings, as the policy says.
+
+Modes (``remediation.mode`` in the policy, overridden per rule in ``remediation.rules``):
+
+* ``off``: nothing.
+* ``dry-run`` (default): the runbook runs in dry-run mode (no write call is sent) and the plan,
+  every API call it would make with its parameters, is stored in ``remediations`` (status
+  ``planned``), printed, audited and announced (``remediation_planned``).
+* ``manual``: the same plan, waiting for a human: ``phiwatch remediate FINDING --approve``
+  (:meth:`Remediator.approve`) executes it.
+* ``auto``: executed by the scan, within ``max_per_run`` and ``max_per_hour`` (executions
+  counted in the store: every run that sent write calls, whether it fixed the finding or not;
+  human approvals are not limited but are counted).
+
+Whatever the mode: only *open* findings are touched (excepted ones never), the rule's scope
+and the policy's exceptions are checked again on the current item, and a plan is made once per
+(finding, configuration, parameters): scans repeat no plan and no alert while nothing changed.
+
+Before acting, a resource whose evaluation is not fresh (older than ``fresh_seconds`` or of an
+older configuration than the store's) is re-collected and re-evaluated: if it is compliant now
+(or gone) nothing is done. After acting, the resource is re-collected (its service in its
+region: the whole service listing is recorded, which costs one collection of that service and
+region per remediation batch, not per finding) and the rule re-evaluated on the new item: the
+finding becomes ``remediated`` only if the rule is now COMPLIANT; otherwise it stays open with a
+``remediation_failed`` event giving the reason. A failed execution is not retried automatically
+while the resource's configuration is unchanged (no retry storm); a human may retry with
+``--approve``. Identical runs in one batch (same runbook, region and parameters, e.g. two rules
+fixed by blocking a bucket's public access) execute once.
+
+Runbook parameters come from the finding's item and the rule's parameters (:func:`runbook_parameters`).
+Events go to ``finding_events`` and, in the same transaction, the alert outbox. Every plan,
+approval and execution is appended to the hash-chained audit log (:mod:`phiwatch.remediate.audit`).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy.engine import Connection
+
+from phiwatch.model import ACCOUNT_TYPE, STATUS_DELETED, Compliance, ConfigurationItem, canonical_json, utcnow
+from phiwatch.notify.outbox import enqueue_events
+from phiwatch.policy import Policy
+from phiwatch.remediate import audit
+from phiwatch.store.db import Store
+from phiwatch.store.findings import OPEN, REMEDIATED, ExceptionInfo, FindingsWriter
+from phiwatch.store.tables import evaluations, finding_events, findings, remediations, resources, versions
+
+log = logging.getLogger(__name__)
+
+MODES = ("off", "dry-run", "manual", "auto")
+GLOBAL_REGION = "global"
+SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+
+# remediation statuses
+PLANNED = "planned"
+RUNNING = "running"
+APPLIED = "applied"
+FAILED = "failed"
+SKIPPED = "skipped"
+SUPERSEDED = "superseded"
+
+
+def rule_mode(policy: Policy, rule_id: str) -> str:
+    override = policy.remediation.rules.get(rule_id)
+    return override.mode if override is not None else policy.remediation.mode
+
+
+def remediation_enabled(policy: Policy) -> bool:
+    """True when any rule may be remediated (planned or applied) under this policy."""
+    return policy.remediation.mode != "off" or any(r.mode != "off" for r in policy.remediation.rules.values())
+
+
+# -- runbook parameters ------------------------------------------------------------------------
+
+
+def _region(item: ConfigurationItem, default: str) -> str:
+    return default if item.awsRegion in (GLOBAL_REGION, "", None) else item.awsRegion
+
+
+# CloudWatch Logs' allowed retention values (days)
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+
+
+def _open_ingress_ports(rule_id: str, params: dict[str, Any]) -> dict[str, Any]:
+    if rule_id == "restricted-ssh":
+        return {"Ports": ["22"]}
+    if rule_id == "restricted-common-ports":
+        ports = [str(params[k]) for k in sorted(params) if k.startswith("blockedPort") and params[k] is not None]
+        return {"Ports": ports} if ports else {}
+    if rule_id == "vpc-sg-open-only-to-authorized-ports":
+        return {"Ports": ["all"]}
+    return {}
+
+
+def _retention(params: dict[str, Any]) -> dict[str, Any]:
+    minimum = params.get("MinRetentionTime", params.get("minRetentionTime"))
+    if minimum is None:
+        return {}
+    return {"RetentionInDays": next((d for d in LOG_RETENTION_DAYS if d >= int(minimum)), LOG_RETENTION_DAYS[-1])}
+
+
+def _kms_key(params: dict[str, Any]) -> dict[str, Any]:
+    keys = params.get("kmsKeyArns")
+    if isinstance(keys, str):
+        keys = [k.strip() for k in keys.split(",") if k.strip()]
+    # SSE-KMS with the given key, else the AWS managed key for S3 (any KMS key satisfies the rule)
+    return {"KmsKeyId": keys[0] if keys else "alias/aws/s3"}
+
+
+#: rule id -> runbook parameters derived from the rule's parameters (where names do not simply match)
+RULE_PARAMETERS: dict[str, Any] = {
+    "restricted-ssh": lambda item, p: _open_ingress_ports("restricted-ssh", p),
+    "restricted-common-ports": lambda item, p: _open_ingress_ports("restricted-common-ports", p),
+    "vpc-sg-open-only-to-authorized-ports": lambda item, p: _open_ingress_ports("vpc-sg-open-only-to-authorized-ports", p),
+    # each rule deactivates only the keys it judges: old keys, or unused ones (0 = no limit)
+    "access-keys-rotated": lambda item, p: {"MaxCredentialUsageAge": 0},
+    "iam-user-unused-credentials-check": lambda item, p: {"MaxAccessKeyAge": 0},
+    "s3-default-encryption-kms": lambda item, p: _kms_key(p),
+    "cw-loggroup-retention-period-check": lambda item, p: _retention(p),
+}
+
+#: resource type -> runbook parameters that depend on it
+TYPE_PARAMETERS: dict[str, dict[str, Any]] = {
+    "AWS::RDS::DBSnapshot": {"SnapshotType": "DBSnapshot"},
+    "AWS::RDS::DBClusterSnapshot": {"SnapshotType": "DBClusterSnapshot"},
+}
+
+
+def runbook_parameters(doc: Any, item: ConfigurationItem, rule_params: dict[str, Any], default_region: str, rule_id: str | None = None) -> dict[str, Any]:
+    """The runbook's parameters for this finding.
+
+    From the item: ``ResourceId`` (AWS Config's id), ``AccountId``, ``Region`` (the item's, the
+    default region for account-global items), ``ResourceName``, ``ResourceArn``, ``ResourceType``,
+    and ``UserName`` (an IAM user's name); :data:`TYPE_PARAMETERS` by resource type. From the
+    rule: :data:`RULE_PARAMETERS` where a rule needs a translation (ports of the open-ingress
+    rules, which keys an access-key rule deactivates, the KMS key), then every rule parameter
+    whose name matches a runbook parameter (exactly, or but for the case of the first letter:
+    ``targetBucket`` fills ``TargetBucket``) and is set. Only parameters the runbook declares
+    are passed; the others keep the runbook's defaults.
+    """
+    declared = set(doc.parameters)
+    base: dict[str, Any] = {
+        "ResourceId": item.resourceId,
+        "AccountId": item.accountId,
+        "Region": _region(item, default_region),
+        "ResourceName": item.resourceName,
+        "ResourceArn": item.arn,
+        "ResourceType": item.resourceType,
+    }
+    if item.resourceType == "AWS::IAM::User":
+        base["UserName"] = item.resourceName
+    base.update(TYPE_PARAMETERS.get(item.resourceType, {}))
+    if rule_id in RULE_PARAMETERS:
+        base.update(RULE_PARAMETERS[rule_id](item, rule_params or {}))
+    values: dict[str, Any] = {}
+    for name, value in base.items():
+        if name in declared and value not in (None, ""):
+            values[name] = value
+    lowered = {n[:1].lower() + n[1:]: n for n in declared}
+    for name, value in (rule_params or {}).items():
+        if value is None:
+            continue
+        target = name if name in declared else lowered.get(name[:1].lower() + name[1:])
+        if target is not None and target not in values:
+            values[target] = value
+    return values
+
+
+# -- re-collection of one resource -------------------------------------------------------------
+
+
+def services_for(item: ConfigurationItem, rule: Any = None) -> list[str]:
+    """The collectors that produce ``item`` (for an account item: those owning the keys the rule reads)."""
+    from phiwatch.collect.base import REGISTRY
+    from phiwatch.collect.registry import load_collectors
+    from phiwatch.collect.runner import SOURCES
+
+    load_collectors()
+    if item.resourceType == ACCOUNT_TYPE:
+        sources: dict[str, str] = item.supplementaryConfiguration.get(SOURCES, {}) or {}
+        keys = [path.split(".")[1] for path in (getattr(rule, "reads", None) or {}) if path.startswith("configuration.")]
+        owners = {sources[k] for k in keys if k in sources}
+        return sorted(owners or set(sources.values()))
+    return sorted(name for name, cls in REGISTRY.items() if item.resourceType in cls.resource_types)
+
+
+def recollect(aws: Any, store: Store, wanted: Iterable[tuple[ConfigurationItem, list[str]]], changed_by: str | None = None) -> dict[tuple, ConfigurationItem | None]:
+    """Collect again what produces the given items; returns each item's new version (None: deleted).
+
+    Simplest honest approach: run the item's collector(s) for its region (global services once)
+    and record everything they return, like ``phiwatch collect --service S --region R`` would.
+    """
+    from phiwatch.collect.base import REGISTRY
+    from phiwatch.collect.runner import collect
+
+    regional: dict[str, set[str]] = {}
+    global_services: set[str] = set()
+    global_regions: set[str] = set()
+    keys = []
+    for item, services in wanted:
+        keys.append(item.key)
+        for name in services:
+            cls = REGISTRY.get(name)
+            if cls is None:
+                continue
+            if cls.global_service:
+                global_services.add(name)
+                if item.awsRegion not in (GLOBAL_REGION, "", None):
+                    global_regions.add(item.awsRegion)
+            else:
+                regional.setdefault(_region(item, aws.default_region), set()).add(name)
+    runs: list[tuple[list[str], list[str]]] = [([r], sorted(s)) for r, s in sorted(regional.items())]
+    if global_services:
+        runs.append((sorted(global_regions) or [aws.default_region], sorted(global_services)))
+    for regions, services in runs:
+        clone = copy.copy(aws)
+        clone.regions = regions
+        result = collect(clone, store, services=services, changed_by=changed_by)
+        for err in result.errors:
+            log.info("re-collection error: %s", err.to_dict())
+    return {key: current_item(store, key) for key in keys}
+
+
+def current_item(store: Store, key: tuple[str, str, str, str]) -> ConfigurationItem | None:
+    account, region, rtype, rid = key
+    query = (
+        select(resources.c.status, versions.c.item)
+        .join(versions, and_(versions.c.resource_pk == resources.c.id, versions.c.version == resources.c.version))
+        .where(resources.c.account_id == account, resources.c.region == region, resources.c.resource_type == rtype, resources.c.resource_id == rid)
+    )
+    with store.engine.connect() as conn:
+        row = conn.execute(query).first()
+    if row is None or row.status == STATUS_DELETED:
+        return None
+    return ConfigurationItem.from_dict(row.item)
+
+
+# -- results -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Target:
+    """An open finding that has a runbook, with its current item."""
+
+    finding_id: str
+    rule_id: str
+    runbook_id: str
+    resource_pk: int
+    item: ConfigurationItem
+    severity: str
+    state_id: str  # the store's current configurationStateId
+    evaluated_state: str | None  # the configuration the rule last judged
+    evaluated_at: dt.datetime | None
+    status: str = OPEN
+
+
+@dataclass
+class Outcome:
+    """What happened to one finding in this run."""
+
+    finding_id: str
+    rule_id: str
+    runbook_id: str
+    resource_type: str
+    resource_id: str
+    region: str
+    mode: str
+    status: str  # planned | applied | failed | skipped | deferred
+    remediation_id: str | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+    plan: list[dict[str, Any]] = field(default_factory=list)
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    reason: str = ""
+    failed_step: str | None = None
+    new: bool = True  # False: an unchanged plan from an earlier run, not repeated
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+@dataclass
+class RemediationReport:
+    run_id: str
+    outcomes: list[Outcome] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    evaluation: Any = None  # the EvaluationSummary of the re-evaluation after re-collection
+    queued_alerts: int = 0
+
+    def by_status(self, status: str) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == status]
+
+
+# -- serialisation of an execution (what the store and the audit keep) -----------------------
+
+
+def _call_result(call: Any) -> dict[str, Any]:
+    """A call's service, api, parameters and outcome; never the response body (ids and parameters only)."""
+    out: dict[str, Any] = {"service": call.service, "api": call.api, "params": audit.redact(call.params or {})}
+    if getattr(call, "planned", False):
+        out["result"] = "planned (not sent)"
+    elif call.error:
+        out["result"] = "error"
+        out["error"] = str(call.error)[:500]
+    else:
+        out["result"] = "ok"
+    return out
+
+
+def execution_steps(execution: Any) -> list[dict[str, Any]]:
+    """Each step with its status and its calls' parameters and results (no response bodies)."""
+    return [
+        {
+            "step": s.name, "action": s.action, "status": s.status, "message": str(s.message or "")[:500],
+            "calls": [_call_result(c) for c in s.calls], "outputs": audit.redact(s.outputs or {}),
+        }
+        for s in execution.steps
+    ]
+
+
+def plan_calls(execution: Any) -> list[dict[str, Any]]:
+    """Every API call of a (dry-run) execution: step, service, api, params, and whether it writes."""
+    from phiwatch.remediate.document import is_write_api
+
+    return [
+        {"step": s.name, "service": c.service, "api": c.api, "params": audit.redact(c.params or {}), "write": is_write_api(c.api),
+         "sent": not getattr(c, "planned", False)}
+        for s in execution.steps
+        for c in s.calls
+    ]
+
+
+# -- the orchestrator --------------------------------------------------------------------------
+
+
+class Remediator:
+    """Plans and applies remediations for one store, policy and AWS context."""
+
+    def __init__(
+        self,
+        aws: Any,
+        store: Store,
+        policy: Policy,
+        rules: dict[str, Any] | None = None,
+        *,
+        actor: str | None = None,
+        now: dt.datetime | None = None,
+        max_seconds: float = 600.0,
+        fresh_seconds: float = 300.0,
+        documents: dict[str, Any] | None = None,
+    ) -> None:
+        from phiwatch.engine import active_rules, resolve_rules
+
+        self.aws = aws
+        self.store = store
+        self.policy = policy
+        self.rules = rules if rules is not None else resolve_rules(policy)
+        self.active = {a.rule.id: a for a in active_rules(policy, self.rules)}
+        self.actor = actor or audit.os_user()
+        self.fixed_now = now
+        self.max_seconds = max_seconds
+        self.fresh_seconds = fresh_seconds
+        self.documents = dict(documents or {})
+        self.run_id = uuid.uuid4().hex
+        self._caller: str | None = None
+        self.executions = 0
+
+    # -- helpers ---------------------------------------------------------------------------
+    def now(self) -> dt.datetime:
+        return self.fixed_now or utcnow()
+
+    @property
+    def caller_arn(self) -> str:
+        """The AWS identity phiwatch acts as (STS GetCallerIdentity), once per run."""
+        if self._caller is None:
+            try:
+                self._caller = str(self.aws.client("sts").get_caller_identity()["Arn"])
+            except Exception as exc:  # noqa: BLE001 - the audit says it could not tell
+                self._caller = f"unknown (sts:GetCallerIdentity failed: {type(exc).__name__})"
+        return self._caller
+
+    def document(self, runbook_id: str) -> Any:
+        if runbook_id not in self.documents:
+            from phiwatch.remediate.document import builtin
+
+            self.documents[runbook_id] = builtin(runbook_id)
+        return self.documents[runbook_id]
+
+    def mode(self, rule_id: str) -> str:
+        return rule_mode(self.policy, rule_id)
+
+    def _rule_params(self, rule_id: str) -> dict[str, Any]:
+        active = self.active.get(rule_id)
+        return dict(active.params) if active else {}
+
+    def _audit(self, conn: Connection, action: str, data: dict[str, Any], remediation_id: str | None, finding_id: str) -> None:
+        audit_id, digest = audit.append(
+            conn, action, data, actor=self.actor, caller_arn=self.caller_arn,
+            remediation_id=remediation_id, finding_id=finding_id, now=self.now(),
+        )
+        if remediation_id:
+            conn.execute(update(remediations).where(remediations.c.id == remediation_id).values(audit_id=audit_id, audit_hash=digest))
+
+    def _event(self, conn: Connection, report: RemediationReport, finding_id: str, event: str, annotation: str, scan_id: str | None) -> None:
+        row = {"finding_id": finding_id, "event": event, "time": self.now(), "scan_id": scan_id or self.run_id, "annotation": annotation}
+        conn.execute(insert(finding_events).values(**row))
+        report.queued_alerts += enqueue_events(conn, self.policy, self.rules, [row], self.now())
+        report.events.append(row)
+
+    # -- selection -------------------------------------------------------------------------
+    def targets(self, finding_ids: Iterable[str] | None = None, include_all_statuses: bool = False) -> list[Target]:
+        """Open findings (of existing resources) whose rule names a runbook, most severe first."""
+        query = (
+            select(
+                findings.c.id, findings.c.rule_id, findings.c.resource_pk, findings.c.severity, findings.c.status, findings.c.opened_at,
+                resources.c.state_id, versions.c.item,
+                evaluations.c.state_id.label("evaluated_state"), evaluations.c.evaluated_at,
+            )
+            .join(resources, resources.c.id == findings.c.resource_pk)
+            .join(versions, and_(versions.c.resource_pk == resources.c.id, versions.c.version == resources.c.version))
+            .outerjoin(evaluations, and_(evaluations.c.rule_id == findings.c.rule_id, evaluations.c.resource_pk == findings.c.resource_pk))
+            .where(resources.c.status != STATUS_DELETED)
+        )
+        if finding_ids is not None:
+            query = query.where(findings.c.id.in_(list(finding_ids)))
+        if not include_all_statuses:
+            query = query.where(findings.c.status == OPEN)
+        out = []
+        with self.store.engine.connect() as conn:
+            for row in conn.execute(query).mappings():
+                rule = self.rules.get(row["rule_id"])
+                if rule is None or not rule.remediation:
+                    continue
+                out.append(
+                    Target(
+                        finding_id=row["id"], rule_id=row["rule_id"], runbook_id=rule.remediation, resource_pk=row["resource_pk"],
+                        item=ConfigurationItem.from_dict(row["item"]), severity=row["severity"], state_id=row["state_id"],
+                        evaluated_state=row["evaluated_state"], evaluated_at=_aware(row["evaluated_at"]), status=row["status"],
+                    )
+                )
+        out.sort(key=lambda t: (SEVERITY_ORDER.get(t.severity, 9), t.rule_id, t.item.resourceId))
+        return out
+
+    def _blocked(self, target: Target, item: ConfigurationItem | None = None) -> str | None:
+        """Why this finding must not be remediated (scope, exception, rule not active), or None."""
+        item = item or target.item
+        active = self.active.get(target.rule_id)
+        if active is None:
+            return f"rule {target.rule_id} is not active in the policy"
+        if active.scope is not None and not active.scope.matches(item):
+            return "resource is outside the rule's scope"
+        exception = self.policy.exception_for(target.rule_id, item)
+        if exception is not None and exception.active(self.now().date()):
+            return f"excepted by the policy (owner {exception.owner}, until {exception.expires})"
+        if target.status != OPEN:
+            return f"finding is {target.status}: only open findings are remediated"
+        return None
+
+    def _outcome(self, target: Target, mode: str, status: str, **kw: Any) -> Outcome:
+        return Outcome(
+            finding_id=target.finding_id, rule_id=target.rule_id, runbook_id=target.runbook_id,
+            resource_type=target.item.resourceType, resource_id=target.item.resourceId,
+            region=_region(target.item, self.aws.default_region), mode=mode, status=status, **kw,
+        )
+
+    def _latest(self, conn: Connection, finding_id: str) -> dict[str, Any] | None:
+        row = conn.execute(
+            select(remediations).where(remediations.c.finding_id == finding_id).order_by(remediations.c.created_at.desc(), remediations.c.id).limit(1)
+        ).mappings().first()
+        return dict(row) if row else None
+
+    def executed_last_hour(self) -> int:
+        since = self.now() - dt.timedelta(hours=1)
+        with self.store.engine.connect() as conn:
+            return int(conn.execute(
+                select(func.count()).select_from(remediations).where(remediations.c.executed.is_(True), remediations.c.started_at >= _db_time(self.store, since))
+            ).scalar() or 0)
+
+    # -- the scan's pass ---------------------------------------------------------------------
+    def run(self, scan_id: str | None = None) -> RemediationReport:
+        """Plan or apply every open finding's runbook as the policy's modes say."""
+        report = RemediationReport(run_id=self.run_id)
+        to_apply: list[Target] = []
+        for target in self.targets():
+            mode = self.mode(target.rule_id)
+            if mode == "off":
+                continue
+            blocked = self._blocked(target)
+            if blocked:
+                report.outcomes.append(self._outcome(target, mode, SKIPPED, reason=blocked))
+                continue
+            if mode in ("dry-run", "manual"):
+                report.outcomes.append(self._plan(target, mode, report, scan_id))
+            else:
+                to_apply.append(target)
+        if to_apply:
+            self._apply_batch(to_apply, "auto", report, scan_id, limited=True)
+        return report
+
+    # -- planning ---------------------------------------------------------------------------
+    def _plan(self, target: Target, mode: str, report: RemediationReport, scan_id: str | None) -> Outcome:
+        from phiwatch.remediate.document import RunbookError
+        from phiwatch.remediate.executor import execute
+
+        doc = self.document(target.runbook_id)
+        params = runbook_parameters(doc, target.item, self._rule_params(target.rule_id), self.aws.default_region, target.rule_id)
+        with self.store.engine.connect() as conn:
+            latest = self._latest(conn, target.finding_id)
+        if (
+            latest is not None and latest["status"] in (PLANNED, FAILED) and not latest["executed"]
+            and latest["state_before"] == target.state_id and latest["runbook_id"] == target.runbook_id
+            and canonical_json(latest["parameters"]) == canonical_json(audit.redact(params)) and latest["mode"] == mode
+        ):
+            return self._outcome(
+                target, mode, latest["status"], remediation_id=latest["id"], parameters=latest["parameters"],
+                plan=latest["plan"] or [], reason=latest["reason"] or "", new=False,
+            )
+        region = _region(target.item, self.aws.default_region)
+        error = None
+        calls: list[dict[str, Any]] = []
+        steps: list[dict[str, Any]] = []
+        try:
+            execution = execute(doc, params, self.aws, region, dry_run=True, max_seconds=self.max_seconds)
+            calls, steps = plan_calls(execution), execution_steps(execution)
+            if execution.status == "Failed":
+                error = f"cannot plan: {execution.error or execution.failed_step}"
+        except RunbookError as exc:
+            error = f"cannot plan: {exc}"
+        except Exception as exc:  # noqa: BLE001 - a broken runbook must not stop the scan
+            log.exception("planning %s crashed", target.runbook_id)
+            error = f"cannot plan: {type(exc).__name__}: {exc}"[:500]
+        rid = uuid.uuid4().hex
+        status = FAILED if error else PLANNED
+        now = self.now()
+        writes = sum(1 for c in calls if c["write"])
+        if error:
+            annotation = f"{target.runbook_id}: {error}"
+        else:
+            annotation = f"{mode} plan {rid[:12]}: {target.runbook_id} would make {writes} change(s)"
+            if mode == "manual":
+                annotation += f"; approve with `phiwatch remediate {target.finding_id[:12]} --approve`"
+        with self.store.engine.begin() as conn:
+            conn.execute(
+                update(remediations).where(remediations.c.finding_id == target.finding_id, remediations.c.status == PLANNED).values(status=SUPERSEDED)
+            )
+            conn.execute(insert(remediations).values(
+                id=rid, finding_id=target.finding_id, rule_id=target.rule_id, runbook_id=target.runbook_id,
+                resource_pk=target.resource_pk, region=region, mode=mode, status=status, executed=False,
+                parameters=audit.redact(params), plan=calls, result=steps, reason=error, state_before=target.state_id,
+                scan_id=scan_id, created_at=now, created_by=self.actor,
+            ))
+            self._audit(conn, "plan", {
+                "mode": mode, "rule_id": target.rule_id, "runbook_id": target.runbook_id, **_resource(target.item),
+                "parameters": params, "calls": calls, "state_before": target.state_id, "error": error,
+            }, rid, target.finding_id)
+            self._event(conn, report, target.finding_id, "remediation_failed" if error else "remediation_planned", annotation, scan_id)
+        return self._outcome(target, mode, status, remediation_id=rid, parameters=audit.redact(params), plan=calls, steps=steps, reason=error or "")
+
+    # -- applying ---------------------------------------------------------------------------
+    def _apply_batch(self, targets: list[Target], mode: str, report: RemediationReport, scan_id: str | None, *, limited: bool, approved_plan: dict[str, Any] | None = None, recheck: bool = False) -> None:
+        from phiwatch.engine import Evaluator
+
+        limit_run = self.policy.remediation.max_per_run if limited else None
+        limit_hour = self.policy.remediation.max_per_hour if limited else None
+        hour_count = self.executed_last_hour() if limit_hour is not None else 0
+        # 1. no retry storm; limits; re-check what is not fresh
+        ready: list[Target] = []
+        stale: list[Target] = []
+        for target in targets:
+            with self.store.engine.connect() as conn:
+                latest = self._latest(conn, target.finding_id)
+            if (
+                limited and latest is not None and latest["executed"] and latest["status"] == FAILED
+                and latest["state_before"] == target.state_id and latest["runbook_id"] == target.runbook_id
+            ):
+                report.outcomes.append(self._outcome(
+                    target, mode, SKIPPED, remediation_id=latest["id"],
+                    reason=f"remediation {latest['id'][:12]} failed on this configuration ({latest['reason'] or 'see the audit log'}); "
+                    f"not retried automatically: fix the cause, or retry with `phiwatch remediate {target.finding_id[:12]} --approve`",
+                ))
+                continue
+            if recheck or self._is_stale(target):
+                stale.append(target)
+            else:
+                ready.append(target)
+        if stale:
+            fresh = recollect(self.aws, self.store, [(t.item, services_for(t.item, self.rules.get(t.rule_id))) for t in stale],
+                              changed_by=f"phiwatch re-check {self.run_id[:12]}")
+            for target in stale:
+                still = self._recheck(target, fresh.get(target.item.key), mode, report, scan_id)
+                if still is not None:
+                    ready.append(still)
+        # 2. execute (identical runs once), within the limits
+        executed: dict[str, tuple[str, Any, str | None]] = {}  # run key -> (remediation id, execution, error)
+        done: list[tuple[Target, str, Any, str | None, bool]] = []
+        for target in ready:
+            doc = self.document(target.runbook_id)
+            params = runbook_parameters(doc, target.item, self._rule_params(target.rule_id), self.aws.default_region, target.rule_id)
+            region = _region(target.item, self.aws.default_region)
+            if approved_plan is not None and canonical_json(approved_plan["parameters"]) != canonical_json(audit.redact(params)):
+                outcome = self._plan(target, "manual", report, scan_id)
+                outcome.status = SKIPPED
+                outcome.reason = (
+                    f"the resource changed since plan {approved_plan['id'][:12]} was made: review the new plan "
+                    f"{(outcome.remediation_id or '')[:12]} (`phiwatch remediate {target.finding_id[:12]}`) and approve it"
+                )
+                report.outcomes.append(outcome)
+                continue
+            key = canonical_json([target.runbook_id, region, params])
+            if key in executed:
+                first_id, execution, error = executed[key]
+                rid = self._start(target, mode, params, region, scan_id, executed_flag=False, shared_with=first_id, approved_plan=approved_plan)
+                done.append((target, rid, execution, error, False))
+                continue
+            if limit_run is not None and self.executions >= limit_run:
+                report.outcomes.append(self._outcome(target, mode, "deferred", parameters=params, reason=f"max_per_run ({limit_run}) reached: left for the next scan"))
+                continue
+            if limit_hour is not None and hour_count + self.executions >= limit_hour:
+                report.outcomes.append(self._outcome(target, mode, "deferred", parameters=params, reason=f"max_per_hour ({limit_hour}) reached: left for a later scan"))
+                continue
+            rid = self._start(target, mode, params, region, scan_id, executed_flag=True, approved_plan=approved_plan)
+            self.executions += 1
+            execution, error = self._execute(doc, params, region)
+            executed[key] = (rid, execution, error)
+            done.append((target, rid, execution, error, True))
+        if not done and not stale:
+            return
+        if done:
+            # 3. re-collect what was acted on (each service and region once) and judge again
+            fresh = recollect(self.aws, self.store, [(t.item, services_for(t.item, self.rules.get(t.rule_id))) for t, *_ in done],
+                              changed_by=f"phiwatch remediation {self.run_id[:12]}")
+            for target, rid, execution, error, ran in done:
+                report.outcomes.append(self._verify(target, rid, execution, error, ran, fresh.get(target.item.key), mode, report, scan_id))
+        # 4. everything the re-collection changed is evaluated like in a scan
+        report.evaluation = Evaluator(self.store, self.policy, self.rules).evaluate()
+        report.events.extend(report.evaluation.events)
+
+    def _is_stale(self, target: Target) -> bool:
+        if target.evaluated_state is None or target.evaluated_state != target.state_id:
+            return True
+        if target.evaluated_at is None:
+            return True
+        return target.evaluated_at < self.now() - dt.timedelta(seconds=self.fresh_seconds)
+
+    def _judge(self, target: Target, item: ConfigurationItem) -> Any:
+        from phiwatch.engine import run_rule
+        from phiwatch.rules.base import RuleContext
+
+        cache: dict[str, list[ConfigurationItem]] = {}
+
+        def lookup(resource_type: str) -> list[ConfigurationItem]:
+            if resource_type not in cache:
+                cache[resource_type] = list(self.store.current_items(resource_type))
+            return cache[resource_type]
+
+        return run_rule(self.active[target.rule_id], item, RuleContext(now=self.now(), lookup=lookup))
+
+    def _recheck(self, target: Target, item: ConfigurationItem | None, mode: str, report: RemediationReport, scan_id: str | None) -> Target | None:
+        """Re-evaluate a re-collected resource before acting; the target to act on, or None."""
+        reason = None
+        result = None
+        if item is None:
+            reason = "the resource no longer exists"
+        else:
+            blocked = self._blocked(target, item)
+            if blocked:
+                reason = blocked
+            else:
+                result = self._judge(target, item)
+                if result is None or result.compliance in (Compliance.COMPLIANT, Compliance.NOT_APPLICABLE):
+                    reason = "compliant now (re-checked before acting): nothing to do"
+                elif result.compliance == Compliance.INSUFFICIENT_DATA:
+                    reason = f"could not re-check before acting: {result.annotation}"
+        with self.store.engine.begin() as conn:
+            if item is not None and result is not None:
+                writer = FindingsWriter(conn, scan_id or self.run_id, self.now())
+                writer.record_evaluation(target.rule_id, target.resource_pk, item.configurationStateId, result.compliance, result.annotation)
+                exception = self.policy.exception_for(target.rule_id, item)
+                info = ExceptionInfo(exception.owner, exception.justification, exception.expires) if exception and exception.active(self.now().date()) else None
+                writer.apply(fid=target.finding_id, rule_id=target.rule_id, resource_pk=target.resource_pk, severity=target.severity,
+                             compliance=result.compliance, annotation=result.annotation, exception=info)
+                report.queued_alerts += enqueue_events(conn, self.policy, self.rules, writer.events, self.now())
+                report.events.extend(writer.events)
+            if reason:
+                self._audit(conn, "skip", {
+                    "rule_id": target.rule_id, "runbook_id": target.runbook_id, **_resource(target.item), "reason": reason,
+                    "state_before": target.state_id, "state_now": item.configurationStateId if item else None,
+                }, None, target.finding_id)
+        if reason:
+            report.outcomes.append(self._outcome(target, mode, SKIPPED, reason=reason))
+            return None
+        assert item is not None
+        return Target(
+            finding_id=target.finding_id, rule_id=target.rule_id, runbook_id=target.runbook_id, resource_pk=target.resource_pk,
+            item=item, severity=target.severity, state_id=item.configurationStateId, evaluated_state=item.configurationStateId,
+            evaluated_at=self.now(), status=target.status,
+        )
+
+    def _start(self, target: Target, mode: str, params: dict[str, Any], region: str, scan_id: str | None, *, executed_flag: bool, shared_with: str | None = None, approved_plan: dict[str, Any] | None = None) -> str:
+        """Record the run before it starts (a crash leaves it visible as ``running``)."""
+        rid = uuid.uuid4().hex
+        now = self.now()
+        with self.store.engine.begin() as conn:
+            if approved_plan is not None:
+                conn.execute(update(remediations).where(remediations.c.id == approved_plan["id"]).values(status=SUPERSEDED))
+            conn.execute(insert(remediations).values(
+                id=rid, finding_id=target.finding_id, rule_id=target.rule_id, runbook_id=target.runbook_id,
+                resource_pk=target.resource_pk, region=region, mode=mode, status=RUNNING, executed=executed_flag,
+                parameters=audit.redact(params), plan=(approved_plan or {}).get("plan") or [], state_before=target.state_id,
+                scan_id=scan_id, created_at=now, created_by=self.actor, started_at=now,
+                approved_at=(approved_plan or {}).get("approved_at"), approved_by=(approved_plan or {}).get("approved_by"),
+                reason=f"same run as remediation {shared_with}" if shared_with else None,
+            ))
+        return rid
+
+    def _execute(self, doc: Any, params: dict[str, Any], region: str) -> tuple[Any, str | None]:
+        from phiwatch.remediate.document import RunbookError
+        from phiwatch.remediate.executor import execute
+
+        try:
+            execution = execute(doc, params, self.aws, region, dry_run=False, max_seconds=self.max_seconds)
+        except RunbookError as exc:
+            return None, str(exc)
+        except Exception as exc:  # noqa: BLE001 - recorded as a failed run, never a crashed scan
+            log.exception("runbook %s crashed", doc.id)
+            return None, f"{type(exc).__name__}: {exc}"[:500]
+        if execution.status != "Success":
+            return execution, execution.error or f"step '{execution.failed_step}' failed"
+        return execution, None
+
+    def _verify(self, target: Target, rid: str, execution: Any, error: str | None, ran: bool, item: ConfigurationItem | None, mode: str, report: RemediationReport, scan_id: str | None) -> Outcome:
+        result = None
+        if item is not None:
+            blocked_scope = self.active[target.rule_id].scope
+            if blocked_scope is None or blocked_scope.matches(item):
+                result = self._judge(target, item)
+        fixed = error is None and result is not None and result.compliance == Compliance.COMPLIANT
+        if error:
+            reason = error
+        elif item is None:
+            reason = "the resource no longer exists after the runbook ran"
+        elif result is None:
+            reason = "the rule no longer applies to the resource"
+        elif not fixed:
+            reason = f"{target.runbook_id} ran but the rule is still {result.compliance.value}: {result.annotation}"
+        else:
+            reason = ""
+        failed_step = getattr(execution, "failed_step", None) if execution is not None else None
+        steps = execution_steps(execution) if execution is not None else []
+        calls = [c for s in steps for c in s["calls"]]
+        now = self.now()
+        status = APPLIED if fixed else FAILED
+        state_after = item.configurationStateId if item is not None else None
+        with self.store.engine.begin() as conn:
+            conn.execute(update(remediations).where(remediations.c.id == rid).values(
+                status=status, result=steps, reason=reason or None, failed_step=failed_step, state_after=state_after, finished_at=now,
+                plan=conn.execute(select(remediations.c.plan).where(remediations.c.id == rid)).scalar() or [
+                    {"step": c_step["step"], "service": c["service"], "api": c["api"], "params": c["params"]}
+                    for c_step in steps for c in c_step["calls"]
+                ],
+            ))
+            if item is not None and result is not None:
+                writer = FindingsWriter(conn, scan_id or self.run_id, now)
+                writer.record_evaluation(target.rule_id, target.resource_pk, item.configurationStateId, result.compliance, result.annotation)
+            if fixed:
+                conn.execute(update(findings).where(findings.c.id == target.finding_id, findings.c.status == OPEN).values(
+                    status=REMEDIATED, resolved_at=now, updated_at=now, annotation=result.annotation or "remediated",
+                ))
+                self._event(conn, report, target.finding_id, "remediation_applied",
+                            f"remediated by {target.runbook_id} (remediation {rid[:12]}): now compliant", scan_id)
+            else:
+                self._event(conn, report, target.finding_id, "remediation_failed", f"{target.runbook_id} (remediation {rid[:12]}): {reason}"[:1000], scan_id)
+            self._audit(conn, "execute", {
+                "mode": mode, "rule_id": target.rule_id, "runbook_id": target.runbook_id, **_resource(target.item),
+                "parameters": conn.execute(select(remediations.c.parameters).where(remediations.c.id == rid)).scalar(),
+                "shared_run": None if ran else "identical run executed once for another finding in this batch",
+                "status": status, "execution_status": getattr(execution, "status", None), "failed_step": failed_step,
+                "reason": reason or None, "steps": steps, "calls": len(calls),
+                "state_before": target.state_id, "state_after": state_after,
+                "compliance_after": result.compliance.value if result is not None else None,
+            }, rid, target.finding_id)
+        params = audit.redact(getattr(execution, "parameters", None) or {})
+        return self._outcome(target, mode, status, remediation_id=rid, parameters=params, steps=steps,
+                             plan=[{"step": s["step"], **c} for s in steps for c in s["calls"]], reason=reason, failed_step=failed_step)
+
+    # -- manual approval ----------------------------------------------------------------------
+    def find_finding(self, prefix: str) -> dict[str, Any]:
+        """The finding whose id starts with ``prefix`` (UsageError when none or several)."""
+        from phiwatch.errors import UsageError
+
+        prefix = prefix.strip().lower()
+        if len(prefix) < 4 or any(ch not in "0123456789abcdef" for ch in prefix):
+            raise UsageError(f"{prefix!r} is not a finding id: give at least 4 hex characters of it (see `phiwatch findings`)")
+        with self.store.engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(
+                select(findings.c.id, findings.c.rule_id, findings.c.status).where(findings.c.id.like(prefix + "%")).limit(3)
+            ).mappings()]
+        if not rows:
+            raise UsageError(f"no finding with id {prefix!r}: see `phiwatch findings`")
+        if len(rows) > 1:
+            raise UsageError(f"{prefix!r} matches several findings ({', '.join(r['id'][:16] for r in rows)}...): give more of the id")
+        return rows[0]
+
+    def plan_for(self, prefix: str, scan_id: str | None = None) -> tuple[RemediationReport, Outcome]:
+        """Make (or show the unchanged) plan for one finding, whatever the policy mode (but off)."""
+        report = RemediationReport(run_id=self.run_id)
+        target = self._manual_target(prefix)
+        outcome = self._plan(target, "manual", report, scan_id)
+        report.outcomes.append(outcome)
+        return report, outcome
+
+    def _manual_target(self, prefix: str) -> Target:
+        from phiwatch.errors import UsageError
+
+        finding = self.find_finding(prefix)
+        rule = self.rules.get(finding["rule_id"])
+        if rule is None or not rule.remediation:
+            raise UsageError(f"rule {finding['rule_id']} has no remediation runbook")
+        if self.mode(finding["rule_id"]) == "off":
+            raise UsageError(f"remediation is off for rule {finding['rule_id']} in the policy")
+        found = self.targets([finding["id"]], include_all_statuses=True)
+        if not found:
+            raise UsageError(f"finding {finding['id'][:12]}: its resource no longer exists")
+        target = found[0]
+        blocked = self._blocked(target)
+        if blocked:
+            raise UsageError(f"finding {finding['id'][:12]} is not remediated: {blocked}")
+        return target
+
+    def approve(self, prefix: str) -> RemediationReport:
+        """A human approves the finding's plan: audit the approval, re-check, execute, verify."""
+        target = self._manual_target(prefix)
+        report = RemediationReport(run_id=self.run_id)
+        with self.store.engine.connect() as conn:
+            latest = self._latest(conn, target.finding_id)
+        plan = latest if latest is not None and latest["status"] == PLANNED else None
+        now = self.now()
+        with self.store.engine.begin() as conn:
+            if plan is not None:
+                conn.execute(update(remediations).where(remediations.c.id == plan["id"]).values(approved_at=now, approved_by=self.actor))
+                plan = {**plan, "approved_at": now, "approved_by": self.actor}
+            self._audit(conn, "approve", {
+                "rule_id": target.rule_id, "runbook_id": target.runbook_id, **_resource(target.item),
+                "plan": plan["id"] if plan else None, "parameters": plan["parameters"] if plan else None,
+                "note": None if plan else "no stored plan: approved the runbook's current plan",
+            }, plan["id"] if plan else None, target.finding_id)
+        # a human approves later than the plan was made: always re-check the resource first
+        self._apply_batch([target], "approved", report, None, limited=False, approved_plan=plan, recheck=True)
+        return report
+
+
+def _resource(item: ConfigurationItem) -> dict[str, Any]:
+    return {"resource_type": item.resourceType, "resource_id": item.resourceId, "account_id": item.accountId, "region": item.awsRegion}
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+def _db_time(store: Store, value: dt.datetime) -> dt.datetime:
+    if store.engine.dialect.name == "sqlite":
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def remediate_after_scan(aws: Any, store: Store, policy: Policy, rules: dict[str, Any], scan_id: str) -> RemediationReport | None:
+    """The scan's remediation step (None when the policy turns remediation off)."""
+    if aws is None or not remediation_enabled(policy):
+        return None
+    return Remediator(aws, store, policy, rules).run(scan_id=scan_id)
