@@ -433,6 +433,56 @@ def _trail(seeder: "Seeder", index: int, region: str, count: int) -> int:
     return 1
 
 
+def _certificate(seeder: "Seeder", index: int, region: str, count: int) -> int:
+    tags = _tags(index, 22)
+    seeder.call(
+        "acm", region, "request_certificate", DomainName=f"{tags['Application']}-{index:05d}.example.org",
+        ValidationMethod="DNS", Tags=_tag_list(tags),
+    )
+    return 1
+
+
+def _rest_stage(seeder: "Seeder", index: int, region: str, count: int) -> int:
+    tags = _tags(index, 23)
+    api = seeder.call("apigateway", region, "create_rest_api", name=_name(seeder, index, tags, "api"), tags=tags)
+    root = seeder.call("apigateway", region, "get_resources", restApiId=api["id"])["items"][0]["id"]
+    seeder.call("apigateway", region, "put_method", restApiId=api["id"], resourceId=root, httpMethod="GET", authorizationType="NONE")
+    seeder.call("apigateway", region, "put_integration", restApiId=api["id"], resourceId=root, httpMethod="GET", type="MOCK")
+    seeder.call("apigateway", region, "create_deployment", restApiId=api["id"], stageName="prod")
+    return 1
+
+
+def _http_stage(seeder: "Seeder", index: int, region: str, count: int) -> int:
+    tags = _tags(index, 24)
+    api = seeder.call("apigatewayv2", region, "create_api", Name=_name(seeder, index, tags, "http-api"), ProtocolType="HTTP", Tags=tags)
+    seeder.call("apigatewayv2", region, "create_stage", ApiId=api["ApiId"], StageName="prod", Tags=tags)
+    return 1
+
+
+def _search_domain(seeder: "Seeder", index: int, region: str, count: int) -> int:
+    tags = _tags(index, 25)
+    rng = _rng(index, 25)
+    encrypted = rng.random() < 0.7
+    seeder.call(
+        "opensearch", region, "create_domain", DomainName=f"{tags['Application'][:12]}-search-{index:05d}",
+        EngineVersion="OpenSearch_2.11", EncryptionAtRestOptions={"Enabled": encrypted},
+        NodeToNodeEncryptionOptions={"Enabled": encrypted}, DomainEndpointOptions={"EnforceHTTPS": encrypted},
+        TagList=_tag_list(tags),
+    )
+    return 1
+
+
+def _warehouse(seeder: "Seeder", index: int, region: str, count: int) -> int:
+    tags = _tags(index, 26)
+    rng = _rng(index, 26)
+    seeder.call(
+        "redshift", region, "create_cluster", ClusterIdentifier=_name(seeder, index, tags, "dw"), NodeType="dc2.large",
+        ClusterType="single-node", MasterUsername="benchadmin", MasterUserPassword="Bench-Placeholder-0",
+        Encrypted=rng.random() < 0.7, PubliclyAccessible=rng.random() < 0.1, Tags=_tag_list(tags),
+    )
+    return 1
+
+
 #: The mix as relative weights (about percent); types without a collector are left out and the
 #: others scaled up.
 SHARES: tuple[Share, ...] = (
@@ -458,6 +508,11 @@ SHARES: tuple[Share, ...] = (
     Share("AWS::CloudWatch::Alarm", 2, _alarm),
     Share("AWS::ElasticLoadBalancing::LoadBalancer", 0.5, _classic_load_balancer, setup=_ec2_setup),
     Share("AWS::CloudTrail::Trail", 0.1, _trail, setup=_trail_setup),
+    Share("AWS::ACM::Certificate", 1, _certificate),
+    Share("AWS::ApiGateway::Stage", 0.5, _rest_stage),
+    Share("AWS::ApiGatewayV2::Stage", 0.5, _http_stage),
+    Share("AWS::OpenSearch::Domain", 0.3, _search_domain),
+    Share("AWS::Redshift::Cluster", 0.3, _warehouse),
 )
 
 

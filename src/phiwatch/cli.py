@@ -248,6 +248,9 @@ def show(
 
 
 from phiwatch import cli_scan  # noqa: E402,F401 - registers scan, evaluate, findings, rules
+from phiwatch import cli_notify  # noqa: E402,F401 - registers notify test|send, notifications
+from phiwatch import cli_watch  # noqa: E402,F401 - registers watch, watch setup
+from phiwatch import cli_remediate  # noqa: E402,F401 - registers remediate, audit, iam-policy, export
 
 
 def main() -> None:

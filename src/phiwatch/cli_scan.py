@@ -129,6 +129,14 @@ def scan(
     with collection_progress(enabled=fmt == "table" or output is not None) as progress:
         outcome = run_scan(aws, store, pol, services=service, progress=progress, collect_first=not no_collect, full=full)
     _render(outcome.scan, rules, fmt, output)
+    if outcome.remediation is not None:  # the plan (dry-run, manual) or what was applied (auto); stderr for machine formats
+        from phiwatch.cli_remediate import print_remediation_report
+
+        print_remediation_report(outcome.remediation, console if fmt == "table" else err_console)
+    if pol.notifications:  # after the scan committed: send its alerts (failures stay queued, never fail the scan)
+        from phiwatch.cli_notify import deliver_alerts
+
+        deliver_alerts(store, pol, rules, aws=aws, endpoint_url=endpoint_url, profile=profile)
     if fmt == "table" and outcome.collect_result is not None and outcome.collect_result.errors:
         console.print(f"[yellow]{len(outcome.collect_result.errors)} API call(s) failed during collection: see `phiwatch collect` output or --format json errors[/yellow]")
     if fail_on_findings:
@@ -167,6 +175,10 @@ def evaluate(
         "rules_run": sorted(wanted or {e["rule_id"] for e in evals}),
     }
     _render(scan, rules, fmt, None)
+    if pol.notifications:
+        from phiwatch.cli_notify import deliver_alerts
+
+        deliver_alerts(store, pol, rules)
 
 
 @app.command()

@@ -319,6 +319,7 @@ class ScanOutcome:
     scan: dict[str, Any]
     summary: EvaluationSummary
     collect_result: Any
+    remediation: Any = None  # RemediationReport when the policy plans or applies remediations
 
 
 def run_scan(
@@ -331,6 +332,7 @@ def run_scan(
     collect_first: bool = True,
     full: bool = False,
     now: dt.datetime | None = None,
+    remediate: bool = True,
 ) -> ScanOutcome:
     """Collect (optional), evaluate incrementally, and assemble the scan result."""
     from phiwatch.collect.runner import collect
@@ -343,6 +345,14 @@ def run_scan(
         result = collect(aws, store, services=services, progress=progress)
         errors = [e.to_dict() for e in result.errors]
     summary = Evaluator(store, policy, rules).evaluate(full=full, run_id=result.run_id if result else None, now=now)
+    remediation = None
+    if remediate and aws is not None:  # plan / apply as the policy's remediation modes say, then re-evaluate
+        from phiwatch.remediate.orchestrator import remediate_after_scan
+
+        remediation = remediate_after_scan(aws, store, policy, rules, summary.scan_id)
+        if remediation is not None:
+            summary.events.extend(remediation.events)
+            summary.queued_alerts += remediation.queued_alerts
     evaluations_now = current_evaluations(store, rules)
     active = {a.rule.id for a in active_rules(policy, rules)}
     scan = {
@@ -355,7 +365,7 @@ def run_scan(
         "events": [{"finding_id": e["finding_id"], "event": e["event"]} for e in summary.events],
         "rules_run": sorted(active),
     }
-    return ScanOutcome(scan=scan, summary=summary, collect_result=result)
+    return ScanOutcome(scan=scan, summary=summary, collect_result=result, remediation=remediation)
 
 
 def summary_by_section(scan: dict[str, Any], rules: dict[str, Rule]) -> list[dict[str, Any]]:

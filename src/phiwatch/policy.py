@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Literal, Optional
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from phiwatch.errors import UsageError
 
@@ -79,6 +79,30 @@ class RouteFilter(_Strict):
     accounts: list[str] = Field(default_factory=list)
     events: list[str] = Field(default_factory=list)
 
+    @field_validator("events")
+    @classmethod
+    def _known_events(cls, value: list[str]) -> list[str]:
+        from phiwatch.notify.message import EVENTS
+
+        unknown = [e for e in value if e not in EVENTS]
+        if unknown:
+            raise ValueError(f"unknown event(s) {', '.join(unknown)} (known: {', '.join(EVENTS)})")
+        return value
+
+
+class SmtpSettings(_Strict):
+    """SMTP server of an email route; credentials come from the environment or a file, never the policy."""
+
+    host: str
+    port: int = 587
+    starttls: bool = True  # STARTTLS on a plain connection (port 587)
+    ssl: bool = False  # implicit TLS instead (port 465)
+    username_env: Optional[str] = None
+    password_env: Optional[str] = None
+    password_file: Optional[str] = None
+    from_address: str
+    ca_file: Optional[str] = None  # CA bundle for a private CA (default: the system's)
+
 
 class NotificationRoute(_Strict):
     name: str
@@ -86,11 +110,37 @@ class NotificationRoute(_Strict):
     target: Optional[str] = None
     when: RouteFilter = Field(default_factory=RouteFilter)
     digest: bool = False
-    reminder_hours: Optional[int] = None
+    reminder_hours: Optional[int] = Field(default=None, ge=1)
     secret_env: Optional[str] = None
     secret_file: Optional[str] = None
     owner_tag: Optional[str] = None
     template: Optional[str] = None
+    smtp: Optional[SmtpSettings] = None
+
+    @field_validator("target")
+    @classmethod
+    def _no_secret_target(cls, value: Optional[str], info: ValidationInfo) -> Optional[str]:
+        channel = info.data.get("channel")
+        if value and channel in ("slack", "apprise"):
+            raise ValueError(
+                f"a {channel} URL is a secret: put it in an environment variable named by secret_env "
+                "or a file named by secret_file, not in the policy"
+            )
+        return value
+
+    @field_validator("template")
+    @classmethod
+    def _template_channels(cls, value: Optional[str], info: ValidationInfo) -> Optional[str]:
+        if value and info.data.get("channel") in ("sns", "webhook"):
+            raise ValueError("template applies to email, slack and apprise routes (SNS and webhook bodies are the alert JSON)")
+        return value
+
+    @field_validator("smtp")
+    @classmethod
+    def _smtp_for_email(cls, value: Optional[SmtpSettings], info: ValidationInfo) -> Optional[SmtpSettings]:
+        if value is not None and info.data.get("channel") not in ("email", None):
+            raise ValueError("smtp applies to email routes only")
+        return value
 
 
 class RuleRemediation(_Strict):
