@@ -91,7 +91,9 @@ def enforcing_server() -> Iterator[str]:
     (moto counts requests and checks them against IAM after INITIAL_NO_AUTH_ACTION_COUNT)."""
     port = free_port()
     env = dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT="1000000", MOTO_EC2_LOAD_DEFAULT_AMIS="false")
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+    # moto's server with the read APIs the embedded emulator adds (phiwatch.emulator_apis)
+    launch = "import sys; from phiwatch import emulator_apis; emulator_apis.install(); from moto.server import main; main(sys.argv[1:])"
+    proc = subprocess.Popen([sys.executable, "-c", launch, "-H", "127.0.0.1", "-p", str(port)],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     endpoint = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -136,7 +138,7 @@ MOTO_ACTION_NAMES = {
 
 # services whose requests moto's server cannot authenticate with IAM enforcement on (REST-JSON
 # protocol: SignatureDoesNotMatch even for a user allowed "*"), so the test cannot check them
-MOTO_SIGNATURE_BUG_SERVICES = {"lambda", "efs", "apigateway", "apigatewayv2", "guardduty", "securityhub", "opensearch"}
+MOTO_SIGNATURE_BUG_SERVICES = {"lambda", "efs", "apigateway", "apigatewayv2", "guardduty", "securityhub", "opensearch", "backup"}
 
 ACCESS_ERRORS = ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError", "NotAuthorized", "UnrecognizedClientException", "InvalidClientTokenId")
 

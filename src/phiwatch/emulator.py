@@ -16,6 +16,7 @@ os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
 
 import boto3  # noqa: E402
 
+from phiwatch import emulator_apis  # noqa: E402
 from phiwatch.errors import CannotRunError  # noqa: E402
 
 EMULATOR_ACCOUNT = "123456789012"
@@ -38,6 +39,7 @@ class Emulator:
         import logging
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        emulator_apis.install()
         try:
             self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
             self._server.start()

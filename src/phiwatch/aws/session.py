@@ -38,6 +38,7 @@ _IAM_PREFIX = {
     "opensearch": "es",
     "es": "es",
     "apigatewayv2": "apigateway",
+    "emr": "elasticmapreduce",
     "s3control": "s3",
     "secretsmanager": "secretsmanager",
     "rds": "rds",

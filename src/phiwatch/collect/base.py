@@ -21,12 +21,12 @@ merges the parts, keeping keys of services not collected in this run from the st
 
 from __future__ import annotations
 
-import re
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Iterable, Iterator
 
+from botocore import xform_name
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
@@ -54,7 +54,8 @@ class ListFailed(Exception):
 
 
 def snake(api: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", api).lower()
+    """boto3's method name of an operation (``ListWebACLs`` -> ``list_web_acls``)."""
+    return xform_name(api)
 
 
 def error_code(exc: Exception) -> str:
@@ -94,6 +95,22 @@ class CollectContext:
     regions: tuple[str, ...] = ()
     #: threads for per-resource detail calls within one collector
     detail_workers: int = 8
+    #: targeted re-collection: resource type -> identifiers (id, name or ARN) to collect, other
+    #: types not at all (``AWS::::Account``: the collector's account part). None: everything.
+    only: dict[str, frozenset[str]] | None = None
+
+    def wants(self, resource_type: str) -> bool:
+        """Whether this run collects ``resource_type`` (or, for ``AWS::::Account``, the account part)."""
+        return self.only is None or resource_type in self.only
+
+    def targets(self, resource_type: str) -> frozenset[str] | None:
+        """The identifiers wanted of ``resource_type``; None means every resource of the type."""
+        return None if self.only is None else self.only.get(resource_type, frozenset())
+
+    def selected(self, resource_type: str, *identifiers: str | None) -> bool:
+        """Whether a listed element known by these identifiers (id, name, ARN) is collected in this run."""
+        wanted = self.targets(resource_type)
+        return wanted is None or any(i in wanted for i in identifiers if i)
 
     def client(self, service: str) -> Any:
         return self.aws.client(service, self.region)
@@ -232,6 +249,9 @@ class Collector:
     resource_types: ClassVar[tuple[str, ...]]
     #: True when the service is global (IAM): collected once per account, region "global"
     global_service: ClassVar[bool] = False
+    #: types (``AWS::::Account`` for the account part) this collector can collect alone, honouring
+    #: :attr:`CollectContext.only`; a targeted run asking for any other type collects the whole service
+    targetable: ClassVar[frozenset[str]] = frozenset()
 
     def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:  # pragma: no cover
         raise NotImplementedError

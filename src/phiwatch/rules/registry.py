@@ -24,6 +24,7 @@ from phiwatch.rules.base import FUNCTIONS, Param, Rule, params_from_meta
 
 PACK_DIR = Path(__file__).with_name("packs")
 _MACHINERY = {"base", "registry", "declarative", "engine"}
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def builtin_modules() -> list[str]:
@@ -33,7 +34,7 @@ def builtin_modules() -> list[str]:
 def load_pack_files() -> dict[str, list[dict[str, Any]]]:
     packs: dict[str, list[dict[str, Any]]] = {}
     for path in sorted(PACK_DIR.glob("*.yaml")):
-        data = yaml.safe_load(path.read_text())
+        data = yaml.load(path.read_text(), Loader=_LOADER)  # libyaml when present: the packs are large
         packs[data["pack"]] = data["rules"]
     return packs
 

@@ -1,0 +1,80 @@
+"""EC2 Auto Scaling: groups (AWS::AutoScaling::AutoScalingGroup) and launch configurations
+(AWS::AutoScaling::LaunchConfiguration), regional.
+
+Item layout:
+
+* ``AWS::AutoScaling::AutoScalingGroup`` (DescribeAutoScalingGroups): resourceId and arn the
+  ``AutoScalingGroupARN`` (AWS Config's id), resourceName the ``AutoScalingGroupName``.
+  ``configuration`` = the listing element in boto3 shape without ``Tags``; keys rules read:
+  ``HealthCheckType`` (``EC2``, ``ELB``, ...), ``LoadBalancerNames`` (Classic load balancers),
+  ``TargetGroupARNs``, ``LaunchConfigurationName``, ``LaunchTemplate``,
+  ``MixedInstancesPolicy``. ``tags`` from its ``Tags``.
+* ``AWS::AutoScaling::LaunchConfiguration`` (DescribeLaunchConfigurations): resourceId and arn
+  the ``LaunchConfigurationARN``, resourceName the ``LaunchConfigurationName``.
+  ``configuration`` = the listing element without ``UserData`` (user data may hold secrets;
+  only ``UserDataPresent`` is kept); ``AssociatePublicIpAddress`` is absent when not set.
+* ``relationships``: a group's launch configuration and Classic load balancers.
+
+No account-level keys.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from phiwatch.collect.base import CollectContext, Collector, ListFailed, register, tags_from_list
+from phiwatch.model import ConfigurationItem
+
+GROUP = "AWS::AutoScaling::AutoScalingGroup"
+LAUNCH_CONFIGURATION = "AWS::AutoScaling::LaunchConfiguration"
+
+
+@register
+class AutoScalingCollector(Collector):
+    name = "autoscaling"
+    resource_types = (GROUP, LAUNCH_CONFIGURATION)
+
+    def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
+        try:
+            configs = list(ctx.paginate("autoscaling", "DescribeLaunchConfigurations", "LaunchConfigurations", resource_type=LAUNCH_CONFIGURATION))
+        except ListFailed:
+            configs = None
+        for config in configs or []:
+            yield self._launch_configuration(ctx, config)
+        if configs is not None:
+            ctx.mark_complete(LAUNCH_CONFIGURATION)
+        try:
+            groups = list(ctx.paginate("autoscaling", "DescribeAutoScalingGroups", "AutoScalingGroups", resource_type=GROUP))
+        except ListFailed:
+            return
+        for group in groups:
+            yield self._group(ctx, group)
+        ctx.mark_complete(GROUP)
+
+    def _launch_configuration(self, ctx: CollectContext, config: dict[str, Any]) -> ConfigurationItem:
+        name = config["LaunchConfigurationName"]
+        arn = config.get("LaunchConfigurationARN") or ctx.arn("autoscaling", f"launchConfiguration:*:launchConfigurationName/{name}")
+        configuration = {k: v for k, v in config.items() if k != "UserData"}
+        configuration["UserDataPresent"] = bool(config.get("UserData"))
+        item = ctx.item(LAUNCH_CONFIGURATION, arn, resourceName=name, arn=arn, configuration=configuration)
+        item.refresh_state_id()
+        return item
+
+    def _group(self, ctx: CollectContext, group: dict[str, Any]) -> ConfigurationItem:
+        name = group["AutoScalingGroupName"]
+        arn = group.get("AutoScalingGroupARN") or ctx.arn("autoscaling", f"autoScalingGroup:*:autoScalingGroupName/{name}")
+        relationships = [
+            {"resourceType": "AWS::ElasticLoadBalancing::LoadBalancer", "resourceName": lb, "name": "Is associated with LoadBalancer"}
+            for lb in group.get("LoadBalancerNames") or []
+        ]
+        if group.get("LaunchConfigurationName"):
+            relationships.append({
+                "resourceType": LAUNCH_CONFIGURATION, "resourceName": group["LaunchConfigurationName"],
+                "name": "Is associated with LaunchConfiguration",
+            })
+        item = ctx.item(
+            GROUP, arn, resourceName=name, arn=arn, configuration={k: v for k, v in group.items() if k != "Tags"},
+            tags=tags_from_list(group.get("Tags")), relationships=relationships,
+        )
+        item.refresh_state_id()
+        return item

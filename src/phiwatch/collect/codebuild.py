@@ -1,0 +1,111 @@
+"""CodeBuild: projects (AWS::CodeBuild::Project), regional.
+
+Projects carry credentials in two places this collector never stores: environment variable
+values and credentials embedded in source repository URLs.
+
+Item layout:
+
+* ``resourceId`` and ``resourceName``: the project name; ``arn``: the project ``arn``.
+* ``configuration``: BatchGetProjects' element in boto3 shape with:
+
+  - ``environment.environmentVariables``: ``[{"name", "type"}]`` only (``PLAINTEXT``,
+    ``PARAMETER_STORE`` or ``SECRETS_MANAGER``); **values are dropped**.
+  - ``source`` and each of ``secondarySources``: ``location`` with any user-info part
+    (``user:password@``, ``x-token-auth:<token>@``) removed, plus
+    ``locationHasCredentials`` (bool): whether the URL as configured embedded a password or a
+    token. ``type`` (``BITBUCKET``, ``GITHUB``, ``CODECOMMIT``, ``S3``, ...) is kept.
+  - ``buildspec``: kept when it names a file; an inline buildspec (it may set variables) is
+    replaced by ``"REDACTED"``. ``webhook.secret`` is dropped.
+* ``tags``: the element's ``tags`` (``[{"key", "value"}]``).
+
+The listing (ListProjects) and BatchGetProjects together make the items: when BatchGetProjects
+fails for a batch, its projects are not yielded and the type is not marked complete. No
+account-level keys.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+from urllib.parse import urlsplit, urlunsplit
+
+from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
+from phiwatch.model import ConfigurationItem
+
+PROJECT = "AWS::CodeBuild::Project"
+REDACTED = "REDACTED"
+BATCH = 100
+_TOKEN_USERS = ("x-token-auth", "x-access-token", "oauth2", "gitlab-ci-token")
+
+
+def split_credentials(location: str) -> tuple[str, bool]:
+    """(the URL without its user-info part, whether that part held a password or a token)."""
+    try:
+        parts = urlsplit(location)
+    except ValueError:
+        return location, False
+    if "@" not in parts.netloc:
+        return location, False
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user, has_password, _ = userinfo.partition(":")
+    credentials = bool(has_password) or user.lower() in _TOKEN_USERS or len(user) >= 32
+    return urlunsplit(parts._replace(netloc=host)), credentials
+
+
+def clean_source(source: dict[str, Any]) -> dict[str, Any]:
+    source = dict(source)
+    if isinstance(source.get("location"), str):
+        source["location"], source["locationHasCredentials"] = split_credentials(source["location"])
+    else:
+        source["locationHasCredentials"] = False
+    spec = source.get("buildspec")
+    if isinstance(spec, str) and "\n" in spec.strip():
+        source["buildspec"] = REDACTED
+    return source
+
+
+def clean_project(project: dict[str, Any]) -> dict[str, Any]:
+    clean = {k: v for k, v in project.items() if k != "tags"}
+    environment = dict(clean.get("environment") or {})
+    if "environmentVariables" in environment:
+        environment["environmentVariables"] = [
+            {"name": v.get("name"), "type": v.get("type", "PLAINTEXT")} for v in environment["environmentVariables"] or []
+        ]
+        clean["environment"] = environment
+    if isinstance(clean.get("source"), dict):
+        clean["source"] = clean_source(clean["source"])
+    if isinstance(clean.get("secondarySources"), list):
+        clean["secondarySources"] = [clean_source(s) for s in clean["secondarySources"]]
+    if isinstance(clean.get("webhook"), dict):
+        clean["webhook"] = {k: v for k, v in clean["webhook"].items() if k != "secret"}
+    return clean
+
+
+@register
+class CodeBuildCollector(Collector):
+    name = "codebuild"
+    resource_types = (PROJECT,)
+
+    def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
+        try:
+            names = list(ctx.paginate("codebuild", "ListProjects", "projects", resource_type=PROJECT))
+        except ListFailed:
+            return
+        complete = True
+        for start in range(0, len(names), BATCH):
+            response = ctx.call("codebuild", "BatchGetProjects", resource_type=PROJECT, names=names[start:start + BATCH])
+            if response is FAILED:
+                complete = False
+                continue
+            for project in response.get("projects") or []:
+                yield self._project(ctx, project)
+        if complete:
+            ctx.mark_complete(PROJECT)
+
+    def _project(self, ctx: CollectContext, project: dict[str, Any]) -> ConfigurationItem:
+        name = project["name"]
+        item = ctx.item(
+            PROJECT, name, resourceName=name, arn=project.get("arn") or ctx.arn("codebuild", f"project/{name}"),
+            configuration=clean_project(project), tags=tags_from_list(project.get("tags"), key="key", value="value"),
+        )
+        item.refresh_state_id()
+        return item

@@ -1,0 +1,51 @@
+"""DMS: replication instances (AWS::DMS::ReplicationInstance), regional.
+
+Item layout:
+
+* ``resourceId`` and ``resourceName``: the ``ReplicationInstanceIdentifier``; ``arn``: the
+  ``ReplicationInstanceArn``.
+* ``configuration``: DescribeReplicationInstances' element in boto3 shape; keys rules read:
+  ``PubliclyAccessible`` (bool), ``ReplicationInstancePublicIpAddresses``, ``KmsKeyId``,
+  ``MultiAZ``, ``AutoMinorVersionUpgrade``, ``ReplicationSubnetGroup``.
+* ``tags``: ListTagsForResource (``{}`` and an error on the item when it failed).
+* ``relationships``: the KMS key when ``KmsKeyId`` is a key ARN or KeyId.
+
+No account-level keys.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
+from phiwatch.collect.kms import kms_key_relationship
+from phiwatch.model import ConfigurationItem
+
+REPLICATION_INSTANCE = "AWS::DMS::ReplicationInstance"
+
+
+@register
+class DmsCollector(Collector):
+    name = "dms"
+    resource_types = (REPLICATION_INSTANCE,)
+
+    def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
+        try:
+            instances = list(ctx.paginate("dms", "DescribeReplicationInstances", "ReplicationInstances", resource_type=REPLICATION_INSTANCE))
+        except ListFailed:
+            return
+        yield from ctx.map(lambda i: self._instance(ctx, i), instances)
+        ctx.mark_complete(REPLICATION_INSTANCE)
+
+    def _instance(self, ctx: CollectContext, instance: dict[str, Any]) -> ConfigurationItem:
+        rid = instance["ReplicationInstanceIdentifier"]
+        arn = instance.get("ReplicationInstanceArn") or ctx.arn("dms", f"rep:{rid}")
+        item = ctx.item(
+            REPLICATION_INSTANCE, rid, resourceName=rid, arn=arn, configuration=instance,
+            relationships=kms_key_relationship(instance.get("KmsKeyId")),
+        )
+        tags = ctx.call("dms", "ListTagsForResource", item=item, ResourceArn=arn)
+        if tags is not FAILED:
+            item.tags = tags_from_list(tags.get("TagList"))
+        item.refresh_state_id()
+        return item

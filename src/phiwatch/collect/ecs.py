@@ -1,0 +1,88 @@
+"""ECS: task definitions (AWS::ECS::TaskDefinition), the latest ACTIVE revision of each family,
+regional.
+
+Older revisions are not collected: when a family gets a new revision, the previous one drops out
+of the inventory (recorded as deleted) and the new one appears.
+
+Item layout:
+
+* ``resourceId`` and ``arn``: the ``taskDefinitionArn`` (with its revision); ``resourceName``:
+  ``family:revision``.
+* ``configuration``: DescribeTaskDefinition's ``taskDefinition`` in boto3 shape; keys rules
+  read: ``networkMode`` (``host``, ``awsvpc``, ``bridge``, ``none``; absent = the default,
+  bridge), ``status``, ``containerDefinitions`` (each: ``name``, ``user`` (absent = the image's
+  user, normally root), ``privileged``, ``readonlyRootFilesystem`` (absent = false)).
+  Environment variable **values are replaced by ``"REDACTED"``** (names kept); ``secrets`` hold
+  only references (ARNs).
+* ``tags``: DescribeTaskDefinition's ``tags`` (asked for with ``include=["TAGS"]``).
+
+When DescribeTaskDefinition failed the item holds only ``family`` and ``revision`` in
+``configuration`` and the error. No account-level keys.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
+from phiwatch.model import ConfigurationItem
+
+TASK_DEFINITION = "AWS::ECS::TaskDefinition"
+REDACTED = "REDACTED"
+
+
+def latest_per_family(arns: list[str]) -> list[str]:
+    """The highest-revision ARN of each family (``...:task-definition/<family>:<revision>``)."""
+    latest: dict[str, tuple[int, str]] = {}
+    for arn in arns:
+        family, _, revision = arn.rsplit("/", 1)[-1].rpartition(":")
+        rev = int(revision) if revision.isdigit() else 0
+        if family not in latest or rev > latest[family][0]:
+            latest[family] = (rev, arn)
+    return [arn for _, arn in sorted(latest.values(), key=lambda v: v[1])]
+
+
+def redact_environment(definition: dict[str, Any]) -> dict[str, Any]:
+    containers = []
+    for container in definition.get("containerDefinitions") or []:
+        container = dict(container)
+        if "environment" in container:
+            container["environment"] = [{**e, "value": REDACTED} if "value" in e else e for e in container["environment"] or []]
+        containers.append(container)
+    if "containerDefinitions" in definition:
+        definition = {**definition, "containerDefinitions": containers}
+    return definition
+
+
+@register
+class EcsCollector(Collector):
+    name = "ecs"
+    resource_types = (TASK_DEFINITION,)
+
+    def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
+        try:
+            arns = list(ctx.paginate("ecs", "ListTaskDefinitions", "taskDefinitionArns", resource_type=TASK_DEFINITION, status="ACTIVE"))
+        except ListFailed:
+            return
+        for item in ctx.map(lambda a: self._task_definition(ctx, a), latest_per_family(arns)):
+            if item is not None:
+                yield item
+        ctx.mark_complete(TASK_DEFINITION)
+
+    def _task_definition(self, ctx: CollectContext, arn: str) -> ConfigurationItem | None:
+        family, _, revision = arn.rsplit("/", 1)[-1].rpartition(":")
+        item = ctx.item(
+            TASK_DEFINITION, arn, resourceName=f"{family}:{revision}", arn=arn,
+            configuration={"family": family, "revision": int(revision) if revision.isdigit() else revision},
+        )
+        described = ctx.call(
+            "ecs", "DescribeTaskDefinition", item=item, not_found=("ClientException",), absent=None, taskDefinition=arn,
+            include=["TAGS"],
+        )
+        if described is None:
+            return None  # deregistered between the listing and now
+        if described is not FAILED:
+            item.configuration = redact_environment(described.get("taskDefinition") or item.configuration)
+            item.tags = tags_from_list(described.get("tags"), key="key", value="value")
+        item.refresh_state_id()
+        return item

@@ -1,0 +1,133 @@
+"""EMR: active clusters (AWS::EMR::Cluster), regional.
+
+Clusters are listed in the states STARTING, BOOTSTRAPPING, RUNNING and WAITING (a terminated
+cluster no longer processes data and drops out of the inventory as deleted).
+
+Item layout:
+
+* ``resourceId`` and ``resourceName``: the cluster ``Id`` (``j-...``, AWS Config's id) and
+  ``Name``; ``arn``: the ``ClusterArn``.
+* ``configuration``: DescribeCluster's ``Cluster`` in boto3 shape without ``Tags``; keys rules
+  read: ``SecurityConfiguration`` (the name, absent when none), ``KerberosAttributes`` (``Realm``
+  and the other non-secret fields; **every ``*Password`` field is removed**),
+  ``Ec2InstanceAttributes``, ``MasterPublicDnsName``, ``InstanceCollectionType``, ``Status``.
+  ``Configurations`` keep classifications but every property value is ``"REDACTED"`` (they may
+  hold database passwords). When DescribeCluster failed, ``configuration`` is the ListClusters
+  element and the error is on the item.
+* ``supplementaryConfiguration.SecurityConfiguration``: the cluster's security configuration
+  (DescribeSecurityConfiguration's JSON, parsed; read once per name), ``None`` when the cluster
+  has none, absent when the call failed.
+* ``supplementaryConfiguration.MasterInstances``: ListInstances' elements for the master
+  instance group or fleet (``Ec2InstanceId``, ``PublicIpAddress``, ``PublicDnsName``,
+  ``PrivateIpAddress``, ``Status``, ...); absent when that call failed.
+* ``tags``: DescribeCluster's ``Tags``.
+
+No account-level keys.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterator
+
+from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
+from phiwatch.model import ConfigurationItem
+
+CLUSTER = "AWS::EMR::Cluster"
+ACTIVE_STATES = ["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING"]
+REDACTED = "REDACTED"
+
+
+def redact_configurations(configurations: Any) -> Any:
+    """Application configurations with every property value replaced (classifications kept)."""
+    if not isinstance(configurations, list):
+        return configurations
+    out = []
+    for conf in configurations:
+        conf = dict(conf)
+        if isinstance(conf.get("Properties"), dict):
+            conf["Properties"] = {k: REDACTED for k in conf["Properties"]}
+        if "Configurations" in conf:
+            conf["Configurations"] = redact_configurations(conf["Configurations"])
+        out.append(conf)
+    return out
+
+
+def _clean_cluster(cluster: dict[str, Any]) -> dict[str, Any]:
+    clean = {k: v for k, v in cluster.items() if k != "Tags"}
+    if isinstance(clean.get("KerberosAttributes"), dict):
+        clean["KerberosAttributes"] = {k: v for k, v in clean["KerberosAttributes"].items() if not k.endswith("Password")}
+    if "Configurations" in clean:
+        clean["Configurations"] = redact_configurations(clean["Configurations"])
+    return clean
+
+
+@register
+class EmrCollector(Collector):
+    name = "emr"
+    resource_types = (CLUSTER,)
+
+    def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
+        try:
+            clusters = list(ctx.paginate("emr", "ListClusters", "Clusters", resource_type=CLUSTER, ClusterStates=ACTIVE_STATES))
+        except ListFailed:
+            return
+        items = list(ctx.map(lambda c: self._cluster(ctx, c), clusters))
+        self._security_configurations(ctx, items)
+        for item in items:
+            item.refresh_state_id()
+            yield item
+        ctx.mark_complete(CLUSTER)
+
+    def _cluster(self, ctx: CollectContext, listed: dict[str, Any]) -> ConfigurationItem:
+        cid = listed["Id"]
+        item = ctx.item(
+            CLUSTER, cid, resourceName=listed.get("Name") or cid, arn=listed.get("ClusterArn") or ctx.arn("elasticmapreduce", f"cluster/{cid}"),
+            configuration=dict(listed),
+        )
+        described = ctx.call("emr", "DescribeCluster", item=item, ClusterId=cid)
+        if described is not FAILED:
+            cluster = described.get("Cluster") or {}
+            item.configuration = _clean_cluster(cluster)
+            item.tags = tags_from_list(cluster.get("Tags"))
+            if not cluster.get("SecurityConfiguration"):
+                item.supplementaryConfiguration["SecurityConfiguration"] = None
+        if item.configuration.get("InstanceCollectionType") == "INSTANCE_FLEET":
+            selector: dict[str, Any] = {"InstanceFleetType": "MASTER"}
+        else:
+            selector = {"InstanceGroupTypes": ["MASTER"]}
+        try:
+            item.supplementaryConfiguration["MasterInstances"] = list(
+                ctx.paginate("emr", "ListInstances", "Instances", item=item, ClusterId=cid, **selector)
+            )
+        except ListFailed:
+            pass
+        return item
+
+    def _security_configurations(self, ctx: CollectContext, items: list[ConfigurationItem]) -> None:
+        """One DescribeSecurityConfiguration per name used, copied onto each cluster using it."""
+        by_name: dict[str, list[ConfigurationItem]] = {}
+        for item in items:
+            name = item.configuration.get("SecurityConfiguration")
+            if name:
+                by_name.setdefault(name, []).append(item)
+
+        def describe(name: str) -> None:
+            users = by_name[name]
+            response = ctx.call("emr", "DescribeSecurityConfiguration", item=users[0], Name=name)
+            if response is FAILED:
+                for other in users[1:]:
+                    other.collectionErrors.extend(
+                        {**e, "resource_id": other.resourceId} for e in users[0].collectionErrors
+                        if e.get("api") == "DescribeSecurityConfiguration"
+                    )
+                return
+            try:
+                parsed = json.loads(response.get("SecurityConfiguration") or "{}")
+            except ValueError:
+                parsed = {}
+            for user in users:
+                user.supplementaryConfiguration["SecurityConfiguration"] = parsed
+
+        for _ in ctx.map(describe, list(by_name)):
+            pass

@@ -1,0 +1,146 @@
+"""Systems Manager: managed instances, their association and patch compliance, and the account's documents.
+
+``AWS::SSM::ManagedInstanceInventory`` (DescribeInstanceInformation, one paginated listing per region):
+
+* resourceId and resourceName the managed node id (``i-…`` for EC2, ``mi-…`` for hybrid nodes).
+* ``configuration``: the InstanceInformation element (``PingStatus`` Online|ConnectionLost|Inactive,
+  ``PlatformType``, ``AgentVersion``, ``ResourceType`` EC2Instance|ManagedInstance, ``IsLatestVersion``,
+  ``AssociationStatus``, ...) without the volatile ``LastPingDateTime``, ``LastAssociationExecutionDate``
+  and ``LastSuccessfulAssociationExecutionDate`` (they change every few minutes).
+
+``AWS::SSM::AssociationCompliance`` and ``AWS::SSM::PatchCompliance`` (ListResourceComplianceSummaries,
+one paginated listing per region for every node, not one call per node; not called when the
+region has no managed node):
+
+* resourceId and resourceName the managed node id; one item per node and compliance type.
+* ``configuration``: the summary element (``ComplianceType`` Association|Patch, ``Status``
+  COMPLIANT|NON_COMPLIANT, ``OverallSeverity``, ``CompliantSummary``, ``NonCompliantSummary``,
+  ``ExecutionSummary`` with only ``ExecutionType``: its execution time and id change on every run).
+
+``AWS::SSM::Document`` (ListDocuments with ``Owner=Self``: documents the account owns):
+
+* resourceId and resourceName the document ``Name``, arn ``arn:aws:ssm:<region>:<account>:document/<name>``.
+* ``configuration``: ListDocuments' element (``DocumentType``, ``DocumentFormat``, ``Owner``, ...).
+* ``supplementaryConfiguration.DocumentPermission``: DescribeDocumentPermission (``Share``):
+  ``{"AccountIds": [...], "AccountSharingInfoList": [...]}``; ``"all"`` in ``AccountIds`` means public.
+* ``tags``: the element's ``Tags``.
+
+Account item (per region): ``configuration.ssmManagedInstances`` = ``{node id: PingStatus}`` for
+every managed node DescribeInstanceInformation lists, present only when that listing succeeded
+(absent, with the error in the account item's ``collectionErrors``, when it failed).
+
+A supplementary key that is absent means its call failed (see ``collectionErrors``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Generator, Iterator
+
+from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
+from phiwatch.model import ConfigurationItem
+
+MANAGED_INSTANCE = "AWS::SSM::ManagedInstanceInventory"
+ASSOCIATION_COMPLIANCE = "AWS::SSM::AssociationCompliance"
+PATCH_COMPLIANCE = "AWS::SSM::PatchCompliance"
+DOCUMENT = "AWS::SSM::Document"
+COMPLIANCE_TYPES = {"Association": ASSOCIATION_COMPLIANCE, "Patch": PATCH_COMPLIANCE}
+VOLATILE_INFO = ("LastPingDateTime", "LastAssociationExecutionDate", "LastSuccessfulAssociationExecutionDate")
+
+
+@register
+class SsmCollector(Collector):
+    name = "ssm"
+    resource_types = (MANAGED_INSTANCE, ASSOCIATION_COMPLIANCE, PATCH_COMPLIANCE, DOCUMENT)
+
+    def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
+        account = ctx.account_item()
+        nodes = yield from self._managed_instances(ctx, account)
+        yield account
+        if nodes == 0:  # no managed node: no compliance summary either (stored ones are gone)
+            ctx.mark_complete(ASSOCIATION_COMPLIANCE, PATCH_COMPLIANCE)
+        else:
+            yield from self._compliance(ctx)
+        yield from self._documents(ctx)
+
+    def _managed_instances(self, ctx: CollectContext, account: ConfigurationItem) -> Generator[ConfigurationItem, None, int | None]:
+        """Yield the managed nodes; return how many (None when the listing failed)."""
+        try:
+            elements = list(ctx.paginate(
+                "ssm", "DescribeInstanceInformation", "InstanceInformationList", resource_type=MANAGED_INSTANCE,
+            ))
+        except ListFailed:
+            account.collectionErrors.append(ctx.errors[-1].to_dict())
+            return None
+        for element in elements:
+            node_id = element["InstanceId"]
+            configuration = {k: v for k, v in element.items() if k not in VOLATILE_INFO}
+            relationships = []
+            if element.get("ResourceType") == "EC2Instance":
+                relationships.append({"resourceType": "AWS::EC2::Instance", "resourceId": node_id, "name": "Is associated with Instance"})
+            yield ctx.item(MANAGED_INSTANCE, node_id, resourceName=node_id, configuration=configuration, relationships=relationships)
+        account.configuration["ssmManagedInstances"] = {e["InstanceId"]: e.get("PingStatus") for e in elements}
+        ctx.mark_complete(MANAGED_INSTANCE)
+        return len(elements)
+
+    def _compliance(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
+        try:
+            summaries = list(ctx.paginate(
+                "ssm", "ListResourceComplianceSummaries", "ResourceComplianceSummaryItems",
+                resource_type=PATCH_COMPLIANCE,
+            ))
+        except ListFailed:
+            return
+        for summary in summaries:
+            resource_type = COMPLIANCE_TYPES.get(summary.get("ComplianceType", ""))
+            if resource_type is None or summary.get("ResourceType", "ManagedInstance") != "ManagedInstance":
+                continue
+            node_id = summary["ResourceId"]
+            configuration = dict(summary)
+            if isinstance(summary.get("ExecutionSummary"), dict):
+                configuration["ExecutionSummary"] = {
+                    k: v for k, v in summary["ExecutionSummary"].items() if k not in ("ExecutionTime", "ExecutionId")
+                }
+            yield ctx.item(
+                resource_type, node_id, resourceName=node_id, configuration=configuration,
+                relationships=[{"resourceType": MANAGED_INSTANCE, "resourceId": node_id,
+                                "name": "Is associated with ManagedInstanceInventory"}],
+            )
+        ctx.mark_complete(ASSOCIATION_COMPLIANCE, PATCH_COMPLIANCE)
+
+    def _documents(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
+        try:
+            elements = list(ctx.paginate(
+                "ssm", "ListDocuments", "DocumentIdentifiers", resource_type=DOCUMENT,
+                Filters=[{"Key": "Owner", "Values": ["Self"]}],
+            ))
+        except ListFailed:
+            return
+        yield from ctx.map(lambda e: self._document(ctx, e), elements)
+        ctx.mark_complete(DOCUMENT)
+
+    def _document(self, ctx: CollectContext, element: dict[str, Any]) -> ConfigurationItem:
+        name = element["Name"]
+        configuration = {k: v for k, v in element.items() if k != "Tags"}
+        item = ctx.item(
+            DOCUMENT, name, resourceName=name, arn=ctx.arn("ssm", f"document/{name}"),
+            configuration=configuration, tags=tags_from_list(element.get("Tags")),
+        )
+        permission: dict[str, list[Any]] = {"AccountIds": [], "AccountSharingInfoList": []}
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"Name": name, "PermissionType": "Share"}
+            if token:
+                kwargs["NextToken"] = token
+            page = ctx.call("ssm", "DescribeDocumentPermission", item=item, **kwargs)
+            if page is FAILED:
+                permission = {}
+                break
+            permission["AccountIds"].extend(page.get("AccountIds") or [])
+            permission["AccountSharingInfoList"].extend(page.get("AccountSharingInfoList") or [])
+            token = page.get("NextToken")
+            if not token:
+                break
+        if permission:
+            item.supplementaryConfiguration["DocumentPermission"] = permission
+        item.refresh_state_id()
+        return item

@@ -1,0 +1,17 @@
+"""DMS rules of the HIPAA pack (AWS Config managed-rule semantics).
+
+Items come from :mod:`phiwatch.collect.dms`: ``configuration`` is the DescribeReplicationInstances
+element (from the listing that made the item).
+"""
+
+from __future__ import annotations
+
+from phiwatch.model import ConfigurationItem
+from phiwatch.rules.base import Result, RuleContext, compliant, get, non_compliant, rule
+
+
+@rule("dms-replication-not-public", reads={"configuration.PubliclyAccessible": "DescribeReplicationInstances"})
+def dms_replication_not_public(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    if get(item, "configuration.PubliclyAccessible"):
+        return non_compliant("replication instance is publicly accessible")
+    return compliant("replication instance is not publicly accessible")

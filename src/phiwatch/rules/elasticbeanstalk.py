@@ -1,0 +1,25 @@
+"""Elastic Beanstalk rules of the HIPAA pack (AWS Config managed-rule semantics).
+
+Items come from :mod:`phiwatch.collect.elasticbeanstalk`: the managed platform update settings
+are in ``supplementaryConfiguration.ManagedActions``, absent when DescribeConfigurationSettings
+failed.
+"""
+
+from __future__ import annotations
+
+from phiwatch.model import ConfigurationItem
+from phiwatch.rules.base import Result, RuleContext, compliant, get, non_compliant, rule
+
+MANAGED = "supplementaryConfiguration.ManagedActions"
+
+
+@rule("elastic-beanstalk-managed-updates-enabled", reads={MANAGED: "DescribeConfigurationSettings"})
+def elastic_beanstalk_managed_updates_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    managed = get(item, MANAGED) or {}
+    if not managed.get("ManagedActionsEnabled"):
+        return non_compliant("managed platform updates are disabled")
+    wanted = params.get("UpdateLevel")
+    level = managed.get("UpdateLevel")
+    if wanted and str(level or "").lower() != wanted.lower():
+        return non_compliant(f"managed platform updates apply {level or 'no'} updates, not {wanted}")
+    return compliant(f"managed platform updates are enabled ({level or 'level unset'})")

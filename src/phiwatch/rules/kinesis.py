@@ -1,0 +1,18 @@
+"""Kinesis Data Streams rules of the HIPAA pack (AWS Config managed-rule semantics).
+
+Items come from :mod:`phiwatch.collect.kinesis`: ``configuration`` is DescribeStreamSummary's
+``StreamDescriptionSummary``; ``EncryptionType`` is ``KMS`` when server-side encryption is on.
+"""
+
+from __future__ import annotations
+
+from phiwatch.model import ConfigurationItem
+from phiwatch.rules.base import Result, RuleContext, compliant, get, non_compliant, rule
+
+
+@rule("kinesis-stream-encrypted", reads={"configuration.EncryptionType": "DescribeStreamSummary"})
+def kinesis_stream_encrypted(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    encryption = get(item, "configuration.EncryptionType")
+    if str(encryption or "NONE").upper() == "NONE":
+        return non_compliant("stream has no server-side encryption")
+    return compliant(f"stream is encrypted with AWS KMS ({get(item, 'configuration.KeyId')})")

@@ -1,0 +1,44 @@
+"""SageMaker rules of the HIPAA pack (AWS Config managed-rule semantics).
+
+Items come from :mod:`phiwatch.collect.sagemaker`: ``configuration`` is DescribeNotebookInstance's
+/ DescribeEndpointConfig's answer, where an absent or empty ``KmsKeyId`` means no customer KMS
+key. When the describe call failed the key is absent for that reason: the rules then report
+INSUFFICIENT_DATA.
+"""
+
+from __future__ import annotations
+
+from phiwatch.model import ConfigurationItem
+from phiwatch.rules.base import Result, RuleContext, compliant, describe_failure, get, insufficient, non_compliant, rule
+from phiwatch.rules.kms import csv, key_matches
+
+
+def _kms_key_configured(item: ConfigurationItem, params: dict, ctx: RuleContext, api: str, what: str) -> Result:
+    if api in item.failed_apis():
+        return insufficient(describe_failure(item, [api]))
+    key = get(item, "configuration.KmsKeyId")
+    if not key:
+        return non_compliant(f"{what} has no AWS KMS key configured")
+    allowed = csv(params.get("kmsKeyArns"))
+    if allowed and not key_matches(key, allowed, item, ctx):
+        return non_compliant(f"{what} uses a KMS key that is not one of kmsKeyArns")
+    return compliant(f"{what} uses AWS KMS key {key}")
+
+
+# reads is empty on purpose: an absent KmsKeyId means "no key" when the describe call
+# succeeded; its failure is checked in _kms_key_configured.
+@rule("sagemaker-endpoint-configuration-kms-key-configured", reads={})
+def sagemaker_endpoint_configuration_kms_key_configured(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    return _kms_key_configured(item, params, ctx, "DescribeEndpointConfig", "endpoint configuration")
+
+
+@rule("sagemaker-notebook-instance-kms-key-configured", reads={})
+def sagemaker_notebook_instance_kms_key_configured(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    return _kms_key_configured(item, params, ctx, "DescribeNotebookInstance", "notebook instance")
+
+
+@rule("sagemaker-notebook-no-direct-internet-access", reads={"configuration.DirectInternetAccess": "DescribeNotebookInstance"})
+def sagemaker_notebook_no_direct_internet_access(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    if str(get(item, "configuration.DirectInternetAccess")).lower() == "disabled":
+        return compliant("direct internet access is disabled")
+    return non_compliant("direct internet access is enabled")

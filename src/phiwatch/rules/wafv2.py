@@ -1,0 +1,56 @@
+"""AWS WAF rules of the HIPAA pack (AWS Config managed-rule semantics).
+
+Items come from :mod:`phiwatch.collect.wafv2`: ``AWS::WAFv2::WebACL`` with
+``supplementaryConfiguration.LoggingConfiguration`` (``None`` = logging off), and the account
+item's ``wafv2LoadBalancerWebAcls`` (``{load balancer ARN: {"Id", "Name", "ARN"}}`` per region),
+which ``alb-waf-enabled`` reads for each Application Load Balancer of :mod:`phiwatch.collect.elbv2`.
+
+Known limits: AWS WAF Classic (``waf-regional``) web ACLs are not collected, so an ALB protected
+only by a Classic web ACL reads as unprotected. ``alb-waf-enabled`` is a change-triggered rule
+whose answer depends on the web ACLs: a new association is seen when the load balancer is next
+re-evaluated (a full scan, ``--full``, re-evaluates at once).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from phiwatch.model import ConfigurationItem
+from phiwatch.rules._account import account_value
+from phiwatch.rules.base import Result, RuleContext, compliant, get, non_compliant, not_applicable, rule
+
+SUP = "supplementaryConfiguration."
+
+
+def _csv(value: Any) -> list[str]:
+    if not value:
+        return []
+    return [v.strip() for v in str(value).split(",") if v.strip()]
+
+
+@rule("alb-waf-enabled")
+def alb_waf_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
+    if str(get(item, "configuration.Type") or "application") != "application":
+        return not_applicable("not an Application Load Balancer")
+    associations, failure = account_value(item, ctx, "wafv2LoadBalancerWebAcls", ("ListWebACLs", "ListResourcesForWebACL"))
+    if failure is not None or not isinstance(associations, dict):
+        return failure  # INSUFFICIENT_DATA, or None when WAF was not collected
+    acl = associations.get(item.arn or item.resourceId)
+    if not acl:
+        return non_compliant("no AWS WAF web ACL is associated with the load balancer")
+    allowed = _csv(params.get("wafWebAclIds"))
+    if allowed and not {acl.get("Id"), acl.get("ARN"), acl.get("Name")} & set(allowed):
+        return non_compliant(f"web ACL {acl.get('Name')} is not one of wafWebAclIds")
+    return compliant(f"web ACL {acl.get('Name')} is associated")
+
+
+@rule("wafv2-logging-enabled", reads={SUP + "LoggingConfiguration": "GetLoggingConfiguration"})
+def wafv2_logging_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    logging = get(item, SUP + "LoggingConfiguration")
+    if not logging:
+        return non_compliant("logging is not enabled on the web ACL")
+    destinations = logging.get("LogDestinationConfigs") or []
+    allowed = _csv(params.get("KinesisFirehoseDeliveryStreamArns"))
+    if allowed and not set(destinations) & set(allowed):
+        return non_compliant("logging goes to a destination not in KinesisFirehoseDeliveryStreamArns")
+    return compliant("logging is enabled")
