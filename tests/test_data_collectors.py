@@ -145,7 +145,44 @@ def test_rds_single_instance_keeps_dbi_resource_id(aws_env, store):
     assert item["resourceName"] == "rds-only-one"
 
 
+
+def test_rds_and_efs_unchanged_recollection_writes_no_version(aws_env, store):
+    """Restorable times and metered sizes move on every describe: not a new version."""
+    aws_env.client("rds").create_db_instance(DBInstanceIdentifier="rds-unchanged", **RDS_COMMON)
+    aws_env.client("rds").create_db_cluster(
+        DBClusterIdentifier="cluster-unchanged", Engine="aurora-postgresql", MasterUsername="admin1",
+        MasterUserPassword="password123",
+    )
+    fs_id = aws_env.client("efs").create_file_system(CreationToken="efs-unchanged")["FileSystemId"]
+    ctx = aws_env.context()
+    first = collect(ctx, store, services=["rds", "efs"])
+    assert first.errors == [] and first.created == 3
+    second = collect(ctx, store, services=["rds", "efs"])
+    assert (second.created, second.changed, second.deleted) == (0, 0, 0), second.changed_keys
+    for identifier, resource_type in (
+        ("rds-unchanged", "AWS::RDS::DBInstance"), ("cluster-unchanged", "AWS::RDS::DBCluster"),
+        (fs_id, "AWS::EFS::FileSystem"),
+    ):
+        assert len(store.history(store.resolve(identifier, resource_type)["id"])) == 1
+
+
 # -- DynamoDB ----------------------------------------------------------------------------------
+
+def test_dynamodb_items_written_are_not_a_configuration_change(aws_env, store):
+    """ItemCount and TableSizeBytes follow the data, not the configuration: no new version."""
+    ddb = aws_env.client("dynamodb")
+    ddb.create_table(TableName="ddb-growing", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    ctx = aws_env.context()
+    collect(ctx, store, services=["dynamodb"])
+    for n in range(3):
+        ddb.put_item(TableName="ddb-growing", Item={"id": {"S": f"row-{n}"}})
+    assert ddb.describe_table(TableName="ddb-growing")["Table"]["ItemCount"] == 3  # the emulator does move it
+    second = collect(ctx, store, services=["dynamodb"])
+    assert (second.created, second.changed, second.deleted) == (0, 0, 0)
+    item = store.history(store.resolve("ddb-growing", "AWS::DynamoDB::Table")["id"])[-1]["item"]
+    assert "ItemCount" not in item["configuration"] and "TableSizeBytes" not in item["configuration"]
+
 
 def test_dynamodb_tables_pitr_sse_and_history(aws_env, store):
     ddb = aws_env.client("dynamodb")

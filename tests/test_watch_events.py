@@ -132,6 +132,66 @@ def test_other_collected_services_map_too():
         assert refs(parse_event(cloudtrail_event(source, name, json.loads(request)))) == expected, name
 
 
+_LB = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web/1"
+_WEB_ACL = "arn:aws:wafv2:us-east-1:123456789012:regional/webacl/phi-acl/a1b2c3d4-5678-90ab-cdef-EXAMPLE11111"
+_TASK_DEF = f"arn:aws:ecs:us-east-1:{ACCOUNT}:task-definition/intake:7"
+_REP = f"arn:aws:dms:us-east-1:{ACCOUNT}:rep:OFRUSXCSXWQQAVF4VXLH2WWBSE"
+_NOTEBOOK = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:notebook-instance/research-nb"
+
+
+@pytest.mark.parametrize("source, name, request_, response, expected", [
+    pytest.param("autoscaling.amazonaws.com", "CreateOrUpdateTags",
+                 {"tags": [{"resourceId": "web-asg", "resourceType": "auto-scaling-group", "key": "PHI", "value": "yes"}]}, None,
+                 {("AWS::AutoScaling::AutoScalingGroup", "autoscaling", "us-east-1", ("web-asg",))}, id="autoscaling"),
+    pytest.param("backup.amazonaws.com", "DeleteBackupSelection", {"backupPlanId": "plan-1", "selectionId": "sel-1"}, None,
+                 {("AWS::Backup::BackupPlan", "backup", "us-east-1", ("plan-1",)), (ACCOUNT_TYPE, "backup", "us-east-1", ())}, id="backup"),
+    pytest.param("codebuild.amazonaws.com", "UpdateProjectVisibility",
+                 {"projectArn": f"arn:aws:codebuild:us-east-1:{ACCOUNT}:project/etl-build", "projectVisibility": "PUBLIC_READ"}, None,
+                 {("AWS::CodeBuild::Project", "codebuild", "us-east-1", ("etl-build",))}, id="codebuild"),
+    pytest.param("dms.amazonaws.com", "ModifyReplicationInstance", {"replicationInstanceArn": _REP, "multiAZ": True},
+                 {"replicationInstance": {"replicationInstanceIdentifier": "migrator", "replicationInstanceArn": _REP}},
+                 {("AWS::DMS::ReplicationInstance", "dms", "us-east-1", ("migrator", _REP))}, id="dms"),
+    pytest.param("ecs.amazonaws.com", "RegisterTaskDefinition", {"family": "intake", "networkMode": "host"},
+                 {"taskDefinition": {"taskDefinitionArn": _TASK_DEF, "family": "intake", "revision": 7}},
+                 {("AWS::ECS::TaskDefinition", "ecs", "us-east-1", (_TASK_DEF,))}, id="ecs"),
+    pytest.param("elasticache.amazonaws.com", "ModifyReplicationGroup", {"replicationGroupId": "sessions", "snapshotRetentionLimit": 0}, None,
+                 {("AWS::ElastiCache::ReplicationGroup", "elasticache", "us-east-1", ("sessions",)),
+                  ("AWS::ElastiCache::CacheCluster", "elasticache", "us-east-1", ())}, id="elasticache"),
+    pytest.param("elasticbeanstalk.amazonaws.com", "UpdateEnvironment", {"environmentId": "e-abcd1234", "optionSettings": []},
+                 {"environmentName": "portal-prod", "environmentId": "e-abcd1234"},
+                 {("AWS::ElasticBeanstalk::Environment", "elasticbeanstalk", "us-east-1", ("portal-prod",))}, id="elasticbeanstalk"),
+    pytest.param("elasticmapreduce.amazonaws.com", "SetTerminationProtection",
+                 {"jobFlowIds": ["j-2AXXXXXXGAPLF"], "terminationProtected": False}, None,
+                 {("AWS::EMR::Cluster", "emr", "us-east-1", ("j-2AXXXXXXGAPLF",))}, id="emr"),
+    pytest.param("kinesis.amazonaws.com", "StopStreamEncryption",
+                 {"streamARN": f"arn:aws:kinesis:us-east-1:{ACCOUNT}:stream/claims-feed", "encryptionType": "KMS", "keyId": "alias/phi"}, None,
+                 {("AWS::Kinesis::Stream", "kinesis", "us-east-1", ("claims-feed",))}, id="kinesis"),
+    pytest.param("sagemaker.amazonaws.com", "AddTags", {"resourceArn": _NOTEBOOK, "tags": [{"key": "PHI", "value": "yes"}]}, None,
+                 {("AWS::SageMaker::NotebookInstance", "sagemaker", "us-east-1", (_NOTEBOOK,))}, id="sagemaker"),
+    pytest.param("ssm.amazonaws.com", "ModifyDocumentPermission", {"name": "phi-runbook", "permissionType": "Share", "accountIdsToAdd": ["all"]},
+                 None, {("AWS::SSM::Document", "ssm", "us-east-1", ("phi-runbook",))}, id="ssm"),
+    pytest.param("ec2.amazonaws.com", "ModifyVpnTunnelOptions",
+                 {"ModifyVpnTunnelOptionsRequest": {"VpnConnectionId": "vpn-0abc", "VpnTunnelOutsideIpAddress": "203.0.113.5"}}, None,
+                 {("AWS::EC2::VPNConnection", "vpn", "us-east-1", ("vpn-0abc",))}, id="vpn"),
+    pytest.param("ec2.amazonaws.com", "CreateTags", {"resourcesSet": {"items": [{"resourceId": "vpn-0abc"}]}}, None,
+                 {("AWS::EC2::VPNConnection", "vpn", "us-east-1", ("vpn-0abc",))}, id="vpn-tags"),
+    pytest.param("wafv2.amazonaws.com", "AssociateWebACL", {"webACLArn": _WEB_ACL, "resourceArn": _LB}, None,
+                 {("AWS::WAFv2::WebACL", "wafv2", "us-east-1", ("a1b2c3d4-5678-90ab-cdef-EXAMPLE11111",)), (ACCOUNT_TYPE, "wafv2", "us-east-1", ())},
+                 id="wafv2"),
+])
+def test_calls_name_the_id_each_collector_stores(source, name, request_, response, expected):
+    assert refs(parse_event(cloudtrail_event(source, name, request_, response))) == expected
+
+
+def test_ssm_calls_on_other_resource_kinds_are_not_mapped():
+    tags = parse_event(cloudtrail_event("ssm.amazonaws.com", "AddTagsToResource", {"resourceType": "Parameter", "resourceId": "/app/db"}))
+    assert isinstance(tags, Ignored) and tags.reason == "unknown-event"
+    patch = parse_event(cloudtrail_event("ssm.amazonaws.com", "PutComplianceItems", {"resourceId": "i-0abc", "complianceType": "Patch"}))
+    assert refs(patch) == {("AWS::SSM::PatchCompliance", "ssm", "us-east-1", ("i-0abc",))}
+    custom = parse_event(cloudtrail_event("ssm.amazonaws.com", "PutComplianceItems", {"resourceId": "i-0abc", "complianceType": "Custom:scan"}))
+    assert isinstance(custom, Ignored) and custom.reason == "unknown-event"
+
+
 def test_created_resources_come_from_the_response():
     run = parse_event(cloudtrail_event("ec2.amazonaws.com", "RunInstances", {"instanceType": "t3.micro"},
                                        {"instancesSet": {"items": [{"instanceId": "i-1"}, {"instanceId": "i-2"}]}}))

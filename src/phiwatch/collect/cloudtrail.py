@@ -94,6 +94,7 @@ def _relationships(trail: dict[str, Any]) -> list[dict[str, Any]]:
 class CloudTrailCollector(Collector):
     name = "cloudtrail"
     resource_types = (TRAIL,)
+    targetable = frozenset({TRAIL})  # the account part summarises every trail: not collected alone
 
     def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
         account = ctx.account_item()
@@ -113,6 +114,10 @@ class CloudTrailCollector(Collector):
             if t.get("HomeRegion", ctx.region) == ctx.region and _account_of(t.get("TrailARN", "")) in ("", ctx.account_id)
         ]
         own_names = {t.get("TrailARN") for t in own}
+        if ctx.only is not None:  # targeted: just the wanted trails, no account summary
+            yield from ctx.map(lambda t: self._trail(ctx, t), [t for t in own if ctx.selected(TRAIL, t.get("Name"), t.get("TrailARN"))])
+            ctx.mark_complete(TRAIL)
+            return
         logging: dict[str, Any] = {}
         for item in ctx.map(lambda t: self._trail(ctx, t), own):
             status = item.supplementaryConfiguration.get("TrailStatus")

@@ -9,7 +9,9 @@ Item layout (boto3 shapes):
   AWS owned key (DynamoDB always encrypts at rest). So an absent ``SSEDescription`` means
   "AWS owned key" - unless DescribeTable itself failed (``"DescribeTable"`` in the item's
   failed APIs; ``configuration`` is then ``{}``). Also ``BillingModeSummary`` (absent =
-  PROVISIONED), ``ProvisionedThroughput``, ``DeletionProtectionEnabled``.
+  PROVISIONED), ``ProvisionedThroughput``, ``DeletionProtectionEnabled``. The size metrics
+  ``TableSizeBytes``, ``ItemCount`` (and per index ``IndexSizeBytes``, ``ItemCount``) are dropped:
+  AWS refreshes them every few hours, and history changes only with configuration.
 * ``supplementaryConfiguration.ContinuousBackupsDescription``: DescribeContinuousBackups'
   element, ``{"ContinuousBackupsStatus", "PointInTimeRecoveryDescription":
   {"PointInTimeRecoveryStatus": "ENABLED"|"DISABLED", ...}}``; absent when the call failed.
@@ -36,7 +38,18 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
-from phiwatch.model import ConfigurationItem
+from phiwatch.model import ACCOUNT_TYPE, ConfigurationItem
+
+_METRICS = frozenset({"TableSizeBytes", "ItemCount", "IndexSizeBytes"})
+
+
+def _without_metrics(table: dict[str, Any]) -> dict[str, Any]:
+    """The table description without its size metrics (also in its indexes)."""
+    out = {k: v for k, v in table.items() if k not in _METRICS}
+    for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
+        if isinstance(out.get(key), list):
+            out[key] = [{k: v for k, v in index.items() if k not in _METRICS} for index in out[key]]
+    return out
 
 TABLE = "AWS::DynamoDB::Table"
 LIMIT_KEYS = (
@@ -49,17 +62,22 @@ TARGET_KEYS = ("ResourceId", "ScalableDimension", "MinCapacity", "MaxCapacity", 
 class DynamoDbCollector(Collector):
     name = "dynamodb"
     resource_types = (TABLE,)
+    targetable = frozenset({ACCOUNT_TYPE, TABLE})
 
     def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
-        account = ctx.account_item()
-        limits = ctx.call("dynamodb", "DescribeLimits", item=account)
-        if limits is not FAILED:
-            account.configuration["dynamodbLimits"] = {k: limits.get(k) for k in LIMIT_KEYS}
-        yield account
+        if ctx.wants(ACCOUNT_TYPE):
+            account = ctx.account_item()
+            limits = ctx.call("dynamodb", "DescribeLimits", item=account)
+            if limits is not FAILED:
+                account.configuration["dynamodbLimits"] = {k: limits.get(k) for k in LIMIT_KEYS}
+            yield account
+        if not ctx.wants(TABLE):
+            return
         try:
             names = list(ctx.paginate("dynamodb", "ListTables", "TableNames", resource_type=TABLE))
         except ListFailed:
             return
+        names = [n for n in names if ctx.selected(TABLE, n, ctx.arn("dynamodb", f"table/{n}"))]
         scaling = self._autoscaling(ctx) if names else ({"ScalableTargets": [], "ScalingPolicies": []}, [])
         for item in ctx.map(lambda n: self._table(ctx, n, scaling), names):
             if item is not None:
@@ -99,7 +117,7 @@ class DynamoDbCollector(Collector):
         if described is None:
             return None  # deleted between ListTables and DescribeTable
         if described is not FAILED:
-            table: dict[str, Any] = described.get("Table") or {}
+            table: dict[str, Any] = _without_metrics(described.get("Table") or {})
             item.configuration = table
             item.arn = table.get("TableArn") or item.arn
         found, errors = scaling

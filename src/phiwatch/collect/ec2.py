@@ -54,7 +54,7 @@ from phiwatch.collect.base import (
     register,
     tags_from_list,
 )
-from phiwatch.model import CollectionError, ConfigurationItem
+from phiwatch.model import ACCOUNT_TYPE, CollectionError, ConfigurationItem
 
 VOLUME = "AWS::EC2::Volume"
 SNAPSHOT = "AWS::EC2::Snapshot"
@@ -96,18 +96,43 @@ def guarded_call(ctx: CollectContext, service: str, api: str, item: Configuratio
         return FAILED
 
 
+def listing(
+    ctx: CollectContext, api: str, result_key: str, resource_type: str, id_filter: str, prefix: str, name_filter: str,
+    **kwargs: Any,
+) -> Iterator[dict[str, Any]]:
+    """``ctx.paginate`` of a describe call; in a targeted run only the wanted resources, found by
+    id (an ARN counts by its id) with ``id_filter`` and by name with ``name_filter``."""
+    wanted = ctx.targets(resource_type)
+    if wanted is None:
+        yield from ctx.paginate("ec2", api, result_key, resource_type=resource_type, **kwargs)
+        return
+    ids = sorted({w.rsplit("/", 1)[-1] for w in wanted if w.rsplit("/", 1)[-1].startswith(prefix)})
+    names = sorted(w for w in wanted if not w.startswith(prefix) and not w.startswith("arn:"))
+    for name, values in ((id_filter, ids), (name_filter, names)):
+        for start in range(0, len(values), 200):
+            filters = [{"Name": name, "Values": values[start : start + 200]}]
+            yield from ctx.paginate("ec2", api, result_key, resource_type=resource_type, Filters=filters, **kwargs)
+
+
 @register
 class Ec2Collector(Collector):
     name = "ec2"
     resource_types = (VOLUME, SNAPSHOT, INSTANCE, SECURITY_GROUP, EIP)
+    targetable = frozenset({ACCOUNT_TYPE, VOLUME, SNAPSHOT, INSTANCE, SECURITY_GROUP})
 
     def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
-        yield self._account(ctx)
-        yield from self._volumes(ctx)
-        yield from self._snapshots(ctx)
-        yield from self._instances(ctx)
-        yield from self._security_groups(ctx)
-        yield from self._addresses(ctx)
+        if ctx.wants(ACCOUNT_TYPE):
+            yield self._account(ctx)
+        if ctx.wants(VOLUME):
+            yield from self._volumes(ctx)
+        if ctx.wants(SNAPSHOT):
+            yield from self._snapshots(ctx)
+        if ctx.wants(INSTANCE):
+            yield from self._instances(ctx)
+        if ctx.wants(SECURITY_GROUP):
+            yield from self._security_groups(ctx)
+        if ctx.wants(EIP):
+            yield from self._addresses(ctx)
 
     # -- account ---------------------------------------------------------------------------
     def _account(self, ctx: CollectContext) -> ConfigurationItem:
@@ -128,7 +153,7 @@ class Ec2Collector(Collector):
     # -- volumes ---------------------------------------------------------------------------
     def _volumes(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
         try:
-            for volume in ctx.paginate("ec2", "DescribeVolumes", "Volumes", resource_type=VOLUME):
+            for volume in listing(ctx, "DescribeVolumes", "Volumes", VOLUME, "volume-id", "vol-", "tag:Name"):
                 configuration, tags = split_tags(volume)
                 volume_id = volume["VolumeId"]
                 item = ctx.item(
@@ -147,9 +172,9 @@ class Ec2Collector(Collector):
 
     # -- snapshots -------------------------------------------------------------------------
     def _snapshots(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
-        listing = ctx.paginate("ec2", "DescribeSnapshots", "Snapshots", resource_type=SNAPSHOT, OwnerIds=["self"])
+        snapshots = listing(ctx, "DescribeSnapshots", "Snapshots", SNAPSHOT, "snapshot-id", "snap-", "tag:Name", OwnerIds=["self"])
         try:
-            for item in ctx.map(lambda s: self._snapshot(ctx, s), listing):
+            for item in ctx.map(lambda s: self._snapshot(ctx, s), snapshots):
                 if item is not None:
                     yield item
         except ListFailed:
@@ -178,7 +203,7 @@ class Ec2Collector(Collector):
     # -- instances -------------------------------------------------------------------------
     def _instances(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
         try:
-            for reservation in ctx.paginate("ec2", "DescribeInstances", "Reservations", resource_type=INSTANCE):
+            for reservation in listing(ctx, "DescribeInstances", "Reservations", INSTANCE, "instance-id", "i-", "tag:Name"):
                 for instance in reservation.get("Instances") or []:
                     if (instance.get("State") or {}).get("Name") == "terminated":
                         continue
@@ -215,7 +240,7 @@ class Ec2Collector(Collector):
     # -- security groups -------------------------------------------------------------------
     def _security_groups(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
         try:
-            for group in ctx.paginate("ec2", "DescribeSecurityGroups", "SecurityGroups", resource_type=SECURITY_GROUP):
+            for group in listing(ctx, "DescribeSecurityGroups", "SecurityGroups", SECURITY_GROUP, "group-id", "sg-", "group-name"):
                 configuration, tags = split_tags(group)
                 group_id = group["GroupId"]
                 vpc = relation("AWS::EC2::VPC", group.get("VpcId"), "Is contained in Vpc")

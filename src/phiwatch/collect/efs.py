@@ -5,8 +5,9 @@ Item layout (boto3 shapes):
 * resourceId ``FileSystemId`` (AWS Config's id), resourceName the ``Name`` tag (or the id),
   arn ``FileSystemArn``.
 * ``configuration``: DescribeFileSystems' element (``Encrypted``, ``KmsKeyId`` when encrypted,
-  ``PerformanceMode``, ``ThroughputMode``, ``LifeCycleState``, ``Tags``, ...). The listing is
-  paginated (moto pages at 10 items).
+  ``PerformanceMode``, ``ThroughputMode``, ``LifeCycleState``, ``Tags``, ...) except
+  ``SizeInBytes`` (a metered size with its own timestamp, dropped so history only changes with
+  configuration). The listing is paginated (moto pages at 10 items).
 * ``supplementaryConfiguration.BackupPolicy``: DescribeBackupPolicy's ``{"Status":
   "ENABLED"|"ENABLING"|"DISABLED"|"DISABLING"}``, ``None`` when the file system has no backup
   policy (``PolicyNotFound``).
@@ -68,7 +69,7 @@ class EfsCollector(Collector):
         item = ctx.item(
             FILE_SYSTEM, fs_id, resourceName=element.get("Name") or tags.get("Name") or fs_id,
             arn=element.get("FileSystemArn") or ctx.arn("elasticfilesystem", f"file-system/{fs_id}"),
-            configuration=element, tags=tags,
+            configuration={k: v for k, v in element.items() if k != "SizeInBytes"}, tags=tags,
         )
         for detail in DETAILS:
             detail.apply(ctx, item)

@@ -181,7 +181,12 @@ class IamCollector(Collector):
     #: page size of GetAccountAuthorizationDetails (AWS maximum 1000)
     authorization_page_size: ClassVar[int] = 1000
 
+    targetable = frozenset({ACCOUNT_TYPE, USER, GROUP, ROLE, POLICY})
+
     def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
+        if ctx.only is not None:
+            yield from self._targeted(ctx)
+            return
         account = ctx.account_item(GLOBAL_REGION)
         # Ask for the credential report first: AWS builds it while we list everything else.
         report = _CredentialReport(ctx, account, self.credential_report_wait)
@@ -213,6 +218,46 @@ class IamCollector(Collector):
                 ctx.mark_complete(POLICY)
         report.finish()
         yield account
+
+    def _targeted(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
+        """Only the wanted users, groups, roles and policies (a listing of just their kinds, no
+        per-user calls for others) and the account settings only when asked for."""
+        account = ctx.account_item(GLOBAL_REGION)
+        report = _CredentialReport(ctx, account, self.credential_report_wait)
+        if ctx.wants(ACCOUNT_TYPE):
+            report.start()
+            self._password_policy(ctx, account)
+            self._account_summary(ctx, account)
+            self._virtual_mfa_devices(ctx, account)
+        kinds = {k: t for k, t in zip(AUTHORIZATION_FILTER, (USER, ROLE, GROUP, POLICY)) if ctx.wants(t)}
+        if kinds:
+            password_last_used, list_users_errors = self._password_last_used(ctx) if USER in kinds.values() else (None, [])
+            names = _PolicyNames(ctx)
+            try:
+                for page in self._authorization_pages(ctx, list(kinds)):
+                    for group in page.get("GroupDetailList") or []:
+                        if ctx.selected(GROUP, group.get("GroupId"), group.get("GroupName"), group.get("Arn")):
+                            yield self._group(ctx, group)
+                    for role in page.get("RoleDetailList") or []:
+                        if ctx.selected(ROLE, role.get("RoleId"), role.get("RoleName"), role.get("Arn")):
+                            yield self._role(ctx, role)
+                    for policy in page.get("Policies") or []:
+                        if is_aws_managed(policy.get("Arn", "")):
+                            continue
+                        policy = names.complete(policy)  # no call unless PolicyId/PolicyName are missing (moto)
+                        if policy is not None and ctx.selected(POLICY, policy.get("PolicyId"), policy.get("PolicyName"), policy.get("Arn")):
+                            yield self._policy(ctx, policy)
+                    users = [u for u in page.get("UserDetailList") or [] if ctx.selected(USER, u.get("UserId"), u.get("UserName"), u.get("Arn"))]
+                    yield from ctx.map(lambda u: self._user(ctx, u, password_last_used, list_users_errors), users)
+            except ListFailed:
+                pass
+            else:
+                ctx.mark_complete(*(t for t in kinds.values() if t != POLICY))
+                if POLICY in kinds.values() and not names.failed:
+                    ctx.mark_complete(POLICY)
+        if ctx.wants(ACCOUNT_TYPE):
+            report.finish()
+            yield account
 
     # -- account settings -------------------------------------------------------------------
     def _password_policy(self, ctx: CollectContext, account: ConfigurationItem) -> None:
@@ -249,11 +294,11 @@ class IamCollector(Collector):
         except ListFailed:
             return None, [e.to_dict() for e in ctx.errors[before:]]
 
-    def _authorization_pages(self, ctx: CollectContext) -> Iterator[dict[str, Any]]:
+    def _authorization_pages(self, ctx: CollectContext, kinds: list[str] | None = None) -> Iterator[dict[str, Any]]:
         """Pages of GetAccountAuthorizationDetails; raises :class:`ListFailed` when a page fails."""
         marker: str | None = None
         while True:
-            params: dict[str, Any] = {"Filter": AUTHORIZATION_FILTER, "MaxItems": self.authorization_page_size}
+            params: dict[str, Any] = {"Filter": kinds or AUTHORIZATION_FILTER, "MaxItems": self.authorization_page_size}
             if marker:
                 params["Marker"] = marker
             page = ctx.call("iam", "GetAccountAuthorizationDetails", **params)

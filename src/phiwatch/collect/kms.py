@@ -79,6 +79,7 @@ _NOT_APPLICABLE = object()
 class KmsCollector(Collector):
     name = "kms"
     resource_types = (KEY,)
+    targetable = frozenset({KEY})
 
     def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
         try:
@@ -86,6 +87,7 @@ class KmsCollector(Collector):
         except ListFailed:
             return
         aliases = self._aliases(ctx)
+        keys = [k for k in keys if ctx.selected(KEY, k["KeyId"], k.get("KeyArn"), *((aliases or {}).get(k["KeyId"], [])))]
         for item in ctx.map(lambda k: self._key(ctx, k, aliases), keys):
             if item is not None:
                 yield item

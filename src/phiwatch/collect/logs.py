@@ -57,10 +57,13 @@ def log_group_arn(group: dict[str, Any]) -> str | None:
 class LogsCollector(Collector):
     name = "logs"
     resource_types = (LOG_GROUP, ALARM)
+    targetable = frozenset({LOG_GROUP, ALARM})
 
     def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
-        yield from self._log_groups(ctx)
-        yield from self._alarms(ctx)
+        if ctx.wants(LOG_GROUP):
+            yield from self._log_groups(ctx)
+        if ctx.wants(ALARM):
+            yield from self._alarms(ctx)
 
     # -- log groups --------------------------------------------------------------------------
     def _log_groups(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
@@ -68,6 +71,7 @@ class LogsCollector(Collector):
             groups = list(ctx.paginate("logs", "DescribeLogGroups", "logGroups", resource_type=LOG_GROUP))
         except ListFailed:
             return
+        groups = [g for g in groups if ctx.selected(LOG_GROUP, g.get("logGroupName"), log_group_arn(g))]
         yield from ctx.map(lambda g: self._log_group(ctx, g), groups)
         ctx.mark_complete(LOG_GROUP)
 
@@ -93,6 +97,7 @@ class LogsCollector(Collector):
             )
         except ListFailed:
             return
+        alarms = [a for a in alarms if ctx.selected(ALARM, a.get("AlarmName"), a.get("AlarmArn"))]
         yield from ctx.map(lambda a: self._alarm(ctx, a), alarms)
         ctx.mark_complete(ALARM)
 

@@ -13,6 +13,8 @@ come from ``TagList`` (no extra call). Item layout per type:
   exported: absent = none), ``IAMDatabaseAuthenticationEnabled``, ``MonitoringInterval``
   (0 = enhanced monitoring off), ``DBClusterIdentifier`` (Aurora members).
   relationships: ``AWS::EC2::SecurityGroup`` and ``AWS::RDS::DBSubnetGroup`` (by name).
+  Instances and clusters leave out ``LatestRestorableTime`` and ``EarliestRestorableTime``: they
+  move every few minutes with the backups, which is not a configuration change.
 * ``AWS::RDS::DBCluster`` (DescribeDBClusters): resourceId ``DbClusterResourceId`` (AWS Config's
   id) with the same uniqueness fallback to ``DBClusterIdentifier``; resourceName
   ``DBClusterIdentifier``, arn ``DBClusterArn``. Keys: ``StorageEncrypted``, ``MultiAZ``,
@@ -49,6 +51,12 @@ INSTANCE = "AWS::RDS::DBInstance"
 CLUSTER = "AWS::RDS::DBCluster"
 SNAPSHOT = "AWS::RDS::DBSnapshot"
 CLUSTER_SNAPSHOT = "AWS::RDS::DBClusterSnapshot"
+#: timestamps that move with the backups, not with the configuration
+MOVING_KEYS = frozenset({"LatestRestorableTime", "EarliestRestorableTime"})
+
+
+def _without_moving(element: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in element.items() if k not in MOVING_KEYS}
 
 
 def unique_ids(elements: list[dict[str, Any]], id_key: str, name_key: str) -> dict[str, str]:
@@ -102,6 +110,8 @@ _SNAPSHOT_KINDS = (
 class RdsCollector(Collector):
     name = "rds"
     resource_types = (INSTANCE, CLUSTER, SNAPSHOT, CLUSTER_SNAPSHOT)
+    # targeted: the listings stay whole (ids and relationships depend on them), other elements are skipped
+    targetable = frozenset(resource_types)
 
     def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
         instance_ids: dict[str, str] | None = None
@@ -113,7 +123,9 @@ class RdsCollector(Collector):
         else:
             instance_ids = unique_ids(instances, "DbiResourceId", "DBInstanceIdentifier")
             for element in instances:
-                yield self._instance(ctx, element, instance_ids)
+                name = element["DBInstanceIdentifier"]
+                if ctx.selected(INSTANCE, instance_ids[name], name, element.get("DBInstanceArn")):
+                    yield self._instance(ctx, element, instance_ids)
             ctx.mark_complete(INSTANCE)
         try:
             clusters = list(ctx.paginate("rds", "DescribeDBClusters", "DBClusters", resource_type=CLUSTER))
@@ -122,9 +134,13 @@ class RdsCollector(Collector):
         else:
             cluster_ids = unique_ids(clusters, "DbClusterResourceId", "DBClusterIdentifier")
             for element in clusters:
-                yield self._cluster(ctx, element, cluster_ids, instance_ids)
+                name = element["DBClusterIdentifier"]
+                if ctx.selected(CLUSTER, cluster_ids[name], name, element.get("DBClusterArn")):
+                    yield self._cluster(ctx, element, cluster_ids, instance_ids)
             ctx.mark_complete(CLUSTER)
         for kind in _SNAPSHOT_KINDS:
+            if not ctx.wants(kind.resource_type):
+                continue
             parents = instance_ids if kind.resource_type == SNAPSHOT else cluster_ids
             try:
                 snapshots = list(
@@ -132,6 +148,7 @@ class RdsCollector(Collector):
                 )
             except ListFailed:
                 continue
+            snapshots = [s for s in snapshots if ctx.selected(kind.resource_type, s.get(kind.id_key), s.get(kind.arn_key))]
             yield from ctx.map(lambda s, k=kind, p=parents: self._snapshot(ctx, k, s, p), snapshots)
             ctx.mark_complete(kind.resource_type)
 
@@ -147,7 +164,7 @@ class RdsCollector(Collector):
         item = ctx.item(
             INSTANCE, ids[name], resourceName=name,
             arn=element.get("DBInstanceArn") or ctx.arn("rds", f"db:{name}"),
-            configuration=element, tags=tags_from_list(element.get("TagList")), relationships=relationships,
+            configuration=_without_moving(element), tags=tags_from_list(element.get("TagList")), relationships=relationships,
         )
         item.refresh_state_id()
         return item
@@ -168,7 +185,7 @@ class RdsCollector(Collector):
         item = ctx.item(
             CLUSTER, ids[name], resourceName=name,
             arn=element.get("DBClusterArn") or ctx.arn("rds", f"cluster:{name}"),
-            configuration=element, tags=tags_from_list(element.get("TagList")), relationships=relationships,
+            configuration=_without_moving(element), tags=tags_from_list(element.get("TagList")), relationships=relationships,
         )
         item.refresh_state_id()
         return item

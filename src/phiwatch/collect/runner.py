@@ -66,8 +66,15 @@ def collect(
     max_workers: int = 8,
     changed_by: str | None = None,
     regions: list[str] | None = None,
+    only: dict[str, Iterable[str]] | None = None,
 ) -> CollectResult:
-    """Collect every enabled service in every region into ``store``."""
+    """Collect every enabled service in every region into ``store``.
+
+    ``only`` (resource type -> identifiers: id, name or ARN; ``AWS::::Account`` -> anything for the
+    account part) re-collects just those resources: a collector that can (:attr:`Collector.targetable`)
+    asks only for them, and only those of them that are gone are recorded as deleted. A collector
+    that cannot collects its whole service, as without ``only``.
+    """
     account_id = aws.account_id()
     regions = list(regions or aws.regions)
     tasks = plan_tasks(services, regions)
@@ -94,7 +101,7 @@ def collect(
     def work(cls: type[Collector], region: str) -> None:
         if stop.is_set():
             return
-        ctx = CollectContext(aws=aws, account_id=account_id, region=region, regions=tuple(regions))
+        ctx = CollectContext(aws=aws, account_id=account_id, region=region, regions=tuple(regions), only=targeting(cls, only))
         dropped: set[str] = set()
         try:
             for item in cls().collect(ctx):
@@ -124,6 +131,8 @@ def collect(
         ctx.complete = {c for c in ctx.complete if c[0] not in dropped}
         put(("done", cls.name, region, ctx))
 
+    # targeted runs not asking for the account part never write it (a collector may yield it anyway)
+    untargeted_account = {cls.name for cls, _ in tasks if (t := targeting(cls, only)) is not None and ACCOUNT_TYPE not in t}
     status = "failed"
     counts: dict[tuple[str, str], int] = {}
     account_parts: dict[str, ConfigurationItem] = {}
@@ -147,7 +156,8 @@ def collect(
                 if kind == "item":
                     item: ConfigurationItem = payload
                     if item.resourceType == ACCOUNT_TYPE:
-                        _merge_account_part(account_parts, item, name)
+                        if name not in untargeted_account:
+                            _merge_account_part(account_parts, item, name)
                         continue
                     outcome = writer.record(item, changed_by=changed_by)
                     result.types_seen[item.resourceType] = result.types_seen.get(item.resourceType, 0) + 1
@@ -160,7 +170,10 @@ def collect(
                 remaining -= 1
                 ctx: CollectContext = payload
                 for resource_type, scope_region in sorted(ctx.complete):
-                    writer.mark_missing_deleted(account_id, scope_region, resource_type, started)
+                    if ctx.only is None:
+                        writer.mark_missing_deleted(account_id, scope_region, resource_type, started)
+                    elif ctx.only.get(resource_type):  # a targeted run: only its targets can be gone
+                        writer.mark_missing_deleted(account_id, scope_region, resource_type, started, only=ctx.only[resource_type])
                 writer.commit()
                 result.errors.extend(ctx.errors)
                 if progress:
@@ -186,6 +199,16 @@ def collect(
 
 
 SOURCES = "accountKeySources"
+
+
+def targeting(cls: type[Collector], only: dict[str, Iterable[str]] | None) -> dict[str, frozenset[str]] | None:
+    """The part of ``only`` for collector ``cls``; None (its whole service) when it cannot target all of it."""
+    if only is None:
+        return None
+    mine = {t: frozenset(ids) for t, ids in only.items() if t == ACCOUNT_TYPE or t in cls.resource_types}
+    if not set(mine) <= cls.targetable:
+        return None
+    return mine
 
 
 @contextmanager

@@ -32,7 +32,7 @@ from phiwatch.collect.base import (
     register,
     tags_from_list,
 )
-from phiwatch.model import ConfigurationItem
+from phiwatch.model import ACCOUNT_TYPE, ConfigurationItem
 
 BUCKET = "AWS::S3::Bucket"
 
@@ -112,13 +112,18 @@ class S3Collector(Collector):
     resource_types = (BUCKET,)
     # ListBuckets returns every region's buckets: list once, keep the requested regions.
     global_service = True
+    targetable = frozenset({ACCOUNT_TYPE, BUCKET})
 
     def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
-        yield from self._account(ctx)
+        if ctx.wants(ACCOUNT_TYPE):
+            yield from self._account(ctx)
+        if not ctx.wants(BUCKET):
+            return
         try:
             buckets = list(ctx.paginate("s3", "ListBuckets", "Buckets", resource_type=BUCKET))
         except ListFailed:
             return
+        buckets = [b for b in buckets if ctx.selected(BUCKET, b["Name"], f"arn:{ctx.partition}:s3:::{b['Name']}")]
         owner = None
         wanted = set(ctx.regions)
         for item in ctx.map(lambda b: self._bucket(ctx, b, owner), buckets):

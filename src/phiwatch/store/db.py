@@ -13,7 +13,7 @@ import os
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from sqlalchemy import and_, create_engine, event, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
@@ -425,22 +425,27 @@ class Writer:
                 [{"resource_pk": pk, "key": k[:256], "value": str(v)[:512]} for k, v in tags.items()],
             )
 
-    def mark_missing_deleted(self, account_id: str, region: str, resource_type: str, since: dt.datetime) -> int:
+    def mark_missing_deleted(
+        self, account_id: str, region: str, resource_type: str, since: dt.datetime, only: Iterable[str] | None = None
+    ) -> int:
         """Record as deleted every live resource of this scope not seen since ``since``.
 
-        Call only after a complete listing of ``resource_type`` in ``region``.
+        Call only after a complete listing of ``resource_type`` in ``region`` (with ``only``: a
+        listing complete for these identifiers, each an id, name or ARN; just they can be deleted).
         """
         self.commit()
         since_q = _naive_if_sqlite(self.store.engine, since)
-        rows = self.conn.execute(
-            select(resources.c.id, resources.c.version).where(
-                resources.c.account_id == account_id,
-                resources.c.region == region,
-                resources.c.resource_type == resource_type,
-                resources.c.status != STATUS_DELETED,
-                resources.c.last_seen < since_q,
-            )
-        ).all()
+        scope = [
+            resources.c.account_id == account_id,
+            resources.c.region == region,
+            resources.c.resource_type == resource_type,
+            resources.c.status != STATUS_DELETED,
+            resources.c.last_seen < since_q,
+        ]
+        if only is not None:
+            ids = sorted(set(only))
+            scope.append(or_(resources.c.resource_id.in_(ids), resources.c.resource_name.in_(ids), resources.c.arn.in_(ids)))
+        rows = self.conn.execute(select(resources.c.id, resources.c.version).where(*scope)).all()
         count = 0
         now = utcnow()
         for pk, version in rows:

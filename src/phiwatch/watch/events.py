@@ -218,6 +218,27 @@ ELASTICSEARCH = "AWS::Elasticsearch::Domain"
 CERTIFICATE = "AWS::ACM::Certificate"
 REST_STAGE = "AWS::ApiGateway::Stage"
 V2_STAGE = "AWS::ApiGatewayV2::Stage"
+VPN_CONNECTION = "AWS::EC2::VPNConnection"
+ASG = "AWS::AutoScaling::AutoScalingGroup"
+LAUNCH_CONFIGURATION = "AWS::AutoScaling::LaunchConfiguration"
+BACKUP_PLAN = "AWS::Backup::BackupPlan"
+BACKUP_VAULT = "AWS::Backup::BackupVault"
+RECOVERY_POINT = "AWS::Backup::RecoveryPoint"
+CODEBUILD_PROJECT = "AWS::CodeBuild::Project"
+DMS_INSTANCE = "AWS::DMS::ReplicationInstance"
+TASK_DEFINITION = "AWS::ECS::TaskDefinition"
+CACHE_CLUSTER = "AWS::ElastiCache::CacheCluster"
+REPLICATION_GROUP = "AWS::ElastiCache::ReplicationGroup"
+BEANSTALK_ENV = "AWS::ElasticBeanstalk::Environment"
+EMR_CLUSTER = "AWS::EMR::Cluster"
+STREAM = "AWS::Kinesis::Stream"
+NOTEBOOK = "AWS::SageMaker::NotebookInstance"
+ENDPOINT_CONFIG = "AWS::SageMaker::EndpointConfig"
+SSM_MANAGED_INSTANCE = "AWS::SSM::ManagedInstanceInventory"
+SSM_ASSOCIATION_COMPLIANCE = "AWS::SSM::AssociationCompliance"
+SSM_PATCH_COMPLIANCE = "AWS::SSM::PatchCompliance"
+SSM_DOCUMENT = "AWS::SSM::Document"
+WEB_ACL = "AWS::WAFv2::WebACL"
 
 _EC2 = "ec2.amazonaws.com"
 _REQ = "requestParameters"
@@ -227,13 +248,18 @@ _RESP = "responseElements"
 _EC2_TAGGED = "requestParameters.resourcesSet.items[].resourceId"
 _EC2_PREFIXES = {
     "sg-": SG, "vol-": VOLUME, "snap-": SNAPSHOT, "i-": INSTANCE, "eipalloc-": EIP, "vpc-": VPC,
-    "subnet-": SUBNET, "acl-": NACL, "igw-": IGW, "rtb-": ROUTE_TABLE,
+    "subnet-": SUBNET, "acl-": NACL, "igw-": IGW, "rtb-": ROUTE_TABLE, "vpn-": VPN_CONNECTION,
 }
 _EC2_TAG_TARGETS = tuple(
     Target(t, (R(_EC2_TAGGED, rf"^({re.escape(prefix)}[0-9a-zA-Z]+)$"),), optional=True) for prefix, t in _EC2_PREFIXES.items()
 )
 
 _RDS_TAGGED = "requestParameters.resourceName"
+
+# newer EC2 calls are recorded with the request wrapped: requestParameters.<Call>Request.VpnConnectionId
+_VPN_WRAPPED = ("ModifyVpnConnection", "ModifyVpnConnectionOptions", "ModifyVpnTunnelOptions", "ModifyVpnTunnelCertificate", "ReplaceVpnTunnel")
+_KINESIS_STREAM_ARN = r"^arn:[^:]+:kinesis:[^:]*:[^:]*:stream/([^/]+)$"
+_WEB_ACL_ARN = r"^arn:[^:]+:wafv2:[^:]*:[^:]*:(?:regional|global)/webacl/[^/]+/([^/]+)$"
 
 #: THE table. Keep it sorted by service; every collected resource type appears at least once.
 TABLE: tuple[Mapping, ...] = (
@@ -294,6 +320,11 @@ TABLE: tuple[Mapping, ...] = (
         "CreateRouteTable DeleteRouteTable CreateRoute ReplaceRoute DeleteRoute AssociateRouteTable "
         "DisassociateRouteTable ReplaceRouteTableAssociation"),
         (Target(ROUTE_TABLE, (P("requestParameters.routeTableId"), P("responseElements.routeTable.routeTableId"))),)),
+    # -- Site-to-Site VPN (collector vpn; CloudTrail source ec2) -----------------------------------
+    Mapping(_EC2, _names(
+        "CreateVpnConnection DeleteVpnConnection CreateVpnConnectionRoute DeleteVpnConnectionRoute " + " ".join(_VPN_WRAPPED)),
+        (Target(VPN_CONNECTION, (P("requestParameters.vpnConnectionId"), P("responseElements.vpnConnection.vpnConnectionId"),
+                                 *(P(f"requestParameters.{call}Request.VpnConnectionId") for call in _VPN_WRAPPED))),)),
     # -- IAM (collector iam, global) --------------------------------------------------------------
     Mapping("iam.amazonaws.com", _names(
         "CreateUser DeleteUser UpdateUser TagUser UntagUser CreateLoginProfile UpdateLoginProfile DeleteLoginProfile "
@@ -442,6 +473,122 @@ TABLE: tuple[Mapping, ...] = (
         Target(REST_STAGE, (R("requestParameters.resourceArn", r"^(arn:.*::/restapis/[^/]+/stages/[^/]+)$"),), optional=True),
         Target(V2_STAGE, (R("requestParameters.resourceArn", r"^(arn:.*::/apis/[^/]+/stages/[^/]+)$"),), optional=True),
     )),
+    # -- EC2 Auto Scaling: items are keyed by ARN, whose UUID no request carries; the name matches resourceName --
+    Mapping("autoscaling.amazonaws.com", _names(
+        "CreateAutoScalingGroup UpdateAutoScalingGroup DeleteAutoScalingGroup AttachLoadBalancers DetachLoadBalancers "
+        "AttachLoadBalancerTargetGroups DetachLoadBalancerTargetGroups AttachTrafficSources DetachTrafficSources "
+        "SuspendProcesses ResumeProcesses EnableMetricsCollection DisableMetricsCollection SetDesiredCapacity"),
+        (Target(ASG, (P("requestParameters.autoScalingGroupName"),)),)),
+    Mapping("autoscaling.amazonaws.com", _names("CreateOrUpdateTags DeleteTags"),
+            (Target(ASG, (P("requestParameters.tags[].resourceId"),)),)),
+    Mapping("autoscaling.amazonaws.com", _names("CreateLaunchConfiguration DeleteLaunchConfiguration"),
+            (Target(LAUNCH_CONFIGURATION, (P("requestParameters.launchConfigurationName"),)),)),
+    # -- AWS Backup (the account item lists every selection and the protected resources) ---------------------------
+    Mapping("backup.amazonaws.com", _names("CreateBackupPlan UpdateBackupPlan DeleteBackupPlan CreateBackupSelection DeleteBackupSelection"),
+            (Target(BACKUP_PLAN, (P("requestParameters.backupPlanId"), P("responseElements.backupPlanId"))), _account("backup"))),
+    Mapping("backup.amazonaws.com", _names(
+        "CreateBackupVault CreateLogicallyAirGappedBackupVault DeleteBackupVault PutBackupVaultAccessPolicy "
+        "DeleteBackupVaultAccessPolicy PutBackupVaultLockConfiguration DeleteBackupVaultLockConfiguration"),
+        (Target(BACKUP_VAULT, (P("requestParameters.backupVaultName"), P("responseElements.backupVaultName"))),)),
+    Mapping("backup.amazonaws.com", _names("StartBackupJob DeleteRecoveryPoint UpdateRecoveryPointLifecycle DisassociateRecoveryPoint"),
+            (Target(RECOVERY_POINT, (P("requestParameters.recoveryPointArn"), P("responseElements.recoveryPointArn"))), _account("backup"))),
+    Mapping("backup.amazonaws.com", _names("TagResource UntagResource"), (
+        Target(BACKUP_VAULT, (R("requestParameters.resourceArn", r"^arn:[^:]+:backup:[^:]*:[^:]*:backup-vault:(.+)$"),), optional=True),
+        Target(BACKUP_PLAN, (R("requestParameters.resourceArn", r"^arn:[^:]+:backup:[^:]*:[^:]*:backup-plan:(.+)$"),), optional=True),
+    )),
+    # -- CodeBuild ----------------------------------------------------------------------------------------------------
+    Mapping("codebuild.amazonaws.com", _names(
+        "CreateProject UpdateProject DeleteProject UpdateProjectVisibility CreateWebhook UpdateWebhook DeleteWebhook"),
+        (Target(CODEBUILD_PROJECT, (P("requestParameters.name"), P("requestParameters.projectName"),
+                                    R("requestParameters.projectArn", r"^arn:[^:]+:codebuild:[^:]*:[^:]*:project/(.+)$"))),)),
+    # -- DMS: requests name an instance by ARN (its "rep:" suffix is not the identifier), responses by identifier --
+    Mapping("dms.amazonaws.com", _names(
+        "CreateReplicationInstance ModifyReplicationInstance DeleteReplicationInstance ApplyPendingMaintenanceAction"),
+        (Target(DMS_INSTANCE, (P("responseElements.replicationInstance.replicationInstanceIdentifier"),
+                               P("requestParameters.replicationInstanceIdentifier"), P("requestParameters.replicationInstanceArn"))),)),
+    Mapping("dms.amazonaws.com", _names("AddTagsToResource RemoveTagsFromResource"),
+            (Target(DMS_INSTANCE, (R("requestParameters.resourceArn", r"^(arn:[^:]+:dms:[^:]*:[^:]*:rep:.+)$"),)),)),
+    # -- ECS task definitions (keyed by revision ARN; a new revision replaces its family's previous one) -------------
+    Mapping("ecs.amazonaws.com", _names("RegisterTaskDefinition DeregisterTaskDefinition"),
+            (Target(TASK_DEFINITION, (P("responseElements.taskDefinition.taskDefinitionArn"),
+                                      R("requestParameters.taskDefinition", r"^(arn:[^:]+:ecs:[^:]*:[^:]*:task-definition/.+)$"))),)),
+    Mapping("ecs.amazonaws.com", _names("TagResource UntagResource"),
+            (Target(TASK_DEFINITION, (R("requestParameters.resourceArn", r"^(arn:[^:]+:ecs:[^:]*:[^:]*:task-definition/.+)$"),)),)),
+    # -- ElastiCache --------------------------------------------------------------------------------------------------
+    Mapping("elasticache.amazonaws.com", _names("CreateCacheCluster ModifyCacheCluster DeleteCacheCluster"),
+            (Target(CACHE_CLUSTER, (P("requestParameters.cacheClusterId"),)),)),
+    Mapping("elasticache.amazonaws.com", _names(
+        "CreateReplicationGroup ModifyReplicationGroup DeleteReplicationGroup IncreaseReplicaCount DecreaseReplicaCount "
+        "ModifyReplicationGroupShardConfiguration"),
+        # member clusters are created, changed and deleted with their group
+        (Target(REPLICATION_GROUP, (P("requestParameters.replicationGroupId"),)), Target(CACHE_CLUSTER))),
+    Mapping("elasticache.amazonaws.com", _names("AddTagsToResource RemoveTagsFromResource"), (
+        Target(CACHE_CLUSTER, (R("requestParameters.resourceName", r"^arn:[^:]+:elasticache:[^:]*:[^:]*:cluster:(.+)$"),), optional=True),
+        Target(REPLICATION_GROUP, (R("requestParameters.resourceName", r"^arn:[^:]+:elasticache:[^:]*:[^:]*:replicationgroup:(.+)$"),),
+               optional=True),
+    )),
+    # -- Elastic Beanstalk environments (requests may name them by EnvironmentId; responses by name) -----------------
+    Mapping("elasticbeanstalk.amazonaws.com", _names(
+        "CreateEnvironment UpdateEnvironment TerminateEnvironment RebuildEnvironment AbortEnvironmentUpdate "
+        "ApplyEnvironmentManagedAction AssociateEnvironmentOperationsRole DisassociateEnvironmentOperationsRole SwapEnvironmentCNAMEs"),
+        (Target(BEANSTALK_ENV, (P("requestParameters.environmentName"), P("responseElements.environmentName"),
+                                P("requestParameters.sourceEnvironmentName"), P("requestParameters.destinationEnvironmentName"))),)),
+    Mapping("elasticbeanstalk.amazonaws.com", _names("UpdateTagsForResource"),
+            (Target(BEANSTALK_ENV, (R("requestParameters.resourceArn", r"^arn:[^:]+:elasticbeanstalk:[^:]*:[^:]*:environment/[^/]+/(.+)$"),)),)),
+    # -- EMR clusters -------------------------------------------------------------------------------------------------
+    Mapping("elasticmapreduce.amazonaws.com", _names(
+        "RunJobFlow TerminateJobFlows ModifyCluster SetTerminationProtection SetVisibleToAllUsers SetKeepJobFlowAliveWhenNoSteps "
+        "SetUnhealthyNodeReplacement AddTags RemoveTags"),
+        (Target(EMR_CLUSTER, (P("responseElements.jobFlowId"), P("requestParameters.jobFlowIds"), P("requestParameters.clusterId"),
+                              R("requestParameters.resourceId", r"^(j-[0-9A-Za-z]+)$"))),)),
+    # a security configuration is copied onto every cluster using it
+    Mapping("elasticmapreduce.amazonaws.com", _names("DeleteSecurityConfiguration"), (Target(EMR_CLUSTER),)),
+    # -- Kinesis Data Streams (stored by name; newer calls name the stream by ARN) ------------------------------------
+    Mapping("kinesis.amazonaws.com", _names(
+        "CreateStream DeleteStream AddTagsToStream RemoveTagsFromStream TagResource UntagResource IncreaseStreamRetentionPeriod "
+        "DecreaseStreamRetentionPeriod StartStreamEncryption StopStreamEncryption UpdateShardCount UpdateStreamMode MergeShards "
+        "SplitShard EnableEnhancedMonitoring DisableEnhancedMonitoring UpdateMaxRecordSize UpdateStreamWarmThroughput"),
+        (Target(STREAM, (P("requestParameters.streamName"), R("requestParameters.streamARN", _KINESIS_STREAM_ARN),
+                         R("requestParameters.resourceARN", _KINESIS_STREAM_ARN))),)),
+    # -- SageMaker ----------------------------------------------------------------------------------------------------
+    Mapping("sagemaker.amazonaws.com", _names(
+        "CreateNotebookInstance UpdateNotebookInstance DeleteNotebookInstance StartNotebookInstance StopNotebookInstance"),
+        (Target(NOTEBOOK, (P("requestParameters.notebookInstanceName"),)),)),
+    Mapping("sagemaker.amazonaws.com", _names("CreateEndpointConfig DeleteEndpointConfig"),
+            (Target(ENDPOINT_CONFIG, (P("requestParameters.endpointConfigName"),)),)),
+    # SageMaker ARNs carry names in lower case: the ARN itself is matched against the stored one
+    Mapping("sagemaker.amazonaws.com", _names("AddTags DeleteTags"), (
+        Target(NOTEBOOK, (R("requestParameters.resourceArn", r"^(arn:[^:]+:sagemaker:[^:]*:[^:]*:notebook-instance/.+)$"),), optional=True),
+        Target(ENDPOINT_CONFIG, (R("requestParameters.resourceArn", r"^(arn:[^:]+:sagemaker:[^:]*:[^:]*:endpoint-config/.+)$"),), optional=True),
+    )),
+    # -- Systems Manager (the account item maps managed nodes to their ping status) -----------------------------------
+    Mapping("ssm.amazonaws.com", _names(
+        "CreateDocument UpdateDocument DeleteDocument UpdateDocumentDefaultVersion UpdateDocumentMetadata ModifyDocumentPermission"),
+        (Target(SSM_DOCUMENT, (P("requestParameters.name"),)),)),
+    Mapping("ssm.amazonaws.com", _names("AddTagsToResource RemoveTagsFromResource"),
+            (Target(SSM_DOCUMENT, (P("requestParameters.resourceId"),)),), when=(("requestParameters.resourceType", ("Document",)),)),
+    Mapping("ssm.amazonaws.com", _names("UpdateManagedInstanceRole"),
+            (Target(SSM_MANAGED_INSTANCE, (P("requestParameters.instanceId"),)),)),
+    Mapping("ssm.amazonaws.com", _names("DeregisterManagedInstance"), (
+        Target(SSM_MANAGED_INSTANCE, (P("requestParameters.instanceId"),)),
+        Target(SSM_ASSOCIATION_COMPLIANCE, (P("requestParameters.instanceId"),)),
+        Target(SSM_PATCH_COMPLIANCE, (P("requestParameters.instanceId"),)), _account("ssm"))),
+    Mapping("ssm.amazonaws.com", _names("PutComplianceItems"), (Target(SSM_PATCH_COMPLIANCE, (P("requestParameters.resourceId"),)),),
+            when=(("requestParameters.complianceType", ("Patch",)),)),
+    Mapping("ssm.amazonaws.com", _names("PutComplianceItems"), (Target(SSM_ASSOCIATION_COMPLIANCE, (P("requestParameters.resourceId"),)),),
+            when=(("requestParameters.complianceType", ("Association",)),)),
+    # association compliance follows the association's runs (no API call): later results come with the next collection
+    Mapping("ssm.amazonaws.com", _names("CreateAssociation CreateAssociationBatch UpdateAssociation DeleteAssociation"),
+            (Target(SSM_ASSOCIATION_COMPLIANCE, (P("requestParameters.instanceId"), P("requestParameters.entries[].instanceId"))),)),
+    # -- AWS WAF v2 web ACLs (the account item maps each load balancer to its web ACL) --------------------------------
+    Mapping("wafv2.amazonaws.com", _names("CreateWebACL UpdateWebACL DeleteWebACL"),
+            (Target(WEB_ACL, (P("requestParameters.id"), P("responseElements.summary.id"))),)),
+    Mapping("wafv2.amazonaws.com", _names("PutLoggingConfiguration DeleteLoggingConfiguration TagResource UntagResource"),
+            (Target(WEB_ACL, (R("requestParameters.loggingConfiguration.resourceArn", _WEB_ACL_ARN),
+                              R("requestParameters.resourceArn", _WEB_ACL_ARN), R("requestParameters.resourceARN", _WEB_ACL_ARN))),)),
+    # DisassociateWebACL names only the load balancer
+    Mapping("wafv2.amazonaws.com", _names("AssociateWebACL DisassociateWebACL"),
+            (Target(WEB_ACL, (R("requestParameters.webACLArn", _WEB_ACL_ARN),)), _account("wafv2"))),
     # -- account-level detective services -----------------------------------------------------------------------
     Mapping("guardduty.amazonaws.com", _names(
         "CreateDetector DeleteDetector UpdateDetector AcceptAdministratorInvitation AcceptInvitation "

@@ -8,8 +8,10 @@ One receive (up to ``max_messages``, long-polled) is one batch:
    watch are logged and acknowledged; an event id already processed (a duplicate delivery) is
    acknowledged without work;
 2. the resources the events touched are grouped by (collector, region) and each group is
-   re-collected once (``collect(services=[...], regions=[...])``: the same code path and
-   history semantics as ``phiwatch collect``; a resource gone is recorded as deleted);
+   re-collected once (``collect(services=[...], regions=[...], only={type: ids})``: the same
+   code path and history semantics as ``phiwatch collect``, asking AWS only for the resources
+   named (or the account part), the whole service when an event names none or the collector
+   cannot target; a targeted resource gone is recorded as deleted);
 3. the new history versions are attributed to the events' ``userIdentity`` (``changed_by``,
    shown by ``phiwatch history``): the version attributed is the first one captured at or
    after the event time, so a late, replayed or out-of-order event names the version that
@@ -474,8 +476,9 @@ class WatchService:
 
         t0 = time.monotonic()
         calls = sorted({r.parsed.label for r, _ in members if isinstance(r.parsed, Change)})
+        only = targets_of([ref for _, ref in members])
         try:
-            result = collect(self.aws, self.store, services=[service], regions=[region])
+            result = collect(self.aws, self.store, services=[service], regions=[region], only=only)
         except Exception as exc:  # noqa: BLE001 - the store or AWS failed: the events come back later
             _log(logging.ERROR, "re-collection failed", service=service, region=region, error=_code(exc), message=str(exc)[:300], calls=calls)
             return False, None, False
@@ -491,7 +494,7 @@ class WatchService:
                  api=first.api, error=first.error, failed_calls=len(transient), calls=calls)
             return False, result.run_id, False
         changed = bool(result.changed_keys) or result.deleted > 0
-        _log(logging.INFO, "re-collected", service=service, region=region, seconds=round(time.monotonic() - t0, 3),
+        _log(logging.INFO, "re-collected", service=service, region=region, targeted=only is not None, seconds=round(time.monotonic() - t0, 3),
              requests=result.requests, new_or_changed=len(result.changed_keys), deleted=result.deleted, calls=calls)
         return True, result.run_id, changed
 
@@ -725,6 +728,20 @@ class WatchService:
             self._act(summary, periodic=True)
         finally:
             self._busy_since = None
+
+
+def targets_of(refs: list[ResourceRef]) -> dict[str, set[str]] | None:
+    """What to re-collect for these references: resource type -> identifiers (``AWS::::Account``: the
+    account part). None (the whole service) when a reference names no identifier."""
+    only: dict[str, set[str]] = {}
+    for ref in refs:
+        if ref.account:
+            only.setdefault(ACCOUNT_TYPE, set())
+        elif not ref.identifiers:
+            return None
+        else:
+            only.setdefault(ref.resource_type, set()).update(ref.identifiers)
+    return only
 
 
 _CREATING = ("Create", "Run", "Allocate", "Request", "Import", "Copy", "Restore", "Register")
