@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import re
 from pathlib import Path
 from typing import Any, Literal, Optional
 
@@ -71,6 +72,10 @@ class ExceptionEntry(_Strict):
         return today <= self.expires
 
 
+SEVERITIES = ("low", "medium", "high", "critical")
+SNS_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z]{2}(-[a-z]+)+-\d:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
+
+
 class RouteFilter(_Strict):
     severity: list[str] = Field(default_factory=list)
     rules: list[str] = Field(default_factory=list)
@@ -78,6 +83,14 @@ class RouteFilter(_Strict):
     tags: dict[str, str] = Field(default_factory=dict)
     accounts: list[str] = Field(default_factory=list)
     events: list[str] = Field(default_factory=list)
+
+    @field_validator("severity")
+    @classmethod
+    def _known_severities(cls, value: list[str]) -> list[str]:
+        unknown = [s for s in value if s not in SEVERITIES]
+        if unknown:
+            raise ValueError(f"unknown severity {', '.join(unknown)} (known: {', '.join(SEVERITIES)})")
+        return value
 
     @field_validator("events")
     @classmethod
@@ -107,7 +120,7 @@ class SmtpSettings(_Strict):
 class NotificationRoute(_Strict):
     name: str
     channel: Literal["sns", "email", "slack", "webhook", "apprise"]
-    target: Optional[str] = None
+    target: Optional[str] = Field(default=None, validate_default=True)
     when: RouteFilter = Field(default_factory=RouteFilter)
     digest: bool = False
     reminder_hours: Optional[int] = Field(default=None, ge=1)
@@ -115,7 +128,7 @@ class NotificationRoute(_Strict):
     secret_file: Optional[str] = None
     owner_tag: Optional[str] = None
     template: Optional[str] = None
-    smtp: Optional[SmtpSettings] = None
+    smtp: Optional[SmtpSettings] = Field(default=None, validate_default=True)
 
     @field_validator("target")
     @classmethod
@@ -126,6 +139,12 @@ class NotificationRoute(_Strict):
                 f"a {channel} URL is a secret: put it in an environment variable named by secret_env "
                 "or a file named by secret_file, not in the policy"
             )
+        if channel == "sns" and not value:
+            raise ValueError("an sns route needs target: the topic ARN (arn:aws:sns:REGION:ACCOUNT_ID:TOPIC_NAME)")
+        if channel == "sns" and not SNS_TOPIC_ARN.match(value.strip()):
+            raise ValueError(f"malformed SNS topic ARN '{value}': expected arn:aws:sns:REGION:ACCOUNT_ID:TOPIC_NAME")
+        if channel == "webhook" and not (value or "").strip().lower().startswith(("https://", "http://")):
+            raise ValueError("a webhook route needs target: the https URL to POST to")
         return value
 
     @field_validator("template")
@@ -140,15 +159,26 @@ class NotificationRoute(_Strict):
     def _smtp_for_email(cls, value: Optional[SmtpSettings], info: ValidationInfo) -> Optional[SmtpSettings]:
         if value is not None and info.data.get("channel") not in ("email", None):
             raise ValueError("smtp applies to email routes only")
+        if value is None and info.data.get("channel") == "email":
+            raise ValueError("an email route needs smtp: {host, port, starttls, from_address, username_env, password_env}")
         return value
+
+
+def _yaml_off(value: Any) -> Any:
+    """YAML 1.1 reads a bare ``off`` as false: take it as the mode it was meant to be."""
+    return "off" if value is False else value
 
 
 class RuleRemediation(_Strict):
     mode: Literal["off", "dry-run", "manual", "auto"]
+    _off = field_validator("mode", mode="before")(classmethod(lambda cls, v: _yaml_off(v)))
+    # runbook parameters the rule cannot give (e.g. a flow log's destination); checked against the runbook
+    parameters: dict[str, Any] = Field(default_factory=dict)
 
 
 class Remediation(_Strict):
     mode: Literal["off", "dry-run", "manual", "auto"] = "dry-run"
+    _off = field_validator("mode", mode="before")(classmethod(lambda cls, v: _yaml_off(v)))
     max_per_run: int = Field(default=20, ge=0)
     max_per_hour: Optional[int] = Field(default=None, ge=0)
     rules: dict[str, RuleRemediation] = Field(default_factory=dict)
@@ -246,6 +276,11 @@ def parse_policy(text: str, source: str = "policy.yaml", base_dir: str = ".") ->
             msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
             messages.append(policy_error(source, lines, loc, msg))
         raise UsageError("invalid policy:\n  " + "\n  ".join(messages)) from exc
+    seen: set[str] = set()
+    for i, route in enumerate(policy.notifications):
+        if route.name in seen:  # routes are keyed by name in the outbox
+            raise UsageError("invalid policy:\n  " + policy_error(source, lines, ("notifications", i, "name"), f"duplicate route name '{route.name}'"))
+        seen.add(route.name)
     policy.source = source
     policy.base_dir = base_dir
     policy._lines = lines  # type: ignore[attr-defined]
@@ -277,8 +312,31 @@ def validate_against_rules(policy: Policy, rules: dict[str, Any], known_packs: s
     for i, entry in enumerate(policy.exceptions):
         if entry.rule not in rules and not entry.rule.endswith("*"):
             problems.append(policy_error(policy.source, lines, ("exceptions", i, "rule"), f"unknown rule id '{entry.rule}'"))
-    for rule_id in policy.remediation.rules:
+    for i, route in enumerate(policy.notifications):
+        for j, rule_id in enumerate(route.when.rules):
+            if rule_id not in rules:
+                problems.append(policy_error(policy.source, lines, ("notifications", i, "when", "rules", j), f"unknown rule id '{rule_id}'"))
+    for rule_id, setting in policy.remediation.rules.items():
         if rule_id not in rules:
             problems.append(policy_error(policy.source, lines, ("remediation", "rules", rule_id), f"unknown rule id '{rule_id}'"))
+        elif setting.parameters:
+            problems.extend(_runbook_parameter_problems(policy, lines, rule_id, rules[rule_id], setting.parameters))
     if problems:
         raise UsageError("invalid policy:\n  " + "\n  ".join(problems))
+
+
+def _runbook_parameter_problems(policy: Policy, lines: _Lines, rule_id: str, rule: Any, given: dict[str, Any]) -> list[str]:
+    """Names under ``remediation.rules.RULE.parameters`` that the rule's runbook does not declare."""
+    from phiwatch.remediate.document import RunbookError, builtin
+
+    where = ("remediation", "rules", rule_id, "parameters")
+    if not rule.remediation:
+        return [policy_error(policy.source, lines, where, f"rule {rule_id} has no remediation runbook")]
+    try:
+        declared = builtin(rule.remediation).parameters
+    except RunbookError as exc:
+        return [policy_error(policy.source, lines, where, str(exc))]
+    return [
+        policy_error(policy.source, lines, (*where, name), f"unknown parameter of {rule.remediation} (known: {', '.join(sorted(declared))})")
+        for name in given if name not in declared
+    ]

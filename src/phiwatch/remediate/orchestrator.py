@@ -27,7 +27,9 @@ while the resource's configuration is unchanged (no retry storm); a human may re
 ``--approve``. Identical runs in one batch (same runbook, region and parameters, e.g. two rules
 fixed by blocking a bucket's public access) execute once.
 
-Runbook parameters come from the finding's item and the rule's parameters (:func:`runbook_parameters`).
+Runbook parameters come from the finding's item and the rule's parameters (:func:`runbook_parameters`),
+then from ``remediation.rules.RULE.parameters`` in the policy (what no rule parameter gives, such as
+a flow log's destination).
 Events go to ``finding_events`` and, in the same transaction, the alert outbox. Every plan,
 approval and execution is appended to the hash-chained audit log (:mod:`phiwatch.remediate.audit`).
 """
@@ -194,8 +196,9 @@ def services_for(item: ConfigurationItem, rule: Any = None) -> list[str]:
 def recollect(aws: Any, store: Store, wanted: Iterable[tuple[ConfigurationItem, list[str]]], changed_by: str | None = None) -> dict[tuple, ConfigurationItem | None]:
     """Collect again what produces the given items; returns each item's new version (None: deleted).
 
-    Simplest honest approach: run the item's collector(s) for its region (global services once)
-    and record everything they return, like ``phiwatch collect --service S --region R`` would.
+    Runs the item's collector(s) for its region (global services once), asking only for these
+    resources where the collector can target them (``collect(only=...)``); the others collect
+    their whole service, like ``phiwatch collect --service S --region R`` would.
     """
     from phiwatch.collect.base import REGISTRY
     from phiwatch.collect.runner import collect
@@ -203,6 +206,8 @@ def recollect(aws: Any, store: Store, wanted: Iterable[tuple[ConfigurationItem, 
     regional: dict[str, set[str]] = {}
     global_services: set[str] = set()
     global_regions: set[str] = set()
+    # just these resources, per run: collectors that can target ask AWS for them alone
+    only: dict[str, dict[str, set[str]]] = {}
     keys = []
     for item, services in wanted:
         keys.append(item.key)
@@ -214,15 +219,18 @@ def recollect(aws: Any, store: Store, wanted: Iterable[tuple[ConfigurationItem, 
                 global_services.add(name)
                 if item.awsRegion not in (GLOBAL_REGION, "", None):
                     global_regions.add(item.awsRegion)
+                run = GLOBAL_REGION
             else:
-                regional.setdefault(_region(item, aws.default_region), set()).add(name)
-    runs: list[tuple[list[str], list[str]]] = [([r], sorted(s)) for r, s in sorted(regional.items())]
+                run = _region(item, aws.default_region)
+                regional.setdefault(run, set()).add(name)
+            only.setdefault(run, {}).setdefault(item.resourceType, set()).add(item.resourceId)
+    runs: list[tuple[str, list[str], list[str]]] = [(r, [r], sorted(s)) for r, s in sorted(regional.items())]
     if global_services:
-        runs.append((sorted(global_regions) or [aws.default_region], sorted(global_services)))
-    for regions, services in runs:
+        runs.append((GLOBAL_REGION, sorted(global_regions) or [aws.default_region], sorted(global_services)))
+    for run, regions, services in runs:
         clone = copy.copy(aws)
         clone.regions = regions
-        result = collect(clone, store, services=services, changed_by=changed_by)
+        result = collect(clone, store, services=services, changed_by=changed_by, only=only.get(run))
         for err in result.errors:
             log.info("re-collection error: %s", err.to_dict())
     return {key: current_item(store, key) for key in keys}
@@ -399,6 +407,14 @@ class Remediator:
         active = self.active.get(rule_id)
         return dict(active.params) if active else {}
 
+    def _params(self, doc: Any, target: Target) -> dict[str, Any]:
+        """:func:`runbook_parameters`, then the policy's ``remediation.rules.RULE.parameters`` (they win)."""
+        params = runbook_parameters(doc, target.item, self._rule_params(target.rule_id), self.aws.default_region, target.rule_id)
+        setting = self.policy.remediation.rules.get(target.rule_id)
+        if setting is not None:
+            params.update({k: v for k, v in setting.parameters.items() if k in doc.parameters and v is not None})
+        return params
+
     def _audit(self, conn: Connection, action: str, data: dict[str, Any], remediation_id: str | None, finding_id: str) -> None:
         audit_id, digest = audit.append(
             conn, action, data, actor=self.actor, caller_arn=self.caller_arn,
@@ -509,7 +525,7 @@ class Remediator:
         from phiwatch.remediate.executor import execute
 
         doc = self.document(target.runbook_id)
-        params = runbook_parameters(doc, target.item, self._rule_params(target.rule_id), self.aws.default_region, target.rule_id)
+        params = self._params(doc, target)
         with self.store.engine.connect() as conn:
             latest = self._latest(conn, target.finding_id)
         if (
@@ -601,7 +617,7 @@ class Remediator:
         done: list[tuple[Target, str, Any, str | None, bool]] = []
         for target in ready:
             doc = self.document(target.runbook_id)
-            params = runbook_parameters(doc, target.item, self._rule_params(target.rule_id), self.aws.default_region, target.rule_id)
+            params = self._params(doc, target)
             region = _region(target.item, self.aws.default_region)
             if approved_plan is not None and canonical_json(approved_plan["parameters"]) != canonical_json(audit.redact(params)):
                 outcome = self._plan(target, "manual", report, scan_id)
