@@ -72,22 +72,25 @@ def test_sns_publishes_contract_json_to_subscribed_queue(aws_env, store):
     assert row["status"] == "sent" and row["attempts"] == 1 and row["last_error"] is None
 
 
-def test_sns_malformed_arn_and_missing_topic_are_logged_other_routes_deliver(aws_env, store):
+def test_sns_malformed_arn_rejected_at_load_missing_topic_logged_other_routes_deliver(aws_env, store):
+    with pytest.raises(UsageError) as err:
+        policy("notifications:\n  - name: bad-arn\n    channel: sns\n    target: hipaa-alerts\n")
+    assert "policy.yaml:4: notifications.0.target: " in str(err.value)
+    assert "malformed SNS topic ARN 'hipaa-alerts'" in str(err.value) and "arn:aws:sns:REGION:ACCOUNT_ID:TOPIC_NAME" in str(err.value)
+    with pytest.raises(UsageError, match=r"policy.yaml:2: notifications.0.target: .*sns route needs target: the topic ARN"):
+        policy("notifications:\n  - {name: no-target, channel: sns}\n")
     topic, queue = _subscribed_queue(aws_env)
     write(store, bucket("bucket-logging-off", logging=False))
     pol = policy(
         "notifications:\n"
-        "  - {name: bad-arn, channel: sns, target: 'hipaa-alerts'}\n"
         "  - {name: gone, channel: sns, target: 'arn:aws:sns:us-east-1:123456789012:no-such-topic'}\n"
         f"  - {{name: good, channel: sns, target: '{topic}'}}\n"
     )
     evaluate(store, pol)
     result = Dispatcher(store, pol, aws=aws_env.context(), sleep=no_sleep()).dispatch()
     assert result.route("good").sent == 1
-    assert "malformed SNS topic ARN 'hipaa-alerts'" in result.route("bad-arn").errors[0]
     assert "does not exist" in result.route("gone").errors[0]
     rows = {r["route"]: r for r in outbox_rows(store)}
-    assert rows["bad-arn"]["status"] == "failed" and "arn:aws:sns:REGION:ACCOUNT_ID:TOPIC_NAME" in rows["bad-arn"]["last_error"]
     assert rows["gone"]["status"] == "failed" and rows["gone"]["attempts"] == 1  # NotFound is not retried in the run
     assert len(_drain(aws_env.client("sqs"), queue, 1)) == 1
 

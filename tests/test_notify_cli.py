@@ -61,7 +61,8 @@ def test_notify_test_scan_alerts_and_delivery_log(tmp_path, receiver, run):
         f"  - name: hook\n    channel: webhook\n    target: {receiver.url}/hook\n    secret_env: HOOK_KEY\n"
         "    when: {rules: [s3-bucket-logging-enabled]}\n"
         f"  - name: broken\n    channel: webhook\n    target: {receiver.url}/broken\n    secret_env: HOOK_KEY\n"
-        "    when: {rules: [no-such-rule-matches]}\n"
+        "    when: {rules: [iam-password-policy]}\n"  # no account item in the store: never matches
+
     )
     ok = subprocess_run(["notify", "test", "--route", "hook", "--policy", str(policy), "--db", db], HOOK_KEY=KEY)
     assert ok.returncode == 0, ok.stderr

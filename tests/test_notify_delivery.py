@@ -223,3 +223,49 @@ def test_route_removed_from_policy_keeps_its_alerts(store, receiver, monkeypatch
     [row] = outbox_rows(store)
     assert row["status"] == "pending"  # never dropped
     assert Dispatcher(store, pol).dispatch(now=T0 + dt.timedelta(hours=1)).sent == 1
+
+
+def test_routing_by_severity_sections_accounts_and_to_several_routes(store, receiver, monkeypatch):
+    monkeypatch.setenv("HOOK_KEY", KEY)
+    write(store, bucket("a-logging-off", logging=False, tags={"PHI": "Yes"}))
+    pol = policy(
+        "notifications:\n"
+        + hook("medium", receiver.url, "when: {severity: [medium]}")
+        + hook("high", receiver.url, "when: {severity: [high, critical]}")
+        + hook("audit-controls", receiver.url, "when: {hipaa_sections: ['164.312(b)']}")
+        + hook("integrity", receiver.url, "when: {hipaa_sections: ['164.312(c)(2)']}")
+        + hook("our-account", receiver.url, "when: {accounts: ['111122223333']}")
+        + hook("other-account", receiver.url, "when: {accounts: ['999999999999']}")
+        + hook("all-of", receiver.url, "when: {severity: [medium], tags: {PHI: 'Yes'}, events: [opened], accounts: ['111122223333']}")
+        + hook("one-miss", receiver.url, "when: {severity: [medium], tags: {PHI: 'No'}}")
+    )
+    evaluate(store, pol)
+    result = deliver(store, pol, now=T0)
+    assert sorted(r.route for r in result.routes if r.sent) == ["all-of", "audit-controls", "medium", "our-account"]
+    assert result.failed == 0
+    bodies = [b for path in ("/medium", "/audit-controls", "/our-account", "/all-of") for b in receiver.json(path)]
+    assert len(bodies) == 4 and {b["finding_id"] for b in bodies} == {bodies[0]["finding_id"]}
+    assert [r["path"] for r in receiver.requests if r["path"] in ("/high", "/integrity", "/other-account", "/one-miss")] == []
+
+
+def test_exception_granted_then_expired_are_alerted(store, receiver, monkeypatch):
+    monkeypatch.setenv("HOOK_KEY", KEY)
+    write(store, bucket("site-logging-off", logging=False))
+    pol = policy(
+        "exceptions:\n"
+        "  - {rule: s3-bucket-logging-enabled, resource: site-logging-off, justification: Static site without PHI, "
+        "owner: web@example.org, expires: 2026-06-30}\n"
+        "notifications:\n"
+        + hook("exceptions", receiver.url, "when: {events: [excepted, exception_expired]}")
+        + hook("new-only", receiver.url, "when: {events: [opened]}")
+    )
+    evaluate(store, pol)
+    deliver(store, pol, now=T0)
+    assert [b["event"] for b in receiver.json("/exceptions")] == ["excepted"]
+    later = T0 + dt.timedelta(days=40)  # past the exception's expiry: the finding reopens
+    assert [e["event"] for e in evaluate(store, pol, later).events] == ["exception_expired"]
+    deliver(store, pol, now=later)
+    got = receiver.json("/exceptions")
+    assert [b["event"] for b in got] == ["excepted", "exception_expired"] and got[1]["resource_id"] == "site-logging-off"
+    assert receiver.json("/new-only") == []
+    assert deliver(store, pol, now=later + dt.timedelta(hours=1)).sent == 0  # once per (finding, event, route)

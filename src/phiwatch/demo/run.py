@@ -6,64 +6,116 @@ import json
 import tempfile
 from pathlib import Path
 
-from rich.table import Table
-
 from phiwatch.cli_common import console
 
 
 def run_demo(db: str | None = None, regions: list[str] | None = None) -> None:
+    import logging
+
     from phiwatch.aws import AwsContext
-    from phiwatch.cli_scan import print_scan_table
-    from phiwatch.demo.estate import OWNER_TAG, seed_estate
+    from phiwatch.cli_common import err_console
+    from phiwatch.demo.estate import seed_estate
     from phiwatch.emulator import Emulator
     from phiwatch.engine import resolve_rules, run_scan
     from phiwatch.policy import NotificationRoute, Policy, RouteFilter
     from phiwatch.store import Store
-    from phiwatch.ui import collection_progress, print_collect_summary
+    from phiwatch.ui import collection_progress
 
     regions = regions or ["us-east-1"]
     workdir = Path(tempfile.mkdtemp(prefix="phiwatch-demo-"))
     db = db or f"sqlite:///{workdir / 'demo.db'}"
     console.rule("[bold]phiwatch demo[/bold]")
     with Emulator() as emu:
+        # the emulator lacks a few APIs (see `phiwatch emulator`); phiwatch handles those calls itself
+        logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
         console.print(f"1. Embedded AWS emulator running at {emu.endpoint} (no AWS account used)")
         session = emu.session(regions[0])
         created = seed_estate(session, emu.endpoint, regions[0])
         console.print(f"2. Seeded a demo healthcare estate ({', '.join(sorted(created))})")
         alerts_topic, alerts_queue = subscribe_alerts_queue(session, emu.endpoint, regions[0])
-        console.print(f"3. Collecting the inventory and evaluating the HIPAA rules into {db}")
         aws = AwsContext(endpoint_url=emu.endpoint, regions=regions, session=session)
         store = Store(db)
         policy = Policy(packs=["hipaa", "hipaa-extras"], notifications=[
             NotificationRoute(name="security-team", channel="sns", target=alerts_topic, when=RouteFilter(severity=["high", "critical"])),
         ])
         rules = resolve_rules(policy)
-        with collection_progress() as progress:
+        with collection_progress(enabled=err_console.is_terminal) as progress:
             outcome = run_scan(aws, store, policy, progress=progress)
-        print_collect_summary(outcome.collect_result)
-
-        owners = Table(title=f"Who owns what (tag {OWNER_TAG})", show_edge=False)
-        for col in ("Owner", "Type", "Resource"):
-            owners.add_column(col)
-        for row in store.inventory(tags={OWNER_TAG: "*"}):
-            owners.add_row(row["tags"][OWNER_TAG], row["resource_type"], row["resource_name"] or row["resource_id"])
-        console.print(owners)
-        console.print("4. HIPAA scan")
-        print_scan_table(outcome.scan, rules)
-        opened = sum(1 for e in outcome.scan["events"] if e["event"] == "opened")
-        console.print(f"   {len(outcome.scan['evaluations'])} evaluations, {opened} findings opened")
-        print_alerts(store, policy, rules, aws, session, emu.endpoint, regions[0], alerts_topic, alerts_queue)
-        show_remediation(aws, store, policy, outcome, db)
+        c = outcome.collect_result
+        console.print(f"3. Collected {c.seen} items of {len(c.types_seen)} resource types (account {c.account_id}, "
+                      f"{', '.join(c.regions)}) in {c.seconds:.1f}s, {c.requests} requests, into {db}")
+        print_owners(store)
+        print_sections(outcome.scan, rules)
+        print_findings(outcome.scan, db)
+        alerts = AlertInbox(session, emu.endpoint, regions[0], alerts_topic, alerts_queue)
+        console.print(f"5. Alerts: route security-team sends high and critical findings to SNS topic "
+                      f"{alerts_topic.rsplit(':', 1)[-1]}; an SQS queue subscribed to it shows what arrives")
+        alerts.deliver_and_show(store, policy, rules, aws)
+        show_remediation(aws, store, policy, outcome, db, alerts, rules)
         console.print(
             "\nTry it yourself against the same store:\n"
             f"  phiwatch findings --db {db}\n"
-            f"  phiwatch inventory --db {db} --tag PHI=Yes\n"
+            f"  phiwatch notifications --db {db}\n"
             f"  phiwatch history --db {db} phi-records-compliant\n"
             f"  phiwatch show --db {db} phi-imaging-noncompliant\n"
-            f"  phiwatch rules show s3-bucket-logging-enabled\n"
-            f"  phiwatch notifications --db {db}"
+            "  phiwatch rules show s3-bucket-logging-enabled",
+            soft_wrap=True,
         )
         store.close()
+
+
+def line(text: str) -> None:
+    """One line, cut at the terminal's width (lists stay one row per item)."""
+    console.print(text, no_wrap=True, overflow="ellipsis", highlight=False)
+
+
+def print_owners(store) -> None:
+    """Owner tags: email routes can reach each resource's owner (``owner_tag``)."""
+    from collections import Counter
+
+    from phiwatch.demo.estate import OWNER_TAG
+
+    owners = Counter(row["tags"][OWNER_TAG] for row in store.inventory(tags={OWNER_TAG: "*"}))
+    top = ", ".join(f"{owner} ({n})" for owner, n in owners.most_common(4))
+    console.print(f"   {sum(owners.values())} resources name their owner in tag {OWNER_TAG} ({len(owners)} owners): {top}, ...",
+                  highlight=False)
+
+
+SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+
+
+def print_sections(scan: dict, rules: dict) -> None:
+    """The scan summary by HIPAA Security Rule section, as `phiwatch scan` prints it."""
+    from rich.table import Table
+
+    from phiwatch.engine import summary_by_section
+
+    table = Table(title="HIPAA scan: resources by Security Rule section", show_edge=False, title_justify="left")
+    table.add_column("Section", no_wrap=True)
+    for col in ("Rules", "Compliant", "Failing", "Excepted", "Unchecked"):
+        table.add_column(col, justify="right")
+    for s in summary_by_section(scan, rules):
+        table.add_row(s["section"], str(s["rules"]), str(s["compliant"]),
+                      f"[red]{s['non_compliant']}[/red]" if s["non_compliant"] else "0",
+                      str(s["excepted"]), f"[yellow]{s['could_not_check']}[/yellow]" if s["could_not_check"] else "0")
+    console.print(table)
+
+
+def print_findings(scan: dict, db: str, shown: int = 8) -> None:
+    """Counts by severity and the most severe findings, one line each."""
+    from collections import Counter
+
+    failing = sorted(_failing(scan), key=lambda e: (SEVERITY_ORDER.get(e["severity"], 9), e["rule_id"], e["resource_id"]))
+    unchecked = sum(1 for e in scan["evaluations"] if e["compliance"] == "INSUFFICIENT_DATA")
+    counts = Counter(e["severity"] for e in failing)
+    by_severity = ", ".join(f"{counts[s]} {s}" for s in SEVERITY_ORDER if counts[s])
+    console.print(f"4. HIPAA scan: {len(scan['evaluations'])} evaluations, {len(failing)} non-compliant ({by_severity}), "
+                  f"{unchecked} could not check. The most severe:", highlight=False)
+    for e in failing[:shown]:
+        line(f"   [bold]{e['severity']:<8}[/bold] {e['rule_id']}  {e['resource_name'] or e['resource_id']}: {e['annotation']}")
+    if len(failing) > shown:
+        console.print(f"   ... and {len(failing) - shown} more: `phiwatch findings --db {db}` (by HIPAA section: `phiwatch scan`)",
+                      highlight=False, soft_wrap=True)
 
 
 def subscribe_alerts_queue(session, endpoint: str, region: str) -> tuple[str, str]:
@@ -78,38 +130,48 @@ def subscribe_alerts_queue(session, endpoint: str, region: str) -> tuple[str, st
     return topic, queue
 
 
-def print_alerts(store, policy, rules, aws, session, endpoint: str, region: str, topic: str, queue: str) -> None:
-    """Send the scan's alerts (route security-team: high and critical findings) and show them arriving."""
-    import json
+class AlertInbox:
+    """Sends what the outbox holds through the policy's routes and reads back what reached the queue."""
 
-    from phiwatch.aws.session import make_client
-    from phiwatch.notify.dispatcher import deliver
+    def __init__(self, session, endpoint: str, region: str, topic: str, queue: str) -> None:
+        from phiwatch.aws.session import make_client
 
-    console.print(f"5. Alerts: route security-team publishes high and critical findings to {topic}")
-    result = deliver(store, policy, rules, aws=aws)
-    if result is None or not result.routes:
-        console.print("   no alerts to send")
-        return
-    console.print(f"   {result.summary()} in {result.seconds:.2f}s")
-    sqs = make_client(session, "sqs", endpoint, region)
-    arrived = []
-    for _ in range(20):
-        got = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
-        if not got:
-            break
-        arrived += [json.loads(json.loads(m["Body"])["Message"]) for m in got]
-        sqs.delete_message_batch(QueueUrl=queue, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got)])
-    shown = sorted(arrived, key=lambda a: (a["severity"] != "critical", a["rule_id"], a["resource_id"]))[:12]
-    table = Table(title=f"{len(arrived)} alerts arrived on the SQS queue subscribed to the topic"
-                  + (f" (first {len(shown)})" if len(shown) < len(arrived) else ""), show_edge=False)
-    for col in ("Event", "Severity", "Rule", "Resource"):
-        table.add_column(col, overflow="fold")
-    for a in shown:
-        table.add_row(a["event"], a["severity"], a["rule_id"], a["resource_id"])
-    console.print(table)
-    if arrived:
-        console.print("   Each alert is the JSON message of the contract (ids, rule and reason only, no PHI), e.g.:")
-        console.print_json(json.dumps(shown[0]))
+        self.sqs = make_client(session, "sqs", endpoint, region)
+        self.topic, self.queue = topic, queue
+        self.example_shown = False
+
+    def receive(self) -> list[dict]:
+        arrived: list[dict] = []
+        for _ in range(100):
+            got = self.sqs.receive_message(QueueUrl=self.queue, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+            if not got:
+                break
+            arrived += [json.loads(json.loads(m["Body"])["Message"]) for m in got]
+            self.sqs.delete_message_batch(QueueUrl=self.queue, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got)])
+        return arrived
+
+    def deliver_and_show(self, store, policy, rules, aws, shown: int = 6) -> None:
+        from collections import Counter
+
+        from phiwatch.notify.dispatcher import deliver
+
+        result = deliver(store, policy, rules, aws=aws)
+        if result is None or not result.routes:
+            console.print("   no alerts to send")
+            return
+        console.print(f"   {result.summary()} in {result.seconds:.2f}s", highlight=False)
+        arrived = self.receive()
+        counts = Counter(a["event"] for a in arrived)
+        console.print(f"   {len(arrived)} arrived on the queue: " + ", ".join(f"{n} {e}" for e, n in counts.most_common()), highlight=False)
+        order = sorted(arrived, key=lambda a: (SEVERITY_ORDER.get(a["severity"], 9), a["rule_id"], a["resource_id"], a["event"]))
+        for a in order[:shown]:
+            line(f"   {a['event']:<20} {a['severity']:<8} {a['rule_id']}  {a['resource_id']}")
+        if len(arrived) > shown:
+            console.print(f"   ... and {len(arrived) - shown} more (the delivery log: `phiwatch notifications`)")
+        if arrived and not self.example_shown:
+            self.example_shown = True
+            console.print("   Each alert is one JSON object: ids, rule and reason only, never configuration values or PHI:")
+            console.print(json.dumps(order[0], separators=(", ", ": ")), highlight=False, soft_wrap=False)
 
 
 # rules the demo lets phiwatch fix on its own (mode auto); the others stay planned (dry-run)
@@ -120,9 +182,10 @@ DEMO_AUTO_RULES = (
 )
 
 
-def show_remediation(aws, store, policy, outcome, db: str) -> None:
+def show_remediation(aws, store, policy, outcome, db: str, alerts: AlertInbox, rules) -> None:
     """The first scan planned every runbook (dry-run, the default): show the plan, then apply the
-    auto-mode rules' runbooks in a second scan, which re-collects, re-evaluates and audits."""
+    auto-mode rules' runbooks in a second scan, which re-collects, re-evaluates and audits; the
+    alerts it raises (remediation applied, finding resolved) arrive on the queue."""
     from phiwatch.engine import run_scan
     from phiwatch.policy import Remediation, RuleRemediation
     from phiwatch.remediate.audit import verify
@@ -130,37 +193,33 @@ def show_remediation(aws, store, policy, outcome, db: str) -> None:
     report = outcome.remediation
     planned = report.by_status("planned") if report else []
     console.print(f"6. Remediation plan (mode dry-run, the default): {len(planned)} findings have a runbook; nothing was changed")
-    table = Table(show_edge=False)
-    for col in ("Rule", "Resource", "Runbook", "Would call"):
-        table.add_column(col, overflow="fold")
-    for o in planned[:10]:
+    for o in planned[:6]:
         writes = [c for c in o.plan if c.get("write")]
-        call = f"{writes[0]['service']}:{writes[0]['api']} {json.dumps(writes[0]['params'], sort_keys=True)[:70]}" if writes else "-"
-        table.add_row(o.rule_id, o.resource_id, o.runbook_id, call)
-    console.print(table)
-    if len(planned) > 10:
-        console.print(f"   ... and {len(planned) - 10} more (`phiwatch remediate --db {db}`)")
+        call = f"{writes[0]['service']}:{writes[0]['api']}" if writes else "-"
+        line(f"   {o.rule_id}  {o.resource_id}  -> {call}")
+    if len(planned) > 6:
+        console.print(f"   ... and {len(planned) - 6} more (`phiwatch remediate --db {db}`)", highlight=False, soft_wrap=True)
     auto = policy.model_copy(update={"remediation": Remediation(
         mode="dry-run", max_per_run=50, rules={r: RuleRemediation(mode="auto") for r in DEMO_AUTO_RULES})})
     auto.source = "demo policy with remediation auto for some rules"
     before = _failing(outcome.scan)
     console.print(f"7. Scanning again with mode auto for {len(DEMO_AUTO_RULES)} rules: apply, re-collect, re-evaluate")
     second = run_scan(aws, store, auto, progress=None)
-    done = second.remediation.outcomes if second.remediation else []
-    result = Table(show_edge=False)
-    for col in ("Result", "Rule", "Resource", "Why"):
-        result.add_column(col, overflow="fold")
-    for o in done:
-        if o.mode == "auto" and o.new:
-            style = {"applied": "green", "failed": "red"}.get(o.status, "yellow")
-            result.add_row(f"[{style}]{o.status}[/{style}]", o.rule_id, o.resource_id, o.reason or "now compliant")
-    console.print(result)
+    done = [o for o in (second.remediation.outcomes if second.remediation else []) if o.mode == "auto" and o.new]
+    for o in done[:8]:
+        style = {"applied": "green", "failed": "red"}.get(o.status, "yellow")
+        line(f"   [{style}]{o.status:<8}[/{style}] {o.rule_id}  {o.resource_id}" + (f": {o.reason}" if o.reason else ""))
+    if len(done) > 8:
+        console.print(f"   ... and {len(done) - 8} more")
     after = _failing(second.scan)
     applied = sum(1 for o in done if o.status == "applied")
     console.print(f"8. Re-scan: {len(before)} non-compliant evaluations before, {len(after)} after; {applied} findings remediated")
     with store.engine.connect() as conn:
         check = verify(conn)
-    console.print(f"   audit log: {check.entries} entries, hash chain {'intact' if check.ok else 'BROKEN'} (`phiwatch audit verify --db {db}`)")
+    console.print(f"   audit log: {check.entries} entries, hash chain {'intact' if check.ok else 'BROKEN'} (`phiwatch audit verify --db {db}`)",
+                  soft_wrap=True)
+    console.print("9. Alerts of the second scan (sent once: nothing is re-sent for findings that did not change)")
+    alerts.deliver_and_show(store, auto, rules, aws)
 
 
 def _failing(scan: dict) -> list:
