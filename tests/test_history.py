@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 from phiwatch.collect.runner import collect
 from phiwatch.model import ConfigurationItem
@@ -96,3 +97,21 @@ def test_tag_search(store):
     found = store.inventory(resource_type="AWS::EC2::Instance", tags={"InstanceOwnerEmail": "a@example.org"})
     assert sorted(r["resource_id"] for r in found) == ["i-0", "i-2"]
     assert len(store.inventory(tags={"InstanceOwnerEmail": "*"})) == 3
+
+
+def test_in_memory_store_keeps_everything_between_collections(aws_env):
+    """``sqlite://`` is one database for every thread of the process, not one per connection."""
+    from phiwatch.store import Store
+
+    store = Store("sqlite://")
+    aws_env.client("ec2").enable_ebs_encryption_by_default()
+    ctx = aws_env.context()
+    first = collect(ctx, store, services=["ec2"])
+    results = []
+    worker = threading.Thread(target=lambda: results.append(collect(ctx, store, services=["ec2"])))  # e.g. a watch thread
+    worker.start()
+    worker.join()
+    [second] = results
+    assert first.created > 0 and (second.created, second.changed, second.deleted) == (0, 0, 0)
+    account = [r for r in store.inventory(resource_type="AWS::::Account") if r["region"] == "us-east-1"]
+    assert len(account) == 1

@@ -76,7 +76,15 @@ class Store:
             if self.url.startswith("sqlite:///") and self.url != "sqlite:///:memory:":
                 path = Path(self.url[len("sqlite:///") :])
                 path.parent.mkdir(parents=True, exist_ok=True)
-            self.engine: Engine = create_engine(self.url, future=True, pool_pre_ping=True)
+            if self.url in ("sqlite://", "sqlite:///:memory:"):
+                # one in-memory database shared by every thread (the default pool gives each its own)
+                from sqlalchemy.pool import StaticPool
+
+                self.engine: Engine = create_engine(
+                    self.url, future=True, poolclass=StaticPool, connect_args={"check_same_thread": False}
+                )
+            else:
+                self.engine = create_engine(self.url, future=True, pool_pre_ping=True)
         except ArgumentError as exc:
             shown = self._safe_url()  # "(store URL)" when unparseable: it may hold a password
             raise UsageError(
