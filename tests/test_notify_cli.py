@@ -75,6 +75,7 @@ def test_notify_test_scan_alerts_and_delivery_log(tmp_path, receiver, run):
     assert failed.returncode == 3
     assert "test message on route 'broken' (webhook) was not delivered: HTTP 500 from 127.0.0.1" in failed.stderr
     assert "Traceback" not in failed.stderr
+    assert failed.stderr.count("HTTP 500") == 1  # one error line, not a logged warning as well
     unknown = run(["notify", "test", "--route", "nope", "--policy", str(policy), "--db", db])
     assert unknown.returncode == 2 and "no route named 'nope'" in unknown.stderr and "routes: hook, broken" in unknown.stderr
 

@@ -72,9 +72,15 @@ def notify_test(
     store = _open_store(db)
     row_id = queue_test_message(store, r, recipient=to)
     dispatcher = Dispatcher(store, pol, endpoint_url=endpoint_url, profile=profile, timeout=timeout, max_attempts=1)
+    import logging
+
+    quiet = logging.getLogger("phiwatch.notify")  # a failure is this command's one error line, not a warning too
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
     try:
         result = dispatcher.dispatch(ids=[row_id], force=True)
     finally:
+        quiet.setLevel(level)
         dispatcher.close()
     rr = result.route(r.name)
     if rr is None or not rr.sent:
@@ -165,14 +171,14 @@ def notifications(
         ])
         return
     t = Table(title=f"Alert delivery log ({len(rows)} most recent)", show_edge=False)
-    for col in ("Id", "Queued", "Route", "Channel", "Event", "Rule / resource", "Status", "Last error"):
-        t.add_column(col, overflow="fold")
+    for col in ("Id", "Queued (UTC)", "Route", "Channel", "Event", "Rule / resource", "Status", "Last error"):
+        t.add_column(col, overflow="fold", no_wrap=col in ("Id", "Queued (UTC)"))
     for r in rows:
         p = r["payload"] or {}
         what = f"{p.get('rule_id', '')} / {p.get('resource_id', '')}" if r["event"] != "test" else "(test message)"
         state = _state(r)
         style = {"sent": "green", "failed": "red"}.get(r["status"], "yellow")
-        t.add_row(str(r["id"]), str(r["created_at"])[:19], r["route"], r["channel"], r["event"], what, f"[{style}]{escape(state)}[/{style}]",
+        t.add_row(str(r["id"]), str(r["created_at"])[5:16], r["route"], r["channel"], r["event"], what, f"[{style}]{escape(state)}[/{style}]",
                   escape(r["last_error"] or ""))
     console.print(t)
     console.print(f"[dim]In the store: {totals.get('sent', 0)} sent ({retried} needed a retry), {totals.get('failed', 0)} failed and "
