@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Callable, Optional, TextIO
 
 import typer
 from rich.table import Table
@@ -20,14 +20,16 @@ PolicyOpt = Annotated[
 FORMATS = ("table", "json", "csv", "ocsf")
 
 
-def _write(text: str, output: Path | None) -> None:
+def _write_with(write: Callable[[TextIO], None], output: Path | None) -> None:
+    """Write a report to ``output`` (replaced at once when complete) or stdout, piece by piece."""
     if output is None:
-        sys.stdout.write(text)
+        write(sys.stdout)
         return
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         tmp = output.with_suffix(output.suffix + ".tmp")
-        tmp.write_text(text)
+        with tmp.open("w") as fh:
+            write(fh)
         tmp.replace(output)
     except OSError as exc:
         raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from exc
@@ -82,14 +84,11 @@ def print_scan_table(scan: dict, rules: dict) -> None:
 
 
 def _render(scan: dict, rules: dict, fmt: str, output: Path | None) -> None:
-    from phiwatch.report.formats import scan_csv, scan_json, scan_ocsf
+    from phiwatch.report.formats import write_scan_csv, write_scan_json, write_scan_ocsf
 
-    if fmt == "json":
-        _write(scan_json(scan), output)
-    elif fmt == "csv":
-        _write(scan_csv(scan), output)
-    elif fmt == "ocsf":
-        _write(scan_ocsf(scan), output)
+    writers = {"json": write_scan_json, "csv": write_scan_csv, "ocsf": write_scan_ocsf}
+    if fmt in writers:
+        _write_with(lambda out: writers[fmt](scan, out), output)
     else:
         print_scan_table(scan, rules)
 
@@ -127,7 +126,7 @@ def scan(
             aws = AwsContext(endpoint_url=endpoint_url, profile=profile, regions=aws.all_regions())
     store = _open_store(db)
     with collection_progress(enabled=fmt == "table" or output is not None) as progress:
-        outcome = run_scan(aws, store, pol, services=service, progress=progress, collect_first=not no_collect, full=full)
+        outcome = run_scan(aws, store, pol, services=service, progress=progress, collect_first=not no_collect, full=full, stream=True)
     _render(outcome.scan, rules, fmt, output)
     if outcome.remediation is not None:  # the plan (dry-run, manual) or what was applied (auto); stderr for machine formats
         from phiwatch.cli_remediate import print_remediation_report
@@ -153,7 +152,7 @@ def evaluate(
     fmt: Annotated[str, typer.Option("--format", "-f", help="table | json | csv | ocsf")] = "table",
 ) -> None:
     """Re-evaluate rules on the stored items now, like AWS Config's "Re-evaluate" (no collection)."""
-    from phiwatch.engine import Evaluator, current_evaluations, excepted_findings, resolve_rules
+    from phiwatch.engine import Evaluator, StoredEvaluations, excepted_findings, resolve_rules
     from phiwatch.model import isoformat
     from phiwatch.policy import load_policy
 
@@ -167,7 +166,7 @@ def evaluate(
     store = _open_store(db)
     summary = Evaluator(store, pol, rules).evaluate(full=rule is None, only_rules=set(rule) if rule else None)
     wanted = set(rule) if rule else None
-    evals = [e for e in current_evaluations(store, rules) if wanted is None or e["rule_id"] in wanted]
+    evals = StoredEvaluations(store, rules, wanted)
     scan = {
         "scan_id": summary.scan_id, "started_at": isoformat(summary.started_at), "finished_at": isoformat(summary.finished_at or summary.started_at),
         "evaluations": evals, "errors": [], "excepted": excepted_findings(store),

@@ -15,7 +15,7 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from sqlalchemy import and_, delete, insert, select, update
 
@@ -30,6 +30,9 @@ from phiwatch.store.findings import ACTIVE, ExceptionInfo, FindingsWriter, activ
 from phiwatch.store.tables import eval_state, evaluations, periodic_runs, resources, scans, versions
 
 log = logging.getLogger(__name__)
+
+#: resources evaluated per batch of store reads and writes
+CHUNK = 500
 
 
 @dataclass
@@ -176,28 +179,32 @@ class Evaluator:
         try:
             with engine.begin() as conn:
                 writer = FindingsWriter(conn, scan_id, now)
-                rows = read_conn.execution_options(stream_results=True, yield_per=500).execute(query).mappings()
-                for row in rows:
-                    pk = row["id"]
-                    if row["status"] == STATUS_DELETED:
-                        self._resource_gone(conn, writer, pk)
-                        continue
-                    rules_for_type = by_type.get(row["resource_type"], [])
-                    changed = full or only_rules is not None or row["eval_state_id"] != row["state_id"] or row["fingerprint"] != fp
-                    if changed:
-                        todo = rules_for_type
-                    else:
-                        todo = [a for a in rules_for_type if a.rule.id in due_periodic]
-                    if not todo and not changed:
-                        continue
-                    item = ConfigurationItem.from_dict(row["item"])
-                    for a in todo:
-                        self._evaluate_one(writer, a, item, pk, row["state_id"], ctx, summary)
-                    if changed and only_rules is None:
-                        writer.set_eval_state(pk, row["state_id"], fp)
-                    summary.items_evaluated += 1
-                    if progress and summary.items_evaluated % 100 == 0:
-                        progress(summary.items_evaluated)
+                rows = read_conn.execution_options(stream_results=True, yield_per=CHUNK).execute(query).mappings()
+                for chunk in rows.partitions(CHUNK):
+                    # one read of the chunk's evaluations and findings; its writes go out in executemany batches
+                    writer.preload([row["id"] for row in chunk])
+                    for row in chunk:
+                        pk = row["id"]
+                        if row["status"] == STATUS_DELETED:
+                            self._resource_gone(conn, writer, pk)
+                            continue
+                        rules_for_type = by_type.get(row["resource_type"], [])
+                        changed = full or only_rules is not None or row["eval_state_id"] != row["state_id"] or row["fingerprint"] != fp
+                        if changed:
+                            todo = rules_for_type
+                        else:
+                            todo = [a for a in rules_for_type if a.rule.id in due_periodic]
+                        if not todo and not changed:
+                            continue
+                        item = ConfigurationItem.from_dict(row["item"])
+                        for a in todo:
+                            self._evaluate_one(writer, a, item, pk, row["state_id"], ctx, summary)
+                        if changed and only_rules is None:
+                            writer.set_eval_state(pk, row["state_id"], fp, exists=row["eval_state_id"] is not None)
+                        summary.items_evaluated += 1
+                        if progress and summary.items_evaluated % 100 == 0:
+                            progress(summary.items_evaluated)
+                    writer.release()
                 for rule_id in due_periodic:
                     writer.mark_periodic(rule_id)
                 self._exception_pass(conn, writer)
@@ -252,7 +259,7 @@ class Evaluator:
                     expired = True
             elif f["status"] == "excepted" and f["exception_expires"]:
                 expired = dt.date.fromisoformat(f["exception_expires"]) < today
-            writer.set_exception_state(f["id"], info, expired)
+            writer.set_exception_state(f["id"], info, expired, row=f)
 
 
 class _ResourceProxy:
@@ -271,33 +278,51 @@ def _aware(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
-def current_evaluations(store: Store, rules: dict[str, Rule], scan_id: str | None = None) -> list[dict[str, Any]]:
-    """Every current evaluation in the scan JSON contract's shape."""
+def iter_evaluations(store: Store, rules: dict[str, Rule], rule_ids: set[str] | None = None) -> Iterator[dict[str, Any]]:
+    """Every current evaluation (of ``rule_ids`` when given) in the scan JSON contract's shape, streamed."""
     query = select(evaluations, resources.c.resource_type, resources.c.resource_id, resources.c.resource_name,
                    resources.c.arn, resources.c.account_id, resources.c.region).join(
         resources, resources.c.id == evaluations.c.resource_pk
     ).where(resources.c.status != STATUS_DELETED).order_by(evaluations.c.rule_id, resources.c.resource_type, resources.c.resource_id)
-    out = []
+    if rule_ids is not None:
+        query = query.where(evaluations.c.rule_id.in_(sorted(rule_ids)))
     with store.engine.connect() as conn:
-        for row in conn.execute(query).mappings():
+        for row in conn.execution_options(stream_results=True, yield_per=1000).execute(query).mappings():
             rule = rules.get(row["rule_id"])
-            out.append(
-                {
-                    "rule_id": row["rule_id"],
-                    "resource_type": row["resource_type"],
-                    "resource_id": row["resource_id"],
-                    "resource_name": row["resource_name"],
-                    "arn": row["arn"],
-                    "account_id": row["account_id"],
-                    "region": row["region"],
-                    "compliance": row["compliance"],
-                    "annotation": row["annotation"],
-                    "hipaa_sections": list(rule.hipaa_sections) if rule else [],
-                    "severity": rule.severity if rule else "medium",
-                    "evaluated_at": isoformat(_aware(row["evaluated_at"])),
-                }
-            )
-    return out
+            yield {
+                "rule_id": row["rule_id"],
+                "resource_type": row["resource_type"],
+                "resource_id": row["resource_id"],
+                "resource_name": row["resource_name"],
+                "arn": row["arn"],
+                "account_id": row["account_id"],
+                "region": row["region"],
+                "compliance": row["compliance"],
+                "annotation": row["annotation"],
+                "hipaa_sections": list(rule.hipaa_sections) if rule else [],
+                "severity": rule.severity if rule else "medium",
+                "evaluated_at": isoformat(_aware(row["evaluated_at"])),
+            }
+
+
+def current_evaluations(store: Store, rules: dict[str, Rule], scan_id: str | None = None) -> list[dict[str, Any]]:
+    """Every current evaluation in the scan JSON contract's shape."""
+    return list(iter_evaluations(store, rules))
+
+
+class StoredEvaluations:
+    """The current evaluations as an iterable that reads the store on each pass (memory stays flat).
+
+    Each pass shows the store as it is then: use it right after the scan, or ``list()`` it.
+    """
+
+    def __init__(self, store: Store, rules: dict[str, Rule], rule_ids: set[str] | None = None) -> None:
+        self.store = store
+        self.rules = rules
+        self.rule_ids = rule_ids
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter_evaluations(self.store, self.rules, self.rule_ids)
 
 
 def excepted_findings(store: Store) -> list[dict[str, Any]]:
@@ -333,8 +358,13 @@ def run_scan(
     full: bool = False,
     now: dt.datetime | None = None,
     remediate: bool = True,
+    stream: bool = False,
 ) -> ScanOutcome:
-    """Collect (optional), evaluate incrementally, and assemble the scan result."""
+    """Collect (optional), evaluate incrementally, and assemble the scan result.
+
+    With ``stream`` the scan's ``evaluations`` are a :class:`StoredEvaluations` read from the store
+    on each pass instead of a list, for reports of large estates.
+    """
     from phiwatch.collect.runner import collect
 
     rules = resolve_rules(policy)
@@ -353,13 +383,13 @@ def run_scan(
         if remediation is not None:
             summary.events.extend(remediation.events)
             summary.queued_alerts += remediation.queued_alerts
-    evaluations_now = current_evaluations(store, rules)
     active = {a.rule.id for a in active_rules(policy, rules)}
+    evaluations_now = StoredEvaluations(store, rules, active)
     scan = {
         "scan_id": summary.scan_id,
         "started_at": isoformat(started),
         "finished_at": isoformat(summary.finished_at or utcnow()),
-        "evaluations": [e for e in evaluations_now if e["rule_id"] in active],
+        "evaluations": evaluations_now if stream else list(evaluations_now),
         "errors": errors,
         "excepted": excepted_findings(store),
         "events": [{"finding_id": e["finding_id"], "event": e["event"]} for e in summary.events],

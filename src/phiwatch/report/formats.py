@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Any
+from typing import Any, TextIO
 
 from phiwatch import __version__
 
@@ -18,27 +18,54 @@ SEVERITY_ID = {"low": 2, "medium": 3, "high": 4, "critical": 5}
 COMPLIANCE_STATUS = {"COMPLIANT": (1, "Pass"), "NON_COMPLIANT": (3, "Fail"), "NOT_APPLICABLE": (99, "Not applicable"), "INSUFFICIENT_DATA": (99, "Could not check")}
 
 
-def scan_json(scan: dict[str, Any]) -> str:
-    contract = {
-        "scan_id": scan["scan_id"],
-        "started_at": scan["started_at"],
-        "finished_at": scan["finished_at"],
-        "evaluations": [{k: e[k] for k in (
-            "rule_id", "resource_type", "resource_id", "resource_name", "arn", "account_id", "region",
-            "compliance", "annotation", "hipaa_sections", "severity")} for e in scan["evaluations"]],
-        "errors": [{k: e.get(k) for k in ("service", "api", "region", "error", "iam_action", "resource_type", "resource_id")} for e in scan["errors"]],
-    }
+EVALUATION_FIELDS = (
+    "rule_id", "resource_type", "resource_id", "resource_name", "arn", "account_id", "region",
+    "compliance", "annotation", "hipaa_sections", "severity",
+)
+ERROR_FIELDS = ("service", "api", "region", "error", "iam_action", "resource_type", "resource_id")
+
+
+def write_scan_json(scan: dict[str, Any], out: TextIO) -> None:
+    """The JSON contract, written as the evaluations are read (the same text as ``json.dumps(..., indent=2)``)."""
+    head = {k: scan[k] for k in ("scan_id", "started_at", "finished_at")}
+    out.write("{\n")
+    for key, value in head.items():
+        out.write(f"  {json.dumps(key)}: {_nested(value, 1)},\n")
+    out.write('  "evaluations": [')
+    first = True
+    for e in scan["evaluations"]:
+        out.write("\n    " if first else ",\n    ")
+        out.write(_nested({k: e[k] for k in EVALUATION_FIELDS}, 2))
+        first = False
+    out.write("]" if first else "\n  ]")
+    errors = [{k: e.get(k) for k in ERROR_FIELDS} for e in scan["errors"]]
+    out.write(f',\n  "errors": {_nested(errors, 1)}')
     if scan.get("excepted"):
-        contract["excepted"] = scan["excepted"]
-    return json.dumps(contract, indent=2) + "\n"
+        out.write(f',\n  "excepted": {_nested(scan["excepted"], 1)}')
+    out.write("\n}\n")
+
+
+def _nested(value: Any, level: int) -> str:
+    """``value`` as ``json.dumps(indent=2)`` renders it ``level`` levels deep."""
+    return json.dumps(value, indent=2).replace("\n", "\n" + "  " * level)
+
+
+def scan_json(scan: dict[str, Any]) -> str:
+    buffer = io.StringIO()
+    write_scan_json(scan, buffer)
+    return buffer.getvalue()
+
+
+def write_scan_csv(scan: dict[str, Any], out: TextIO) -> None:
+    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, extrasaction="ignore")
+    writer.writeheader()
+    for e in scan["evaluations"]:
+        writer.writerow({**e, "hipaa_sections": ";".join(e["hipaa_sections"])})
 
 
 def scan_csv(scan: dict[str, Any]) -> str:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS, extrasaction="ignore")
-    writer.writeheader()
-    for e in scan["evaluations"]:
-        writer.writerow({**e, "hipaa_sections": ";".join(e["hipaa_sections"])})
+    write_scan_csv(scan, buffer)
     return buffer.getvalue()
 
 
@@ -90,6 +117,13 @@ def ocsf_finding(e: dict[str, Any], scan: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def scan_ocsf(scan: dict[str, Any]) -> str:
+def write_scan_ocsf(scan: dict[str, Any], out: TextIO) -> None:
     """One OCSF Compliance Finding per line (JSON Lines), as SIEMs ingest them."""
-    return "".join(json.dumps(ocsf_finding(e, scan)) + "\n" for e in scan["evaluations"])
+    for e in scan["evaluations"]:
+        out.write(json.dumps(ocsf_finding(e, scan)) + "\n")
+
+
+def scan_ocsf(scan: dict[str, Any]) -> str:
+    buffer = io.StringIO()
+    write_scan_ocsf(scan, buffer)
+    return buffer.getvalue()

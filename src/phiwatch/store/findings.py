@@ -7,7 +7,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import and_, bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection
 
 from phiwatch.model import Compliance, utcnow
@@ -39,22 +39,131 @@ class ExceptionInfo:
     expires: dt.date
 
 
+_EVAL_KEY = and_(evaluations.c.rule_id == bindparam("k_rule_id"), evaluations.c.resource_pk == bindparam("k_resource_pk"))
+_UPDATE_EVALUATION = update(evaluations).where(_EVAL_KEY)
+_DELETE_EVALUATION = delete(evaluations).where(_EVAL_KEY)
+_UPDATE_EVAL_STATE = update(eval_state).where(eval_state.c.resource_pk == bindparam("k_resource_pk"))
+_UPDATE_FINDING = update(findings).where(findings.c.id == bindparam("k_id"))
+
+
 class FindingsWriter:
-    """Upserts evaluations and moves findings through their lifecycle, recording each event."""
+    """Upserts evaluations and moves findings through their lifecycle, recording each event.
+
+    Each change is written at once, unless :meth:`preload` loaded the evaluations and findings
+    of the resources about to be evaluated: changes to those are then queued and written by
+    :meth:`flush` with one executemany per kind of statement (same transaction, same result).
+    """
 
     def __init__(self, conn: Connection, scan_id: str, now: dt.datetime | None = None) -> None:
         self.conn = conn
         self.scan_id = scan_id
         self.now = now or utcnow()
         self.events: list[dict[str, Any]] = []
+        self._loaded: set[int] = set()  # resource pks whose rows are cached below
+        self._eval_keys: set[tuple[str, int]] = set()  # (rule_id, resource_pk) with an evaluation row
+        self._findings: dict[str, dict[str, Any]] = {}  # finding id -> row
+        self._finding_keys: dict[tuple[str, int], str] = {}  # (rule_id, resource_pk) -> finding id
+        self._touched: set[Any] = set()  # keys with a queued change (one change per key per batch)
+        self._queue: dict[Any, list[dict[str, Any]]] = {}
 
+    # -- batching ----------------------------------------------------------------------------
+    def preload(self, resource_pks: list[int]) -> None:
+        """Cache the evaluations and findings of these resources; later changes to them are queued."""
+        pks = [pk for pk in dict.fromkeys(resource_pks) if pk not in self._loaded]
+        for start in range(0, len(pks), 500):
+            part = pks[start : start + 500]
+            for r in self.conn.execute(select(evaluations.c.rule_id, evaluations.c.resource_pk).where(evaluations.c.resource_pk.in_(part))):
+                self._eval_keys.add((r.rule_id, r.resource_pk))
+            for f in self.conn.execute(select(findings).where(findings.c.resource_pk.in_(part))).mappings():
+                self._findings[f["id"]] = dict(f)
+                self._finding_keys[(f["rule_id"], f["resource_pk"])] = f["id"]
+            self._loaded.update(part)
+
+    def release(self) -> None:
+        """Write what is queued and drop the cache (call after each chunk of resources)."""
+        self.flush()
+        self._loaded.clear()
+        self._eval_keys.clear()
+        self._findings.clear()
+        self._finding_keys.clear()
+
+    def flush(self) -> None:
+        """Write the queued changes: one executemany per statement kind, findings before their events."""
+        queue, self._queue = self._queue, {}
+        self._touched.clear()
+        for kind in sorted(queue, key=_flush_order):
+            rows = queue[kind]
+            if kind == "eval_insert":
+                self.conn.execute(insert(evaluations), rows)
+            elif kind == "eval_update":
+                self.conn.execute(_UPDATE_EVALUATION, rows)
+            elif kind == "eval_delete":
+                self.conn.execute(_DELETE_EVALUATION, rows)
+            elif kind == "finding_insert":
+                self.conn.execute(insert(findings), rows)
+            elif kind == "event_insert":
+                self.conn.execute(insert(finding_events), rows)
+            elif kind == "state_insert":
+                self.conn.execute(insert(eval_state), rows)
+            elif kind == "state_update":
+                self.conn.execute(_UPDATE_EVAL_STATE, rows)
+            else:  # ("finding_update", columns)
+                self.conn.execute(_UPDATE_FINDING, rows)  # SET columns: the rows' keys (one kind per column set)
+
+    def _claim(self, key: Any) -> None:
+        """Queue at most one change per row per batch: flush first when this row already has one."""
+        if key in self._touched:
+            self.flush()
+        self._touched.add(key)
+
+    def _queue_row(self, kind: Any, row: dict[str, Any]) -> None:
+        self._queue.setdefault(kind, []).append(row)
+
+    def _finding_row(self, fid: str, resource_pk: int) -> dict[str, Any] | None:
+        if resource_pk in self._loaded:
+            return self._findings.get(fid)
+        row = self.conn.execute(select(findings).where(findings.c.id == fid)).mappings().first()
+        return dict(row) if row is not None else None
+
+    def _insert_finding(self, values: dict[str, Any]) -> None:
+        if values["resource_pk"] in self._loaded:
+            self._claim(("finding", values["id"]))
+            self._queue_row("finding_insert", values)
+            self._findings[values["id"]] = dict(values, resolved_at=None)
+            self._finding_keys[(values["rule_id"], values["resource_pk"])] = values["id"]
+        else:
+            self.conn.execute(insert(findings).values(**values))
+
+    def _update_finding(self, fid: str, row: dict[str, Any] | None, values: dict[str, Any]) -> None:
+        if row is not None and row.get("resource_pk") in self._loaded and self._findings.get(fid) is row:
+            self._claim(("finding", fid))
+            self._queue_row(("finding_update", tuple(sorted(values))), {"k_id": fid, **values})
+            row.update(values)
+        else:
+            self.conn.execute(update(findings).where(findings.c.id == fid).values(**values))
+            if row is not None:
+                row.update(values)
+
+    # -- changes -----------------------------------------------------------------------------
     def _event(self, fid: str, event: str, annotation: str) -> None:
         row = {"finding_id": fid, "event": event, "time": self.now, "scan_id": self.scan_id, "annotation": annotation}
-        self.conn.execute(insert(finding_events).values(**row))
+        if self._queue or self._loaded:
+            self._queue_row("event_insert", dict(row))
+        else:
+            self.conn.execute(insert(finding_events).values(**row))
         self.events.append(row)
 
     def record_evaluation(self, rule_id: str, resource_pk: int, state_id: str, compliance: Compliance, annotation: str) -> None:
         values = dict(compliance=compliance.value, annotation=annotation, state_id=state_id, evaluated_at=self.now, scan_id=self.scan_id)
+        if resource_pk in self._loaded:
+            key = (rule_id, resource_pk)
+            self._claim(("evaluation", key))
+            if key in self._eval_keys:
+                self._queue_row("eval_update", {"k_rule_id": rule_id, "k_resource_pk": resource_pk, **values})
+            else:
+                self._queue_row("eval_insert", {"rule_id": rule_id, "resource_pk": resource_pk, **values})
+                self._eval_keys.add(key)
+            return
         updated = self.conn.execute(
             update(evaluations).where(evaluations.c.rule_id == rule_id, evaluations.c.resource_pk == resource_pk).values(**values)
         )
@@ -63,17 +172,26 @@ class FindingsWriter:
 
     def forget_evaluation(self, rule_id: str, resource_pk: int, reason: str) -> None:
         """The rule no longer applies (out of scope, disabled): drop the evaluation, resolve the finding."""
+        if resource_pk in self._loaded:
+            key = (rule_id, resource_pk)
+            if key in self._eval_keys:
+                self._claim(("evaluation", key))
+                self._queue_row("eval_delete", {"k_rule_id": rule_id, "k_resource_pk": resource_pk})
+                self._eval_keys.discard(key)
+            fid = self._finding_keys.get(key)
+            row = self._findings.get(fid) if fid else None
+            if row is not None and row["status"] in ACTIVE:
+                self._resolve(row["id"], reason, row)
+            return
         self.conn.execute(delete(evaluations).where(evaluations.c.rule_id == rule_id, evaluations.c.resource_pk == resource_pk))
-        row = self.conn.execute(
+        found = self.conn.execute(
             select(findings.c.id, findings.c.status).where(findings.c.rule_id == rule_id, findings.c.resource_pk == resource_pk)
         ).first()
-        if row and row.status in ACTIVE:
-            self._resolve(row.id, reason)
+        if found and found.status in ACTIVE:
+            self._resolve(found.id, reason)
 
-    def _resolve(self, fid: str, annotation: str) -> None:
-        self.conn.execute(
-            update(findings).where(findings.c.id == fid).values(status=RESOLVED, resolved_at=self.now, updated_at=self.now, annotation=annotation)
-        )
+    def _resolve(self, fid: str, annotation: str, row: dict[str, Any] | None = None) -> None:
+        self._update_finding(fid, row, dict(status=RESOLVED, resolved_at=self.now, updated_at=self.now, annotation=annotation))
         self._event(fid, "resolved", annotation)
 
     def apply(
@@ -88,7 +206,7 @@ class FindingsWriter:
         exception: ExceptionInfo | None,
     ) -> str | None:
         """Move the finding for this evaluation; returns the event recorded, if any."""
-        row = self.conn.execute(select(findings).where(findings.c.id == fid)).mappings().first()
+        row = self._finding_row(fid, resource_pk)
         if compliance == Compliance.NON_COMPLIANT:
             desired = EXCEPTED if exception else OPEN
             exc_values = (
@@ -97,43 +215,44 @@ class FindingsWriter:
                 else dict(exception_owner=None, exception_justification=None, exception_expires=None)
             )
             if row is None:
-                self.conn.execute(
-                    insert(findings).values(
-                        id=fid, rule_id=rule_id, resource_pk=resource_pk, status=desired, severity=severity,
-                        annotation=annotation, opened_at=self.now, updated_at=self.now, **exc_values,
-                    )
-                )
+                self._insert_finding(dict(
+                    id=fid, rule_id=rule_id, resource_pk=resource_pk, status=desired, severity=severity,
+                    annotation=annotation, opened_at=self.now, updated_at=self.now, **exc_values,
+                ))
                 event = "excepted" if exception else "opened"
                 self._event(fid, event, annotation)
                 return event
             if row["status"] not in ACTIVE:
-                self.conn.execute(
-                    update(findings).where(findings.c.id == fid).values(
-                        status=desired, severity=severity, annotation=annotation, opened_at=self.now,
-                        updated_at=self.now, resolved_at=None, **exc_values,
-                    )
-                )
+                self._update_finding(fid, row, dict(
+                    status=desired, severity=severity, annotation=annotation, opened_at=self.now,
+                    updated_at=self.now, resolved_at=None, **exc_values,
+                ))
                 event = "excepted" if exception else "opened"
                 self._event(fid, event, annotation)
                 return event
             if row["status"] != desired:
                 event = "excepted" if exception else "exception_expired"
-                self.conn.execute(
-                    update(findings).where(findings.c.id == fid).values(status=desired, annotation=annotation, updated_at=self.now, **exc_values)
-                )
+                self._update_finding(fid, row, dict(status=desired, annotation=annotation, updated_at=self.now, **exc_values))
                 self._event(fid, event, annotation)
                 return event
             if row["annotation"] != annotation or row["severity"] != severity:
-                self.conn.execute(update(findings).where(findings.c.id == fid).values(annotation=annotation, severity=severity, updated_at=self.now))
+                self._update_finding(fid, row, dict(annotation=annotation, severity=severity, updated_at=self.now))
             return None
         if compliance in (Compliance.COMPLIANT, Compliance.NOT_APPLICABLE) and row is not None and row["status"] in ACTIVE:
-            self._resolve(fid, annotation or "now compliant")
+            self._resolve(fid, annotation or "now compliant", row)
             return "resolved"
         return None  # INSUFFICIENT_DATA: nothing known, the finding stays as it is
 
-    def set_exception_state(self, fid: str, exception: ExceptionInfo | None, expired: bool) -> str | None:
-        """Re-check an active finding against today's exceptions (expiry, new exceptions)."""
-        row = self.conn.execute(select(findings).where(findings.c.id == fid)).mappings().first()
+    def set_exception_state(
+        self, fid: str, exception: ExceptionInfo | None, expired: bool, row: dict[str, Any] | None = None
+    ) -> str | None:
+        """Re-check an active finding against today's exceptions (expiry, new exceptions).
+
+        ``row`` is the finding's current row when the caller already read it in this transaction.
+        """
+        self.flush()
+        if row is None:
+            row = self.conn.execute(select(findings).where(findings.c.id == fid)).mappings().first()
         if row is None or row["status"] not in ACTIVE:
             return None
         if row["status"] == EXCEPTED and exception is None:
@@ -156,14 +275,31 @@ class FindingsWriter:
             return "excepted"
         return None
 
-    def set_eval_state(self, resource_pk: int, state_id: str, fingerprint: str) -> None:
+    def set_eval_state(self, resource_pk: int, state_id: str, fingerprint: str, exists: bool | None = None) -> None:
+        """Record what an item was evaluated at; ``exists`` says whether its row exists, when known."""
         values = dict(state_id=state_id, fingerprint=fingerprint, evaluated_at=self.now)
+        if exists is not None and resource_pk in self._loaded:
+            self._claim(("state", resource_pk))
+            if exists:
+                self._queue_row("state_update", {"k_resource_pk": resource_pk, **values})
+            else:
+                self._queue_row("state_insert", {"resource_pk": resource_pk, **values})
+            return
         if self.conn.execute(update(eval_state).where(eval_state.c.resource_pk == resource_pk).values(**values)).rowcount == 0:
             self.conn.execute(insert(eval_state).values(resource_pk=resource_pk, **values))
 
     def mark_periodic(self, rule_id: str) -> None:
         if self.conn.execute(update(periodic_runs).where(periodic_runs.c.rule_id == rule_id).values(last_run=self.now)).rowcount == 0:
             self.conn.execute(insert(periodic_runs).values(rule_id=rule_id, last_run=self.now))
+
+
+_KIND_ORDER = {"eval_delete": 0, "eval_update": 1, "eval_insert": 2, "finding_insert": 3, "event_insert": 5,
+               "state_update": 6, "state_insert": 7}
+
+
+def _flush_order(kind: Any) -> tuple[int, str]:
+    """Statement order of a flush: finding rows before the events that reference them."""
+    return (_KIND_ORDER[kind], "") if isinstance(kind, str) else (4, ",".join(kind[1]))
 
 
 def active_findings(conn: Connection) -> Iterator[dict[str, Any]]:
