@@ -177,17 +177,18 @@ def audit_verify(
 @audit_app.command("show")
 def audit_show(
     db: DbOpt = None,
-    finding: Annotated[Optional[str], typer.Option("--finding", help="Only entries about this finding id.")] = None,
+    finding: Annotated[Optional[str], typer.Option("--finding", help="Only entries about this finding (its id or a unique prefix of it, >= 4 hex).")] = None,
     remediation: Annotated[Optional[str], typer.Option("--remediation", help="Only entries about this remediation id.")] = None,
     limit: Annotated[int, typer.Option("--limit", help="The newest N entries.", min=1)] = 50,
     json_out: Annotated[bool, typer.Option("--json", help="Print the entries as JSON (with their data).")] = False,
 ) -> None:
     """Print audit entries: who (OS user, AWS caller), what, when, inputs, calls and results."""
-    from phiwatch.remediate.audit import entries
+    from phiwatch.remediate.audit import entries, resolve_finding
 
     store = _open_store(db)
     with store.engine.connect() as conn:
-        rows = entries(conn, remediation_id=remediation, finding_id=finding, limit=limit)
+        finding_id = resolve_finding(conn, finding) if finding else None
+        rows = entries(conn, remediation_id=remediation, finding_id=finding_id, limit=limit)
     if json_out:
         print_json(rows)
         return

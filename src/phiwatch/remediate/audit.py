@@ -170,5 +170,28 @@ def entries(conn: Connection, remediation_id: str | None = None, finding_id: str
     return sorted(rows, key=lambda r: r["id"])
 
 
+def resolve_finding(conn: Connection, prefix: str) -> str:
+    """The finding id that is ``prefix`` or the only one starting with it, among the findings the
+    log or the store knows (UsageError when none or several, like ``phiwatch remediate``)."""
+    from phiwatch.errors import UsageError
+    from phiwatch.store.tables import findings
+
+    prefix = prefix.strip().lower()
+    for column in (audit_log.c.finding_id, findings.c.id):
+        if conn.execute(select(column).where(column == prefix).limit(1)).first() is not None:
+            return prefix
+    if len(prefix) < 4 or any(ch not in "0123456789abcdef" for ch in prefix):
+        raise UsageError(f"{prefix!r} is not a finding id: give at least 4 hex characters of it (see `phiwatch findings`)")
+    found: set[str] = set()
+    for column in (audit_log.c.finding_id, findings.c.id):
+        found.update(r[0] for r in conn.execute(select(column).where(column.like(prefix + "%")).distinct().limit(3)))
+    if not found:
+        raise UsageError(f"no finding with id {prefix!r} in the audit log or the store: see `phiwatch findings`")
+    if len(found) > 1:
+        shown = ", ".join(sorted(f[:16] for f in found)[:3])
+        raise UsageError(f"{prefix!r} matches several findings ({shown}...): give more of the id")
+    return found.pop()
+
+
 def count(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(audit_log)).scalar() or 0)

@@ -25,7 +25,11 @@ finding becomes ``remediated`` only if the rule is now COMPLIANT; otherwise it s
 ``remediation_failed`` event giving the reason. A failed execution is not retried automatically
 while the resource's configuration is unchanged (no retry storm); a human may retry with
 ``--approve``. Identical runs in one batch (same runbook, region and parameters, e.g. two rules
-fixed by blocking a bucket's public access) execute once.
+fixed by blocking a bucket's public access) execute once. A runbook that changes an account-global
+setting (:data:`ACCOUNT_WIDE_RUNBOOKS`: the multi-Region trail, the IAM password policy, the
+account's S3 public access block) executes once per account and batch whichever Regions' account
+items asked for it (in the default Region when one of them is there); the other findings are
+recorded as covered by that execution and verified on their own re-collected item.
 
 Runbook parameters come from the finding's item and the rule's parameters (:func:`runbook_parameters`),
 then from ``remediation.rules.RULE.parameters`` in the policy (what no rule parameter gives, such as
@@ -39,6 +43,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import logging
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Iterable
@@ -67,6 +72,25 @@ APPLIED = "applied"
 FAILED = "failed"
 SKIPPED = "skipped"
 SUPERSEDED = "superseded"
+
+#: runbooks that change a setting of the whole account, not of one Region: one execution per
+#: account and batch, however many Regions' ``AWS::::Account`` items have the finding (a regional
+#: account setting such as EBS encryption by default is not listed: it runs per Region)
+ACCOUNT_WIDE_RUNBOOKS = frozenset({
+    "phiwatch-EnableCloudTrailMultiRegion",
+    "phiwatch-SetIamPasswordPolicy",
+    "phiwatch-BlockS3AccountPublicAccess",
+})
+#: how a remediation row that shares another finding's execution starts its reason
+COVERED_BY = "covered by remediation "
+#: runbook -> parameter -> (other parameter, value): parameters a runbook declares optional (SSM has
+#: no conditional requirement) but needs when the other parameter has that value
+NEEDED_WHEN: dict[str, dict[str, tuple[str, str]]] = {
+    "phiwatch-EnableVpcFlowLogs": {
+        "DeliverLogsPermissionArn": ("LogDestinationType", "cloud-watch-logs"),
+        "LogDestination": ("LogDestinationType", "s3"),
+    },
+}
 
 
 def rule_mode(policy: Policy, rule_id: str) -> str:
@@ -521,6 +545,7 @@ class Remediator:
 
     # -- planning ---------------------------------------------------------------------------
     def _plan(self, target: Target, mode: str, report: RemediationReport, scan_id: str | None) -> Outcome:
+        from phiwatch.errors import UsageError
         from phiwatch.remediate.document import RunbookError
         from phiwatch.remediate.executor import execute
 
@@ -542,12 +567,15 @@ class Remediator:
         calls: list[dict[str, Any]] = []
         steps: list[dict[str, Any]] = []
         try:
+            self._check_parameters(target)  # names what the policy must give
             execution = execute(doc, params, self.aws, region, dry_run=True, max_seconds=self.max_seconds)
             calls, steps = plan_calls(execution), execution_steps(execution)
             if execution.status == "Failed":
                 error = f"cannot plan: {execution.error or execution.failed_step}"
         except RunbookError as exc:
             error = f"cannot plan: {exc}"
+        except UsageError as exc:
+            error = str(exc)
         except Exception as exc:  # noqa: BLE001 - a broken runbook must not stop the scan
             log.exception("planning %s crashed", target.runbook_id)
             error = f"cannot plan: {type(exc).__name__}: {exc}"[:500]
@@ -592,7 +620,8 @@ class Remediator:
             with self.store.engine.connect() as conn:
                 latest = self._latest(conn, target.finding_id)
             if (
-                limited and latest is not None and latest["executed"] and latest["status"] == FAILED
+                limited and latest is not None and latest["status"] == FAILED
+                and (latest["executed"] or (latest["reason"] or "").startswith(COVERED_BY))
                 and latest["state_before"] == target.state_id and latest["runbook_id"] == target.runbook_id
             ):
                 report.outcomes.append(self._outcome(
@@ -612,10 +641,10 @@ class Remediator:
                 still = self._recheck(target, fresh.get(target.item.key), mode, report, scan_id)
                 if still is not None:
                     ready.append(still)
-        # 2. execute (identical runs once), within the limits
-        executed: dict[str, tuple[str, Any, str | None]] = {}  # run key -> (remediation id, execution, error)
-        done: list[tuple[Target, str, Any, str | None, bool]] = []
-        for target in ready:
+        # 2. execute (identical runs once, account-wide runbooks once per account), within the limits
+        executed: dict[str, tuple[str, Any, str | None, str]] = {}  # run key -> (remediation id, execution, error, region)
+        done: list[tuple[Target, str, Any, str | None, str | None]] = []  # ..., the remediation whose run it shares
+        for target in self._execution_order(ready):
             doc = self.document(target.runbook_id)
             params = self._params(doc, target)
             region = _region(target.item, self.aws.default_region)
@@ -628,11 +657,14 @@ class Remediator:
                 )
                 report.outcomes.append(outcome)
                 continue
-            key = canonical_json([target.runbook_id, region, params])
+            if target.runbook_id in ACCOUNT_WIDE_RUNBOOKS:
+                key = canonical_json([target.runbook_id, "account", target.item.accountId, params])
+            else:
+                key = canonical_json([target.runbook_id, region, params])
             if key in executed:
-                first_id, execution, error = executed[key]
-                rid = self._start(target, mode, params, region, scan_id, executed_flag=False, shared_with=first_id, approved_plan=approved_plan)
-                done.append((target, rid, execution, error, False))
+                first_id, execution, error, ran_in = executed[key]
+                rid = self._start(target, mode, params, ran_in, scan_id, executed_flag=False, shared_with=first_id, approved_plan=approved_plan)
+                done.append((target, rid, execution, error, first_id))
                 continue
             if limit_run is not None and self.executions >= limit_run:
                 report.outcomes.append(self._outcome(target, mode, "deferred", parameters=params, reason=f"max_per_run ({limit_run}) reached: left for the next scan"))
@@ -643,19 +675,30 @@ class Remediator:
             rid = self._start(target, mode, params, region, scan_id, executed_flag=True, approved_plan=approved_plan)
             self.executions += 1
             execution, error = self._execute(doc, params, region)
-            executed[key] = (rid, execution, error)
-            done.append((target, rid, execution, error, True))
+            executed[key] = (rid, execution, error, region)
+            done.append((target, rid, execution, error, None))
         if not done and not stale:
             return
         if done:
             # 3. re-collect what was acted on (each service and region once) and judge again
             fresh = recollect(self.aws, self.store, [(t.item, services_for(t.item, self.rules.get(t.rule_id))) for t, *_ in done],
                               changed_by=f"phiwatch remediation {self.run_id[:12]}")
-            for target, rid, execution, error, ran in done:
-                report.outcomes.append(self._verify(target, rid, execution, error, ran, fresh.get(target.item.key), mode, report, scan_id))
+            for target, rid, execution, error, shared_with in done:
+                report.outcomes.append(self._verify(target, rid, execution, error, shared_with, fresh.get(target.item.key), mode, report, scan_id))
         # 4. everything the re-collection changed is evaluated like in a scan
         report.evaluation = Evaluator(self.store, self.policy, self.rules).evaluate()
         report.events.extend(report.evaluation.events)
+
+    def _execution_order(self, ready: list[Target]) -> list[Target]:
+        """``ready`` with each account-wide runbook's findings ordered by where it should run: the
+        default Region first (or the account-global item), then by Region name; the rest unchanged."""
+        def where(target: Target) -> tuple[int, str]:
+            if target.runbook_id not in ACCOUNT_WIDE_RUNBOOKS:
+                return (0, "")
+            region = _region(target.item, self.aws.default_region)
+            return (0, "") if region == self.aws.default_region else (1, region)
+
+        return sorted(ready, key=where)
 
     def _is_stale(self, target: Target) -> bool:
         if target.evaluated_state is None or target.evaluated_state != target.state_id:
@@ -731,7 +774,7 @@ class Remediator:
                 parameters=audit.redact(params), plan=(approved_plan or {}).get("plan") or [], state_before=target.state_id,
                 scan_id=scan_id, created_at=now, created_by=self.actor, started_at=now,
                 approved_at=(approved_plan or {}).get("approved_at"), approved_by=(approved_plan or {}).get("approved_by"),
-                reason=f"same run as remediation {shared_with}" if shared_with else None,
+                reason=f"{COVERED_BY}{shared_with[:12]} (one run for the same change)" if shared_with else None,
             ))
         return rid
 
@@ -750,7 +793,12 @@ class Remediator:
             return execution, execution.error or f"step '{execution.failed_step}' failed"
         return execution, None
 
-    def _verify(self, target: Target, rid: str, execution: Any, error: str | None, ran: bool, item: ConfigurationItem | None, mode: str, report: RemediationReport, scan_id: str | None) -> Outcome:
+    def _verify(self, target: Target, rid: str, execution: Any, error: str | None, shared_with: str | None, item: ConfigurationItem | None, mode: str, report: RemediationReport, scan_id: str | None) -> Outcome:
+        """Judge the re-collected item; record the run as applied (finding remediated) or failed.
+
+        ``shared_with``: the remediation whose execution this finding shares (same change made
+        once); its reason then starts with "covered by remediation X".
+        """
         result = None
         if item is not None:
             blocked_scope = self.active[target.rule_id].scope
@@ -767,8 +815,12 @@ class Remediator:
             reason = f"{target.runbook_id} ran but the rule is still {result.compliance.value}: {result.annotation}"
         else:
             reason = ""
+        if shared_with:
+            covered = f"{COVERED_BY}{shared_with[:12]}"
+            reason = f"{covered}: {reason}" if reason else covered
         failed_step = getattr(execution, "failed_step", None) if execution is not None else None
-        steps = execution_steps(execution) if execution is not None else []
+        # a covered finding's record names the run that made the calls and repeats none of them
+        steps = execution_steps(execution) if execution is not None and not shared_with else []
         calls = [c for s in steps for c in s["calls"]]
         now = self.now()
         status = APPLIED if fixed else FAILED
@@ -789,13 +841,14 @@ class Remediator:
                     status=REMEDIATED, resolved_at=now, updated_at=now, annotation=result.annotation or "remediated",
                 ))
                 self._event(conn, report, target.finding_id, "remediation_applied",
-                            f"remediated by {target.runbook_id} (remediation {rid[:12]}): now compliant", scan_id)
+                            f"remediated by {target.runbook_id} (remediation {rid[:12]}"
+                            + (f", {COVERED_BY}{shared_with[:12]}" if shared_with else "") + "): now compliant", scan_id)
             else:
                 self._event(conn, report, target.finding_id, "remediation_failed", f"{target.runbook_id} (remediation {rid[:12]}): {reason}"[:1000], scan_id)
             self._audit(conn, "execute", {
                 "mode": mode, "rule_id": target.rule_id, "runbook_id": target.runbook_id, **_resource(target.item),
                 "parameters": conn.execute(select(remediations.c.parameters).where(remediations.c.id == rid)).scalar(),
-                "shared_run": None if ran else "identical run executed once for another finding in this batch",
+                "shared_run": shared_with,
                 "status": status, "execution_status": getattr(execution, "status", None), "failed_step": failed_step,
                 "reason": reason or None, "steps": steps, "calls": len(calls),
                 "state_before": target.state_id, "state_after": state_after,
@@ -847,7 +900,46 @@ class Remediator:
         blocked = self._blocked(target)
         if blocked:
             raise UsageError(f"finding {finding['id'][:12]} is not remediated: {blocked}")
+        self._check_parameters(target)
         return target
+
+    def _check_parameters(self, target: Target) -> None:
+        """UsageError naming each runbook parameter that is required and not given, or invalid,
+        and where the policy gives it: a plan that cannot be made is neither stored nor audited."""
+        from phiwatch.errors import UsageError
+        from phiwatch.remediate.document import RunbookError
+
+        doc = self.document(target.runbook_id)
+        params = self._params(doc, target)
+        head = f"cannot plan {target.runbook_id} for finding {target.finding_id[:12]} ({target.rule_id})"
+        where = f"remediation.rules.{target.rule_id}.parameters"
+        missing = {name: "" for name, spec in doc.parameters.items() if spec.required and params.get(name) in (None, "")}
+        for name, (other, value) in NEEDED_WHEN.get(target.runbook_id, {}).items():
+            spec = doc.parameters.get(name)
+            given = params.get(other, doc.parameters[other].default if other in doc.parameters else None)
+            if spec is not None and given == value and params.get(name, spec.default) in (None, ""):
+                missing[name] = f" when {other} is {value}"
+        if missing:
+            rule = self.rules.get(target.rule_id)
+            rule_names = {n[:1].lower() + n[1:]: n for n in (getattr(rule, "parameters", None) or {})}
+            hints = []
+            for name, condition in missing.items():
+                spec = doc.parameters[name]
+                hint = f"runbook parameter {name} ({spec.type}) is required{condition} and not given"
+                if spec.description:
+                    hint += f" [{re.sub(r'^[(]Required[^)]*[)] ', '', spec.description).rstrip('.')}]"
+                hints.append(hint)
+            alternatives = [f"rules.{target.rule_id}.parameters.{rule_names[n[:1].lower() + n[1:]]}"
+                            for n in missing if n[:1].lower() + n[1:] in rule_names]
+            raise UsageError(
+                f"{head}: {'; '.join(hints)}. Give it in the policy file (--policy FILE or PHIWATCH_POLICY) under "
+                + ", ".join(f"{where}.{n}" for n in missing)
+                + (f" (or the rule's parameter {', '.join(alternatives)})" if alternatives else "")
+            )
+        try:
+            doc.bind(params)
+        except RunbookError as exc:
+            raise UsageError(f"{head}: {exc}. Check {where} in the policy file (--policy FILE or PHIWATCH_POLICY)") from exc
 
     def approve(self, prefix: str) -> RemediationReport:
         """A human approves the finding's plan: audit the approval, re-check, execute, verify."""
