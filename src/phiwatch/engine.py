@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, delete, insert, or_, select, update
 
 from phiwatch import __version__
 from phiwatch.notify.outbox import enqueue_events
@@ -27,7 +27,7 @@ from phiwatch.rules.base import Result, Rule, RuleContext, describe_failure, ins
 from phiwatch.rules.registry import catalogue, load_pack_files, load_python_rules
 from phiwatch.store.db import Store
 from phiwatch.store.findings import ACTIVE, ExceptionInfo, FindingsWriter, active_findings, finding_id
-from phiwatch.store.tables import eval_state, evaluations, periodic_runs, resources, scans, versions
+from phiwatch.store.tables import eval_state, evaluations, periodic_runs, resources, rule_dependencies, scans, versions
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,7 @@ class EvaluationSummary:
     events: list[dict[str, Any]] = field(default_factory=list)
     rule_errors: list[dict[str, Any]] = field(default_factory=list)
     queued_alerts: int = 0
+    dependent_rules: list[str] = field(default_factory=list)  # re-run everywhere: an item they read changed
 
 
 def resolve_rules(policy: Policy) -> dict[str, Rule]:
@@ -131,8 +132,12 @@ class Evaluator:
         self.rules = rules if rules is not None else resolve_rules(policy)
         self.periodic_hours = periodic_hours
         self._cache: dict[str, list[ConfigurationItem]] = {}
+        self._current_rule: str | None = None
+        self._looked_up: set[tuple[str, str]] = set()
 
     def _lookup(self, resource_type: str) -> list[ConfigurationItem]:
+        if self._current_rule is not None:  # learn what the rule reads besides its own item
+            self._looked_up.add((self._current_rule, resource_type))
         if resource_type not in self._cache:
             self._cache[resource_type] = list(self.store.current_items(resource_type))
         return self._cache[resource_type]
@@ -167,6 +172,15 @@ class Evaluator:
                     last = last_runs.get(a.rule.id)
                     if last is None or _aware(last) <= now - dt.timedelta(hours=self.periodic_hours):
                         due_periodic.add(a.rule.id)
+            # rules that read other items: due on all their resources when one of those items changed
+            known_deps = {(r.rule_id, r.resource_type) for r in conn.execute(select(rule_dependencies))}
+            due_dependent = set()
+            if not full and known_deps:
+                changed_types = _changed_types(conn)
+                due_dependent = {rule_id for rule_id, t in known_deps if t in changed_types} & {a.rule.id for a in active}
+            summary.dependent_rules = sorted(due_dependent)
+            self._looked_up.clear()
+        due_any = due_periodic | due_dependent
         # Stream items joined with their last evaluation state.
         query = (
             select(resources.c.id, resources.c.status, resources.c.state_id, resources.c.resource_type,
@@ -193,7 +207,7 @@ class Evaluator:
                         if changed:
                             todo = rules_for_type
                         else:
-                            todo = [a for a in rules_for_type if a.rule.id in due_periodic]
+                            todo = [a for a in rules_for_type if a.rule.id in due_any]
                         if not todo and not changed:
                             continue
                         item = ConfigurationItem.from_dict(row["item"])
@@ -207,6 +221,9 @@ class Evaluator:
                     writer.release()
                 for rule_id in due_periodic:
                     writer.mark_periodic(rule_id)
+                learned = self._looked_up - known_deps
+                if learned:
+                    _insert_ignoring_duplicates(conn, rule_dependencies, [{"rule_id": r, "resource_type": t} for r, t in sorted(learned)])
                 self._exception_pass(conn, writer)
                 summary.events = writer.events
                 # Alerts go to the outbox in the same transaction as the finding changes.
@@ -221,7 +238,11 @@ class Evaluator:
         if a.scope is not None and not a.scope.matches(item):
             writer.forget_evaluation(a.rule.id, pk, "out of the rule's scope")
             return
-        result = run_rule(a, item, ctx)
+        self._current_rule = a.rule.id
+        try:
+            result = run_rule(a, item, ctx)
+        finally:
+            self._current_rule = None
         if result is None:
             writer.forget_evaluation(a.rule.id, pk, "rule does not apply")
             return
@@ -272,6 +293,28 @@ class _ResourceProxy:
         self.accountId = row["account_id"]
         self.awsRegion = row["region"]
         self.tags: dict[str, str] = {}
+
+
+def _insert_ignoring_duplicates(conn: Any, table: Any, rows: list[dict[str, Any]]) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING (another process may have learned the same rows)."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    conn.execute(dialect_insert(table).on_conflict_do_nothing(), rows)
+
+
+def _changed_types(conn: Any) -> set[str]:
+    """Resource types with an item new, changed or deleted since it was last evaluated."""
+    query = (
+        select(resources.c.resource_type).distinct()
+        .outerjoin(eval_state, eval_state.c.resource_pk == resources.c.id)
+        .where(or_(
+            and_(resources.c.status != STATUS_DELETED, or_(eval_state.c.state_id.is_(None), eval_state.c.state_id != resources.c.state_id)),
+            and_(resources.c.status == STATUS_DELETED, eval_state.c.state_id.is_not(None)),
+        ))
+    )
+    return {row[0] for row in conn.execute(query)}
 
 
 def _aware(value: dt.datetime) -> dt.datetime:

@@ -146,6 +146,16 @@ periodic_runs = Table(
     Column("last_run", DateTime(timezone=True), nullable=False),
 )
 
+# rule -> the resource types its evaluation looked up (RuleContext.items): when an item of such a
+# type changes, the rule is re-evaluated on all its resources (e.g. an account-wide setting or a
+# web ACL association read by a load balancer rule), not only on items that changed themselves.
+rule_dependencies = Table(
+    "rule_dependencies",
+    metadata,
+    Column("rule_id", String(256), primary_key=True),
+    Column("resource_type", String(256), primary_key=True),
+)
+
 findings = Table(
     "findings",
     metadata,
