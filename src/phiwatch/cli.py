@@ -111,7 +111,7 @@ def demo(
     db: Annotated[Optional[str], typer.Option("--db", help="Store URL for the demo (default: a fresh SQLite file in a temporary directory).")] = None,
     regions: RegionOpt = None,
 ) -> None:
-    """Start the embedded AWS, seed a demo healthcare estate, collect it and print the inventory."""
+    """Start the embedded AWS, seed a demo healthcare estate, then collect, scan, alert and remediate it, narrated."""
     from phiwatch.demo.run import run_demo
 
     run_demo(db=db, regions=regions or ["us-east-1"])
