@@ -340,6 +340,29 @@ def test_metrics_and_health_over_http(watch):
         server.stop()
 
 
+def test_metrics_need_a_token_off_loopback_and_check_it(watch):
+    from phiwatch.errors import UsageError
+
+    svc = watch.service()
+    with pytest.raises(UsageError, match="need a token"):
+        MetricsServer(svc.metrics, svc.health, host="0.0.0.0")
+    server = MetricsServer(svc.metrics, svc.health, token="s3cr3t-token").start()
+    try:
+        base = f"http://{server.host}:{server.port}"
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(f"{base}/metrics", timeout=5)
+        assert err.value.code == 401
+        wrong = urllib.request.Request(f"{base}/metrics", headers={"Authorization": "Bearer nope"})
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(wrong, timeout=5)
+        assert err.value.code == 401
+        right = urllib.request.Request(f"{base}/metrics", headers={"Authorization": "Bearer s3cr3t-token"})
+        assert "phiwatch_watch_events_processed_total" in urllib.request.urlopen(right, timeout=5).read().decode()
+        assert urllib.request.urlopen(f"{base}/healthz", timeout=5).status == 200  # probes need no token
+    finally:
+        server.stop()
+
+
 def test_scheduled_sweeps_catch_changes_without_events(watch):
     sg = watch.security_group("no-event")
     svc = watch.service(full_sweep_seconds=3600, periodic_check_seconds=60, sweep_on_start=None)

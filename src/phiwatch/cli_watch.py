@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -61,7 +62,8 @@ def watch(
     region: RegionOpt = None,
     db: DbOpt = None,
     metrics_port: Annotated[Optional[int], typer.Option("--metrics-port", help="Serve Prometheus /metrics and /healthz on this port (loopback).")] = None,
-    metrics_host: Annotated[str, typer.Option("--metrics-host", help="Address for --metrics-port (loopback unless a container needs 0.0.0.0).")] = "127.0.0.1",
+    metrics_host: Annotated[str, typer.Option("--metrics-host", help="Address for --metrics-port (loopback unless a container needs 0.0.0.0: then a token is required).")] = "127.0.0.1",
+    metrics_token_env: Annotated[str, typer.Option("--metrics-token-env", help="Environment variable holding a bearer token for /metrics (required off loopback; /healthz stays open).")] = "PHIWATCH_METRICS_TOKEN",
     wait_seconds: Annotated[int, typer.Option("--wait-seconds", min=0, max=20, help="SQS long-poll wait per receive.")] = 20,
     max_messages: Annotated[int, typer.Option("--max-messages", min=1, max=10, help="Messages per receive (one batch).")] = 10,
     full_sweep_hours: Annotated[float, typer.Option("--full-sweep-hours", min=0, help="Full re-collection interval (0: never).")] = 12.0,
@@ -99,7 +101,8 @@ def watch(
     service = WatchService(aws, store, pol, options, rules=rules, metrics=metrics)
     server = None
     if metrics_port is not None:
-        server = MetricsServer(metrics, service.health, host=metrics_host, port=metrics_port).start()
+        token = os.environ.get(metrics_token_env) or None
+        server = MetricsServer(metrics, service.health, host=metrics_host, port=metrics_port, token=token).start()
         logging.getLogger("phiwatch.watch").info("metrics", extra={"fields": {"url": f"http://{server.host}:{server.port}/metrics"}})
 
     def stop(signum: int, _frame: Any) -> None:

@@ -19,6 +19,7 @@ Metric names (all prefixed ``phiwatch_watch_``):
 
 from __future__ import annotations
 
+import hmac
 import json
 import os
 import threading
@@ -167,15 +168,27 @@ def resident_memory_bytes() -> int:
 class MetricsServer:
     """``/metrics`` and ``/healthz`` on ``host:port`` (port 0: a free one) in a daemon thread."""
 
-    def __init__(self, metrics: Metrics, health: Callable[[], tuple[bool, str]], host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, metrics: Metrics, health: Callable[[], tuple[bool, str]], host: str = "127.0.0.1", port: int = 0,
+                 token: str | None = None) -> None:
+        """``token``: when given, ``/metrics`` needs ``Authorization: Bearer <token>`` (``/healthz``
+        stays open for probes: it says only ok or unhealthy and why). Without a token the server
+        binds to loopback only."""
+        from phiwatch.errors import UsageError
+
+        if not token and host not in ("127.0.0.1", "::1", "localhost"):
+            raise UsageError(f"metrics on {host} need a token: set one in the environment variable named by --metrics-token-env")
         self.metrics = metrics
         self.health = health
         outer = self
+        expected = f"Bearer {token}".encode() if token else None
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 - http.server's name
                 path = self.path.split("?", 1)[0]
-                if path == "/metrics":
+                if path == "/metrics" and expected is not None and not hmac.compare_digest(
+                        (self.headers.get("Authorization") or "").encode(), expected):
+                    self._send(401, "unauthorized: send Authorization: Bearer <token>\n", "text/plain")
+                elif path == "/metrics":
                     self._send(200, outer.metrics.render(), "text/plain; version=0.0.4; charset=utf-8")
                 elif path in ("/healthz", "/health"):
                     ok, reason = outer.health()
@@ -198,8 +211,6 @@ class MetricsServer:
         try:
             self.server = ThreadingHTTPServer((host, port), Handler)
         except OSError as exc:
-            from phiwatch.errors import UsageError
-
             raise UsageError(f"cannot serve metrics on {host}:{port}: {exc.strerror or exc}") from exc
         self.server.daemon_threads = True
         self.host, self.port = self.server.server_address[0], self.server.server_address[1]
