@@ -373,6 +373,38 @@ def test_max_per_run_and_max_per_hour(aws_env, store):
     assert_audit_ok(store)
 
 
+def test_a_run_missing_a_runbook_parameter_fails_before_counting_against_the_limits(aws_env, store):
+    names = _versioning_off_buckets(aws_env, 1)
+    # the trail rule (high) comes before versioning (medium), and no policy gives the trail's bucket
+    modes = {"multi-region-cloudtrail-enabled": "auto", "s3-bucket-versioning-enabled": "auto"}
+    text = policy_text("off", modes, extra="  max_per_run: 1\n  max_per_hour: 1")
+    report = scan(aws_env, store, text, services=("cloudtrail", "s3")).remediation
+
+    assert [o.rule_id for o in report.by_status("applied")] == ["s3-bucket-versioning-enabled"]
+    assert not report.by_status("deferred")
+    [failed] = report.by_status("failed")
+    needed = "remediation.rules.multi-region-cloudtrail-enabled.parameters.S3BucketName"
+    assert failed.rule_id == "multi-region-cloudtrail-enabled" and "S3BucketName" in failed.reason and needed in failed.reason
+    # independent reads: the other finding was fixed, no trail was attempted
+    assert _versioned(aws_env, names) == names
+    assert aws_env.client("cloudtrail").describe_trails()["trailList"] == []
+    # recorded as failed, not executed, with an alert; only the applied run counts against the hour
+    trail_rows = rows(store, remediations, remediations.c.rule_id == "multi-region-cloudtrail-enabled")
+    assert [(r["status"], r["executed"], r["reason"]) for r in trail_rows] == [("failed", False, failed.reason)]
+    assert Remediator(aws_env.context(), store, parse_policy(text)).executed_last_hour() == 1
+    events = rows(store, finding_events, finding_events.c.finding_id == failed.finding_id, finding_events.c.event == "remediation_failed")
+    assert len(events) == 1 and needed in events[0]["annotation"]
+    executed = [e for e in _audit_entries(store) if e["action"] == "execute" and e["finding_id"] == failed.finding_id]
+    assert [(e["data"]["status"], e["data"]["calls"], e["data"]["reason"]) for e in executed] == [("failed", 0, failed.reason)]
+
+    # the next scan repeats neither the record nor the alert while nothing changed
+    again = scan(aws_env, store, text, services=("cloudtrail", "s3")).remediation
+    assert [(o.rule_id, o.status, o.new) for o in again.outcomes] == [("multi-region-cloudtrail-enabled", "failed", False)]
+    assert len(rows(store, remediations, remediations.c.rule_id == "multi-region-cloudtrail-enabled")) == 1
+    assert len(rows(store, finding_events, finding_events.c.finding_id == failed.finding_id, finding_events.c.event == "remediation_failed")) == 1
+    assert_audit_ok(store)
+
+
 # -- re-check before acting ------------------------------------------------------------------
 
 

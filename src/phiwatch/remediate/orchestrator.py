@@ -29,7 +29,14 @@ fixed by blocking a bucket's public access) execute once. A runbook that changes
 setting (:data:`ACCOUNT_WIDE_RUNBOOKS`: the multi-Region trail, the IAM password policy, the
 account's S3 public access block) executes once per account and batch whichever Regions' account
 items asked for it (in the default Region when one of them is there); the other findings are
-recorded as covered by that execution and verified on their own re-collected item.
+recorded as covered by that execution and verified on their own re-collected item. Its dry-run and
+manual plans are made once per account the same way (the other findings' plans are "covered by
+plan X", with no calls of their own), and approving any of these findings executes that one plan,
+in the Region auto mode would use, for all of them.
+
+A run whose runbook parameters are missing or invalid is refused before it starts: recorded as
+failed with the message naming each parameter and where the policy gives it, no call sent, not
+counted against ``max_per_run`` / ``max_per_hour``, and not recorded again while nothing changed.
 
 Runbook parameters come from the finding's item and the rule's parameters (:func:`runbook_parameters`),
 then from ``remediation.rules.RULE.parameters`` in the policy (what no rule parameter gives, such as
@@ -83,6 +90,8 @@ ACCOUNT_WIDE_RUNBOOKS = frozenset({
 })
 #: how a remediation row that shares another finding's execution starts its reason
 COVERED_BY = "covered by remediation "
+#: how a plan row that shares another finding's plan (an account-wide runbook) starts its reason
+COVERED_BY_PLAN = "covered by plan "
 #: runbook -> parameter -> (other parameter, value): parameters a runbook declares optional (SSM has
 #: no conditional requirement) but needs when the other parameter has that value
 NEEDED_WHEN: dict[str, dict[str, tuple[str, str]]] = {
@@ -312,6 +321,7 @@ class Outcome:
     reason: str = ""
     failed_step: str | None = None
     new: bool = True  # False: an unchanged plan from an earlier run, not repeated
+    run_region: str | None = None  # a plan's: the Region its runbook runs in (a covered plan: the covering plan's)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -527,7 +537,8 @@ class Remediator:
         """Plan or apply every open finding's runbook as the policy's modes say."""
         report = RemediationReport(run_id=self.run_id)
         to_apply: list[Target] = []
-        for target in self.targets():
+        plans: dict[str, Outcome] = {}  # account-wide plan key -> the plan that covers the others
+        for target in self._execution_order(self.targets()):
             mode = self.mode(target.rule_id)
             if mode == "off":
                 continue
@@ -536,7 +547,7 @@ class Remediator:
                 report.outcomes.append(self._outcome(target, mode, SKIPPED, reason=blocked))
                 continue
             if mode in ("dry-run", "manual"):
-                report.outcomes.append(self._plan(target, mode, report, scan_id))
+                report.outcomes.append(self._plan_once(target, mode, report, scan_id, plans))
             else:
                 to_apply.append(target)
         if to_apply:
@@ -544,41 +555,76 @@ class Remediator:
         return report
 
     # -- planning ---------------------------------------------------------------------------
-    def _plan(self, target: Target, mode: str, report: RemediationReport, scan_id: str | None) -> Outcome:
+    def _run_key(self, target: Target, params: dict[str, Any] | None = None) -> str:
+        """Findings with the same key are fixed by one execution: same runbook and parameters, in
+        the same Region, or anywhere in the same account for an account-wide runbook."""
+        if params is None:
+            params = self._params(self.document(target.runbook_id), target)
+        if target.runbook_id in ACCOUNT_WIDE_RUNBOOKS:
+            return canonical_json([target.runbook_id, "account", target.item.accountId, params])
+        return canonical_json([target.runbook_id, _region(target.item, self.aws.default_region), params])
+
+    def _plan_once(self, target: Target, mode: str, report: RemediationReport, scan_id: str | None, plans: dict[str, Outcome]) -> Outcome:
+        """:meth:`_plan`, once per account for an account-wide runbook: the first finding (in
+        :meth:`_execution_order`) gets the plan, the others a record covered by it."""
+        if target.runbook_id not in ACCOUNT_WIDE_RUNBOOKS:
+            return self._plan(target, mode, report, scan_id)
+        key = canonical_json([mode, self._run_key(target)])
+        outcome = self._plan(target, mode, report, scan_id, covered_by=plans.get(key))
+        plans.setdefault(key, outcome)
+        return outcome
+
+    def _plan(self, target: Target, mode: str, report: RemediationReport, scan_id: str | None, covered_by: Outcome | None = None) -> Outcome:
+        """Plan the runbook for one finding (dry-run execution), stored, audited and announced.
+
+        ``covered_by``: the plan of another finding of the same account-wide change; this one
+        then records no calls of its own and its reason starts with "covered by plan X".
+        """
         from phiwatch.errors import UsageError
         from phiwatch.remediate.document import RunbookError
         from phiwatch.remediate.executor import execute
 
         doc = self.document(target.runbook_id)
         params = self._params(doc, target)
+        shared_reason = None
+        if covered_by is not None:
+            shared_reason = f"{COVERED_BY_PLAN}{(covered_by.remediation_id or '')[:12]}"
+            if covered_by.status != PLANNED:
+                shared_reason += f": {covered_by.reason}"
         with self.store.engine.connect() as conn:
             latest = self._latest(conn, target.finding_id)
         if (
             latest is not None and latest["status"] in (PLANNED, FAILED) and not latest["executed"]
             and latest["state_before"] == target.state_id and latest["runbook_id"] == target.runbook_id
             and canonical_json(latest["parameters"]) == canonical_json(audit.redact(params)) and latest["mode"] == mode
+            # a covered plan is unchanged while it names the same plan; a plan of its own was not covered
+            and (latest["reason"] == shared_reason if shared_reason else not (latest["reason"] or "").startswith(COVERED_BY_PLAN))
         ):
             return self._outcome(
                 target, mode, latest["status"], remediation_id=latest["id"], parameters=latest["parameters"],
-                plan=latest["plan"] or [], reason=latest["reason"] or "", new=False,
+                plan=latest["plan"] or [], reason=latest["reason"] or "", new=False, run_region=latest["region"],
             )
         region = _region(target.item, self.aws.default_region)
         error = None
         calls: list[dict[str, Any]] = []
         steps: list[dict[str, Any]] = []
-        try:
-            self._check_parameters(target)  # names what the policy must give
-            execution = execute(doc, params, self.aws, region, dry_run=True, max_seconds=self.max_seconds)
-            calls, steps = plan_calls(execution), execution_steps(execution)
-            if execution.status == "Failed":
-                error = f"cannot plan: {execution.error or execution.failed_step}"
-        except RunbookError as exc:
-            error = f"cannot plan: {exc}"
-        except UsageError as exc:
-            error = str(exc)
-        except Exception as exc:  # noqa: BLE001 - a broken runbook must not stop the scan
-            log.exception("planning %s crashed", target.runbook_id)
-            error = f"cannot plan: {type(exc).__name__}: {exc}"[:500]
+        if covered_by is not None:
+            region = covered_by.run_region or covered_by.region
+            error = shared_reason if covered_by.status != PLANNED else None
+        else:
+            try:
+                self._check_parameters(target)  # names what the policy must give
+                execution = execute(doc, params, self.aws, region, dry_run=True, max_seconds=self.max_seconds)
+                calls, steps = plan_calls(execution), execution_steps(execution)
+                if execution.status == "Failed":
+                    error = f"cannot plan: {execution.error or execution.failed_step}"
+            except RunbookError as exc:
+                error = f"cannot plan: {exc}"
+            except UsageError as exc:
+                error = str(exc)
+            except Exception as exc:  # noqa: BLE001 - a broken runbook must not stop the scan
+                log.exception("planning %s crashed", target.runbook_id)
+                error = f"cannot plan: {type(exc).__name__}: {exc}"[:500]
         rid = uuid.uuid4().hex
         status = FAILED if error else PLANNED
         now = self.now()
@@ -586,7 +632,11 @@ class Remediator:
         if error:
             annotation = f"{target.runbook_id}: {error}"
         else:
-            annotation = f"{mode} plan {rid[:12]}: {target.runbook_id} would make {writes} change(s)"
+            if shared_reason:
+                annotation = (f"{mode} plan {rid[:12]}: {shared_reason} ({target.runbook_id} changes the whole account: "
+                              f"one run in {region} for every Region)")
+            else:
+                annotation = f"{mode} plan {rid[:12]}: {target.runbook_id} would make {writes} change(s)"
             if mode == "manual":
                 annotation += f"; approve with `phiwatch remediate {target.finding_id[:12]} --approve`"
         with self.store.engine.begin() as conn:
@@ -596,18 +646,22 @@ class Remediator:
             conn.execute(insert(remediations).values(
                 id=rid, finding_id=target.finding_id, rule_id=target.rule_id, runbook_id=target.runbook_id,
                 resource_pk=target.resource_pk, region=region, mode=mode, status=status, executed=False,
-                parameters=audit.redact(params), plan=calls, result=steps, reason=error, state_before=target.state_id,
+                parameters=audit.redact(params), plan=calls, result=steps, reason=error or shared_reason, state_before=target.state_id,
                 scan_id=scan_id, created_at=now, created_by=self.actor,
             ))
             self._audit(conn, "plan", {
                 "mode": mode, "rule_id": target.rule_id, "runbook_id": target.runbook_id, **_resource(target.item),
                 "parameters": params, "calls": calls, "state_before": target.state_id, "error": error,
+                "shared_plan": covered_by.remediation_id if covered_by is not None else None, "run_region": region,
             }, rid, target.finding_id)
             self._event(conn, report, target.finding_id, "remediation_failed" if error else "remediation_planned", annotation, scan_id)
-        return self._outcome(target, mode, status, remediation_id=rid, parameters=audit.redact(params), plan=calls, steps=steps, reason=error or "")
+        return self._outcome(target, mode, status, remediation_id=rid, parameters=audit.redact(params), plan=calls, steps=steps,
+                             reason=error or shared_reason or "", run_region=region)
 
     # -- applying ---------------------------------------------------------------------------
-    def _apply_batch(self, targets: list[Target], mode: str, report: RemediationReport, scan_id: str | None, *, limited: bool, approved_plan: dict[str, Any] | None = None, recheck: bool = False) -> None:
+    def _apply_batch(self, targets: list[Target], mode: str, report: RemediationReport, scan_id: str | None, *, limited: bool,
+                     approved_plans: dict[str, dict[str, Any] | None] | None = None, recheck: bool = False) -> None:
+        """Execute the targets' runbooks (``approved_plans``: finding id -> the plan a human approved)."""
         from phiwatch.engine import Evaluator
 
         limit_run = self.policy.remediation.max_per_run if limited else None
@@ -648,6 +702,7 @@ class Remediator:
             doc = self.document(target.runbook_id)
             params = self._params(doc, target)
             region = _region(target.item, self.aws.default_region)
+            approved_plan = (approved_plans or {}).get(target.finding_id)
             if approved_plan is not None and canonical_json(approved_plan["parameters"]) != canonical_json(audit.redact(params)):
                 outcome = self._plan(target, "manual", report, scan_id)
                 outcome.status = SKIPPED
@@ -657,10 +712,12 @@ class Remediator:
                 )
                 report.outcomes.append(outcome)
                 continue
-            if target.runbook_id in ACCOUNT_WIDE_RUNBOOKS:
-                key = canonical_json([target.runbook_id, "account", target.item.accountId, params])
-            else:
-                key = canonical_json([target.runbook_id, region, params])
+            # a run that cannot start (a runbook parameter missing or invalid) sends nothing and is not counted
+            problem = self._parameter_problem(target, verb="run")
+            if problem:
+                report.outcomes.append(self._refuse(target, mode, params, region, problem, report, scan_id))
+                continue
+            key = self._run_key(target, params)
             if key in executed:
                 first_id, execution, error, ran_in = executed[key]
                 rid = self._start(target, mode, params, ran_in, scan_id, executed_flag=False, shared_with=first_id, approved_plan=approved_plan)
@@ -688,6 +745,35 @@ class Remediator:
         # 4. everything the re-collection changed is evaluated like in a scan
         report.evaluation = Evaluator(self.store, self.policy, self.rules).evaluate()
         report.events.extend(report.evaluation.events)
+
+    def _refuse(self, target: Target, mode: str, params: dict[str, Any], region: str, reason: str, report: RemediationReport, scan_id: str | None) -> Outcome:
+        """Record a run refused before it started (failed, nothing sent, not counted against the
+        limits), once per finding, configuration and reason: later scans repeat no record and no alert."""
+        with self.store.engine.connect() as conn:
+            latest = self._latest(conn, target.finding_id)
+        redacted = audit.redact(params)
+        if (
+            latest is not None and latest["status"] == FAILED and not latest["executed"] and latest["mode"] == mode
+            and latest["state_before"] == target.state_id and latest["runbook_id"] == target.runbook_id
+            and latest["reason"] == reason and canonical_json(latest["parameters"]) == canonical_json(redacted)
+        ):
+            return self._outcome(target, mode, FAILED, remediation_id=latest["id"], parameters=redacted, reason=reason, new=False)
+        rid = uuid.uuid4().hex
+        now = self.now()
+        with self.store.engine.begin() as conn:
+            conn.execute(insert(remediations).values(
+                id=rid, finding_id=target.finding_id, rule_id=target.rule_id, runbook_id=target.runbook_id,
+                resource_pk=target.resource_pk, region=region, mode=mode, status=FAILED, executed=False,
+                parameters=redacted, plan=[], result=[], reason=reason, state_before=target.state_id,
+                scan_id=scan_id, created_at=now, created_by=self.actor, finished_at=now,
+            ))
+            self._audit(conn, "execute", {
+                "mode": mode, "rule_id": target.rule_id, "runbook_id": target.runbook_id, **_resource(target.item),
+                "parameters": redacted, "shared_run": None, "status": FAILED, "execution_status": None, "failed_step": None,
+                "reason": reason, "steps": [], "calls": 0, "state_before": target.state_id, "state_after": None, "compliance_after": None,
+            }, rid, target.finding_id)
+            self._event(conn, report, target.finding_id, "remediation_failed", f"{target.runbook_id} (remediation {rid[:12]}): {reason}"[:1000], scan_id)
+        return self._outcome(target, mode, FAILED, remediation_id=rid, parameters=redacted, reason=reason)
 
     def _execution_order(self, ready: list[Target]) -> list[Target]:
         """``ready`` with each account-wide runbook's findings ordered by where it should run: the
@@ -880,9 +966,25 @@ class Remediator:
         """Make (or show the unchanged) plan for one finding, whatever the policy mode (but off)."""
         report = RemediationReport(run_id=self.run_id)
         target = self._manual_target(prefix)
-        outcome = self._plan(target, "manual", report, scan_id)
-        report.outcomes.append(outcome)
+        plans: dict[str, Outcome] = {}
+        outcomes = {t.finding_id: self._plan_once(t, "manual", report, scan_id, plans) for t in self._account_group(target)}
+        outcome = outcomes.pop(target.finding_id)
+        report.outcomes.extend([outcome, *outcomes.values()])
         return report, outcome
+
+    def _account_group(self, target: Target) -> list[Target]:
+        """The findings one execution of ``target``'s runbook fixes, in :meth:`_execution_order`:
+        for an account-wide runbook, every open finding of the account with the same runbook and
+        parameters that may be remediated; otherwise ``target`` alone."""
+        if target.runbook_id not in ACCOUNT_WIDE_RUNBOOKS:
+            return [target]
+        key = self._run_key(target)
+        group = [target] + [
+            other for other in self.targets()
+            if other.finding_id != target.finding_id and other.runbook_id == target.runbook_id
+            and self.mode(other.rule_id) != "off" and not self._blocked(other) and self._run_key(other) == key
+        ]
+        return self._execution_order(group)
 
     def _manual_target(self, prefix: str) -> Target:
         from phiwatch.errors import UsageError
@@ -907,11 +1009,19 @@ class Remediator:
         """UsageError naming each runbook parameter that is required and not given, or invalid,
         and where the policy gives it: a plan that cannot be made is neither stored nor audited."""
         from phiwatch.errors import UsageError
+
+        problem = self._parameter_problem(target)
+        if problem:
+            raise UsageError(problem)
+
+    def _parameter_problem(self, target: Target, verb: str = "plan") -> str | None:
+        """Why the runbook cannot run with this finding's parameters (each one required and not
+        given, or invalid, and where the policy gives it), or None."""
         from phiwatch.remediate.document import RunbookError
 
         doc = self.document(target.runbook_id)
         params = self._params(doc, target)
-        head = f"cannot plan {target.runbook_id} for finding {target.finding_id[:12]} ({target.rule_id})"
+        head = f"cannot {verb} {target.runbook_id} for finding {target.finding_id[:12]} ({target.rule_id})"
         where = f"remediation.rules.{target.rule_id}.parameters"
         missing = {name: "" for name, spec in doc.parameters.items() if spec.required and params.get(name) in (None, "")}
         for name, (other, value) in NEEDED_WHEN.get(target.runbook_id, {}).items():
@@ -931,7 +1041,7 @@ class Remediator:
                 hints.append(hint)
             alternatives = [f"rules.{target.rule_id}.parameters.{rule_names[n[:1].lower() + n[1:]]}"
                             for n in missing if n[:1].lower() + n[1:] in rule_names]
-            raise UsageError(
+            return (
                 f"{head}: {'; '.join(hints)}. Give it in the policy file (--policy FILE or PHIWATCH_POLICY) under "
                 + ", ".join(f"{where}.{n}" for n in missing)
                 + (f" (or the rule's parameter {', '.join(alternatives)})" if alternatives else "")
@@ -939,27 +1049,36 @@ class Remediator:
         try:
             doc.bind(params)
         except RunbookError as exc:
-            raise UsageError(f"{head}: {exc}. Check {where} in the policy file (--policy FILE or PHIWATCH_POLICY)") from exc
+            return f"{head}: {exc}. Check {where} in the policy file (--policy FILE or PHIWATCH_POLICY)"
+        return None
 
     def approve(self, prefix: str) -> RemediationReport:
-        """A human approves the finding's plan: audit the approval, re-check, execute, verify."""
+        """A human approves the finding's plan: audit the approval, re-check, execute, verify.
+
+        For an account-wide runbook the approval covers every finding of the account that the
+        same plan fixes (:meth:`_account_group`): one execution, where auto mode would run it.
+        """
         target = self._manual_target(prefix)
+        group = self._account_group(target)
         report = RemediationReport(run_id=self.run_id)
         with self.store.engine.connect() as conn:
-            latest = self._latest(conn, target.finding_id)
-        plan = latest if latest is not None and latest["status"] == PLANNED else None
+            latest = {t.finding_id: self._latest(conn, t.finding_id) for t in group}
+        plans = {fid: row if row is not None and row["status"] == PLANNED else None for fid, row in latest.items()}
         now = self.now()
         with self.store.engine.begin() as conn:
-            if plan is not None:
-                conn.execute(update(remediations).where(remediations.c.id == plan["id"]).values(approved_at=now, approved_by=self.actor))
-                plan = {**plan, "approved_at": now, "approved_by": self.actor}
-            self._audit(conn, "approve", {
-                "rule_id": target.rule_id, "runbook_id": target.runbook_id, **_resource(target.item),
-                "plan": plan["id"] if plan else None, "parameters": plan["parameters"] if plan else None,
-                "note": None if plan else "no stored plan: approved the runbook's current plan",
-            }, plan["id"] if plan else None, target.finding_id)
+            for member in group:
+                plan = plans[member.finding_id]
+                if plan is not None:
+                    conn.execute(update(remediations).where(remediations.c.id == plan["id"]).values(approved_at=now, approved_by=self.actor))
+                    plan = plans[member.finding_id] = {**plan, "approved_at": now, "approved_by": self.actor}
+                self._audit(conn, "approve", {
+                    "rule_id": member.rule_id, "runbook_id": member.runbook_id, **_resource(member.item),
+                    "plan": plan["id"] if plan else None, "parameters": plan["parameters"] if plan else None,
+                    "note": None if plan else "no stored plan: approved the runbook's current plan",
+                    "approved_with": None if member is target else target.finding_id,
+                }, plan["id"] if plan else None, member.finding_id)
         # a human approves later than the plan was made: always re-check the resource first
-        self._apply_batch([target], "approved", report, None, limited=False, approved_plan=plan, recheck=True)
+        self._apply_batch(group, "approved", report, None, limited=False, approved_plans=plans, recheck=True)
         return report
 
 
