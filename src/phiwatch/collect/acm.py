@@ -41,8 +41,11 @@ def _all_key_types(ctx: CollectContext) -> list[str]:
 class AcmCollector(Collector):
     name = "acm"
     resource_types = (CERTIFICATE,)
+    targetable = frozenset({CERTIFICATE})
 
     def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
+        if not ctx.wants(CERTIFICATE):  # a targeted run for other services' resources
+            return
         try:
             summaries = list(
                 ctx.paginate(
@@ -52,6 +55,7 @@ class AcmCollector(Collector):
             )
         except ListFailed:
             return
+        summaries = [s for s in summaries if ctx.selected(CERTIFICATE, s.get("CertificateArn"), s.get("DomainName"))]
         yield from ctx.map(lambda s: self._certificate(ctx, s), summaries)
         ctx.mark_complete(CERTIFICATE)
 

@@ -43,14 +43,29 @@ def stage_arn(ctx: CollectContext, kind: str, api_id: str, stage: str) -> str:
     return f"arn:{ctx.partition}:apigateway:{ctx.region}::/{kind}/{api_id}/stages/{stage}"
 
 
+def _wanted_apis(ctx: CollectContext, resource_type: str, kind: str, apis: list[dict[str, Any]], id_key: str) -> list[dict[str, Any]]:
+    """The APIs whose stages a targeted run reads: those its stage ARNs name (all when one is a bare stage name)."""
+    wanted = ctx.targets(resource_type)
+    if wanted is None:
+        return apis
+    marker = f"::/{kind}/"
+    if not all(marker in i and "/stages/" in i for i in wanted):
+        return apis
+    ids = {i.split(marker, 1)[1].split("/", 1)[0] for i in wanted}
+    return [a for a in apis if a.get(id_key) in ids]
+
+
 @register
 class ApiGatewayCollector(Collector):
     name = "apigateway"
     resource_types = (REST_STAGE, V2_STAGE)
+    targetable = frozenset(resource_types)
 
     def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
-        yield from self._rest(ctx)
-        yield from self._v2(ctx)
+        if ctx.wants(REST_STAGE):
+            yield from self._rest(ctx)
+        if ctx.wants(V2_STAGE):
+            yield from self._v2(ctx)
 
     # -- REST APIs (v1) ------------------------------------------------------------------
     def _rest(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
@@ -58,6 +73,7 @@ class ApiGatewayCollector(Collector):
             apis = list(ctx.paginate("apigateway", "GetRestApis", "items", resource_type=REST_STAGE))
         except ListFailed:
             return
+        apis = _wanted_apis(ctx, REST_STAGE, "restapis", apis, "id")
         complete = True
         for api, response in zip(apis, ctx.map(
             lambda a: ctx.call("apigateway", "GetStages", resource_type=REST_STAGE, resource_id=a["id"], restApiId=a["id"]), apis
@@ -66,7 +82,8 @@ class ApiGatewayCollector(Collector):
                 complete = False
                 continue
             for stage in response.get("item") or []:
-                yield self._rest_stage(ctx, api, stage)
+                if ctx.selected(REST_STAGE, stage_arn(ctx, "restapis", api["id"], stage["stageName"]), stage["stageName"]):
+                    yield self._rest_stage(ctx, api, stage)
         if complete:
             ctx.mark_complete(REST_STAGE)
 
@@ -88,6 +105,7 @@ class ApiGatewayCollector(Collector):
             apis = list(ctx.paginate("apigatewayv2", "GetApis", "Items", resource_type=V2_STAGE))
         except ListFailed:
             return
+        apis = _wanted_apis(ctx, V2_STAGE, "apis", apis, "ApiId")
 
         def stages(api: dict[str, Any]) -> list[dict[str, Any]] | None:
             try:
@@ -101,7 +119,8 @@ class ApiGatewayCollector(Collector):
                 complete = False
                 continue
             for stage in found:
-                yield self._v2_stage(ctx, api, stage)
+                if ctx.selected(V2_STAGE, stage_arn(ctx, "apis", api["ApiId"], stage["StageName"]), stage["StageName"]):
+                    yield self._v2_stage(ctx, api, stage)
         if complete:
             ctx.mark_complete(V2_STAGE)
 

@@ -29,22 +29,41 @@ GROUP = "AWS::AutoScaling::AutoScalingGroup"
 LAUNCH_CONFIGURATION = "AWS::AutoScaling::LaunchConfiguration"
 
 
+def _names(ctx: CollectContext, resource_type: str, parameter: str, arn_marker: str) -> dict[str, list[str]]:
+    """The describe call's name parameter for a targeted run (names, or the name part of ARNs); {} for all."""
+    wanted = ctx.targets(resource_type)
+    if wanted is None:
+        return {}
+    # a name AWS does not know is left out of the answer, not an error; an empty list would mean "all"
+    return {parameter: sorted({i.rsplit(arn_marker, 1)[-1] for i in wanted}) or ["-"]}
+
+
 @register
 class AutoScalingCollector(Collector):
     name = "autoscaling"
     resource_types = (GROUP, LAUNCH_CONFIGURATION)
+    targetable = frozenset(resource_types)
 
     def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
+        if ctx.wants(LAUNCH_CONFIGURATION):
+            try:
+                configs = list(ctx.paginate(
+                    "autoscaling", "DescribeLaunchConfigurations", "LaunchConfigurations", resource_type=LAUNCH_CONFIGURATION,
+                    **_names(ctx, LAUNCH_CONFIGURATION, "LaunchConfigurationNames", "launchConfigurationName/"),
+                ))
+            except ListFailed:
+                configs = None
+            for config in configs or []:
+                yield self._launch_configuration(ctx, config)
+            if configs is not None:
+                ctx.mark_complete(LAUNCH_CONFIGURATION)
+        if not ctx.wants(GROUP):
+            return
         try:
-            configs = list(ctx.paginate("autoscaling", "DescribeLaunchConfigurations", "LaunchConfigurations", resource_type=LAUNCH_CONFIGURATION))
-        except ListFailed:
-            configs = None
-        for config in configs or []:
-            yield self._launch_configuration(ctx, config)
-        if configs is not None:
-            ctx.mark_complete(LAUNCH_CONFIGURATION)
-        try:
-            groups = list(ctx.paginate("autoscaling", "DescribeAutoScalingGroups", "AutoScalingGroups", resource_type=GROUP))
+            groups = list(ctx.paginate(
+                "autoscaling", "DescribeAutoScalingGroups", "AutoScalingGroups", resource_type=GROUP,
+                **_names(ctx, GROUP, "AutoScalingGroupNames", "autoScalingGroupName/"),
+            ))
         except ListFailed:
             return
         for group in groups:

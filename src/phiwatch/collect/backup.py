@@ -63,8 +63,16 @@ def _tags(ctx: CollectContext, item: ConfigurationItem) -> None:
 class BackupCollector(Collector):
     name = "backup"
     resource_types = (PLAN, VAULT, RECOVERY_POINT)
+    # the account part sums up every plan's selections and every vault's recovery points: not collected alone
+    targetable = frozenset({PLAN, VAULT})
 
     def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
+        if ctx.only is not None:  # targeted: the wanted plans and vaults (no recovery points, no account part)
+            if ctx.wants(PLAN):
+                yield from self._plans(ctx, ctx.account_item())
+            if ctx.wants(VAULT):
+                yield from self._vaults(ctx, ctx.account_item())
+            return
         account = ctx.account_item()
         yield from self._plans(ctx, account)
         yield from self._vaults(ctx, account)
@@ -77,9 +85,12 @@ class BackupCollector(Collector):
         except ListFailed:
             account.collectionErrors.append(ctx.errors[-1].to_dict())
             return
+        elements = [e for e in elements if ctx.selected(PLAN, e.get("BackupPlanId"), e.get("BackupPlanName"), e.get("BackupPlanArn"))]
         items = list(ctx.map(lambda e: self._plan(ctx, e), elements))
         yield from items
         ctx.mark_complete(PLAN)
+        if ctx.only is not None:
+            return
         selections: list[dict[str, Any]] = []
         for item in items:
             plan_selections = item.supplementaryConfiguration.get("BackupSelections")
@@ -128,6 +139,12 @@ class BackupCollector(Collector):
             elements = list(ctx.paginate("backup", "ListBackupVaults", "BackupVaultList", resource_type=VAULT))
         except ListFailed:
             account.collectionErrors.append(ctx.errors[-1].to_dict())
+            return
+        if ctx.only is not None:
+            elements = [e for e in elements if ctx.selected(VAULT, e.get("BackupVaultName"), e.get("BackupVaultArn"))]
+            for item, _ in ctx.map(lambda e: self._vault(ctx, e), elements):
+                yield item  # its recovery points were listed (a failure is on the vault item) but are not targeted
+            ctx.mark_complete(VAULT)
             return
         complete = True
         for item, points in ctx.map(lambda e: self._vault(ctx, e), elements):

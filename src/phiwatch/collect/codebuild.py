@@ -84,12 +84,17 @@ def clean_project(project: dict[str, Any]) -> dict[str, Any]:
 class CodeBuildCollector(Collector):
     name = "codebuild"
     resource_types = (PROJECT,)
+    targetable = frozenset({PROJECT})
 
     def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
-        try:
-            names = list(ctx.paginate("codebuild", "ListProjects", "projects", resource_type=PROJECT))
-        except ListFailed:
-            return
+        wanted = ctx.targets(PROJECT)
+        if wanted is not None:  # targeted: BatchGetProjects by name (an ARN's last part); unknown names are not found
+            names = sorted({i.rsplit(":project/", 1)[-1] for i in wanted})
+        else:
+            try:
+                names = list(ctx.paginate("codebuild", "ListProjects", "projects", resource_type=PROJECT))
+            except ListFailed:
+                return
         complete = True
         for start in range(0, len(names), BATCH):
             response = ctx.call("codebuild", "BatchGetProjects", resource_type=PROJECT, names=names[start:start + BATCH])

@@ -28,10 +28,25 @@ REPLICATION_INSTANCE = "AWS::DMS::ReplicationInstance"
 class DmsCollector(Collector):
     name = "dms"
     resource_types = (REPLICATION_INSTANCE,)
+    targetable = frozenset({REPLICATION_INSTANCE})
 
     def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
+        wanted = ctx.targets(REPLICATION_INSTANCE)
+        filters: list[list[dict[str, Any]]] = [[]]
+        if wanted is not None:  # targeted: filter by identifier and by ARN (DMS answers ResourceNotFoundFault when none match)
+            arns = sorted(i for i in wanted if i.startswith("arn:"))
+            names = sorted(i for i in wanted if not i.startswith("arn:"))
+            filters = [[{"Name": name, "Values": values}] for name, values in (
+                ("replication-instance-id", names), ("replication-instance-arn", arns)) if values]
         try:
-            instances = list(ctx.paginate("dms", "DescribeReplicationInstances", "ReplicationInstances", resource_type=REPLICATION_INSTANCE))
+            instances = list({
+                i["ReplicationInstanceIdentifier"]: i
+                for f in filters
+                for i in ctx.paginate(
+                    "dms", "DescribeReplicationInstances", "ReplicationInstances", resource_type=REPLICATION_INSTANCE,
+                    not_found=("ResourceNotFoundFault",) if f else (), **({"Filters": f} if f else {}),
+                )
+            }.values())
         except ListFailed:
             return
         yield from ctx.map(lambda i: self._instance(ctx, i), instances)

@@ -54,20 +54,49 @@ def redact_environment(definition: dict[str, Any]) -> dict[str, Any]:
     return definition
 
 
+def _family(reference: str) -> str:
+    """The family of a task definition ARN, ``family:revision`` or family name."""
+    last = reference.rsplit("/", 1)[-1]
+    family, _, revision = last.rpartition(":")
+    return family if family and revision.isdigit() else last
+
+
 @register
 class EcsCollector(Collector):
     name = "ecs"
     resource_types = (TASK_DEFINITION,)
+    targetable = frozenset({TASK_DEFINITION})
 
     def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
+        wanted = ctx.targets(TASK_DEFINITION)
         try:
-            arns = list(ctx.paginate("ecs", "ListTaskDefinitions", "taskDefinitionArns", resource_type=TASK_DEFINITION, status="ACTIVE"))
+            if wanted is None:
+                arns = list(ctx.paginate("ecs", "ListTaskDefinitions", "taskDefinitionArns", resource_type=TASK_DEFINITION, status="ACTIVE"))
+            else:
+                arns = self._families(ctx, wanted)
         except ListFailed:
             return
         for item in ctx.map(lambda a: self._task_definition(ctx, a), latest_per_family(arns)):
             if item is not None:
                 yield item
         ctx.mark_complete(TASK_DEFINITION)
+
+    def _families(self, ctx: CollectContext, wanted: frozenset[str]) -> list[str]:
+        """Targeted: the ACTIVE revisions of the families the wanted ARNs (or ``family:revision``) belong to.
+
+        Every listed revision joins the run's targets, so a previous revision the new one replaces
+        is recorded as deleted, as in a full collection.
+        """
+        families = sorted({_family(i) for i in wanted})
+        arns = [
+            arn for family in families
+            for arn in ctx.paginate("ecs", "ListTaskDefinitions", "taskDefinitionArns", resource_type=TASK_DEFINITION,
+                                    status="ACTIVE", familyPrefix=family)
+            if _family(arn) == family  # familyPrefix is a prefix
+        ]
+        if ctx.only is not None:
+            ctx.only = {**ctx.only, TASK_DEFINITION: wanted | frozenset(arns)}
+        return arns
 
     def _task_definition(self, ctx: CollectContext, arn: str) -> ConfigurationItem | None:
         family, _, revision = arn.rsplit("/", 1)[-1].rpartition(":")

@@ -54,12 +54,20 @@ DETAILS = (
 class EfsCollector(Collector):
     name = "efs"
     resource_types = (FILE_SYSTEM,)
+    targetable = frozenset({FILE_SYSTEM})
 
     def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
+        if not ctx.wants(FILE_SYSTEM):  # a targeted run for other services' resources
+            return
         try:
             file_systems = list(ctx.paginate("efs", "DescribeFileSystems", "FileSystems", resource_type=FILE_SYSTEM))
         except ListFailed:
             return
+        file_systems = [
+            fs for fs in file_systems
+            if ctx.selected(FILE_SYSTEM, fs.get("FileSystemId"), fs.get("FileSystemArn"), fs.get("Name"),
+                            tags_from_list(fs.get("Tags")).get("Name"))
+        ]
         yield from ctx.map(lambda fs: self._file_system(ctx, fs), file_systems)
         ctx.mark_complete(FILE_SYSTEM)
 

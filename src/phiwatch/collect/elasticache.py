@@ -34,14 +34,25 @@ GROUP = "AWS::ElastiCache::ReplicationGroup"
 class ElastiCacheCollector(Collector):
     name = "elasticache"
     resource_types = (CLUSTER, GROUP)
+    targetable = frozenset(resource_types)
 
     def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
-        for resource_type, api, key, id_key, prefix in (
-            (CLUSTER, "DescribeCacheClusters", "CacheClusters", "CacheClusterId", "cluster"),
-            (GROUP, "DescribeReplicationGroups", "ReplicationGroups", "ReplicationGroupId", "replicationgroup"),
+        for resource_type, api, key, id_key, prefix, missing in (
+            (CLUSTER, "DescribeCacheClusters", "CacheClusters", "CacheClusterId", "cluster", "CacheClusterNotFound"),
+            (GROUP, "DescribeReplicationGroups", "ReplicationGroups", "ReplicationGroupId", "replicationgroup",
+             "ReplicationGroupNotFoundFault"),
         ):
+            if not ctx.wants(resource_type):
+                continue
+            wanted = ctx.targets(resource_type)
             try:
-                elements = list(ctx.paginate("elasticache", api, key, resource_type=resource_type))
+                if wanted is None:
+                    elements = list(ctx.paginate("elasticache", api, key, resource_type=resource_type))
+                else:  # targeted: the describe call's own id parameter, one id (an ARN's last part) at a time
+                    elements = [
+                        e for rid in sorted({i.rsplit(f":{prefix}:", 1)[-1] for i in wanted})
+                        for e in ctx.paginate("elasticache", api, key, resource_type=resource_type, not_found=(missing,), **{id_key: rid})
+                    ]
             except ListFailed:
                 continue
             yield from ctx.map(lambda e: self._item(ctx, resource_type, e, id_key, prefix), elements)

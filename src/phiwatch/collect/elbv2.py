@@ -72,12 +72,16 @@ def _batched_tags(
 class Elbv2Collector(Collector):
     name = "elbv2"
     resource_types = (LOAD_BALANCER_V2,)
+    targetable = frozenset({LOAD_BALANCER_V2})
 
     def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
+        if not ctx.wants(LOAD_BALANCER_V2):  # a targeted run for other services' resources
+            return
         try:
             elements = list(ctx.paginate("elbv2", "DescribeLoadBalancers", "LoadBalancers", resource_type=LOAD_BALANCER_V2))
         except ListFailed:
             return
+        elements = [e for e in elements if ctx.selected(LOAD_BALANCER_V2, e.get("LoadBalancerArn"), e.get("LoadBalancerName"))]
         items = [self._item(ctx, e) for e in elements]
         _batched_tags(ctx, "elbv2", items, "ResourceArns", lambda i: i.resourceId, "ResourceArn")
         yield from ctx.map(lambda i: self._details(ctx, i), items)

@@ -66,12 +66,16 @@ def _clean_cluster(cluster: dict[str, Any]) -> dict[str, Any]:
 class EmrCollector(Collector):
     name = "emr"
     resource_types = (CLUSTER,)
+    targetable = frozenset({CLUSTER})
 
     def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
+        if not ctx.wants(CLUSTER):  # a targeted run for other services' resources
+            return
         try:
             clusters = list(ctx.paginate("emr", "ListClusters", "Clusters", resource_type=CLUSTER, ClusterStates=ACTIVE_STATES))
         except ListFailed:
             return
+        clusters = [c for c in clusters if ctx.selected(CLUSTER, c.get("Id"), c.get("Name"), c.get("ClusterArn"))]
         items = list(ctx.map(lambda c: self._cluster(ctx, c), clusters))
         self._security_configurations(ctx, items)
         for item in items:

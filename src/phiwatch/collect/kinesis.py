@@ -31,12 +31,17 @@ STREAM = "AWS::Kinesis::Stream"
 class KinesisCollector(Collector):
     name = "kinesis"
     resource_types = (STREAM,)
+    targetable = frozenset({STREAM})
 
     def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
-        try:
-            names = list(dict.fromkeys(ctx.paginate("kinesis", "ListStreams", "StreamNames", resource_type=STREAM)))
-        except ListFailed:
-            return
+        wanted = ctx.targets(STREAM)
+        if wanted is not None:  # targeted: described by name (an ARN's last part), no listing
+            names = sorted({i.rsplit(":stream/", 1)[-1] for i in wanted})
+        else:
+            try:
+                names = list(dict.fromkeys(ctx.paginate("kinesis", "ListStreams", "StreamNames", resource_type=STREAM)))
+            except ListFailed:
+                return
         for item in ctx.map(lambda n: self._stream(ctx, n), names):
             if item is not None:
                 yield item

@@ -42,6 +42,13 @@ def redact_environment(function: dict[str, Any]) -> dict[str, Any]:
     return function
 
 
+def function_name(reference: str) -> str:
+    """The function name in a name, an ARN, a partial ARN (``123456789012:function:f``) or a qualified one."""
+    if ":function:" in reference:
+        return reference.split(":function:", 1)[1].split(":", 1)[0]
+    return reference.split(":", 1)[0]
+
+
 def _policy(response: dict[str, Any]) -> Any:
     text = response.get("Policy")
     if not text:
@@ -73,12 +80,21 @@ DETAILS = (
 class LambdaCollector(Collector):
     name = "lambda"
     resource_types = (FUNCTION,)
+    targetable = frozenset({FUNCTION})
 
     def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
+        if not ctx.wants(FUNCTION):  # a targeted run for other services' resources
+            return
         try:
             functions = [redact_environment(f) for f in ctx.paginate("lambda", "ListFunctions", "Functions", resource_type=FUNCTION)]
         except ListFailed:
             return
+        wanted = ctx.targets(FUNCTION)
+        if wanted is not None and ctx.only is not None:
+            # events name a function by name, ARN, partial ARN or qualified ARN: its name is what matches
+            names = frozenset(function_name(i) for i in wanted)
+            ctx.only = {**ctx.only, FUNCTION: wanted | names}
+            functions = [f for f in functions if f.get("FunctionName") in names]
         yield from ctx.map(lambda f: self._function(ctx, f), functions)
         ctx.mark_complete(FUNCTION)
 

@@ -63,6 +63,7 @@ def _relationships(status: dict[str, Any]) -> list[dict[str, Any]]:
 class OpenSearchCollector(Collector):
     name = "opensearch"
     resource_types = (OPENSEARCH_DOMAIN, ELASTICSEARCH_DOMAIN)
+    targetable = frozenset(resource_types)
 
     # (service, describe API, resource type); both services list domains with ListDomainNames
     _APIS = (
@@ -74,6 +75,8 @@ class OpenSearchCollector(Collector):
         by_arn: dict[str, list[ConfigurationItem]] = {}
         complete: list[str] = []
         for service, describe_api, resource_type in self._APIS:
+            if not ctx.wants(resource_type):
+                continue
             items, whole = self._domains(ctx, service, describe_api, resource_type)
             for item in items:
                 by_arn.setdefault(item.arn or item.resourceId, []).append(item)
@@ -91,6 +94,9 @@ class OpenSearchCollector(Collector):
             names = [d["DomainName"] for d in ctx.paginate(service, "ListDomainNames", "DomainNames", resource_type=resource_type)]
         except ListFailed:
             return [], False
+        wanted = ctx.targets(resource_type)
+        if wanted is not None:  # targeted: a name, a DomainId (<account>/<name>) or an ARN (...:domain/<name>)
+            names = [n for n in names if n in {i.rsplit("/", 1)[-1] for i in wanted}]
         batches = [names[i : i + BATCH] for i in range(0, len(names), BATCH)]
         items: list[ConfigurationItem] = []
         whole = True

@@ -64,17 +64,27 @@ def _cluster_relationships(cluster: dict[str, Any]) -> list[dict[str, Any]]:
 class RedshiftCollector(Collector):
     name = "redshift"
     resource_types = (CLUSTER, PARAMETER_GROUP)
+    targetable = frozenset(resource_types)
 
     def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
-        groups: list[dict[str, Any]] | None
-        try:
-            groups = list(ctx.paginate("redshift", "DescribeClusterParameterGroups", "ParameterGroups", resource_type=PARAMETER_GROUP))
-        except ListFailed:
-            groups = None
-        try:
-            clusters: list[dict[str, Any]] | None = list(ctx.paginate("redshift", "DescribeClusters", "Clusters", resource_type=CLUSTER))
-        except ListFailed:
-            clusters = None
+        groups: list[dict[str, Any]] | None = None
+        if ctx.wants(PARAMETER_GROUP):
+            try:
+                groups = [
+                    g for g in ctx.paginate("redshift", "DescribeClusterParameterGroups", "ParameterGroups", resource_type=PARAMETER_GROUP)
+                    if ctx.selected(PARAMETER_GROUP, g["ParameterGroupName"], ctx.arn("redshift", f"parametergroup:{g['ParameterGroupName']}"))
+                ]
+            except ListFailed:
+                groups = None
+        clusters: list[dict[str, Any]] | None = None
+        if ctx.wants(CLUSTER):
+            try:
+                clusters = [
+                    c for c in ctx.paginate("redshift", "DescribeClusters", "Clusters", resource_type=CLUSTER)
+                    if ctx.selected(CLUSTER, c["ClusterIdentifier"], ctx.arn("redshift", f"cluster:{c['ClusterIdentifier']}"))
+                ]
+            except ListFailed:
+                clusters = None
 
         # One DescribeClusterParameters per group: every listed group, plus any group a cluster
         # uses that the (failed) group listing did not give.

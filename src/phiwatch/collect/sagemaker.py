@@ -42,13 +42,17 @@ _KINDS = (
 class SageMakerCollector(Collector):
     name = "sagemaker"
     resource_types = (NOTEBOOK, ENDPOINT_CONFIG)
+    targetable = frozenset(resource_types)
 
     def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
         for resource_type, list_api, list_key, name_key, arn_key, describe_api in _KINDS:
+            if not ctx.wants(resource_type):
+                continue
             try:
                 elements = list(ctx.paginate("sagemaker", list_api, list_key, resource_type=resource_type))
             except ListFailed:
                 continue
+            elements = [e for e in elements if ctx.selected(resource_type, e.get(name_key), e.get(arn_key))]
             for item in ctx.map(lambda e: self._item(ctx, resource_type, e, name_key, arn_key, describe_api), elements):
                 if item is not None:
                     yield item

@@ -63,8 +63,11 @@ def _relationships(configuration: dict[str, Any]) -> list[dict[str, Any]]:
 class SecretsManagerCollector(Collector):
     name = "secretsmanager"
     resource_types = (SECRET,)
+    targetable = frozenset({SECRET})
 
     def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
+        if not ctx.wants(SECRET):  # a targeted run for other services' resources
+            return
         try:
             secrets = list(
                 ctx.paginate("secretsmanager", "ListSecrets", "SecretList", resource_type=SECRET, IncludePlannedDeletion=True)
@@ -72,6 +75,10 @@ class SecretsManagerCollector(Collector):
         except ListFailed:
             return
         for element in secrets:
+            arn = element.get("ARN") or ""
+            # events name a secret by name, ARN or partial ARN (without the random "-XXXXXX" suffix)
+            if not ctx.selected(SECRET, arn, element.get("Name"), arn[:-7] if arn.startswith("arn:") else None):
+                continue
             configuration = secret_configuration(element)
             arn = configuration["ARN"]
             yield ctx.item(

@@ -29,12 +29,17 @@ TOPIC = "AWS::SNS::Topic"
 class SnsCollector(Collector):
     name = "sns"
     resource_types = (TOPIC,)
+    targetable = frozenset({TOPIC})
 
     def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
-        try:
-            topics = list(ctx.paginate("sns", "ListTopics", "Topics", resource_type=TOPIC))
-        except ListFailed:
-            return
+        wanted = ctx.targets(TOPIC)
+        if wanted is not None:  # targeted: GetTopicAttributes by ARN (a name is this region's topic), no listing
+            topics = [{"TopicArn": arn} for arn in sorted({i if i.startswith("arn:") else ctx.arn("sns", i) for i in wanted})]
+        else:
+            try:
+                topics = list(ctx.paginate("sns", "ListTopics", "Topics", resource_type=TOPIC))
+            except ListFailed:
+                return
         for item in ctx.map(lambda t: self._topic(ctx, t), topics):
             if item is not None:
                 yield item

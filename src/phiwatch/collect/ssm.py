@@ -51,8 +51,13 @@ VOLATILE_INFO = ("LastPingDateTime", "LastAssociationExecutionDate", "LastSucces
 class SsmCollector(Collector):
     name = "ssm"
     resource_types = (MANAGED_INSTANCE, ASSOCIATION_COMPLIANCE, PATCH_COMPLIANCE, DOCUMENT)
+    targetable = frozenset({DOCUMENT})
 
     def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
+        if ctx.only is not None:  # targeted: documents only
+            if ctx.wants(DOCUMENT):
+                yield from self._documents(ctx)
+            return
         account = ctx.account_item()
         nodes = yield from self._managed_instances(ctx, account)
         yield account
@@ -115,6 +120,7 @@ class SsmCollector(Collector):
             ))
         except ListFailed:
             return
+        elements = [e for e in elements if ctx.selected(DOCUMENT, e.get("Name"), ctx.arn("ssm", f"document/{e.get('Name')}"))]
         yield from ctx.map(lambda e: self._document(ctx, e), elements)
         ctx.mark_complete(DOCUMENT)
 

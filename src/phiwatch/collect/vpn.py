@@ -15,12 +15,14 @@ No supplementary or account keys.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Iterator
 
 from phiwatch.collect.base import CollectContext, Collector, ListFailed, register, tags_from_list
 from phiwatch.model import ConfigurationItem
 
 VPN_CONNECTION = "AWS::EC2::VPNConnection"
+_ID = re.compile(r"^vpn-[0-9a-f]+$")
 
 
 def redact(element: dict[str, Any]) -> dict[str, Any]:
@@ -43,16 +45,31 @@ def redact(element: dict[str, Any]) -> dict[str, Any]:
 class VpnCollector(Collector):
     name = "vpn"
     resource_types = (VPN_CONNECTION,)
+    targetable = frozenset({VPN_CONNECTION})
 
     def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
+        if not ctx.wants(VPN_CONNECTION):  # a targeted run for other services' resources
+            return
+        wanted = ctx.targets(VPN_CONNECTION)
+        ids = sorted({i.rsplit("/", 1)[-1] for i in wanted or ()})
         try:
-            elements = list(ctx.paginate("ec2", "DescribeVpnConnections", "VpnConnections", resource_type=VPN_CONNECTION))
+            if wanted is not None and all(_ID.match(i) for i in ids):
+                # targeted by id (an ARN's last part): VpnConnectionIds, one at a time (one unknown id fails the call)
+                elements = [
+                    e for vpn_id in ids
+                    for e in ctx.paginate("ec2", "DescribeVpnConnections", "VpnConnections", resource_type=VPN_CONNECTION,
+                                          not_found=("InvalidVpnConnectionID.NotFound",), VpnConnectionIds=[vpn_id])
+                ]
+            else:
+                elements = list(ctx.paginate("ec2", "DescribeVpnConnections", "VpnConnections", resource_type=VPN_CONNECTION))
         except ListFailed:
             return
         for element in elements:
             if element.get("State") == "deleted":
                 continue
             vpn_id = element["VpnConnectionId"]
+            if not ctx.selected(VPN_CONNECTION, vpn_id, tags_from_list(element.get("Tags")).get("Name"), ctx.arn("ec2", f"vpn-connection/{vpn_id}")):
+                continue
             tags = tags_from_list(element.get("Tags"))
             relationships = [
                 {"resourceType": rtype, "resourceId": element[key], "name": name}

@@ -56,8 +56,11 @@ def list_web_acls(ctx: CollectContext, scope: str) -> list[dict[str, Any]]:
 class Wafv2Collector(Collector):
     name = "wafv2"
     resource_types = (WEB_ACL,)
+    targetable = frozenset({WEB_ACL})  # the account part maps every web ACL's load balancers: not collected alone
 
     def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
+        if not ctx.wants(WEB_ACL):  # a targeted run for other services' resources
+            return
         account = ctx.account_item()
         scopes = ["REGIONAL"] + (["CLOUDFRONT"] if ctx.region == CLOUDFRONT_REGION else [])
         elements: list[tuple[str, dict[str, Any]]] = []
@@ -68,8 +71,13 @@ class Wafv2Collector(Collector):
             except ListFailed:
                 complete = False
                 account.collectionErrors.append(ctx.errors[-1].to_dict())
+        elements = [(s, e) for s, e in elements if ctx.selected(WEB_ACL, e.get("Id"), e.get("Name"), e.get("ARN"))]
         items = list(ctx.map(lambda e: self._item(ctx, *e), elements))
         yield from items
+        if ctx.only is not None:  # targeted: just the wanted web ACLs, no account summary
+            if complete:
+                ctx.mark_complete(WEB_ACL)
+            return
         if complete:
             ctx.mark_complete(WEB_ACL)
             associations: dict[str, dict[str, Any]] | None = {}
