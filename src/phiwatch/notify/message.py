@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from phiwatch.phi import mask_phi
+
 EVENTS = (
     "opened", "resolved", "excepted", "exception_expired",
     "remediation_planned", "remediation_applied", "remediation_failed", "reminder",
@@ -15,15 +17,16 @@ def finding_message(event: str, finding: dict[str, Any], rule: Any, time: str) -
 
     ``finding`` carries the finding id and the resource's ids (resource_type, resource_id, arn,
     account_id, region) and annotation; ``rule`` the rule's severity and sections. Nothing
-    else: no tags, no configuration values (they may hold PHI).
+    else: no tags, no configuration values (they may hold PHI). An id or ARN that embeds a
+    PHI-looking identifier (a resource named after a patient) is sent masked.
     """
     return {
         "event": event,
         "finding_id": finding["finding_id"],
         "rule_id": finding["rule_id"],
         "resource_type": finding["resource_type"],
-        "resource_id": finding["resource_id"],
-        "arn": finding.get("arn"),
+        "resource_id": mask_phi(finding["resource_id"]),
+        "arn": mask_phi(finding.get("arn")),
         "account_id": finding["account_id"],
         "region": finding["region"],
         "severity": getattr(rule, "severity", None) or finding.get("severity", "medium"),

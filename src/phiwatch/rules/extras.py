@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import re
-
 from phiwatch.model import ConfigurationItem
+from phiwatch.phi import phi_patterns_in
 from phiwatch.rules.base import Result, RuleContext, compliant, get, non_compliant, rule
 
 SUP = "supplementaryConfiguration."
@@ -46,18 +45,6 @@ def s3_phi_bucket_cross_region_replication(item: ConfigurationItem, params: dict
 
 
 # Patterns that look like patient identifiers. Annotations name the pattern, never the text.
-PHI_PATTERNS: dict[str, re.Pattern[str]] = {
-    "US social security number": re.compile(r"(?<!\d)\d{3}-\d{2}-\d{4}(?!\d)"),
-    "medical record number": re.compile(r"(?i)\bmrn[-_ :#]?\d{4,}"),
-    "date of birth": re.compile(r"(?i)\b(dob|birth(date)?)[-_ :]?(19|20)\d{2}[-_/]?\d{2}[-_/]?\d{2}"),
-    "Medicare beneficiary identifier": re.compile(r"\b[1-9][AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]\d[AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]\d[AC-HJKMNP-RT-Y]{2}\d{2}\b"),
-}
-
-
-def phi_patterns_in(text: str) -> list[str]:
-    return [name for name, pattern in PHI_PATTERNS.items() if pattern.search(text or "")]
-
-
 @rule("no-phi-in-resource-names")
 def no_phi_in_resource_names(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     found: list[str] = []
