@@ -8,25 +8,19 @@ only when its GetStages call succeeded.
 
 from __future__ import annotations
 
-from typing import Any
 
 from phiwatch.model import ConfigurationItem
+from phiwatch.rules.base import csv_list
 from phiwatch.rules.base import Result, RuleContext, compliant, get, non_compliant, rule
 
 REST_STAGE = "AWS::ApiGateway::Stage"
 CONF = "configuration."
 
 
-def _csv(value: Any) -> list[str]:
-    if not value:
-        return []
-    return [v.strip() for v in str(value).split(",") if v.strip()]
-
-
 # reads is empty on purpose: REST and v2 stages keep their settings under different keys.
 @rule("api-gw-execution-logging-enabled", reads={})
 def api_gw_execution_logging_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
-    allowed = [v.upper() for v in _csv(params.get("loggingLevel"))] or ["ERROR", "INFO"]
+    allowed = [v.upper() for v in csv_list(params.get("loggingLevel"))] or ["ERROR", "INFO"]
     if item.resourceType == REST_STAGE:
         settings = get(item, CONF + "methodSettings") or {}
         if (settings.get("*/*") or {}).get("loggingLevel") is None:
@@ -53,7 +47,7 @@ def api_gw_ssl_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) 
     certificate = get(item, CONF + "clientCertificateId")
     if not certificate:
         return non_compliant("stage has no client SSL certificate")
-    allowed = _csv(params.get("CertificateIDs"))
+    allowed = csv_list(params.get("CertificateIDs"))
     if allowed and certificate not in allowed:
         return non_compliant(f"client certificate {certificate} is not one of CertificateIDs")
     return compliant(f"stage uses client certificate {certificate}")
@@ -64,7 +58,7 @@ def api_gw_associated_with_waf(item: ConfigurationItem, params: dict, ctx: RuleC
     acl = get(item, CONF + "webAclArn")
     if not acl:
         return non_compliant("stage is not associated with an AWS WAF web ACL")
-    allowed = _csv(params.get("WebAclArns"))
+    allowed = csv_list(params.get("WebAclArns"))
     if allowed and acl not in allowed:
         return non_compliant("stage's web ACL is not one of WebAclArns")
     return compliant("stage is associated with an AWS WAF web ACL")

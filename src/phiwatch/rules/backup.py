@@ -29,6 +29,7 @@ from typing import Any
 
 from phiwatch.model import ConfigurationItem
 from phiwatch.rules._account import account_value
+from phiwatch.rules.base import as_list, principal_is_everyone
 from phiwatch.rules.base import (
     Result,
     RuleContext,
@@ -278,18 +279,6 @@ def backup_recovery_point_encrypted(item: ConfigurationItem, params: dict, ctx: 
     return non_compliant("recovery point is not encrypted")
 
 
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
-def _everyone(principal: Any) -> bool:
-    if principal == "*":
-        return True
-    return isinstance(principal, dict) and "*" in _as_list(principal.get("AWS"))
-
-
 def _covers_action(actions: list[str], wanted: str) -> bool:
     return any(_wildcard(a.lower(), wanted.lower()) for a in actions)
 
@@ -304,7 +293,7 @@ def _only_excepts(condition: Any, allowed: set[str]) -> bool:
         if operator not in ("ArnNotEquals", "ArnNotLike", "StringNotEquals", "StringNotLike") or not isinstance(clauses, dict):
             return False
         for key, values in clauses.items():
-            if key.lower() != "aws:principalarn" or not set(map(str, _as_list(values))) <= allowed:
+            if key.lower() != "aws:principalarn" or not set(map(str, as_list(values))) <= allowed:
                 return False
     return True
 
@@ -320,14 +309,14 @@ def backup_recovery_point_manual_deletion_disabled(item: ConfigurationItem, para
         return non_compliant("the vault access policy is not readable JSON")
     allowed = {a.strip() for a in str(params.get("principalArnList") or "").split(",") if a.strip()}
     denied: set[str] = set()
-    for st in _as_list((policy or {}).get("Statement")):
-        if st.get("Effect") != "Deny" or not _everyone(st.get("Principal")):
+    for st in as_list((policy or {}).get("Statement")):
+        if st.get("Effect") != "Deny" or not principal_is_everyone(st.get("Principal")):
             continue
-        if "*" not in _as_list(st.get("Resource")) and not any(_wildcard(str(r), item.arn or "") for r in _as_list(st.get("Resource"))):
+        if "*" not in as_list(st.get("Resource")) and not any(_wildcard(str(r), item.arn or "") for r in as_list(st.get("Resource"))):
             continue
         if not _only_excepts(st.get("Condition"), allowed):
             continue
-        actions = [str(a) for a in _as_list(st.get("Action"))]
+        actions = [str(a) for a in as_list(st.get("Action"))]
         denied.update(a for a in DELETION_ACTIONS if _covers_action(actions, a))
     missing = [a for a in DELETION_ACTIONS if a not in denied]
     if missing:

@@ -56,6 +56,27 @@ def has(item: ConfigurationItem | dict[str, Any], path: str) -> bool:
     return _lookup(item, path) is not _MISSING
 
 
+def csv_list(value: Any) -> list[str]:
+    """A comma-separated rule parameter as a list of its non-empty, stripped parts."""
+    if not value:
+        return []
+    return [v.strip() for v in str(value).split(",") if v.strip()]
+
+
+def as_list(value: Any) -> list[Any]:
+    """A policy field that is one value or a list of them (``Action``, ``Resource``...), as a list."""
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def principal_is_everyone(principal: Any) -> bool:
+    """A resource policy ``Principal`` of ``"*"`` or ``{"AWS": "*"}``."""
+    if principal == "*":
+        return True
+    return isinstance(principal, dict) and "*" in as_list(principal.get("AWS"))
+
+
 def _lookup(item: Any, path: str) -> Any:
     current: Any = item
     for part in path.split("."):

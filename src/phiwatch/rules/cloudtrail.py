@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from phiwatch.model import ConfigurationItem
+from phiwatch.rules.base import csv_list
 from phiwatch.rules.base import Result, RuleContext, compliant, get, insufficient, non_compliant, rule
 
 TRAIL = "AWS::CloudTrail::Trail"
@@ -32,12 +33,6 @@ BOTH = frozenset({"ReadOnly", "WriteOnly"})
 
 _S3_ALL = re.compile(r"^arn:aws(-[a-z-]+)?:s3(:::)?$")
 _S3_OBJECT = re.compile(r"^arn:aws(-[a-z-]+)?:s3:::(?P<bucket>[^/]+)(?P<rest>/.*)?$")
-
-
-def _csv(value: Any) -> list[str]:
-    if not value:
-        return []
-    return [v.strip() for v in str(value).split(",") if v.strip()]
 
 
 def _group_arn(value: str | None) -> str | None:
@@ -254,7 +249,7 @@ def cloudtrail_s3_dataevents_enabled(item: ConfigurationItem, params: dict, ctx:
     trails = get(item, TRAILS) or []
     if not trails:
         return non_compliant("no CloudTrail trail in this region")
-    buckets = _csv(params.get("S3BucketNames"))
+    buckets = csv_list(params.get("S3BucketNames"))
     tally = _Tally()
     covered: set[str] = set()
     for trail in trails:

@@ -10,8 +10,9 @@ never expire** and no ``kmsKeyId`` means no customer KMS key.
 from __future__ import annotations
 
 from phiwatch.model import ConfigurationItem
+from phiwatch.rules.base import csv_list
 from phiwatch.rules.base import Result, RuleContext, compliant, get, non_compliant, rule
-from phiwatch.rules.kms import csv, key_matches
+from phiwatch.rules.kms import key_matches
 
 ACTION_KEYS = (
     ("alarmActionRequired", "AlarmActions", "ALARM"),
@@ -39,7 +40,7 @@ def cloudwatch_alarm_action_check(item: ConfigurationItem, params: dict, ctx: Ru
 
 @rule("cw-loggroup-retention-period-check")
 def cw_loggroup_retention_period_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
-    names = csv(params.get("LogGroupNames"))
+    names = csv_list(params.get("LogGroupNames"))
     if names and item.resourceId not in names:
         return None  # only the listed log groups are checked
     minimum = params.get("MinRetentionTime") or 365

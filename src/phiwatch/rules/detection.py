@@ -9,18 +9,12 @@ account item), in which case the rule does not apply.
 
 from __future__ import annotations
 
-from typing import Any
 
 from phiwatch.model import ConfigurationItem
+from phiwatch.rules.base import csv_list
 from phiwatch.rules.base import Result, RuleContext, compliant, describe_failure, get, has, insufficient, non_compliant, rule
 
 GUARDDUTY_APIS = ("ListDetectors", "GetDetector", "GetAdministratorAccount")
-
-
-def _csv(value: Any) -> list[str]:
-    if not value:
-        return []
-    return [v.strip() for v in str(value).split(",") if v.strip()]
 
 
 # reads is empty on purpose: guardDutyDetectors is filled by two APIs (ListDetectors and
@@ -34,7 +28,7 @@ def guardduty_enabled_centralized(item: ConfigurationItem, params: dict, ctx: Ru
     enabled = [d for d in detectors if d.get("Status") == "ENABLED"]
     if not enabled:
         return non_compliant("GuardDuty is not enabled in this region" if not detectors else "GuardDuty detector is suspended")
-    central = _csv(params.get("CentralMonitoringAccount"))
+    central = csv_list(params.get("CentralMonitoringAccount"))
     if not central or item.accountId in central:
         return compliant(f"GuardDuty detector {enabled[0].get('DetectorId')} is enabled")
     detector = enabled[0]

@@ -25,21 +25,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any
 
 from phiwatch.model import ConfigurationItem
+from phiwatch.rules.base import csv_list
 from phiwatch.rules.base import Result, RuleContext, compliant, get, non_compliant, not_applicable, rule
 
 CONF = "configuration."
 SUP = "supplementaryConfiguration."
 
 _STOP_TIME = re.compile(r"\((\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})\s*(?:GMT|UTC|Z)?\)")
-
-
-def _csv(value: Any) -> list[str]:
-    if not value:
-        return []
-    return [v.strip() for v in str(value).split(",") if v.strip()]
 
 
 # -- account ------------------------------------------------------------------------------
@@ -69,7 +63,7 @@ def encrypted_volumes(item: ConfigurationItem, params: dict, ctx: RuleContext) -
         return not_applicable("volume is not attached to an instance")
     if not get(item, CONF + "Encrypted"):
         return non_compliant("attached volume is not encrypted")
-    wanted = _csv(params.get("kmsId"))
+    wanted = csv_list(params.get("kmsId"))
     if wanted:
         key = get(item, CONF + "KmsKeyId") or ""
         if not any(_key_matches(key, w) for w in wanted):
@@ -110,7 +104,7 @@ def ec2_instance_profile_attached(item: ConfigurationItem, params: dict, ctx: Ru
     profile = get(item, CONF + "IamInstanceProfile")
     if not profile:
         return non_compliant("no IAM instance profile is attached")
-    allowed = _csv(params.get("IamInstanceProfileArnList"))
+    allowed = csv_list(params.get("IamInstanceProfileArnList"))
     arn = profile.get("Arn") or ""
     if allowed and arn not in allowed:
         return non_compliant("attached instance profile is not in IamInstanceProfileArnList")

@@ -25,6 +25,7 @@ from __future__ import annotations
 from typing import Any
 
 from phiwatch.model import ConfigurationItem
+from phiwatch.rules.base import csv_list
 from phiwatch.rules.base import (
     Result,
     RuleContext,
@@ -44,12 +45,6 @@ CONF = "configuration."
 SUP = "supplementaryConfiguration."
 CLASSIC_SECURE = ("HTTPS", "SSL")
 V2_SECURE = ("HTTPS", "TLS")
-
-
-def _csv(value: Any) -> list[str]:
-    if not value:
-        return []
-    return [v.strip() for v in str(value).split(",") if v.strip()]
 
 
 def _absent(item: ConfigurationItem, api: str) -> Result | None:
@@ -117,7 +112,7 @@ def elb_deletion_protection_enabled(item: ConfigurationItem, params: dict, ctx: 
 def elbv2_acm_certificate_required(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     if _lb_type(item) == "gateway":
         return not_applicable("gateway load balancer: the rule checks Application and Network Load Balancers")
-    allowed = _csv(params.get("AcmCertificatesAllowed"))
+    allowed = csv_list(params.get("AcmCertificatesAllowed"))
     secure = [listener for listener in get(item, SUP + "Listeners") or [] if listener.get("Protocol") in V2_SECURE]
     if not secure:
         return not_applicable("no HTTPS or TLS listener")
@@ -140,7 +135,7 @@ def elbv2_acm_certificate_required(item: ConfigurationItem, params: dict, ctx: R
 
 @rule("elb-logging-enabled")
 def elb_logging_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
-    buckets = _csv(params.get("s3BucketNames"))
+    buckets = csv_list(params.get("s3BucketNames"))
     if item.resourceType == V2:
         if _lb_type(item) != "application":
             return not_applicable(f"{_lb_type(item)} load balancer: the rule does not apply to network or gateway load balancers")

@@ -43,6 +43,7 @@ from functools import lru_cache
 from typing import Any, Iterable
 
 from phiwatch.model import ConfigurationItem
+from phiwatch.rules.base import as_list, csv_list
 from phiwatch.rules.base import (
     Result,
     RuleContext,
@@ -71,18 +72,6 @@ _ACCOUNT_PRINCIPAL = re.compile(r"^(?:arn:[^:]+:iam::)?(\d{12})(?::.*)?$")
 
 
 # -- small helpers --------------------------------------------------------------------------
-def _csv(value: Any) -> list[str]:
-    if not value:
-        return []
-    return [v.strip() for v in str(value).split(",") if v.strip()]
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
 def _time(value: Any) -> dt.datetime | None:
     """An ISO time (or datetime) as an aware UTC datetime; None when absent or unreadable."""
     if isinstance(value, dt.datetime):
@@ -128,7 +117,7 @@ def _document(value: Any) -> dict[str, Any]:
 
 def _allow_statements(document: Any) -> list[tuple[int, dict[str, Any]]]:
     """(1-based position, statement) of every Allow statement of a policy document."""
-    statements = _as_list(_document(document).get("Statement"))
+    statements = as_list(_document(document).get("Statement"))
     return [(n, st) for n, st in enumerate(statements, 1) if isinstance(st, dict) and st.get("Effect") == "Allow"]
 
 
@@ -176,7 +165,7 @@ def _glob_covers(outer: str, inner: str) -> bool:
 
 
 def _actions(statement: dict[str, Any], key: str) -> list[str]:
-    return [str(a).strip().lower() for a in _as_list(statement.get(key))]
+    return [str(a).strip().lower() for a in as_list(statement.get(key))]
 
 
 def _allows_pattern(statement: dict[str, Any], pattern: str) -> bool:
@@ -190,8 +179,8 @@ def _allows_pattern(statement: dict[str, Any], pattern: str) -> bool:
 def _on_all_kms_keys(statement: dict[str, Any]) -> bool:
     """Whether the statement's resources reach KMS keys through a non-fixed value."""
     if "NotResource" in statement:
-        return "*" not in [str(r).strip() for r in _as_list(statement.get("NotResource"))]
-    for resource in _as_list(statement.get("Resource")):
+        return "*" not in [str(r).strip() for r in as_list(statement.get("NotResource"))]
+    for resource in as_list(statement.get("Resource")):
         resource = _VARIABLE.sub("*", str(resource).strip())
         if resource == "*":
             return True
@@ -221,7 +210,7 @@ def _blocked_kms(documents: Iterable[Any], patterns: list[str]) -> list[str]:
 
 
 def _patterns(params: dict[str, Any]) -> list[str]:
-    return _csv(params.get("blockedActionsPatterns"))
+    return csv_list(params.get("blockedActionsPatterns"))
 
 
 # -- customer managed policies ------------------------------------------------------------------
@@ -260,7 +249,7 @@ def iam_policy_no_statements_with_admin_access(item: ConfigurationItem, params: 
         return insufficient("the policy's default version was not found")
     for n, statement in _allow_statements(document):
         actions = _actions(statement, "Action")
-        resources = [str(r).strip() for r in _as_list(statement.get("Resource"))]
+        resources = [str(r).strip() for r in as_list(statement.get("Resource"))]
         if ("*" in actions or "*:*" in actions) and "*" in resources:
             return non_compliant(f"statement {n} allows Action '*' on Resource '*'")
     return compliant("no statement allows all actions on all resources")
@@ -300,7 +289,7 @@ def _only_other_account(item: ConfigurationItem) -> str | None:
         principal = statement.get("Principal")
         if not isinstance(principal, dict) or set(principal) != {"AWS"}:
             return None
-        for value in _as_list(principal["AWS"]):
+        for value in as_list(principal["AWS"]):
             match = _ACCOUNT_PRINCIPAL.match(str(value).strip())
             if not match:
                 return None

@@ -13,9 +13,9 @@ inventory's key items of the same account and region.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from phiwatch.model import ConfigurationItem
+from phiwatch.rules.base import csv_list
 from phiwatch.rules.base import Result, RuleContext, compliant, get, non_compliant, not_applicable, rule
 
 KEY = "AWS::KMS::Key"
@@ -24,12 +24,6 @@ PENDING_DELETION = ("PendingDeletion", "PendingReplicaDeletion")
 
 _KEY_ARN = re.compile(r"^arn:(?P<partition>[^:]+):kms:(?P<region>[^:]*):(?P<account>[^:]*):key/(?P<id>.+)$")
 _KEY_ID = re.compile(r"^(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
-
-
-def csv(value: Any) -> list[str]:
-    if not value:
-        return []
-    return [v.strip() for v in str(value).split(",") if v.strip()]
 
 
 def _partition(item: ConfigurationItem) -> str:
@@ -84,7 +78,7 @@ def _names(item: ConfigurationItem) -> set[str]:
 
 @rule("kms-cmk-not-scheduled-for-deletion", reads={"configuration.KeyState": "DescribeKey"})
 def kms_cmk_not_scheduled_for_deletion(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
-    wanted = csv(params.get("kmsKeyIds"))
+    wanted = csv_list(params.get("kmsKeyIds"))
     if wanted and not (_names(item) & set(wanted)):
         return None  # only the listed keys are checked
     state = get(item, "configuration.KeyState")

@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from phiwatch.model import ConfigurationItem
+from phiwatch.rules.base import as_list, principal_is_everyone
 from phiwatch.rules.base import Result, RuleContext, compliant, get, insufficient, non_compliant, rule
 
 SUP = "supplementaryConfiguration."
@@ -34,18 +35,6 @@ OPEN_NETWORKS = {"0.0.0.0/0", "::/0"}
 POSITIVE_OPERATORS = {"stringequals", "stringequalsignorecase", "stringlike", "arnequals", "arnlike", "ipaddress"}
 
 
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
-def _everyone(principal: Any) -> bool:
-    if principal == "*":
-        return True
-    return isinstance(principal, dict) and "*" in _as_list(principal.get("AWS"))
-
-
 def _restricted(condition: Any) -> bool:
     """True when a condition pins the caller: a positive match (no ``...IfExists``) of a
     restricting key against values without wildcards."""
@@ -57,7 +46,7 @@ def _restricted(condition: Any) -> bool:
             continue
         for key, values in entries.items():
             if str(key).lower() in RESTRICTING_KEYS:
-                values = _as_list(values)
+                values = as_list(values)
                 if values and not any("*" in str(v) or "?" in str(v) or str(v) in OPEN_NETWORKS for v in values):
                     return True
     return False
@@ -72,8 +61,8 @@ def lambda_function_public_access_prohibited(item: ConfigurationItem, params: di
         return insufficient("could not read the resource policy")
     public = [
         str(st.get("Sid") or f"#{n}")
-        for n, st in enumerate(_as_list(policy.get("Statement")))
-        if isinstance(st, dict) and st.get("Effect") == "Allow" and _everyone(st.get("Principal"))
+        for n, st in enumerate(as_list(policy.get("Statement")))
+        if isinstance(st, dict) and st.get("Effect") == "Allow" and principal_is_everyone(st.get("Principal"))
         and not _restricted(st.get("Condition"))
     ]
     if public:

@@ -8,9 +8,9 @@ exists only when its describe call succeeded, so ``DomainName`` is always there.
 
 from __future__ import annotations
 
-from typing import Any
 
 from phiwatch.model import ConfigurationItem
+from phiwatch.rules.base import csv_list
 from phiwatch.rules.base import Result, RuleContext, compliant, get, non_compliant, rule
 
 CONF = "configuration."
@@ -25,12 +25,6 @@ LOG_TYPES = {
     "application": "ES_APPLICATION_LOGS",
     "audit": "AUDIT_LOGS",
 }
-
-
-def _csv(value: Any) -> list[str]:
-    if not value:
-        return []
-    return [v.strip() for v in str(value).split(",") if v.strip()]
 
 
 def _encrypted_at_rest(item: ConfigurationItem) -> Result:
@@ -59,7 +53,7 @@ def _in_vpc(item: ConfigurationItem) -> Result:
 def _logs_to_cloudwatch(item: ConfigurationItem, params: dict) -> Result:
     options = get(item, CONF + "LogPublishingOptions") or {}
     enabled = sorted(k for k, v in options.items() if (v or {}).get("Enabled") and (v or {}).get("CloudWatchLogsLogGroupArn"))
-    wanted = _csv(params.get("logTypes"))
+    wanted = csv_list(params.get("logTypes"))
     if wanted:
         keys = [LOG_TYPES.get(t.lower(), t.upper()) for t in wanted]
         missing = [k for k in keys if k not in enabled]
@@ -97,7 +91,7 @@ def opensearch_https_required(item: ConfigurationItem, params: dict, ctx: RuleCo
     if not options.get("EnforceHTTPS"):
         return non_compliant("HTTPS is not enforced (EnforceHTTPS is off)")
     policy = options.get("TLSSecurityPolicy")
-    allowed = _csv(params.get("tlsPolicies"))
+    allowed = csv_list(params.get("tlsPolicies"))
     if allowed and policy not in allowed:
         return non_compliant(f"TLS security policy {policy or 'not set'} is not one of tlsPolicies")
     return compliant(f"HTTPS is enforced (TLS policy {policy or 'default'})")

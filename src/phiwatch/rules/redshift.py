@@ -8,9 +8,9 @@ the parameter groups' ``require_ssl`` values in
 
 from __future__ import annotations
 
-from typing import Any
 
 from phiwatch.model import ConfigurationItem
+from phiwatch.rules.base import csv_list
 from phiwatch.rules.base import Result, RuleContext, compliant, describe_failure, get, insufficient, non_compliant, rule
 
 CLUSTER = "AWS::Redshift::Cluster"
@@ -20,12 +20,6 @@ SUP = "supplementaryConfiguration."
 # reports only encryption and audit logging. The node type is checked only when a policy sets
 # nodeTypes to something else (DC1 node types are retired: no cluster could match this one).
 DOCUMENTED_NODE_TYPES = "dc1.large"
-
-
-def _csv(value: Any) -> list[str]:
-    if not value:
-        return []
-    return [v.strip() for v in str(value).split(",") if v.strip()]
 
 
 @rule("redshift-backup-enabled", reads={CONF + "AutomatedSnapshotRetentionPeriod": "DescribeClusters"})
@@ -53,7 +47,7 @@ def redshift_cluster_configuration_check(item: ConfigurationItem, params: dict, 
         problems.append("audit logging is off")
     node_types = params.get("nodeTypes")
     node_type = get(item, CONF + "NodeType")
-    if node_types and node_types != DOCUMENTED_NODE_TYPES and node_type not in _csv(node_types):
+    if node_types and node_types != DOCUMENTED_NODE_TYPES and node_type not in csv_list(node_types):
         problems.append(f"node type {node_type} is not one of nodeTypes")
     if problems:
         return non_compliant("; ".join(problems))

@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from phiwatch.model import ACCOUNT_TYPE, ConfigurationItem
+from phiwatch.rules.base import as_list, csv_list
 from phiwatch.rules.base import Result, RuleContext, compliant, get, non_compliant, rule
 
 SUP = "supplementaryConfiguration."
@@ -20,12 +21,6 @@ PUBLIC_GROUPS = (
 BPA_KEYS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 
 
-def _csv(value: Any) -> list[str]:
-    if not value:
-        return []
-    return [v.strip() for v in str(value).split(",") if v.strip()]
-
-
 def _policy(item: ConfigurationItem) -> dict[str, Any] | None:
     text = (get(item, SUP + "BucketPolicy") or {}).get("policyText")
     if not text:
@@ -34,12 +29,6 @@ def _policy(item: ConfigurationItem) -> dict[str, Any] | None:
         return json.loads(text)
     except ValueError:
         return None
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
 
 
 def _account_bpa(item: ConfigurationItem, ctx: RuleContext) -> dict[str, Any]:
@@ -68,13 +57,13 @@ def _public_policy_actions(item: ConfigurationItem) -> list[str]:
     """Actions an Allow statement grants to everyone (Principal '*') without a condition."""
     policy = _policy(item) or {}
     actions: list[str] = []
-    for st in _as_list(policy.get("Statement")):
+    for st in as_list(policy.get("Statement")):
         if st.get("Effect") != "Allow" or st.get("Condition"):
             continue
         principal = st.get("Principal")
-        everyone = principal == "*" or (isinstance(principal, dict) and "*" in _as_list(principal.get("AWS")))
+        everyone = principal == "*" or (isinstance(principal, dict) and "*" in as_list(principal.get("AWS")))
         if everyone:
-            actions.extend(_as_list(st.get("Action")))
+            actions.extend(as_list(st.get("Action")))
     return actions
 
 
@@ -149,7 +138,7 @@ def s3_default_encryption_kms(item: ConfigurationItem, params: dict, ctx: RuleCo
     kms = {a: k for a, k in algorithms.items() if a.startswith("aws:kms")}
     if not kms:
         return non_compliant("default encryption is not SSE-KMS" if algorithms else "no default server-side encryption")
-    allowed = _csv(params.get("kmsKeyArns"))
+    allowed = csv_list(params.get("kmsKeyArns"))
     if allowed:
         keys = [k for k in kms.values() if k]
         if not keys or not all(k in allowed for k in keys):
@@ -171,15 +160,15 @@ def _denies_insecure_transport(statement: dict[str, Any]) -> bool:
     if statement.get("Effect") != "Deny":
         return False
     principal = statement.get("Principal")
-    if not (principal == "*" or (isinstance(principal, dict) and "*" in _as_list(principal.get("AWS")))):
+    if not (principal == "*" or (isinstance(principal, dict) and "*" in as_list(principal.get("AWS")))):
         return False
-    actions = _as_list(statement.get("Action"))
+    actions = as_list(statement.get("Action"))
     if not any(a in ("*", "s3:*") for a in actions):
         return False
     condition = statement.get("Condition") or {}
     for op in ("Bool", "BoolIfExists"):
         value = (condition.get(op) or {}).get("aws:SecureTransport")
-        if value is not None and str(_as_list(value)[0]).lower() == "false":
+        if value is not None and str(as_list(value)[0]).lower() == "false":
             return True
     return False
 
@@ -189,7 +178,7 @@ def s3_bucket_ssl_requests_only(item: ConfigurationItem, params: dict, ctx: Rule
     policy = _policy(item)
     if policy is None:
         return non_compliant("no bucket policy denying requests without TLS")
-    if any(_denies_insecure_transport(st) for st in _as_list(policy.get("Statement"))):
+    if any(_denies_insecure_transport(st) for st in as_list(policy.get("Statement"))):
         return compliant("bucket policy denies requests without TLS (aws:SecureTransport=false)")
     return non_compliant("bucket policy does not deny requests without TLS")
 
@@ -250,7 +239,7 @@ def s3_event_notifications_enabled(item: ConfigurationItem, params: dict, ctx: R
     dest = params.get("destinationArn")
     if dest and dest not in targets:
         return non_compliant("event notifications do not go to destinationArn")
-    wanted = _csv(params.get("eventTypes"))
+    wanted = csv_list(params.get("eventTypes"))
     if wanted and not set(wanted) <= events:
         return non_compliant("event notifications do not cover every event in eventTypes")
     return compliant("event notifications configured")
@@ -259,7 +248,7 @@ def s3_event_notifications_enabled(item: ConfigurationItem, params: dict, ctx: R
 @rule("s3-version-lifecycle-policy-check", reads={SUP + "BucketLifecycleConfiguration": "GetBucketLifecycleConfiguration",
                                                   SUP + "BucketVersioningConfiguration": "GetBucketVersioning"})
 def s3_version_lifecycle_policy_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
-    names = _csv(params.get("bucketNames"))
+    names = csv_list(params.get("bucketNames"))
     if names and item.resourceId not in names:
         return None
     versioning = get(item, SUP + "BucketVersioningConfiguration") or {}

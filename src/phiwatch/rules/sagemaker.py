@@ -9,8 +9,9 @@ INSUFFICIENT_DATA.
 from __future__ import annotations
 
 from phiwatch.model import ConfigurationItem
+from phiwatch.rules.base import csv_list
 from phiwatch.rules.base import Result, RuleContext, compliant, describe_failure, get, insufficient, non_compliant, rule
-from phiwatch.rules.kms import csv, key_matches
+from phiwatch.rules.kms import key_matches
 
 
 def _kms_key_configured(item: ConfigurationItem, params: dict, ctx: RuleContext, api: str, what: str) -> Result:
@@ -19,7 +20,7 @@ def _kms_key_configured(item: ConfigurationItem, params: dict, ctx: RuleContext,
     key = get(item, "configuration.KmsKeyId")
     if not key:
         return non_compliant(f"{what} has no AWS KMS key configured")
-    allowed = csv(params.get("kmsKeyArns"))
+    allowed = csv_list(params.get("kmsKeyArns"))
     if allowed and not key_matches(key, allowed, item, ctx):
         return non_compliant(f"{what} uses a KMS key that is not one of kmsKeyArns")
     return compliant(f"{what} uses AWS KMS key {key}")

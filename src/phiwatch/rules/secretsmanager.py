@@ -14,8 +14,9 @@ import re
 from typing import Any, Callable
 
 from phiwatch.model import ConfigurationItem
+from phiwatch.rules.base import csv_list
 from phiwatch.rules.base import Result, RuleContext, compliant, get, insufficient, non_compliant, rule
-from phiwatch.rules.kms import csv, key_matches, resolve_key
+from phiwatch.rules.kms import key_matches, resolve_key
 
 AWS_MANAGED_ALIAS = "alias/aws/secretsmanager"
 
@@ -166,7 +167,7 @@ def secretsmanager_using_cmk(item: ConfigurationItem, params: dict, ctx: RuleCon
     if owner != item.accountId:
         # AWS's managed rule cannot read keys of other accounts and reports them NON_COMPLIANT.
         return non_compliant(f"secret is encrypted with a KMS key of account {owner} (cross-account keys are not accepted)")
-    allowed = csv(params.get("kmsKeyArns"))
+    allowed = csv_list(params.get("kmsKeyArns"))
     if allowed and not key_matches(key, allowed, item, ctx):
         return non_compliant("secret is encrypted with a customer managed key that is not one of kmsKeyArns")
     return compliant("secret is encrypted with a customer managed KMS key")

@@ -9,8 +9,9 @@ means nothing: the rule then reports INSUFFICIENT_DATA.
 from __future__ import annotations
 
 from phiwatch.model import ConfigurationItem
+from phiwatch.rules.base import csv_list
 from phiwatch.rules.base import Result, RuleContext, compliant, describe_failure, get, insufficient, non_compliant, rule
-from phiwatch.rules.kms import csv, key_matches
+from phiwatch.rules.kms import key_matches
 
 
 # reads is empty on purpose: an absent KmsMasterKeyId means "not encrypted" when
@@ -22,7 +23,7 @@ def sns_encrypted_kms(item: ConfigurationItem, params: dict, ctx: RuleContext) -
     key = get(item, "configuration.KmsMasterKeyId")
     if not key:
         return non_compliant("topic is not encrypted with AWS KMS")
-    allowed = csv(params.get("kmsKeyIds"))
+    allowed = csv_list(params.get("kmsKeyIds"))
     if allowed and not key_matches(key, allowed, item, ctx):
         return non_compliant("topic is encrypted with a KMS key that is not one of kmsKeyIds")
     return compliant(f"topic is encrypted with AWS KMS ({key})")

@@ -34,6 +34,7 @@ import ipaddress
 from typing import Any, Iterator
 
 from phiwatch.model import ConfigurationItem
+from phiwatch.rules.base import csv_list
 from phiwatch.rules.base import Result, RuleContext, compliant, get, insufficient, non_compliant, not_applicable, rule
 
 CONF = "configuration."
@@ -41,12 +42,6 @@ SUP = "supplementaryConfiguration."
 ALL_PORTS = (0, 65535)
 _PROTOCOLS = {"-1": "all", "all": "all", "tcp": "tcp", "6": "tcp", "udp": "udp", "17": "udp"}
 _SG_READS = {CONF + "IpPermissions": "DescribeSecurityGroups"}
-
-
-def _csv(value: Any) -> list[str]:
-    if not value:
-        return []
-    return [v.strip() for v in str(value).split(",") if v.strip()]
 
 
 # -- security-group helpers -----------------------------------------------------------------
@@ -116,7 +111,7 @@ def _open_to_ports(item: ConfigurationItem, ports: list[int]) -> list[str]:
 def _parse_ranges(value: Any, name: str) -> list[tuple[int, int]]:
     """``"443,1020-1025"`` -> [(443, 443), (1020, 1025)]; ValueError naming the parameter."""
     ranges = []
-    for token in _csv(value):
+    for token in csv_list(value):
         low, _, high = token.partition("-")
         try:
             a, b = int(low), int(high or low)
@@ -229,7 +224,7 @@ def internet_gateway_authorized_vpc_only(item: ConfigurationItem, params: dict, 
     vpcs = [a.get("VpcId") for a in get(item, CONF + "Attachments") or [] if a.get("VpcId") and a.get("State") != "detached"]
     if not vpcs:
         return compliant("internet gateway is not attached to a VPC")
-    authorized = set(_csv(params.get("AuthorizedVpcIds")))
+    authorized = set(csv_list(params.get("AuthorizedVpcIds")))
     unauthorized = [v for v in vpcs if v not in authorized]
     if unauthorized:
         why = "no AuthorizedVpcIds set" if not authorized else "not in AuthorizedVpcIds"
@@ -239,7 +234,7 @@ def internet_gateway_authorized_vpc_only(item: ConfigurationItem, params: dict, 
 
 @rule("no-unrestricted-route-to-igw", reads={CONF + "Routes": "DescribeRouteTables"})
 def no_unrestricted_route_to_igw(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
-    if item.resourceId in _csv(params.get("routeTableIds")):
+    if item.resourceId in csv_list(params.get("routeTableIds")):
         return compliant("route table is listed in routeTableIds")
     public = []
     for route in get(item, CONF + "Routes") or []:

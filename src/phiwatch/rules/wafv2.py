@@ -13,19 +13,13 @@ re-evaluated (a full scan, ``--full``, re-evaluates at once).
 
 from __future__ import annotations
 
-from typing import Any
 
 from phiwatch.model import ConfigurationItem
 from phiwatch.rules._account import account_value
+from phiwatch.rules.base import csv_list
 from phiwatch.rules.base import Result, RuleContext, compliant, get, non_compliant, not_applicable, rule
 
 SUP = "supplementaryConfiguration."
-
-
-def _csv(value: Any) -> list[str]:
-    if not value:
-        return []
-    return [v.strip() for v in str(value).split(",") if v.strip()]
 
 
 @rule("alb-waf-enabled")
@@ -38,7 +32,7 @@ def alb_waf_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> 
     acl = associations.get(item.arn or item.resourceId)
     if not acl:
         return non_compliant("no AWS WAF web ACL is associated with the load balancer")
-    allowed = _csv(params.get("wafWebAclIds"))
+    allowed = csv_list(params.get("wafWebAclIds"))
     if allowed and not {acl.get("Id"), acl.get("ARN"), acl.get("Name")} & set(allowed):
         return non_compliant(f"web ACL {acl.get('Name')} is not one of wafWebAclIds")
     return compliant(f"web ACL {acl.get('Name')} is associated")
@@ -50,7 +44,7 @@ def wafv2_logging_enabled(item: ConfigurationItem, params: dict, ctx: RuleContex
     if not logging:
         return non_compliant("logging is not enabled on the web ACL")
     destinations = logging.get("LogDestinationConfigs") or []
-    allowed = _csv(params.get("KinesisFirehoseDeliveryStreamArns"))
+    allowed = csv_list(params.get("KinesisFirehoseDeliveryStreamArns"))
     if allowed and not set(destinations) & set(allowed):
         return non_compliant("logging goes to a destination not in KinesisFirehoseDeliveryStreamArns")
     return compliant("logging is enabled")
