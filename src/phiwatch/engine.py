@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy import and_, delete, exists, insert, or_, select, update
 
 from phiwatch import __version__
 from phiwatch.notify.outbox import enqueue_events
@@ -187,6 +187,11 @@ class Evaluator:
                    eval_state.c.state_id.label("eval_state_id"), eval_state.c.fingerprint, versions.c.item)
             .join(versions, and_(versions.c.resource_pk == resources.c.id, versions.c.version == resources.c.version))
             .outerjoin(eval_state, eval_state.c.resource_pk == resources.c.id)
+            # a deleted resource once: while it still has an evaluation state or evaluations to drop
+            .where(or_(
+                resources.c.status != STATUS_DELETED, eval_state.c.state_id.is_not(None),
+                exists().where(evaluations.c.resource_pk == resources.c.id),
+            ))
             .order_by(resources.c.id)
         )
         read_conn = engine.connect()
