@@ -8,8 +8,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import subprocess
+import sys
+import time
+import urllib.request
 import uuid
+from typing import Iterator
 
 import pytest
 
@@ -98,3 +104,43 @@ def store(store_url) -> Store:
     s = Store(store_url)
     yield s
     s.close()
+
+
+@contextlib.contextmanager
+def iam_enforcing_moto() -> Iterator[str]:
+    """moto's server (with the read APIs the embedded emulator adds) in a child process whose
+    requests are checked against IAM policies once POST /moto-api/reset-auth says so: moto counts
+    requests and enforces IAM after ``INITIAL_NO_AUTH_ACTION_COUNT`` of them
+    (moto/core/authorization.py). Yields the endpoint."""
+    from phiwatch.emulator import free_port
+
+    port = free_port()
+    env = dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT="1000000", MOTO_EC2_LOAD_DEFAULT_AMIS="false")
+    launch = "import sys; from phiwatch import emulator_apis; emulator_apis.install(); from moto.server import main; main(sys.argv[1:])"
+    proc = subprocess.Popen([sys.executable, "-c", launch, "-H", "127.0.0.1", "-p", str(port)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=1).read()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail("moto server with IAM enforcement did not start")
+            time.sleep(0.1)
+    try:
+        yield endpoint
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def moto_api(endpoint: str, path: str, data: bytes = b"") -> None:
+    """POST to moto's own API (``reset``, ``reset-auth`` ...)."""
+    req = urllib.request.Request(f"{endpoint}/moto-api/{path}", data=data, method="POST", headers={"Content-Type": "text/plain"})
+    urllib.request.urlopen(req, timeout=30).read()

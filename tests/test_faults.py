@@ -16,7 +16,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,12 +24,12 @@ from typing import Any, Iterator
 
 import boto3
 import pytest
+from conftest import iam_enforcing_moto, moto_api
 from botocore.awsrequest import AWSResponse
 
 from phiwatch.aws.session import AwsContext, make_client
 from phiwatch.collect.base import REGISTRY, CollectContext, Collector
 from phiwatch.collect.runner import collect
-from phiwatch.emulator import free_port
 from phiwatch.store import Store
 from phiwatch.store.db import Writer
 
@@ -151,41 +150,13 @@ def iam_enforcing_server() -> Iterator[str]:
     credentials, then POST /moto-api/reset-auth with 0 turns enforcement on at once, so the
     test does not depend on counting its own setup calls.
     """
-    port = free_port()
-    env = dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT="1000000", MOTO_EC2_LOAD_DEFAULT_AMIS="false")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=1).read()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail("moto server with IAM enforcement did not start")
-            time.sleep(0.1)
-    try:
+    with iam_enforcing_moto() as endpoint:
         yield endpoint
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
-def _moto_api(endpoint: str, path: str, data: bytes = b"") -> None:
-    req = urllib.request.Request(f"{endpoint}/moto-api/{path}", data=data, method="POST", headers={"Content-Type": "text/plain"})
-    urllib.request.urlopen(req, timeout=10).read()
 
 
 def _enforce_iam(endpoint: str, after: int) -> None:
     """Check requests against IAM policies after ``after`` more requests (moto's reset-auth)."""
-    _moto_api(endpoint, "reset-auth", str(after).encode())
+    moto_api(endpoint, "reset-auth", str(after).encode())
 
 
 # What a least-privilege read-only auditor gets, minus s3:GetBucketLogging. moto names some
@@ -216,7 +187,7 @@ AUDITOR_ACTIONS = [
 def test_denied_call_is_recorded_not_read_as_not_configured(iam_enforcing_server, store):
     endpoint = iam_enforcing_server
     _enforce_iam(endpoint, after=1_000_000)  # setup as root (the test may run once per store kind)
-    _moto_api(endpoint, "reset")
+    moto_api(endpoint, "reset")
     root = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
     s3 = make_client(root, "s3", endpoint)
     s3.create_bucket(Bucket="bucket-logging-denied")

@@ -5,21 +5,18 @@ tested for real against moto's server with IAM enforcement on.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 from typing import Iterator
 
 import boto3
 import pytest
+from conftest import iam_enforcing_moto, moto_api
 
 from phiwatch.aws.session import AwsContext, make_client
 from phiwatch.collect.runner import collect
-from phiwatch.emulator import free_port
 from phiwatch.remediate.document import builtin, builtin_ids
 from phiwatch.remediate.iam_policy import SCANNER_ACTIONS, policy_size, record_actions, runbook_policy, scanner_policy
 from phiwatch.store import Store
@@ -89,36 +86,8 @@ def test_iam_policy_cli():
 def enforcing_server() -> Iterator[str]:
     """moto's server in a child process; IAM is enforced once POST /moto-api/reset-auth says so
     (moto counts requests and checks them against IAM after INITIAL_NO_AUTH_ACTION_COUNT)."""
-    port = free_port()
-    env = dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT="1000000", MOTO_EC2_LOAD_DEFAULT_AMIS="false")
-    # moto's server with the read APIs the embedded emulator adds (phiwatch.emulator_apis)
-    launch = "import sys; from phiwatch import emulator_apis; emulator_apis.install(); from moto.server import main; main(sys.argv[1:])"
-    proc = subprocess.Popen([sys.executable, "-c", launch, "-H", "127.0.0.1", "-p", str(port)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=1).read()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail("moto server with IAM enforcement did not start")
-            time.sleep(0.1)
-    try:
+    with iam_enforcing_moto() as endpoint:
         yield endpoint
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
-def _moto_api(endpoint: str, path: str, data: bytes = b"") -> None:
-    req = urllib.request.Request(f"{endpoint}/moto-api/{path}", data=data, method="POST", headers={"Content-Type": "text/plain"})
-    urllib.request.urlopen(req, timeout=30).read()
 
 
 # moto authorises some requests under its own action names, not AWS's (moto/core/authorization.py
@@ -148,7 +117,7 @@ def seeded_demo(enforcing_server) -> dict:
     """The demo estate seeded as root, and the actions a root collection of it calls."""
     from phiwatch.demo.estate import seed_estate
 
-    _moto_api(enforcing_server, "reset-auth", b"1000000")
+    moto_api(enforcing_server, "reset-auth", b"1000000")
     root = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
     seed_estate(root, enforcing_server, "us-east-1")
     with tempfile.TemporaryDirectory() as tmp:
@@ -182,7 +151,7 @@ def test_collection_with_only_the_scanner_policy_is_never_denied(enforcing_serve
     iam.create_user(UserName="phiwatch-scanner")
     iam.attach_user_policy(UserName="phiwatch-scanner", PolicyArn=arn)
     key = iam.create_access_key(UserName="phiwatch-scanner")["AccessKey"]
-    _moto_api(endpoint, "reset-auth", b"0")  # enforcement on from now
+    moto_api(endpoint, "reset-auth", b"0")  # enforcement on from now
     try:
         scanner = boto3.Session(aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"], region_name="us-east-1")
         # enforcement is real: a write outside the policy is refused
@@ -192,7 +161,7 @@ def test_collection_with_only_the_scanner_policy_is_never_denied(enforcing_serve
         result = collect(AwsContext(endpoint_url=endpoint, session=scanner), store)
         store.close()
     finally:
-        _moto_api(endpoint, "reset-auth", b"1000000")
+        moto_api(endpoint, "reset-auth", b"1000000")
     # moto's signature check fails for its REST-JSON services under enforcement, whatever the
     # policy (an admin user with "*" gets the same): those services cannot be checked here
     unverifiable = [e for e in result.errors if "SignatureDoesNotMatch" in (e.message or "")]
