@@ -214,25 +214,23 @@ def _patterns(params: dict[str, Any]) -> list[str]:
 
 
 # -- customer managed policies ------------------------------------------------------------------
-def _policy_scope(item: ConfigurationItem, params: dict[str, Any]) -> Result | None:
-    """NOT_APPLICABLE for permissions boundaries when they are excluded; None to evaluate."""
+def _policy_document(item: ConfigurationItem, params: dict[str, Any]) -> tuple[Any, Result | None]:
+    """The customer managed policy's default version document, or the verdict without one:
+    NOT_APPLICABLE for a permissions boundary when excludePermissionBoundaryPolicy is set,
+    INSUFFICIENT_DATA when the default version was not found."""
     if params.get("excludePermissionBoundaryPolicy") and (get(item, CONF + "PermissionsBoundaryUsageCount") or 0) > 0:
-        return not_applicable("used as a permissions boundary, which excludePermissionBoundaryPolicy excludes")
-    return None
-
-
-def _default_document(item: ConfigurationItem) -> Any:
-    return get(item, CONF + "defaultPolicyDocument")
+        return None, not_applicable("used as a permissions boundary, which excludePermissionBoundaryPolicy excludes")
+    document = get(item, CONF + "defaultPolicyDocument")
+    if document is None:
+        return None, insufficient("the policy's default version was not found")
+    return document, None
 
 
 @rule("iam-customer-policy-blocked-kms-actions")
 def iam_customer_policy_blocked_kms_actions(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
-    scoped = _policy_scope(item, params)
-    if scoped is not None:
-        return scoped
-    document = _default_document(item)
-    if document is None:
-        return insufficient("the policy's default version was not found")
+    document, verdict = _policy_document(item, params)
+    if verdict is not None:
+        return verdict
     hits = _blocked_kms([document], _patterns(params))
     if hits:
         return non_compliant(f"default version allows blocked KMS actions ({', '.join(hits)}) on all KMS keys")
@@ -241,12 +239,9 @@ def iam_customer_policy_blocked_kms_actions(item: ConfigurationItem, params: dic
 
 @rule("iam-policy-no-statements-with-admin-access")
 def iam_policy_no_statements_with_admin_access(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
-    scoped = _policy_scope(item, params)
-    if scoped is not None:
-        return scoped
-    document = _default_document(item)
-    if document is None:
-        return insufficient("the policy's default version was not found")
+    document, verdict = _policy_document(item, params)
+    if verdict is not None:
+        return verdict
     for n, statement in _allow_statements(document):
         actions = _actions(statement, "Action")
         resources = [str(r).strip() for r in as_list(statement.get("Resource"))]
@@ -257,12 +252,9 @@ def iam_policy_no_statements_with_admin_access(item: ConfigurationItem, params: 
 
 @rule("iam-policy-no-statements-with-full-access")
 def iam_policy_no_statements_with_full_access(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
-    scoped = _policy_scope(item, params)
-    if scoped is not None:
-        return scoped
-    document = _default_document(item)
-    if document is None:
-        return insufficient("the policy's default version was not found")
+    document, verdict = _policy_document(item, params)
+    if verdict is not None:
+        return verdict
     for n, statement in _allow_statements(document):
         if "NotAction" in statement:
             if "*" not in _actions(statement, "NotAction"):
