@@ -107,6 +107,13 @@ class CollectContext:
         """The identifiers wanted of ``resource_type``; None means every resource of the type."""
         return None if self.only is None else self.only.get(resource_type, frozenset())
 
+    def widen_targets(self, resource_type: str, identifiers: Iterable[str]) -> None:
+        """Add identifiers to a targeted run's targets of ``resource_type`` (other spellings of
+        the wanted ones, or resources the change replaced): they are collected and, when gone,
+        recorded as deleted. No effect on a full run."""
+        if self.only is not None:
+            self.only = {**self.only, resource_type: self.only.get(resource_type, frozenset()) | frozenset(identifiers)}
+
     def selected(self, resource_type: str, *identifiers: str | None) -> bool:
         """Whether a listed element known by these identifiers (id, name, ARN) is collected in this run."""
         wanted = self.targets(resource_type)

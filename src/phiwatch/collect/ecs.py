@@ -94,8 +94,7 @@ class EcsCollector(Collector):
                                     status="ACTIVE", familyPrefix=family)
             if _family(arn) == family  # familyPrefix is a prefix
         ]
-        if ctx.only is not None:
-            ctx.only = {**ctx.only, TASK_DEFINITION: wanted | frozenset(arns)}
+        ctx.widen_targets(TASK_DEFINITION, arns)
         return arns
 
     def _task_definition(self, ctx: CollectContext, arn: str) -> ConfigurationItem | None:

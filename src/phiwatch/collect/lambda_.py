@@ -90,10 +90,10 @@ class LambdaCollector(Collector):
         except ListFailed:
             return
         wanted = ctx.targets(FUNCTION)
-        if wanted is not None and ctx.only is not None:
+        if wanted is not None:
             # events name a function by name, ARN, partial ARN or qualified ARN: its name is what matches
             names = frozenset(function_name(i) for i in wanted)
-            ctx.only = {**ctx.only, FUNCTION: wanted | names}
+            ctx.widen_targets(FUNCTION, names)
             functions = [f for f in functions if f.get("FunctionName") in names]
         yield from ctx.map(lambda f: self._function(ctx, f), functions)
         ctx.mark_complete(FUNCTION)
