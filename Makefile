@@ -3,16 +3,30 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+PIP_TOOLS := pip-tools==7.7.0
 
-.PHONY: demo test install bench bench-scan clean
+.PHONY: demo test install lock bench bench-scan bench-faults clean
 
-$(STAMP): pyproject.toml
+# Everything comes from requirements.lock (exact versions with hashes, build tools included), then
+# phiwatch itself without dependencies or an isolated build, so nothing unlocked is ever resolved.
+$(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,postgres]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/pip check
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Re-resolve requirements.lock from pyproject.toml and lock-constraints.txt. Run it on purpose
+# (to take upgrades, or after changing a dependency), then run `make test` and commit both files.
+lock:
+	$(PYTHON) -m venv $(VENV)-lock
+	$(VENV)-lock/bin/pip install --quiet $(PIP_TOOLS)
+	$(VENV)-lock/bin/pip-compile --quiet --upgrade --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
+		--all-build-deps --extra test --extra postgres --extra apprise \
+		-c lock-constraints.txt --output-file requirements.lock pyproject.toml
+	rm -rf $(VENV)-lock
 
 demo: $(STAMP)
 	$(BIN)/phiwatch demo
@@ -26,5 +40,8 @@ bench: $(STAMP)
 bench-scan: $(STAMP)
 	$(BIN)/python bench/scan.py
 
+bench-faults: $(STAMP)
+	$(BIN)/python bench/faults.py
+
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(VENV)-lock build *.egg-info

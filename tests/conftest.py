@@ -18,6 +18,20 @@ import uuid
 from typing import Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property tests: a fixed, bounded example count so the suite's time is predictable. "ci" (the
+# default) is what `make test` and CI run; PHIWATCH_HYPOTHESIS=deep searches harder when run by
+# hand. Examples are derandomized in CI so a failure there reproduces on any machine.
+settings.register_profile(
+    "ci", max_examples=60, deadline=None, derandomize=True, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+settings.register_profile(
+    "deep", max_examples=2000, deadline=None, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+settings.load_profile(os.environ.get("PHIWATCH_HYPOTHESIS", "ci"))
 
 os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
 # Never reach a real account from the tests.
