@@ -23,6 +23,7 @@ from typing import Any, Iterator
 import pytest
 
 from phiwatch.emulator import free_port
+from phiwatch.store import Store
 
 BUCKET = "AWS::S3::Bucket"
 _SCRIPT = Path(sys.executable).with_name("phiwatch")
@@ -205,7 +206,7 @@ def fault_runs(emulator, tmp_path_factory) -> dict[str, tuple[Case, subprocess.C
     env = cli_env(tmp)
     endpoint = ["--endpoint-url", emulator.endpoint, "--region", "us-east-1", "--service", "s3"]
     good_db = f"sqlite:///{tmp / 'good.db'}"
-    subprocess.run([*PHIWATCH, "inventory", "--db", good_db], env=env, check=True, capture_output=True)
+    Store(good_db).close()  # an existing, empty store (read commands never create one)
 
     # no credentials anywhere: empty env, empty config files, no instance metadata
     bare = {k: v for k, v in env.items() if not k.startswith("AWS_")}
@@ -217,7 +218,7 @@ def fault_runs(emulator, tmp_path_factory) -> dict[str, tuple[Case, subprocess.C
     (tmp / "a-directory.db").mkdir()
     (tmp / "garbage.db").write_bytes(b"this is not a SQLite database, just text " * 4)
     newer = tmp / "newer.db"
-    subprocess.run([*PHIWATCH, "inventory", "--db", f"sqlite:///{newer}"], env=env, check=True, capture_output=True)
+    Store(f"sqlite:///{newer}").close()
     with sqlite3.connect(newer) as con:
         con.execute("update alembic_version set version_num = '9999_from_the_future'")
 
@@ -313,3 +314,40 @@ def test_store_failing_after_it_opened_is_one_line_exit_3(tmp_path, monkeypatch,
     assert exit_info.value.code == 3
     err = capsys.readouterr().err
     assert err.strip().splitlines() == ["error: the store failed: OperationalError: (builtins.Exception) database is locked"]
+
+
+# -- read commands never create a store ---------------------------------------------------------
+
+READ_COMMANDS = [
+    ["inventory"], ["findings"], ["history", "x"], ["show", "x"], ["notifications"], ["remediate"],
+    ["audit", "verify"], ["audit", "show"], ["evaluate"], ["scan", "--no-collect"], ["notify", "send"],
+]
+
+
+@pytest.mark.parametrize("args", READ_COMMANDS, ids=lambda a: "-".join(a))
+def test_read_command_on_a_missing_store_says_so_and_creates_nothing(tmp_path, args):
+    typo = tmp_path / "no-such-dir" / "typo.db"
+    proc = phiwatch(*args, "--db", f"sqlite:///{typo}", env=cli_env(tmp_path))
+    assert_one_line_error(proc, 3, f"no store at {typo}", "phiwatch scan")
+    assert "0 findings" not in proc.stdout and proc.stdout.strip() == ""
+    assert not typo.exists() and not typo.parent.exists()
+
+
+def test_read_command_on_a_database_without_phiwatch_tables_says_so(tmp_path):
+    empty = tmp_path / "empty.db"
+    sqlite3.connect(empty).close()  # a SQLite file, but nothing phiwatch wrote
+    proc = phiwatch("findings", "--db", f"sqlite:///{empty}", env=cli_env(tmp_path))
+    assert_one_line_error(proc, 3, "holds no phiwatch store")
+    with sqlite3.connect(empty) as con:  # and it was left as it was: no tables created
+        assert con.execute("select count(*) from sqlite_master").fetchone()[0] == 0
+
+
+def test_default_store_missing_is_an_error_for_reads_and_created_by_writes(tmp_path, emulator):
+    env = cli_env(tmp_path, HOME=str(tmp_path), XDG_DATA_HOME=str(tmp_path / "data"))
+    proc = phiwatch("findings", env=env)
+    assert_one_line_error(proc, 3, "no store at", "phiwatch scan")
+    assert not (tmp_path / "data").exists()
+    collect = phiwatch("collect", "--endpoint-url", emulator.endpoint, "--region", "us-east-1", "--service", "kms", "--json", env=env)
+    assert collect.returncode == 0, collect.stderr
+    assert (tmp_path / "data" / "phiwatch" / "phiwatch.db").is_file()
+    assert phiwatch("findings", env=env).returncode == 0

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -32,13 +34,38 @@ def test_demo_runs_the_whole_loop(tmp_path):
         assert expected in out, expected
     assert "0 could not check" in out  # every collector's calls work on the embedded emulator
 
+    # "Try it yourself": every command runs as printed, from where the demo was run
+    tail = out.split("Try it yourself against the same store:", 1)[1]
+    commands = [ln.strip() for ln in tail.splitlines() if ln.startswith("  ")]
+    assert len(commands) >= 5, tail
+    for command in commands:
+        ran = subprocess.run(shlex.split(command), capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
+        assert ran.returncode == 0, (command, ran.stderr[-2000:])
+        assert "Traceback" not in ran.stderr
+
+    # the counts agree: step 8 explains the change in non-compliant evaluations, step 9's alerts
+    # are what step 8 and the route's severity filter predict
+    before, after = map(int, re.search(r"8\. Re-scan: (\d+) non-compliant evaluations before, (\d+) after", out).groups())
+    fixed, applied = map(int, re.search(r"(\d+) fixed by their runbook \((\d+) applied", out).groups())
+    side = re.search(r"(\d+) fixed as a side effect", out)
+    new = re.search(r"(\d+) newly non-compliant", out)
+    assert fixed == applied > 0
+    assert before - fixed - (int(side.group(1)) if side else 0) + (int(new.group(1)) if new else 0) == after
+    expect_applied, expect_resolved = map(int, re.search(r"expect (\d+) remediation_applied .* and (\d+) resolved", out).groups())
+    step9 = out.split("9. Alerts of the second scan", 1)[1]
+    arrived = re.search(r"(\d+) arrived on the queue: (.*)", step9)
+    events = {name: int(n) for n, name in re.findall(r"(\d+) (\w+)", arrived.group(2))}
+    assert events.get("remediation_applied", 0) == expect_applied
+    assert events.get("resolved", 0) == expect_resolved
+    assert int(arrived.group(1)) == expect_applied + expect_resolved
+
     store = Store(db)
     try:
         with store.engine.connect() as conn:
             status = dict(conn.execute(select(findings.c.status, func.count()).group_by(findings.c.status)).all())
             types = conn.execute(select(func.count(func.distinct(resources.c.resource_type)))).scalar_one()
             chain = verify(conn)
-        assert status.get("open", 0) > 0 and status.get("remediated", 0) > 0, status
+        assert status.get("open", 0) > 0 and status.get("remediated", 0) == applied, status
         assert types >= 30
         assert chain.ok and chain.entries > 0
     finally:

@@ -69,10 +69,12 @@ def _parse_tags(tags: list[str] | None) -> dict[str, str]:
     return out
 
 
-def _open_store(db: str | None):
+def _open_store(db: str | None, *, create: bool = False):
+    """The store named by --db / PHIWATCH_DB. Only commands that write pass ``create=True``: a read
+    command on a store that does not exist says so and exits 3 instead of showing an empty one."""
     from phiwatch.store import Store
 
-    return Store(db)
+    return Store(db, create=create)
 
 
 @app.command()
@@ -142,7 +144,7 @@ def collect(
     aws.account_id()
     if all_regions:
         aws = AwsContext(endpoint_url=endpoint_url, profile=profile, regions=aws.all_regions())
-    store = _open_store(db)
+    store = _open_store(db, create=True)
     with collection_progress(enabled=not json_out) as progress:
         result = run_collect(aws, store, services=service, progress=progress, max_workers=workers)
     if json_out:

@@ -69,7 +69,7 @@ def notify_test(
         raise UsageError(f"route '{r.name}' mails each resource's owner (tag {r.owner_tag}): give --to ADDRESS for the test")
     if to and r.channel != "email":
         raise UsageError("--to applies to email routes only")
-    store = _open_store(db)
+    store = _open_store(db, create=True)
     row_id = queue_test_message(store, r, recipient=to)
     dispatcher = Dispatcher(store, pol, endpoint_url=endpoint_url, profile=profile, timeout=timeout, max_attempts=1)
     import logging

@@ -124,7 +124,7 @@ def scan(
         aws.account_id()
         if all_regions:
             aws = AwsContext(endpoint_url=endpoint_url, profile=profile, regions=aws.all_regions())
-    store = _open_store(db)
+    store = _open_store(db, create=not no_collect)  # --no-collect judges what an earlier collection stored
     with collection_progress(enabled=fmt == "table" or output is not None) as progress:
         outcome = run_scan(aws, store, pol, services=service, progress=progress, collect_first=not no_collect, full=full, stream=True)
     _render(outcome.scan, rules, fmt, output)

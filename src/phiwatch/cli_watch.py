@@ -90,7 +90,7 @@ def watch(
     rules = resolve_rules(pol)
     aws = AwsContext(endpoint_url=endpoint_url, profile=profile, regions=region)
     url = queue_url or _default_queue_url(aws, DEFAULT_NAME)
-    store = _open_store(db)
+    store = _open_store(db, create=True)
     _setup_logging(log_format, verbose=logging.getLogger().level <= logging.DEBUG)
     options = WatchOptions(
         queue_url=url, wait_seconds=wait_seconds, max_messages=max_messages,

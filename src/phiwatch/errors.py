@@ -19,3 +19,7 @@ class CannotRunError(PhiwatchError):
     """Credentials, endpoint or store trouble (exit status 3)."""
 
     exit_code = 3
+
+
+class StoreNotFoundError(CannotRunError):
+    """A command that only reads was pointed at a store that does not exist (exit status 3)."""

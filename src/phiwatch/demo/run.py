@@ -52,16 +52,47 @@ def run_demo(db: str | None = None, regions: list[str] | None = None) -> None:
                       f"{alerts_topic.rsplit(':', 1)[-1]}; an SQS queue subscribed to it shows what arrives")
         alerts.deliver_and_show(store, policy, rules, aws)
         show_remediation(aws, store, policy, outcome, db, alerts, rules)
-        console.print(
-            "\nTry it yourself against the same store:\n"
-            f"  phiwatch findings --db {db}\n"
-            f"  phiwatch notifications --db {db}\n"
-            f"  phiwatch history --db {db} phi-records-compliant\n"
-            f"  phiwatch show --db {db} phi-imaging-noncompliant\n"
-            "  phiwatch rules show s3-bucket-logging-enabled",
-            soft_wrap=True,
-        )
+        console.print(try_it_yourself(db), soft_wrap=True, highlight=False)
         store.close()
+
+
+def phiwatch_command() -> str:
+    """How to run phiwatch from the user's shell: plain `phiwatch` when that is the program found
+    on PATH, else the path of this installation's script (e.g. `.venv/bin/phiwatch` after `make demo`)."""
+    import os
+    import shutil
+    import sys
+
+    script = Path(sys.executable).with_name("phiwatch")
+    on_path = shutil.which("phiwatch")
+    if on_path and (not script.exists() or Path(on_path).resolve() == script.resolve()):
+        return "phiwatch"
+    if not script.exists():
+        return f"{sys.executable} -m phiwatch.cli"
+    try:
+        relative = script.relative_to(Path.cwd())
+    except ValueError:
+        return str(script)
+    return str(relative) if relative.parts and relative.parts[0] != ".." else os.fspath(script)
+
+
+def try_it_yourself(db: str) -> str:
+    """Commands that run as printed, against the demo's store."""
+    cmd = phiwatch_command()
+    lines = [
+        "",
+        "Try it yourself against the same store:",
+        f"  {cmd} findings --db {db}",
+        f"  {cmd} notifications --db {db}",
+        f"  {cmd} history --db {db} phi-records-compliant",
+        f"  {cmd} show --db {db} phi-imaging-noncompliant",
+        f"  {cmd} rules show s3-bucket-logging-enabled",
+    ]
+    if cmd != "phiwatch":
+        venv_bin = Path(cmd).parent
+        if (venv_bin / "activate").exists():
+            lines.append(f"(or `source {venv_bin / 'activate'}` first, then type `phiwatch ...`)")
+    return "\n".join(lines)
 
 
 def line(text: str) -> None:
@@ -114,7 +145,7 @@ def print_findings(scan: dict, db: str, shown: int = 8) -> None:
     for e in failing[:shown]:
         line(f"   [bold]{e['severity']:<8}[/bold] {e['rule_id']}  {e['resource_name'] or e['resource_id']}: {e['annotation']}")
     if len(failing) > shown:
-        console.print(f"   ... and {len(failing) - shown} more: `phiwatch findings --db {db}` (by HIPAA section: `phiwatch scan`)",
+        console.print(f"   ... and {len(failing) - shown} more: `{phiwatch_command()} findings --db {db}`",
                       highlight=False, soft_wrap=True)
 
 
@@ -167,7 +198,7 @@ class AlertInbox:
         for a in order[:shown]:
             line(f"   {a['event']:<20} {a['severity']:<8} {a['rule_id']}  {a['resource_id']}")
         if len(arrived) > shown:
-            console.print(f"   ... and {len(arrived) - shown} more (the delivery log: `phiwatch notifications`)")
+            console.print(f"   ... and {len(arrived) - shown} more (the delivery log: `{phiwatch_command()} notifications --db {store.url}`)", highlight=False, soft_wrap=True)
         if arrived and not self.example_shown:
             self.example_shown = True
             console.print("   Each alert is one JSON object: ids, rule and reason only, never configuration values or PHI:")
@@ -198,7 +229,7 @@ def show_remediation(aws, store, policy, outcome, db: str, alerts: AlertInbox, r
         call = f"{writes[0]['service']}:{writes[0]['api']}" if writes else "-"
         line(f"   {o.rule_id}  {o.resource_id}  -> {call}")
     if len(planned) > 6:
-        console.print(f"   ... and {len(planned) - 6} more (`phiwatch remediate --db {db}`)", highlight=False, soft_wrap=True)
+        console.print(f"   ... and {len(planned) - 6} more (`{phiwatch_command()} remediate --db {db}`)", highlight=False, soft_wrap=True)
     auto = policy.model_copy(update={"remediation": Remediation(
         mode="dry-run", max_per_run=50, rules={r: RuleRemediation(mode="auto") for r in DEMO_AUTO_RULES})})
     auto.source = "demo policy with remediation auto for some rules"
@@ -212,14 +243,49 @@ def show_remediation(aws, store, policy, outcome, db: str, alerts: AlertInbox, r
     if len(done) > 8:
         console.print(f"   ... and {len(done) - 8} more")
     after = _failing(second.scan)
-    applied = sum(1 for o in done if o.status == "applied")
-    console.print(f"8. Re-scan: {len(before)} non-compliant evaluations before, {len(after)} after; {applied} findings remediated")
+    applied = [o for o in done if o.status == "applied"]
+    console.print(f"8. Re-scan: {len(before)} non-compliant evaluations before, {len(after)} after", highlight=False)
+    for text in explain_rescan(before, after, applied):
+        console.print(f"   {text}", highlight=False, soft_wrap=True)
     with store.engine.connect() as conn:
         check = verify(conn)
-    console.print(f"   audit log: {check.entries} entries, hash chain {'intact' if check.ok else 'BROKEN'} (`phiwatch audit verify --db {db}`)",
+    console.print(f"   audit log: {check.entries} entries, hash chain {'intact' if check.ok else 'BROKEN'} (`{phiwatch_command()} audit verify --db {db}`)",
                   soft_wrap=True)
     console.print("9. Alerts of the second scan (sent once: nothing is re-sent for findings that did not change)")
+    routed = policy.notifications[0].when.severity if policy.notifications and policy.notifications[0].when else None
+    if routed:
+        quiet = [o for o in applied if rules[o.rule_id].severity not in routed]
+        side = {(e["rule_id"], e["resource_id"]) for e in before} - {(e["rule_id"], e["resource_id"]) for e in after}
+        side -= {(o.rule_id, o.resource_id) for o in applied}
+        side_routed = sum(1 for rule_id, _ in side if rules[rule_id].severity in routed)
+        console.print(f"   route security-team takes {' and '.join(routed)} findings only: expect {len(applied) - len(quiet)} "
+                      f"remediation_applied ({len(quiet)} of the {len(applied)} remediations are of lower severity) "
+                      f"and {side_routed} resolved (the side-effect fixes of step 8 at that severity)",
+                      highlight=False, soft_wrap=True)
     alerts.deliver_and_show(store, auto, rules, aws)
+
+
+def explain_rescan(before: list[dict], after: list[dict], applied: list) -> list[str]:
+    """Why the count of non-compliant evaluations moved: fixed by a runbook, fixed as a side effect
+    of another runbook, newly non-compliant (a rule that starts to apply to a changed resource)."""
+    from collections import Counter
+
+    key = lambda e: (e["rule_id"], e["resource_id"])  # noqa: E731
+    was, now = {key(e) for e in before}, {key(e) for e in after}
+    by_runbook = {(o.rule_id, o.resource_id) for o in applied}
+    fixed = was - now
+    side = fixed - by_runbook
+    new = now - was
+    lines = [f"{len(fixed & by_runbook)} fixed by their runbook ({len(applied)} applied, each verified compliant by re-collection)"]
+
+    def rules_of(keys: set) -> str:
+        return ", ".join(f"{rule} x{n}" for rule, n in Counter(r for r, _ in keys).most_common())
+
+    if side:
+        lines.append(f"{len(side)} fixed as a side effect of those changes ({rules_of(side)})")
+    if new:
+        lines.append(f"{len(new)} newly non-compliant: a changed resource now falls under another rule ({rules_of(new)})")
+    return lines
 
 
 def _failing(scan: dict) -> list:

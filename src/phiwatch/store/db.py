@@ -15,12 +15,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from sqlalchemy import and_, create_engine, event, func, insert, or_, select, update
+from sqlalchemy import and_, create_engine, event, func, insert, inspect, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 from alembic.util.exc import CommandError as AlembicCommandError
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
-from phiwatch.errors import CannotRunError, UsageError
+from phiwatch.errors import CannotRunError, StoreNotFoundError, UsageError
 from phiwatch.model import STATUS_DELETED, CollectionError, ConfigurationItem, isoformat, utcnow
 from phiwatch.store import migrate
 from phiwatch.store.tables import collection_errors, collection_runs, resource_tags, resources, versions
@@ -70,12 +70,24 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 class Store:
     """Configuration history and collection runs in a SQL database."""
 
-    def __init__(self, url: str | None = None, migrate_schema: bool = True) -> None:
+    def __init__(self, url: str | None = None, migrate_schema: bool = True, create: bool = True) -> None:
+        """Open the store at ``url`` (default: ``PHIWATCH_DB`` or a file in the data directory).
+
+        ``create=False`` is for commands that only read: a store that does not exist yet (a
+        SQLite file that is not there, a database without phiwatch's tables) is an error rather
+        than a new empty store whose "0 findings" would read as "all compliant".
+        """
         self.url = url or default_db_url()
         try:
             if self.url.startswith("sqlite:///") and self.url != "sqlite:///:memory:":
                 path = Path(self.url[len("sqlite:///") :])
-                path.parent.mkdir(parents=True, exist_ok=True)
+                if create:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                elif not path.is_file():
+                    raise StoreNotFoundError(
+                        f"no store at {path}: nothing has been collected into it yet. Check --db / PHIWATCH_DB, "
+                        "or run `phiwatch scan` (or `phiwatch collect`) first to create it"
+                    )
             if self.url in ("sqlite://", "sqlite:///:memory:"):
                 # one in-memory database shared by every thread (the default pool gives each its own)
                 from sqlalchemy.pool import StaticPool
@@ -95,6 +107,8 @@ class Store:
             raise CannotRunError(f"cannot open the store {self._safe_url()}: {exc}") from exc
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        if not create:
+            self._require_schema()
         if migrate_schema:
             try:
                 migrate.upgrade(self.engine)
@@ -109,6 +123,21 @@ class Store:
                     f"cannot open the store {self._safe_url()}: {str(exc).splitlines()[0][:200]} "
                     "(was it written by a newer phiwatch? upgrade phiwatch or use another --db)"
                 ) from exc
+
+    def _require_schema(self) -> None:
+        """Raise StoreNotFoundError unless phiwatch's schema is in the database (any revision)."""
+        try:
+            present = inspect(self.engine).has_table(migrate.VERSION_TABLE)
+        except (OperationalError, SQLAlchemyError, OSError) as exc:
+            raise CannotRunError(
+                f"cannot open the store {self._safe_url()}: {exc.__class__.__name__}: {str(exc).splitlines()[0][:200]}"
+            ) from exc
+        if not present:
+            self.engine.dispose()
+            raise StoreNotFoundError(
+                f"{self._safe_url()} holds no phiwatch store: nothing has been collected into it yet. "
+                "Check --db / PHIWATCH_DB, or run `phiwatch scan` (or `phiwatch collect`) first to create it"
+            )
 
     def _safe_url(self) -> str:
         """The URL without its password, for messages."""

@@ -9,6 +9,7 @@ from alembic.config import Config
 from sqlalchemy.engine import Engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+VERSION_TABLE = "alembic_version"  # Alembic's default: present in every store phiwatch created
 
 
 def alembic_config(url: str | None = None) -> Config:
