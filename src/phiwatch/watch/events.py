@@ -87,13 +87,21 @@ def _walk(node: Any, parts: Sequence[str]) -> list[Any]:
     return _walk(node[key], parts[1:])
 
 
+#: longest identifier read from an event (an ARN is at most 2048 characters)
+MAX_IDENTIFIER = 2048
+
+
 def _scalars(values: Iterable[Any]) -> list[str]:
+    """The values that can be identifiers: non-empty strings or numbers, no longer than an ARN, without
+    NUL characters (no AWS identifier has them, and PostgreSQL cannot compare with them)."""
     out = []
     for value in values:
         if isinstance(value, dict) and "content" in value:  # EC2's {"tag": 1, "content": "vpc-..."}
             value = value["content"]
-        if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value).strip():
-            out.append(str(value).strip())
+        if isinstance(value, (str, int)) and not isinstance(value, bool):
+            text = str(value).strip()
+            if text and len(text) <= MAX_IDENTIFIER and "\x00" not in text:
+                out.append(text)
     return out
 
 
@@ -636,7 +644,7 @@ def table_types() -> set[str]:
     return {t.resource_type for m in TABLE for t in m.targets}
 
 
-@lru_cache(maxsize=None)
+@lru_cache(maxsize=1024)
 def service_for_type(resource_type: str) -> str | None:
     """The collector that produces ``resource_type`` (None when phiwatch does not collect it)."""
     from phiwatch.collect.runner import services_for_types
@@ -653,6 +661,10 @@ def event_source_name(source: str) -> str:
 
 
 # -- parsing a message -------------------------------------------------------------------------
+
+
+#: what an AWS region name looks like (``us-east-1``, ``us-gov-west-1``, ``eu-isoe-west-1``)
+_REGION = re.compile(r"^[a-z]{2}(-[a-z0-9]+){1,3}-\d{1,2}$")
 
 
 class BadEvent(Exception):
@@ -699,31 +711,49 @@ class Ignored:
     detail: str = ""
 
 
+#: longest event id, label part or region kept from a message (they are logged and stored)
+MAX_FIELD = 256
+
+
+def text_field(value: Any, limit: int = MAX_FIELD) -> str | None:
+    """A scalar field of an event as text (None when absent, empty or not a string/number), cut to ``limit``."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return None
+    text = str(value).strip()
+    if "\x00" in text:
+        return None
+    return text[:limit] or None
+
+
 def parse_time(value: Any) -> dt.datetime | None:
+    """An event's ISO 8601 time in UTC; None when unreadable or outside what a datetime holds in UTC."""
     if not isinstance(value, str) or not value:
         return None
     try:
         parsed = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
+        parsed = parsed.replace(tzinfo=dt.timezone.utc) if parsed.tzinfo is None else parsed.astimezone(dt.timezone.utc)
+        parsed.timestamp()
+    except (ValueError, OverflowError):
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+    return parsed
 
 
 def actor_of(identity: Any) -> str | None:
     """Who made the call: userIdentity.arn, else the invoking service or principal."""
     if not isinstance(identity, dict):
         return None
-    for key in ("arn",):
-        value = identity.get(key)
-        if isinstance(value, str) and value:
-            return value[:512]
-    session_issuer = (identity.get("sessionContext") or {}).get("sessionIssuer") or {}
-    if isinstance(session_issuer, dict) and isinstance(session_issuer.get("arn"), str):
-        return session_issuer["arn"][:512]
+    arn = text_field(identity.get("arn"), 512) if isinstance(identity.get("arn"), str) else None
+    if arn:
+        return arn
+    context = identity.get("sessionContext")
+    session_issuer = context.get("sessionIssuer") if isinstance(context, dict) else None
+    issuer = text_field(session_issuer.get("arn"), 512) if isinstance(session_issuer, dict) else None
+    if issuer:
+        return issuer
     for key in ("invokedBy", "principalId", "type"):
         value = identity.get(key)
-        if isinstance(value, str) and value:
-            return f"{key}:{value}"[:512]
+        if isinstance(value, str) and (text := text_field(value, 512)):
+            return f"{key}:{text}"[:512]
     return None
 
 
@@ -752,25 +782,25 @@ def parse_event(body: str, default_account: str | None = None) -> Change | Ignor
         record = event["detail"]
         detail_type = event.get("detail-type")
         if detail_type not in (CLOUDTRAIL_DETAIL_TYPE, None):
-            return Ignored("not-an-event", event.get("id"), str(detail_type)[:100], "not an API call or Config item change")
+            return Ignored("not-an-event", text_field(event.get("id")), str(detail_type)[:100], "not an API call or Config item change")
         envelope_region = event.get("region")
         envelope_time = event.get("time")
-        event_id = record.get("eventID") or event.get("id")
+        event_id = text_field(record.get("eventID")) or text_field(event.get("id"))
     elif "eventSource" in event and "eventName" in event:
         record = event  # a bare CloudTrail record (e.g. replayed from a trail's S3 log file)
         envelope_region = envelope_time = None
-        event_id = record.get("eventID")
+        event_id = text_field(record.get("eventID"))
     else:
         raise BadEvent("neither an EventBridge event with a detail object nor a CloudTrail record")
     return _cloudtrail_change(record, event_id, envelope_region, envelope_time, default_account)
 
 
-def _cloudtrail_change(record: dict[str, Any], event_id: Any, envelope_region: Any, envelope_time: Any, default_account: str | None) -> Change | Ignored:
+def _cloudtrail_change(record: dict[str, Any], event_id: str | None, envelope_region: Any, envelope_time: Any,
+                       default_account: str | None) -> Change | Ignored:
     source, name = record.get("eventSource"), record.get("eventName")
     if not isinstance(source, str) or not isinstance(name, str) or not source or not name:
         raise BadEvent("CloudTrail record without eventSource/eventName")
-    label = f"{source.split('.')[0]}:{name}"
-    event_id = str(event_id) if event_id else None
+    label = f"{source.split('.')[0][:MAX_FIELD]}:{name[:MAX_FIELD]}"
     if record.get("errorCode"):
         return Ignored("failed-call", event_id, label, f"the call failed ({str(record.get('errorCode'))[:60]}): nothing changed")
     if record.get("readOnly") is True:
@@ -779,13 +809,13 @@ def _cloudtrail_change(record: dict[str, Any], event_id: Any, envelope_region: A
     if not mappings:
         return Ignored("unknown-event", event_id, label, "no entry in phiwatch's event table")
     region = record.get("awsRegion") or envelope_region
-    if not isinstance(region, str) or not region:
+    if not isinstance(region, str) or not _REGION.match(region):
         raise BadEvent(f"{label}: no awsRegion")
     when = parse_time(record.get("eventTime")) or parse_time(envelope_time)
     if when is None:
         raise BadEvent(f"{label}: no readable eventTime")
     identity = record.get("userIdentity") if isinstance(record.get("userIdentity"), dict) else {}
-    account = record.get("recipientAccountId") or identity.get("accountId") or default_account
+    account = text_field(record.get("recipientAccountId")) or text_field(identity.get("accountId")) or default_account
     partition = "aws"
     arn = identity.get("arn")
     if isinstance(arn, str) and arn.startswith("arn:"):
@@ -793,7 +823,7 @@ def _cloudtrail_change(record: dict[str, Any], event_id: Any, envelope_region: A
     env = {"region": region, "account": str(account or ""), "partition": partition}
     change = Change(
         event_id=event_id or f"{label}@{when.isoformat()}", origin="cloudtrail", event_source=source, event_name=name,
-        event_time=when, region=region, account_id=str(account) if account else None, actor=actor_of(identity),
+        event_time=when, region=region, account_id=account or None, actor=actor_of(identity),
     )
     for mapping in mappings:
         found: list[tuple[Target, tuple[str, ...]]] = []
@@ -839,31 +869,32 @@ def _config_change(event: dict[str, Any]) -> Change | Ignored:
     if not isinstance(detail, dict):
         raise BadEvent("Config event without a detail object")
     item = detail.get("configurationItem") or detail.get("configurationItemSummary")
-    message_type = str(detail.get("messageType") or "")
+    message_type = text_field(detail.get("messageType")) or ""
     if not isinstance(item, dict):
-        return Ignored("not-an-event", event.get("id"), f"config:{message_type or '?'}", "no configurationItem")
+        return Ignored("not-an-event", text_field(event.get("id")), f"config:{message_type or '?'}", "no configurationItem")
     resource_type = item.get("resourceType")
-    resource_id = item.get("resourceId")
+    resource_id = text_field(item.get("resourceId"), 2048)
     region = item.get("awsRegion") or event.get("region")
-    if not isinstance(resource_type, str) or not isinstance(region, str):
+    if not isinstance(resource_type, str) or not isinstance(region, str) or not _REGION.match(region):
         raise BadEvent("Config item without resourceType/awsRegion")
-    label = f"config:{resource_type}"
-    service = service_for_type(resource_type)
+    label = f"config:{resource_type[:MAX_FIELD]}"
+    service = service_for_type(resource_type) if len(resource_type) <= MAX_FIELD else None
     if service is None:
-        return Ignored("not-collected", event.get("id"), label, f"phiwatch does not collect {resource_type}")
+        return Ignored("not-collected", text_field(event.get("id")), label, f"phiwatch does not collect {resource_type[:MAX_FIELD]}")
     when = parse_time(item.get("configurationItemCaptureTime")) or parse_time(event.get("time"))
     if when is None:
         raise BadEvent(f"{label}: no readable capture time")
-    ids = tuple(str(v) for v in (resource_id, item.get("ARN") or item.get("arn"), item.get("resourceName")) if isinstance(v, str) and v)
+    ids = tuple(dict.fromkeys(v for v in (resource_id, text_field(item.get("ARN") or item.get("arn"), 2048),
+                                          text_field(item.get("resourceName"), 2048)) if v))
     if service in GLOBAL_ITEM_SERVICES:
         region = GLOBAL  # phiwatch records IAM in region "global", as AWS Config does
-    event_id = event.get("id") or f"{label}/{resource_id}@{when.isoformat()}"
-    state_id = item.get("configurationStateId")
+    event_id = text_field(event.get("id")) or f"{label}/{resource_id}@{when.isoformat()}"
+    state_id = text_field(item.get("configurationStateId"))
     if state_id is not None:
-        event_id = f"config:{resource_type}/{resource_id}/{state_id}"
+        event_id = f"config:{resource_type}/{resource_id}/{state_id}"[:1024]
     return Change(
-        event_id=str(event_id), origin="config", event_source="config.amazonaws.com", event_name=message_type or "ConfigurationItemChange",
-        event_time=when, region=region, account_id=item.get("awsAccountId") or event.get("account"), actor=None,
+        event_id=event_id, origin="config", event_source="config.amazonaws.com", event_name=message_type or "ConfigurationItemChange",
+        event_time=when, region=region, account_id=text_field(item.get("awsAccountId")) or text_field(event.get("account")), actor=None,
         refs=[ResourceRef(resource_type, service, region, ids)],
     )
 

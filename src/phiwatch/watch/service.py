@@ -340,6 +340,11 @@ class WatchService:
         heartbeat.start()
         try:
             self._handle(batch, result)
+        except Exception as exc:  # noqa: BLE001 - one batch's crash must not stop the service: its events come back
+            _log(logging.ERROR, "batch failed: its unfinished events return to the queue", error=_code(exc), message=str(exc)[:300])
+            for r in batch:
+                if not r.outcome:
+                    r.outcome, r.reason = "failed", f"batch: {_code(exc)}"
         finally:
             heartbeat.stop()
             self._busy_since = None
@@ -367,6 +372,10 @@ class WatchService:
                 r.outcome, r.reason = "malformed", str(exc)
                 _log(logging.WARNING, "malformed event acknowledged", message_id=r.message_id, reason=str(exc)[:200])
                 continue
+            except Exception as exc:  # noqa: BLE001 - a reading error is this message's, not the batch's
+                r.outcome, r.reason = "malformed", f"unreadable event: {type(exc).__name__}"
+                _log(logging.ERROR, "unreadable event acknowledged", message_id=r.message_id, reason=r.reason)
+                continue
             if isinstance(r.parsed, Ignored):
                 r.outcome, r.reason = "ignored", r.parsed.reason
                 _log(logging.INFO, "event ignored", message_id=r.message_id, event_id=r.parsed.event_id, call=r.parsed.label,
@@ -393,7 +402,8 @@ class WatchService:
             assert isinstance(change, Change)
             if change.account_id and change.account_id != account:
                 r.outcome, r.reason = "ignored", f"account {change.account_id} is not the watched account {account}"
-                _log(logging.INFO, "event ignored", event_id=change.event_id, call=change.label, reason="other-account")
+                _log(logging.INFO, "event ignored", message_id=r.message_id, event_id=change.event_id, call=change.label,
+                     reason="other-account")
                 continue
             for ref in change.refs:
                 region = self._resource_region(ref, account)
@@ -404,8 +414,8 @@ class WatchService:
                 r.groups.add(key)
             if not r.groups:
                 r.outcome, r.reason = "ignored", "region-not-watched"
-                _log(logging.INFO, "event ignored", event_id=change.event_id, call=change.label, reason="region-not-watched",
-                     region=change.region)
+                _log(logging.INFO, "event ignored", message_id=r.message_id, event_id=change.event_id, call=change.label,
+                     reason="region-not-watched", region=change.region)
         run_ids: list[int] = []
         failed_groups: set[tuple[str, str]] = set()
         changed_groups: set[tuple[str, str]] = set()
@@ -424,7 +434,11 @@ class WatchService:
                 change = r.parsed
                 assert isinstance(change, Change)
                 if change.actor:
-                    self._attribute(change, ref, account, run_id)
+                    try:
+                        self._attribute(change, ref, account, run_id)
+                    except Exception as exc:  # noqa: BLE001 - the change is stored; only its author is not named
+                        _log(logging.WARNING, "change not attributed", message_id=r.message_id, event_id=change.event_id,
+                             call=change.label, error=_code(exc))
         for r in changes:
             if r.outcome:
                 continue
@@ -465,7 +479,11 @@ class WatchService:
         if ref.account or not ref.identifiers or ref.region == GLOBAL:
             return ref.region
         for identifier in ref.identifiers:
-            rows = [row for row in self.store.find(identifier, ref.resource_type) if row["account_id"] == account]
+            try:
+                rows = [row for row in self.store.find(identifier, ref.resource_type) if row["account_id"] == account]
+            except Exception as exc:  # noqa: BLE001 - an unreadable identifier: the event's region
+                _log(logging.WARNING, "resource lookup failed", resource_type=ref.resource_type, error=_code(exc))
+                continue
             if len(rows) == 1:
                 return rows[0]["region"]
         return ref.region
@@ -625,7 +643,8 @@ class WatchService:
                 if r.outcome in ("changed", "unchanged"):
                     self._remember(r.parsed.event_id)
                     self.metrics.observe("event_lag_seconds", now_wall - r.parsed.event_time.timestamp())
-                    _log(logging.INFO, "event processed", event_id=r.parsed.event_id, call=r.parsed.label, actor=r.parsed.actor,
+                    _log(logging.INFO, "event processed", message_id=r.message_id, event_id=r.parsed.event_id, call=r.parsed.label,
+                         actor=r.parsed.actor,
                          outcome=r.outcome, event_time=isoformat(r.parsed.event_time),
                          lag_seconds=round(now_wall - r.parsed.event_time.timestamp(), 3))
             if r.sent_at is not None:
