@@ -11,13 +11,19 @@ from pathlib import Path
 from typing import Any, Literal, Optional
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError, ValidationInfo, field_validator
 
 from phiwatch.errors import UsageError
+from phiwatch.yaml_input import YamlProblem, load_yaml
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+# YAML already gives booleans and integers their own types: a quoted "20" or a `true` given for a
+# number is a mistake to report, not something to convert (pydantic would read `true` as 1).
+_NON_BLANK = r"\S"
 
 
 class Scope(_Strict):
@@ -51,7 +57,7 @@ def _id_match(pattern: str, item: Any) -> bool:
 
 
 class RuleOverride(_Strict):
-    enabled: bool = True
+    enabled: StrictBool = True
     parameters: dict[str, Any] = Field(default_factory=dict)
     scope: Optional[Scope] = None
 
@@ -59,9 +65,19 @@ class RuleOverride(_Strict):
 class ExceptionEntry(_Strict):
     rule: str
     resource: str
-    justification: str = Field(min_length=1)
-    owner: str = Field(min_length=1)
+    justification: str = Field(min_length=1, pattern=_NON_BLANK)
+    owner: str = Field(min_length=1, pattern=_NON_BLANK)
     expires: dt.date
+
+    @field_validator("expires", mode="before")
+    @classmethod
+    def _calendar_date(cls, value: Any) -> Any:
+        # pydantic would read a number as seconds since 1970 and accept it silently
+        if isinstance(value, (bool, int, float)):
+            raise ValueError(f"expected a date YYYY-MM-DD, got the number {value!r}")
+        if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+            raise ValueError(f"expected a date YYYY-MM-DD, got {value[:40]!r}")
+        return value
 
     def matches(self, rule_id: str, item: Any) -> bool:
         return (self.rule == rule_id or (self.rule.endswith("*") and fnmatch.fnmatchcase(rule_id, self.rule))) and _id_match(
@@ -106,24 +122,24 @@ class RouteFilter(_Strict):
 class SmtpSettings(_Strict):
     """SMTP server of an email route; credentials come from the environment or a file, never the policy."""
 
-    host: str
-    port: int = 587
-    starttls: bool = True  # STARTTLS on a plain connection (port 587)
-    ssl: bool = False  # implicit TLS instead (port 465)
+    host: str = Field(min_length=1, pattern=_NON_BLANK)
+    port: StrictInt = Field(default=587, ge=1, le=65535)
+    starttls: StrictBool = True  # STARTTLS on a plain connection (port 587)
+    ssl: StrictBool = False  # implicit TLS instead (port 465)
     username_env: Optional[str] = None
     password_env: Optional[str] = None
     password_file: Optional[str] = None
-    from_address: str
+    from_address: str = Field(min_length=1, pattern=_NON_BLANK)
     ca_file: Optional[str] = None  # CA bundle for a private CA (default: the system's)
 
 
 class NotificationRoute(_Strict):
-    name: str
+    name: str = Field(min_length=1, pattern=_NON_BLANK)
     channel: Literal["sns", "email", "slack", "webhook", "apprise"]
     target: Optional[str] = Field(default=None, validate_default=True)
     when: RouteFilter = Field(default_factory=RouteFilter)
-    digest: bool = False
-    reminder_hours: Optional[int] = Field(default=None, ge=1)
+    digest: StrictBool = False
+    reminder_hours: Optional[StrictInt] = Field(default=None, ge=1)
     secret_env: Optional[str] = None
     secret_file: Optional[str] = None
     owner_tag: Optional[str] = None
@@ -179,8 +195,8 @@ class RuleRemediation(_Strict):
 class Remediation(_Strict):
     mode: Literal["off", "dry-run", "manual", "auto"] = "dry-run"
     _off = field_validator("mode", mode="before")(classmethod(lambda cls, v: _yaml_off(v)))
-    max_per_run: int = Field(default=20, ge=0)
-    max_per_hour: Optional[int] = Field(default=None, ge=0)
+    max_per_run: StrictInt = Field(default=20, ge=0)
+    max_per_hour: Optional[StrictInt] = Field(default=None, ge=0)
     rules: dict[str, RuleRemediation] = Field(default_factory=dict)
 
 
@@ -208,11 +224,13 @@ class Policy(_Strict):
 class _Lines:
     """Find the line of a field path in the YAML source."""
 
-    def __init__(self, text: str) -> None:
-        try:
-            self.root = yaml.compose(text)
-        except yaml.YAMLError:
-            self.root = None
+    def __init__(self, text: str = "", root: Any = None) -> None:
+        self.root = root
+        if root is None and text:
+            try:
+                self.root = load_yaml(text)[1]
+            except YamlProblem:
+                self.root = None
 
     def line(self, path: tuple[Any, ...]) -> int | None:
         node = self.root
@@ -236,6 +254,22 @@ class _Lines:
         return line
 
 
+def error_text(err: Any) -> str:
+    """A pydantic error (one of ``ValidationError.errors()``) as the reason shown to the user."""
+    if err["type"] == "extra_forbidden":
+        return "unknown key"
+    if err["type"] == "string_pattern_mismatch" and err.get("ctx", {}).get("pattern") == _NON_BLANK:
+        return "must not be blank"
+    msg = str(err["msg"])
+    return msg[len("Value error, "):] if msg.startswith("Value error, ") else msg
+
+
+def yaml_problem_message(source: str, exc: YamlProblem) -> str:
+    """``source:line: field: message`` for a YAML text that could not be read."""
+    field = ".".join(str(p) for p in exc.path)
+    return f"{source}:{exc.line or '?'}: {field + ': ' if field else ''}malformed YAML: {exc.problem}"
+
+
 def policy_error(source: str, lines: _Lines, path: tuple[Any, ...], message: str) -> str:
     line = lines.line(path)
     field = ".".join(str(p) for p in path) or "(top level)"
@@ -256,25 +290,23 @@ def load_policy(path: str | Path | None) -> Policy:
 
 def parse_policy(text: str, source: str = "policy.yaml", base_dir: str = ".") -> Policy:
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark else source
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise UsageError(f"{where}: malformed YAML: {problem}") from exc
+        data, root = load_yaml(text)
+    except YamlProblem as exc:
+        raise UsageError(yaml_problem_message(source, exc)) from None
     if data is None:
         data = {}
-    lines = _Lines(text)
+    lines = _Lines(root=root)
     if not isinstance(data, dict):
         raise UsageError(f"{source}:1: (top level): expected a mapping of packs, rules, exceptions, notifications, remediation")
+    internal = [key for key in ("source", "base_dir") if key in data]  # fields of the model, not of the file
+    if internal:
+        raise UsageError("invalid policy:\n  " + "\n  ".join(policy_error(source, lines, (k,), "unknown key") for k in internal))
     try:
         policy = Policy.model_validate(data)
     except ValidationError as exc:
         messages = []
         for err in exc.errors():
-            loc = tuple(err["loc"])
-            msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-            messages.append(policy_error(source, lines, loc, msg))
+            messages.append(policy_error(source, lines, tuple(err["loc"]), error_text(err)))
         raise UsageError("invalid policy:\n  " + "\n  ".join(messages)) from exc
     seen: set[str] = set()
     for i, route in enumerate(policy.notifications):
@@ -304,6 +336,11 @@ def validate_against_rules(policy: Policy, rules: dict[str, Any], known_packs: s
             if param is None:
                 known = ", ".join(sorted(rule.parameters)) or "none"
                 problems.append(policy_error(policy.source, lines, ("rules", rule_id, "parameters", name), f"unknown parameter (known: {known})"))
+                continue
+            if value is None and param.default is not None:
+                # null would replace the default and reach the rule as None
+                problems.append(policy_error(policy.source, lines, ("rules", rule_id, "parameters", name),
+                                             f"null is not a {param.type} (leave the parameter out to use the default {param.default!r})"))
                 continue
             try:
                 override.parameters[name] = param.coerce(value)

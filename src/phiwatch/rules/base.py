@@ -16,6 +16,7 @@ apply to that item and nothing is reported.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -107,7 +108,7 @@ class Param:
                 raise ValueError(f"expected an integer, got {value!r}")
             if isinstance(value, int):
                 return value
-            if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            if isinstance(value, str) and re.fullmatch(r"\s*-?[0-9]+\s*", value):  # not "--5" or "²"
                 return int(value)
             raise ValueError(f"expected an integer, got {value!r}")
         if self.type == "float":
