@@ -37,7 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, or_, select, update
 
 from phiwatch.model import utcnow
 from phiwatch.notify.channels.base import (
@@ -51,6 +51,7 @@ from phiwatch.notify.channels.base import (
 )
 from phiwatch.notify.message import digest_message
 from phiwatch.policy import NotificationRoute, Policy
+from phiwatch.store.claims import holder_gone, process_token
 from phiwatch.store.tables import outbox
 
 log = logging.getLogger(__name__)
@@ -157,13 +158,21 @@ class Dispatcher:
     # -- claiming -----------------------------------------------------------------------------
     def _claim(self, now: dt.datetime, ids: list[int] | None, routes: set[str] | None, force: bool) -> list[dict[str, Any]]:
         cond = [outbox.c.status != SENT]
-        if not force:
-            cond.append(outbox.c.next_attempt_at <= now)
         if routes is not None:
             cond.append(outbox.c.route.in_(sorted(routes)))
         until = now + dt.timedelta(seconds=self.lease)
+        token = process_token()
         claimed: list[dict[str, Any]] = []
         with self.store.engine.begin() as conn:
+            if not force:
+                # due, or claimed by a dispatcher that died on this host (its lease would keep them
+                # back for minutes: a crash must not delay alerts until it ends)
+                held = [r.claimed_by for r in conn.execute(
+                    select(outbox.c.claimed_by).distinct().where(*cond, outbox.c.next_attempt_at > now, outbox.c.claimed_by.is_not(None))
+                )]
+                orphaned = [h for h in held if holder_gone(h)]
+                due = outbox.c.next_attempt_at <= now
+                cond.append(or_(due, outbox.c.claimed_by.in_(orphaned)) if orphaned else due)
             query = select(outbox.c.id).where(*cond).order_by(outbox.c.id).limit(self.batch_limit)
             if ids is not None:
                 query = query.where(outbox.c.id.in_(ids))
@@ -173,7 +182,7 @@ class Dispatcher:
             for start in range(0, len(candidates), 500):
                 chunk = candidates[start : start + 500]
                 stmt = (
-                    update(outbox).where(outbox.c.id.in_(chunk), *cond).values(next_attempt_at=until)
+                    update(outbox).where(outbox.c.id.in_(chunk), *cond).values(next_attempt_at=until, claimed_by=token)
                     .returning(outbox.c.id, outbox.c.route, outbox.c.channel, outbox.c.event, outbox.c.finding_id,
                                outbox.c.payload, outbox.c.attempts, outbox.c.status, outbox.c.last_error)
                 )
@@ -230,8 +239,9 @@ class Dispatcher:
                 return result
             result.target = channel.describe()
             messages = self._messages(route, channel, rows)
+            by_id = {r["id"]: r for r in rows}
             try:
-                self._send(channel, messages, started)
+                self._send(channel, messages, started, on_sent=lambda sent: self._record_sent(channel, by_id, sent, now))
             finally:
                 try:
                     channel.close()
@@ -282,7 +292,8 @@ class Dispatcher:
         payload = digest_message([public_payload(r["payload"] or {}) for r in rows])
         return Outgoing(ids=[r["id"] for r in rows], payload=payload, event="digest", recipient=recipient)
 
-    def _send(self, channel: Channel, messages: list[Outgoing], started: float) -> None:
+    def _send(self, channel: Channel, messages: list[Outgoing], started: float,
+              on_sent: Callable[[list[Outgoing]], None] | None = None) -> None:
         deadline = started + self.route_budget
         try:
             channel.open()
@@ -296,14 +307,26 @@ class Dispatcher:
         for attempt in range(1, self.max_attempts + 1):
             for m in pending:
                 m.error = None
-            try:
-                channel.send_many(pending)
-            except Exception as exc:  # noqa: BLE001 - a bug in a channel is a failed delivery, not a crash
-                log.debug("channel %s raised", channel.name, exc_info=True)
-                err = DeliveryError(f"{type(exc).__name__}: {exc}", retryable=False, stop_batch=True)
-                for m in pending:
-                    if not m.sent and m.error is None:
-                        m.error = err
+            # in slices, each recorded as sent as soon as the channel accepted it: a crash mid-batch
+            # re-sends at most the slice in flight, not everything delivered before it
+            size = max(1, getattr(channel, "batch_size", 1))
+            for at in range(0, len(pending), size):
+                part = pending[at : at + size]
+                try:
+                    channel.send_many(part)
+                except Exception as exc:  # noqa: BLE001 - a bug in a channel is a failed delivery, not a crash
+                    log.debug("channel %s raised", channel.name, exc_info=True)
+                    err = DeliveryError(f"{type(exc).__name__}: {exc}", retryable=False, stop_batch=True)
+                    for m in part:
+                        if not m.sent and m.error is None:
+                            m.error = err
+                if on_sent is not None:
+                    on_sent([m for m in part if m.sent])
+                stop = next((m.error for m in part if not m.sent and m.error is not None and m.error.stop_batch and m.tried), None)
+                if stop is not None:  # the channel itself is failing: the rest is not attempted
+                    for rest in pending[at + size :]:
+                        rest.error = DeliveryError(f"not attempted: {stop}", retryable=stop.retryable, stop_batch=True)
+                    break
             retry = [m for m in pending if not m.sent and m.error is not None and m.error.retryable]
             for m in pending:
                 if not m.sent and m.error is None:  # a channel that forgot to say: count as failed
@@ -344,6 +367,8 @@ class Dispatcher:
                     result.sent += 1
                     if attempts > 1:
                         result.retried += 1
+                    if m.recorded:
+                        continue
                     last = channel.redact(earlier) if earlier else row["last_error"]
                     updates.append(dict(b_id=row_id, b_status=SENT, b_attempts=attempts, b_error=last, b_next=now, b_sent=now))
                 else:
@@ -352,6 +377,22 @@ class Dispatcher:
                     updates.append(dict(b_id=row_id, b_status=status, b_attempts=attempts, b_error=error_text, b_next=now + self._retry_delay(max(attempts, 1)), b_sent=None))
         result.errors = errors
         self._write(updates)
+
+    def _record_sent(self, channel: Channel, by_id: dict[int, dict[str, Any]], messages: list[Outgoing], now: dt.datetime) -> None:
+        """Mark what the channel accepted as sent, at once (``_record`` then skips it)."""
+        updates = []
+        for m in messages:
+            if m.recorded:
+                continue
+            for row_id in m.ids:
+                row = by_id[row_id]
+                last = channel.redact(m.last_failure) if m.last_failure else row["last_error"]
+                updates.append(dict(b_id=row_id, b_status=SENT, b_attempts=row["attempts"] + m.tried, b_error=last, b_next=now, b_sent=now))
+        self._write(updates)
+        for m in messages:
+            m.recorded = True
+            for row_id in m.ids:
+                by_id[row_id]["status"] = SENT  # an error later in the batch must not put it back
 
     def _record_config_error(self, rows: list[dict[str, Any]], text: str, now: dt.datetime, result: RouteResult) -> None:
         updates = []
@@ -363,6 +404,7 @@ class Dispatcher:
         self._write(updates)
 
     def _record_unattempted(self, rows: list[dict[str, Any]], text: str, now: dt.datetime, result: RouteResult) -> None:
+        rows = [r for r in rows if r["status"] != SENT]  # recorded as sent earlier in this batch
         updates = [
             dict(b_id=r["id"], b_status=r["status"], b_attempts=r["attempts"], b_error=text, b_next=now + self._retry_delay(max(r["attempts"], 1)), b_sent=None)
             for r in rows
@@ -377,7 +419,7 @@ class Dispatcher:
         stmt = (
             update(outbox).where(outbox.c.id == bindparam("b_id"))
             .values(status=bindparam("b_status"), attempts=bindparam("b_attempts"), last_error=bindparam("b_error"),
-                    next_attempt_at=bindparam("b_next"), sent_at=bindparam("b_sent"))
+                    next_attempt_at=bindparam("b_next"), sent_at=bindparam("b_sent"), claimed_by=None)
         )
         with self._lock, self.store.engine.begin() as conn:
             conn.execute(stmt, updates)

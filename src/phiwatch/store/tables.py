@@ -205,6 +205,7 @@ outbox = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("sent_at", DateTime(timezone=True)),
     Column("scan_id", String(64)),
+    Column("claimed_by", String(256)),  # the process delivering the row (phiwatch.store.claims), while it holds the lease
     UniqueConstraint("route", "finding_id", "event", "scan_id", name="uq_outbox_once"),
 )
 Index("ix_outbox_status", outbox.c.status, outbox.c.next_attempt_at)
@@ -241,6 +242,7 @@ remediations = Table(
     Column("finished_at", DateTime(timezone=True)),
     Column("audit_id", Integer),  # the last audit_log entry about this remediation ...
     Column("audit_hash", String(64)),  # ... and its hash: a cross-check against truncating the log
+    Column("runner", String(256)),  # the process executing it (phiwatch.store.claims), while running
 )
 Index("ix_remediations_finding", remediations.c.finding_id, remediations.c.created_at)
 Index("ix_remediations_executed", remediations.c.executed, remediations.c.started_at)

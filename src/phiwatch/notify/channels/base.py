@@ -62,6 +62,7 @@ class Outgoing:
     error: DeliveryError | None = None
     sent: bool = False
     last_failure: str | None = None  # the error of an earlier attempt in this run
+    recorded: bool = False  # its rows are marked sent in the store already
 
     @property
     def delivery_id(self) -> str:
@@ -188,6 +189,9 @@ class Channel:
     name: ClassVar[str] = ""
     #: largest message body the channel accepts (bytes of JSON); digests are split to fit
     max_bytes: ClassVar[int | None] = None
+    #: messages handed to ``send_many`` at a time; the dispatcher records each slice as sent before
+    #: the next one (a crash re-sends at most one slice)
+    batch_size: ClassVar[int] = 1
 
     def __init__(self, route: NotificationRoute, settings: ChannelSettings) -> None:
         self.route = route

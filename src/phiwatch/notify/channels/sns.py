@@ -30,6 +30,7 @@ def _json(payload: dict[str, Any]) -> str:
 class SnsChannel(Channel):
     name = "sns"
     max_bytes = MAX_MESSAGE_BYTES - 1024  # room for the subject and attributes
+    batch_size = 10  # one PublishBatch call
 
     def __init__(self, route: Any, settings: Any) -> None:
         super().__init__(route, settings)
