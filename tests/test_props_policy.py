@@ -441,6 +441,8 @@ def test_mutations_of_the_example_policy(data):
     # explicit tags that do not fit their value raised ValueError / KeyError / AttributeError
     ("packs: !!int abc\n", "packs", 1),
     ("packs: !!bool maybe\n", "packs", 1),
+    ("packs: [hipaa]\nremediation:\n  max_per_run: !!int\n", "remediation.max_per_run", 3),  # IndexError on ''
+    ("custom_rules: [!!float ]\n", "custom_rules.0", 1),
     ("remediation:\n  max_per_run: !!timestamp nope\n", "remediation.max_per_run", 2),
     # a duplicate key silently kept the last value
     ("packs: [hipaa]\nrules: {}\npacks: [hipaa-extras]\n", "packs", 3),

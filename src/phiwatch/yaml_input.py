@@ -46,7 +46,7 @@ class _Loader(yaml.SafeLoader):
             return super().construct_object(node, deep=deep)
         except yaml.YAMLError:
             raise
-        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+        except Exception as exc:  # noqa: BLE001 - ValueError, KeyError, IndexError, AttributeError... from PyYAML
             # a scalar with an explicit or implied tag it does not fit (!!int abc, 2027-13-45)
             kind = str(node.tag).rsplit(":", 1)[-1]
             value = node.value if isinstance(node.value, str) else ""

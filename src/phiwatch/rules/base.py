@@ -16,6 +16,7 @@ apply to that item and nothing is reported.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
@@ -149,6 +150,7 @@ class Rule:
     aws_identifier: str | None = None
     service: str = ""
     reads: dict[str, str] = field(default_factory=dict)  # item path -> API that fills it
+    origin: str = ""  # where a custom rule is defined (file:line), for messages
 
     @property
     def implemented(self) -> bool:
@@ -185,6 +187,9 @@ class _FnEntry:
 
 
 FUNCTIONS: dict[str, _FnEntry] = {}
+# what @rule(...) may say about a rule besides its id and reads (Rule's metadata fields)
+_META_FIELDS = {"resource_types", "pack", "trigger", "severity", "hipaa_sections", "sections_source", "parameters",
+                "rationale", "compliant_when", "remediation", "aws_runbook", "aws_identifier", "service"}
 
 
 def rule(rule_id: str, reads: dict[str, str] | None = None, **meta: Any) -> Callable[[RuleFn], RuleFn]:
@@ -195,14 +200,58 @@ def rule(rule_id: str, reads: dict[str, str] | None = None, **meta: Any) -> Call
     for rules that are in no pack file (custom rules).
     """
 
+    if not isinstance(rule_id, str) or not rule_id:
+        # a bare @rule would register nothing: the function would silently not be a rule
+        raise TypeError(f"@rule needs the rule id first, as in @rule(\"my-rule-id\", resource_types=[...]); got {rule_id!r}")
+    unknown = sorted(set(meta) - _META_FIELDS)
+    if unknown:
+        raise TypeError(f"@rule({rule_id!r}): unknown argument {unknown[0]!r} (known: reads, {', '.join(sorted(_META_FIELDS))})")
+    if reads is not None and (not isinstance(reads, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in reads.items())):
+        raise TypeError(f"@rule({rule_id!r}): reads must map item paths to API names, got {reads!r}")
+
     def decorator(fn: RuleFn) -> RuleFn:
+        if not callable(fn):
+            raise TypeError(f"@rule({rule_id!r}) decorates a function, not {type(fn).__name__}")
         existing = FUNCTIONS.get(rule_id)
-        if existing is not None and existing.fn.__qualname__ != fn.__qualname__:
+        # the same function defined again (its module re-imported) replaces itself; anything else is a clash,
+        # even a function of the same name in another module
+        if existing is not None and (existing.fn.__module__, existing.fn.__qualname__) != (fn.__module__, fn.__qualname__):
             raise ValueError(f"rule '{rule_id}' registered twice ({existing.fn.__module__} and {fn.__module__})")
         FUNCTIONS[rule_id] = _FnEntry(fn=fn, reads=dict(reads or {}), meta=meta)
         return fn
 
     return decorator
+
+
+def checked(rule_id: str, fn: RuleFn) -> RuleFn:
+    """``fn`` (a custom rule's function) made to return a well-formed Result or None, or raise.
+
+    The engine turns an exception into INSUFFICIENT_DATA for that rule and item; without this
+    check a custom rule returning ``Result("yes", 5)`` would reach the findings writer.
+    """
+    if getattr(fn, "__phiwatch_checked__", False):
+        return fn
+
+    @functools.wraps(fn)
+    def run(item: ConfigurationItem, params: dict[str, Any], ctx: RuleContext) -> Result | None:
+        try:
+            result = fn(item, params, ctx)
+        except SystemExit as exc:  # one rule must not end the scan
+            raise RuntimeError(f"rule {rule_id} called sys.exit({exc.code!r})") from None
+        if result is None:
+            return None
+        if not isinstance(result, Result):
+            raise TypeError(f"rule {rule_id} returned {type(result).__name__}, not a Result (compliant(...), non_compliant(...)...) or None")
+        try:
+            compliance = Compliance(result.compliance)
+        except ValueError:
+            raise TypeError(f"rule {rule_id} returned compliance {result.compliance!r} (known: {', '.join(c.value for c in Compliance)})") from None
+        if not isinstance(result.annotation, str):
+            raise TypeError(f"rule {rule_id} returned an annotation of type {type(result.annotation).__name__}, not text")
+        return result if compliance is result.compliance else Result(compliance, result.annotation)
+
+    run.__phiwatch_checked__ = True  # type: ignore[attr-defined]
+    return run
 
 
 def params_from_meta(raw: dict[str, Any] | None) -> dict[str, Param]:
@@ -216,7 +265,17 @@ def params_from_meta(raw: dict[str, Any] | None) -> dict[str, Param]:
             out[name] = Param(name, spec.get("type", "str"), spec.get("default"), spec.get("description", ""))
         else:
             raise ValueError(f"parameter {name}: give (type, default) or a mapping")
+        param = out[name]
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"parameter name {name!r} must be text")
+        if param.type not in PARAM_TYPES:
+            raise ValueError(f"parameter {name}: type {param.type!r} is not one of {', '.join(PARAM_TYPES)}")
+        if param.default is not None:
+            param.coerce(param.default)  # ValueError when the default does not fit the type
     return out
+
+
+PARAM_TYPES = ("str", "int", "float", "bool")
 
 
 def missing_reads(rule_: Rule, item: ConfigurationItem) -> tuple[list[tuple[str, str]], bool]:

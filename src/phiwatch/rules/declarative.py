@@ -23,13 +23,13 @@ from typing import Any
 
 import jmespath
 import jmespath.exceptions
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from phiwatch.errors import UsageError
 from phiwatch.model import ConfigurationItem
-from phiwatch.policy import _Lines, policy_error
+from phiwatch.policy import _Lines, error_text, policy_error, yaml_problem_message
 from phiwatch.rules.base import Result, Rule, RuleContext, compliant, non_compliant, params_from_meta
+from phiwatch.yaml_input import YamlProblem, load_yaml
 
 
 class _When(BaseModel):
@@ -50,6 +50,36 @@ class DeclarativeRule(BaseModel):
     hipaa_sections: list[str] = Field(default_factory=list)
     compliant: str = "condition holds"
     non_compliant: str = "condition does not hold"
+
+    @field_validator("resource_types")
+    @classmethod
+    def _known_types(cls, value: list[str]) -> list[str]:
+        from phiwatch.rules.registry import resource_type_problem
+
+        problem = resource_type_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("condition")
+    @classmethod
+    def _jmespath(cls, value: str) -> str:
+        try:
+            jmespath.compile(value)
+        except jmespath.exceptions.JMESPathError as exc:
+            raise ValueError(f"bad JMESPath: {' '.join(str(exc).split())}") from None
+        except (RecursionError, ValueError, TypeError) as exc:  # the parser gives up on pathological text
+            raise ValueError(f"bad JMESPath: {type(exc).__name__}") from None
+        return value
+
+    @field_validator("parameters")
+    @classmethod
+    def _parameters(cls, value: dict[str, Any]) -> dict[str, Any]:
+        try:
+            params_from_meta(value)
+        except (TypeError, AttributeError) as exc:
+            raise ValueError(str(exc)) from None
+        return value
 
 
 class _Evaluate:
@@ -77,28 +107,31 @@ def load_declarative_rules(path: Path) -> list[Rule]:
     except OSError as exc:
         raise UsageError(f"custom rules: cannot read {path}: {exc.strerror or exc}") from exc
     try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise UsageError(f"{path}:{mark.line + 1 if mark else '?'}: malformed YAML") from exc
-    lines = _Lines(text)
+        data, root = load_yaml(text)
+    except YamlProblem as exc:
+        raise UsageError(yaml_problem_message(str(path), exc)) from None
+    lines = _Lines(root=root)
     if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
         raise UsageError(f"{path}:1: (top level): expected a mapping with a 'rules' list")
+    unknown = sorted(str(k) for k in data if k != "rules")
+    if unknown:
+        raise UsageError(policy_error(str(path), lines, (unknown[0],), "unknown key (a rule file has only 'rules')"))
     out: list[Rule] = []
     problems: list[str] = []
+    seen: dict[str, int] = {}
     for i, raw in enumerate(data["rules"]):
         try:
             spec = DeclarativeRule.model_validate(raw)
         except ValidationError as exc:
             for err in exc.errors():
-                msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-                problems.append(policy_error(str(path), lines, ("rules", i, *err["loc"]), msg))
+                problems.append(policy_error(str(path), lines, ("rules", i, *err["loc"]), error_text(err)))
             continue
-        try:
-            expression = jmespath.compile(spec.condition)
-        except jmespath.exceptions.JMESPathError as exc:
-            problems.append(policy_error(str(path), lines, ("rules", i, "condition"), f"bad JMESPath: {exc}"))
+        if spec.id in seen:
+            problems.append(policy_error(str(path), lines, ("rules", i, "id"), f"rule id '{spec.id}' is already used by rules.{seen[spec.id]}"))
             continue
+        seen[spec.id] = i
+        expression = jmespath.compile(spec.condition)  # checked by the model
+        parameters = params_from_meta(spec.parameters)
         out.append(
             Rule(
                 id=spec.id,
@@ -108,10 +141,11 @@ def load_declarative_rules(path: Path) -> list[Rule]:
                 severity=spec.severity,
                 hipaa_sections=tuple(spec.hipaa_sections),
                 sections_source=f"custom rule file {path.name}",
-                parameters=params_from_meta(spec.parameters),
+                parameters=parameters,
                 rationale=spec.description,
                 compliant_when=spec.description,
                 reads=spec.reads,
+                origin=f"{path}:{lines.line(('rules', i, 'id')) or '?'}",
             )
         )
     if problems:
