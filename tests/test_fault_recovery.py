@@ -104,3 +104,97 @@ def test_a_batch_cut_short_resends_only_what_was_not_recorded(store, receiver, m
     assert deliver(store, pol, now=T0 + dt.timedelta(seconds=5)).sent == 1
     ids = [r["headers"]["X-Phiwatch-Delivery"] for r in receiver.requests]
     assert len(ids) == 4 and len(set(ids)) == 4  # each alert once
+
+
+# -- remediations left running by a dead process ------------------------------------------------
+VERSIONING = "s3-bucket-versioning-enabled"
+
+
+def _auto_policy():
+    from phiwatch.policy import parse_policy
+
+    return parse_policy(f"packs: [hipaa]\nremediation:\n  mode: 'off'\n  rules:\n    {VERSIONING}: {{mode: auto}}\n", "policy.yaml", ".")
+
+
+def _scan(aws_env, store, pol):
+    from phiwatch.engine import run_scan
+
+    return run_scan(aws_env.context(regions=["eu-west-1"]), store, pol, services=["s3"])
+
+
+def _rows(store, table, *where):
+    from sqlalchemy import select
+
+    with store.engine.connect() as conn:
+        return [dict(r) for r in conn.execute(select(table).where(*where)).mappings()]
+
+
+@pytest.mark.parametrize("calls_sent", [True, False], ids=["died-after-the-call", "died-before-the-call"])
+def test_a_remediation_left_running_by_a_dead_process_is_closed_audited_and_not_repeated(aws_env, store, monkeypatch, calls_sent):
+    """A scan killed while a runbook ran left the remediation ``running`` for ever, executed but
+    never audited, and the next scan either saw the fix as a finding that resolved by itself or
+    never retried. Now the next scan judges it on the re-collected item: applied (the finding
+    remediated, audited) when the calls took effect, else closed as interrupted and run again."""
+    from phiwatch.remediate import audit, orchestrator
+    from phiwatch.store.tables import finding_events, findings, remediations
+
+    s3 = aws_env.client("s3")
+    s3.create_bucket(Bucket="phi-versioning-off", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    pol = _auto_policy()
+
+    class Died(BaseException):
+        pass
+
+    original = orchestrator.Remediator._execute
+
+    def execute_then_die(self, doc, params, region):
+        if calls_sent:
+            original(self, doc, params, region)
+        raise Died()
+
+    monkeypatch.setattr(orchestrator.Remediator, "_execute", execute_then_die)
+    monkeypatch.setattr(orchestrator, "process_token", dead_token)
+    with pytest.raises(Died):
+        _scan(aws_env, store, pol)
+    monkeypatch.undo()
+    [running] = _rows(store, remediations)
+    assert running["status"] == "running" and running["executed"]
+    sent_puts = {"n": 0}
+
+    def count_put(**_):
+        sent_puts["n"] += 1
+
+    from phiwatch.aws import session as aws_session
+
+    monkeypatch.setattr(aws_session.AwsContext, "client", _counting_client(aws_session.AwsContext.client, count_put))
+    outcome = _scan(aws_env, store, pol)  # the re-run: a plain scan
+    monkeypatch.undo()
+
+    by_status = sorted((r["status"], (r["reason"] or "")[:13]) for r in _rows(store, remediations))
+    if calls_sent:
+        assert by_status == [("applied", "interrupted: ")]  # the run that died took effect
+        assert sent_puts["n"] == 0  # and was not repeated
+    else:
+        assert by_status == [("applied", ""), ("failed", "interrupted: ")]
+        assert sent_puts["n"] == 1
+    [finding] = _rows(store, findings, findings.c.rule_id == VERSIONING)
+    assert finding["status"] == "remediated"
+    events = [e["event"] for e in _rows(store, finding_events, finding_events.c.finding_id == finding["id"])]
+    assert events == ["opened", "remediation_applied"]
+    assert {e["event"] for e in outcome.scan["events"]} >= {"remediation_applied"}
+    assert s3.get_bucket_versioning(Bucket="phi-versioning-off")["Status"] == "Enabled"
+    with store.engine.connect() as conn:
+        assert audit.verify(conn).ok
+        executes = [e for e in audit.entries(conn) if e["action"] == "execute"]
+    assert {e["remediation_id"] for e in executes} == {r["id"] for r in _rows(store, remediations)}  # every run audited
+
+
+def _counting_client(client_method, on_put):
+    def client(self, service, region=None):
+        c = client_method(self, service, region)
+        if service == "s3" and not getattr(c, "_counted_puts", False):
+            c.meta.events.register("before-send.s3.PutBucketVersioning", lambda **kw: on_put(**kw))
+            c._counted_puts = True
+        return c
+
+    return client

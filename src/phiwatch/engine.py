@@ -422,7 +422,15 @@ def run_scan(
     if collect_first:
         result = collect(aws, store, services=services, progress=progress)
         errors = [e.to_dict() for e in result.errors]
+    recovered = None
+    if remediate and aws is not None:  # remediations a killed process left running, judged on what was just collected
+        from phiwatch.remediate.orchestrator import recover_interrupted
+
+        recovered = recover_interrupted(aws, store, policy, rules)
     summary = Evaluator(store, policy, rules).evaluate(full=full, run_id=result.run_id if result else None, now=now)
+    if recovered is not None:
+        summary.events[:0] = recovered.events
+        summary.queued_alerts += recovered.queued_alerts
     remediation = None
     if remediate and aws is not None:  # plan / apply as the policy's remediation modes say, then re-evaluate
         from phiwatch.remediate.orchestrator import remediate_after_scan

@@ -62,6 +62,7 @@ from phiwatch.model import ACCOUNT_TYPE, STATUS_DELETED, Compliance, Configurati
 from phiwatch.notify.outbox import enqueue_events
 from phiwatch.policy import Policy
 from phiwatch.remediate import audit
+from phiwatch.store.claims import holder_gone, process_token
 from phiwatch.store.db import Store
 from phiwatch.store.findings import OPEN, REMEDIATED, ExceptionInfo, FindingsWriter
 from phiwatch.store.tables import evaluations, finding_events, findings, remediations, resources, versions
@@ -92,6 +93,8 @@ ACCOUNT_WIDE_RUNBOOKS = frozenset({
 COVERED_BY = "covered by remediation "
 #: how a plan row that shares another finding's plan (an account-wide runbook) starts its reason
 COVERED_BY_PLAN = "covered by plan "
+#: reason of a run whose process stopped before it finished (found and closed by the next run)
+INTERRUPTED = "interrupted: "
 #: runbook -> parameter -> (other parameter, value): parameters a runbook declares optional (SSM has
 #: no conditional requirement) but needs when the other parameter has that value
 NEEDED_WHEN: dict[str, dict[str, tuple[str, str]]] = {
@@ -536,6 +539,7 @@ class Remediator:
     def run(self, scan_id: str | None = None) -> RemediationReport:
         """Plan or apply every open finding's runbook as the policy's modes say."""
         report = RemediationReport(run_id=self.run_id)
+        self.recover_interrupted(report, scan_id)
         to_apply: list[Target] = []
         plans: dict[str, Outcome] = {}  # account-wide plan key -> the plan that covers the others
         for target in self._execution_order(self.targets()):
@@ -676,6 +680,7 @@ class Remediator:
             if (
                 limited and latest is not None and latest["status"] == FAILED
                 and (latest["executed"] or (latest["reason"] or "").startswith(COVERED_BY))
+                and not (latest["reason"] or "").startswith(INTERRUPTED)
                 and latest["state_before"] == target.state_id and latest["runbook_id"] == target.runbook_id
             ):
                 report.outcomes.append(self._outcome(
@@ -861,6 +866,7 @@ class Remediator:
                 scan_id=scan_id, created_at=now, created_by=self.actor, started_at=now,
                 approved_at=(approved_plan or {}).get("approved_at"), approved_by=(approved_plan or {}).get("approved_by"),
                 reason=f"{COVERED_BY}{shared_with[:12]} (one run for the same change)" if shared_with else None,
+                runner=process_token(),  # a process that dies mid-run: the next run closes and audits it
             ))
         return rid
 
@@ -913,7 +919,7 @@ class Remediator:
         state_after = item.configurationStateId if item is not None else None
         with self.store.engine.begin() as conn:
             conn.execute(update(remediations).where(remediations.c.id == rid).values(
-                status=status, result=steps, reason=reason or None, failed_step=failed_step, state_after=state_after, finished_at=now,
+                status=status, result=steps, reason=reason or None, failed_step=failed_step, state_after=state_after, finished_at=now, runner=None,
                 plan=conn.execute(select(remediations.c.plan).where(remediations.c.id == rid)).scalar() or [
                     {"step": c_step["step"], "service": c["service"], "api": c["api"], "params": c["params"]}
                     for c_step in steps for c in c_step["calls"]
@@ -943,6 +949,79 @@ class Remediator:
         params = audit.redact(getattr(execution, "parameters", None) or {})
         return self._outcome(target, mode, status, remediation_id=rid, parameters=params, steps=steps,
                              plan=[{"step": s["step"], **c} for s in steps for c in s["calls"]], reason=reason, failed_step=failed_step)
+
+    # -- runs interrupted by a crash ------------------------------------------------------------
+    def recover_interrupted(self, report: RemediationReport | None = None, scan_id: str | None = None) -> list[Outcome]:
+        """Close the runs left ``running`` by a process that died (kill -9, a crash): judge each
+        finding's rule on the store's current item (a scan re-collects it first). Compliant: the run
+        took effect, it is recorded as applied and the finding remediated, as if the process had
+        lived. Otherwise it failed, interrupted (its calls may or may not have been sent), which does
+        not stop the next pass from running it again. Runs of a live process, or of another host
+        within ``max_seconds``, are left alone."""
+        report = report if report is not None else RemediationReport(run_id=self.run_id)
+        limit = self.now() - dt.timedelta(seconds=2 * self.max_seconds)
+        with self.store.engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(select(remediations).where(remediations.c.status == RUNNING).order_by(remediations.c.created_at)).mappings()]
+        outcomes = []
+        for row in rows:
+            started = _aware(row["started_at"])
+            if not (holder_gone(row["runner"]) or (started is not None and started < limit)):
+                continue
+            outcomes.append(self._close_interrupted(row, report, scan_id))
+        return outcomes
+
+    def _close_interrupted(self, row: dict[str, Any], report: RemediationReport, scan_id: str | None) -> Outcome:
+        with self.store.engine.connect() as conn:
+            current = conn.execute(
+                select(resources.c.status, resources.c.state_id, versions.c.item, findings.c.status.label("finding_status"), findings.c.severity)
+                .join(versions, and_(versions.c.resource_pk == resources.c.id, versions.c.version == resources.c.version))
+                .join(findings, findings.c.id == row["finding_id"])
+                .where(resources.c.id == row["resource_pk"])
+            ).mappings().first()
+        item = ConfigurationItem.from_dict(current["item"]) if current is not None and current["status"] != STATUS_DELETED else None
+        result = None
+        if item is not None and row["rule_id"] in self.active:
+            target = Target(finding_id=row["finding_id"], rule_id=row["rule_id"], runbook_id=row["runbook_id"], resource_pk=row["resource_pk"],
+                            item=item, severity=current["severity"], state_id=current["state_id"], evaluated_state=None, evaluated_at=None)
+            scope = self.active[row["rule_id"]].scope
+            if scope is None or scope.matches(item):
+                result = self._judge(target, item)
+        fixed = result is not None and result.compliance == Compliance.COMPLIANT
+        state_after = item.configurationStateId if item is not None else None
+        if fixed:
+            reason = f"{INTERRUPTED}the process running it stopped before it finished; the resource is compliant now (verified on its current configuration)"
+        else:
+            reason = (f"{INTERRUPTED}the process running it stopped before it finished (its calls may or may not have been sent); "
+                      "the resource is not compliant: the next remediation pass runs it again")
+        if (row["reason"] or "").startswith(COVERED_BY):
+            reason = f"{row['reason']}; {reason}"
+        now = self.now()
+        status = APPLIED if fixed else FAILED
+        with self.store.engine.begin() as conn:
+            conn.execute(update(remediations).where(remediations.c.id == row["id"], remediations.c.status == RUNNING).values(
+                status=status, reason=reason, state_after=state_after, finished_at=now, runner=None,
+            ))
+            if fixed:
+                moved = conn.execute(update(findings).where(findings.c.id == row["finding_id"], findings.c.status == OPEN).values(
+                    status=REMEDIATED, resolved_at=now, updated_at=now, annotation=result.annotation or "remediated",
+                )).rowcount
+                if moved:
+                    self._event(conn, report, row["finding_id"], "remediation_applied",
+                                f"remediated by {row['runbook_id']} (remediation {row['id'][:12]}): now compliant", scan_id)
+            self._audit(conn, "execute", {
+                "mode": row["mode"], "rule_id": row["rule_id"], "runbook_id": row["runbook_id"],
+                "resource_pk": row["resource_pk"], "parameters": row["parameters"], "shared_run": None,
+                "status": status, "execution_status": "Interrupted", "failed_step": None, "reason": reason, "steps": [], "calls": None,
+                "state_before": row["state_before"], "state_after": state_after,
+                "compliance_after": result.compliance.value if result is not None else None,
+            }, row["id"], row["finding_id"])
+        outcome = Outcome(
+            finding_id=row["finding_id"], rule_id=row["rule_id"], runbook_id=row["runbook_id"],
+            resource_type=item.resourceType if item else "", resource_id=item.resourceId if item else "",
+            region=row["region"], mode=row["mode"], status=status, remediation_id=row["id"], reason=reason,
+        )
+        report.outcomes.append(outcome)
+        return outcome
 
     # -- manual approval ----------------------------------------------------------------------
     def find_finding(self, prefix: str) -> dict[str, Any]:
@@ -1096,6 +1175,21 @@ def _db_time(store: Store, value: dt.datetime) -> dt.datetime:
     if store.engine.dialect.name == "sqlite":
         return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
     return value
+
+
+def recover_interrupted(aws: Any, store: Store, policy: Policy, rules: dict[str, Any]) -> RemediationReport | None:
+    """Close remediations a dead process left running (:meth:`Remediator.recover_interrupted`):
+    a scan calls it after collecting and before evaluating, so a run that took effect is recorded
+    as the remediation it was, not as a finding that resolved by itself."""
+    if aws is None:
+        return None
+    with store.engine.connect() as conn:
+        if conn.execute(select(func.count()).select_from(remediations).where(remediations.c.status == RUNNING)).scalar() == 0:
+            return None
+    remediator = Remediator(aws, store, policy, rules)
+    report = RemediationReport(run_id=remediator.run_id)
+    remediator.recover_interrupted(report)
+    return report
 
 
 def remediate_after_scan(aws: Any, store: Store, policy: Policy, rules: dict[str, Any], scan_id: str) -> RemediationReport | None:
