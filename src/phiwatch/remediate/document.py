@@ -49,12 +49,12 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import botocore.session
-import yaml
 from botocore import xform_name
 
 from phiwatch.aws.session import iam_action_for
 from phiwatch.errors import UsageError
 from phiwatch.remediate.scripts import SCRIPTS, same_script
+from phiwatch.yaml_input import YamlProblem, load_yaml
 
 RUNBOOK_DIR = Path(__file__).parent / "runbooks"
 
@@ -227,6 +227,7 @@ class Step:
     timeout_seconds: float | None = None
     max_attempts: int = 1
     on_failure: str = "Abort"
+    on_cancel: str = "Abort"
     is_end: bool = False
     next_step: str | None = None
     is_critical: bool = True
@@ -338,7 +339,7 @@ def coerce_value(value: Any, type_name: str, where: str) -> Any:
             if text.startswith("["):
                 try:
                     value = json.loads(text)
-                except ValueError:
+                except (ValueError, RecursionError):
                     _fail(where, "expects a StringList (a list, or comma-separated text)")
             else:
                 value = [p.strip() for p in text.split(",") if p.strip()]
@@ -360,7 +361,7 @@ def coerce_value(value: Any, type_name: str, where: str) -> Any:
         if isinstance(value, str):
             try:
                 value = json.loads(value)
-            except ValueError:
+            except (ValueError, RecursionError):
                 _fail(where, f"expects a {type_name} (JSON text or a structure)")
         if type_name == "StringMap" and isinstance(value, dict):
             return value
@@ -450,6 +451,9 @@ def load_document(path_or_text: str | Path | dict, doc_id: str | None = None) ->
     Raises RunbookError naming the step and field of the first problem found.
     """
     text: str | None = None
+    if not isinstance(path_or_text, (str, Path, dict)):
+        raise RunbookError(f"runbook {doc_id or 'inline'}: document: expected YAML or JSON text, a file or a mapping, "
+                           f"got {type(path_or_text).__name__}")
     if isinstance(path_or_text, dict):
         data: Any = path_or_text
         doc_id = doc_id or "inline"
@@ -470,12 +474,19 @@ def load_document(path_or_text: str | Path | dict, doc_id: str | None = None) ->
             text = str(path_or_text)
             doc_id = doc_id or "inline"
         try:
-            data = json.loads(text) if text.lstrip().startswith("{") else yaml.safe_load(text)
-        except (ValueError, yaml.YAMLError) as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" (line {mark.line + 1})" if mark is not None else ""
-            raise RunbookError(f"runbook {doc_id}: not valid YAML or JSON{where}: {getattr(exc, 'problem', exc)}") from exc
-    return _Validator(doc_id, data).document()
+            data = json.loads(text) if text.lstrip().startswith("{") else load_yaml(text)[0]
+        except json.JSONDecodeError as exc:
+            raise RunbookError(f"runbook {doc_id}: not valid YAML or JSON (line {exc.lineno}): {exc.msg}") from None
+        except YamlProblem as exc:
+            field = ".".join(str(p) for p in exc.path)
+            raise RunbookError(f"runbook {doc_id}: not valid YAML or JSON (line {exc.line or '?'}{', field ' + field if field else ''}): "
+                               f"{exc.problem}") from None
+        except RecursionError:
+            raise RunbookError(f"runbook {doc_id}: not valid YAML or JSON (line 1): nested too deeply") from None
+    try:
+        return _Validator(doc_id, data).document()
+    except RecursionError:  # a mapping given directly, nested thousands of levels deep
+        raise RunbookError(f"runbook {doc_id}: document: nested too deeply") from None
 
 
 class _Validator:
@@ -490,7 +501,7 @@ class _Validator:
         data = self.data
         if not isinstance(data, dict):
             self.fail("document", "must be a mapping with schemaVersion, parameters and mainSteps")
-        unknown = sorted(set(data) - _TOP_KEYS)
+        unknown = sorted(set(data) - _TOP_KEYS, key=str)
         if unknown:
             extra = " (attachments are not supported)" if "files" in unknown else ""
             self.fail(f"field '{unknown[0]}'", f"not a supported top-level field{extra}")
@@ -514,6 +525,7 @@ class _Validator:
             self.step_inputs(step, names)
             self.step_refs(step, raw, params, available)
             available.update(f"{step.name}.{o.name}" for o in step.outputs)
+        self.no_endless_loop(steps)
         assume_role = data.get("assumeRole")
         if assume_role is not None:
             if not isinstance(assume_role, str):
@@ -530,6 +542,25 @@ class _Validator:
         return Document(id=self.id, description=description, parameters=params, steps=steps, raw=data,
                         assume_role=assume_role, outputs=list(outputs))
 
+    def no_endless_loop(self, steps: list[Step]) -> None:
+        """Refuse steps that lead back to themselves with no branch or end on the way (the run would
+        repeat their API calls until the executor's step limit)."""
+        index = {s.name: i for i, s in enumerate(steps)}
+        for start in range(len(steps)):
+            seen = {start}
+            i = start
+            while not (steps[i].is_end or steps[i].action == "aws:branch"):
+                nxt = index[steps[i].next_step] if steps[i].next_step else i + 1
+                if nxt >= len(steps):
+                    break
+                if nxt in seen:
+                    if nxt == start:
+                        self.fail(f"step '{steps[start].name}' field 'nextStep'",
+                                  "the steps after it lead back to it with no aws:branch or isEnd: an endless loop")
+                    break
+                seen.add(nxt)
+                i = nxt
+
     def parameters(self, raw: Any) -> dict[str, ParamSpec]:
         if not isinstance(raw, dict):
             self.fail("field 'parameters'", "must be a mapping of parameter name to definition")
@@ -540,7 +571,7 @@ class _Validator:
                 self.fail(where, "name must be letters, digits or '_'")
             if not isinstance(spec, dict):
                 self.fail(where, "definition must be a mapping with at least 'type'")
-            unknown = sorted(set(spec) - _PARAM_KEYS)
+            unknown = sorted(set(spec) - _PARAM_KEYS, key=str)
             if unknown:
                 self.fail(f"{where} field '{unknown[0]}'", "not a supported parameter field")
             type_name = spec.get("type")
@@ -578,7 +609,7 @@ class _Validator:
         if not isinstance(name, str) or not _NAME.match(name):
             self.fail(f"mainSteps[{index}] field 'name'", "must be 1-128 letters, digits, '_' or '-'")
         where = f"step '{name}'"
-        unknown = sorted(set(raw) - _STEP_KEYS)
+        unknown = sorted(set(raw) - _STEP_KEYS, key=str)
         if unknown:
             self.fail(f"{where} field '{unknown[0]}'", "not a supported step field")
         action = raw.get("action")
@@ -589,7 +620,8 @@ class _Validator:
         if not isinstance(inputs, dict):
             self.fail(f"{where} field 'inputs'", "must be a mapping")
         timeout = raw.get("timeoutSeconds")
-        if timeout is not None and (not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0):
+        if timeout is not None and (not isinstance(timeout, (int, float)) or isinstance(timeout, bool)
+                                    or not 0 < timeout < float("inf")):  # NaN and infinity too
             self.fail(f"{where} field 'timeoutSeconds'", "must be a positive number of seconds")
         attempts = raw.get("maxAttempts", 1)
         if not isinstance(attempts, int) or isinstance(attempts, bool) or not 1 <= attempts <= MAX_ATTEMPTS:
@@ -606,12 +638,15 @@ class _Validator:
         next_step = raw.get("nextStep")
         if next_step is not None and not isinstance(next_step, str):
             self.fail(f"{where} field 'nextStep'", "must be a step name")
+        description = raw.get("description")
+        if description is not None and not isinstance(description, str):
+            self.fail(f"{where} field 'description'", "must be text")
         critical = raw.get("isCritical", on_failure != "Continue")
         outputs = self.outputs(where, action, raw.get("outputs"))
         return Step(
             name=name, action=action, inputs=inputs, outputs=outputs, timeout_seconds=timeout, max_attempts=attempts,
-            on_failure=on_failure, is_end=bool(raw.get("isEnd", False)), next_step=next_step, is_critical=critical,
-            description=str(raw.get("description") or ""),
+            on_failure=on_failure, on_cancel=on_cancel, is_end=bool(raw.get("isEnd", False)), next_step=next_step,
+            is_critical=critical, description=description or "",
         )
 
     def outputs(self, where: str, action: str, raw: Any) -> list[Output]:
@@ -625,7 +660,7 @@ class _Validator:
         for i, o in enumerate(raw):
             if not isinstance(o, dict) or not isinstance(o.get("Name"), str) or not isinstance(o.get("Selector"), str):
                 self.fail(f"{where} field 'outputs[{i}]'", "needs Name and Selector")
-            unknown = sorted(set(o) - {"Name", "Selector", "Type"})
+            unknown = sorted(set(o) - {"Name", "Selector", "Type"}, key=str)
             if unknown:
                 self.fail(f"{where} field 'outputs[{i}].{unknown[0]}'", "not a supported output field")
             if not re.fullmatch(r"[A-Za-z0-9_]+", o["Name"]):
@@ -654,6 +689,8 @@ class _Validator:
             self.target(f"{where} field 'nextStep'", step.next_step, names)
         if step.failure_target is not None:
             self.target(f"{where} field 'onFailure'", step.failure_target, names)
+        if step.on_cancel.startswith("step:"):  # was never checked: a typo'd target passed
+            self.target(f"{where} field 'onCancel'", step.on_cancel[5:], names)
         if step.action in API_ACTIONS:
             self.api_inputs(step, where)
         elif step.action == "aws:branch":
@@ -704,7 +741,7 @@ class _Validator:
                 self.fail(f"{where} field 'inputs.{key}'", f"required by {service}:{api} and missing")
 
     def branch_inputs(self, step: Step, where: str, names: list[str]) -> None:
-        unknown = sorted(set(step.inputs) - {"Choices", "Default"})
+        unknown = sorted(set(step.inputs) - {"Choices", "Default"}, key=str)
         if unknown:
             self.fail(f"{where} field 'inputs.{unknown[0]}'", "aws:branch takes Choices and Default")
         choices = step.inputs.get("Choices")
@@ -724,7 +761,7 @@ class _Validator:
             self.fail(where + "'", f"needs exactly one operator ({', '.join(OPERATORS)}, And, Or, Not)")
         op = ops.pop()
         allowed = {op} | ({"NextStep"} if top else set()) | ({"Variable"} if op in OPERATORS else set())
-        extra = sorted(keys - allowed)
+        extra = sorted(keys - allowed, key=str)
         if extra:
             self.fail(f"{where}.{extra[0]}'", "not allowed here")
         if top:
@@ -766,14 +803,14 @@ class _Validator:
 
     def script_inputs(self, step: Step, where: str) -> None:
         inputs = step.inputs
-        unknown = sorted(set(inputs) - {"Runtime", "Handler", "Script", "InputPayload"})
+        unknown = sorted(set(inputs) - {"Runtime", "Handler", "Script", "InputPayload"}, key=str)
         if unknown:
             hint = " (attachments are not supported)" if unknown[0] == "Attachment" else ""
             self.fail(f"{where} field 'inputs.{unknown[0]}'", f"not supported by phiwatch{hint}")
         if inputs.get("Runtime") not in PYTHON_RUNTIMES:
             self.fail(f"{where} field 'inputs.Runtime'", f"must be one of {', '.join(PYTHON_RUNTIMES)}")
         handler = inputs.get("Handler")
-        if handler not in SCRIPTS:
+        if not isinstance(handler, str) or handler not in SCRIPTS:  # a list or mapping is unhashable
             self.fail(f"{where} field 'inputs.Handler'",
                       f"{handler!r} is not a vetted phiwatch script (phiwatch runs only: {', '.join(SCRIPTS)})")
         script = inputs.get("Script")
