@@ -262,7 +262,7 @@ class FaultProxy:
         class Handler(_Handler):
             owner = proxy
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", self._port), Handler)
+        self._server = _QuietServer(("127.0.0.1", self._port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="faultproxy", daemon=True)
         self._thread.start()
@@ -318,6 +318,11 @@ class FaultProxy:
             return resp.status, [(k, v) for k, v in resp.getheaders() if k.lower() not in HOP_HEADERS], data
         finally:
             conn.close()
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:  # clients killed mid-request reset their connections
+        pass
 
 
 class _Handler(BaseHTTPRequestHandler):
