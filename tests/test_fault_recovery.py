@@ -198,3 +198,47 @@ def _counting_client(client_method, on_put):
         return c
 
     return client
+
+
+# -- the first call of a run, throttled -------------------------------------------------------------
+def test_a_throttled_first_call_is_retried_not_read_as_refused_credentials(aws_env):
+    """The STS probe (2 attempts, so an unreachable endpoint fails in seconds) gave up on two
+    throttling answers in a row: the whole scan stopped with exit 3, "check that the credentials are
+    valid". Throttling and 5xx answers are retried with the ordinary, adaptive client."""
+    import boto3
+    from botocore.awsrequest import AWSResponse
+
+    from phiwatch.aws.session import AwsContext
+
+    class Body:
+        def __init__(self, data: bytes) -> None:
+            self.data = data
+
+        def stream(self, **_):
+            yield self.data
+
+    answered = {"n": 0}
+
+    def throttle(request, **_):
+        answered["n"] += 1
+        if answered["n"] <= 3:
+            body = b"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error></ErrorResponse>"
+            return AWSResponse(request.url, 400, {"Content-Type": "text/xml"}, Body(body))
+        return None
+
+    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
+    session.events.register("before-send.sts.GetCallerIdentity", throttle)
+    assert AwsContext(endpoint_url=aws_env.endpoint, session=session).check_access() == "123456789012"
+    assert answered["n"] == 4
+
+
+def test_a_refused_connection_still_fails_fast():
+    from phiwatch.aws.session import AwsContext
+    from phiwatch.emulator import free_port
+    from phiwatch.errors import CannotRunError
+
+    import boto3
+
+    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
+    with pytest.raises(CannotRunError, match="cannot reach"):
+        AwsContext(endpoint_url=f"http://127.0.0.1:{free_port()}", session=session).check_access()

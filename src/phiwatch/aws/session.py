@@ -22,6 +22,7 @@ from botocore.exceptions import (
     BotoCoreError,
     ClientError,
     EndpointConnectionError,
+    HTTPClientError,
     NoCredentialsError,
     NoRegionError,
     PartialCredentialsError,
@@ -80,6 +81,15 @@ _IAM_ACTION_OVERRIDES = {
     ("apigatewayv2", "GetApis"): "apigateway:GET",
     ("apigatewayv2", "GetStages"): "apigateway:GET",
 }
+
+
+def _transient(exc: ClientError) -> bool:
+    """A throttling error or a server-side failure: worth retrying, not a refusal."""
+    from botocore.retries.standard import ThrottledRetryableChecker
+
+    error = exc.response.get("Error", {}) if exc.response else {}
+    status = (exc.response or {}).get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+    return error.get("Code") in ThrottledRetryableChecker._THROTTLED_ERROR_CODES or status == 429 or status >= 500
 
 
 def iam_action_for(service: str, api: str) -> str:
@@ -247,7 +257,14 @@ class AwsContext:
     def check_access(self) -> str:
         where = f"endpoint {self.endpoint_url}" if self.endpoint_url else "AWS"
         try:
-            return self._probe_client().get_caller_identity()["Account"]
+            try:
+                return self._probe_client().get_caller_identity()["Account"]
+            except (ClientError, HTTPClientError) as exc:
+                # throttled, a 5xx or a dropped connection twice in a row: AWS is there, only busy.
+                # Ask again with the ordinary client (adaptive retries) instead of giving up
+                if isinstance(exc, ClientError) and not _transient(exc):
+                    raise
+                return self.client("sts").get_caller_identity()["Account"]
         except (NoCredentialsError, PartialCredentialsError) as exc:
             raise CannotRunError(
                 "no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
