@@ -8,6 +8,7 @@ the store; results are written as they are produced.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -102,16 +103,71 @@ def fingerprint(active: list[ActiveRule]) -> str:
     return hashlib.sha256(json.dumps([__version__, data], sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
+#: the verdict of a rule that found the item's configuration empty where it looked for something
+NO_CONFIGURATION = "no configuration recorded for this resource (an older store or a failed read): cannot tell it is compliant"
+
+
+class _Asked(dict):
+    """An empty configuration that records whether a rule looked anything up in it."""
+
+    asked = False
+
+    def _ask(self) -> None:
+        self.asked = True
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        self._ask()
+        return default
+
+    def __getitem__(self, key: Any) -> Any:
+        self._ask()
+        raise KeyError(key)
+
+    def __contains__(self, key: Any) -> bool:
+        self._ask()
+        return False
+
+    def __iter__(self) -> Iterator[Any]:
+        self._ask()
+        return iter(())
+
+    def __len__(self) -> int:
+        self._ask()
+        return 0
+
+    def keys(self) -> Any:
+        self._ask()
+        return super().keys()
+
+    def items(self) -> Any:
+        self._ask()
+        return super().items()
+
+    def values(self) -> Any:
+        self._ask()
+        return super().values()
+
+
 def run_rule(active: ActiveRule, item: ConfigurationItem, ctx: RuleContext) -> Result | None:
-    """Evaluate one rule on one item; None when the rule does not apply to it."""
+    """Evaluate one rule on one item; None when the rule does not apply to it.
+
+    An item without configuration (``{}``: stored so by an older version, or nothing could be read)
+    never passes a rule that reads its configuration: that rule's COMPLIANT becomes INSUFFICIENT_DATA.
+    """
     rule = active.rule
-    denied, any_missing = missing_reads(rule, item)
-    if denied:
-        return insufficient(describe_failure(item, [api for _, api in denied]))
+    try:
+        denied, any_missing = missing_reads(rule, item)
+        if denied:
+            return insufficient(describe_failure(item, [api for _, api in denied]))
+    except Exception as exc:  # noqa: BLE001 - an unreadable item is this item's problem, not the scan's
+        log.error("rule %s: unreadable item %s %s: %s", rule.id, item.resourceType, item.resourceId, type(exc).__name__)
+        return insufficient(f"unreadable item: {type(exc).__name__}")
     if any_missing:
         return None
+    probe = _Asked() if not item.configuration else None
     try:
-        result = rule.fn(item, active.params, ctx)  # type: ignore[misc]
+        seen = item if probe is None else dataclasses.replace(item, configuration=probe)
+        result = rule.fn(seen, active.params, ctx)  # type: ignore[misc]
     except Exception as exc:  # noqa: BLE001 - one broken rule must not stop the scan
         log.error("rule %s raised %s on %s %s: %s", rule.id, type(exc).__name__, item.resourceType, item.resourceId, exc)
         return insufficient(f"rule error: {type(exc).__name__} (see the log)")
@@ -120,6 +176,8 @@ def run_rule(active: ActiveRule, item: ConfigurationItem, ctx: RuleContext) -> R
     if not isinstance(result, Result):
         log.error("rule %s returned %r instead of a Result", rule.id, type(result).__name__)
         return insufficient("rule error: returned no result")
+    if probe is not None and probe.asked and result.compliance == Compliance.COMPLIANT:
+        return insufficient(NO_CONFIGURATION)
     return result
 
 

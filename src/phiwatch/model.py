@@ -141,8 +141,33 @@ class ConfigurationItem:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "ConfigurationItem":
+        """An item from its dict; the shapes older versions stored read as empty parts, never as a crash:
+        a missing or null ``configuration`` (or one of another type) reads as ``{}``, one stored as JSON
+        text is decoded, and so on for the other parts (rules then find nothing rather than fail)."""
         known = {f for f in cls.__dataclass_fields__}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        fields = {k: v for k, v in data.items() if k in known}
+        config = fields.get("configuration")
+        if isinstance(config, str):
+            try:
+                fields["configuration"] = json.loads(config)
+            except ValueError:
+                pass
+        for name, kind in (("configuration", dict), ("supplementaryConfiguration", dict), ("tags", dict),
+                           ("relationships", list), ("collectionErrors", list)):
+            if name in fields and not isinstance(fields[name], kind):
+                fields[name] = kind()
+        if "tags" in fields:
+            fields["tags"] = {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in fields["tags"].items()}
+        for name in ("relationships", "collectionErrors"):
+            if name in fields:
+                fields[name] = [e for e in fields[name] if isinstance(e, dict)]
+        for name in ("resourceName", "arn"):
+            if name in fields and not isinstance(fields[name], str):
+                fields[name] = None
+        for name in ("configurationItemCaptureTime", "configurationItemStatus", "configurationStateId"):
+            if name in fields and not isinstance(fields[name], str):
+                del fields[name]
+        return cls(**fields)
 
     def failed_apis(self) -> set[str]:
         return {e.get("api", "") for e in self.collectionErrors}

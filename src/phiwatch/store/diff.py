@@ -43,16 +43,21 @@ def _port_range(perm: dict[str, Any]) -> str:
     return f"{proto}/{lo}" if lo == hi else f"{proto}/{lo}-{hi}"
 
 
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    """The objects of a list (an item stored by an older version may hold anything there)."""
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+_SOURCES = (("IpRanges", "CidrIp"), ("Ipv6Ranges", "CidrIpv6"), ("UserIdGroupPairs", "GroupId"), ("PrefixListIds", "PrefixListId"))
+
+
 def summarise(value: Any, limit: int = 160) -> str:
     """A short human rendering of a value, with special cases for well-known AWS shapes."""
     if isinstance(value, dict):
         if "IpProtocol" in value:
-            sources = [r.get("CidrIp") for r in value.get("IpRanges", [])]
-            sources += [r.get("CidrIpv6") for r in value.get("Ipv6Ranges", [])]
-            sources += [g.get("GroupId") for g in value.get("UserIdGroupPairs", [])]
-            sources += [p.get("PrefixListId") for p in value.get("PrefixListIds", [])]
-            text = f"{_port_range(value)} from {', '.join(s for s in sources if s) or 'nowhere'}"
-            return text
+            sources = [str(r.get(key)) for field, key in _SOURCES for r in _dicts(value.get(field)) if r.get(key)]
+            text = f"{_port_range(value)} from {', '.join(sources) or 'nowhere'}"
+            return text if len(text) <= limit else text[: limit - 1] + "…"
         if set(value) == {"Key", "Value"}:
             return f"{value['Key']}={value['Value']}"
     if value is None:
@@ -93,22 +98,26 @@ def diff_values(old: Any, new: Any, path: str = "") -> list[Change]:
 
 def _expand_ip_permissions(item: dict[str, Any]) -> dict[str, Any]:
     """Split security-group permissions into one entry per source, so a diff names the exact rule."""
-    config = item.get("configuration") or {}
-    if not any(k in config for k in ("IpPermissions", "IpPermissionsEgress")):
+    config = item.get("configuration") if isinstance(item, dict) else None
+    # an item stored by an older version may have no configuration, or one that is not an object
+    if not isinstance(config, dict) or not any(isinstance(config.get(k), list) for k in ("IpPermissions", "IpPermissionsEgress")):
         return item
     config = dict(config)
     for key in ("IpPermissions", "IpPermissionsEgress"):
+        if not isinstance(config.get(key), list):
+            continue
         flat = []
-        for perm in config.get(key) or []:
+        for perm in config[key]:
+            if not isinstance(perm, dict):
+                flat.append(perm)
+                continue
             base = {k: v for k, v in perm.items() if k not in ("IpRanges", "Ipv6Ranges", "UserIdGroupPairs", "PrefixListIds")}
-            sources = [("IpRanges", r) for r in perm.get("IpRanges", [])] + [("Ipv6Ranges", r) for r in perm.get("Ipv6Ranges", [])]
-            sources += [("UserIdGroupPairs", r) for r in perm.get("UserIdGroupPairs", [])] + [("PrefixListIds", r) for r in perm.get("PrefixListIds", [])]
+            sources = [(field, r) for field, _ in _SOURCES for r in (perm.get(field) if isinstance(perm.get(field), list) else [])]
             if not sources:
                 flat.append(perm)
             for field, source in sources:
                 flat.append({**base, field: [source]})
-        if key in config:
-            config[key] = flat
+        config[key] = flat
     return {**item, "configuration": config}
 
 
