@@ -49,7 +49,7 @@ class AcmCollector(Collector):
         try:
             summaries = list(
                 ctx.paginate(
-                    "acm", "ListCertificates", "CertificateSummaryList", resource_type=CERTIFICATE,
+                    "acm", "ListCertificates", "CertificateSummaryList", resource_type=CERTIFICATE, id_key="CertificateArn",
                     Includes={"keyTypes": _all_key_types(ctx)},
                 )
             )

@@ -53,6 +53,70 @@ class ListFailed(Exception):
     """A list call failed: the resource type was not listed completely."""
 
 
+class MalformedResponse(ResponseParserError):
+    """A response that does not have its operation's output shape (a member of another kind): recorded
+    like an unreadable response ("InvalidResponse"), never read."""
+
+
+_SCALARS: dict[str, tuple[type, ...]] = {
+    "string": (str,), "integer": (int,), "long": (int,), "boolean": (bool,), "float": (int, float), "double": (int, float),
+}
+
+
+def malformed(shape: Any, value: Any, path: str = "", depth: int = 0) -> str | None:
+    """Where ``value`` departs from botocore ``shape`` (a path and what is wrong), or None when it conforms.
+
+    Lenient where AWS is: null and absent members (even "required" ones, which services and emulators
+    omit) and unknown members are fine; a member of another kind (a list where an object is expected,
+    text where a number is) is not."""
+    if shape is None or value is None or depth > 40:
+        return None
+    kind = shape.type_name
+    where = path or "response"
+    if kind == "structure":
+        if not isinstance(value, dict):
+            return f"{where}: {type(value).__name__}, not an object"
+        for name, member in shape.members.items():
+            if name in value:
+                found = malformed(member, value[name], f"{path}.{name}".lstrip("."), depth + 1)
+                if found:
+                    return found
+        return None
+    if kind == "list":
+        if not isinstance(value, list):
+            return f"{where}: {type(value).__name__}, not a list"
+        for i, element in enumerate(value):
+            found = malformed(shape.member, element, f"{path}[{i}]", depth + 1)
+            if found:
+                return found
+        return None
+    if kind == "map":
+        if not isinstance(value, dict):
+            return f"{where}: {type(value).__name__}, not a map"
+        for key, element in value.items():
+            found = malformed(shape.value, element, f"{path}.{key}", depth + 1)
+            if found:
+                return found
+        return None
+    expected = _SCALARS.get(kind)
+    if kind == "string" and isinstance(value, dict) and "Document" in path.rsplit(".", 1)[-1]:
+        return None  # a policy document botocore decoded (IAM)
+    if expected is not None and (not isinstance(value, expected) or (kind != "boolean" and isinstance(value, bool))):
+        return f"{where}: {type(value).__name__}, not {kind}"
+    return None
+
+
+def _check_response(client: Any, api: str, response: Any) -> None:
+    """Raise :class:`MalformedResponse` when ``response`` does not have ``api``'s output shape."""
+    try:
+        shape = client.meta.service_model.operation_model(api).output_shape
+    except Exception:  # noqa: BLE001 - no model to check against (a stubbed client): read it as it is
+        return
+    problem = malformed(shape, response)
+    if problem:
+        raise MalformedResponse(f"unexpected response: {problem}"[:300])
+
+
 def snake(api: str) -> str:
     """boto3's method name of an operation (``ListWebACLs`` -> ``list_web_acls``)."""
     return xform_name(api)
@@ -90,6 +154,8 @@ class CollectContext:
     errors: list[CollectionError] = field(default_factory=list)
     #: (resource_type, region) pairs listed completely in this run
     complete: set[tuple[str, str]] = field(default_factory=set)
+    #: resource types whose listing had elements phiwatch could not identify: never marked complete
+    incomplete: set[str] = field(default_factory=set)
     partition: str = "aws"
     #: regions the user asked for (global collectors such as S3 filter on it)
     regions: tuple[str, ...] = ()
@@ -142,7 +208,9 @@ class CollectContext:
         given) and on the context.
         """
         try:
-            response = getattr(self.client(service), snake(api))(**kwargs)
+            client = self.client(service)
+            response = getattr(client, snake(api))(**kwargs)
+            _check_response(client, api, response)
         except (ClientError, BotoCoreError, ResponseParserError) as exc:
             code = error_code(exc)
             if code in not_found:
@@ -161,9 +229,13 @@ class CollectContext:
         resource_type: str | None = None,
         item: ConfigurationItem | None = None,
         not_found: tuple[str, ...] = (),
+        id_key: str | None = None,
         **kwargs: Any,
     ) -> Iterator[dict[str, Any]]:
-        """Yield every element of ``result_key`` across pages; raise :class:`ListFailed` on error."""
+        """Yield every element of ``result_key`` across pages; raise :class:`ListFailed` on error.
+
+        ``id_key``: the member identifying a resource; an element without it is not yielded but recorded
+        as an error, and ``resource_type`` is then never marked complete (nothing is recorded deleted)."""
         client = self.client(service)
         op = snake(api)
         try:
@@ -172,12 +244,22 @@ class CollectContext:
             else:
                 pages = iter([getattr(client, op)(**kwargs)])
             for page in pages:
+                _check_response(client, api, page)
                 for element in page.get(result_key, []) or []:
+                    if id_key is not None and not (isinstance(element.get(id_key), str) and element[id_key]):
+                        self._record(service, api, MalformedResponse(f"unexpected response: a {result_key} element without {id_key}"),
+                                     item, resource_type, None)
+                        if resource_type:
+                            self.incomplete.add(resource_type)
+                        continue
                     yield to_jsonable(element)
         except (ClientError, BotoCoreError, ResponseParserError) as exc:
             if error_code(exc) in not_found:
                 return
             self._record(service, api, exc, item, resource_type, None)
+            raise ListFailed(f"{service}:{api}") from exc
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:  # botocore's paginator reading a malformed page
+            self._record(service, api, MalformedResponse(f"unexpected response: {type(exc).__name__}: {exc}"[:300]), item, resource_type, None)
             raise ListFailed(f"{service}:{api}") from exc
 
     def _record(
@@ -207,7 +289,8 @@ class CollectContext:
     def mark_complete(self, *resource_types: str, region: str | None = None) -> None:
         """Say that every resource of these types in ``region`` (default: this one) was listed."""
         for resource_type in resource_types:
-            self.complete.add((resource_type, region or self.region))
+            if resource_type not in self.incomplete:
+                self.complete.add((resource_type, region or self.region))
 
     def map(self, fn: Callable[[Any], Any], elements: Iterable[Any]) -> Iterator[Any]:
         """``fn`` over ``elements`` on ``detail_workers`` threads, results in order, a bounded window at a time."""

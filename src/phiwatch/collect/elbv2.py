@@ -78,7 +78,7 @@ class Elbv2Collector(Collector):
         if not ctx.wants(LOAD_BALANCER_V2):  # a targeted run for other services' resources
             return
         try:
-            elements = list(ctx.paginate("elbv2", "DescribeLoadBalancers", "LoadBalancers", resource_type=LOAD_BALANCER_V2))
+            elements = list(ctx.paginate("elbv2", "DescribeLoadBalancers", "LoadBalancers", resource_type=LOAD_BALANCER_V2, id_key="LoadBalancerArn"))
         except ListFailed:
             return
         elements = [e for e in elements if ctx.selected(LOAD_BALANCER_V2, e.get("LoadBalancerArn"), e.get("LoadBalancerName"))]
@@ -127,7 +127,7 @@ class ClassicElbCollector(Collector):
     def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
         try:
             elements = list(
-                ctx.paginate("elb", "DescribeLoadBalancers", "LoadBalancerDescriptions", resource_type=LOAD_BALANCER)
+                ctx.paginate("elb", "DescribeLoadBalancers", "LoadBalancerDescriptions", resource_type=LOAD_BALANCER, id_key="LoadBalancerName")
             )
         except ListFailed:
             return

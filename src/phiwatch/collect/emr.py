@@ -72,7 +72,7 @@ class EmrCollector(Collector):
         if not ctx.wants(CLUSTER):  # a targeted run for other services' resources
             return
         try:
-            clusters = list(ctx.paginate("emr", "ListClusters", "Clusters", resource_type=CLUSTER, ClusterStates=ACTIVE_STATES))
+            clusters = list(ctx.paginate("emr", "ListClusters", "Clusters", resource_type=CLUSTER, id_key="Id", ClusterStates=ACTIVE_STATES))
         except ListFailed:
             return
         clusters = [c for c in clusters if ctx.selected(CLUSTER, c.get("Id"), c.get("Name"), c.get("ClusterArn"))]

@@ -290,7 +290,7 @@ class IamCollector(Collector):
         """UserId -> PasswordLastUsed (None if never), or (None, errors) when ListUsers failed."""
         before = len(ctx.errors)
         try:
-            return {u["UserId"]: u.get("PasswordLastUsed") for u in ctx.paginate("iam", "ListUsers", "Users", resource_type=USER)}, []
+            return {u["UserId"]: u.get("PasswordLastUsed") for u in ctx.paginate("iam", "ListUsers", "Users", resource_type=USER, id_key="UserId")}, []
         except ListFailed:
             return None, [e.to_dict() for e in ctx.errors[before:]]
 

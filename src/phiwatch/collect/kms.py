@@ -83,7 +83,7 @@ class KmsCollector(Collector):
 
     def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
         try:
-            keys = list(ctx.paginate("kms", "ListKeys", "Keys", resource_type=KEY))
+            keys = list(ctx.paginate("kms", "ListKeys", "Keys", resource_type=KEY, id_key="KeyId"))
         except ListFailed:
             return
         aliases = self._aliases(ctx)

@@ -68,7 +68,7 @@ class LogsCollector(Collector):
     # -- log groups --------------------------------------------------------------------------
     def _log_groups(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
         try:
-            groups = list(ctx.paginate("logs", "DescribeLogGroups", "logGroups", resource_type=LOG_GROUP))
+            groups = list(ctx.paginate("logs", "DescribeLogGroups", "logGroups", resource_type=LOG_GROUP, id_key="logGroupName"))
         except ListFailed:
             return
         groups = [g for g in groups if ctx.selected(LOG_GROUP, g.get("logGroupName"), log_group_arn(g))]
@@ -93,7 +93,7 @@ class LogsCollector(Collector):
     def _alarms(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
         try:
             alarms = list(
-                ctx.paginate("cloudwatch", "DescribeAlarms", "MetricAlarms", resource_type=ALARM, AlarmTypes=["MetricAlarm"])
+                ctx.paginate("cloudwatch", "DescribeAlarms", "MetricAlarms", resource_type=ALARM, id_key="AlarmName", AlarmTypes=["MetricAlarm"])
             )
         except ListFailed:
             return

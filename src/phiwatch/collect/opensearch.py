@@ -91,7 +91,7 @@ class OpenSearchCollector(Collector):
     ) -> tuple[list[ConfigurationItem], bool]:
         """Items of one API's domains, and whether every listed domain was described."""
         try:
-            names = [d["DomainName"] for d in ctx.paginate(service, "ListDomainNames", "DomainNames", resource_type=resource_type)]
+            names = [d["DomainName"] for d in ctx.paginate(service, "ListDomainNames", "DomainNames", resource_type=resource_type, id_key="DomainName")]
         except ListFailed:
             return [], False
         wanted = ctx.targets(resource_type)

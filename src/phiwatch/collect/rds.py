@@ -117,7 +117,7 @@ class RdsCollector(Collector):
         instance_ids: dict[str, str] | None = None
         cluster_ids: dict[str, str] | None = None
         try:
-            instances = list(ctx.paginate("rds", "DescribeDBInstances", "DBInstances", resource_type=INSTANCE))
+            instances = list(ctx.paginate("rds", "DescribeDBInstances", "DBInstances", resource_type=INSTANCE, id_key="DBInstanceIdentifier"))
         except ListFailed:
             pass
         else:
@@ -128,7 +128,7 @@ class RdsCollector(Collector):
                     yield self._instance(ctx, element, instance_ids)
             ctx.mark_complete(INSTANCE)
         try:
-            clusters = list(ctx.paginate("rds", "DescribeDBClusters", "DBClusters", resource_type=CLUSTER))
+            clusters = list(ctx.paginate("rds", "DescribeDBClusters", "DBClusters", resource_type=CLUSTER, id_key="DBClusterIdentifier"))
         except ListFailed:
             pass
         else:
@@ -144,7 +144,8 @@ class RdsCollector(Collector):
             parents = instance_ids if kind.resource_type == SNAPSHOT else cluster_ids
             try:
                 snapshots = list(
-                    ctx.paginate("rds", kind.list_api, kind.result_key, resource_type=kind.resource_type, SnapshotType="manual")
+                    ctx.paginate("rds", kind.list_api, kind.result_key, resource_type=kind.resource_type, id_key=kind.id_key,
+                                 SnapshotType="manual")
                 )
             except ListFailed:
                 continue

@@ -226,7 +226,14 @@ def _collector_pool(workers: int, stop: threading.Event) -> Iterator[ThreadPoolE
 
 
 def _unstorable(item: ConfigurationItem) -> str | None:
-    """Why ``item`` cannot be stored as JSON (a collector bug), or None."""
+    """Why ``item`` cannot be stored (a collector bug, or a response without the resource's id), or None."""
+    for name in ("resourceType", "resourceId", "awsRegion", "accountId"):
+        value = getattr(item, name)
+        if not isinstance(value, str) or not value:
+            return f"no {name}"
+    for name in ("resourceName", "arn"):
+        if getattr(item, name) is not None and not isinstance(getattr(item, name), str):
+            return f"{name} is not text"
     try:
         json.dumps(item.to_dict(), allow_nan=False)
     except (TypeError, ValueError) as exc:

@@ -120,7 +120,7 @@ class S3Collector(Collector):
         if not ctx.wants(BUCKET):
             return
         try:
-            buckets = list(ctx.paginate("s3", "ListBuckets", "Buckets", resource_type=BUCKET))
+            buckets = list(ctx.paginate("s3", "ListBuckets", "Buckets", resource_type=BUCKET, id_key="Name"))
         except ListFailed:
             return
         buckets = [b for b in buckets if ctx.selected(BUCKET, b["Name"], f"arn:{ctx.partition}:s3:::{b['Name']}")]

@@ -71,7 +71,7 @@ class SsmCollector(Collector):
         """Yield the managed nodes; return how many (None when the listing failed)."""
         try:
             elements = list(ctx.paginate(
-                "ssm", "DescribeInstanceInformation", "InstanceInformationList", resource_type=MANAGED_INSTANCE,
+                "ssm", "DescribeInstanceInformation", "InstanceInformationList", resource_type=MANAGED_INSTANCE, id_key="InstanceId",
             ))
         except ListFailed:
             account.collectionErrors.append(ctx.errors[-1].to_dict())
