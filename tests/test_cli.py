@@ -307,6 +307,7 @@ def test_store_failing_after_it_opened_is_one_line_exit_3(tmp_path, monkeypatch,
     def locked(*_: Any, **__: Any) -> Any:
         raise OperationalError("SELECT resources", {}, Exception("database is locked\nsecond line"))
 
+    Store(f"sqlite:///{tmp_path / 'x.db'}").close()
     monkeypatch.setattr(Store, "inventory", locked)
     monkeypatch.setattr(sys, "argv", ["phiwatch", "inventory", "--db", f"sqlite:///{tmp_path / 'x.db'}"])
     with pytest.raises(SystemExit) as exit_info:
