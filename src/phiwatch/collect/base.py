@@ -141,7 +141,8 @@ def error_message(exc: Exception) -> str:
 
 
 def tags_from_list(tag_list: list[dict[str, Any]] | None, key: str = "Key", value: str = "Value") -> dict[str, str]:
-    return {t[key]: t.get(value, "") for t in (tag_list or []) if key in t}
+    # a tag without a text key (a malformed response) is left out: keys must sort to hash the item
+    return {t[key]: t.get(value, "") for t in (tag_list or []) if isinstance(t, dict) and isinstance(t.get(key), str)}
 
 
 @dataclass

@@ -98,20 +98,20 @@ def guarded_call(ctx: CollectContext, service: str, api: str, item: Configuratio
 
 def listing(
     ctx: CollectContext, api: str, result_key: str, resource_type: str, id_filter: str, prefix: str, name_filter: str,
-    **kwargs: Any,
+    id_key: str | None = None, **kwargs: Any,
 ) -> Iterator[dict[str, Any]]:
     """``ctx.paginate`` of a describe call; in a targeted run only the wanted resources, found by
     id (an ARN counts by its id) with ``id_filter`` and by name with ``name_filter``."""
     wanted = ctx.targets(resource_type)
     if wanted is None:
-        yield from ctx.paginate("ec2", api, result_key, resource_type=resource_type, **kwargs)
+        yield from ctx.paginate("ec2", api, result_key, resource_type=resource_type, id_key=id_key, **kwargs)
         return
     ids = sorted({w.rsplit("/", 1)[-1] for w in wanted if w.rsplit("/", 1)[-1].startswith(prefix)})
     names = sorted(w for w in wanted if not w.startswith(prefix) and not w.startswith("arn:"))
     for name, values in ((id_filter, ids), (name_filter, names)):
         for start in range(0, len(values), 200):
             filters = [{"Name": name, "Values": values[start : start + 200]}]
-            yield from ctx.paginate("ec2", api, result_key, resource_type=resource_type, Filters=filters, **kwargs)
+            yield from ctx.paginate("ec2", api, result_key, resource_type=resource_type, id_key=id_key, Filters=filters, **kwargs)
 
 
 @register
@@ -153,7 +153,7 @@ class Ec2Collector(Collector):
     # -- volumes ---------------------------------------------------------------------------
     def _volumes(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
         try:
-            for volume in listing(ctx, "DescribeVolumes", "Volumes", VOLUME, "volume-id", "vol-", "tag:Name"):
+            for volume in listing(ctx, "DescribeVolumes", "Volumes", VOLUME, "volume-id", "vol-", "tag:Name", id_key="VolumeId"):
                 configuration, tags = split_tags(volume)
                 volume_id = volume["VolumeId"]
                 item = ctx.item(
@@ -172,7 +172,8 @@ class Ec2Collector(Collector):
 
     # -- snapshots -------------------------------------------------------------------------
     def _snapshots(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
-        snapshots = listing(ctx, "DescribeSnapshots", "Snapshots", SNAPSHOT, "snapshot-id", "snap-", "tag:Name", OwnerIds=["self"])
+        snapshots = listing(ctx, "DescribeSnapshots", "Snapshots", SNAPSHOT, "snapshot-id", "snap-", "tag:Name", id_key="SnapshotId",
+                            OwnerIds=["self"])
         try:
             for item in ctx.map(lambda s: self._snapshot(ctx, s), snapshots):
                 if item is not None:
@@ -240,7 +241,8 @@ class Ec2Collector(Collector):
     # -- security groups -------------------------------------------------------------------
     def _security_groups(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
         try:
-            for group in listing(ctx, "DescribeSecurityGroups", "SecurityGroups", SECURITY_GROUP, "group-id", "sg-", "group-name"):
+            for group in listing(ctx, "DescribeSecurityGroups", "SecurityGroups", SECURITY_GROUP, "group-id", "sg-", "group-name",
+                                 id_key="GroupId"):
                 configuration, tags = split_tags(group)
                 group_id = group["GroupId"]
                 vpc = relation("AWS::EC2::VPC", group.get("VpcId"), "Is contained in Vpc")
