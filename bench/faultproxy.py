@@ -345,7 +345,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self.rfile.readline()
             return b"".join(chunks)
         length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
+        body = self.rfile.read(length) if length else b""
+        if len(body) < length:
+            raise ConnectionResetError("the client went away mid-request")  # killed while sending
+        return body
 
     def _drop(self) -> None:
         """Close the connection without an answer (a reset: SO_LINGER 0 sends RST)."""
@@ -372,7 +375,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self) -> None:
         proxy = self.owner
-        body = self._read_body()
+        try:
+            body = self._read_body()
+        except (OSError, ValueError):  # a client killed mid-request: never forward half a request
+            self._drop()
+            return
         info = classify(self.command, self.path, self.headers, body)
         if info is None:  # moto's own API, unsigned
             self._send(*proxy.forward(self.command, self.path, self.headers, body))
