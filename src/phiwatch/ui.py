@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import json
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Iterator
 
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
-from phiwatch.cli_common import console, err_console
+console = Console()
+err_console = Console(stderr=True)
 
 
 @contextmanager
@@ -63,3 +73,44 @@ def print_collect_summary(result) -> None:  # noqa: ANN001 - CollectResult
         for e in result.errors:
             errors.add_row(e.service, e.api, e.region, e.resource_id or "-", e.error, e.iam_action or "-")
         console.print(errors)
+
+
+STATUS_STYLE = {"applied": "green", "planned": "cyan", "failed": "red", "skipped": "yellow", "deferred": "yellow"}
+
+
+def print_remediation_report(report: Any, out: Any = None, show_unchanged: bool = False) -> None:
+    """What a remediation pass did: each plan with its API calls, each execution's outcome."""
+    out = out or console
+    if not report.outcomes:
+        return
+    counts: dict[str, int] = {}
+    for o in report.outcomes:
+        counts[o.status] = counts.get(o.status, 0) + 1
+    summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    out.print(f"[bold]Remediation[/bold]: {summary}")
+    for o in report.outcomes:
+        if not o.new and not show_unchanged:
+            continue
+        style = STATUS_STYLE.get(o.status, "white")
+        head = f"  [{style}]{o.status}[/{style}] {escape(o.rule_id)} on {escape(o.resource_id)} ({escape(o.region)}) -> {escape(o.runbook_id)}"
+        if o.remediation_id:
+            head += f"  [dim]finding {o.finding_id[:12]} remediation {o.remediation_id[:12]}[/dim]"
+        out.print(head, highlight=False, soft_wrap=True)
+        if o.status == "planned":
+            for call in o.plan:
+                if not call.get("write", True):
+                    continue
+                params = json.dumps(call.get("params", {}), sort_keys=True, default=str)
+                out.print(f"      would call {escape(call['service'])}:{escape(call['api'])} {escape(params)}", highlight=False, soft_wrap=True)
+            if o.mode == "manual":
+                out.print(f"      approve with: phiwatch remediate {o.finding_id[:12]} --approve", highlight=False)
+        elif o.status in ("applied", "failed"):
+            for step in o.steps:
+                for call in step.get("calls", []):
+                    mark = "ok" if call.get("result") == "ok" else call.get("error") or call.get("result")
+                    out.print(f"      {escape(step['step'])}: {escape(call['service'])}:{escape(call['api'])} -> {escape(str(mark))}", highlight=False, soft_wrap=True)
+        if o.reason:
+            out.print(f"      [dim]{escape(o.reason)}[/dim]", highlight=False, soft_wrap=True)
+    unchanged = [o for o in report.outcomes if not o.new]
+    if unchanged and not show_unchanged:
+        out.print(f"  [dim]{len(unchanged)} plan(s) unchanged since an earlier scan (see `phiwatch remediate`)[/dim]")

@@ -6,14 +6,14 @@ import json
 import tempfile
 from pathlib import Path
 
-from phiwatch.cli_common import console
+from phiwatch.ui import console
 
 
 def run_demo(db: str | None = None, regions: list[str] | None = None) -> None:
     import logging
 
     from phiwatch.aws import AwsContext
-    from phiwatch.cli_common import err_console
+    from phiwatch.ui import err_console
     from phiwatch.demo.estate import seed_estate
     from phiwatch.emulator import Emulator
     from phiwatch.engine import resolve_rules, run_scan

@@ -2,43 +2,41 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 from rich.markup import escape
 from rich.table import Table
+from sqlalchemy import func, or_, select
 
-from phiwatch.cli import _open_store, app
-from phiwatch.cli_common import DbOpt, EndpointOpt, ProfileOpt, console, err_console, print_json
+from phiwatch.cli.common import (
+    DbOpt,
+    EndpointOpt,
+    ProfileOpt,
+    console,
+    open_store,
+    print_json,
+)
+from phiwatch.engine import resolve_rules
 from phiwatch.errors import CannotRunError, UsageError
+from phiwatch.notify.dispatcher import Dispatcher, queue_test_message
+from phiwatch.notify.reminders import enqueue_reminders
+from phiwatch.policy import load_policy
+from phiwatch.store.tables import outbox
+
+commands = typer.Typer()
 
 PolicyOpt = Annotated[
     Optional[Path],
     typer.Option("--policy", "-p", envvar="PHIWATCH_POLICY", help="Policy file (YAML) with the notifications routes."),
 ]
 notify_app = typer.Typer(help="Alerts: send a test message through a route, deliver what is pending.", no_args_is_help=True)
-app.add_typer(notify_app, name="notify")
+commands.add_typer(notify_app, name="notify")
 
 TimeoutOpt = Annotated[float, typer.Option("--timeout", help="Seconds to wait for a channel to connect or answer.", min=0.1)]
 STATUSES = ("pending", "sent", "failed", "retried")
-
-
-def deliver_alerts(store: Any, policy: Any, rules: dict | None, *, aws: Any = None, endpoint_url: str | None = None, profile: str | None = None) -> Any:
-    """After a scan: send due alerts and reminders; one line on stderr. Never fails the scan."""
-    from phiwatch.notify.dispatcher import deliver
-
-    if not policy.notifications:
-        return None
-    try:
-        result = deliver(store, policy, rules, aws=aws, endpoint_url=endpoint_url, profile=profile)
-    except Exception as exc:  # noqa: BLE001 - alerts stay in the outbox for the next run
-        err_console.print(f"[yellow]alerts not sent this time ({escape(type(exc).__name__)}); they stay queued: see `phiwatch notifications`[/yellow]")
-        return None
-    if result is not None and result.routes:
-        style = "yellow" if result.failed else "green"
-        err_console.print(f"[{style}]{escape(result.summary())}[/{style}]", highlight=False, soft_wrap=True)
-    return result
 
 
 def _route(policy: Any, name: str) -> Any:
@@ -60,19 +58,15 @@ def notify_test(
     timeout: TimeoutOpt = 10.0,
 ) -> None:
     """Send a test message through one route now and say whether the channel accepted it."""
-    from phiwatch.notify.dispatcher import Dispatcher, queue_test_message
-    from phiwatch.policy import load_policy
-
     pol = load_policy(policy)
     r = _route(pol, route)
     if r.channel == "email" and r.owner_tag and not r.target and not to:
         raise UsageError(f"route '{r.name}' mails each resource's owner (tag {r.owner_tag}): give --to ADDRESS for the test")
     if to and r.channel != "email":
         raise UsageError("--to applies to email routes only")
-    store = _open_store(db, create=True)
+    store = open_store(db, create=True)
     row_id = queue_test_message(store, r, recipient=to)
     dispatcher = Dispatcher(store, pol, endpoint_url=endpoint_url, profile=profile, timeout=timeout, max_attempts=1)
-    import logging
 
     quiet = logging.getLogger("phiwatch.notify")  # a failure is this command's one error line, not a warning too
     level = quiet.level
@@ -101,15 +95,10 @@ def notify_send(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Deliver pending and failed alerts now (a scan does this itself), plus reminders that are due."""
-    from phiwatch.engine import resolve_rules
-    from phiwatch.notify.dispatcher import Dispatcher
-    from phiwatch.notify.reminders import enqueue_reminders
-    from phiwatch.policy import load_policy
-
     pol = load_policy(policy)
     for name in route or []:
         _route(pol, name)
-    store = _open_store(db)
+    store = open_store(db)
     enqueue_reminders(store, pol, resolve_rules(pol))
     dispatcher = Dispatcher(store, pol, endpoint_url=endpoint_url, profile=profile, timeout=timeout)
     try:
@@ -130,7 +119,7 @@ def _state(row: dict) -> str:
     return "pending"
 
 
-@app.command()
+@commands.command()
 def notifications(
     status: Annotated[Optional[list[str]], typer.Option("--status", help="pending | sent | failed | retried (repeatable).")] = None,
     route: Annotated[Optional[str], typer.Option("--route", help="Only this route.")] = None,
@@ -139,14 +128,10 @@ def notifications(
     db: DbOpt = None,
 ) -> None:
     """The alert delivery log: what was sent, what failed or was retried, with the last error."""
-    from sqlalchemy import func, or_, select
-
-    from phiwatch.store.tables import outbox
-
     for s in status or []:
         if s not in STATUSES:
             raise UsageError(f"--status must be one of {', '.join(STATUSES)}, got '{s}'")
-    store = _open_store(db)
+    store = open_store(db)
     query = select(outbox.c.id, outbox.c.created_at, outbox.c.route, outbox.c.channel, outbox.c.event, outbox.c.finding_id,
                    outbox.c.status, outbox.c.attempts, outbox.c.sent_at, outbox.c.next_attempt_at, outbox.c.last_error, outbox.c.payload)
     if status:

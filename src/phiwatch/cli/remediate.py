@@ -2,79 +2,49 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 from rich.markup import escape
 from rich.table import Table
+from sqlalchemy import select
 
-from phiwatch.cli import _open_store, app
-from phiwatch.cli_common import DbOpt, EndpointOpt, ProfileOpt, RegionOpt, console, err_console, print_json
+from phiwatch.cli.common import (
+    DbOpt,
+    EndpointOpt,
+    ProfileOpt,
+    RegionOpt,
+    aws_context,
+    console,
+    deliver_alerts,
+    err_console,
+    open_store,
+    print_json,
+)
+from phiwatch.engine import resolve_rules
 from phiwatch.errors import UsageError
+from phiwatch.policy import load_policy
+from phiwatch.remediate.audit import entries, resolve_finding, verify
+from phiwatch.remediate.document import builtin, builtin_ids, load_document
+from phiwatch.remediate.export import write_ssm_documents
+from phiwatch.remediate.iam_policy import runbook_policy, scanner_policy
+from phiwatch.remediate.orchestrator import Remediator
+from phiwatch.store.tables import remediations as rt
+from phiwatch.store.tables import resources
+from phiwatch.ui import print_remediation_report
+
+commands = typer.Typer()
 
 PolicyOpt = Annotated[
     Optional[Path],
     typer.Option("--policy", "-p", envvar="PHIWATCH_POLICY", help="Policy file (YAML): remediation modes and limits, rule parameters, scopes, exceptions."),
 ]
 
-STATUS_STYLE = {"applied": "green", "planned": "cyan", "failed": "red", "skipped": "yellow", "deferred": "yellow"}
-
-
-# -- printing ----------------------------------------------------------------------------------
-
-
-def print_remediation_report(report: Any, out: Any = None, show_unchanged: bool = False) -> None:
-    """What a remediation pass did: each plan with its API calls, each execution's outcome."""
-    out = out or console
-    if not report.outcomes:
-        return
-    counts: dict[str, int] = {}
-    for o in report.outcomes:
-        counts[o.status] = counts.get(o.status, 0) + 1
-    summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-    out.print(f"[bold]Remediation[/bold]: {summary}")
-    for o in report.outcomes:
-        if not o.new and not show_unchanged:
-            continue
-        style = STATUS_STYLE.get(o.status, "white")
-        head = f"  [{style}]{o.status}[/{style}] {escape(o.rule_id)} on {escape(o.resource_id)} ({escape(o.region)}) -> {escape(o.runbook_id)}"
-        if o.remediation_id:
-            head += f"  [dim]finding {o.finding_id[:12]} remediation {o.remediation_id[:12]}[/dim]"
-        out.print(head, highlight=False, soft_wrap=True)
-        if o.status == "planned":
-            for call in o.plan:
-                if not call.get("write", True):
-                    continue
-                params = json.dumps(call.get("params", {}), sort_keys=True, default=str)
-                out.print(f"      would call {escape(call['service'])}:{escape(call['api'])} {escape(params)}", highlight=False, soft_wrap=True)
-            if o.mode == "manual":
-                out.print(f"      approve with: phiwatch remediate {o.finding_id[:12]} --approve", highlight=False)
-        elif o.status in ("applied", "failed"):
-            for step in o.steps:
-                for call in step.get("calls", []):
-                    mark = "ok" if call.get("result") == "ok" else call.get("error") or call.get("result")
-                    out.print(f"      {escape(step['step'])}: {escape(call['service'])}:{escape(call['api'])} -> {escape(str(mark))}", highlight=False, soft_wrap=True)
-        if o.reason:
-            out.print(f"      [dim]{escape(o.reason)}[/dim]", highlight=False, soft_wrap=True)
-    unchanged = [o for o in report.outcomes if not o.new]
-    if unchanged and not show_unchanged:
-        out.print(f"  [dim]{len(unchanged)} plan(s) unchanged since an earlier scan (see `phiwatch remediate`)[/dim]")
-
-
-def _aws(endpoint_url: str | None, profile: str | None, region: list[str] | None) -> Any:
-    from phiwatch.aws import AwsContext
-
-    aws = AwsContext(endpoint_url=endpoint_url, profile=profile, regions=region)
-    aws.account_id()
-    return aws
-
-
 # -- remediate ---------------------------------------------------------------------------------
 
 
-@app.command()
+@commands.command()
 def remediate(
     finding: Annotated[Optional[str], typer.Argument(help="Finding id (or a unique prefix of it, see `phiwatch findings`). Without it: list remediations.")] = None,
     approve: Annotated[bool, typer.Option("--approve", help="Execute the finding's plan now (re-checked first), then verify and record it.")] = False,
@@ -87,11 +57,7 @@ def remediate(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show a finding's remediation plan, or execute it with --approve (manual mode); list remediations."""
-    from phiwatch.engine import resolve_rules
-    from phiwatch.policy import load_policy
-    from phiwatch.remediate.orchestrator import Remediator
-
-    store = _open_store(db)
+    store = open_store(db)
     if finding is None:
         if approve:
             raise UsageError("--approve needs a finding id")
@@ -99,7 +65,7 @@ def remediate(
         return
     pol = load_policy(policy)
     rules = resolve_rules(pol)
-    remediator = Remediator(_aws(endpoint_url, profile, region), store, pol, rules, max_seconds=timeout)
+    remediator = Remediator(aws_context(endpoint_url, profile, region), store, pol, rules, max_seconds=timeout)
     if approve:
         report = remediator.approve(finding)
     else:
@@ -111,18 +77,13 @@ def remediate(
         if not approve and report.outcomes and report.outcomes[0].status == "planned":
             console.print(f"Execute it with: phiwatch remediate {report.outcomes[0].finding_id[:12]} --approve")
     if pol.notifications:
-        from phiwatch.cli_notify import deliver_alerts
-
         deliver_alerts(store, pol, rules, aws=remediator.aws, endpoint_url=endpoint_url, profile=profile)
     if approve and any(o.status != "applied" for o in report.outcomes):
         raise typer.Exit(1)
 
 
 def _list_remediations(store: Any, json_out: bool) -> None:
-    from sqlalchemy import select
 
-    from phiwatch.store.tables import remediations as rt
-    from phiwatch.store.tables import resources
 
     query = (
         select(rt.c.id, rt.c.finding_id, rt.c.rule_id, rt.c.runbook_id, rt.c.mode, rt.c.status, rt.c.reason, rt.c.created_at,
@@ -149,7 +110,7 @@ def _list_remediations(store: Any, json_out: bool) -> None:
 # -- audit -------------------------------------------------------------------------------------
 
 audit_app = typer.Typer(help="The remediation audit trail (hash-chained): verify it, show entries.", no_args_is_help=True)
-app.add_typer(audit_app, name="audit")
+commands.add_typer(audit_app, name="audit")
 
 
 @audit_app.command("verify")
@@ -159,9 +120,7 @@ def audit_verify(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Check the audit log's hash chain: exit 0 when intact, 1 (naming the first bad entry) when an entry was edited or deleted."""
-    from phiwatch.remediate.audit import verify
-
-    store = _open_store(db)
+    store = open_store(db)
     with store.engine.connect() as conn:
         result = verify(conn, head=head)
     if json_out:
@@ -183,9 +142,7 @@ def audit_show(
     json_out: Annotated[bool, typer.Option("--json", help="Print the entries as JSON (with their data).")] = False,
 ) -> None:
     """Print audit entries: who (OS user, AWS caller), what, when, inputs, calls and results."""
-    from phiwatch.remediate.audit import entries, resolve_finding
-
-    store = _open_store(db)
+    store = open_store(db)
     with store.engine.connect() as conn:
         finding_id = resolve_finding(conn, finding) if finding else None
         rows = entries(conn, remediation_id=remediation, finding_id=finding_id, limit=limit)
@@ -205,17 +162,14 @@ def audit_show(
 # -- iam-policy --------------------------------------------------------------------------------
 
 
-@app.command("iam-policy")
+@commands.command("iam-policy")
 def iam_policy(
     runbook: Annotated[Optional[str], typer.Option("--runbook", help="A built-in runbook id (see `phiwatch iam-policy --list`) or a runbook file.")] = None,
     scanner: Annotated[bool, typer.Option("--scanner", help="The read-only policy collection (collect, scan) needs.")] = False,
     list_runbooks: Annotated[bool, typer.Option("--list", help="List the built-in runbooks.")] = False,
 ) -> None:
     """Print the least-privilege IAM policy (JSON) a runbook needs, or the scanner's read-only policy."""
-    from phiwatch.remediate.iam_policy import runbook_policy, scanner_policy
-
     if list_runbooks:
-        from phiwatch.remediate.document import builtin_ids
 
         for rid in builtin_ids():
             console.print(rid, highlight=False)
@@ -229,7 +183,6 @@ def iam_policy(
 
 
 def _document(ref: str) -> Any:
-    from phiwatch.remediate.document import builtin, builtin_ids, load_document
 
     if ref in builtin_ids():
         return builtin(ref)
@@ -242,7 +195,7 @@ def _document(ref: str) -> Any:
 # -- export ssm --------------------------------------------------------------------------------
 
 export_app = typer.Typer(help="Export phiwatch's runbooks for other tools.", no_args_is_help=True)
-app.add_typer(export_app, name="export")
+commands.add_typer(export_app, name="export")
 
 
 @export_app.command("ssm")
@@ -250,8 +203,6 @@ def export_ssm(
     directory: Annotated[Path, typer.Argument(help="Directory to write the SSM Automation documents into (created if needed).")],
 ) -> None:
     """Write the built-in runbooks as SSM Automation documents, ready for `aws ssm create-document`."""
-    from phiwatch.remediate.export import write_ssm_documents
-
     try:
         written = write_ssm_documents(directory)
     except OSError as exc:

@@ -13,9 +13,31 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from phiwatch.cli import _open_store, app
-from phiwatch.cli_common import DbOpt, EndpointOpt, ProfileOpt, RegionOpt, console, err_console, print_json
+from phiwatch.cli.common import (
+    DbOpt,
+    EndpointOpt,
+    ProfileOpt,
+    RegionOpt,
+    aws_context,
+    console,
+    err_console,
+    open_store,
+    print_json,
+)
+from phiwatch.collect.registry import load_collectors
+from phiwatch.engine import resolve_rules
 from phiwatch.errors import UsageError
+from phiwatch.policy import load_policy
+from phiwatch.watch.metrics import Metrics, MetricsServer
+from phiwatch.watch.service import (
+    JsonLogFormatter,
+    TextLogFormatter,
+    WatchOptions,
+    WatchService,
+)
+from phiwatch.watch.setup import SetupOptions, run_setup
+
+commands = typer.Typer()
 
 DEFAULT_NAME = "phiwatch-watch"
 
@@ -28,11 +50,10 @@ watch_app = typer.Typer(
     invoke_without_command=True,
     no_args_is_help=False,
 )
-app.add_typer(watch_app, name="watch")
+commands.add_typer(watch_app, name="watch")
 
 
 def _setup_logging(fmt: str, verbose: bool = False) -> None:
-    from phiwatch.watch.service import JsonLogFormatter, TextLogFormatter
 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonLogFormatter() if fmt == "json" else TextLogFormatter())
@@ -80,17 +101,12 @@ def watch(
         return
     if log_format not in ("json", "text"):
         raise UsageError("--log-format must be json or text")
-    from phiwatch.aws import AwsContext
-    from phiwatch.engine import resolve_rules
-    from phiwatch.policy import load_policy
-    from phiwatch.watch.metrics import Metrics, MetricsServer
-    from phiwatch.watch.service import WatchOptions, WatchService
 
     pol = load_policy(policy)
     rules = resolve_rules(pol)
-    aws = AwsContext(endpoint_url=endpoint_url, profile=profile, regions=region)
+    aws = aws_context(endpoint_url, profile, region, check=False)
     url = queue_url or _default_queue_url(aws, DEFAULT_NAME)
-    store = _open_store(db, create=True)
+    store = open_store(db, create=True)
     _setup_logging(log_format, verbose=logging.getLogger().level <= logging.DEBUG)
     options = WatchOptions(
         queue_url=url, wait_seconds=wait_seconds, max_messages=max_messages,
@@ -135,15 +151,11 @@ def setup(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Create (idempotently) the SQS queue, dead-letter queue, queue policy and EventBridge rules."""
-    from phiwatch.aws import AwsContext
-    from phiwatch.collect.registry import load_collectors
-    from phiwatch.watch.setup import SetupOptions, run_setup
-
     known = load_collectors()
     for s in service or []:
         if s not in known:
             raise UsageError(f"unknown service '{s}' (collectors: {', '.join(sorted(known))})")
-    aws = AwsContext(endpoint_url=endpoint_url, profile=profile, regions=region)
+    aws = aws_context(endpoint_url, profile, region, check=False)
     options = SetupOptions(
         name=name, max_receive_count=max_receive_count, visibility_timeout=visibility_timeout,
         services=list(service) if service else None, config_events=not no_config_events,

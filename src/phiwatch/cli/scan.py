@@ -8,10 +8,38 @@ from typing import Annotated, Callable, Optional, TextIO
 
 import typer
 from rich.table import Table
+from sqlalchemy import select
 
-from phiwatch.cli import _open_store, app
-from phiwatch.cli_common import AllRegionsOpt, DbOpt, EndpointOpt, ProfileOpt, RegionOpt, console, err_console, print_json
+from phiwatch.cli.common import (
+    AllRegionsOpt,
+    DbOpt,
+    EndpointOpt,
+    ProfileOpt,
+    RegionOpt,
+    aws_context,
+    console,
+    deliver_alerts,
+    err_console,
+    open_store,
+    print_json,
+)
+from phiwatch.engine import (
+    Evaluator,
+    StoredEvaluations,
+    excepted_findings,
+    resolve_rules,
+    run_scan,
+    summary_by_section,
+)
 from phiwatch.errors import UsageError
+from phiwatch.model import isoformat
+from phiwatch.policy import load_policy
+from phiwatch.report.formats import write_scan_csv, write_scan_json, write_scan_ocsf
+from phiwatch.store.tables import findings as ft
+from phiwatch.store.tables import resources as rt
+from phiwatch.ui import collection_progress, print_remediation_report
+
+commands = typer.Typer()
 
 PolicyOpt = Annotated[
     Optional[Path],
@@ -37,7 +65,6 @@ def _write_with(write: Callable[[TextIO], None], output: Path | None) -> None:
 
 
 def print_scan_table(scan: dict, rules: dict) -> None:
-    from phiwatch.engine import summary_by_section
 
     table = Table(title="HIPAA Security Rule: resources by section", show_edge=False)
     table.add_column("Section", no_wrap=True, min_width=20)
@@ -84,7 +111,6 @@ def print_scan_table(scan: dict, rules: dict) -> None:
 
 
 def _render(scan: dict, rules: dict, fmt: str, output: Path | None) -> None:
-    from phiwatch.report.formats import write_scan_csv, write_scan_json, write_scan_ocsf
 
     writers = {"json": write_scan_json, "csv": write_scan_csv, "ocsf": write_scan_ocsf}
     if fmt in writers:
@@ -93,7 +119,7 @@ def _render(scan: dict, rules: dict, fmt: str, output: Path | None) -> None:
         print_scan_table(scan, rules)
 
 
-@app.command()
+@commands.command()
 def scan(
     policy: PolicyOpt = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table | json | csv | ocsf (OCSF 1.1 Compliance Findings, JSON Lines).")] = "table",
@@ -109,32 +135,19 @@ def scan(
     fail_on_findings: Annotated[bool, typer.Option("--fail-on-findings", help="Exit 1 when any resource is non-compliant (not excepted).")] = False,
 ) -> None:
     """Collect, evaluate the HIPAA rules, update findings and report by HIPAA section."""
-    from phiwatch.aws import AwsContext
-    from phiwatch.engine import resolve_rules, run_scan
-    from phiwatch.policy import load_policy
-    from phiwatch.ui import collection_progress
-
     if fmt not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}")
     pol = load_policy(policy)
     rules = resolve_rules(pol)
-    aws = None
-    if not no_collect:
-        aws = AwsContext(endpoint_url=endpoint_url, profile=profile, regions=region)
-        aws.account_id()
-        if all_regions:
-            aws = AwsContext(endpoint_url=endpoint_url, profile=profile, regions=aws.all_regions())
-    store = _open_store(db, create=not no_collect)  # --no-collect judges what an earlier collection stored
+    aws = None if no_collect else aws_context(endpoint_url, profile, region, all_regions)
+    store = open_store(db, create=not no_collect)  # --no-collect judges what an earlier collection stored
     with collection_progress(enabled=fmt == "table" or output is not None) as progress:
         outcome = run_scan(aws, store, pol, services=service, progress=progress, collect_first=not no_collect, full=full, stream=True)
     _render(outcome.scan, rules, fmt, output)
     if outcome.remediation is not None:  # the plan (dry-run, manual) or what was applied (auto); stderr for machine formats
-        from phiwatch.cli_remediate import print_remediation_report
 
         print_remediation_report(outcome.remediation, console if fmt == "table" else err_console)
     if pol.notifications:  # after the scan committed: send its alerts (failures stay queued, never fail the scan)
-        from phiwatch.cli_notify import deliver_alerts
-
         deliver_alerts(store, pol, rules, aws=aws, endpoint_url=endpoint_url, profile=profile)
     if fmt == "table" and outcome.collect_result is not None and outcome.collect_result.errors:
         console.print(f"[yellow]{len(outcome.collect_result.errors)} API call(s) failed during collection: see `phiwatch collect` output or --format json errors[/yellow]")
@@ -144,7 +157,7 @@ def scan(
             raise typer.Exit(1)
 
 
-@app.command()
+@commands.command()
 def evaluate(
     rule: Annotated[Optional[list[str]], typer.Option("--rule", help="Re-evaluate only this rule (repeatable).")] = None,
     policy: PolicyOpt = None,
@@ -152,10 +165,6 @@ def evaluate(
     fmt: Annotated[str, typer.Option("--format", "-f", help="table | json | csv | ocsf")] = "table",
 ) -> None:
     """Re-evaluate rules on the stored items now, like AWS Config's "Re-evaluate" (no collection)."""
-    from phiwatch.engine import Evaluator, StoredEvaluations, excepted_findings, resolve_rules
-    from phiwatch.model import isoformat
-    from phiwatch.policy import load_policy
-
     pol = load_policy(policy)
     rules = resolve_rules(pol)
     for r in rule or []:
@@ -163,7 +172,7 @@ def evaluate(
             raise UsageError(f"unknown rule id '{r}' (see `phiwatch rules list`)")
         if rules[r].fn is None:
             raise UsageError(f"rule '{r}' has no evaluation in phiwatch yet (see `phiwatch rules show {r}`)")
-    store = _open_store(db)
+    store = open_store(db)
     summary = Evaluator(store, pol, rules).evaluate(full=rule is None, only_rules=set(rule) if rule else None)
     wanted = set(rule) if rule else None
     evals = StoredEvaluations(store, rules, wanted)
@@ -175,12 +184,10 @@ def evaluate(
     }
     _render(scan, rules, fmt, None)
     if pol.notifications:
-        from phiwatch.cli_notify import deliver_alerts
-
         deliver_alerts(store, pol, rules)
 
 
-@app.command()
+@commands.command()
 def findings(
     status: Annotated[Optional[list[str]], typer.Option("--status", help="open | excepted | resolved | remediated (repeatable). Default: open and excepted.")] = None,
     rule: Annotated[Optional[str], typer.Option("--rule", help="Only this rule.")] = None,
@@ -189,16 +196,11 @@ def findings(
     db: DbOpt = None,
 ) -> None:
     """List findings with their lifecycle (opened, excepted, resolved) and timestamps."""
-    from sqlalchemy import select
-
-    from phiwatch.store.tables import findings as ft
-    from phiwatch.store.tables import resources as rt
-
     wanted = status or ["open", "excepted"]
     for s in wanted:
         if s not in ("open", "excepted", "resolved", "remediated"):
             raise UsageError(f"--status must be open, excepted, resolved or remediated, got '{s}'")
-    store = _open_store(db)
+    store = open_store(db)
     query = select(ft, rt.c.resource_type, rt.c.resource_id, rt.c.resource_name, rt.c.arn, rt.c.region, rt.c.account_id).join(
         rt, rt.c.id == ft.c.resource_pk).where(ft.c.status.in_(wanted))
     if rule:
@@ -226,7 +228,7 @@ def findings(
 
 
 rules_app = typer.Typer(help="Document the rules: ids, parameters, HIPAA sections, remediation.", no_args_is_help=True)
-app.add_typer(rules_app, name="rules")
+commands.add_typer(rules_app, name="rules")
 
 
 @rules_app.command("list")
@@ -236,9 +238,6 @@ def rules_list(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Every rule with its pack, resource types, severity and HIPAA sections."""
-    from phiwatch.engine import resolve_rules
-    from phiwatch.policy import load_policy
-
     rules = resolve_rules(load_policy(policy))
     selected = [r for r in sorted(rules.values(), key=lambda r: (r.pack, r.id)) if pack is None or r.pack == pack]
     if json_out:
@@ -269,9 +268,6 @@ def rules_show(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Everything about one rule: what it checks, parameters and defaults, sections and their source."""
-    from phiwatch.engine import resolve_rules
-    from phiwatch.policy import load_policy
-
     rules = resolve_rules(load_policy(policy))
     r = rules.get(rule_id)
     if r is None:

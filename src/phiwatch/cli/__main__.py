@@ -1,0 +1,5 @@
+"""`python -m phiwatch.cli`."""
+
+from phiwatch.cli import main
+
+main()
