@@ -35,8 +35,8 @@ and verified, no write call sent to AWS more often than in the reference (kill r
 audit verify`` exit 0 and the store's integrity (SQLite ``PRAGMA integrity_check`` and
 ``foreign_key_check``; PostgreSQL: orphan rows and ``amcheck`` on every B-tree index).
 
-    .venv/bin/python bench/faults.py                    # the default campaign (~12 min on 2 cores)
-    .venv/bin/python bench/faults.py --quick            # a smoke run (~4 min)
+    .venv/bin/python bench/faults.py                    # the default campaign (~13 min on 2 cores)
+    .venv/bin/python bench/faults.py --quick            # a smoke run (~5 min)
     .venv/bin/python bench/faults.py --db-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
 Results: a Markdown table on stdout and ``bench/results/faults-<time>.{md,json}`` (plus
