@@ -70,7 +70,7 @@ class ApiGatewayCollector(Collector):
     # -- REST APIs (v1) ------------------------------------------------------------------
     def _rest(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
         try:
-            apis = list(ctx.paginate("apigateway", "GetRestApis", "items", resource_type=REST_STAGE))
+            apis = list(ctx.paginate("apigateway", "GetRestApis", "items", resource_type=REST_STAGE, id_key="id"))
         except ListFailed:
             return
         apis = _wanted_apis(ctx, REST_STAGE, "restapis", apis, "id")
@@ -81,7 +81,7 @@ class ApiGatewayCollector(Collector):
             if response is FAILED:
                 complete = False
                 continue
-            for stage in response.get("item") or []:
+            for stage in ctx.identified("apigateway", "GetStages", response.get("item"), "stageName", resource_type=REST_STAGE):
                 if ctx.selected(REST_STAGE, stage_arn(ctx, "restapis", api["id"], stage["stageName"]), stage["stageName"]):
                     yield self._rest_stage(ctx, api, stage)
         if complete:
@@ -102,14 +102,14 @@ class ApiGatewayCollector(Collector):
     # -- HTTP and WebSocket APIs (v2) ----------------------------------------------------
     def _v2(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
         try:
-            apis = list(ctx.paginate("apigatewayv2", "GetApis", "Items", resource_type=V2_STAGE))
+            apis = list(ctx.paginate("apigatewayv2", "GetApis", "Items", resource_type=V2_STAGE, id_key="ApiId"))
         except ListFailed:
             return
         apis = _wanted_apis(ctx, V2_STAGE, "apis", apis, "ApiId")
 
         def stages(api: dict[str, Any]) -> list[dict[str, Any]] | None:
             try:
-                return list(ctx.paginate("apigatewayv2", "GetStages", "Items", resource_type=V2_STAGE, ApiId=api["ApiId"]))
+                return list(ctx.paginate("apigatewayv2", "GetStages", "Items", resource_type=V2_STAGE, id_key="StageName", ApiId=api["ApiId"]))
             except ListFailed:
                 return None
 

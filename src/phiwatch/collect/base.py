@@ -106,13 +106,48 @@ def malformed(shape: Any, value: Any, path: str = "", depth: int = 0) -> str | N
     return None
 
 
+def without_nulls(shape: Any, value: Any, path: str = "", depth: int = 0) -> str | None:
+    """Drop, in place, every null member of every object in ``value`` (of botocore ``shape``): AWS sends
+    ``null`` for members it has no value for, which collectors read like absent ones (``.get(k, default)``).
+
+    A null element of a list, or a null value of a map of objects or lists, is not dropped (that would
+    silently lose a resource or a setting): it is returned as a problem, an error of the call."""
+    if shape is None or depth > 40:
+        return None
+    kind = shape.type_name
+    if kind == "structure" and isinstance(value, dict):
+        for name in [n for n, v in value.items() if v is None]:
+            del value[name]
+        for name, member in shape.members.items():
+            if name in value:
+                found = without_nulls(member, value[name], f"{path}.{name}".lstrip("."), depth + 1)
+                if found:
+                    return found
+    elif kind == "list" and isinstance(value, list):
+        for i, element in enumerate(value):
+            if element is None:
+                return f"{path or 'response'}[{i}]: null"
+            found = without_nulls(shape.member, element, f"{path}[{i}]", depth + 1)
+            if found:
+                return found
+    elif kind == "map" and isinstance(value, dict):
+        for key, element in value.items():
+            if element is None and shape.value.type_name in ("structure", "list", "map"):
+                return f"{path}.{key}: null"
+            found = without_nulls(shape.value, element, f"{path}.{key}", depth + 1)
+            if found:
+                return found
+    return None
+
+
 def _check_response(client: Any, api: str, response: Any) -> None:
-    """Raise :class:`MalformedResponse` when ``response`` does not have ``api``'s output shape."""
+    """Drop null members of ``response`` (:func:`without_nulls`); raise :class:`MalformedResponse` when it
+    does not have ``api``'s output shape."""
     try:
         shape = client.meta.service_model.operation_model(api).output_shape
     except Exception:  # noqa: BLE001 - no model to check against (a stubbed client): read it as it is
         return
-    problem = malformed(shape, response)
+    problem = without_nulls(shape, response) or malformed(shape, response)
     if problem:
         raise MalformedResponse(f"unexpected response: {problem}"[:300])
 
@@ -230,7 +265,7 @@ class CollectContext:
         resource_type: str | None = None,
         item: ConfigurationItem | None = None,
         not_found: tuple[str, ...] = (),
-        id_key: str | None = None,
+        id_key: str | tuple[str, ...] | None = None,
         **kwargs: Any,
     ) -> Iterator[dict[str, Any]]:
         """Yield every element of ``result_key`` across pages; raise :class:`ListFailed` on error.
@@ -246,13 +281,11 @@ class CollectContext:
                 pages = iter([getattr(client, op)(**kwargs)])
             for page in pages:
                 _check_response(client, api, page)
-                for element in page.get(result_key, []) or []:
-                    if id_key is not None and not (isinstance(element.get(id_key), str) and element[id_key]):
-                        self._record(service, api, MalformedResponse(f"unexpected response: a {result_key} element without {id_key}"),
-                                     item, resource_type, None)
-                        if resource_type:
-                            self.incomplete.add(resource_type)
-                        continue
+                elements = page.get(result_key, []) or []
+                if id_key is not None:
+                    elements = self.identified(service, api, elements, id_key, result_key=result_key,
+                                               resource_type=resource_type, item=item)
+                for element in elements:
                     yield to_jsonable(element)
         except (ClientError, BotoCoreError, ResponseParserError) as exc:
             if error_code(exc) in not_found:
@@ -262,6 +295,34 @@ class CollectContext:
         except (TypeError, ValueError, KeyError, AttributeError) as exc:  # botocore's paginator reading a malformed page
             self._record(service, api, MalformedResponse(f"unexpected response: {type(exc).__name__}: {exc}"[:300]), item, resource_type, None)
             raise ListFailed(f"{service}:{api}") from exc
+
+    def identified(
+        self,
+        service: str,
+        api: str,
+        elements: Iterable[Any] | None,
+        id_key: str | tuple[str, ...],
+        *,
+        result_key: str | None = None,
+        resource_type: str | None = None,
+        item: ConfigurationItem | None = None,
+    ) -> list[dict[str, Any]]:
+        """The elements of ``api``'s listing that have their id ``id_key`` (non-empty text; a tuple: each of
+        those members). Each one without
+        is recorded as an error of that call, and ``resource_type`` is then never marked complete: a resource
+        phiwatch could not identify is "could not check", never read as deleted."""
+        keys = (id_key,) if isinstance(id_key, str) else id_key
+        kept = []
+        for element in elements or []:
+            missing = [k for k in keys if not (isinstance(element, dict) and isinstance(element.get(k), str) and element[k])]
+            if not missing:
+                kept.append(element)
+                continue
+            self._record(service, api, MalformedResponse(f"unexpected response: a {result_key or api} element without {missing[0]}"),
+                         item, resource_type, None)
+            if resource_type:
+                self.incomplete.add(resource_type)
+        return kept
 
     def _record(
         self,

@@ -103,7 +103,7 @@ class CloudTrailCollector(Collector):
         try:
             trails = list(
                 ctx.paginate(
-                    "cloudtrail", "DescribeTrails", "trailList", item=account, resource_type=TRAIL, includeShadowTrails=True
+                    "cloudtrail", "DescribeTrails", "trailList", item=account, resource_type=TRAIL, id_key="Name", includeShadowTrails=True
                 )
             )
         except ListFailed:

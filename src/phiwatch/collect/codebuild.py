@@ -101,7 +101,7 @@ class CodeBuildCollector(Collector):
             if response is FAILED:
                 complete = False
                 continue
-            for project in response.get("projects") or []:
+            for project in ctx.identified("codebuild", "BatchGetProjects", response.get("projects"), "name", resource_type=PROJECT):
                 yield self._project(ctx, project)
         if complete:
             ctx.mark_complete(PROJECT)

@@ -44,7 +44,7 @@ class DmsCollector(Collector):
                 for f in filters
                 for i in ctx.paginate(
                     "dms", "DescribeReplicationInstances", "ReplicationInstances", resource_type=REPLICATION_INSTANCE,
-                    not_found=("ResourceNotFoundFault",) if f else (), **({"Filters": f} if f else {}),
+                    id_key="ReplicationInstanceIdentifier", not_found=("ResourceNotFoundFault",) if f else (), **({"Filters": f} if f else {}),
                 )
             }.values())
         except ListFailed:

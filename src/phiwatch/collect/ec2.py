@@ -205,7 +205,7 @@ class Ec2Collector(Collector):
     def _instances(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
         try:
             for reservation in listing(ctx, "DescribeInstances", "Reservations", INSTANCE, "instance-id", "i-", "tag:Name"):
-                for instance in reservation.get("Instances") or []:
+                for instance in ctx.identified("ec2", "DescribeInstances", reservation.get("Instances"), "InstanceId", resource_type=INSTANCE):
                     if (instance.get("State") or {}).get("Name") == "terminated":
                         continue
                     yield self._instance(ctx, instance)

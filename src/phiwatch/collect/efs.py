@@ -60,7 +60,7 @@ class EfsCollector(Collector):
         if not ctx.wants(FILE_SYSTEM):  # a targeted run for other services' resources
             return
         try:
-            file_systems = list(ctx.paginate("efs", "DescribeFileSystems", "FileSystems", resource_type=FILE_SYSTEM))
+            file_systems = list(ctx.paginate("efs", "DescribeFileSystems", "FileSystems", resource_type=FILE_SYSTEM, id_key="FileSystemId"))
         except ListFailed:
             return
         file_systems = [

@@ -47,11 +47,11 @@ class ElastiCacheCollector(Collector):
             wanted = ctx.targets(resource_type)
             try:
                 if wanted is None:
-                    elements = list(ctx.paginate("elasticache", api, key, resource_type=resource_type))
+                    elements = list(ctx.paginate("elasticache", api, key, resource_type=resource_type, id_key=id_key))
                 else:  # targeted: the describe call's own id parameter, one id (an ARN's last part) at a time
                     elements = [
                         e for rid in sorted({i.rsplit(f":{prefix}:", 1)[-1] for i in wanted})
-                        for e in ctx.paginate("elasticache", api, key, resource_type=resource_type, not_found=(missing,), **{id_key: rid})
+                        for e in ctx.paginate("elasticache", api, key, resource_type=resource_type, not_found=(missing,), id_key=id_key, **{id_key: rid})
                     ]
             except ListFailed:
                 continue

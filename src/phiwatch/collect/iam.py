@@ -198,9 +198,9 @@ class IamCollector(Collector):
         names = _PolicyNames(ctx)
         try:
             for page in self._authorization_pages(ctx):
-                for group in page.get("GroupDetailList") or []:
+                for group in ctx.identified("iam", "GetAccountAuthorizationDetails", page.get("GroupDetailList"), "GroupId", resource_type=GROUP):
                     yield self._group(ctx, group)
-                for role in page.get("RoleDetailList") or []:
+                for role in ctx.identified("iam", "GetAccountAuthorizationDetails", page.get("RoleDetailList"), "RoleId", resource_type=ROLE):
                     yield self._role(ctx, role)
                 for policy in page.get("Policies") or []:
                     if is_aws_managed(policy.get("Arn", "")):
@@ -208,7 +208,7 @@ class IamCollector(Collector):
                     policy = names.complete(policy)
                     if policy is not None:
                         yield self._policy(ctx, policy)
-                users = page.get("UserDetailList") or []
+                users = ctx.identified("iam", "GetAccountAuthorizationDetails", page.get("UserDetailList"), ("UserId", "UserName"), resource_type=USER)
                 yield from ctx.map(lambda u: self._user(ctx, u, password_last_used, list_users_errors), users)
         except ListFailed:
             pass  # recorded by ctx.call; no type was listed completely
@@ -235,10 +235,10 @@ class IamCollector(Collector):
             names = _PolicyNames(ctx)
             try:
                 for page in self._authorization_pages(ctx, list(kinds)):
-                    for group in page.get("GroupDetailList") or []:
+                    for group in ctx.identified("iam", "GetAccountAuthorizationDetails", page.get("GroupDetailList"), "GroupId", resource_type=GROUP):
                         if ctx.selected(GROUP, group.get("GroupId"), group.get("GroupName"), group.get("Arn")):
                             yield self._group(ctx, group)
-                    for role in page.get("RoleDetailList") or []:
+                    for role in ctx.identified("iam", "GetAccountAuthorizationDetails", page.get("RoleDetailList"), "RoleId", resource_type=ROLE):
                         if ctx.selected(ROLE, role.get("RoleId"), role.get("RoleName"), role.get("Arn")):
                             yield self._role(ctx, role)
                     for policy in page.get("Policies") or []:
@@ -247,7 +247,7 @@ class IamCollector(Collector):
                         policy = names.complete(policy)  # no call unless PolicyId/PolicyName are missing (moto)
                         if policy is not None and ctx.selected(POLICY, policy.get("PolicyId"), policy.get("PolicyName"), policy.get("Arn")):
                             yield self._policy(ctx, policy)
-                    users = [u for u in page.get("UserDetailList") or [] if ctx.selected(USER, u.get("UserId"), u.get("UserName"), u.get("Arn"))]
+                    users = [u for u in ctx.identified("iam", "GetAccountAuthorizationDetails", page.get("UserDetailList"), ("UserId", "UserName"), resource_type=USER) if ctx.selected(USER, u.get("UserId"), u.get("UserName"), u.get("Arn"))]
                     yield from ctx.map(lambda u: self._user(ctx, u, password_last_used, list_users_errors), users)
             except ListFailed:
                 pass
@@ -450,7 +450,7 @@ class _PolicyNames:
             try:
                 self.by_arn = {
                     p["Arn"]: p
-                    for p in self.ctx.paginate("iam", "ListPolicies", "Policies", resource_type=POLICY, Scope="Local")
+                    for p in self.ctx.paginate("iam", "ListPolicies", "Policies", resource_type=POLICY, id_key="Arn", Scope="Local")
                 }
             except ListFailed:
                 self.failed = True

@@ -86,7 +86,7 @@ class LambdaCollector(Collector):
         if not ctx.wants(FUNCTION):  # a targeted run for other services' resources
             return
         try:
-            functions = [redact_environment(f) for f in ctx.paginate("lambda", "ListFunctions", "Functions", resource_type=FUNCTION)]
+            functions = [redact_environment(f) for f in ctx.paginate("lambda", "ListFunctions", "Functions", resource_type=FUNCTION, id_key="FunctionName")]
         except ListFailed:
             return
         wanted = ctx.targets(FUNCTION)

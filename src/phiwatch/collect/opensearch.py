@@ -106,7 +106,7 @@ class OpenSearchCollector(Collector):
             if response is FAILED:
                 whole = False
                 continue
-            for status in response.get("DomainStatusList") or []:
+            for status in ctx.identified(service, describe_api, response.get("DomainStatusList"), "DomainName", resource_type=resource_type):
                 if status.get("Deleted"):
                     continue
                 items.append(

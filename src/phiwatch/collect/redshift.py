@@ -71,7 +71,8 @@ class RedshiftCollector(Collector):
         if ctx.wants(PARAMETER_GROUP):
             try:
                 groups = [
-                    g for g in ctx.paginate("redshift", "DescribeClusterParameterGroups", "ParameterGroups", resource_type=PARAMETER_GROUP)
+                    g for g in ctx.paginate("redshift", "DescribeClusterParameterGroups", "ParameterGroups", resource_type=PARAMETER_GROUP,
+                                         id_key="ParameterGroupName")
                     if ctx.selected(PARAMETER_GROUP, g["ParameterGroupName"], ctx.arn("redshift", f"parametergroup:{g['ParameterGroupName']}"))
                 ]
             except ListFailed:
@@ -80,7 +81,7 @@ class RedshiftCollector(Collector):
         if ctx.wants(CLUSTER):
             try:
                 clusters = [
-                    c for c in ctx.paginate("redshift", "DescribeClusters", "Clusters", resource_type=CLUSTER)
+                    c for c in ctx.paginate("redshift", "DescribeClusters", "Clusters", resource_type=CLUSTER, id_key="ClusterIdentifier")
                     if ctx.selected(CLUSTER, c["ClusterIdentifier"], ctx.arn("redshift", f"cluster:{c['ClusterIdentifier']}"))
                 ]
             except ListFailed:

@@ -49,7 +49,7 @@ class SageMakerCollector(Collector):
             if not ctx.wants(resource_type):
                 continue
             try:
-                elements = list(ctx.paginate("sagemaker", list_api, list_key, resource_type=resource_type))
+                elements = list(ctx.paginate("sagemaker", list_api, list_key, resource_type=resource_type, id_key=name_key))
             except ListFailed:
                 continue
             elements = [e for e in elements if ctx.selected(resource_type, e.get(name_key), e.get(arn_key))]

@@ -70,7 +70,7 @@ class SecretsManagerCollector(Collector):
             return
         try:
             secrets = list(
-                ctx.paginate("secretsmanager", "ListSecrets", "SecretList", resource_type=SECRET, IncludePlannedDeletion=True)
+                ctx.paginate("secretsmanager", "ListSecrets", "SecretList", resource_type=SECRET, id_key="ARN", IncludePlannedDeletion=True)
             )
         except ListFailed:
             return

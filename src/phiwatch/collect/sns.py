@@ -37,7 +37,7 @@ class SnsCollector(Collector):
             topics = [{"TopicArn": arn} for arn in sorted({i if i.startswith("arn:") else ctx.arn("sns", i) for i in wanted})]
         else:
             try:
-                topics = list(ctx.paginate("sns", "ListTopics", "Topics", resource_type=TOPIC))
+                topics = list(ctx.paginate("sns", "ListTopics", "Topics", resource_type=TOPIC, id_key="TopicArn"))
             except ListFailed:
                 return
         for item in ctx.map(lambda t: self._topic(ctx, t), topics):

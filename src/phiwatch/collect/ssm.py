@@ -91,7 +91,7 @@ class SsmCollector(Collector):
         try:
             summaries = list(ctx.paginate(
                 "ssm", "ListResourceComplianceSummaries", "ResourceComplianceSummaryItems",
-                resource_type=PATCH_COMPLIANCE,
+                resource_type=PATCH_COMPLIANCE, id_key="ResourceId",
             ))
         except ListFailed:
             return
@@ -115,7 +115,7 @@ class SsmCollector(Collector):
     def _documents(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
         try:
             elements = list(ctx.paginate(
-                "ssm", "ListDocuments", "DocumentIdentifiers", resource_type=DOCUMENT,
+                "ssm", "ListDocuments", "DocumentIdentifiers", resource_type=DOCUMENT, id_key="Name",
                 Filters=[{"Key": "Owner", "Values": ["Self"]}],
             ))
         except ListFailed:

@@ -109,7 +109,7 @@ class VpcCollector(Collector):
         extra: Callable[[ConfigurationItem], None] | None = None,
     ) -> Iterator[ConfigurationItem]:
         try:
-            for element in ctx.paginate("ec2", api, result_key, resource_type=resource_type):
+            for element in ctx.paginate("ec2", api, result_key, resource_type=resource_type, id_key=id_key):
                 configuration, tags = split_tags(element)
                 resource_id = element[id_key]
                 item = ctx.item(

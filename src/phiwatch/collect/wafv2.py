@@ -46,7 +46,7 @@ def list_web_acls(ctx: CollectContext, scope: str) -> list[dict[str, Any]]:
         page = ctx.call("wafv2", "ListWebACLs", resource_type=WEB_ACL, **kwargs)
         if page is FAILED:
             raise ListFailed("wafv2:ListWebACLs")
-        acls.extend(page.get("WebACLs") or [])
+        acls.extend(ctx.identified("wafv2", "ListWebACLs", page.get("WebACLs"), ("Id", "ARN"), resource_type=WEB_ACL))
         marker = page.get("NextMarker")
         if not marker or not page.get("WebACLs"):
             return acls
