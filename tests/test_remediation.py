@@ -288,8 +288,8 @@ def _audit_entries(store) -> list[dict[str, Any]]:
         return audit.entries(conn)
 
 
-def _cli(args: list[str], store_url: str, aws_env, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PHIWATCH_DB=store_url, AWS_ENDPOINT_URL=aws_env.endpoint, AWS_REGION="us-east-1")
+def _cli(args: list[str], store_url: str, aws_env, cwd: Path, timeout: float = 120, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PHIWATCH_DB=store_url, AWS_ENDPOINT_URL=aws_env.endpoint, AWS_REGION="us-east-1", **(env_extra or {}))
     return subprocess.run([*PHIWATCH, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
 
 
@@ -331,6 +331,9 @@ def test_manual_mode_needs_approve(aws_env, store, store_url, tmp_path):
     assert verified.returncode == 0, verified.stderr
     listed = _cli(["remediate", "--json"], store_url, aws_env, tmp_path)
     assert listed.returncode == 0 and "applied" in {r["status"] for r in json.loads(listed.stdout)}
+    table = _cli(["remediate"], store_url, aws_env, tmp_path, env_extra={"COLUMNS": "250"})
+    assert table.returncode == 0, table.stderr
+    assert "remediations (newest first)" in table.stdout and fid[:12] in table.stdout and "applied" in table.stdout
 
 
 # -- limits ----------------------------------------------------------------------------------

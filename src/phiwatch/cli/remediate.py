@@ -32,7 +32,7 @@ from phiwatch.remediate.iam_policy import runbook_policy, scanner_policy
 from phiwatch.remediate.orchestrator import Remediator
 from phiwatch.store.tables import remediations as rt
 from phiwatch.store.tables import resources
-from phiwatch.ui import print_remediation_report
+from phiwatch.ui import STATUS_STYLE, print_remediation_report
 
 commands = typer.Typer()
 
