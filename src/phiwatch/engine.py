@@ -167,7 +167,9 @@ def run_rule(active: ActiveRule, item: ConfigurationItem, ctx: RuleContext) -> R
     probe = _Asked() if not item.configuration else None
     try:
         seen = item if probe is None else dataclasses.replace(item, configuration=probe)
-        result = rule.fn(seen, active.params, ctx)  # type: ignore[misc]
+        if rule.fn is None:  # active_rules keeps implemented rules only; as calling None would
+            raise TypeError(f"rule {rule.id} has no function")
+        result = rule.fn(seen, active.params, ctx)
     except Exception as exc:  # noqa: BLE001 - one broken rule must not stop the scan
         log.error("rule %s raised %s on %s %s: %s", rule.id, type(exc).__name__, item.resourceType, item.resourceId, exc)
         return insufficient(f"rule error: {type(exc).__name__} (see the log)")
@@ -361,10 +363,13 @@ class _ResourceProxy:
 def _insert_ignoring_duplicates(conn: Any, table: Any, rows: list[dict[str, Any]]) -> None:
     """INSERT ... ON CONFLICT DO NOTHING (another process may have learned the same rows)."""
     if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        conn.execute(postgresql_insert(table).on_conflict_do_nothing(), rows)
     else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    conn.execute(dialect_insert(table).on_conflict_do_nothing(), rows)
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        conn.execute(sqlite_insert(table).on_conflict_do_nothing(), rows)
 
 
 def _changed_types(conn: Any) -> set[str]:

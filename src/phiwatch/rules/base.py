@@ -127,7 +127,8 @@ class Param:
         return str(value)
 
 
-RuleFn = Callable[[ConfigurationItem, dict[str, Any], "RuleContext"], Result]
+# None: the rule does not apply to the item
+RuleFn = Callable[[ConfigurationItem, dict[str, Any], "RuleContext"], "Result | None"]
 
 
 @dataclass

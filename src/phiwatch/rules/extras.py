@@ -59,7 +59,7 @@ def no_phi_in_resource_names(item: ConfigurationItem, params: dict, ctx: RuleCon
 
 
 @rule("iam-access-keys-rotated-yearly", reads={"configuration.accessKeys": "ListAccessKeys"})
-def iam_access_keys_rotated_yearly(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+def iam_access_keys_rotated_yearly(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
     """access-keys-rotated with the seeds' yearly ceiling (maxAccessKeyAge, default 365 days)."""
     from phiwatch.rules.iam import access_keys_rotated
 

@@ -210,7 +210,7 @@ DB_INSTANCE = "AWS::RDS::DBInstance"
 DB_CLUSTER = "AWS::RDS::DBCluster"
 DB_SNAPSHOT = "AWS::RDS::DBSnapshot"
 DB_CLUSTER_SNAPSHOT = "AWS::RDS::DBClusterSnapshot"
-TABLE = "AWS::DynamoDB::Table"
+DYNAMODB_TABLE = "AWS::DynamoDB::Table"
 LOG_GROUP = "AWS::Logs::LogGroup"
 ALARM = "AWS::CloudWatch::Alarm"
 TOPIC = "AWS::SNS::Topic"
@@ -396,10 +396,10 @@ TABLE: tuple[Mapping, ...] = (
     # -- DynamoDB (tables; Application Auto Scaling of tables) -------------------------------------
     Mapping("dynamodb.amazonaws.com", _names(
         "CreateTable DeleteTable UpdateTable UpdateContinuousBackups TagResource UntagResource UpdateTimeToLive"),
-        (Target(TABLE, (P("requestParameters.tableName"), P("requestParameters.resourceArn"))),)),
+        (Target(DYNAMODB_TABLE, (P("requestParameters.tableName"), P("requestParameters.resourceArn"))),)),
     Mapping("application-autoscaling.amazonaws.com", _names(
         "RegisterScalableTarget DeregisterScalableTarget PutScalingPolicy DeleteScalingPolicy"),
-        (Target(TABLE, (R("requestParameters.resourceId", r"^table/([^/]+).*$"),)),),
+        (Target(DYNAMODB_TABLE, (R("requestParameters.resourceId", r"^table/([^/]+).*$"),)),),
         when=(("requestParameters.serviceNamespace", ("dynamodb",)),)),
     # -- CloudWatch Logs and alarms (collector logs) ------------------------------------------------
     Mapping("logs.amazonaws.com", _names(
@@ -814,7 +814,8 @@ def _cloudtrail_change(record: dict[str, Any], event_id: str | None, envelope_re
     when = parse_time(record.get("eventTime")) or parse_time(envelope_time)
     if when is None:
         raise BadEvent(f"{label}: no readable eventTime")
-    identity = record.get("userIdentity") if isinstance(record.get("userIdentity"), dict) else {}
+    raw_identity = record.get("userIdentity")
+    identity: dict[str, Any] = raw_identity if isinstance(raw_identity, dict) else {}
     account = text_field(record.get("recipientAccountId")) or text_field(identity.get("accountId")) or default_account
     partition = "aws"
     arn = identity.get("arn")
@@ -828,10 +829,10 @@ def _cloudtrail_change(record: dict[str, Any], event_id: str | None, envelope_re
     for mapping in mappings:
         found: list[tuple[Target, tuple[str, ...]]] = []
         for target in mapping.targets:
-            ids: list[str] = []
+            target_ids: list[str] = []
             for extractor in target.ids:
-                ids.extend(v for v in extractor.extract(record, env) if v not in ids)
-            found.append((target, tuple(ids)))
+                target_ids.extend(v for v in extractor.extract(record, env) if v not in target_ids)
+            found.append((target, tuple(target_ids)))
         any_optional_hit = any(ids for target, ids in found if target.optional)
         for target, ids in found:
             if target.optional and not ids and any_optional_hit:
