@@ -155,10 +155,11 @@ class NotificationRoute(_Strict):
                 f"a {channel} URL is a secret: put it in an environment variable named by secret_env "
                 "or a file named by secret_file, not in the policy"
             )
-        if channel == "sns" and not value:
-            raise ValueError("an sns route needs target: the topic ARN (arn:aws:sns:REGION:ACCOUNT_ID:TOPIC_NAME)")
-        if channel == "sns" and not SNS_TOPIC_ARN.match(value.strip()):
-            raise ValueError(f"malformed SNS topic ARN '{value}': expected arn:aws:sns:REGION:ACCOUNT_ID:TOPIC_NAME")
+        if channel == "sns":
+            if not value:
+                raise ValueError("an sns route needs target: the topic ARN (arn:aws:sns:REGION:ACCOUNT_ID:TOPIC_NAME)")
+            if not SNS_TOPIC_ARN.match(value.strip()):
+                raise ValueError(f"malformed SNS topic ARN '{value}': expected arn:aws:sns:REGION:ACCOUNT_ID:TOPIC_NAME")
         if channel == "webhook" and not (value or "").strip().lower().startswith(("https://", "http://")):
             raise ValueError("a webhook route needs target: the https URL to POST to")
         return value

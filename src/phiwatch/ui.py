@@ -12,6 +12,7 @@ from rich.progress import (
     BarColumn,
     Progress,
     SpinnerColumn,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
 )
@@ -36,7 +37,7 @@ def collection_progress(enabled: bool = True) -> Iterator:
         console=err_console,
         transient=False,
     )
-    tasks: dict[tuple[str, str], int] = {}
+    tasks: dict[tuple[str, str], TaskID] = {}
 
     def callback(event: str, service: str, region: str, count: int) -> None:
         key = (service, region)

@@ -154,7 +154,7 @@ def _strip_account_host_prefix(request: Any, **_: Any) -> None:
     endpoint (the emulator) does not answer to; send the request to the endpoint itself."""
     parts = urlsplit(request.url)
     host = parts.hostname or ""
-    head, _, rest = host.partition(".")
+    head, _dot, rest = host.partition(".")
     if head.isdigit() and len(head) == 12 and rest:
         netloc = rest + (f":{parts.port}" if parts.port else "")
         request.url = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))

@@ -90,8 +90,9 @@ def main() -> None:
         # recent typer (0.29 here) raises its vendored click's exceptions (typer._click), older
         # typer click's own: recognise both by class name, not by class
         names = {cls.__name__ for cls in type(exc).__mro__}
-        if "ClickException" in names and callable(getattr(exc, "show", None)):
-            exc.show()
+        show = getattr(exc, "show", None) if "ClickException" in names else None
+        if callable(show):
+            show()
             sys.exit(2 if "UsageError" in names else getattr(exc, "exit_code", 1))
         sa_exc = sys.modules.get("sqlalchemy.exc")
         if sa_exc is not None and isinstance(exc, sa_exc.SQLAlchemyError):

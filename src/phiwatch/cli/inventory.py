@@ -23,7 +23,7 @@ from phiwatch.collect.registry import load_collectors
 from phiwatch.collect.runner import collect as run_collect
 from phiwatch.errors import UsageError
 from phiwatch.store.db import parse_time
-from phiwatch.store.diff import diff_items
+from phiwatch.store.diff import Change, diff_items
 from phiwatch.ui import collection_progress, print_collect_summary
 
 commands = typer.Typer()
@@ -120,7 +120,7 @@ def history(
     entries = []
     previous = None
     for v in versions:
-        changes = diff_items(previous, v["item"]) if previous is not None else []
+        changes: list[Change] = diff_items(previous, v["item"]) if previous is not None else []
         entries.append(
             {
                 "version": v["version"], "capture_time": v["capture_time"].isoformat().replace("+00:00", "Z"),

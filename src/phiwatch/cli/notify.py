@@ -9,7 +9,7 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 
 from phiwatch.cli.common import (
     DbOpt,
@@ -136,7 +136,7 @@ def notifications(
                    outbox.c.status, outbox.c.attempts, outbox.c.sent_at, outbox.c.next_attempt_at, outbox.c.last_error, outbox.c.payload)
     if status:
         wanted = [s for s in status if s != "retried"]
-        conds = [outbox.c.status.in_(wanted)] if wanted else []
+        conds: list[ColumnElement[bool]] = [outbox.c.status.in_(wanted)] if wanted else []
         if "retried" in status:
             conds.append(outbox.c.attempts > 1)
         query = query.where(or_(*conds))

@@ -176,7 +176,7 @@ def iam_policy(
         return
     if bool(runbook) == scanner:
         raise UsageError("give exactly one of --runbook ID or --scanner")
-    if scanner:
+    if not runbook:  # --scanner (exactly one of the two was given)
         print_json(scanner_policy())
         return
     print_json(runbook_policy(_document(runbook)))

@@ -26,13 +26,13 @@ def enqueue_events(conn: Connection, policy: Policy, rules: dict[str, Any], even
     ids = sorted({e["finding_id"] for e in events})
     found: dict[str, dict[str, Any]] = {}
     for start in range(0, len(ids), 500):
-        for row in conn.execute(
+        for match in conn.execute(
             select(findings.c.id, findings.c.rule_id, findings.c.annotation, findings.c.severity, findings.c.resource_pk,
                    resources.c.resource_type, resources.c.resource_id, resources.c.arn, resources.c.account_id, resources.c.region)
             .join(resources, resources.c.id == findings.c.resource_pk)
             .where(findings.c.id.in_(ids[start : start + 500]))
         ).mappings():
-            found[row["id"]] = dict(row)
+            found[match["id"]] = dict(match)
     pks = sorted({f["resource_pk"] for f in found.values()})
     tags_by_pk: dict[int, dict[str, str]] = {}
     for start in range(0, len(pks), 500):

@@ -550,7 +550,8 @@ class _Validator:
             seen = {start}
             i = start
             while not (steps[i].is_end or steps[i].action == "aws:branch"):
-                nxt = index[steps[i].next_step] if steps[i].next_step else i + 1
+                next_name = steps[i].next_step
+                nxt = index[next_name] if next_name else i + 1
                 if nxt >= len(steps):
                     break
                 if nxt in seen:

@@ -371,11 +371,14 @@ class _Run:
         return clean if raw else record.response
 
     def api_call(self, step: Step, result: StepResult, timeout: float) -> Any:
+        service, api = step.service, step.api
+        if service is None or api is None:  # validation gives every API step both
+            raise _StepFailure(f"step '{step.name}' names no API", retry=False)
         params = self.interpolate(step.api_params, lenient=self.dry_run)
-        shape = service_model(step.service).operation_model(step.api).input_shape
+        shape = service_model(service).operation_model(api).input_shape
         params = _fit_to_shape(params, shape)
         try:
-            return _call_with_timeout(lambda: self.send(step.service, step.api, params, result), timeout)
+            return _call_with_timeout(lambda: self.send(service, api, params, result), timeout)
         except (ClientError, ParamValidationError, BotoCoreError) as exc:
             raise _StepFailure(result.calls[-1].error or str(exc), retry=not isinstance(exc, ParamValidationError)) from None
 

@@ -266,7 +266,8 @@ def recollect(aws: Any, store: Store, wanted: Iterable[tuple[ConfigurationItem, 
     for run, regions, services in runs:
         clone = copy.copy(aws)
         clone.regions = regions
-        result = collect(clone, store, services=services, changed_by=changed_by, only=only.get(run))
+        targets: dict[str, Iterable[str]] | None = dict(only[run]) if run in only else None
+        result = collect(clone, store, services=services, changed_by=changed_by, only=targets)
         for err in result.errors:
             log.info("re-collection error: %s", err.to_dict())
     return {key: current_item(store, key) for key in keys}
@@ -929,6 +930,7 @@ class Remediator:
                 writer = FindingsWriter(conn, scan_id or self.run_id, now)
                 writer.record_evaluation(target.rule_id, target.resource_pk, item.configurationStateId, result.compliance, result.annotation)
             if fixed:
+                assert result is not None  # fixed: the rule judged the item COMPLIANT
                 conn.execute(update(findings).where(findings.c.id == target.finding_id, findings.c.status == OPEN).values(
                     status=REMEDIATED, resolved_at=now, updated_at=now, annotation=result.annotation or "remediated",
                 ))
@@ -980,7 +982,7 @@ class Remediator:
             ).mappings().first()
         item = ConfigurationItem.from_dict(current["item"]) if current is not None and current["status"] != STATUS_DELETED else None
         result = None
-        if item is not None and row["rule_id"] in self.active:
+        if item is not None and current is not None and row["rule_id"] in self.active:
             target = Target(finding_id=row["finding_id"], rule_id=row["rule_id"], runbook_id=row["runbook_id"], resource_pk=row["resource_pk"],
                             item=item, severity=current["severity"], state_id=current["state_id"], evaluated_state=None, evaluated_at=None)
             scope = self.active[row["rule_id"]].scope
@@ -1002,6 +1004,7 @@ class Remediator:
                 status=status, reason=reason, state_after=state_after, finished_at=now, runner=None,
             ))
             if fixed:
+                assert result is not None  # fixed: the rule judged the item COMPLIANT
                 moved = conn.execute(update(findings).where(findings.c.id == row["finding_id"], findings.c.status == OPEN).values(
                     status=REMEDIATED, resolved_at=now, updated_at=now, annotation=result.annotation or "remediated",
                 )).rowcount

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from sqlalchemy import and_, create_engine, event, func, insert, inspect, or_, select, update
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, CursorResult, Engine
 from alembic.util.exc import CommandError as AlembicCommandError
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
@@ -56,6 +56,14 @@ def parse_time(text: str) -> dt.datetime:
     except ValueError as exc:
         raise UsageError(f"not a time: '{text}' (use ISO 8601, e.g. 2026-01-31T10:00:00Z)") from exc
     return _utc(value)  # type: ignore[return-value]
+
+
+def _inserted_pk(result: CursorResult[Any]) -> Any:
+    """The primary key of a single-row INSERT (SQLAlchemy types it as optional; it is always set then)."""
+    key = result.inserted_primary_key
+    if key is None:
+        raise RuntimeError("the INSERT reported no primary key")
+    return key[0]
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -169,7 +177,7 @@ class Store:
                     complete=False,
                 )
             )
-            return int(result.inserted_primary_key[0])
+            return int(_inserted_pk(result))
 
     def finish_run(self, run_id: int, *, status: str, seen: int, changed: int, deleted: int, requests: int, complete: bool) -> None:
         with self.engine.begin() as conn:
@@ -386,7 +394,7 @@ class Writer:
             )
         ).mappings().first()
         if row is None:
-            pk = conn.execute(
+            pk = _inserted_pk(conn.execute(
                 insert(resources).values(
                     account_id=item.accountId,
                     region=item.awsRegion,
@@ -401,7 +409,7 @@ class Writer:
                     last_seen=now,
                     last_changed=capture,
                 )
-            ).inserted_primary_key[0]
+            ))
             self._insert_version(pk, 1, item, capture, changed_by)
             self._replace_tags(pk, item.tags, new=True)
             self.created += 1

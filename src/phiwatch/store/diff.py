@@ -112,7 +112,11 @@ def _expand_ip_permissions(item: dict[str, Any]) -> dict[str, Any]:
                 flat.append(perm)
                 continue
             base = {k: v for k, v in perm.items() if k not in ("IpRanges", "Ipv6Ranges", "UserIdGroupPairs", "PrefixListIds")}
-            sources = [(field, r) for field, _ in _SOURCES for r in (perm.get(field) if isinstance(perm.get(field), list) else [])]
+            sources: list[tuple[str, Any]] = []
+            for field, _ in _SOURCES:
+                listed = perm.get(field)
+                if isinstance(listed, list):
+                    sources.extend((field, r) for r in listed)
             if not sources:
                 flat.append(perm)
             for field, source in sources:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 from sqlalchemy import and_, bindparam, delete, insert, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, RowMapping
 
 from phiwatch.model import Compliance, utcnow
 from phiwatch.store.tables import (
@@ -244,7 +244,7 @@ class FindingsWriter:
         return None  # INSUFFICIENT_DATA: nothing known, the finding stays as it is
 
     def set_exception_state(
-        self, fid: str, exception: ExceptionInfo | None, expired: bool, row: dict[str, Any] | None = None
+        self, fid: str, exception: ExceptionInfo | None, expired: bool, row: Mapping[str, Any] | RowMapping | None = None
     ) -> str | None:
         """Re-check an active finding against today's exceptions (expiry, new exceptions).
 

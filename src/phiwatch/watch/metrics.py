@@ -213,7 +213,8 @@ class MetricsServer:
         except OSError as exc:
             raise UsageError(f"cannot serve metrics on {host}:{port}: {exc.strerror or exc}") from exc
         self.server.daemon_threads = True
-        self.host, self.port = self.server.server_address[0], self.server.server_address[1]
+        # an AF_INET/AF_INET6 address: (host text, port, ...); typeshed also allows bytes for the host
+        self.host, self.port = str(self.server.server_address[0]), self.server.server_address[1]
         self._thread = threading.Thread(target=self.server.serve_forever, name="phiwatch-metrics", daemon=True)
 
     def start(self) -> "MetricsServer":

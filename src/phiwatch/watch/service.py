@@ -48,7 +48,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 from urllib.parse import urlsplit
 
 from botocore.config import Config
@@ -398,8 +398,8 @@ class WatchService:
             return
         groups: dict[tuple[str, str], list[tuple[Received, ResourceRef]]] = {}
         for r in changes:
-            change = r.parsed  # type: ignore[assignment]
-            assert isinstance(change, Change)
+            assert isinstance(r.parsed, Change)
+            change = r.parsed
             if change.account_id and change.account_id != account:
                 r.outcome, r.reason = "ignored", f"account {change.account_id} is not the watched account {account}"
                 _log(logging.INFO, "event ignored", message_id=r.message_id, event_id=change.event_id, call=change.label,
@@ -431,8 +431,8 @@ class WatchService:
             if changed:
                 changed_groups.add(key)
             for r, ref in members:
+                assert isinstance(r.parsed, Change)
                 change = r.parsed
-                assert isinstance(change, Change)
                 if change.actor:
                     try:
                         self._attribute(change, ref, account, run_id)
@@ -495,8 +495,9 @@ class WatchService:
         t0 = time.monotonic()
         calls = sorted({r.parsed.label for r, _ in members if isinstance(r.parsed, Change)})
         only = targets_of([ref for _, ref in members])
+        targets: dict[str, Iterable[str]] | None = dict(only) if only is not None else None
         try:
-            result = collect(self.aws, self.store, services=[service], regions=[region], only=only)
+            result = collect(self.aws, self.store, services=[service], regions=[region], only=targets)
         except Exception as exc:  # noqa: BLE001 - the store or AWS failed: the events come back later
             _log(logging.ERROR, "re-collection failed", service=service, region=region, error=_code(exc), message=str(exc)[:300], calls=calls)
             return False, None, False
@@ -585,7 +586,7 @@ class WatchService:
             self.deliver()
         if self.options.remediate and summary is not None and (summary.events or periodic):
             report = self.remediate(summary.scan_id)
-            if report is not None and getattr(report, "queued_alerts", 0):
+            if report is not None and getattr(report, "queued_alerts", None):
                 self.deliver()
 
     def deliver(self) -> Any:

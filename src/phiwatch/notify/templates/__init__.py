@@ -98,7 +98,8 @@ def render(kind: str, payload: dict[str, Any], route: str, override: str | Path 
     try:
         out = _environment(kind).from_string(text).render(**context)
     except JinjaError as exc:
-        where = f" line {exc.lineno}" if getattr(exc, "lineno", None) else ""
+        lineno = getattr(exc, "lineno", None)  # TemplateSyntaxError only
+        where = f" line {lineno}" if lineno else ""
         raise TemplateError(f"template {name}{where}: {exc.message or exc}") from exc
     subject = None
     first, sep, rest = out.lstrip("\n").partition("\n")
