@@ -50,10 +50,10 @@ import test_remediation_e2e as cases  # noqa: E402 - the seeding of every runboo
 
 from phiwatch import __version__  # noqa: E402
 from phiwatch.emulator import Emulator  # noqa: E402
-from phiwatch.engine import resolve_rules, run_scan  # noqa: E402
+from phiwatch.engine import resolve_rules  # noqa: E402
+from phiwatch.scan import remediator, run_scan  # noqa: E402
 from phiwatch.policy import Policy, parse_policy  # noqa: E402
 from phiwatch.remediate import orchestrator  # noqa: E402
-from phiwatch.remediate.orchestrator import Remediator  # noqa: E402
 from phiwatch.store import Store  # noqa: E402
 
 REGION = "us-east-1"
@@ -101,7 +101,7 @@ def one_pass(env: Any, store: Store, pol: Policy) -> tuple[float, float, Any]:
     rules = resolve_rules(pol)
     with Timed() as timed:
         start = time.perf_counter()
-        report = Remediator(env.context(), store, pol, rules).run()
+        report = remediator(env.context(), store, pol, rules).run()
         seconds = time.perf_counter() - start
     return seconds, timed.seconds, report
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from phiwatch.engine import Evaluator, current_evaluations, excepted_findings, resolve_rules, run_scan
+from phiwatch.engine import Evaluator, current_evaluations, excepted_findings, resolve_rules
+from phiwatch.scan import run_scan
 from phiwatch.errors import UsageError
 from phiwatch.model import ConfigurationItem
 from phiwatch.policy import Policy, RuleOverride, load_policy, parse_policy

@@ -117,7 +117,7 @@ def _auto_policy():
 
 
 def _scan(aws_env, store, pol):
-    from phiwatch.engine import run_scan
+    from phiwatch.scan import run_scan
 
     return run_scan(aws_env.context(regions=["eu-west-1"]), store, pol, services=["s3"])
 

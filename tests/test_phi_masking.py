@@ -7,7 +7,7 @@ import json
 
 from sqlalchemy import select
 
-from phiwatch.engine import run_scan
+from phiwatch.scan import run_scan
 from phiwatch.notify.message import finding_message
 from phiwatch.phi import mask_phi, phi_patterns_in
 from phiwatch.policy import parse_policy

@@ -19,11 +19,12 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from sqlalchemy import func, select
 
-from phiwatch.engine import resolve_rules, run_scan
+from phiwatch.engine import resolve_rules
+from phiwatch.scan import remediator, run_scan
 from phiwatch.model import ConfigurationItem
 from phiwatch.policy import parse_policy
 from phiwatch.remediate import audit
-from phiwatch.remediate.orchestrator import Remediator, runbook_parameters
+from phiwatch.remediate.orchestrator import runbook_parameters
 from phiwatch.store.tables import audit_log, finding_events, findings, outbox, remediations, resources
 
 _SCRIPT = Path(sys.executable).with_name("phiwatch")
@@ -394,7 +395,7 @@ def test_a_run_missing_a_runbook_parameter_fails_before_counting_against_the_lim
     # recorded as failed, not executed, with an alert; only the applied run counts against the hour
     trail_rows = rows(store, remediations, remediations.c.rule_id == "multi-region-cloudtrail-enabled")
     assert [(r["status"], r["executed"], r["reason"]) for r in trail_rows] == [("failed", False, failed.reason)]
-    assert Remediator(aws_env.context(), store, parse_policy(text)).executed_last_hour() == 1
+    assert remediator(aws_env.context(), store, parse_policy(text)).executed_last_hour() == 1
     events = rows(store, finding_events, finding_events.c.finding_id == failed.finding_id, finding_events.c.event == "remediation_failed")
     assert len(events) == 1 and needed in events[0]["annotation"]
     executed = [e for e in _audit_entries(store) if e["action"] == "execute" and e["finding_id"] == failed.finding_id]
@@ -420,7 +421,7 @@ def test_a_resource_fixed_since_its_evaluation_is_rechecked_and_left_alone(aws_e
     # someone fixes it by hand before the plan is approved
     aws_env.client("s3").put_bucket_versioning(Bucket=names[0], VersioningConfiguration={"Status": "Enabled"})
     pol = parse_policy(text)
-    report = Remediator(aws_env.context(), store, pol).approve(fid[:12])
+    report = remediator(aws_env.context(), store, pol).approve(fid[:12])
     assert [(o.status, o.reason) for o in report.outcomes] == [("skipped", "compliant now (re-checked before acting): nothing to do")]
     assert not any(r["executed"] for r in rows(store, remediations))
     f = finding_for(store, "s3-bucket-versioning-enabled", names[0])
@@ -434,7 +435,7 @@ def test_auto_rechecks_a_stale_evaluation(aws_env, store):
     text = policy_text("off", {"s3-bucket-versioning-enabled": "auto"})
     scan(aws_env, store, text, services=("s3",), remediate=False)
     aws_env.client("s3").put_bucket_versioning(Bucket=names[0], VersioningConfiguration={"Status": "Enabled"})
-    report = Remediator(aws_env.context(), store, parse_policy(text), fresh_seconds=0).run()
+    report = remediator(aws_env.context(), store, parse_policy(text), fresh_seconds=0).run()
     status = {o.resource_id: o.status for o in report.outcomes}
     assert status == {names[0]: "skipped", names[1]: "applied"}
     assert finding_for(store, "s3-bucket-versioning-enabled", names[0])["status"] == "resolved"
@@ -504,7 +505,7 @@ def test_an_api_error_mid_runbook_fails_the_run_keeps_the_finding_open_and_is_no
     assert len(rows(store, remediations)) == 1
     # a human may retry: the fault is gone now
     aws.client("s3").meta.events.unregister("before-send", fault)
-    report = Remediator(aws, store, pol).approve(f["id"][:12])
+    report = remediator(aws, store, pol).approve(f["id"][:12])
     assert [o.status for o in report.outcomes] == ["applied"]
     assert aws_env.client("s3").get_bucket_versioning(Bucket=names[0])["Status"] == "Enabled"
     assert_audit_ok(store)
@@ -517,7 +518,7 @@ def test_a_step_timeout_fails_the_run(aws_env, store):
     scan(aws_env, store, policy_text("off"), services=("s3",))  # the finding, no remediation yet
     aws.client("s3").meta.events.register("before-send", FailWrites("PutBucketVersioning", "InternalError", 400, delay=3.0))
     started = time.monotonic()
-    report = Remediator(aws, store, pol, max_seconds=1.0).run()
+    report = remediator(aws, store, pol, max_seconds=1.0).run()
     assert time.monotonic() - started < 30
     [failed] = report.outcomes
     assert failed.status == "failed" and failed.failed_step == "EnableVersioning"
@@ -532,7 +533,7 @@ def test_a_resource_deleted_before_the_run(aws_env, store):
     scan(aws_env, store, policy_text("off"), services=("s3",))
     fid = finding_for(store, "s3-bucket-versioning-enabled", names[0])["id"]
     aws_env.client("s3").delete_bucket(Bucket=names[0])
-    report = Remediator(aws_env.context(), store, pol).run()  # fresh evaluation: acts without re-collecting first
+    report = remediator(aws_env.context(), store, pol).run()  # fresh evaluation: acts without re-collecting first
     [failed] = report.outcomes
     assert failed.status == "failed" and failed.failed_step == "ReadVersioning"
     assert "NoSuchBucket" in failed.reason

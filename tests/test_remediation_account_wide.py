@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from phiwatch.engine import run_scan
+from phiwatch.scan import run_scan
 from phiwatch.policy import parse_policy
 from phiwatch.remediate import audit
 from phiwatch.store.tables import findings, remediations, resources

@@ -17,11 +17,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from phiwatch.engine import run_scan
+from phiwatch.scan import remediator, run_scan
 from phiwatch.errors import UsageError
 from phiwatch.policy import parse_policy
 from phiwatch.remediate import audit
-from phiwatch.remediate.orchestrator import Remediator
 from phiwatch.store.tables import audit_log, finding_events, findings, outbox, remediations, resources
 
 _SCRIPT = Path(sys.executable).with_name("phiwatch")
@@ -77,14 +76,14 @@ def test_a_plan_missing_a_runbook_parameter_is_refused_and_records_nothing(aws_e
 
     # a policy that lacks it: neither the plan nor an approval is made (UsageError: exit status 2)
     lacking = parse_policy(f"remediation:\n  rules:\n    {RULE}: {{mode: manual}}\n")
-    for act in (Remediator(aws_env.context(), store, lacking).plan_for, Remediator(aws_env.context(), store, lacking).approve):
+    for act in (remediator(aws_env.context(), store, lacking).plan_for, remediator(aws_env.context(), store, lacking).approve):
         with pytest.raises(UsageError) as refused:
             act(fid[:10])
         assert NEEDED in str(refused.value)
     # a parameter the runbook needs only for the chosen destination (flow logs to S3: the bucket)
     to_s3 = parse_policy("remediation:\n  rules:\n    vpc-flow-logs-enabled: {mode: manual, parameters: {LogDestinationType: s3}}\n")
     with pytest.raises(UsageError) as refused:
-        Remediator(aws_env.context(), store, to_s3).plan_for(_finding(store, "vpc-flow-logs-enabled")[:10])
+        remediator(aws_env.context(), store, to_s3).plan_for(_finding(store, "vpc-flow-logs-enabled")[:10])
     assert "LogDestination (String) is required when LogDestinationType is s3" in str(refused.value)
     assert "remediation.rules.vpc-flow-logs-enabled.parameters.LogDestination" in str(refused.value)
     # nothing stored, audited or announced; nothing changed in the account
@@ -118,7 +117,7 @@ def _show(args: list[str], store_url: str, aws_env, cwd: Path) -> tuple[subproce
 def test_audit_show_takes_a_unique_prefix_of_the_finding_id(aws_env, store, store_url, tmp_path):
     fid = _trail_finding(aws_env, store)
     policy = parse_policy(f"rules:\n  {RULE}: {{parameters: {{s3BucketName: {TRAIL_BUCKET}}}}}\n")
-    assert Remediator(aws_env.context(), store, policy).plan_for(fid[:10])[1].status == "planned"
+    assert remediator(aws_env.context(), store, policy).plan_for(fid[:10])[1].status == "planned"
     # an entry about another finding whose id shares the first six characters
     other = fid[:6] + ("0" if fid[6] != "0" else "1") + fid[7:]
     with store.engine.begin() as conn:

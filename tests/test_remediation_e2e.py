@@ -24,7 +24,7 @@ from sqlalchemy import select, text
 from typer.testing import CliRunner
 
 from phiwatch.emulator import EMULATOR_ACCOUNT
-from phiwatch.engine import run_scan
+from phiwatch.scan import run_scan
 from phiwatch.policy import parse_policy
 from phiwatch.remediate import audit, builtin_ids
 from phiwatch.store import Store

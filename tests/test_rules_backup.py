@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from phiwatch.engine import ActiveRule, run_rule, run_scan
+from phiwatch.engine import ActiveRule, run_rule
+from phiwatch.scan import run_scan
 from phiwatch.model import ACCOUNT_TYPE, ConfigurationItem
 from phiwatch.policy import Policy
 from phiwatch.rules.backup import schedule_interval_hours, selection_covers

@@ -13,7 +13,8 @@ import json
 import pytest
 
 from phiwatch.aws.session import AwsContext, make_client
-from phiwatch.engine import ActiveRule, run_rule, run_scan
+from phiwatch.engine import ActiveRule, run_rule
+from phiwatch.scan import run_scan
 from phiwatch.model import ACCOUNT_TYPE, ConfigurationItem, utcnow
 from phiwatch.policy import Policy, parse_policy
 from phiwatch.rules.base import RuleContext

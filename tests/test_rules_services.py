@@ -10,7 +10,8 @@ import pytest
 
 from phiwatch.aws.session import AwsContext, make_client
 from phiwatch.demo.seed_services import self_signed
-from phiwatch.engine import ActiveRule, run_rule, run_scan
+from phiwatch.engine import ActiveRule, run_rule
+from phiwatch.scan import run_scan
 from phiwatch.model import ACCOUNT_TYPE, ConfigurationItem
 from phiwatch.policy import Policy
 from phiwatch.rules.base import RuleContext

@@ -7,7 +7,8 @@ import datetime as dt
 
 import pytest
 
-from phiwatch.engine import ActiveRule, run_rule, run_scan
+from phiwatch.engine import ActiveRule, run_rule
+from phiwatch.scan import run_scan
 from phiwatch.model import ConfigurationItem
 from phiwatch.policy import Policy
 from phiwatch.rules.base import RuleContext

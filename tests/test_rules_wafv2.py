@@ -8,7 +8,8 @@ import datetime as dt
 import pytest
 
 from phiwatch.aws.session import AwsContext, make_client
-from phiwatch.engine import ActiveRule, run_rule, run_scan
+from phiwatch.engine import ActiveRule, run_rule
+from phiwatch.scan import run_scan
 from phiwatch.model import ACCOUNT_TYPE, ConfigurationItem
 from phiwatch.policy import Policy
 from phiwatch.rules.base import RuleContext

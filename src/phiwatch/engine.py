@@ -1,4 +1,6 @@
-"""collect -> store -> evaluate -> findings. Rules never call AWS; collectors never judge.
+"""Evaluation: the store's items against the active rules -> evaluations and findings.
+Rules never call AWS; collectors never judge. The scan pipeline (collect, evaluate, remediate,
+deliver alerts) is :mod:`phiwatch.scan`.
 
 Evaluation is incremental: an item is re-evaluated only when its configurationStateId
 changed since it was last evaluated, when the active rules or their parameters changed
@@ -8,39 +10,36 @@ the store; results are written as they are produced.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
 import json
 import logging
+import re
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from sqlalchemy import and_, delete, exists, insert, or_, select, update
 
 from phiwatch import __version__
 from phiwatch.notify.outbox import enqueue_events
-from phiwatch.model import STATUS_DELETED, Compliance, ConfigurationItem, isoformat, utcnow
-from phiwatch.policy import Policy, validate_against_rules
-from phiwatch.rules.base import Result, Rule, RuleContext, describe_failure, insufficient, missing_reads
-from phiwatch.rules.registry import catalogue, load_pack_files, load_python_rules
+from phiwatch.model import STATUS_DELETED, ConfigurationItem, isoformat, utcnow
+from phiwatch.policy import Policy
+from phiwatch.rules.active import NO_CONFIGURATION, ActiveRule, active_rules, resolve_rules, run_rule
+from phiwatch.rules.base import Rule, RuleContext
 from phiwatch.store.db import Store
 from phiwatch.store.findings import ACTIVE, ExceptionInfo, FindingsWriter, active_findings, finding_id
-from phiwatch.store.tables import eval_state, evaluations, periodic_runs, resources, rule_dependencies, scans, versions
+from phiwatch.store.tables import eval_state, evaluations, findings, periodic_runs, resources, rule_dependencies, scans, versions
+
+__all__ = [  # the rule resolution re-exported here lives in phiwatch.rules.active
+    "CHUNK", "NO_CONFIGURATION", "ActiveRule", "EvaluationSummary", "Evaluator", "StoredEvaluations", "active_rules",
+    "current_evaluations", "excepted_findings", "fingerprint", "iter_evaluations", "resolve_rules", "run_rule", "summary_by_section",
+]
 
 log = logging.getLogger(__name__)
 
 #: resources evaluated per batch of store reads and writes
 CHUNK = 500
-
-
-@dataclass
-class ActiveRule:
-    rule: Rule
-    params: dict[str, Any]
-    scope: Any  # policy Scope or None
 
 
 @dataclass
@@ -57,130 +56,12 @@ class EvaluationSummary:
     dependent_rules: list[str] = field(default_factory=list)  # re-run everywhere: an item they read changed
 
 
-def resolve_rules(policy: Policy) -> dict[str, Rule]:
-    """The rule catalogue with the policy's custom rules loaded; validates the policy against it."""
-    from phiwatch.rules.declarative import load_declarative_rules
-
-    extra: list[Rule] = []
-    for entry in policy.custom_rules:
-        path = Path(entry)
-        if not path.is_absolute():
-            path = Path(policy.base_dir) / path
-        if path.suffix in (".yaml", ".yml"):
-            extra.extend(load_declarative_rules(path))
-        else:
-            load_python_rules(path)
-    rules = catalogue(extra)
-    known_packs = set(load_pack_files()) | {"custom"}
-    validate_against_rules(policy, rules, known_packs)
-    return rules
-
-
-def active_rules(policy: Policy, rules: dict[str, Rule], only: set[str] | None = None) -> list[ActiveRule]:
-    out = []
-    for rule in rules.values():
-        if only is not None and rule.id not in only:
-            continue
-        if rule.pack != "custom" and rule.pack not in policy.packs:
-            continue
-        override = policy.override(rule.id)
-        if override is not None and not override.enabled:
-            continue
-        if not rule.implemented:
-            continue
-        params = rule.defaults()
-        if override is not None:
-            params.update(override.parameters)
-        out.append(ActiveRule(rule, params, override.scope if override else None))
-    return sorted(out, key=lambda a: a.rule.id)
-
-
 def fingerprint(active: list[ActiveRule]) -> str:
     data = [
         [a.rule.id, a.params, a.scope.model_dump() if a.scope else None, a.rule.fn.__module__ if a.rule.fn else None]
         for a in active
     ]
     return hashlib.sha256(json.dumps([__version__, data], sort_keys=True, default=str).encode()).hexdigest()[:32]
-
-
-#: the verdict of a rule that found the item's configuration empty where it looked for something
-NO_CONFIGURATION = "no configuration recorded for this resource (an older store or a failed read): cannot tell it is compliant"
-
-
-class _Asked(dict):
-    """An empty configuration that records whether a rule looked anything up in it."""
-
-    asked = False
-
-    def _ask(self) -> None:
-        self.asked = True
-
-    def get(self, key: Any, default: Any = None) -> Any:
-        self._ask()
-        return default
-
-    def __getitem__(self, key: Any) -> Any:
-        self._ask()
-        raise KeyError(key)
-
-    def __contains__(self, key: Any) -> bool:
-        self._ask()
-        return False
-
-    def __iter__(self) -> Iterator[Any]:
-        self._ask()
-        return iter(())
-
-    def __len__(self) -> int:
-        self._ask()
-        return 0
-
-    def keys(self) -> Any:
-        self._ask()
-        return super().keys()
-
-    def items(self) -> Any:
-        self._ask()
-        return super().items()
-
-    def values(self) -> Any:
-        self._ask()
-        return super().values()
-
-
-def run_rule(active: ActiveRule, item: ConfigurationItem, ctx: RuleContext) -> Result | None:
-    """Evaluate one rule on one item; None when the rule does not apply to it.
-
-    An item without configuration (``{}``: stored so by an older version, or nothing could be read)
-    never passes a rule that reads its configuration: that rule's COMPLIANT becomes INSUFFICIENT_DATA.
-    """
-    rule = active.rule
-    try:
-        denied, any_missing = missing_reads(rule, item)
-        if denied:
-            return insufficient(describe_failure(item, [api for _, api in denied]))
-    except Exception as exc:  # noqa: BLE001 - an unreadable item is this item's problem, not the scan's
-        log.error("rule %s: unreadable item %s %s: %s", rule.id, item.resourceType, item.resourceId, type(exc).__name__)
-        return insufficient(f"unreadable item: {type(exc).__name__}")
-    if any_missing:
-        return None
-    probe = _Asked() if not item.configuration else None
-    try:
-        seen = item if probe is None else dataclasses.replace(item, configuration=probe)
-        if rule.fn is None:  # active_rules keeps implemented rules only; as calling None would
-            raise TypeError(f"rule {rule.id} has no function")
-        result = rule.fn(seen, active.params, ctx)
-    except Exception as exc:  # noqa: BLE001 - one broken rule must not stop the scan
-        log.error("rule %s raised %s on %s %s: %s", rule.id, type(exc).__name__, item.resourceType, item.resourceId, exc)
-        return insufficient(f"rule error: {type(exc).__name__} (see the log)")
-    if result is None:
-        return None
-    if not isinstance(result, Result):
-        log.error("rule %s returned %r instead of a Result", rule.id, type(result).__name__)
-        return insufficient("rule error: returned no result")
-    if probe is not None and probe.asked and result.compliance == Compliance.COMPLIANT:
-        return insufficient(NO_CONFIGURATION)
-    return result
 
 
 class Evaluator:
@@ -437,8 +318,6 @@ class StoredEvaluations:
 
 
 def excepted_findings(store: Store) -> list[dict[str, Any]]:
-    from phiwatch.store.tables import findings
-
     query = select(findings, resources.c.resource_id, resources.c.arn, resources.c.resource_type).join(
         resources, resources.c.id == findings.c.resource_pk
     ).where(findings.c.status == "excepted").order_by(findings.c.rule_id)
@@ -448,73 +327,6 @@ def excepted_findings(store: Store) -> list[dict[str, Any]]:
              "arn": r["arn"], "owner": r["exception_owner"], "justification": r["exception_justification"], "expires": r["exception_expires"]}
             for r in conn.execute(query).mappings()
         ]
-
-
-@dataclass
-class ScanOutcome:
-    scan: dict[str, Any]
-    summary: EvaluationSummary
-    collect_result: Any
-    remediation: Any = None  # RemediationReport when the policy plans or applies remediations
-
-
-def run_scan(
-    aws: Any,
-    store: Store,
-    policy: Policy,
-    *,
-    services: list[str] | None = None,
-    progress: Any = None,
-    collect_first: bool = True,
-    full: bool = False,
-    now: dt.datetime | None = None,
-    remediate: bool = True,
-    stream: bool = False,
-) -> ScanOutcome:
-    """Collect (optional), evaluate incrementally, and assemble the scan result.
-
-    With ``stream`` the scan's ``evaluations`` are a :class:`StoredEvaluations` read from the store
-    on each pass instead of a list, for reports of large estates.
-    """
-    from phiwatch.collect.runner import collect
-
-    rules = resolve_rules(policy)
-    started = now or utcnow()
-    result = None
-    errors: list[dict[str, Any]] = []
-    if collect_first:
-        result = collect(aws, store, services=services, progress=progress)
-        errors = [e.to_dict() for e in result.errors]
-    recovered = None
-    if remediate and aws is not None:  # remediations a killed process left running, judged on what was just collected
-        from phiwatch.remediate.orchestrator import recover_interrupted
-
-        recovered = recover_interrupted(aws, store, policy, rules)
-    summary = Evaluator(store, policy, rules).evaluate(full=full, run_id=result.run_id if result else None, now=now)
-    if recovered is not None:
-        summary.events[:0] = recovered.events
-        summary.queued_alerts += recovered.queued_alerts
-    remediation = None
-    if remediate and aws is not None:  # plan / apply as the policy's remediation modes say, then re-evaluate
-        from phiwatch.remediate.orchestrator import remediate_after_scan
-
-        remediation = remediate_after_scan(aws, store, policy, rules, summary.scan_id)
-        if remediation is not None:
-            summary.events.extend(remediation.events)
-            summary.queued_alerts += remediation.queued_alerts
-    active = {a.rule.id for a in active_rules(policy, rules)}
-    evaluations_now = StoredEvaluations(store, rules, active)
-    scan = {
-        "scan_id": summary.scan_id,
-        "started_at": isoformat(started),
-        "finished_at": isoformat(summary.finished_at or utcnow()),
-        "evaluations": evaluations_now if stream else list(evaluations_now),
-        "errors": errors,
-        "excepted": excepted_findings(store),
-        "events": [{"finding_id": e["finding_id"], "event": e["event"]} for e in summary.events],
-        "rules_run": sorted(active),
-    }
-    return ScanOutcome(scan=scan, summary=summary, collect_result=result, remediation=remediation)
 
 
 def summary_by_section(scan: dict[str, Any], rules: dict[str, Rule]) -> list[dict[str, Any]]:
@@ -554,6 +366,4 @@ def summary_by_section(scan: dict[str, Any], rules: dict[str, Rule]) -> list[dic
 
 
 def _section_key(section: str) -> list[Any]:
-    import re
-
     return [int(p) if p.isdigit() else p for p in re.findall(r"\d+|[a-z]+|[A-Z]+", section)]

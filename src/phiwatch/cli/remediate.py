@@ -29,7 +29,7 @@ from phiwatch.remediate.audit import entries, resolve_finding, verify
 from phiwatch.remediate.document import builtin, builtin_ids, load_document
 from phiwatch.remediate.export import write_ssm_documents
 from phiwatch.remediate.iam_policy import runbook_policy, scanner_policy
-from phiwatch.remediate.orchestrator import Remediator
+from phiwatch.scan import remediator as make_remediator
 from phiwatch.store.tables import remediations as rt
 from phiwatch.store.tables import resources
 from phiwatch.ui import STATUS_STYLE, print_remediation_report
@@ -65,7 +65,7 @@ def remediate(
         return
     pol = load_policy(policy)
     rules = resolve_rules(pol)
-    remediator = Remediator(aws_context(endpoint_url, profile, region), store, pol, rules, max_seconds=timeout)
+    remediator = make_remediator(aws_context(endpoint_url, profile, region), store, pol, rules, max_seconds=timeout)
     if approve:
         report = remediator.approve(finding)
     else:

@@ -23,18 +23,11 @@ from phiwatch.cli.common import (
     open_store,
     print_json,
 )
-from phiwatch.engine import (
-    Evaluator,
-    StoredEvaluations,
-    excepted_findings,
-    resolve_rules,
-    run_scan,
-    summary_by_section,
-)
+from phiwatch.engine import resolve_rules, summary_by_section
 from phiwatch.errors import UsageError
-from phiwatch.model import isoformat
 from phiwatch.policy import load_policy
 from phiwatch.report.formats import write_scan_csv, write_scan_json, write_scan_ocsf
+from phiwatch.scan import run_scan
 from phiwatch.store.tables import findings as ft
 from phiwatch.store.tables import resources as rt
 from phiwatch.ui import collection_progress, print_remediation_report
@@ -142,13 +135,13 @@ def scan(
     aws = None if no_collect else aws_context(endpoint_url, profile, region, all_regions)
     store = open_store(db, create=not no_collect)  # --no-collect judges what an earlier collection stored
     with collection_progress(enabled=fmt == "table" or output is not None) as progress:
-        outcome = run_scan(aws, store, pol, services=service, progress=progress, collect_first=not no_collect, full=full, stream=True)
+        # after the scan committed, its alerts are sent (failures stay queued, never fail the scan)
+        outcome = run_scan(aws, store, pol, rules=rules, services=service, progress=progress, collect_first=not no_collect, full=full,
+                           deliver=lambda: deliver_alerts(store, pol, rules, aws=aws, endpoint_url=endpoint_url, profile=profile), stream=True)
+    assert outcome.scan is not None  # assembled (report=True)
     _render(outcome.scan, rules, fmt, output)
     if outcome.remediation is not None:  # the plan (dry-run, manual) or what was applied (auto); stderr for machine formats
-
         print_remediation_report(outcome.remediation, console if fmt == "table" else err_console)
-    if pol.notifications:  # after the scan committed: send its alerts (failures stay queued, never fail the scan)
-        deliver_alerts(store, pol, rules, aws=aws, endpoint_url=endpoint_url, profile=profile)
     if fmt == "table" and outcome.collect_result is not None and outcome.collect_result.errors:
         console.print(f"[yellow]{len(outcome.collect_result.errors)} API call(s) failed during collection: see `phiwatch collect` output or --format json errors[/yellow]")
     if fail_on_findings:
@@ -173,18 +166,11 @@ def evaluate(
         if rules[r].fn is None:
             raise UsageError(f"rule '{r}' has no evaluation in phiwatch yet (see `phiwatch rules show {r}`)")
     store = open_store(db)
-    summary = Evaluator(store, pol, rules).evaluate(full=rule is None, only_rules=set(rule) if rule else None)
-    wanted = set(rule) if rule else None
-    evals = StoredEvaluations(store, rules, wanted)
-    scan = {
-        "scan_id": summary.scan_id, "started_at": isoformat(summary.started_at), "finished_at": isoformat(summary.finished_at or summary.started_at),
-        "evaluations": evals, "errors": [], "excepted": excepted_findings(store),
-        "events": [{"finding_id": e["finding_id"], "event": e["event"]} for e in summary.events],
-        "rules_run": sorted(wanted or {e["rule_id"] for e in evals}),
-    }
-    _render(scan, rules, fmt, None)
-    if pol.notifications:
-        deliver_alerts(store, pol, rules)
+    # the pipeline without collection nor remediation (no AWS context): evaluate, then send the alerts
+    outcome = run_scan(None, store, pol, rules=rules, collect_first=False, full=rule is None, only_rules=set(rule) if rule else None,
+                       remediate=False, deliver=lambda: deliver_alerts(store, pol, rules), stream=True)
+    assert outcome.scan is not None  # assembled (report=True)
+    _render(outcome.scan, rules, fmt, None)
 
 
 @commands.command()

@@ -16,8 +16,10 @@ def run_demo(db: str | None = None, regions: list[str] | None = None) -> None:
     from phiwatch.ui import err_console
     from phiwatch.demo.estate import seed_estate
     from phiwatch.emulator import Emulator
-    from phiwatch.engine import resolve_rules, run_scan
+    from phiwatch.engine import resolve_rules
+    from phiwatch.notify.dispatcher import deliver
     from phiwatch.policy import NotificationRoute, Policy, RouteFilter
+    from phiwatch.scan import run_scan
     from phiwatch.store import Store
     from phiwatch.ui import collection_progress
 
@@ -39,18 +41,18 @@ def run_demo(db: str | None = None, regions: list[str] | None = None) -> None:
             NotificationRoute(name="security-team", channel="sns", target=alerts_topic, when=RouteFilter(severity=["high", "critical"])),
         ])
         rules = resolve_rules(policy)
-        with collection_progress(enabled=err_console.is_terminal) as progress:
-            outcome = run_scan(aws, store, policy, progress=progress)
+        alerts = AlertInbox(session, emu.endpoint, regions[0], alerts_topic, alerts_queue)
+        with collection_progress(enabled=err_console.is_terminal) as progress:  # its alerts are shown at step 5
+            outcome = run_scan(aws, store, policy, rules=rules, progress=progress, deliver=lambda: deliver(store, policy, rules, aws=aws))
         c = outcome.collect_result
         console.print(f"3. Collected {c.seen} items of {len(c.types_seen)} resource types (account {c.account_id}, "
                       f"{', '.join(c.regions)}) in {c.seconds:.1f}s, {c.requests} requests, into {db}")
         print_owners(store)
         print_sections(outcome.scan, rules)
         print_findings(outcome.scan, db)
-        alerts = AlertInbox(session, emu.endpoint, regions[0], alerts_topic, alerts_queue)
         console.print(f"5. Alerts: route security-team sends high and critical findings to SNS topic "
                       f"{alerts_topic.rsplit(':', 1)[-1]}; an SQS queue subscribed to it shows what arrives")
-        alerts.deliver_and_show(store, policy, rules, aws)
+        alerts.show(outcome.delivery, store)
         show_remediation(aws, store, policy, outcome, db, alerts, rules)
         console.print(try_it_yourself(db), soft_wrap=True, highlight=False)
         store.close()
@@ -162,7 +164,7 @@ def subscribe_alerts_queue(session, endpoint: str, region: str) -> tuple[str, st
 
 
 class AlertInbox:
-    """Sends what the outbox holds through the policy's routes and reads back what reached the queue."""
+    """Shows what a scan delivered through the policy's routes, read back from the queue."""
 
     def __init__(self, session, endpoint: str, region: str, topic: str, queue: str) -> None:
         from phiwatch.aws.session import make_client
@@ -181,12 +183,10 @@ class AlertInbox:
             self.sqs.delete_message_batch(QueueUrl=self.queue, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got)])
         return arrived
 
-    def deliver_and_show(self, store, policy, rules, aws, shown: int = 6) -> None:
+    def show(self, result, store, shown: int = 6) -> None:
+        """``result``: the scan's delivery (:attr:`phiwatch.scan.ScanOutcome.delivery`)."""
         from collections import Counter
 
-        from phiwatch.notify.dispatcher import deliver
-
-        result = deliver(store, policy, rules, aws=aws)
         if result is None or not result.routes:
             console.print("   no alerts to send")
             return
@@ -217,8 +217,9 @@ def show_remediation(aws, store, policy, outcome, db: str, alerts: AlertInbox, r
     """The first scan planned every runbook (dry-run, the default): show the plan, then apply the
     auto-mode rules' runbooks in a second scan, which re-collects, re-evaluates and audits; the
     alerts it raises (remediation applied, finding resolved) arrive on the queue."""
-    from phiwatch.engine import run_scan
+    from phiwatch.notify.dispatcher import deliver
     from phiwatch.policy import Remediation, RuleRemediation
+    from phiwatch.scan import run_scan
     from phiwatch.remediate.audit import verify
 
     report = outcome.remediation
@@ -235,7 +236,7 @@ def show_remediation(aws, store, policy, outcome, db: str, alerts: AlertInbox, r
     auto.source = "demo policy with remediation auto for some rules"
     before = _failing(outcome.scan)
     console.print(f"7. Scanning again with mode auto for {len(DEMO_AUTO_RULES)} rules: apply, re-collect, re-evaluate")
-    second = run_scan(aws, store, auto, progress=None)
+    second = run_scan(aws, store, auto, progress=None, deliver=lambda: deliver(store, auto, rules, aws=aws))  # shown at step 9
     done = [o for o in (second.remediation.outcomes if second.remediation else []) if o.mode == "auto" and o.new]
     for o in done[:8]:
         style = {"applied": "green", "failed": "red"}.get(o.status, "yellow")
@@ -262,7 +263,7 @@ def show_remediation(aws, store, policy, outcome, db: str, alerts: AlertInbox, r
                       f"remediation_applied ({len(quiet)} of the {len(applied)} remediations are of lower severity) "
                       f"and {side_routed} resolved (the side-effect fixes of step 8 at that severity)",
                       highlight=False, soft_wrap=True)
-    alerts.deliver_and_show(store, auto, rules, aws)
+    alerts.show(second.delivery, store)
 
 
 def explain_rescan(before: list[dict], after: list[dict], applied: list) -> list[str]:

@@ -53,15 +53,24 @@ import logging
 import re
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.engine import Connection
 
+from phiwatch.collect import runner
+from phiwatch.collect.base import REGISTRY
+from phiwatch.collect.registry import load_collectors
+from phiwatch.collect.runner import SOURCES
+from phiwatch.errors import UsageError
 from phiwatch.model import ACCOUNT_TYPE, STATUS_DELETED, Compliance, ConfigurationItem, canonical_json, utcnow
 from phiwatch.notify.outbox import enqueue_events
 from phiwatch.policy import Policy
 from phiwatch.remediate import audit
+from phiwatch.remediate.document import RunbookError, builtin, is_write_api
+from phiwatch.remediate.executor import execute
+from phiwatch.rules.active import active_rules, resolve_rules, run_rule
+from phiwatch.rules.base import RuleContext
 from phiwatch.store.claims import holder_gone, process_token
 from phiwatch.store.db import Store
 from phiwatch.store.findings import OPEN, REMEDIATED, ExceptionInfo, FindingsWriter
@@ -216,10 +225,6 @@ def runbook_parameters(doc: Any, item: ConfigurationItem, rule_params: dict[str,
 
 def services_for(item: ConfigurationItem, rule: Any = None) -> list[str]:
     """The collectors that produce ``item`` (for an account item: those owning the keys the rule reads)."""
-    from phiwatch.collect.base import REGISTRY
-    from phiwatch.collect.registry import load_collectors
-    from phiwatch.collect.runner import SOURCES
-
     load_collectors()
     if item.resourceType == ACCOUNT_TYPE:
         sources: dict[str, str] = item.supplementaryConfiguration.get(SOURCES, {}) or {}
@@ -236,9 +241,6 @@ def recollect(aws: Any, store: Store, wanted: Iterable[tuple[ConfigurationItem, 
     resources where the collector can target them (``collect(only=...)``); the others collect
     their whole service, like ``phiwatch collect --service S --region R`` would.
     """
-    from phiwatch.collect.base import REGISTRY
-    from phiwatch.collect.runner import collect
-
     regional: dict[str, set[str]] = {}
     global_services: set[str] = set()
     global_regions: set[str] = set()
@@ -267,7 +269,7 @@ def recollect(aws: Any, store: Store, wanted: Iterable[tuple[ConfigurationItem, 
         clone = copy.copy(aws)
         clone.regions = regions
         targets: dict[str, Iterable[str]] | None = dict(only[run]) if run in only else None
-        result = collect(clone, store, services=services, changed_by=changed_by, only=targets)
+        result = runner.collect(clone, store, services=services, changed_by=changed_by, only=targets)
         for err in result.errors:
             log.info("re-collection error: %s", err.to_dict())
     return {key: current_item(store, key) for key in keys}
@@ -372,8 +374,6 @@ def execution_steps(execution: Any) -> list[dict[str, Any]]:
 
 def plan_calls(execution: Any) -> list[dict[str, Any]]:
     """Every API call of a (dry-run) execution: step, service, api, params, and whether it writes."""
-    from phiwatch.remediate.document import is_write_api
-
     return [
         {"step": s.name, "service": c.service, "api": c.api, "params": audit.redact(c.params or {}), "write": is_write_api(c.api),
          "sent": not getattr(c, "planned", False)}
@@ -400,9 +400,11 @@ class Remediator:
         max_seconds: float = 600.0,
         fresh_seconds: float = 300.0,
         documents: dict[str, Any] | None = None,
+        evaluate: Callable[[], Any] | None = None,
     ) -> None:
-        from phiwatch.engine import active_rules, resolve_rules
-
+        """``evaluate``: the evaluation to run after acting (what the re-collection changed is evaluated
+        like in a scan); required to apply remediations, not to plan them
+        (:func:`phiwatch.scan.remediator` builds a Remediator with the engine's)."""
         self.aws = aws
         self.store = store
         self.policy = policy
@@ -413,6 +415,7 @@ class Remediator:
         self.max_seconds = max_seconds
         self.fresh_seconds = fresh_seconds
         self.documents = dict(documents or {})
+        self.evaluate = evaluate
         self.run_id = uuid.uuid4().hex
         self._caller: str | None = None
         self.executions = 0
@@ -433,8 +436,6 @@ class Remediator:
 
     def document(self, runbook_id: str) -> Any:
         if runbook_id not in self.documents:
-            from phiwatch.remediate.document import builtin
-
             self.documents[runbook_id] = builtin(runbook_id)
         return self.documents[runbook_id]
 
@@ -585,10 +586,6 @@ class Remediator:
         ``covered_by``: the plan of another finding of the same account-wide change; this one
         then records no calls of its own and its reason starts with "covered by plan X".
         """
-        from phiwatch.errors import UsageError
-        from phiwatch.remediate.document import RunbookError
-        from phiwatch.remediate.executor import execute
-
         doc = self.document(target.runbook_id)
         params = self._params(doc, target)
         shared_reason = None
@@ -667,8 +664,8 @@ class Remediator:
     def _apply_batch(self, targets: list[Target], mode: str, report: RemediationReport, scan_id: str | None, *, limited: bool,
                      approved_plans: dict[str, dict[str, Any] | None] | None = None, recheck: bool = False) -> None:
         """Execute the targets' runbooks (``approved_plans``: finding id -> the plan a human approved)."""
-        from phiwatch.engine import Evaluator
-
+        if self.evaluate is None:  # checked before anything is sent: the store must not be left unevaluated
+            raise TypeError("applying remediations needs the evaluation to run afterwards: Remediator(..., evaluate=...)")
         limit_run = self.policy.remediation.max_per_run if limited else None
         limit_hour = self.policy.remediation.max_per_hour if limited else None
         hour_count = self.executed_last_hour() if limit_hour is not None else 0
@@ -749,7 +746,7 @@ class Remediator:
             for target, rid, execution, error, shared_with in done:
                 report.outcomes.append(self._verify(target, rid, execution, error, shared_with, fresh.get(target.item.key), mode, report, scan_id))
         # 4. everything the re-collection changed is evaluated like in a scan
-        report.evaluation = Evaluator(self.store, self.policy, self.rules).evaluate()
+        report.evaluation = self.evaluate()
         report.events.extend(report.evaluation.events)
 
     def _refuse(self, target: Target, mode: str, params: dict[str, Any], region: str, reason: str, report: RemediationReport, scan_id: str | None) -> Outcome:
@@ -800,9 +797,6 @@ class Remediator:
         return target.evaluated_at < self.now() - dt.timedelta(seconds=self.fresh_seconds)
 
     def _judge(self, target: Target, item: ConfigurationItem) -> Any:
-        from phiwatch.engine import run_rule
-        from phiwatch.rules.base import RuleContext
-
         cache: dict[str, list[ConfigurationItem]] = {}
 
         def lookup(resource_type: str) -> list[ConfigurationItem]:
@@ -872,9 +866,6 @@ class Remediator:
         return rid
 
     def _execute(self, doc: Any, params: dict[str, Any], region: str) -> tuple[Any, str | None]:
-        from phiwatch.remediate.document import RunbookError
-        from phiwatch.remediate.executor import execute
-
         try:
             execution = execute(doc, params, self.aws, region, dry_run=False, max_seconds=self.max_seconds)
         except RunbookError as exc:
@@ -1029,8 +1020,6 @@ class Remediator:
     # -- manual approval ----------------------------------------------------------------------
     def find_finding(self, prefix: str) -> dict[str, Any]:
         """The finding whose id starts with ``prefix`` (UsageError when none or several)."""
-        from phiwatch.errors import UsageError
-
         prefix = prefix.strip().lower()
         if len(prefix) < 4 or any(ch not in "0123456789abcdef" for ch in prefix):
             raise UsageError(f"{prefix!r} is not a finding id: give at least 4 hex characters of it (see `phiwatch findings`)")
@@ -1069,8 +1058,6 @@ class Remediator:
         return self._execution_order(group)
 
     def _manual_target(self, prefix: str) -> Target:
-        from phiwatch.errors import UsageError
-
         finding = self.find_finding(prefix)
         rule = self.rules.get(finding["rule_id"])
         if rule is None or not rule.remediation:
@@ -1090,8 +1077,6 @@ class Remediator:
     def _check_parameters(self, target: Target) -> None:
         """UsageError naming each runbook parameter that is required and not given, or invalid,
         and where the policy gives it: a plan that cannot be made is neither stored nor audited."""
-        from phiwatch.errors import UsageError
-
         problem = self._parameter_problem(target)
         if problem:
             raise UsageError(problem)
@@ -1099,8 +1084,6 @@ class Remediator:
     def _parameter_problem(self, target: Target, verb: str = "plan") -> str | None:
         """Why the runbook cannot run with this finding's parameters (each one required and not
         given, or invalid, and where the policy gives it), or None."""
-        from phiwatch.remediate.document import RunbookError
-
         doc = self.document(target.runbook_id)
         params = self._params(doc, target)
         head = f"cannot {verb} {target.runbook_id} for finding {target.finding_id[:12]} ({target.rule_id})"
@@ -1195,8 +1178,11 @@ def recover_interrupted(aws: Any, store: Store, policy: Policy, rules: dict[str,
     return report
 
 
-def remediate_after_scan(aws: Any, store: Store, policy: Policy, rules: dict[str, Any], scan_id: str) -> RemediationReport | None:
-    """The scan's remediation step (None when the policy turns remediation off)."""
+def remediate_after_scan(
+    aws: Any, store: Store, policy: Policy, rules: dict[str, Any], scan_id: str, *, evaluate: Callable[[], Any],
+) -> RemediationReport | None:
+    """The scan's remediation step (None when the policy turns remediation off); ``evaluate``: as
+    :class:`Remediator`'s."""
     if aws is None or not remediation_enabled(policy):
         return None
-    return Remediator(aws, store, policy, rules).run(scan_id=scan_id)
+    return Remediator(aws, store, policy, rules, evaluate=evaluate).run(scan_id=scan_id)

@@ -17,10 +17,12 @@ One receive (up to ``max_messages``, long-polled) is one batch:
    after the event time, so a late, replayed or out-of-order event names the version that
    first showed its change and never a later one; re-collection captures the *current* state,
    so an older event can never write older configuration over newer history;
-4. one incremental evaluation (only items whose configuration changed, plus periodic rules
-   that are due), which writes findings and their alerts to the outbox in one transaction;
-5. alerts are delivered, remediation runs as the policy says
-   (:func:`phiwatch.remediate.orchestrator.remediate_after_scan`), its alerts delivered;
+4. the scan pipeline (:func:`phiwatch.scan.run_scan`, without its collection): runs a killed
+   process left running are recovered, one incremental evaluation (only items whose configuration
+   changed, plus periodic rules that are due) writes findings and their alerts to the outbox in one
+   transaction;
+5. alerts are delivered, remediation runs as the policy says (when findings changed), its alerts
+   delivered;
 6. only then are the batch's messages deleted. A message whose re-collection failed
    (throttled past the SDK's retries, endpoint unreachable, a collector crash) or whose batch
    failed to evaluate is not deleted: it returns to the queue after ``retry_delay`` (growing
@@ -55,8 +57,17 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy import and_, select, update
 
+from phiwatch.collect import runner
+from phiwatch.collect.registry import load_collectors
+from phiwatch.engine import EvaluationSummary, Evaluator
 from phiwatch.errors import CannotRunError
 from phiwatch.model import ACCOUNT_TYPE, isoformat, utcnow
+from phiwatch.notify.dispatcher import Dispatcher
+from phiwatch.notify.reminders import enqueue_reminders
+from phiwatch.remediate.orchestrator import RemediationReport
+from phiwatch.rules.active import resolve_rules
+from phiwatch.scan import ScanOutcome, run_scan
+from phiwatch.store.tables import collection_runs, resources, versions
 from phiwatch.watch.events import GLOBAL, BadEvent, Change, Ignored, ResourceRef, parse_event
 from phiwatch.watch.metrics import Metrics
 
@@ -175,8 +186,6 @@ class WatchService:
         sqs: Any = None,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
-        from phiwatch.engine import Evaluator, resolve_rules
-
         self.aws = aws
         self.store = store
         self.policy = policy
@@ -447,25 +456,27 @@ class WatchService:
         if not changed_groups and not self._evaluation_pending:
             self._settle(changes, changed_groups)
             return
-        try:
-            summary = self._evaluate(run_ids[0] if run_ids else None)
-        except Exception as exc:  # noqa: BLE001 - stored changes stay; the events come back
-            self._evaluation_pending = True
-            _log(logging.ERROR, "evaluation failed: the batch returns to the queue", error=_code(exc), message=str(exc)[:300])
-            for r in changes:
-                if not r.outcome:
-                    r.outcome, r.reason = "failed", f"evaluation: {_code(exc)}"
-            return
-        if summary is not None:
+        evaluated: list[EvaluationSummary] = []
+
+        def on_evaluated(summary: EvaluationSummary) -> None:
+            self._evaluated(summary)
+            evaluated.append(summary)
             result.evaluations = summary.evaluations
             result.finding_events = list(summary.events)
+
         try:
-            self._act(summary)
-        except Exception as exc:  # noqa: BLE001
-            _log(logging.ERROR, "remediation failed: the batch returns to the queue", error=_code(exc), message=str(exc)[:300])
+            self._scan(run_id=run_ids[0] if run_ids else None, periodic=False, on_evaluated=on_evaluated)
+        except Exception as exc:  # noqa: BLE001 - stored changes stay; the events come back
+            if evaluated:
+                _log(logging.ERROR, "remediation failed: the batch returns to the queue", error=_code(exc), message=str(exc)[:300])
+                reason = f"remediation: {_code(exc)}"
+            else:
+                self._evaluation_pending = True
+                _log(logging.ERROR, "evaluation failed: the batch returns to the queue", error=_code(exc), message=str(exc)[:300])
+                reason = f"evaluation: {_code(exc)}"
             for r in changes:
                 if not r.outcome:
-                    r.outcome, r.reason = "failed", f"remediation: {_code(exc)}"
+                    r.outcome, r.reason = "failed", reason
             return
         self._settle(changes, changed_groups)
 
@@ -490,14 +501,12 @@ class WatchService:
 
     def _recollect(self, service: str, region: str, members: list[tuple[Received, ResourceRef]]) -> tuple[bool, int | None, bool]:
         """Collect ``service`` in ``region``; (stored truth?, run id, anything new/changed/deleted?)."""
-        from phiwatch.collect.runner import collect
-
         t0 = time.monotonic()
         calls = sorted({r.parsed.label for r, _ in members if isinstance(r.parsed, Change)})
         only = targets_of([ref for _, ref in members])
         targets: dict[str, Iterable[str]] | None = dict(only) if only is not None else None
         try:
-            result = collect(self.aws, self.store, services=[service], regions=[region], only=targets)
+            result = runner.collect(self.aws, self.store, services=[service], regions=[region], only=targets)
         except Exception as exc:  # noqa: BLE001 - the store or AWS failed: the events come back later
             _log(logging.ERROR, "re-collection failed", service=service, region=region, error=_code(exc), message=str(exc)[:300], calls=calls)
             return False, None, False
@@ -520,8 +529,6 @@ class WatchService:
     # -- who changed it -----------------------------------------------------------------------------------
     def _attribute(self, change: Change, ref: ResourceRef, account: str, run_id: int | None) -> None:
         """Name ``change.actor`` on the version that first showed the change (see the module doc)."""
-        from phiwatch.store.tables import resources, versions
-
         keys: list[int] = []
         with self.store.engine.connect() as conn:
             if ref.account:
@@ -569,8 +576,20 @@ class WatchService:
                      resource_type=ref.resource_type, resource_pk=pk)
 
     # -- evaluate, alert, remediate ------------------------------------------------------------------------
-    def _evaluate(self, run_id: int | None) -> Any:
-        summary = self.evaluator.evaluate(run_id=run_id)
+    def _scan(self, *, periodic: bool, on_evaluated: Callable[[EvaluationSummary], None], collect_first: bool = False,
+              run_id: int | None = None) -> ScanOutcome:
+        """The scan pipeline on what the store holds (a full sweep: after collecting everything):
+        evaluate, deliver the alerts, remediate as the policy says, deliver its alerts. A batch
+        remediates and delivers only when findings changed; ``periodic`` (the sweeps) does both every time."""
+        outcome = run_scan(
+            self.aws, self.store, self.policy, rules=self.rules, evaluator=self.evaluator, collect_first=collect_first, run_id=run_id,
+            remediate=self.options.remediate, deliver=self.deliver, deliver_before_remediation=True, act_when_unchanged=periodic,
+            on_evaluated=on_evaluated, report=False,
+        )
+        self._remediated(outcome.remediation)
+        return outcome
+
+    def _evaluated(self, summary: EvaluationSummary) -> None:
         self._evaluation_pending = False
         self.metrics.inc("evaluations_total", summary.evaluations)
         for event in summary.events:
@@ -578,24 +597,12 @@ class WatchService:
         if summary.events:
             _log(logging.INFO, "findings changed", scan_id=summary.scan_id, evaluations=summary.evaluations,
                  events=[{"finding_id": e.get("finding_id"), "event": e.get("event")} for e in summary.events][:50])
-        return summary
-
-    def _act(self, summary: Any, periodic: bool = False) -> None:
-        """Deliver alerts, run remediation as the policy says, deliver its alerts."""
-        if summary is not None and (summary.queued_alerts or periodic):
-            self.deliver()
-        if self.options.remediate and summary is not None and (summary.events or periodic):
-            report = self.remediate(summary.scan_id)
-            if report is not None and getattr(report, "queued_alerts", None):
-                self.deliver()
 
     def deliver(self) -> Any:
         """Send due alerts from the outbox (a failed delivery stays queued for the next try)."""
         if not self.policy.notifications:
             return None
         if self._dispatcher is None:
-            from phiwatch.notify.dispatcher import Dispatcher
-
             self._dispatcher = Dispatcher(self.store, self.policy, aws=self.aws, endpoint_url=self.aws.endpoint_url, profile=self.aws.profile)
         try:
             result = self._dispatcher.dispatch()
@@ -610,15 +617,10 @@ class WatchService:
             _log(logging.INFO, "alerts delivered", sent=result.sent, failed=result.failed)
         return result
 
-    def remediate(self, scan_id: str) -> Any:
-        """The scan's remediation step (the same entry point ``phiwatch scan`` uses)."""
-        try:
-            from phiwatch.remediate.orchestrator import remediate_after_scan
-        except ImportError:  # remediation not installed in this build
-            return None
-        report = remediate_after_scan(self.aws, self.store, self.policy, self.rules, scan_id)
+    def _remediated(self, report: RemediationReport | None) -> None:
+        """Metrics and log lines of the pipeline's remediation step."""
         if report is None:
-            return None
+            return
         for outcome in report.outcomes:
             if getattr(outcome, "new", True):
                 self.metrics.inc("remediations_total", status=str(outcome.status))
@@ -626,7 +628,6 @@ class WatchService:
         if fresh:
             _log(logging.INFO, "remediation", outcomes=[{"rule_id": o.rule_id, "resource_id": o.resource_id, "mode": o.mode, "status": o.status,
                                                          "reason": o.reason[:200]} for o in fresh][:50])
-        return report
 
     # -- acknowledge -----------------------------------------------------------------------------------------
     def _finish(self, batch: list[Received], result: BatchResult) -> None:
@@ -719,33 +720,36 @@ class WatchService:
 
     def full_sweep(self) -> None:
         """Re-collect every service in every watched region, then evaluate and act."""
-        from phiwatch.collect.runner import collect
-
         t0 = time.monotonic()
         self._busy_since = t0
+
+        def on_evaluated(summary: EvaluationSummary) -> None:
+            self.metrics.inc("sweeps_total", kind="full")
+            self._evaluated(summary)
+
         try:
             _log(logging.INFO, "full sweep started", regions=list(self.aws.regions))
-            result = collect(self.aws, self.store)
-            self.metrics.inc("sweeps_total", kind="full")
-            summary = self._evaluate(result.run_id)
-            self._act(summary, periodic=True)
+            outcome = self._scan(collect_first=True, periodic=True, on_evaluated=on_evaluated)
+            result = outcome.collect_result
+            assert result is not None  # collected first
             _log(logging.INFO, "full sweep done", seconds=round(time.monotonic() - t0, 1), seen=result.seen,
                  new_or_changed=len(result.changed_keys), deleted=result.deleted, errors=len(result.errors),
-                 evaluations=summary.evaluations)
+                 evaluations=outcome.summary.evaluations)
         finally:
             self._busy_since = None
 
     def periodic_check(self) -> None:
         """Periodic rules that are due, reminders, alert retries and deferred remediations."""
         self._busy_since = time.monotonic()
-        try:
-            summary = self._evaluate(None)
+
+        def on_evaluated(summary: EvaluationSummary) -> None:  # its reminders go out with this pass's delivery
+            self._evaluated(summary)
             self.metrics.inc("sweeps_total", kind="periodic")
             if self.policy.notifications:
-                from phiwatch.notify.reminders import enqueue_reminders
-
                 enqueue_reminders(self.store, self.policy, self.rules)
-            self._act(summary, periodic=True)
+
+        try:
+            self._scan(periodic=True, on_evaluated=on_evaluated)
         finally:
             self._busy_since = None
 
@@ -774,9 +778,6 @@ def creates(event_name: str) -> bool:
 
 def last_full_collection(store: Any, regions: list[str]) -> dt.datetime | None:
     """When the latest complete collection of every service in ``regions`` finished (None: never)."""
-    from phiwatch.collect.registry import load_collectors
-    from phiwatch.store.tables import collection_runs
-
     every = set(load_collectors())
     with store.engine.connect() as conn:
         rows = conn.execute(
