@@ -29,7 +29,7 @@ GROUP = "AWS::AutoScaling::AutoScalingGroup"
 LAUNCH_CONFIGURATION = "AWS::AutoScaling::LaunchConfiguration"
 
 
-def _names(ctx: CollectContext, resource_type: str, parameter: str, arn_marker: str) -> dict[str, list[str]]:
+def _names(ctx: CollectContext, resource_type: str, parameter: str, arn_marker: str) -> dict[str, Any]:
     """The describe call's name parameter for a targeted run (names, or the name part of ARNs); {} for all."""
     wanted = ctx.targets(resource_type)
     if wanted is None:

@@ -119,15 +119,14 @@ class BackupCollector(Collector):
         except ListFailed:
             listed = None
         if listed is not None:
-            selections = []
+            selections: list[dict[str, Any]] = []
             for entry in listed:
                 response = ctx.call("backup", "GetBackupSelection", item=item, BackupPlanId=plan_id, SelectionId=entry["SelectionId"])
                 if response is FAILED:
-                    selections = None
-                    break
+                    break  # the selections stay unknown, not partial
                 selection = response.get("BackupSelection") or {}
                 selections.append({"SelectionId": entry["SelectionId"], **{k: selection.get(k) for k in SELECTION_KEYS}})
-            if selections is not None:
+            else:
                 item.supplementaryConfiguration["BackupSelections"] = selections
         _tags(ctx, item)
         item.refresh_state_id()

@@ -267,8 +267,11 @@ class CollectContext:
         not_found: tuple[str, ...] = (),
         id_key: str | tuple[str, ...] | None = None,
         **kwargs: Any,
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Iterator[Any]:
         """Yield every element of ``result_key`` across pages; raise :class:`ListFailed` on error.
+
+        Elements are what the listing holds: structures (dicts) for most APIs, names or ARNs (str)
+        for listings such as ListTables or ListTaskDefinitions.
 
         ``id_key``: the member identifying a resource; an element without it is not yielded but recorded
         as an error, and ``resource_type`` is then never marked complete (nothing is recorded deleted)."""

@@ -32,19 +32,20 @@ class DmsCollector(Collector):
 
     def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
         wanted = ctx.targets(REPLICATION_INSTANCE)
-        filters: list[list[dict[str, Any]]] = [[]]
+        # the describe calls' parameters: one unfiltered call, or one filtered call per kind of identifier
+        requests: list[dict[str, Any]] = [{}]
         if wanted is not None:  # targeted: filter by identifier and by ARN (DMS answers ResourceNotFoundFault when none match)
             arns = sorted(i for i in wanted if i.startswith("arn:"))
             names = sorted(i for i in wanted if not i.startswith("arn:"))
-            filters = [[{"Name": name, "Values": values}] for name, values in (
+            requests = [{"Filters": [{"Name": name, "Values": values}]} for name, values in (
                 ("replication-instance-id", names), ("replication-instance-arn", arns)) if values]
         try:
             instances = list({
                 i["ReplicationInstanceIdentifier"]: i
-                for f in filters
+                for params in requests
                 for i in ctx.paginate(
                     "dms", "DescribeReplicationInstances", "ReplicationInstances", resource_type=REPLICATION_INSTANCE,
-                    id_key="ReplicationInstanceIdentifier", not_found=("ResourceNotFoundFault",) if f else (), **({"Filters": f} if f else {}),
+                    id_key="ReplicationInstanceIdentifier", not_found=("ResourceNotFoundFault",) if params else (), **params,
                 )
             }.values())
         except ListFailed:

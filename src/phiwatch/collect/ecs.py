@@ -69,6 +69,7 @@ class EcsCollector(Collector):
 
     def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
         wanted = ctx.targets(TASK_DEFINITION)
+        arns: list[str]
         try:
             if wanted is None:
                 arns = list(ctx.paginate("ecs", "ListTaskDefinitions", "taskDefinitionArns", resource_type=TASK_DEFINITION, status="ACTIVE"))
@@ -88,7 +89,7 @@ class EcsCollector(Collector):
         is recorded as deleted, as in a full collection.
         """
         families = sorted({_family(i) for i in wanted})
-        arns = [
+        arns: list[str] = [
             arn for family in families
             for arn in ctx.paginate("ecs", "ListTaskDefinitions", "taskDefinitionArns", resource_type=TASK_DEFINITION,
                                     status="ACTIVE", familyPrefix=family)

@@ -49,10 +49,11 @@ class ElastiCacheCollector(Collector):
                 if wanted is None:
                     elements = list(ctx.paginate("elasticache", api, key, resource_type=resource_type, id_key=id_key))
                 else:  # targeted: the describe call's own id parameter, one id (an ARN's last part) at a time
-                    elements = [
-                        e for rid in sorted({i.rsplit(f":{prefix}:", 1)[-1] for i in wanted})
-                        for e in ctx.paginate("elasticache", api, key, resource_type=resource_type, not_found=(missing,), id_key=id_key, **{id_key: rid})
-                    ]
+                    elements = []
+                    for rid in sorted({i.rsplit(f":{prefix}:", 1)[-1] for i in wanted}):
+                        params: dict[str, Any] = {id_key: rid}
+                        elements.extend(ctx.paginate("elasticache", api, key, resource_type=resource_type, not_found=(missing,),
+                                                     id_key=id_key, **params))
             except ListFailed:
                 continue
             yield from ctx.map(lambda e: self._item(ctx, resource_type, e, id_key, prefix), elements)

@@ -57,7 +57,8 @@ def _batched_tags(
     """Set ``tags`` on ``items`` with one DescribeTags call per 20 resources."""
     for start in range(0, len(items), TAG_BATCH):
         batch = items[start : start + TAG_BATCH]
-        response = ctx.call(service, "DescribeTags", item=batch[0], **{param: [ident(i) for i in batch]})
+        params: dict[str, Any] = {param: [ident(i) for i in batch]}
+        response = ctx.call(service, "DescribeTags", item=batch[0], **params)
         if response is FAILED:
             error = batch[0].collectionErrors[-1]
             for other in batch[1:]:

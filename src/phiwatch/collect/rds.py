@@ -40,6 +40,7 @@ No account-level keys.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Iterator
@@ -150,7 +151,7 @@ class RdsCollector(Collector):
             except ListFailed:
                 continue
             snapshots = [s for s in snapshots if ctx.selected(kind.resource_type, s.get(kind.id_key), s.get(kind.arn_key))]
-            yield from ctx.map(lambda s, k=kind, p=parents: self._snapshot(ctx, k, s, p), snapshots)
+            yield from ctx.map(functools.partial(self._snapshot, ctx, kind, parents=parents), snapshots)
             ctx.mark_complete(kind.resource_type)
 
     def _instance(self, ctx: CollectContext, element: dict[str, Any], ids: dict[str, str]) -> ConfigurationItem:

@@ -15,7 +15,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Mapping
 
 from phiwatch.aws.session import AwsContext
 from phiwatch.collect.base import GLOBAL_REGION, REGISTRY, CollectContext, Collector
@@ -66,7 +66,7 @@ def collect(
     max_workers: int = 8,
     changed_by: str | None = None,
     regions: list[str] | None = None,
-    only: dict[str, Iterable[str]] | None = None,
+    only: Mapping[str, Iterable[str]] | None = None,
 ) -> CollectResult:
     """Collect every enabled service in every region into ``store``.
 
@@ -201,7 +201,7 @@ def collect(
 SOURCES = "accountKeySources"
 
 
-def targeting(cls: type[Collector], only: dict[str, Iterable[str]] | None) -> dict[str, frozenset[str]] | None:
+def targeting(cls: type[Collector], only: Mapping[str, Iterable[str]] | None) -> dict[str, frozenset[str]] | None:
     """The part of ``only`` for collector ``cls``; None (its whole service) when it cannot target all of it."""
     if only is None:
         return None

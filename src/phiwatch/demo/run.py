@@ -45,6 +45,8 @@ def run_demo(db: str | None = None, regions: list[str] | None = None) -> None:
         with collection_progress(enabled=err_console.is_terminal) as progress:  # its alerts are shown at step 5
             outcome = run_scan(aws, store, policy, rules=rules, progress=progress, deliver=lambda: deliver(store, policy, rules, aws=aws))
         c = outcome.collect_result
+        # run_scan collects first and assembles the report unless told otherwise
+        assert c is not None and outcome.scan is not None
         console.print(f"3. Collected {c.seen} items of {len(c.types_seen)} resource types (account {c.account_id}, "
                       f"{', '.join(c.regions)}) in {c.seconds:.1f}s, {c.requests} requests, into {db}")
         print_owners(store)
@@ -243,6 +245,7 @@ def show_remediation(aws, store, policy, outcome, db: str, alerts: AlertInbox, r
         line(f"   [{style}]{o.status:<8}[/{style}] {o.rule_id}  {o.resource_id}" + (f": {o.reason}" if o.reason else ""))
     if len(done) > 8:
         console.print(f"   ... and {len(done) - 8} more")
+    assert second.scan is not None  # reported, as by default
     after = _failing(second.scan)
     applied = [o for o in done if o.status == "applied"]
     console.print(f"8. Re-scan: {len(before)} non-compliant evaluations before, {len(after)} after", highlight=False)

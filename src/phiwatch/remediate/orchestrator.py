@@ -268,8 +268,7 @@ def recollect(aws: Any, store: Store, wanted: Iterable[tuple[ConfigurationItem, 
     for run, regions, services in runs:
         clone = copy.copy(aws)
         clone.regions = regions
-        targets: dict[str, Iterable[str]] | None = dict(only[run]) if run in only else None
-        result = runner.collect(clone, store, services=services, changed_by=changed_by, only=targets)
+        result = runner.collect(clone, store, services=services, changed_by=changed_by, only=only.get(run))
         for err in result.errors:
             log.info("re-collection error: %s", err.to_dict())
     return {key: current_item(store, key) for key in keys}

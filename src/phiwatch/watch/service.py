@@ -50,7 +50,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from botocore.config import Config
@@ -504,9 +504,8 @@ class WatchService:
         t0 = time.monotonic()
         calls = sorted({r.parsed.label for r, _ in members if isinstance(r.parsed, Change)})
         only = targets_of([ref for _, ref in members])
-        targets: dict[str, Iterable[str]] | None = dict(only) if only is not None else None
         try:
-            result = runner.collect(self.aws, self.store, services=[service], regions=[region], only=targets)
+            result = runner.collect(self.aws, self.store, services=[service], regions=[region], only=only)
         except Exception as exc:  # noqa: BLE001 - the store or AWS failed: the events come back later
             _log(logging.ERROR, "re-collection failed", service=service, region=region, error=_code(exc), message=str(exc)[:300], calls=calls)
             return False, None, False
