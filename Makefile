@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP_TOOLS := pip-tools==7.7.0
 
-.PHONY: demo test install lock bench bench-scan bench-faults clean
+.PHONY: demo test lint install lock bench bench-scan bench-faults clean
 
 # Everything comes from requirements.lock (exact versions with hashes, build tools included), then
 # phiwatch itself without dependencies or an isolated build, so nothing unlocked is ever resolved.
@@ -24,7 +24,7 @@ lock:
 	$(PYTHON) -m venv $(VENV)-lock
 	$(VENV)-lock/bin/pip install --quiet $(PIP_TOOLS)
 	$(VENV)-lock/bin/pip-compile --quiet --upgrade --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
-		--all-build-deps --extra test --extra postgres --extra apprise \
+		--all-build-deps --extra test --extra postgres --extra apprise --extra lint \
 		-c lock-constraints.txt --output-file requirements.lock pyproject.toml
 	rm -rf $(VENV)-lock
 
@@ -33,6 +33,12 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n auto -q
+
+# Style, import order and types: what CI checks before the tests.
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -55,9 +55,10 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 #: operations that only read, by name (JSON, query, EC2 and CBOR protocols)
@@ -171,18 +172,27 @@ def error_response(info: RequestInfo, status: int, code: str, message: str) -> t
         body = json.dumps({"__type": code, "message": message, "Message": message}).encode()
         return status, {"Content-Type": "application/json", "x-amzn-ErrorType": code, "x-amzn-RequestId": rid}, body
     if info.protocol == "cbor":
-        return status, {"Content-Type": "application/cbor", "smithy-protocol": "rpc-v2-cbor", "x-amzn-RequestId": rid}, \
-            _cbor_map({"__type": code, "message": message})
+        return (
+            status,
+            {"Content-Type": "application/cbor", "smithy-protocol": "rpc-v2-cbor", "x-amzn-RequestId": rid},
+            _cbor_map({"__type": code, "message": message}),
+        )
     if info.protocol == "ec2":
-        body = (f"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Errors><Error><Code>{code}</Code>"
-                f"<Message>{message}</Message></Error></Errors><RequestID>{rid}</RequestID></Response>")
+        body = (
+            f'<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>{code}</Code>'
+            f"<Message>{message}</Message></Error></Errors><RequestID>{rid}</RequestID></Response>"
+        )
         return status, {"Content-Type": "text/xml"}, body.encode()
     if info.protocol == "rest-xml":
-        body = (f"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>{message}</Message>"
-                f"<RequestId>{rid}</RequestId></Error>")
+        body = (
+            f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code><Message>{message}</Message>'
+            f"<RequestId>{rid}</RequestId></Error>"
+        )
         return status, {"Content-Type": "application/xml"}, body.encode()
-    body = (f"<ErrorResponse><Error><Type>{'Sender' if status < 500 else 'Receiver'}</Type><Code>{code}</Code>"
-            f"<Message>{message}</Message></Error><RequestId>{rid}</RequestId></ErrorResponse>")
+    body = (
+        f"<ErrorResponse><Error><Type>{'Sender' if status < 500 else 'Receiver'}</Type><Code>{code}</Code>"
+        f"<Message>{message}</Message></Error><RequestId>{rid}</RequestId></ErrorResponse>"
+    )
     return status, {"Content-Type": "text/xml"}, body.encode()
 
 
@@ -256,7 +266,7 @@ class FaultProxy:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def start(self) -> "FaultProxy":
+    def start(self) -> FaultProxy:
         proxy = self
 
         class Handler(_Handler):
@@ -305,7 +315,9 @@ class FaultProxy:
         with self.lock:
             self.injected[kind] += 1
 
-    def forward(self, method: str, path: str, headers: Any, body: bytes, info: RequestInfo | None = None) -> tuple[int, list[tuple[str, str]], bytes]:
+    def forward(
+        self, method: str, path: str, headers: Any, body: bytes, info: RequestInfo | None = None
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
         if info is not None and info.write:
             with self.lock:
                 self.forwarded[(info.service, info.operation)] += 1
@@ -442,8 +454,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--delay", type=float, default=0.01, help="share delayed by --delay-seconds (default 0.01)")
     parser.add_argument("--delay-seconds", type=float, default=2.0)
     args = parser.parse_args(argv)
-    proxy = FaultProxy(args.upstream, Rates(args.throttle, args.error500, args.reset, args.delay, args.delay_seconds),
-                       seed=args.seed, port=args.port).start()
+    proxy = FaultProxy(
+        args.upstream, Rates(args.throttle, args.error500, args.reset, args.delay, args.delay_seconds), seed=args.seed, port=args.port
+    ).start()
     print(f"fault proxy on {proxy.endpoint} -> {args.upstream} (Ctrl-C to stop and print the counts)", flush=True)
     try:
         while True:

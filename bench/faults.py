@@ -63,24 +63,30 @@ import time
 import urllib.request
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 
-from faultproxy import FaultProxy, Rates, RequestInfo, Trip  # noqa: E402
+from faultproxy import FaultProxy, Rates, Trip  # noqa: E402
 
 REGION = "us-east-1"
 HOOK_KEY = "faults-bench-signing-key"  # a throwaway HMAC key for the local receiver
 #: rules phiwatch fixes on its own in the campaign (the others: remediation off)
 AUTO_RULES = (
-    "s3-bucket-versioning-enabled", "s3-bucket-server-side-encryption-enabled", "s3-bucket-public-read-prohibited",
-    "restricted-ssh", "ec2-imdsv2-check", "ec2-ebs-encryption-by-default", "iam-password-policy",
+    "s3-bucket-versioning-enabled",
+    "s3-bucket-server-side-encryption-enabled",
+    "s3-bucket-public-read-prohibited",
+    "restricted-ssh",
+    "ec2-imdsv2-check",
+    "ec2-ebs-encryption-by-default",
+    "iam-password-policy",
     "s3-account-level-public-access-blocks-periodic",
 )
 #: demo estate modules seeded by default (``--estate full``: every module)
@@ -167,7 +173,9 @@ class WebhookReceiver:
                 with receiver.lock:
                     receiver.posts += 1
                     trip = receiver.trip_fire is not None and receiver.posts == receiver.trip_nth
-                d = Delivery(self.headers.get("X-Phiwatch-Delivery", ""), payload.get("event", "?"), payload.get("finding_id"), signed, not trip)
+                d = Delivery(
+                    self.headers.get("X-Phiwatch-Delivery", ""), payload.get("event", "?"), payload.get("finding_id"), signed, not trip
+                )
                 if trip:
                     receiver.trip_fire()  # type: ignore[misc]
                     receiver.fired.set()
@@ -319,8 +327,21 @@ class Campaign:
 
     # one phiwatch process
     def scan_command(self, db_url: str, eval_kill: int | None = None) -> list[str]:
-        args = ["scan", "--endpoint-url", self.proxy.endpoint, "--db", db_url, "--policy", str(self.policy),
-                "--format", "json", "--output", str(self.workdir / "scan.json"), "-r", REGION]
+        args = [
+            "scan",
+            "--endpoint-url",
+            self.proxy.endpoint,
+            "--db",
+            db_url,
+            "--policy",
+            str(self.policy),
+            "--format",
+            "json",
+            "--output",
+            str(self.workdir / "scan.json"),
+            "-r",
+            REGION,
+        ]
         if eval_kill is not None:
             return [sys.executable, "-c", EVAL_KILL_WRAPPER, str(eval_kill), *args]
         script = Path(sys.executable).with_name("phiwatch")
@@ -328,14 +349,19 @@ class Campaign:
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k not in ("PHIWATCH_DB", "PHIWATCH_POLICY")}
-        env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_REGION=REGION, AWS_DEFAULT_REGION=REGION,
-                   MOTO_EC2_LOAD_DEFAULT_AMIS="false", PHIWATCH_FAULTS_HOOK_KEY=HOOK_KEY)
+        env.update(
+            AWS_ACCESS_KEY_ID="testing",
+            AWS_SECRET_ACCESS_KEY="testing",
+            AWS_REGION=REGION,
+            AWS_DEFAULT_REGION=REGION,
+            MOTO_EC2_LOAD_DEFAULT_AMIS="false",
+            PHIWATCH_FAULTS_HOOK_KEY=HOOK_KEY,
+        )
         return env
 
     def run(self, cmd: list[str]) -> tuple[int, str]:
         with tempfile.TemporaryFile() as err:
-            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env=self.env(), cwd=self.workdir,
-                                    start_new_session=True)
+            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env=self.env(), cwd=self.workdir, start_new_session=True)
             self.current = proc
             try:
                 code = proc.wait(timeout=self.args.timeout)
@@ -451,10 +477,21 @@ class Campaign:
             raise SystemExit(f"the reference re-run failed ({code2}):\n{tail(err2)}")
         snap = snapshot(db_url, list(self.receiver.deliveries), self.proxy.forwarded_writes(), self.workdir, self.env())
         self.reference = snap
-        self.reference_facts = {"collect_reads": reads_before_write, "writes": writes, "posts": posts,
-                                "first_evaluations": first_evaluations, **snap["facts"]}
-        result = RunResult(name=name, variant="reference (clean)", first_exit=code, second_exit=code2, facts=self.reference_facts,
-                           wall=round(time.monotonic() - t0, 1))
+        self.reference_facts = {
+            "collect_reads": reads_before_write,
+            "writes": writes,
+            "posts": posts,
+            "first_evaluations": first_evaluations,
+            **snap["facts"],
+        }
+        result = RunResult(
+            name=name,
+            variant="reference (clean)",
+            first_exit=code,
+            second_exit=code2,
+            facts=self.reference_facts,
+            wall=round(time.monotonic() - t0, 1),
+        )
         problems = [p for p in snap["self_problems"]]
         result.problems = problems
         if writes == 0 or posts == 0:
@@ -502,8 +539,13 @@ _TIME = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _TIME_KEY = re.compile(r"(?i)(time|date)$")
 #: configuration item keys whose values are the capture's, not the resource's
-VOLATILE_KEYS = {"configurationItemCaptureTime", "configurationStateId", "configurationItemStatus", "collectionErrors",
-                 "ClientToken"}  # boto3 generates idempotency tokens (uuid4) for the seeding calls
+VOLATILE_KEYS = {
+    "configurationItemCaptureTime",
+    "configurationStateId",
+    "configurationItemStatus",
+    "collectionErrors",
+    "ClientToken",
+}  # boto3 generates idempotency tokens (uuid4) for the seeding calls
 
 
 def normalise(value: Any) -> Any:
@@ -512,8 +554,11 @@ def normalise(value: Any) -> Any:
         # keyed by client-generated tokens (Secrets Manager version ids): the values, in order
         return sorted((normalise(v) for v in value.values()), key=lambda v: json.dumps(v, sort_keys=True, default=str))
     if isinstance(value, dict):
-        return {k: "<time>" if isinstance(v, (int, float)) and _TIME_KEY.search(k) else normalise(v)
-                for k, v in sorted(value.items()) if k not in VOLATILE_KEYS}
+        return {
+            k: "<time>" if isinstance(v, (int, float)) and _TIME_KEY.search(k) else normalise(v)
+            for k, v in sorted(value.items())
+            if k not in VOLATILE_KEYS
+        }
     if isinstance(value, list):
         return [normalise(v) for v in value]
     if isinstance(value, str) and _TIME.match(value):
@@ -530,7 +575,7 @@ def snapshot(db_url: str, deliveries: list[Delivery], forwarded_writes: Counter,
     from sqlalchemy import select, text
 
     from phiwatch.store import Store
-    from phiwatch.store.tables import audit_log, evaluations, findings, finding_events, outbox, remediations, resources, versions
+    from phiwatch.store.tables import audit_log, evaluations, finding_events, findings, outbox, remediations, resources, versions
 
     problems: list[str] = []
     store = Store(db_url)
@@ -540,7 +585,11 @@ def snapshot(db_url: str, deliveries: list[Delivery], forwarded_writes: Counter,
             key = {pk: (r.resource_type, r.region, r.resource_id) for pk, r in res.items()}
             history: dict[tuple, list[tuple]] = {}
             contents: dict[tuple, Any] = {}
-            for v in conn.execute(select(versions.c.resource_pk, versions.c.version, versions.c.status, versions.c.item).order_by(versions.c.resource_pk, versions.c.version)):
+            for v in conn.execute(
+                select(versions.c.resource_pk, versions.c.version, versions.c.status, versions.c.item).order_by(
+                    versions.c.resource_pk, versions.c.version
+                )
+            ):
                 errors = bool((v.item or {}).get("collectionErrors"))
                 history.setdefault(key[v.resource_pk], []).append((v.version, v.status, digest(v.item), errors))
                 contents[key[v.resource_pk]] = normalise(v.item)
@@ -548,7 +597,10 @@ def snapshot(db_url: str, deliveries: list[Delivery], forwarded_writes: Counter,
             evals = {(e.rule_id, *key[e.resource_pk]): (e.compliance, e.annotation) for e in conn.execute(select(evaluations))}
             finds = {f.id: (f.rule_id, *key[f.resource_pk], f.status, f.severity) for f in conn.execute(select(findings))}
             events = Counter((e.finding_id, e.event) for e in conn.execute(select(finding_events)))
-            outbox_rows = [dict(r._mapping) for r in conn.execute(select(outbox.c.route, outbox.c.finding_id, outbox.c.event, outbox.c.status, outbox.c.attempts))]
+            outbox_rows = [
+                dict(r._mapping)
+                for r in conn.execute(select(outbox.c.route, outbox.c.finding_id, outbox.c.event, outbox.c.status, outbox.c.attempts))
+            ]
             rems = [dict(r._mapping) for r in conn.execute(select(remediations))]
             audited = Counter((a.remediation_id, a.action) for a in conn.execute(select(audit_log.c.remediation_id, audit_log.c.action)))
             # integrity
@@ -584,19 +636,38 @@ def snapshot(db_url: str, deliveries: list[Delivery], forwarded_writes: Counter,
     if unsigned:
         problems.append(f"{unsigned} deliveries with a bad signature")
     return {
-        "items": items, "history": history, "contents": contents, "evaluations": evals, "findings": finds, "events": events,
+        "items": items,
+        "history": history,
+        "contents": contents,
+        "evaluations": evals,
+        "findings": finds,
+        "events": events,
         "outbox": Counter((r["route"], r["finding_id"], r["event"], r["status"]) for r in outbox_rows),
-        "acked": acked, "remediations": Counter((r["rule_id"], key.get(r["resource_pk"]), r["status"]) for r in rems
-                                                if not (r["status"] == "failed" and (r["reason"] or "").startswith("interrupted: "))),
+        "acked": acked,
+        "remediations": Counter(
+            (r["rule_id"], key.get(r["resource_pk"]), r["status"])
+            for r in rems
+            if not (r["status"] == "failed" and (r["reason"] or "").startswith("interrupted: "))
+        ),
         "interrupted": sum(1 for r in rems if (r["reason"] or "").startswith("interrupted: ")),
-        "applied": applied, "forwarded_writes": forwarded_writes, "self_problems": problems, "unsent": len(unsent),
+        "applied": applied,
+        "forwarded_writes": forwarded_writes,
+        "self_problems": problems,
+        "unsent": len(unsent),
         "facts": {
-            "items": len(items), "versions": sum(len(h) for h in history.values()), "evaluations": len(evals),
-            "findings": Counter(f[-2] for f in finds.values()), "outbox": len(outbox_rows), "unsent": len(unsent),
-            "acked": sum(acked.values()), "received": sum(received.values()),
+            "items": len(items),
+            "versions": sum(len(h) for h in history.values()),
+            "evaluations": len(evals),
+            "findings": Counter(f[-2] for f in finds.values()),
+            "outbox": len(outbox_rows),
+            "unsent": len(unsent),
+            "acked": sum(acked.values()),
+            "received": sum(received.values()),
             "redelivered": sum(n - 1 for n in received.values() if n > 1),
             "remediations": Counter(r["status"] for r in rems),
-            "interrupted_runs_closed": sum(1 for r in rems if (r["reason"] or "").startswith("interrupted: ")), "audit": verify.returncode == 0, "integrity": integrity,
+            "interrupted_runs_closed": sum(1 for r in rems if (r["reason"] or "").startswith("interrupted: ")),
+            "audit": verify.returncode == 0,
+            "integrity": integrity,
         },
     }
 
@@ -619,10 +690,16 @@ def pg_integrity(conn: Any, problems: list[str]) -> str:
             problems.append(f"{n} orphan {name} rows")
     try:
         conn.execute(text("CREATE EXTENSION IF NOT EXISTS amcheck"))
-        indexes = [r[0] for r in conn.execute(text(
-            "select c.oid::regclass::text from pg_index i join pg_class c on c.oid = i.indexrelid "
-            "join pg_am a on a.oid = c.relam join pg_namespace n on n.oid = c.relnamespace "
-            "where a.amname = 'btree' and n.nspname = 'public'"))]
+        indexes = [
+            r[0]
+            for r in conn.execute(
+                text(
+                    "select c.oid::regclass::text from pg_index i join pg_class c on c.oid = i.indexrelid "
+                    "join pg_am a on a.oid = c.relam join pg_namespace n on n.oid = c.relnamespace "
+                    "where a.amname = 'btree' and n.nspname = 'public'"
+                )
+            )
+        ]
         for index in indexes:
             conn.execute(text("select bt_index_check(cast(:i as regclass), true)"), {"i": index})
         conn.commit()
@@ -657,7 +734,9 @@ def compare(ref: dict[str, Any], got: dict[str, Any], *, wire_check: bool, relax
     # items: same resources, same status and version, same history content
     missing_items = [k for k in ref["items"] if k not in got["items"]]
     lost += len(missing_items)
-    deleted = [k for k, (status, _) in got["items"].items() if status == "ResourceDeleted" and ref["items"].get(k, ("",))[0] != "ResourceDeleted"]
+    deleted = [
+        k for k, (status, _) in got["items"].items() if status == "ResourceDeleted" and ref["items"].get(k, ("",))[0] != "ResourceDeleted"
+    ]
     if deleted:
         problems.append(f"{len(deleted)} resources marked deleted: {deleted[:3]}")
     spurious = 0
@@ -666,8 +745,11 @@ def compare(ref: dict[str, Any], got: dict[str, Any], *, wire_check: bool, relax
         if r is not None and len(h) > len(r) and not relax_history:
             spurious += len(h) - len(r)
     duplicated += spurious
-    diff("items (status, version)", ref["items"],
-         {k: (v[0], ref["items"].get(k, v)[1]) for k, v in got["items"].items()} if relax_history else got["items"])
+    diff(
+        "items (status, version)",
+        ref["items"],
+        {k: (v[0], ref["items"].get(k, v)[1]) for k, v in got["items"].items()} if relax_history else got["items"],
+    )
     got_history = dict(got["history"])
     if relax_history:
         # a kill mid-remediation leaves the estate half fixed, and the re-run records that real
@@ -685,7 +767,7 @@ def compare(ref: dict[str, Any], got: dict[str, Any], *, wire_check: bool, relax
     diff("outbox rows", dict(ref["outbox"]), dict(got["outbox"]))
     diff("remediations", dict(ref["remediations"]), dict(got["remediations"]))
     # alerts: every one the reference delivered, acknowledged exactly once
-    for k, n in got["acked"].items():
+    for n in got["acked"].values():
         if n > 1:
             duplicated += n - 1
     lost += sum(1 for k in ref["acked"] if k not in got["acked"])
@@ -781,19 +863,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1, help="seed of the estate ids, fault RNG and kill points (default 1)")
     parser.add_argument("--kills", type=int, default=24, help="kill -9 points, spread evenly over the phases (default 24)")
     parser.add_argument("--phases", default=",".join(PHASES), help=f"phases to kill in (default {','.join(PHASES)})")
-    parser.add_argument("--rates", default="0.05,0.20",
-                        help="comma-separated throttling rates, one campaign variant each (default 0.05,0.20); "
-                             "HTTP 500 2 %%, resets 2 %% and 2 s delays 1 %% are added to each")
+    parser.add_argument(
+        "--rates",
+        default="0.05,0.20",
+        help="comma-separated throttling rates, one campaign variant each (default 0.05,0.20); "
+        "HTTP 500 2 %%, resets 2 %% and 2 s delays 1 %% are added to each",
+    )
     parser.add_argument("--error500", type=float, default=0.02, help="share of requests answered HTTP 500 (default 0.02)")
     parser.add_argument("--reset", type=float, default=0.02, help="share of connections reset (default 0.02)")
     parser.add_argument("--delay", type=float, default=0.01, help="share of answers delayed (default 0.01)")
     parser.add_argument("--delay-seconds", type=float, default=2.0, help="the delay (default 2)")
     parser.add_argument("--runs-per-rate", type=int, default=2, help="faulted runs per throttling rate (default 2)")
-    parser.add_argument("--estate", choices=("core", "full"), default="core",
-                        help="demo estate modules: core (EC2, S3, IAM, audit, SSM, WAF: ~4 s to seed) or full (~10 s)")
-    parser.add_argument("--db-url", default=None,
-                        help="PostgreSQL server to run on (postgresql+psycopg://user@host:port/db): a database is created per run. "
-                             "Default: SQLite files")
+    parser.add_argument(
+        "--estate",
+        choices=("core", "full"),
+        default="core",
+        help="demo estate modules: core (EC2, S3, IAM, audit, SSM, WAF: ~4 s to seed) or full (~10 s)",
+    )
+    parser.add_argument(
+        "--db-url",
+        default=None,
+        help="PostgreSQL server to run on (postgresql+psycopg://user@host:port/db): a database is created per run. Default: SQLite files",
+    )
     parser.add_argument("--no-control", action="store_true", help="skip the control run (a clean run compared with the reference)")
     parser.add_argument("--timeout", type=float, default=300, help="seconds per phiwatch process (default 300)")
     parser.add_argument("--out", default=str(BENCH_DIR / "results"), help="results directory (default bench/results)")
@@ -811,15 +902,23 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
     os.environ.setdefault("MOTO_ACM_VALIDATION_WAIT", "0")
     workdir = Path(tempfile.mkdtemp(prefix="phiwatch-faults-"))
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     t0 = time.monotonic()
     from run import machine
 
     report: dict[str, Any] = {
         "started": started.strftime("%Y-%m-%d %H:%M UTC"),
-        "command": " ".join([".venv/bin/python" if sys.executable.startswith(str(ROOT)) else sys.executable, "bench/faults.py",
-                             *(argv if argv is not None else sys.argv[1:])]),
-        "seed": args.seed, "estate": args.estate, "commit": machine().get("commit"), "variants": {},
+        "command": " ".join(
+            [
+                ".venv/bin/python" if sys.executable.startswith(str(ROOT)) else sys.executable,
+                "bench/faults.py",
+                *(argv if argv is not None else sys.argv[1:]),
+            ]
+        ),
+        "seed": args.seed,
+        "estate": args.estate,
+        "commit": machine().get("commit"),
+        "variants": {},
     }
     campaign = Campaign(args, workdir)
     report["store"] = "PostgreSQL" if args.db_url else "SQLite"
@@ -848,8 +947,10 @@ def main(argv: list[str] | None = None) -> int:
             r = campaign.scenario(variant, **kw)
             runs.append(r)
             status = "ok" if not r.problems else f"{len(r.problems)} PROBLEMS"
-            log(f"[{n}/{len(plan)}] {variant}{' (' + r.kill_at + ')' if r.kill_at else ''}: injected {fmt_counts(r.injected)}; "
-                f"{status}; {r.wall} s")
+            log(
+                f"[{n}/{len(plan)}] {variant}{' (' + r.kill_at + ')' if r.kill_at else ''}: injected {fmt_counts(r.injected)}; "
+                f"{status}; {r.wall} s"
+            )
             for p in r.problems[:8]:
                 log(f"    {p}")
     finally:

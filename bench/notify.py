@@ -45,7 +45,7 @@ for _var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_END
     os.environ.pop(_var, None)
 os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
 
-from phiwatch.aws.session import AwsContext, make_client  # noqa: E402
+from phiwatch.aws.session import AwsContext  # noqa: E402
 from phiwatch.emulator import Emulator  # noqa: E402
 from phiwatch.engine import Evaluator, resolve_rules  # noqa: E402
 from phiwatch.model import ConfigurationItem  # noqa: E402
@@ -101,10 +101,19 @@ class Receiver:
 
 def bucket(name: str, logging: bool, capture: str) -> ConfigurationItem:
     return ConfigurationItem(
-        resourceType="AWS::S3::Bucket", resourceId=name, resourceName=name, arn=f"arn:aws:s3:::{name}", awsRegion="us-east-1",
-        accountId="123456789012", tags={"PHI": "Yes"}, configurationItemCaptureTime=capture,
-        supplementaryConfiguration={"BucketLoggingConfiguration": {"destinationBucketName": "logs", "logFilePrefix": ""} if logging else None,
-                                    "ServerSideEncryptionConfiguration": None, "BucketPolicy": None},
+        resourceType="AWS::S3::Bucket",
+        resourceId=name,
+        resourceName=name,
+        arn=f"arn:aws:s3:::{name}",
+        awsRegion="us-east-1",
+        accountId="123456789012",
+        tags={"PHI": "Yes"},
+        configurationItemCaptureTime=capture,
+        supplementaryConfiguration={
+            "BucketLoggingConfiguration": {"destinationBucketName": "logs", "logFilePrefix": ""} if logging else None,
+            "ServerSideEncryptionConfiguration": None,
+            "BucketPolicy": None,
+        },
     )
 
 
@@ -130,8 +139,10 @@ def one_rule_policy(text: str) -> Policy:
 def route_yaml(channel: str, target: str, digest: bool = False) -> str:
     if channel == "sns":
         return f"notifications:\n  - {{name: bench, channel: sns, target: '{target}', digest: {str(digest).lower()}}}\n"
-    return (f"notifications:\n  - {{name: bench, channel: webhook, target: '{target}/hook', secret_env: PHIWATCH_BENCH_HOOK_KEY, "
-            f"digest: {str(digest).lower()}}}\n")
+    return (
+        f"notifications:\n  - {{name: bench, channel: webhook, target: '{target}/hook', secret_env: PHIWATCH_BENCH_HOOK_KEY, "
+        f"digest: {str(digest).lower()}}}\n"
+    )
 
 
 class SnsCounter:
@@ -174,7 +185,7 @@ def latency(channel: str, emu: Emulator, receiver: Receiver, rounds: int, backgr
     target, queue = subscribed_topic(emu, "bench-latency") if channel == "sns" else (receiver.url, None)
     pol = one_rule_policy(route_yaml(channel, target))
     write(store, [bucket(f"background-{i:05d}", True, "2026-06-01T00:00:00Z") for i in range(background)])
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     Evaluator(store, pol, _RULES).evaluate(now=now)
     dispatcher = make_dispatcher(store, pol, aws, SnsCounter() if channel == "sns" else None)
     totals, evals, delivers = [], [], []
@@ -200,14 +211,25 @@ def latency(channel: str, emu: Emulator, receiver: Receiver, rounds: int, backgr
 
     def ms(values: list[float]) -> dict[str, float]:
         values = sorted(values)
-        return {"median": round(statistics.median(values) * 1000, 1), "p95": round(values[int(0.95 * (len(values) - 1))] * 1000, 1),
-                "max": round(values[-1] * 1000, 1)}
+        return {
+            "median": round(statistics.median(values) * 1000, 1),
+            "p95": round(values[int(0.95 * (len(values) - 1))] * 1000, 1),
+            "max": round(values[-1] * 1000, 1),
+        }
 
-    return {"channel": channel, "rounds": rounds, "background_items": background, "total_ms": ms(totals),
-            "evaluate_ms": ms(evals), "deliver_ms": ms(delivers)}
+    return {
+        "channel": channel,
+        "rounds": rounds,
+        "background_items": background,
+        "total_ms": ms(totals),
+        "evaluate_ms": ms(evals),
+        "deliver_ms": ms(delivers),
+    }
 
 
-def throughput(channel: str, emu: Emulator, receiver: Receiver, n: int, digest: bool, workdir: Path, subscribed: bool = True) -> dict[str, Any]:
+def throughput(
+    channel: str, emu: Emulator, receiver: Receiver, n: int, digest: bool, workdir: Path, subscribed: bool = True
+) -> dict[str, Any]:
     label = channel + (" (digest)" if digest else "") + ("" if channel != "sns" or subscribed else ", no subscriber")
     store = Store(f"sqlite:///{workdir / f'throughput-{channel}-{digest}-{subscribed}.db'}")
     aws = AwsContext(endpoint_url=emu.endpoint, session=emu.session())
@@ -232,8 +254,11 @@ def throughput(channel: str, emu: Emulator, receiver: Receiver, n: int, digest: 
         assert count_queue(emu, queue) == delivered_messages
     store.close()
     return {
-        "channel": label, "findings": n, "messages": delivered_messages,
-        "evaluate_s": round(t1 - t0, 3), "deliver_s": round(t2 - t1, 3),
+        "channel": label,
+        "findings": n,
+        "messages": delivered_messages,
+        "evaluate_s": round(t1 - t0, 3),
+        "deliver_s": round(t2 - t1, 3),
         "alerts_per_s": round(n / (t2 - t1), 1),
         "connections": len(receiver.connections) if channel == "webhook" else None,
         "api_requests": counter.requests if counter is not None else None,
@@ -253,8 +278,13 @@ def main() -> None:
         thr = [throughput("sns", emu, receiver, args.findings, False, workdir, subscribed=False)]
         thr += [throughput(c, emu, receiver, args.findings, d, workdir) for c in ("sns", "webhook") for d in (False, True)]
     receiver.server.shutdown()
-    env = {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
-           "load_avg_1m": round(os.getloadavg()[0], 2), "time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+    env = {
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "load_avg_1m": round(os.getloadavg()[0], 2),
+        "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
     lines = [
         f"## Alert delivery ({env['time']}, Python {env['python']}, {env['cpus']} CPUs, load {env['load_avg_1m']})",
         "",
@@ -264,14 +294,22 @@ def main() -> None:
         "|---|---:|---:|---:|---:|---:|",
     ]
     for r in lat:
-        lines.append(f"| {r['channel']} | {r['total_ms']['median']} | {r['total_ms']['p95']} | {r['total_ms']['max']} | "
-                     f"{r['evaluate_ms']['median']} | {r['deliver_ms']['median']} |")
-    lines += ["", f"Throughput, {args.findings} findings opened at once (one evaluation, one delivery run):", "",
-              "| channel | messages | evaluate+outbox s | deliver s | alerts/s | TCP connections | SNS API requests |",
-              "|---|---:|---:|---:|---:|---:|---:|"]
+        lines.append(
+            f"| {r['channel']} | {r['total_ms']['median']} | {r['total_ms']['p95']} | {r['total_ms']['max']} | "
+            f"{r['evaluate_ms']['median']} | {r['deliver_ms']['median']} |"
+        )
+    lines += [
+        "",
+        f"Throughput, {args.findings} findings opened at once (one evaluation, one delivery run):",
+        "",
+        "| channel | messages | evaluate+outbox s | deliver s | alerts/s | TCP connections | SNS API requests |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in thr:
-        lines.append(f"| {r['channel']} | {r['messages']} | {r['evaluate_s']} | {r['deliver_s']} | {r['alerts_per_s']} | "
-                     f"{r['connections'] if r['connections'] is not None else '-'} | {r['api_requests'] if r['api_requests'] is not None else '-'} |")
+        lines.append(
+            f"| {r['channel']} | {r['messages']} | {r['evaluate_s']} | {r['deliver_s']} | {r['alerts_per_s']} | "
+            f"{r['connections'] if r['connections'] is not None else '-'} | {r['api_requests'] if r['api_requests'] is not None else '-'} |"
+        )
     text = "\n".join(lines) + "\n"
     print(text)
     out = BENCH_DIR / "results"

@@ -35,8 +35,9 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
@@ -47,13 +48,12 @@ for _var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_END
 os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
 
 import test_remediation_e2e as cases  # noqa: E402 - the seeding of every runbook's end-to-end case
-
 from phiwatch import __version__  # noqa: E402
 from phiwatch.emulator import Emulator  # noqa: E402
 from phiwatch.engine import resolve_rules  # noqa: E402
-from phiwatch.scan import remediator, run_scan  # noqa: E402
 from phiwatch.policy import Policy, parse_policy  # noqa: E402
 from phiwatch.remediate import orchestrator  # noqa: E402
+from phiwatch.scan import remediator, run_scan  # noqa: E402
 from phiwatch.store import Store  # noqa: E402
 
 REGION = "us-east-1"
@@ -66,7 +66,7 @@ class Timed:
         self.seconds = 0.0
         self._original = orchestrator.recollect
 
-    def __enter__(self) -> "Timed":
+    def __enter__(self) -> Timed:
         def timed(*args: Any, **kw: Any) -> Any:
             start = time.perf_counter()
             try:
@@ -87,12 +87,22 @@ def policy(case: Any, seeded: Any, mode: str, max_per_run: int = 20) -> Policy:
     data: dict[str, Any] = {
         "packs": ["hipaa", "hipaa-extras"],
         "rules": {case.rule: override} if override else {},
-        "remediation": {"mode": "off", "max_per_run": max_per_run,
-                        "rules": {case.rule: {"mode": mode, "parameters": case.runbook_parameters}}},
+        "remediation": {
+            "mode": "off",
+            "max_per_run": max_per_run,
+            "rules": {case.rule: {"mode": mode, "parameters": case.runbook_parameters}},
+        },
     }
     if seeded.excepted:
-        data["exceptions"] = [{"rule": case.rule, "resource": seeded.exception or seeded.excepted, "justification": "benchmark",
-                               "owner": "bench@example.org", "expires": "2099-12-31"}]
+        data["exceptions"] = [
+            {
+                "rule": case.rule,
+                "resource": seeded.exception or seeded.excepted,
+                "justification": "benchmark",
+                "owner": "bench@example.org",
+                "expires": "2099-12-31",
+            }
+        ]
     return parse_policy(json.dumps(data))
 
 
@@ -106,7 +116,9 @@ def one_pass(env: Any, store: Store, pol: Policy) -> tuple[float, float, Any]:
     return seconds, timed.seconds, report
 
 
-def measure(env: Any, emu: Emulator, case: Any, workdir: Path, seed: Callable[[Any], Any], round_no: int, max_per_run: int = 20) -> dict[str, Any]:
+def measure(
+    env: Any, emu: Emulator, case: Any, workdir: Path, seed: Callable[[Any], Any], round_no: int, max_per_run: int = 20
+) -> dict[str, Any]:
     emu.reset()
     env._clients.clear()
     seeded = seed(env)
@@ -120,8 +132,12 @@ def measure(env: Any, emu: Emulator, case: Any, workdir: Path, seed: Callable[[A
     finally:
         store.close()
     return {
-        "scan_s": scan_s, "plan_s": plan_s, "apply_s": apply_s, "verify_s": verify_s,
-        "planned": len(planned.by_status("planned")), "applied": len(applied.by_status("applied")),
+        "scan_s": scan_s,
+        "plan_s": plan_s,
+        "apply_s": apply_s,
+        "verify_s": verify_s,
+        "planned": len(planned.by_status("planned")),
+        "applied": len(applied.by_status("applied")),
         "failed": [o.reason for o in applied.outcomes if o.status != "applied"],
         "plan_calls": sum(len(o.plan) for o in planned.by_status("planned")),
         "apply_calls": sum(len(s["calls"]) for o in applied.by_status("applied") for s in o.steps),
@@ -149,6 +165,7 @@ def many_buckets(n: int) -> Callable[[Any], Any]:
             s3.create_bucket(Bucket=name)
             s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": [{"Key": "Environment", "Value": "PROD"}]})
         return cases.Seeded("phi-bulk-0000")
+
     return seed
 
 
@@ -159,13 +176,17 @@ def many_groups(n: int) -> Callable[[Any], Any]:
         first = None
         for i in range(n):
             gid = ec2.create_security_group(
-                GroupName=f"sg-bulk-{i:04d}", Description="bulk", VpcId=vpc,
+                GroupName=f"sg-bulk-{i:04d}",
+                Description="bulk",
+                VpcId=vpc,
                 TagSpecifications=[{"ResourceType": "security-group", "Tags": [{"Key": "Environment", "Value": "PROD"}]}],
             )["GroupId"]
-            ec2.authorize_security_group_ingress(GroupId=gid, IpPermissions=[
-                {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+            ec2.authorize_security_group_ingress(
+                GroupId=gid, IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
+            )
             first = first or gid
         return cases.Seeded(first)
+
     return seed
 
 
@@ -180,8 +201,10 @@ def markdown(rows: list[dict[str, Any]], bulk: list[dict[str, Any]], meta: dict[
     ]
     for r in rows:
         result = "applied" if r["applied"] == r["findings"] and not r["failed"] else f"FAILED: {'; '.join(r['failed'])[:120]}"
-        lines.append(f"| {r['runbook']} | {r['rule']} | {r['plan_s']:.2f} | {r['apply_s']:.2f} | {r['verify_s']:.2f} | "
-                     f"{r['plan_calls']} / {r['apply_calls']} | {result} |")
+        lines.append(
+            f"| {r['runbook']} | {r['rule']} | {r['plan_s']:.2f} | {r['apply_s']:.2f} | {r['verify_s']:.2f} | "
+            f"{r['plan_calls']} / {r['apply_calls']} | {result} |"
+        )
     lines += [
         "",
         "| findings at once | plan (s) | plan per finding (ms) | apply (s) | apply per finding (ms) | of which verify (s) | applied |",
@@ -189,8 +212,10 @@ def markdown(rows: list[dict[str, Any]], bulk: list[dict[str, Any]], meta: dict[
     ]
     for r in bulk:
         n = r["findings"]
-        lines.append(f"| {n} × {r['runbook']} ({r['rule']}) | {r['plan_s']:.2f} | {1000 * r['plan_s'] / n:.0f} | {r['apply_s']:.2f} | "
-                     f"{1000 * r['apply_s'] / n:.0f} | {r['verify_s']:.2f} | {r['applied']} / {n} |")
+        lines.append(
+            f"| {n} × {r['runbook']} ({r['rule']}) | {r['plan_s']:.2f} | {1000 * r['plan_s'] / n:.0f} | {r['apply_s']:.2f} | "
+            f"{1000 * r['apply_s'] / n:.0f} | {r['verify_s']:.2f} | {r['applied']} / {n} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -209,8 +234,14 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=BENCH_DIR / "results")
     args = ap.parse_args()
 
-    meta = {"phiwatch": __version__, "when": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "cpus": os.cpu_count(), "python": platform.python_version(), "rounds": args.rounds, "loadavg_before": loadavg()}
+    meta = {
+        "phiwatch": __version__,
+        "when": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "rounds": args.rounds,
+        "loadavg_before": loadavg(),
+    }
     only = {s.strip() for s in args.only.split(",") if s.strip()}
     emu = Emulator().start()
     env = cases.CachedAwsEnv(emu)
@@ -228,7 +259,10 @@ def main() -> None:
                 print(f"{case.runbook}: plan {row['plan_s']:.2f}s apply {row['apply_s']:.2f}s", file=sys.stderr, flush=True)
             if args.findings:
                 n = args.findings
-                for runbook, seed in (("phiwatch-EnableS3BucketVersioning", many_buckets(n)), ("phiwatch-RevokeOpenIngress", many_groups(n))):
+                for runbook, seed in (
+                    ("phiwatch-EnableS3BucketVersioning", many_buckets(n)),
+                    ("phiwatch-RevokeOpenIngress", many_groups(n)),
+                ):
                     case = cases.BY_RUNBOOK[runbook]
                     bulk_case = cases.Case(case.runbook, case.rule, case.services, seed, case.read, case.fixed)
                     run = measure(env, emu, bulk_case, workdir, seed, 0, max_per_run=10 * n)

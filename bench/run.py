@@ -34,9 +34,10 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -45,16 +46,44 @@ RSS_TARGET_MIB = 300
 
 #: AWS Config type prefix -> the signing name of the service that serves it
 _TYPE_SERVICE = {
-    "EC2": "ec2", "S3": "s3", "IAM": "iam", "KMS": "kms", "Logs": "logs", "CloudWatch": "monitoring",
-    "DynamoDB": "dynamodb", "SNS": "sns", "SecretsManager": "secretsmanager", "Lambda": "lambda", "RDS": "rds",
-    "EFS": "elasticfilesystem", "ElasticLoadBalancingV2": "elasticloadbalancing",
-    "ElasticLoadBalancing": "elasticloadbalancing", "CloudTrail": "cloudtrail", "ACM": "acm",
-    "ApiGateway": "apigateway", "ApiGatewayV2": "apigateway", "OpenSearch": "es", "Elasticsearch": "es",
-    "Redshift": "redshift", "GuardDuty": "guardduty", "SecurityHub": "securityhub",
+    "EC2": "ec2",
+    "S3": "s3",
+    "IAM": "iam",
+    "KMS": "kms",
+    "Logs": "logs",
+    "CloudWatch": "monitoring",
+    "DynamoDB": "dynamodb",
+    "SNS": "sns",
+    "SecretsManager": "secretsmanager",
+    "Lambda": "lambda",
+    "RDS": "rds",
+    "EFS": "elasticfilesystem",
+    "ElasticLoadBalancingV2": "elasticloadbalancing",
+    "ElasticLoadBalancing": "elasticloadbalancing",
+    "CloudTrail": "cloudtrail",
+    "ACM": "acm",
+    "ApiGateway": "apigateway",
+    "ApiGatewayV2": "apigateway",
+    "OpenSearch": "es",
+    "Elasticsearch": "es",
+    "Redshift": "redshift",
+    "GuardDuty": "guardduty",
+    "SecurityHub": "securityhub",
 }
 # S3 query parameters that are not sub-resources
-_S3_PLAIN_PARAMS = {"x-id", "prefix", "max-keys", "continuation-token", "list-type", "encoding-type", "delimiter",
-                    "start-after", "fetch-owner", "bucket-region", "max-buckets"}
+_S3_PLAIN_PARAMS = {
+    "x-id",
+    "prefix",
+    "max-keys",
+    "continuation-token",
+    "list-type",
+    "encoding-type",
+    "delimiter",
+    "start-after",
+    "fetch-owner",
+    "bucket-region",
+    "max-buckets",
+}
 
 
 # -- server-side request tally --------------------------------------------------------------
@@ -182,7 +211,10 @@ def phiwatch_command() -> list[str]:
 def aws_env(region: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "PHIWATCH_DB"}
     env.update(
-        AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_REGION=region, AWS_DEFAULT_REGION=region,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_REGION=region,
+        AWS_DEFAULT_REGION=region,
         MOTO_EC2_LOAD_DEFAULT_AMIS="false",
     )
     return env
@@ -205,8 +237,14 @@ def run_measured(cmd: list[str], env: dict[str, str], timeout: float) -> dict[st
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.TemporaryDirectory() as tmp:
         usage_file = Path(tmp) / "usage.json"
         t0 = time.monotonic()
-        proc = subprocess.Popen([sys.executable, "-I", "-S", "-c", _MEASURE, str(usage_file), *cmd],
-                                stdout=out, stderr=err, env=env, cwd=ROOT, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-I", "-S", "-c", _MEASURE, str(usage_file), *cmd],
+            stdout=out,
+            stderr=err,
+            env=env,
+            cwd=ROOT,
+            start_new_session=True,
+        )
         try:
             proc.wait(timeout=timeout)
             timed_out = False
@@ -223,13 +261,15 @@ def run_measured(cmd: list[str], env: dict[str, str], timeout: float) -> dict[st
             "wall_seconds": round(wall, 2),
             "peak_rss_mib": round(usage["maxrss"] / 1024, 1),  # Linux: KiB
             "cpu_seconds": round(usage["cpu"], 2),
-            "stdout": out.read().decode("utf-8", "replace"), "stderr": err.read().decode("utf-8", "replace"),
+            "stdout": out.read().decode("utf-8", "replace"),
+            "stderr": err.read().decode("utf-8", "replace"),
             "timed_out": timed_out,
         }
 
 
-def collect_once(endpoint: str, db_url: str, regions: list[str], workers: int | None, services: list[str],
-                 timeout: float, tally: RequestTally | None) -> dict[str, Any]:
+def collect_once(
+    endpoint: str, db_url: str, regions: list[str], workers: int | None, services: list[str], timeout: float, tally: RequestTally | None
+) -> dict[str, Any]:
     cmd = phiwatch_command() + ["collect", "--endpoint-url", endpoint, "--db", db_url, "--json"]
     for region in regions:
         cmd += ["-r", region]
@@ -256,12 +296,17 @@ def collect_once(endpoint: str, db_url: str, regions: list[str], workers: int | 
     errors = Counter(f"{e.get('service')}:{e.get('api')} {e.get('error')}" for e in summary.get("errors", []))
     items = summary.get("seen", 0)
     result.update(
-        items=items, types=summary.get("types", {}), requests=summary.get("requests", 0),
+        items=items,
+        types=summary.get("types", {}),
+        requests=summary.get("requests", 0),
         engine_seconds=summary.get("seconds"),
         requests_per_item=round(summary.get("requests", 0) / items, 2) if items else None,
         versions_written=summary.get("created", 0) + summary.get("changed", 0) + summary.get("deleted", 0),
-        created=summary.get("created", 0), changed=summary.get("changed", 0), deleted=summary.get("deleted", 0),
-        errors=len(summary.get("errors", [])), error_kinds=dict(errors.most_common(20)),
+        created=summary.get("created", 0),
+        changed=summary.get("changed", 0),
+        deleted=summary.get("deleted", 0),
+        errors=len(summary.get("errors", [])),
+        error_kinds=dict(errors.most_common(20)),
     )
     if measured["stderr"].strip():
         result["stderr_tail"] = measured["stderr"][-2000:]
@@ -282,22 +327,36 @@ def per_service(collection: dict[str, Any]) -> list[dict[str, Any]]:
         n_items = items.get(service, 0)
         requests = e.get("requests", 0)
         ops = e.get("operations", {})
-        rows.append({
-            "service": service, "items": n_items, "requests": requests,
-            "requests_per_item": round(requests / n_items, 2) if n_items else None,
-            "emulator_seconds": e.get("emulator_seconds"), "active": (e.get("active_from"), e.get("active_to")),
-            "top_operations": dict(list(ops.items())[:6]),
-            # an operation called more often than there are items of its service: a repeated describe or many pages
-            "over_once_per_item": {op: n for op, n in ops.items() if n_items and n > max(n_items, 3)},
-        })
+        rows.append(
+            {
+                "service": service,
+                "items": n_items,
+                "requests": requests,
+                "requests_per_item": round(requests / n_items, 2) if n_items else None,
+                "emulator_seconds": e.get("emulator_seconds"),
+                "active": (e.get("active_from"), e.get("active_to")),
+                "top_operations": dict(list(ops.items())[:6]),
+                # an operation called more often than there are items of its service: a repeated describe or many pages
+                "over_once_per_item": {op: n for op, n in ops.items() if n_items and n > max(n_items, 3)},
+            }
+        )
     return rows
 
 
 # -- the run ---------------------------------------------------------------------------------
-def seed_subprocess(endpoint: str, size: int, regions: list[str], workers: int, skip: list[str],
-                           timeout: float) -> dict[str, Any]:
-    cmd = [sys.executable, str(BENCH_DIR / "seed.py"), "--size", str(size), "--endpoint-url", endpoint,
-           "--regions", ",".join(regions), "--workers", str(workers)]
+def seed_subprocess(endpoint: str, size: int, regions: list[str], workers: int, skip: list[str], timeout: float) -> dict[str, Any]:
+    cmd = [
+        sys.executable,
+        str(BENCH_DIR / "seed.py"),
+        "--size",
+        str(size),
+        "--endpoint-url",
+        endpoint,
+        "--regions",
+        ",".join(regions),
+        "--workers",
+        str(workers),
+    ]
     if skip:
         cmd += ["--skip", ",".join(skip)]
     measured = run_measured(cmd, aws_env(regions[0]), timeout)
@@ -340,15 +399,25 @@ def machine() -> dict[str, Any]:
             versions[package] = "?"
     commit = ""
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         pass
-    return {"cpus": os.cpu_count(), "cpu": cpu, "memory": mem, "python": platform.python_version(),
-            "platform": platform.platform(), "commit": commit, **versions}
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": cpu,
+        "memory": mem,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "commit": commit,
+        **versions,
+    }
 
 
-def bench_size(size: int, args: argparse.Namespace, endpoint: str, tally: RequestTally | None, workdir: Path,
-               collectors: list[str]) -> dict[str, Any]:
+def bench_size(
+    size: int, args: argparse.Namespace, endpoint: str, tally: RequestTally | None, workdir: Path, collectors: list[str]
+) -> dict[str, Any]:
     load_before = round(os.getloadavg()[0], 2)
     log(f"size {size}: reset (load average {load_before})")
     if args.reset:
@@ -369,15 +438,23 @@ def bench_size(size: int, args: argparse.Namespace, endpoint: str, tally: Reques
         if run.get("failed"):
             log(f"size {size}: collection failed:\n{run.get('stderr_tail', '')}")
             break
-        log(f"size {size}: {label}: {run['items']} items, {run['requests']} requests, {run['wall_seconds']} s, "
-            f"{run['peak_rss_mib']} MiB, {run['versions_written']} versions, {run['errors']} errors")
+        log(
+            f"size {size}: {label}: {run['items']} items, {run['requests']} requests, {run['wall_seconds']} s, "
+            f"{run['peak_rss_mib']} MiB, {run['versions_written']} versions, {run['errors']} errors"
+        )
     db_bytes = sum(p.stat().st_size for p in workdir.glob(f"bench-{size}.db*"))
     if not args.keep_db:
         for p in workdir.glob(f"bench-{size}.db*"):
             p.unlink()
-    return {"size": size, "seed": seeded, "collections": runs, "db_mib": round(db_bytes / 2**20, 1),
-            "load_average": [load_before, round(os.getloadavg()[0], 2)],
-            "services": per_service(runs[0]) if tally else [], "collectors": collectors}
+    return {
+        "size": size,
+        "seed": seeded,
+        "collections": runs,
+        "db_mib": round(db_bytes / 2**20, 1),
+        "load_average": [load_before, round(os.getloadavg()[0], 2)],
+        "services": per_service(runs[0]) if tally else [],
+        "collectors": collectors,
+    }
 
 
 def log(message: str) -> None:
@@ -436,7 +513,9 @@ def markdown(report: dict[str, Any]) -> str:
                 f"| {row['service']} | {row['items']} | {row['requests']} | {row['requests_per_item'] or ''} | "
                 f"{row['emulator_seconds']} | {start}–{end} | {ops} |"
             )
-        repeated = [f"{row['service']} {op} {n}×/{row['items']} items" for row in r["services"] for op, n in row["over_once_per_item"].items()]
+        repeated = [
+            f"{row['service']} {op} {n}×/{row['items']} items" for row in r["services"] for op, n in row["over_once_per_item"].items()
+        ]
         if repeated:
             lines += ["", "Called more often than there are items of the service: " + "; ".join(repeated)]
         kinds = first.get("error_kinds") or {}
@@ -459,8 +538,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip", default="", help="comma-separated resource types not to seed")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per seeding or collection (default 1800)")
     parser.add_argument("--out", default=str(BENCH_DIR / "results"), help="results directory (default bench/results)")
-    parser.add_argument("--latency-ms", type=float, default=0, help="add this delay to every emulator request "
-                        "(applies to seeding too), to see how collection behaves with AWS-like round trips")
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0,
+        help="add this delay to every emulator request (applies to seeding too), to see how collection behaves with AWS-like round trips",
+    )
     parser.add_argument("--keep-db", action="store_true", help="keep the SQLite stores (in the results directory)")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
@@ -493,16 +576,24 @@ def main(argv: list[str] | None = None) -> int:
         if server is not None and hasattr(server, "app"):
             tally = RequestTally(server.app, args.latency_ms / 1000)
             server.app = tally
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     workdir = out if args.keep_db else Path(tempfile.mkdtemp(prefix="phiwatch-bench-"))
     report: dict[str, Any] = {
         "started": started.strftime("%Y-%m-%d %H:%M UTC"),
-        "command": " ".join([Path(sys.executable).relative_to(ROOT).as_posix() if sys.executable.startswith(str(ROOT)) else sys.executable,
-                             "bench/run.py", *(argv if argv is not None else sys.argv[1:])]),
-        "machine": machine(), "regions": args.regions,
-        "emulator": (f"in-process moto server{f' + {args.latency_ms:g} ms per request' if args.latency_ms else ''}"
-                     if emulator else endpoint),
-        "collectors": collectors, "results": [],
+        "command": " ".join(
+            [
+                Path(sys.executable).relative_to(ROOT).as_posix() if sys.executable.startswith(str(ROOT)) else sys.executable,
+                "bench/run.py",
+                *(argv if argv is not None else sys.argv[1:]),
+            ]
+        ),
+        "machine": machine(),
+        "regions": args.regions,
+        "emulator": (
+            f"in-process moto server{f' + {args.latency_ms:g} ms per request' if args.latency_ms else ''}" if emulator else endpoint
+        ),
+        "collectors": collectors,
+        "results": [],
     }
     try:
         for size in sizes:

@@ -35,7 +35,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,14 @@ ROOT = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 
 from run import (  # noqa: E402
-    RSS_TARGET_MIB, aws_env, log, machine, phiwatch_command, reset_endpoint, run_measured, seed_subprocess,
+    RSS_TARGET_MIB,
+    aws_env,
+    log,
+    machine,
+    phiwatch_command,
+    reset_endpoint,
+    run_measured,
+    seed_subprocess,
 )
 
 PACKS = ("hipaa", "hipaa-extras")
@@ -53,15 +60,34 @@ PACKS = ("hipaa", "hipaa-extras")
 POLICY = f"packs: [{', '.join(PACKS)}]\nremediation: {{mode: 'off'}}\n"
 #: resource types changed for the re-scan, in round-robin order
 CHANGE_TYPES = (
-    "AWS::S3::Bucket", "AWS::EC2::SecurityGroup", "AWS::EC2::Volume", "AWS::Logs::LogGroup", "AWS::IAM::User",
-    "AWS::EC2::Instance", "AWS::DynamoDB::Table", "AWS::SNS::Topic",
+    "AWS::S3::Bucket",
+    "AWS::EC2::SecurityGroup",
+    "AWS::EC2::Volume",
+    "AWS::Logs::LogGroup",
+    "AWS::IAM::User",
+    "AWS::EC2::Instance",
+    "AWS::DynamoDB::Table",
+    "AWS::SNS::Topic",
 )
 
 
 # -- one scan in its own process --------------------------------------------------------------
 def scan_once(endpoint: str, db_url: str, policy: Path, region: str, out_json: Path, timeout: float) -> dict[str, Any]:
-    cmd = phiwatch_command() + ["scan", "--policy", str(policy), "--format", "json", "--output", str(out_json),
-                                "--endpoint-url", endpoint, "--db", db_url, "-r", region]
+    cmd = phiwatch_command() + [
+        "scan",
+        "--policy",
+        str(policy),
+        "--format",
+        "json",
+        "--output",
+        str(out_json),
+        "--endpoint-url",
+        endpoint,
+        "--db",
+        db_url,
+        "-r",
+        region,
+    ]
     measured = run_measured(cmd, aws_env(region), timeout)
     result: dict[str, Any] = {k: v for k, v in measured.items() if k not in ("stdout", "stderr")}
     result["command"] = " ".join(cmd)
@@ -91,29 +117,55 @@ def scan_facts(store: Any, scan_id: str) -> dict[str, Any]:
         s = conn.execute(select(scans).where(scans.c.id == scan_id)).mappings().one()
         run = conn.execute(select(collection_runs).where(collection_runs.c.id == s["run_id"])).mappings().one()
         changed_pks = set(conn.execute(select(versions.c.resource_pk).where(versions.c.run_id == run["id"])).scalars())
-        evaluated = dict(conn.execute(
-            select(evaluations.c.resource_pk, func.count()).where(evaluations.c.scan_id == scan_id)
-            .group_by(evaluations.c.resource_pk)
-        ).all())
-        expected = conn.execute(
-            select(func.count()).select_from(evaluations).where(evaluations.c.resource_pk.in_(changed_pks))
-        ).scalar_one() if changed_pks else 0
+        evaluated = dict(
+            conn.execute(
+                select(evaluations.c.resource_pk, func.count()).where(evaluations.c.scan_id == scan_id).group_by(evaluations.c.resource_pk)
+            ).all()
+        )
+        expected = (
+            conn.execute(select(func.count()).select_from(evaluations).where(evaluations.c.resource_pk.in_(changed_pks))).scalar_one()
+            if changed_pks
+            else 0
+        )
         # rules that read items of a changed type (an account rule reading every table) re-run on all their resources
-        changed_types = set(conn.execute(
-            select(resources.c.resource_type).where(resources.c.id.in_(changed_pks)).distinct()).scalars()) if changed_pks else set()
+        changed_types = (
+            set(conn.execute(select(resources.c.resource_type).where(resources.c.id.in_(changed_pks)).distinct()).scalars())
+            if changed_pks
+            else set()
+        )
         dependent = sorted({r.rule_id for r in conn.execute(select(rule_dependencies)) if r.resource_type in changed_types})
-        by_dependency = conn.execute(
-            select(func.count()).select_from(evaluations).where(
-                evaluations.c.scan_id == scan_id, evaluations.c.rule_id.in_(dependent), evaluations.c.resource_pk.not_in(changed_pks))
-        ).scalar_one() if dependent else 0
-        other_unchanged = len({pk for (pk,) in conn.execute(
-            select(evaluations.c.resource_pk).where(
-                evaluations.c.scan_id == scan_id, evaluations.c.resource_pk.not_in(changed_pks), evaluations.c.rule_id.not_in(dependent)))})
+        by_dependency = (
+            conn.execute(
+                select(func.count())
+                .select_from(evaluations)
+                .where(
+                    evaluations.c.scan_id == scan_id, evaluations.c.rule_id.in_(dependent), evaluations.c.resource_pk.not_in(changed_pks)
+                )
+            ).scalar_one()
+            if dependent
+            else 0
+        )
+        other_unchanged = len(
+            {
+                pk
+                for (pk,) in conn.execute(
+                    select(evaluations.c.resource_pk).where(
+                        evaluations.c.scan_id == scan_id,
+                        evaluations.c.resource_pk.not_in(changed_pks),
+                        evaluations.c.rule_id.not_in(dependent),
+                    )
+                )
+            }
+        )
     return {
-        "run_id": run["id"], "fingerprint": s["fingerprint"], "items_seen": run["items_seen"], "versions_written": len(changed_pks),
+        "run_id": run["id"],
+        "fingerprint": s["fingerprint"],
+        "items_seen": run["items_seen"],
+        "versions_written": len(changed_pks),
         "collect_seconds": _seconds(run["started_at"], run["finished_at"]),
         "evaluate_seconds": _seconds(s["started_at"], s["finished_at"]),
-        "evaluations": s["evaluated"], "resources_evaluated": len(evaluated),
+        "evaluations": s["evaluated"],
+        "resources_evaluated": len(evaluated),
         "evaluated_unchanged_resources": len(set(evaluated) - changed_pks),
         "evaluations_of_changed_resources": expected,
         "dependent_rules": dependent,
@@ -125,8 +177,9 @@ def scan_facts(store: Any, scan_id: str) -> dict[str, Any]:
 # -- the 1 % change -----------------------------------------------------------------------------
 def change_resources(endpoint: str, store: Any, region: str, percent: float) -> dict[str, Any]:
     """Change about ``percent`` % of the stored resources through boto3, round-robin over CHANGE_TYPES."""
-    from phiwatch.aws.session import make_client
     import boto3
+
+    from phiwatch.aws.session import make_client
 
     session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region)
     clients: dict[str, Any] = {}
@@ -160,10 +213,13 @@ def change_resources(endpoint: str, store: Any, region: str, percent: float) -> 
             if t == "AWS::S3::Bucket":
                 current = client("s3").get_bucket_versioning(Bucket=rid).get("Status")
                 client("s3").put_bucket_versioning(
-                    Bucket=rid, VersioningConfiguration={"Status": "Suspended" if current == "Enabled" else "Enabled"})
+                    Bucket=rid, VersioningConfiguration={"Status": "Suspended" if current == "Enabled" else "Enabled"}
+                )
             elif t == "AWS::EC2::SecurityGroup":
-                client("ec2").authorize_security_group_ingress(GroupId=rid, IpPermissions=[
-                    {"IpProtocol": "tcp", "FromPort": 3389, "ToPort": 3389, "IpRanges": [{"CidrIp": "10.250.0.0/16"}]}])
+                client("ec2").authorize_security_group_ingress(
+                    GroupId=rid,
+                    IpPermissions=[{"IpProtocol": "tcp", "FromPort": 3389, "ToPort": 3389, "IpRanges": [{"CidrIp": "10.250.0.0/16"}]}],
+                )
             elif t in ("AWS::EC2::Volume", "AWS::EC2::Instance"):
                 client("ec2").create_tags(Resources=[rid], Tags=tag)
             elif t == "AWS::Logs::LogGroup":
@@ -177,8 +233,14 @@ def change_resources(endpoint: str, store: Any, region: str, percent: float) -> 
             done[t] += 1
         except Exception as exc:  # noqa: BLE001 - count and go on
             errors[f"{t}: {type(exc).__name__}"] += 1
-    return {"stored_resources": total, "wanted": wanted, "changed": sum(done.values()), "by_type": dict(done),
-            "errors": dict(errors), "seconds": round(time.monotonic() - t0, 2)}
+    return {
+        "stored_resources": total,
+        "wanted": wanted,
+        "changed": sum(done.values()),
+        "by_type": dict(done),
+        "errors": dict(errors),
+        "seconds": round(time.monotonic() - t0, 2),
+    }
 
 
 # -- evaluation in-process ----------------------------------------------------------------------
@@ -219,11 +281,14 @@ def evaluate_in_process(store: Any, policy_path: Path) -> dict[str, Any]:
                 results += 1
     rules_seconds = time.perf_counter() - t0
     return {
-        "active_rules": len(active), "items": len(items),
-        "full_evaluations": summary.evaluations, "full_items": summary.items_evaluated,
+        "active_rules": len(active),
+        "items": len(items),
+        "full_evaluations": summary.evaluations,
+        "full_items": summary.items_evaluated,
         "full_seconds": round(full_seconds, 3),
         "full_per_second": round(summary.evaluations / full_seconds) if full_seconds else None,
-        "rule_results": results, "rules_seconds": round(rules_seconds, 3),
+        "rule_results": results,
+        "rules_seconds": round(rules_seconds, 3),
         "rules_per_second": round(results / rules_seconds) if rules_seconds else None,
     }
 
@@ -265,11 +330,15 @@ def bench_size(size: int, args: argparse.Namespace, endpoint: str, workdir: Path
         second.update(scan_facts(store, second["scan_id"]))
         # the rules or their code changed between the scans: everything is re-evaluated, rightly
         second["fingerprint_changed"] = second["fingerprint"] != first["fingerprint"]
-        second["only_changed"] = (second["unchanged_evaluated_without_reason"] == 0
-                                  and second["evaluations"] == second["evaluations_of_changed_resources"] + second["evaluations_by_dependency"])
-        log(f"size {size}: re-scan {second['wall_seconds']} s, {second['evaluations']} evaluations of "
+        second["only_changed"] = (
+            second["unchanged_evaluated_without_reason"] == 0
+            and second["evaluations"] == second["evaluations_of_changed_resources"] + second["evaluations_by_dependency"]
+        )
+        log(
+            f"size {size}: re-scan {second['wall_seconds']} s, {second['evaluations']} evaluations of "
             f"{second['resources_evaluated']} resources; {second['versions_written']} versions written; "
-            f"only changed: {second['only_changed']}")
+            f"only changed: {second['only_changed']}"
+        )
         log(f"size {size}: in-process evaluation")
         result["in_process"] = evaluate_in_process(store, policy)
     finally:
@@ -343,13 +412,21 @@ def main(argv: list[str] | None = None) -> int:
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     emulator = Emulator().start()
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     workdir = out if args.keep_db else Path(tempfile.mkdtemp(prefix="phiwatch-scan-bench-"))
     report: dict[str, Any] = {
         "started": started.strftime("%Y-%m-%d %H:%M UTC"),
-        "command": " ".join([Path(sys.executable).relative_to(ROOT).as_posix() if sys.executable.startswith(str(ROOT)) else sys.executable,
-                             "bench/scan.py", *(argv if argv is not None else sys.argv[1:])]),
-        "machine": machine(), "region": args.region, "packs": list(PACKS), "change_percent": args.change_percent,
+        "command": " ".join(
+            [
+                Path(sys.executable).relative_to(ROOT).as_posix() if sys.executable.startswith(str(ROOT)) else sys.executable,
+                "bench/scan.py",
+                *(argv if argv is not None else sys.argv[1:]),
+            ]
+        ),
+        "machine": machine(),
+        "region": args.region,
+        "packs": list(PACKS),
+        "change_percent": args.change_percent,
         "results": [],
     }
     try:

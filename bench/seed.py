@@ -30,9 +30,10 @@ import threading
 import time
 import zipfile
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -53,13 +54,13 @@ class Share:
     resource_type: str
     weight: float
     #: create(seeder, index, region, count) -> resources created; count > 1 only for batched shares
-    create: Callable[["Seeder", int, str, int], int]
+    create: Callable[[Seeder, int, str, int], int]
     #: resources created per call (run_instances creates several at once)
     batch: int = 1
     #: global types (IAM) are created once, in the default region
     global_type: bool = False
     #: optional once-per-region preparation (default VPC id, log target bucket, lambda role)
-    setup: Callable[["Seeder", str], None] | None = None
+    setup: Callable[[Seeder, str], None] | None = None
 
 
 def _tags(index: int, salt: int) -> dict[str, str]:
@@ -75,7 +76,7 @@ def _tags(index: int, salt: int) -> dict[str, str]:
     }
 
 
-def _name(seeder: "Seeder", index: int, tags: dict[str, str], kind: str) -> str:
+def _name(seeder: Seeder, index: int, tags: dict[str, str], kind: str) -> str:
     return f"{seeder.prefix}-{tags['Application']}-{tags['Environment'].lower()}-{kind}-{index:05d}"
 
 
@@ -88,21 +89,21 @@ def _rng(index: int, salt: int) -> random.Random:
 
 
 # S3 ------------------------------------------------------------------------------------
-def _s3_setup(seeder: "Seeder", region: str) -> None:
+def _s3_setup(seeder: Seeder, region: str) -> None:
     name = f"{seeder.prefix}-access-logs-{region}"
     _create_bucket(seeder, name, region)
     seeder.call("s3", region, "put_bucket_acl", Bucket=name, ACL="log-delivery-write")
     seeder.state[("log-bucket", region)] = name
 
 
-def _create_bucket(seeder: "Seeder", name: str, region: str) -> None:
+def _create_bucket(seeder: Seeder, name: str, region: str) -> None:
     kwargs: dict[str, Any] = {"Bucket": name}
     if region != "us-east-1":
         kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
     seeder.call("s3", region, "create_bucket", **kwargs)
 
 
-def _s3(seeder: "Seeder", index: int, region: str, count: int) -> int:
+def _s3(seeder: Seeder, index: int, region: str, count: int) -> int:
     tags = _tags(index, 1)
     rng = _rng(index, 1)
     name = _name(seeder, index, tags, "data")
@@ -111,36 +112,52 @@ def _s3(seeder: "Seeder", index: int, region: str, count: int) -> int:
     if rng.random() < 0.7:
         algorithm = "aws:kms" if rng.random() < 0.5 else "AES256"
         seeder.call(
-            "s3", region, "put_bucket_encryption", Bucket=name,
+            "s3",
+            region,
+            "put_bucket_encryption",
+            Bucket=name,
             ServerSideEncryptionConfiguration={"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": algorithm}}]},
         )
     if rng.random() < 0.5:
         seeder.call("s3", region, "put_bucket_versioning", Bucket=name, VersioningConfiguration={"Status": "Enabled"})
     if rng.random() < 0.6:
         seeder.call(
-            "s3", region, "put_public_access_block", Bucket=name,
-            PublicAccessBlockConfiguration={k: True for k in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")},
+            "s3",
+            region,
+            "put_public_access_block",
+            Bucket=name,
+            PublicAccessBlockConfiguration={
+                k: True for k in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
+            },
         )
     if rng.random() < 0.25:
         seeder.call(
-            "s3", region, "put_bucket_logging", Bucket=name,
+            "s3",
+            region,
+            "put_bucket_logging",
+            Bucket=name,
             BucketLoggingStatus={"LoggingEnabled": {"TargetBucket": seeder.state[("log-bucket", region)], "TargetPrefix": f"{name}/"}},
         )
     if rng.random() < 0.15:
         policy = {
             "Version": "2012-10-17",
-            "Statement": [{
-                "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-                "Resource": [f"arn:aws:s3:::{name}", f"arn:aws:s3:::{name}/*"],
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            }],
+            "Statement": [
+                {
+                    "Sid": "DenyInsecureTransport",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:*",
+                    "Resource": [f"arn:aws:s3:::{name}", f"arn:aws:s3:::{name}/*"],
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                }
+            ],
         }
         seeder.call("s3", region, "put_bucket_policy", Bucket=name, Policy=json.dumps(policy))
     return 1
 
 
 # EC2 -----------------------------------------------------------------------------------
-def _ec2_setup(seeder: "Seeder", region: str) -> None:
+def _ec2_setup(seeder: Seeder, region: str) -> None:
     if ("vpc", region) in seeder.state:
         return
     vpcs = seeder.call("ec2", region, "describe_vpcs", Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"]
@@ -149,12 +166,16 @@ def _ec2_setup(seeder: "Seeder", region: str) -> None:
     seeder.state[("subnets", region)] = sorted((s["AvailabilityZone"], s["SubnetId"]) for s in subnets)
 
 
-def _security_group(seeder: "Seeder", index: int, region: str, count: int) -> int:
+def _security_group(seeder: Seeder, index: int, region: str, count: int) -> int:
     tags = _tags(index, 2)
     rng = _rng(index, 2)
     name = _name(seeder, index, tags, "sg")
     group = seeder.call(
-        "ec2", region, "create_security_group", GroupName=name, Description=f"{tags['Application']} tier",
+        "ec2",
+        region,
+        "create_security_group",
+        GroupName=name,
+        Description=f"{tags['Application']} tier",
         VpcId=seeder.state[("vpc", region)],
         TagSpecifications=[{"ResourceType": "security-group", "Tags": _tag_list(tags | {"Name": name})}],
     )
@@ -169,27 +190,39 @@ def _security_group(seeder: "Seeder", index: int, region: str, count: int) -> in
     return 1
 
 
-def _volume(seeder: "Seeder", index: int, region: str, count: int) -> int:
+def _volume(seeder: Seeder, index: int, region: str, count: int) -> int:
     tags = _tags(index, 3)
     rng = _rng(index, 3)
     zone = seeder.state[("subnets", region)][index % len(seeder.state[("subnets", region)])][0]
     volume_type = rng.choice(("gp3", "gp3", "gp2", "io2"))
     seeder.call(
-        "ec2", region, "create_volume", AvailabilityZone=zone, Size=rng.choice((8, 20, 100, 500)),
-        VolumeType=volume_type, Encrypted=rng.random() < 0.75, **({"Iops": 4000} if volume_type == "io2" else {}),
+        "ec2",
+        region,
+        "create_volume",
+        AvailabilityZone=zone,
+        Size=rng.choice((8, 20, 100, 500)),
+        VolumeType=volume_type,
+        Encrypted=rng.random() < 0.75,
+        **({"Iops": 4000} if volume_type == "io2" else {}),
         TagSpecifications=[{"ResourceType": "volume", "Tags": _tag_list(tags | {"Name": _name(seeder, index, tags, "vol")})}],
     )
     return 1
 
 
-def _instances(seeder: "Seeder", index: int, region: str, count: int) -> int:
+def _instances(seeder: Seeder, index: int, region: str, count: int) -> int:
     tags = _tags(index, 4)
     rng = _rng(index, 4)
     subnet = seeder.state[("subnets", region)][index % len(seeder.state[("subnets", region)])][1]
     name = _name(seeder, index, tags, "app")
     seeder.call(
-        "ec2", region, "run_instances", ImageId=FAKE_AMI, InstanceType=rng.choice(("t3.medium", "m5.large", "r5.xlarge")),
-        MinCount=count, MaxCount=count, SubnetId=subnet,
+        "ec2",
+        region,
+        "run_instances",
+        ImageId=FAKE_AMI,
+        InstanceType=rng.choice(("t3.medium", "m5.large", "r5.xlarge")),
+        MinCount=count,
+        MaxCount=count,
+        SubnetId=subnet,
         MetadataOptions={"HttpTokens": "required" if rng.random() < 0.6 else "optional", "HttpEndpoint": "enabled"},
         TagSpecifications=[
             {"ResourceType": "instance", "Tags": _tag_list(tags | {"Name": name})},
@@ -200,7 +233,7 @@ def _instances(seeder: "Seeder", index: int, region: str, count: int) -> int:
 
 
 # IAM (global) --------------------------------------------------------------------------
-def _user(seeder: "Seeder", index: int, region: str, count: int) -> int:
+def _user(seeder: Seeder, index: int, region: str, count: int) -> int:
     tags = _tags(index, 5)
     rng = _rng(index, 5)
     name = f"{seeder.prefix}-{tags['Application']}-user-{index:05d}"
@@ -221,7 +254,7 @@ _TRUST = {
 }
 
 
-def _role(seeder: "Seeder", index: int, region: str, count: int) -> int:
+def _role(seeder: Seeder, index: int, region: str, count: int) -> int:
     tags = _tags(index, 6)
     name = f"{seeder.prefix}-{tags['Application']}-role-{index:05d}"
     seeder.call("iam", region, "create_role", RoleName=name, AssumeRolePolicyDocument=json.dumps(_TRUST), Tags=_tag_list(tags))
@@ -229,10 +262,12 @@ def _role(seeder: "Seeder", index: int, region: str, count: int) -> int:
 
 
 # KMS, logs, DynamoDB, SNS, Secrets Manager ----------------------------------------------
-def _kms_key(seeder: "Seeder", index: int, region: str, count: int) -> int:
+def _kms_key(seeder: Seeder, index: int, region: str, count: int) -> int:
     tags = _tags(index, 7)
     rng = _rng(index, 7)
-    key = seeder.call("kms", region, "create_key", Description=f"{tags['Application']} data key", Tags=_tag_list(tags, "TagKey", "TagValue"))
+    key = seeder.call(
+        "kms", region, "create_key", Description=f"{tags['Application']} data key", Tags=_tag_list(tags, "TagKey", "TagValue")
+    )
     key_id = key["KeyMetadata"]["KeyId"]
     if rng.random() < 0.6:
         seeder.call("kms", region, "enable_key_rotation", KeyId=key_id)
@@ -241,7 +276,7 @@ def _kms_key(seeder: "Seeder", index: int, region: str, count: int) -> int:
     return 1
 
 
-def _log_group(seeder: "Seeder", index: int, region: str, count: int) -> int:
+def _log_group(seeder: Seeder, index: int, region: str, count: int) -> int:
     tags = _tags(index, 8)
     rng = _rng(index, 8)
     name = f"/{seeder.prefix}/{tags['Application']}/{tags['Environment'].lower()}/service-{index:05d}"
@@ -251,7 +286,7 @@ def _log_group(seeder: "Seeder", index: int, region: str, count: int) -> int:
     return 1
 
 
-def _table(seeder: "Seeder", index: int, region: str, count: int) -> int:
+def _table(seeder: Seeder, index: int, region: str, count: int) -> int:
     tags = _tags(index, 9)
     rng = _rng(index, 9)
     name = _name(seeder, index, tags, "table")
@@ -259,19 +294,28 @@ def _table(seeder: "Seeder", index: int, region: str, count: int) -> int:
     if rng.random() < 0.5:
         kwargs["SSESpecification"] = {"Enabled": True, "SSEType": "KMS"}
     seeder.call(
-        "dynamodb", region, "create_table", TableName=name,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}], AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST", Tags=_tag_list(tags), **kwargs,
+        "dynamodb",
+        region,
+        "create_table",
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        Tags=_tag_list(tags),
+        **kwargs,
     )
     if rng.random() < 0.5:
         seeder.call(
-            "dynamodb", region, "update_continuous_backups", TableName=name,
+            "dynamodb",
+            region,
+            "update_continuous_backups",
+            TableName=name,
             PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
         )
     return 1
 
 
-def _topic(seeder: "Seeder", index: int, region: str, count: int) -> int:
+def _topic(seeder: Seeder, index: int, region: str, count: int) -> int:
     tags = _tags(index, 10)
     rng = _rng(index, 10)
     attributes = {"KmsMasterKeyId": "alias/aws/sns"} if rng.random() < 0.5 else {}
@@ -279,7 +323,7 @@ def _topic(seeder: "Seeder", index: int, region: str, count: int) -> int:
     return 1
 
 
-def _secret(seeder: "Seeder", index: int, region: str, count: int) -> int:
+def _secret(seeder: Seeder, index: int, region: str, count: int) -> int:
     tags = _tags(index, 11)
     name = f"{seeder.prefix}/{tags['Application']}/{tags['Environment'].lower()}/db-credentials-{index:05d}"
     seeder.call("secretsmanager", region, "create_secret", Name=name, SecretString=PLACEHOLDER_SECRET, Tags=_tag_list(tags))
@@ -287,11 +331,14 @@ def _secret(seeder: "Seeder", index: int, region: str, count: int) -> int:
 
 
 # Lambda, RDS, EFS, ELBv2 ---------------------------------------------------------------
-def _lambda_setup(seeder: "Seeder", region: str) -> None:
+def _lambda_setup(seeder: Seeder, region: str) -> None:
     if "lambda-role" in seeder.state:  # setups run one after the other, before the pool starts
         return
     role = seeder.call(
-        "iam", DEFAULT_REGION, "create_role", RoleName=f"{seeder.prefix}-lambda-exec",
+        "iam",
+        DEFAULT_REGION,
+        "create_role",
+        RoleName=f"{seeder.prefix}-lambda-exec",
         AssumeRolePolicyDocument=json.dumps(_TRUST),
     )
     seeder.state["lambda-role"] = role["Role"]["Arn"]
@@ -301,148 +348,216 @@ def _lambda_setup(seeder: "Seeder", region: str) -> None:
     seeder.state["lambda-zip"] = buffer.getvalue()
 
 
-def _function(seeder: "Seeder", index: int, region: str, count: int) -> int:
+def _function(seeder: Seeder, index: int, region: str, count: int) -> int:
     tags = _tags(index, 12)
     rng = _rng(index, 12)
     seeder.call(
-        "lambda", region, "create_function", FunctionName=_name(seeder, index, tags, "fn"), Runtime="python3.12",
-        Role=seeder.state["lambda-role"], Handler="handler.handler", Code={"ZipFile": seeder.state["lambda-zip"]},
+        "lambda",
+        region,
+        "create_function",
+        FunctionName=_name(seeder, index, tags, "fn"),
+        Runtime="python3.12",
+        Role=seeder.state["lambda-role"],
+        Handler="handler.handler",
+        Code={"ZipFile": seeder.state["lambda-zip"]},
         Environment={"Variables": {"TABLE_NAME": f"{tags['Application']}-table", "LOG_LEVEL": "INFO"}},
-        TracingConfig={"Mode": "Active" if rng.random() < 0.5 else "PassThrough"}, Tags=tags,
+        TracingConfig={"Mode": "Active" if rng.random() < 0.5 else "PassThrough"},
+        Tags=tags,
     )
     return 1
 
 
-def _db_instance(seeder: "Seeder", index: int, region: str, count: int) -> int:
+def _db_instance(seeder: Seeder, index: int, region: str, count: int) -> int:
     tags = _tags(index, 13)
     rng = _rng(index, 13)
     seeder.call(
-        "rds", region, "create_db_instance", DBInstanceIdentifier=_name(seeder, index, tags, "db"),
-        DBInstanceClass=rng.choice(("db.t3.medium", "db.r5.large")), Engine=rng.choice(("postgres", "mysql")),
-        MasterUsername="benchadmin", MasterUserPassword=PLACEHOLDER_SECRET, AllocatedStorage=20,
-        StorageEncrypted=rng.random() < 0.75, PubliclyAccessible=rng.random() < 0.1,
-        BackupRetentionPeriod=rng.choice((0, 7, 35)), MultiAZ=rng.random() < 0.5, Tags=_tag_list(tags),
+        "rds",
+        region,
+        "create_db_instance",
+        DBInstanceIdentifier=_name(seeder, index, tags, "db"),
+        DBInstanceClass=rng.choice(("db.t3.medium", "db.r5.large")),
+        Engine=rng.choice(("postgres", "mysql")),
+        MasterUsername="benchadmin",
+        MasterUserPassword=PLACEHOLDER_SECRET,
+        AllocatedStorage=20,
+        StorageEncrypted=rng.random() < 0.75,
+        PubliclyAccessible=rng.random() < 0.1,
+        BackupRetentionPeriod=rng.choice((0, 7, 35)),
+        MultiAZ=rng.random() < 0.5,
+        Tags=_tag_list(tags),
     )
     return 1
 
 
-def _file_system(seeder: "Seeder", index: int, region: str, count: int) -> int:
+def _file_system(seeder: Seeder, index: int, region: str, count: int) -> int:
     tags = _tags(index, 14)
     rng = _rng(index, 14)
     seeder.call(
-        "efs", region, "create_file_system", CreationToken=f"{seeder.prefix}-fs-{index:05d}", Encrypted=rng.random() < 0.7,
+        "efs",
+        region,
+        "create_file_system",
+        CreationToken=f"{seeder.prefix}-fs-{index:05d}",
+        Encrypted=rng.random() < 0.7,
         Tags=_tag_list(tags | {"Name": _name(seeder, index, tags, "fs")}),
     )
     return 1
 
 
-def _load_balancer(seeder: "Seeder", index: int, region: str, count: int) -> int:
+def _load_balancer(seeder: Seeder, index: int, region: str, count: int) -> int:
     tags = _tags(index, 15)
     rng = _rng(index, 15)
     subnets = [s for _, s in seeder.state[("subnets", region)][:2]]
     seeder.call(
-        "elbv2", region, "create_load_balancer", Name=f"{seeder.prefix}-alb-{index:05d}"[:32], Subnets=subnets,
-        Scheme="internet-facing" if rng.random() < 0.3 else "internal", Type="application", Tags=_tag_list(tags),
+        "elbv2",
+        region,
+        "create_load_balancer",
+        Name=f"{seeder.prefix}-alb-{index:05d}"[:32],
+        Subnets=subnets,
+        Scheme="internet-facing" if rng.random() < 0.3 else "internal",
+        Type="application",
+        Tags=_tag_list(tags),
     )
     return 1
 
 
-def _snapshot_setup(seeder: "Seeder", region: str) -> None:
+def _snapshot_setup(seeder: Seeder, region: str) -> None:
     _ec2_setup(seeder, region)
     zone = seeder.state[("subnets", region)][0][0]
     volume = seeder.call(
-        "ec2", region, "create_volume", AvailabilityZone=zone, Size=100, Encrypted=True,
+        "ec2",
+        region,
+        "create_volume",
+        AvailabilityZone=zone,
+        Size=100,
+        Encrypted=True,
         TagSpecifications=[{"ResourceType": "volume", "Tags": [{"Key": "Name", "Value": f"{seeder.prefix}-backup-source"}]}],
     )
     seeder.state[("snapshot-source", region)] = volume["VolumeId"]
 
 
-def _snapshot(seeder: "Seeder", index: int, region: str, count: int) -> int:
+def _snapshot(seeder: Seeder, index: int, region: str, count: int) -> int:
     tags = _tags(index, 16)
     seeder.call(
-        "ec2", region, "create_snapshot", VolumeId=seeder.state[("snapshot-source", region)],
+        "ec2",
+        region,
+        "create_snapshot",
+        VolumeId=seeder.state[("snapshot-source", region)],
         Description=f"nightly backup {index:05d}",
         TagSpecifications=[{"ResourceType": "snapshot", "Tags": _tag_list(tags | {"Name": _name(seeder, index, tags, "snap")})}],
     )
     return 1
 
 
-def _address(seeder: "Seeder", index: int, region: str, count: int) -> int:
+def _address(seeder: Seeder, index: int, region: str, count: int) -> int:
     tags = _tags(index, 17)
     seeder.call(
-        "ec2", region, "allocate_address", Domain="vpc",
+        "ec2",
+        region,
+        "allocate_address",
+        Domain="vpc",
         TagSpecifications=[{"ResourceType": "elastic-ip", "Tags": _tag_list(tags | {"Name": _name(seeder, index, tags, "eip")})}],
     )
     return 1
 
 
-def _group(seeder: "Seeder", index: int, region: str, count: int) -> int:
+def _group(seeder: Seeder, index: int, region: str, count: int) -> int:
     tags = _tags(index, 18)
     seeder.call("iam", region, "create_group", GroupName=f"{seeder.prefix}-{tags['Application']}-group-{index:05d}")
     return 1
 
 
-def _policy(seeder: "Seeder", index: int, region: str, count: int) -> int:
+def _policy(seeder: Seeder, index: int, region: str, count: int) -> int:
     tags = _tags(index, 19)
     document = {
         "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:Query"],
-                       "Resource": f"arn:aws:dynamodb:*:*:table/{tags['Application']}-*"}],
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["dynamodb:GetItem", "dynamodb:Query"],
+                "Resource": f"arn:aws:dynamodb:*:*:table/{tags['Application']}-*",
+            }
+        ],
     }
     seeder.call(
-        "iam", region, "create_policy", PolicyName=f"{seeder.prefix}-{tags['Application']}-read-{index:05d}",
-        PolicyDocument=json.dumps(document), Tags=_tag_list(tags),
+        "iam",
+        region,
+        "create_policy",
+        PolicyName=f"{seeder.prefix}-{tags['Application']}-read-{index:05d}",
+        PolicyDocument=json.dumps(document),
+        Tags=_tag_list(tags),
     )
     return 1
 
 
-def _alarm(seeder: "Seeder", index: int, region: str, count: int) -> int:
+def _alarm(seeder: Seeder, index: int, region: str, count: int) -> int:
     tags = _tags(index, 20)
     seeder.call(
-        "cloudwatch", region, "put_metric_alarm", AlarmName=_name(seeder, index, tags, "cpu-high"),
-        MetricName="CPUUtilization", Namespace="AWS/EC2", Statistic="Average", Period=300, EvaluationPeriods=2,
-        Threshold=80.0, ComparisonOperator="GreaterThanThreshold", Tags=_tag_list(tags),
+        "cloudwatch",
+        region,
+        "put_metric_alarm",
+        AlarmName=_name(seeder, index, tags, "cpu-high"),
+        MetricName="CPUUtilization",
+        Namespace="AWS/EC2",
+        Statistic="Average",
+        Period=300,
+        EvaluationPeriods=2,
+        Threshold=80.0,
+        ComparisonOperator="GreaterThanThreshold",
+        Tags=_tag_list(tags),
     )
     return 1
 
 
-def _classic_load_balancer(seeder: "Seeder", index: int, region: str, count: int) -> int:
+def _classic_load_balancer(seeder: Seeder, index: int, region: str, count: int) -> int:
     tags = _tags(index, 21)
     zone = seeder.state[("subnets", region)][0][0]
     seeder.call(
-        "elb", region, "create_load_balancer", LoadBalancerName=f"{seeder.prefix}-elb-{index:05d}"[:32],
+        "elb",
+        region,
+        "create_load_balancer",
+        LoadBalancerName=f"{seeder.prefix}-elb-{index:05d}"[:32],
         Listeners=[{"Protocol": "HTTP", "LoadBalancerPort": 80, "InstanceProtocol": "HTTP", "InstancePort": 8080}],
-        AvailabilityZones=[zone], Tags=_tag_list(tags),
+        AvailabilityZones=[zone],
+        Tags=_tag_list(tags),
     )
     return 1
 
 
-def _trail_setup(seeder: "Seeder", region: str) -> None:
+def _trail_setup(seeder: Seeder, region: str) -> None:
     name = f"{seeder.prefix}-cloudtrail-{region}"
     _create_bucket(seeder, name, region)
     seeder.state[("trail-bucket", region)] = name
 
 
-def _trail(seeder: "Seeder", index: int, region: str, count: int) -> int:
+def _trail(seeder: Seeder, index: int, region: str, count: int) -> int:
     name = f"{seeder.prefix}-audit-trail-{index:05d}"
     seeder.call(
-        "cloudtrail", region, "create_trail", Name=name, S3BucketName=seeder.state[("trail-bucket", region)],
-        IsMultiRegionTrail=index == 0, EnableLogFileValidation=True,
+        "cloudtrail",
+        region,
+        "create_trail",
+        Name=name,
+        S3BucketName=seeder.state[("trail-bucket", region)],
+        IsMultiRegionTrail=index == 0,
+        EnableLogFileValidation=True,
     )
     seeder.call("cloudtrail", region, "start_logging", Name=name)
     return 1
 
 
-def _certificate(seeder: "Seeder", index: int, region: str, count: int) -> int:
+def _certificate(seeder: Seeder, index: int, region: str, count: int) -> int:
     tags = _tags(index, 22)
     seeder.call(
-        "acm", region, "request_certificate", DomainName=f"{tags['Application']}-{index:05d}.example.org",
-        ValidationMethod="DNS", Tags=_tag_list(tags),
+        "acm",
+        region,
+        "request_certificate",
+        DomainName=f"{tags['Application']}-{index:05d}.example.org",
+        ValidationMethod="DNS",
+        Tags=_tag_list(tags),
     )
     return 1
 
 
-def _rest_stage(seeder: "Seeder", index: int, region: str, count: int) -> int:
+def _rest_stage(seeder: Seeder, index: int, region: str, count: int) -> int:
     tags = _tags(index, 23)
     api = seeder.call("apigateway", region, "create_rest_api", name=_name(seeder, index, tags, "api"), tags=tags)
     root = seeder.call("apigateway", region, "get_resources", restApiId=api["id"])["items"][0]["id"]
@@ -452,33 +567,46 @@ def _rest_stage(seeder: "Seeder", index: int, region: str, count: int) -> int:
     return 1
 
 
-def _http_stage(seeder: "Seeder", index: int, region: str, count: int) -> int:
+def _http_stage(seeder: Seeder, index: int, region: str, count: int) -> int:
     tags = _tags(index, 24)
     api = seeder.call("apigatewayv2", region, "create_api", Name=_name(seeder, index, tags, "http-api"), ProtocolType="HTTP", Tags=tags)
     seeder.call("apigatewayv2", region, "create_stage", ApiId=api["ApiId"], StageName="prod", Tags=tags)
     return 1
 
 
-def _search_domain(seeder: "Seeder", index: int, region: str, count: int) -> int:
+def _search_domain(seeder: Seeder, index: int, region: str, count: int) -> int:
     tags = _tags(index, 25)
     rng = _rng(index, 25)
     encrypted = rng.random() < 0.7
     seeder.call(
-        "opensearch", region, "create_domain", DomainName=f"{tags['Application'][:12]}-search-{index:05d}",
-        EngineVersion="OpenSearch_2.11", EncryptionAtRestOptions={"Enabled": encrypted},
-        NodeToNodeEncryptionOptions={"Enabled": encrypted}, DomainEndpointOptions={"EnforceHTTPS": encrypted},
+        "opensearch",
+        region,
+        "create_domain",
+        DomainName=f"{tags['Application'][:12]}-search-{index:05d}",
+        EngineVersion="OpenSearch_2.11",
+        EncryptionAtRestOptions={"Enabled": encrypted},
+        NodeToNodeEncryptionOptions={"Enabled": encrypted},
+        DomainEndpointOptions={"EnforceHTTPS": encrypted},
         TagList=_tag_list(tags),
     )
     return 1
 
 
-def _warehouse(seeder: "Seeder", index: int, region: str, count: int) -> int:
+def _warehouse(seeder: Seeder, index: int, region: str, count: int) -> int:
     tags = _tags(index, 26)
     rng = _rng(index, 26)
     seeder.call(
-        "redshift", region, "create_cluster", ClusterIdentifier=_name(seeder, index, tags, "dw"), NodeType="dc2.large",
-        ClusterType="single-node", MasterUsername="benchadmin", MasterUserPassword="Bench-Placeholder-0",
-        Encrypted=rng.random() < 0.7, PubliclyAccessible=rng.random() < 0.1, Tags=_tag_list(tags),
+        "redshift",
+        region,
+        "create_cluster",
+        ClusterIdentifier=_name(seeder, index, tags, "dw"),
+        NodeType="dc2.large",
+        ClusterType="single-node",
+        MasterUsername="benchadmin",
+        MasterUserPassword="Bench-Placeholder-0",
+        Encrypted=rng.random() < 0.7,
+        PubliclyAccessible=rng.random() < 0.1,
+        Tags=_tag_list(tags),
     )
     return 1
 
@@ -574,9 +702,15 @@ class SeedResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "planned": self.planned, "created": self.created, "total": self.total, "requests": self.requests,
-            "seconds": round(self.seconds, 2), "requests_per_second": round(self.requests / self.seconds, 1) if self.seconds else None,
-            "errors": self.errors, "first_errors": self.first_errors, "skipped_types": self.skipped_types,
+            "planned": self.planned,
+            "created": self.created,
+            "total": self.total,
+            "requests": self.requests,
+            "seconds": round(self.seconds, 2),
+            "requests_per_second": round(self.requests / self.seconds, 1) if self.seconds else None,
+            "errors": self.errors,
+            "first_errors": self.first_errors,
+            "skipped_types": self.skipped_types,
         }
 
 
@@ -594,7 +728,9 @@ class Seeder:
         self._clients: dict[tuple[str, str], Any] = {}
         self._requests = 0
         self._config = Config(
-            max_pool_connections=workers + 4, retries={"mode": "standard", "max_attempts": 5}, read_timeout=120,
+            max_pool_connections=workers + 4,
+            retries={"mode": "standard", "max_attempts": 5},
+            read_timeout=120,
         )
 
     def _count(self, **_: Any) -> None:
@@ -680,8 +816,15 @@ def _interleave(queues: list[list[Any]]) -> list[Any]:
     return [item for _, _, item in keyed]
 
 
-def seed_estate(endpoint: str, size: int, regions: list[str] | None = None, workers: int = 16,
-                skip: set[str] = frozenset(), prefix: str = "bench", quiet: bool = False) -> SeedResult:
+def seed_estate(
+    endpoint: str,
+    size: int,
+    regions: list[str] | None = None,
+    workers: int = 16,
+    skip: set[str] = frozenset(),
+    prefix: str = "bench",
+    quiet: bool = False,
+) -> SeedResult:
     """Plan and seed an estate of about ``size`` resources of the collectable types."""
     regions = regions or [DEFAULT_REGION]
     collectable = collectable_types()

@@ -71,7 +71,7 @@ OPEN_SSH = [{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"C
 
 
 def now_iso() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+    return dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -85,10 +85,18 @@ def percentile(values: list[float], q: float) -> float:
 
 def record(source: str, name: str, request: dict[str, Any]) -> dict[str, Any]:
     return {
-        "eventVersion": "1.08", "eventSource": source, "eventName": name, "awsRegion": "us-east-1",
-        "eventTime": now_iso(), "eventID": str(uuid.uuid4()), "readOnly": False, "recipientAccountId": ACCOUNT,
-        "eventType": "AwsApiCall", "userIdentity": {"type": "IAMUser", "arn": ACTOR, "accountId": ACCOUNT},
-        "requestParameters": request, "responseElements": None,
+        "eventVersion": "1.08",
+        "eventSource": source,
+        "eventName": name,
+        "awsRegion": "us-east-1",
+        "eventTime": now_iso(),
+        "eventID": str(uuid.uuid4()),
+        "readOnly": False,
+        "recipientAccountId": ACCOUNT,
+        "eventType": "AwsApiCall",
+        "userIdentity": {"type": "IAMUser", "arn": ACTOR, "accountId": ACCOUNT},
+        "requestParameters": request,
+        "responseElements": None,
     }
 
 
@@ -115,7 +123,9 @@ class Inbox(threading.Thread):
                     for a in alerts:
                         self.seen.setdefault((a.get("event"), a.get("rule_id"), a.get("resource_id")), []).append(sent)
             if messages:
-                self.sqs.delete_message_batch(QueueUrl=self.url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
+                self.sqs.delete_message_batch(
+                    QueueUrl=self.url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
+                )
 
     def first_after(self, key: tuple[str, str, str], t0: float) -> float | None:
         with self.lock:
@@ -127,10 +137,32 @@ class Watcher:
     """``phiwatch watch`` as a child process, with its RSS sampled every second."""
 
     def __init__(self, endpoint: str, db: str, queue_url: str, policy: Path, log: Path) -> None:
-        cmd = [str(ROOT / ".venv/bin/phiwatch"), "watch", "--endpoint-url", endpoint, "--db", db, "--queue-url", queue_url,
-               "--policy", str(policy), "--no-sweep-on-start", "--full-sweep-hours", "0", "--periodic-minutes", "0",
-               "--wait-seconds", "1", "--retry-delay", "1", "--log-format", "json"]
-        self.command = " ".join(cmd[1:]).replace(endpoint, "URL").replace(db, "DB").replace(queue_url, "QUEUE").replace(str(policy), "POLICY")
+        cmd = [
+            str(ROOT / ".venv/bin/phiwatch"),
+            "watch",
+            "--endpoint-url",
+            endpoint,
+            "--db",
+            db,
+            "--queue-url",
+            queue_url,
+            "--policy",
+            str(policy),
+            "--no-sweep-on-start",
+            "--full-sweep-hours",
+            "0",
+            "--periodic-minutes",
+            "0",
+            "--wait-seconds",
+            "1",
+            "--retry-delay",
+            "1",
+            "--log-format",
+            "json",
+        ]
+        self.command = (
+            " ".join(cmd[1:]).replace(endpoint, "URL").replace(db, "DB").replace(queue_url, "QUEUE").replace(str(policy), "POLICY")
+        )
         self.log = open(log, "w")
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
         self.samples: list[tuple[float, int]] = []
@@ -166,7 +198,9 @@ class Watcher:
 
 
 def queue_depth(sqs: Any, url: str) -> int:
-    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])[
+        "Attributes"
+    ]
     return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
 
 
@@ -198,8 +232,10 @@ def main() -> int:
     inbox = sqs.create_queue(QueueName="alerts-inbox")["QueueUrl"]
     inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn, Attributes={"RawMessageDelivery": "true"})
-    policy_text = (f"notifications:\n  - {{name: security-team, channel: sns, target: '{topic}'}}\n"
-                   "remediation:\n  mode: 'off'\n  rules:\n    restricted-ssh: {mode: auto}\n")
+    policy_text = (
+        f"notifications:\n  - {{name: security-team, channel: sns, target: '{topic}'}}\n"
+        "remediation:\n  mode: 'off'\n  rules:\n    restricted-ssh: {mode: auto}\n"
+    )
     policy_path = work / "policy.yaml"
     policy_path.write_text(policy_text)
     store = Store(db)
@@ -242,8 +278,15 @@ def main() -> int:
                 s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": status})
                 detail = record("s3.amazonaws.com", "PutBucketVersioning", {"bucketName": bucket})
                 pending.append(("opened" if status == "Suspended" else "resolved", VERSIONING_RULE, bucket, time.time(), False))
-            events.put_events(Entries=[{"Source": "aws." + detail["eventSource"].split(".")[0],
-                                        "DetailType": "AWS API Call via CloudTrail", "Detail": json.dumps(detail)}])
+            events.put_events(
+                Entries=[
+                    {
+                        "Source": "aws." + detail["eventSource"].split(".")[0],
+                        "DetailType": "AWS API Call via CloudTrail",
+                        "Detail": json.dumps(detail),
+                    }
+                ]
+            )
             sent += 1
         deadline = time.monotonic() + args.timeout
         todo = list(pending)
@@ -284,8 +327,17 @@ def main() -> int:
             entries = []
             for i in range(start, min(start + 10, args.memory_events)):
                 detail = record("ec2.amazonaws.com", "AuthorizeSecurityGroupIngress", {"groupId": groups[i % len(groups)]})
-                envelope = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "AWS API Call via CloudTrail", "source": "aws.ec2",
-                            "account": ACCOUNT, "time": detail["eventTime"], "region": "us-east-1", "resources": [], "detail": detail}
+                envelope = {
+                    "version": "0",
+                    "id": str(uuid.uuid4()),
+                    "detail-type": "AWS API Call via CloudTrail",
+                    "source": "aws.ec2",
+                    "account": ACCOUNT,
+                    "time": detail["eventTime"],
+                    "region": "us-east-1",
+                    "resources": [],
+                    "detail": detail,
+                }
                 entries.append({"Id": str(i - start), "MessageBody": json.dumps(envelope)})
             sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
             while queue_depth(sqs, queue_url) > 200:  # keep the backlog bounded: memory, not queue size
@@ -297,10 +349,13 @@ def main() -> int:
         rss = [kib for _, kib in watcher.samples[start_samples:]]
         tenth = max(1, len(rss) // 10)
         memory = {
-            "events": args.memory_events, "seconds": round(mem_seconds, 1), "events_per_second": round(args.memory_events / mem_seconds, 1),
+            "events": args.memory_events,
+            "seconds": round(mem_seconds, 1),
+            "events_per_second": round(args.memory_events / mem_seconds, 1),
             "rss_mib_first_10pct": round(statistics.mean(rss[:tenth]) / 1024, 1) if rss else None,
             "rss_mib_last_10pct": round(statistics.mean(rss[-tenth:]) / 1024, 1) if rss else None,
-            "rss_mib_max": round(max(rss) / 1024, 1) if rss else None, "samples": len(rss),
+            "rss_mib_max": round(max(rss) / 1024, 1) if rss else None,
+            "samples": len(rss),
         }
 
     code = watcher.stop()
@@ -310,21 +365,41 @@ def main() -> int:
     loadavg = Path("/proc/loadavg").read_text().split()[:3]
 
     result = {
-        "benchmark": "watch", "time": now_iso(), "host": platform.node(), "python": platform.python_version(),
-        "cpus": os.cpu_count(), "loadavg_at_end": loadavg, "estate_items": estate, "seed_seconds": round(seed_seconds, 1),
-        "groups": args.groups, "buckets": args.buckets, "window": args.window, "events": args.events,
+        "benchmark": "watch",
+        "time": now_iso(),
+        "host": platform.node(),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "loadavg_at_end": loadavg,
+        "estate_items": estate,
+        "seed_seconds": round(seed_seconds, 1),
+        "groups": args.groups,
+        "buckets": args.buckets,
+        "window": args.window,
+        "events": args.events,
         "latency_seconds": round(latency_seconds, 1),
-        "alert": {"n": len(alert_lat), "missing": missing["alert"], **{f"p{q}": round(percentile(alert_lat, q / 100), 3) for q in (50, 95, 99)}},
-        "remediation_verified": {"n": len(verified_lat), "missing": missing["verified"],
-                                 **{f"p{q}": round(percentile(verified_lat, q / 100), 3) for q in (50, 95, 99)}},
-        "memory": memory, "watcher_exit_status": code, "watcher_command": watcher.command,
+        "alert": {
+            "n": len(alert_lat),
+            "missing": missing["alert"],
+            **{f"p{q}": round(percentile(alert_lat, q / 100), 3) for q in (50, 95, 99)},
+        },
+        "remediation_verified": {
+            "n": len(verified_lat),
+            "missing": missing["verified"],
+            **{f"p{q}": round(percentile(verified_lat, q / 100), 3) for q in (50, 95, 99)},
+        },
+        "memory": memory,
+        "watcher_exit_status": code,
+        "watcher_command": watcher.command,
         "targets": {"alert_p95_seconds": 2.0, "remediation_verified_p95_seconds": 5.0},
     }
     md = [
-        f"# phiwatch watch benchmark ({result['time']})", "",
+        f"# phiwatch watch benchmark ({result['time']})",
+        "",
         f"Emulator (moto server, in-process) on {result['cpus']} CPUs; estate {estate} items ({args.groups} security groups, "
         f"{args.buckets} buckets, plus the account's defaults); {args.events} change events in windows of {args.window}; "
-        f"load average at the end {' '.join(loadavg)}.", "",
+        f"load average at the end {' '.join(loadavg)}.",
+        "",
         "| measure | n | missing | p50 (s) | p95 (s) | p99 (s) | target p95 |",
         "|---|---|---|---|---|---|---|",
         f"| enqueued -> alert published | {result['alert']['n']} | {result['alert']['missing']} | {result['alert']['p50']} | {result['alert']['p95']} | {result['alert']['p99']} | < 2 s |",
@@ -336,7 +411,8 @@ def main() -> int:
         md += [
             f"Memory over {memory['events']} events ({memory['seconds']} s, {memory['events_per_second']} events/s): watcher RSS "
             f"{memory['rss_mib_first_10pct']} MiB (first tenth of the run) -> {memory['rss_mib_last_10pct']} MiB (last tenth), "
-            f"max {memory['rss_mib_max']} MiB ({memory['samples']} samples).", "",
+            f"max {memory['rss_mib_max']} MiB ({memory['samples']} samples).",
+            "",
         ]
     md += ["Command: `.venv/bin/python bench/watch.py " + " ".join(sys.argv[1:]) + "`", ""]
     out = BENCH_DIR / "results"

@@ -15,7 +15,7 @@ import sys
 import time
 import urllib.request
 import uuid
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -24,11 +24,18 @@ from hypothesis import HealthCheck, settings
 # default) is what `make test` and CI run; PHIWATCH_HYPOTHESIS=deep searches harder when run by
 # hand. Examples are derandomized in CI so a failure there reproduces on any machine.
 settings.register_profile(
-    "ci", max_examples=60, deadline=None, derandomize=True, print_blob=True,
+    "ci",
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    print_blob=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 settings.register_profile(
-    "deep", max_examples=2000, deadline=None, print_blob=True,
+    "deep",
+    max_examples=2000,
+    deadline=None,
+    print_blob=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 settings.load_profile(os.environ.get("PHIWATCH_HYPOTHESIS", "ci"))
@@ -131,8 +138,9 @@ def iam_enforcing_moto() -> Iterator[str]:
     port = free_port()
     env = dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT="1000000", MOTO_EC2_LOAD_DEFAULT_AMIS="false")
     launch = "import sys; from phiwatch import emulator_apis; emulator_apis.install(); from moto.server import main; main(sys.argv[1:])"
-    proc = subprocess.Popen([sys.executable, "-c", launch, "-H", "127.0.0.1", "-p", str(port)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", launch, "-H", "127.0.0.1", "-p", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     endpoint = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:

@@ -22,20 +22,30 @@ from phiwatch.store.tables import audit_log, remediations
 
 _SCRIPT = Path(sys.executable).with_name("phiwatch")
 PHIWATCH = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-c", "from phiwatch.cli import main; main()"]
-T0 = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
 
 
 def _append(store, n: int, start: int = 0) -> list[tuple[int, str]]:
     out = []
     for i in range(start, start + n):
         with store.engine.begin() as conn:
-            out.append(audit.append(
-                conn, "plan" if i % 2 == 0 else "execute",
-                {"runbook_id": "phiwatch-EnableS3BucketLogging", "resource_id": f"bucket-{i}", "parameters": {"ResourceId": f"bucket-{i}", "n": i},
-                 "calls": [{"service": "s3", "api": "PutBucketLogging", "params": {"Bucket": f"bucket-{i}"}, "result": "ok"}]},
-                actor="alice", caller_arn="arn:aws:iam::123456789012:user/remediator",
-                remediation_id=f"{i:032x}", finding_id=f"{i:024x}", now=T0 + dt.timedelta(minutes=i),
-            ))
+            out.append(
+                audit.append(
+                    conn,
+                    "plan" if i % 2 == 0 else "execute",
+                    {
+                        "runbook_id": "phiwatch-EnableS3BucketLogging",
+                        "resource_id": f"bucket-{i}",
+                        "parameters": {"ResourceId": f"bucket-{i}", "n": i},
+                        "calls": [{"service": "s3", "api": "PutBucketLogging", "params": {"Bucket": f"bucket-{i}"}, "result": "ok"}],
+                    },
+                    actor="alice",
+                    caller_arn="arn:aws:iam::123456789012:user/remediator",
+                    remediation_id=f"{i:032x}",
+                    finding_id=f"{i:024x}",
+                    now=T0 + dt.timedelta(minutes=i),
+                )
+            )
     return out
 
 
@@ -81,7 +91,7 @@ def test_empty_log_verifies(store):
         "UPDATE audit_log SET actor = 'mallory' WHERE id = 3",
         "UPDATE audit_log SET time = '2026-11-23T08:00:00Z' WHERE id = 3",
         "UPDATE audit_log SET action = 'approve' WHERE id = 3",
-        "UPDATE audit_log SET data = '{\"runbook_id\": \"nothing-happened\"}' WHERE id = 3",
+        'UPDATE audit_log SET data = \'{"runbook_id": "nothing-happened"}\' WHERE id = 3',
     ],
     ids=["actor", "time", "action", "data"],
 )
@@ -122,18 +132,38 @@ def test_truncating_the_newest_entries_is_found_through_the_remediation_rows(sto
     written = _append(store, 3)
     # a remediation row pointing at entry 3, as the orchestrator writes it
     with store.engine.begin() as conn:
-        conn.execute(sa.text(
-            "INSERT INTO resources (id, account_id, region, resource_type, resource_id, status, state_id, version, first_seen, last_seen, last_changed) "
-            "VALUES (1, '123456789012', 'us-east-1', 'AWS::S3::Bucket', 'b', 'OK', 's', 1, :t, :t, :t)"
-        ), {"t": T0})
-        conn.execute(sa.text(
-            "INSERT INTO findings (id, rule_id, resource_pk, status, severity, annotation, opened_at, updated_at) "
-            "VALUES ('f1', 'r', 1, 'open', 'high', '', :t, :t)"
-        ), {"t": T0})
-        conn.execute(insert(remediations).values(
-            id="r" * 32, finding_id="f1", rule_id="r", runbook_id="rb", resource_pk=1, region="us-east-1", mode="auto",
-            status="applied", executed=True, parameters={}, plan=[], created_at=T0, audit_id=written[2][0], audit_hash=written[2][1],
-        ))
+        conn.execute(
+            sa.text(
+                "INSERT INTO resources (id, account_id, region, resource_type, resource_id, status, state_id, version, first_seen, last_seen, last_changed) "
+                "VALUES (1, '123456789012', 'us-east-1', 'AWS::S3::Bucket', 'b', 'OK', 's', 1, :t, :t, :t)"
+            ),
+            {"t": T0},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO findings (id, rule_id, resource_pk, status, severity, annotation, opened_at, updated_at) "
+                "VALUES ('f1', 'r', 1, 'open', 'high', '', :t, :t)"
+            ),
+            {"t": T0},
+        )
+        conn.execute(
+            insert(remediations).values(
+                id="r" * 32,
+                finding_id="f1",
+                rule_id="r",
+                runbook_id="rb",
+                resource_pk=1,
+                region="us-east-1",
+                mode="auto",
+                status="applied",
+                executed=True,
+                parameters={},
+                plan=[],
+                created_at=T0,
+                audit_id=written[2][0],
+                audit_hash=written[2][1],
+            )
+        )
     assert _verify(store).ok
     head = _verify(store).head
     _sql(store, "DELETE FROM audit_log WHERE id = 3")
@@ -153,18 +183,30 @@ def test_the_chain_cannot_fork(store):
         last = conn.execute(sa.select(audit_log).where(audit_log.c.id == 2)).mappings().one()
     with pytest.raises(sa.exc.IntegrityError):
         with store.engine.begin() as conn:
-            conn.execute(insert(audit_log).values(
-                id=99, time="2026-11-23T10:00:00Z", actor="x", caller_arn=None, action="plan", remediation_id=None,
-                finding_id=None, data={}, prev_hash=last["prev_hash"], hash="f" * 64,
-            ))
+            conn.execute(
+                insert(audit_log).values(
+                    id=99,
+                    time="2026-11-23T10:00:00Z",
+                    actor="x",
+                    caller_arn=None,
+                    action="plan",
+                    remediation_id=None,
+                    finding_id=None,
+                    data={},
+                    prev_hash=last["prev_hash"],
+                    hash="f" * 64,
+                )
+            )
 
 
 def test_entries_hold_no_secrets():
-    data = audit.redact({
-        "parameters": {"Password": "hunter2", "MinimumPasswordLength": 14, "UserName": "alice"},
-        "outputs": {"SecretAccessKey": "abc", "SessionToken": "tok", "AccessKeyId": "AKIAEXAMPLE"},
-        "policy": "x" * 5000,
-    })
+    data = audit.redact(
+        {
+            "parameters": {"Password": "hunter2", "MinimumPasswordLength": 14, "UserName": "alice"},
+            "outputs": {"SecretAccessKey": "abc", "SessionToken": "tok", "AccessKeyId": "AKIAEXAMPLE"},
+            "policy": "x" * 5000,
+        }
+    )
     assert data["parameters"] == {"Password": "REDACTED", "MinimumPasswordLength": 14, "UserName": "alice"}
     assert data["outputs"] == {"SecretAccessKey": "REDACTED", "SessionToken": "REDACTED", "AccessKeyId": "AKIAEXAMPLE"}
     assert len(data["policy"]) < 2100 and data["policy"].endswith("(truncated)")
@@ -181,6 +223,8 @@ def test_audit_verify_cli_exit_status(store, store_url, tmp_path):
     bad = subprocess.run([*PHIWATCH, "audit", "verify"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 1
     assert "entry 2" in bad.stderr
-    shown = subprocess.run([*PHIWATCH, "audit", "show", "--json", "--limit", "2"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    shown = subprocess.run(
+        [*PHIWATCH, "audit", "show", "--json", "--limit", "2"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
     assert shown.returncode == 0, shown.stderr
     assert [e["id"] for e in json.loads(shown.stdout)] == [3, 4]

@@ -44,9 +44,14 @@ def test_trails_items_and_per_region_account_summary(aws_env, store):
     key_arn = aws_env.client("kms").create_key(Description="trail-key")["KeyMetadata"]["Arn"]
     group_arn = f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/cloudtrail/org:*"
     trails.create_trail(
-        Name="trail-multi-region-validated", S3BucketName="trail-logs-bucket", IsMultiRegionTrail=True,
-        EnableLogFileValidation=True, KmsKeyId=key_arn, CloudWatchLogsLogGroupArn=group_arn,
-        CloudWatchLogsRoleArn=f"arn:aws:iam::{ACCOUNT}:role/ct", TagsList=_tags(PHI="No"),
+        Name="trail-multi-region-validated",
+        S3BucketName="trail-logs-bucket",
+        IsMultiRegionTrail=True,
+        EnableLogFileValidation=True,
+        KmsKeyId=key_arn,
+        CloudWatchLogsLogGroupArn=group_arn,
+        CloudWatchLogsRoleArn=f"arn:aws:iam::{ACCOUNT}:role/ct",
+        TagsList=_tags(PHI="No"),
     )
     trails.put_event_selectors(
         TrailName="trail-multi-region-validated",
@@ -169,14 +174,17 @@ def test_kms_denied_rotation_is_an_error_and_aws_managed_keys_are_skipped(aws_en
     ctx = aws_env.context()
     client = ctx.client("kms", "us-east-1")
     _short_circuit(
-        client, "GetKeyRotationStatus", 400,
+        client,
+        "GetKeyRotationStatus",
+        400,
         {"Error": {"Code": "AccessDeniedException", "Message": "not authorized"}, "ResponseMetadata": {"HTTPStatusCode": 400}},
     )
 
     def describe(params, **_):  # moto has no AWS managed keys (its default keys say CUSTOMER): fake one
         if json.loads(params["body"]).get("KeyId") == managed["KeyId"]:
             return SimpleNamespace(status_code=200, headers={}), {
-                "KeyMetadata": {**managed, "KeyManager": "AWS"}, "ResponseMetadata": {"HTTPStatusCode": 200}
+                "KeyMetadata": {**managed, "KeyManager": "AWS"},
+                "ResponseMetadata": {"HTTPStatusCode": 200},
             }
         return None
 
@@ -205,12 +213,20 @@ def test_log_groups_and_alarms(aws_env, store):
     topic = aws_env.client("sns").create_topic(Name="alarm-topic")["TopicArn"]
     cloudwatch = aws_env.client("cloudwatch")
     common = dict(
-        Namespace="AWS/EC2", MetricName="CPUUtilization", Statistic="Average", Period=300,
-        EvaluationPeriods=1, Threshold=90.0, ComparisonOperator="GreaterThanThreshold",
+        Namespace="AWS/EC2",
+        MetricName="CPUUtilization",
+        Statistic="Average",
+        Period=300,
+        EvaluationPeriods=1,
+        Threshold=90.0,
+        ComparisonOperator="GreaterThanThreshold",
     )
     cloudwatch.put_metric_alarm(
-        AlarmName="alarm-with-actions", AlarmActions=[topic], InsufficientDataActions=[topic],
-        Tags=_tags(PHI="No"), **common,
+        AlarmName="alarm-with-actions",
+        AlarmActions=[topic],
+        InsufficientDataActions=[topic],
+        Tags=_tags(PHI="No"),
+        **common,
     )
     cloudwatch.put_metric_alarm(AlarmName="alarm-without-actions", ActionsEnabled=False, **common)
 
@@ -236,7 +252,9 @@ def test_log_groups_and_alarms(aws_env, store):
     assert alarm["configuration"]["AlarmActions"] == [topic] and alarm["configuration"]["OKActions"] == []
     assert alarm["configuration"]["InsufficientDataActions"] == [topic]
     assert "StateValue" not in alarm["configuration"]
-    assert alarm["relationships"] == [{"resourceType": "AWS::SNS::Topic", "resourceId": topic, "relationshipName": "Is associated with Topic"}]
+    assert alarm["relationships"] == [
+        {"resourceType": "AWS::SNS::Topic", "resourceId": topic, "relationshipName": "Is associated with Topic"}
+    ]
     assert alarm["tags"] == {"PHI": "No"}
     quiet = _item(store, "alarm-without-actions", "AWS::CloudWatch::Alarm")
     assert quiet["configuration"]["ActionsEnabled"] is False and quiet["configuration"]["AlarmActions"] == []
@@ -293,7 +311,9 @@ def test_secrets_metadata_without_values(aws_env, store):
     secrets = aws_env.client("secretsmanager")
     key_arn = aws_env.client("kms").create_key(Description="secrets-key")["KeyMetadata"]["Arn"]
     rotated = secrets.create_secret(
-        Name="phi-db-rotated", KmsKeyId=key_arn, Tags=_tags(PHI="Yes"),
+        Name="phi-db-rotated",
+        KmsKeyId=key_arn,
+        Tags=_tags(PHI="Yes"),
         SecretString=json.dumps({"password": SECRET_MARKER}),
     )["ARN"]
     # moto invokes (docker) a RotationLambdaARN; rotation rules alone enable rotation in moto

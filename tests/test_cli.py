@@ -15,10 +15,11 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -211,8 +212,11 @@ def fault_runs(emulator, tmp_path_factory) -> dict[str, tuple[Case, subprocess.C
     # no credentials anywhere: empty env, empty config files, no instance metadata
     bare = {k: v for k, v in env.items() if not k.startswith("AWS_")}
     bare.update(
-        AWS_CONFIG_FILE=env["AWS_CONFIG_FILE"], AWS_SHARED_CREDENTIALS_FILE=env["AWS_SHARED_CREDENTIALS_FILE"],
-        AWS_EC2_METADATA_DISABLED="true", AWS_DEFAULT_REGION="us-east-1", HOME=str(tmp),
+        AWS_CONFIG_FILE=env["AWS_CONFIG_FILE"],
+        AWS_SHARED_CREDENTIALS_FILE=env["AWS_SHARED_CREDENTIALS_FILE"],
+        AWS_EC2_METADATA_DISABLED="true",
+        AWS_DEFAULT_REGION="us-east-1",
+        HOME=str(tmp),
     )
     (tmp / "a-file").write_text("not a directory")
     (tmp / "a-directory.db").mkdir()
@@ -226,16 +230,18 @@ def fault_runs(emulator, tmp_path_factory) -> dict[str, tuple[Case, subprocess.C
     threading.Thread(target=not_aws.serve_forever, daemon=True).start()
 
     cases = {
-        "no-credentials": Case(
-            ["collect", "--region", "us-east-1", "--db", good_db], 3, ("no AWS credentials found",), env=bare
-        ),
+        "no-credentials": Case(["collect", "--region", "us-east-1", "--db", good_db], 3, ("no AWS credentials found",), env=bare),
         "unreachable-endpoint": Case(
             ["collect", "--endpoint-url", f"http://127.0.0.1:{_closed_port()}", "--region", "us-east-1", "--db", good_db],
-            3, ("cannot reach endpoint http://127.0.0.1:",), max_seconds=40,
+            3,
+            ("cannot reach endpoint http://127.0.0.1:",),
+            max_seconds=40,
         ),
         "endpoint-not-aws": Case(
             ["collect", "--endpoint-url", f"http://127.0.0.1:{not_aws.server_address[1]}", "--region", "us-east-1", "--db", good_db],
-            3, ("did not answer like AWS",), max_seconds=40,
+            3,
+            ("did not answer like AWS",),
+            max_seconds=40,
         ),
         "unknown-region": Case(["collect", *endpoint[:2], "--region", "mars-1", "--db", good_db], 2, ("unknown region 'mars-1'",)),
         "unknown-service": Case(["collect", *endpoint[:4], "--service", "nope", "--db", good_db], 2, ("unknown service 'nope'", "s3")),
@@ -248,7 +254,8 @@ def fault_runs(emulator, tmp_path_factory) -> dict[str, tuple[Case, subprocess.C
         "store-url-unknown-kind": Case(["inventory", "--db", "nosuchdb://host/x"], 2, ("not a store URL nosuchdb://host/x",)),
         "store-password-hidden": Case(
             ["inventory", "--db", f"postgresql+psycopg://phi:s3cr3t-pw@127.0.0.1:{_closed_port()}/phiwatch"],
-            3, ("cannot open the store", "***"),
+            3,
+            ("cannot open the store", "***"),
         ),
         "bad-tag": Case(["inventory", "--tag", "PHI", "--db", good_db], 2, ("--tag takes KEY=VALUE",)),
         "bad-tag-empty-key": Case(["inventory", "--tag", "=Yes", "--db", good_db], 2, ("--tag takes KEY=VALUE",)),
@@ -273,10 +280,26 @@ def fault_runs(emulator, tmp_path_factory) -> dict[str, tuple[Case, subprocess.C
 
 
 FAULT_CASES = [
-    "no-credentials", "unreachable-endpoint", "endpoint-not-aws", "unknown-region", "unknown-service",
-    "store-in-proc", "store-under-a-file", "store-is-a-directory", "store-not-a-database",
-    "store-from-newer-phiwatch", "store-url-malformed", "store-url-unknown-kind", "store-password-hidden",
-    "bad-tag", "bad-tag-empty-key", "history-unknown", "show-unknown", "show-bad-time", "unknown-option", "bad-workers",
+    "no-credentials",
+    "unreachable-endpoint",
+    "endpoint-not-aws",
+    "unknown-region",
+    "unknown-service",
+    "store-in-proc",
+    "store-under-a-file",
+    "store-is-a-directory",
+    "store-not-a-database",
+    "store-from-newer-phiwatch",
+    "store-url-malformed",
+    "store-url-unknown-kind",
+    "store-password-hidden",
+    "bad-tag",
+    "bad-tag-empty-key",
+    "history-unknown",
+    "show-unknown",
+    "show-bad-time",
+    "unknown-option",
+    "bad-workers",
 ]
 
 
@@ -320,8 +343,17 @@ def test_store_failing_after_it_opened_is_one_line_exit_3(tmp_path, monkeypatch,
 # -- read commands never create a store ---------------------------------------------------------
 
 READ_COMMANDS = [
-    ["inventory"], ["findings"], ["history", "x"], ["show", "x"], ["notifications"], ["remediate"],
-    ["audit", "verify"], ["audit", "show"], ["evaluate"], ["scan", "--no-collect"], ["notify", "send"],
+    ["inventory"],
+    ["findings"],
+    ["history", "x"],
+    ["show", "x"],
+    ["notifications"],
+    ["remediate"],
+    ["audit", "verify"],
+    ["audit", "show"],
+    ["evaluate"],
+    ["scan", "--no-collect"],
+    ["notify", "send"],
 ]
 
 

@@ -57,7 +57,10 @@ class _Denied:
 # -- RDS -------------------------------------------------------------------------------------
 
 RDS_COMMON = dict(
-    DBInstanceClass="db.t3.micro", Engine="postgres", MasterUsername="admin1", MasterUserPassword="password123",
+    DBInstanceClass="db.t3.micro",
+    Engine="postgres",
+    MasterUsername="admin1",
+    MasterUserPassword="password123",
     AllocatedStorage=20,
 )
 
@@ -65,22 +68,37 @@ RDS_COMMON = dict(
 def test_rds_instances_clusters_and_snapshots(aws_env, store):
     rds = aws_env.client("rds")
     rds.create_db_instance(
-        DBInstanceIdentifier="rds-encrypted-multiaz", StorageEncrypted=True, PubliclyAccessible=False, MultiAZ=True,
-        BackupRetentionPeriod=7, DeletionProtection=True, EnableCloudwatchLogsExports=["postgresql"],
-        Tags=_tags({"PHI": "Yes"}), **RDS_COMMON,
+        DBInstanceIdentifier="rds-encrypted-multiaz",
+        StorageEncrypted=True,
+        PubliclyAccessible=False,
+        MultiAZ=True,
+        BackupRetentionPeriod=7,
+        DeletionProtection=True,
+        EnableCloudwatchLogsExports=["postgresql"],
+        Tags=_tags({"PHI": "Yes"}),
+        **RDS_COMMON,
     )
     rds.create_db_instance(
-        DBInstanceIdentifier="rds-public-unencrypted", StorageEncrypted=False, PubliclyAccessible=True,
-        BackupRetentionPeriod=0, **RDS_COMMON,
+        DBInstanceIdentifier="rds-public-unencrypted",
+        StorageEncrypted=False,
+        PubliclyAccessible=True,
+        BackupRetentionPeriod=0,
+        **RDS_COMMON,
     )
     rds.create_db_snapshot(DBInstanceIdentifier="rds-encrypted-multiaz", DBSnapshotIdentifier="snapshot-public")
     rds.modify_db_snapshot_attribute(DBSnapshotIdentifier="snapshot-public", AttributeName="restore", ValuesToAdd=["all"])
     rds.create_db_snapshot(DBInstanceIdentifier="rds-encrypted-multiaz", DBSnapshotIdentifier="snapshot-private")
     rds.create_db_cluster(
-        DBClusterIdentifier="cluster-no-deletion-protection", Engine="aurora-postgresql", MasterUsername="admin1",
-        MasterUserPassword="password123", StorageEncrypted=True, Tags=_tags({"PHI": "Yes"}),
+        DBClusterIdentifier="cluster-no-deletion-protection",
+        Engine="aurora-postgresql",
+        MasterUsername="admin1",
+        MasterUserPassword="password123",
+        StorageEncrypted=True,
+        Tags=_tags({"PHI": "Yes"}),
     )
-    rds.create_db_cluster_snapshot(DBClusterIdentifier="cluster-no-deletion-protection", DBClusterSnapshotIdentifier="cluster-snapshot-private")
+    rds.create_db_cluster_snapshot(
+        DBClusterIdentifier="cluster-no-deletion-protection", DBClusterSnapshotIdentifier="cluster-snapshot-private"
+    )
 
     ctx = aws_env.context()
     result = collect(ctx, store, services=["rds"])
@@ -110,14 +128,10 @@ def test_rds_instances_clusters_and_snapshots(aws_env, store):
     assert public["resourceId"] == "snapshot-public"
     assert public["arn"] == f"arn:aws:rds:us-east-1:{ACCOUNT}:snapshot:snapshot-public"
     assert public["configuration"]["Encrypted"] is True
-    assert public["supplementaryConfiguration"]["DBSnapshotAttributes"] == [
-        {"AttributeName": "restore", "AttributeValues": ["all"]}
-    ]
+    assert public["supplementaryConfiguration"]["DBSnapshotAttributes"] == [{"AttributeName": "restore", "AttributeValues": ["all"]}]
     assert public["relationships"][0]["resourceId"] == "rds-encrypted-multiaz"
     private = _item(store, "snapshot-private", "AWS::RDS::DBSnapshot")
-    assert private["supplementaryConfiguration"]["DBSnapshotAttributes"] == [
-        {"AttributeName": "restore", "AttributeValues": []}
-    ]
+    assert private["supplementaryConfiguration"]["DBSnapshotAttributes"] == [{"AttributeName": "restore", "AttributeValues": []}]
 
     cluster = _item(store, "cluster-no-deletion-protection", "AWS::RDS::DBCluster")
     assert cluster["resourceId"].startswith("cluster-")  # DbClusterResourceId, AWS Config's id
@@ -145,12 +159,13 @@ def test_rds_single_instance_keeps_dbi_resource_id(aws_env, store):
     assert item["resourceName"] == "rds-only-one"
 
 
-
 def test_rds_and_efs_unchanged_recollection_writes_no_version(aws_env, store):
     """Restorable times and metered sizes move on every describe: not a new version."""
     aws_env.client("rds").create_db_instance(DBInstanceIdentifier="rds-unchanged", **RDS_COMMON)
     aws_env.client("rds").create_db_cluster(
-        DBClusterIdentifier="cluster-unchanged", Engine="aurora-postgresql", MasterUsername="admin1",
+        DBClusterIdentifier="cluster-unchanged",
+        Engine="aurora-postgresql",
+        MasterUsername="admin1",
         MasterUserPassword="password123",
     )
     fs_id = aws_env.client("efs").create_file_system(CreationToken="efs-unchanged")["FileSystemId"]
@@ -160,7 +175,8 @@ def test_rds_and_efs_unchanged_recollection_writes_no_version(aws_env, store):
     second = collect(ctx, store, services=["rds", "efs"])
     assert (second.created, second.changed, second.deleted) == (0, 0, 0), second.changed_keys
     for identifier, resource_type in (
-        ("rds-unchanged", "AWS::RDS::DBInstance"), ("cluster-unchanged", "AWS::RDS::DBCluster"),
+        ("rds-unchanged", "AWS::RDS::DBInstance"),
+        ("cluster-unchanged", "AWS::RDS::DBCluster"),
         (fs_id, "AWS::EFS::FileSystem"),
     ):
         assert len(store.history(store.resolve(identifier, resource_type)["id"])) == 1
@@ -168,11 +184,16 @@ def test_rds_and_efs_unchanged_recollection_writes_no_version(aws_env, store):
 
 # -- DynamoDB ----------------------------------------------------------------------------------
 
+
 def test_dynamodb_items_written_are_not_a_configuration_change(aws_env, store):
     """ItemCount and TableSizeBytes follow the data, not the configuration: no new version."""
     ddb = aws_env.client("dynamodb")
-    ddb.create_table(TableName="ddb-growing", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                     AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    ddb.create_table(
+        TableName="ddb-growing",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
     ctx = aws_env.context()
     collect(ctx, store, services=["dynamodb"])
     for n in range(3):
@@ -188,10 +209,10 @@ def test_dynamodb_tables_pitr_sse_and_history(aws_env, store):
     ddb = aws_env.client("dynamodb")
     key = dict(
         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
     )
-    ddb.create_table(TableName="ddb-pitr-on-kms", SSESpecification={"Enabled": True, "SSEType": "KMS"},
-                     Tags=_tags({"PHI": "Yes"}), **key)
+    ddb.create_table(TableName="ddb-pitr-on-kms", SSESpecification={"Enabled": True, "SSEType": "KMS"}, Tags=_tags({"PHI": "Yes"}), **key)
     ddb.update_continuous_backups(TableName="ddb-pitr-on-kms", PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
     ddb.create_table(TableName="ddb-pitr-off-default-key", **key)
 
@@ -226,6 +247,7 @@ def test_dynamodb_tables_pitr_sse_and_history(aws_env, store):
 
 
 # -- EFS ---------------------------------------------------------------------------------------
+
 
 def test_efs_paginates_and_reads_backup_policy(aws_env, store):
     efs = aws_env.client("efs")
@@ -269,6 +291,7 @@ def test_efs_denied_detail_is_an_error_not_none(aws_env, store):
 
 # -- ELBv2 / ELB -------------------------------------------------------------------------------
 
+
 def test_elbv2_attributes_listeners_and_batched_tags(aws_env, store):
     vpc, subnets = _network(aws_env)
     elbv2 = aws_env.client("elbv2")
@@ -278,16 +301,21 @@ def test_elbv2_attributes_listeners_and_batched_tags(aws_env, store):
         lb = elbv2.create_load_balancer(Name=name, Subnets=subnets, Tags=_tags({"Name": name, "PHI": "Yes"}))
         arns[name] = lb["LoadBalancers"][0]["LoadBalancerArn"]
     tg = elbv2.create_target_group(Name="tg-web", Protocol="HTTP", Port=80, VpcId=vpc)["TargetGroups"][0]["TargetGroupArn"]
-    elbv2.create_listener(LoadBalancerArn=arns["alb-http-no-logs"], Protocol="HTTP", Port=80,
-                          DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}])
     elbv2.create_listener(
-        LoadBalancerArn=arns["alb-redirect-protected"], Protocol="HTTP", Port=80,
+        LoadBalancerArn=arns["alb-http-no-logs"], Protocol="HTTP", Port=80, DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}]
+    )
+    elbv2.create_listener(
+        LoadBalancerArn=arns["alb-redirect-protected"],
+        Protocol="HTTP",
+        Port=80,
         DefaultActions=[{"Type": "redirect", "RedirectConfig": {"Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"}}],
     )
     elbv2.modify_load_balancer_attributes(
         LoadBalancerArn=arns["alb-redirect-protected"],
-        Attributes=[{"Key": "deletion_protection.enabled", "Value": "true"},
-                    {"Key": "routing.http.drop_invalid_header_fields.enabled", "Value": "true"}],
+        Attributes=[
+            {"Key": "deletion_protection.enabled", "Value": "true"},
+            {"Key": "routing.http.drop_invalid_header_fields.enabled", "Value": "true"},
+        ],
     )
 
     ctx = aws_env.context()
@@ -324,8 +352,10 @@ def test_elbv2_attributes_listeners_and_batched_tags(aws_env, store):
 def test_classic_elb_listeners_attributes_and_deletion(aws_env, store):
     elb = aws_env.client("elb")
     elb.create_load_balancer(
-        LoadBalancerName="clb-http-only", Listeners=[{"Protocol": "HTTP", "LoadBalancerPort": 80, "InstancePort": 80}],
-        AvailabilityZones=["us-east-1a"], Tags=_tags({"PHI": "No"}),
+        LoadBalancerName="clb-http-only",
+        Listeners=[{"Protocol": "HTTP", "LoadBalancerPort": 80, "InstancePort": 80}],
+        AvailabilityZones=["us-east-1a"],
+        Tags=_tags({"PHI": "No"}),
     )
     ctx = aws_env.context()
     result = collect(ctx, store, services=["elb"])
@@ -347,6 +377,7 @@ def test_classic_elb_listeners_attributes_and_deletion(aws_env, store):
 
 # -- Lambda ------------------------------------------------------------------------------------
 
+
 def _code() -> dict:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as archive:
@@ -358,18 +389,30 @@ def test_lambda_policy_vpc_tags_and_redaction(aws_env, store):
     _, subnets = _network(aws_env)
     role = aws_env.client("iam").create_role(
         RoleName="lambda-exec",
-        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}),
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+            }
+        ),
     )["Role"]["Arn"]
     lam = aws_env.client("lambda")
     lam.create_function(
-        FunctionName="lambda-public", Runtime="python3.12", Role=role, Handler="index.handler", Code=_code(),
+        FunctionName="lambda-public",
+        Runtime="python3.12",
+        Role=role,
+        Handler="index.handler",
+        Code=_code(),
         Environment={"Variables": {"DB_PASSWORD": "example-secret", "API_TOKEN": "tok-do-not-store"}},
         Tags={"PHI": "Yes"},
     )
     lam.add_permission(FunctionName="lambda-public", StatementId="public", Action="lambda:InvokeFunction", Principal="*")
     lam.create_function(
-        FunctionName="lambda-private-in-vpc", Runtime="python3.12", Role=role, Handler="index.handler", Code=_code(),
+        FunctionName="lambda-private-in-vpc",
+        Runtime="python3.12",
+        Role=role,
+        Handler="index.handler",
+        Code=_code(),
         VpcConfig={"SubnetIds": subnets, "SecurityGroupIds": []},
     )
 

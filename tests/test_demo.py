@@ -28,9 +28,15 @@ def test_demo_runs_the_whole_loop(tmp_path):
     assert run.returncode == 0, run.stderr[-3000:]
     out = run.stdout
     assert "Traceback" not in run.stderr and "Traceback" not in out
-    for expected in ("Embedded AWS emulator running at http://127.0.0.1:", "resources name their owner in tag InstanceOwnerEmail",
-                     "resources by Security Rule section", "164.312(b)", "arrived on the queue", "Remediation plan (mode dry-run",
-                     "hash chain intact"):
+    for expected in (
+        "Embedded AWS emulator running at http://127.0.0.1:",
+        "resources name their owner in tag InstanceOwnerEmail",
+        "resources by Security Rule section",
+        "164.312(b)",
+        "arrived on the queue",
+        "Remediation plan (mode dry-run",
+        "hash chain intact",
+    ):
         assert expected in out, expected
     assert "0 could not check" in out  # every collector's calls work on the embedded emulator
 

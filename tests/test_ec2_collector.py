@@ -33,9 +33,7 @@ def test_volumes_encrypted_and_unencrypted_then_deleted(aws_env, store):
     encrypted = ec2.create_volume(
         Size=8, AvailabilityZone="us-east-1a", Encrypted=True, TagSpecifications=_name("volume", "ebs-encrypted", PHI="Yes")
     )["VolumeId"]
-    unencrypted = ec2.create_volume(
-        Size=8, AvailabilityZone="us-east-1a", TagSpecifications=_name("volume", "ebs-unencrypted")
-    )["VolumeId"]
+    unencrypted = ec2.create_volume(Size=8, AvailabilityZone="us-east-1a", TagSpecifications=_name("volume", "ebs-unencrypted"))["VolumeId"]
     ctx = aws_env.context()
     result = collect(ctx, store, services=["ec2"])
     assert result.errors == []
@@ -68,9 +66,7 @@ def test_snapshot_public_vs_private_permission(aws_env, store):
     private = ec2.create_snapshot(VolumeId=volume, TagSpecifications=_name("snapshot", "snapshot-private"))["SnapshotId"]
     shared = ec2.create_snapshot(VolumeId=volume, TagSpecifications=_name("snapshot", "snapshot-shared-one-account"))["SnapshotId"]
     ec2.modify_snapshot_attribute(SnapshotId=public, Attribute="createVolumePermission", OperationType="add", GroupNames=["all"])
-    ec2.modify_snapshot_attribute(
-        SnapshotId=shared, Attribute="createVolumePermission", OperationType="add", UserIds=["111122223333"]
-    )
+    ec2.modify_snapshot_attribute(SnapshotId=shared, Attribute="createVolumePermission", OperationType="add", UserIds=["111122223333"])
     result = collect(aws_env.context(), store, services=["ec2"])
     assert result.errors == []
 
@@ -95,18 +91,25 @@ def test_instance_imds_public_ip_and_profile(aws_env, store, image_id):
     vpc = ec2.create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.1.1.0/24", AvailabilityZone="us-east-1a")["Subnet"]["SubnetId"]
     required = ec2.run_instances(
-        ImageId=image_id, MinCount=1, MaxCount=1, SubnetId=subnet, MetadataOptions={"HttpTokens": "required"},
+        ImageId=image_id,
+        MinCount=1,
+        MaxCount=1,
+        SubnetId=subnet,
+        MetadataOptions={"HttpTokens": "required"},
         IamInstanceProfile={"Name": "app-profile"},
         TagSpecifications=_name("instance", "instance-imdsv2-required", InstanceOwnerEmail="owner@example.org"),
     )["Instances"][0]["InstanceId"]
     ec2.run_instances(
-        ImageId=image_id, MinCount=1, MaxCount=1, MetadataOptions={"HttpTokens": "optional"},
+        ImageId=image_id,
+        MinCount=1,
+        MaxCount=1,
+        MetadataOptions={"HttpTokens": "optional"},
         NetworkInterfaces=[{"DeviceIndex": 0, "SubnetId": subnet, "AssociatePublicIpAddress": True}],
         TagSpecifications=_name("instance", "instance-imdsv1-public-ip"),
     )
-    terminated = ec2.run_instances(
-        ImageId=image_id, MinCount=1, MaxCount=1, TagSpecifications=_name("instance", "instance-terminated")
-    )["Instances"][0]["InstanceId"]
+    terminated = ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1, TagSpecifications=_name("instance", "instance-terminated"))[
+        "Instances"
+    ][0]["InstanceId"]
     ec2.terminate_instances(InstanceIds=[terminated])
 
     result = collect(aws_env.context(), store, services=["ec2"])

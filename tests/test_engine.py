@@ -13,25 +13,34 @@ from pathlib import Path
 import pytest
 
 from phiwatch.engine import Evaluator, current_evaluations, excepted_findings, resolve_rules
-from phiwatch.scan import run_scan
 from phiwatch.errors import UsageError
 from phiwatch.model import ConfigurationItem
 from phiwatch.policy import Policy, RuleOverride, load_policy, parse_policy
 from phiwatch.report.formats import scan_csv, scan_json, scan_ocsf
 from phiwatch.rules import base as rules_base
+from phiwatch.scan import run_scan
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 ACCOUNT = "111122223333"
-T0 = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
 
 
-def bucket(name: str, *, logging: bool, tags: dict | None = None, encrypted: bool = False, capture: str = "2026-06-01T00:00:00Z") -> ConfigurationItem:
+def bucket(
+    name: str, *, logging: bool, tags: dict | None = None, encrypted: bool = False, capture: str = "2026-06-01T00:00:00Z"
+) -> ConfigurationItem:
     return ConfigurationItem(
-        resourceType="AWS::S3::Bucket", resourceId=name, resourceName=name, arn=f"arn:aws:s3:::{name}",
-        awsRegion="us-east-1", accountId=ACCOUNT, tags=tags or {},
+        resourceType="AWS::S3::Bucket",
+        resourceId=name,
+        resourceName=name,
+        arn=f"arn:aws:s3:::{name}",
+        awsRegion="us-east-1",
+        accountId=ACCOUNT,
+        tags=tags or {},
         supplementaryConfiguration={
             "BucketLoggingConfiguration": {"destinationBucketName": "logs", "logFilePrefix": ""} if logging else None,
-            "ServerSideEncryptionConfiguration": {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]} if encrypted else None,
+            "ServerSideEncryptionConfiguration": {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]}
+            if encrypted
+            else None,
             "BucketPolicy": None,
         },
         configurationItemCaptureTime=capture,
@@ -88,7 +97,11 @@ def test_parameter_change_reevaluates_everything(store):
 
 
 def test_scope_by_tags(store):
-    write(store, bucket("prod-bucket", logging=False, tags={"Environment": "PROD"}), bucket("dev-bucket", logging=False, tags={"Environment": "DEV"}))
+    write(
+        store,
+        bucket("prod-bucket", logging=False, tags={"Environment": "PROD"}),
+        bucket("dev-bucket", logging=False, tags={"Environment": "DEV"}),
+    )
     policy = only("rules:\n  s3-bucket-logging-enabled:\n    scope: {tags: {Environment: PROD}}\n")
     Evaluator(store, policy).evaluate(now=T0)
     assert verdicts(store, policy) == {("s3-bucket-logging-enabled", "prod-bucket"): "NON_COMPLIANT"}
@@ -121,11 +134,13 @@ def test_exception_is_reported_separately_and_expires(store):
     events = {e["event"] for e in summary.events}
     assert events == {"excepted", "opened"}
     excepted = excepted_findings(store)
-    assert [(x["resource_id"], x["owner"], x["expires"]) for x in excepted] == [("public-site-assets", "security@example.org", "2026-06-30")]
+    assert [(x["resource_id"], x["owner"], x["expires"]) for x in excepted] == [
+        ("public-site-assets", "security@example.org", "2026-06-30")
+    ]
     # an excepted finding is still NON_COMPLIANT, never compliant
     assert verdicts(store, policy)[("s3-bucket-logging-enabled", "public-site-assets")] == "NON_COMPLIANT"
     # after expiry the finding reopens, even though the bucket did not change
-    later = Evaluator(store, policy).evaluate(now=dt.datetime(2026, 7, 1, tzinfo=dt.timezone.utc))
+    later = Evaluator(store, policy).evaluate(now=dt.datetime(2026, 7, 1, tzinfo=dt.UTC))
     assert [e["event"] for e in later.events] == ["exception_expired"]
     assert excepted_findings(store) == []
 
@@ -175,16 +190,25 @@ def test_custom_rules_python_and_yaml(store):
     assert not any(k[0] == "s3-bucket-replication-enabled" for k in v)
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("packs: [hipaa\n", "malformed YAML"),
-    ("packs: [hipaa]\nrulez: {}\n", "policy.yaml:2: rulez: unknown key"),
-    ("rules:\n  no-such-rule: {}\n", "policy.yaml:2: rules.no-such-rule: unknown rule id"),
-    ("rules:\n  restricted-common-ports:\n    parameters: {blockedPort1: ssh}\n", "policy.yaml:3: rules.restricted-common-ports.parameters.blockedPort1: expected an integer"),
-    ("rules:\n  restricted-common-ports:\n    parameters: {blockedPort9: 22}\n", "unknown parameter"),
-    ("exceptions:\n  - rule: s3-bucket-logging-enabled\n    resource: x\n    justification: j\n    owner: o\n    expires: someday\n", "policy.yaml:6: exceptions.0.expires"),
-    ("packs: [hipaa, nist]\n", "policy.yaml:1: packs.1: unknown pack 'nist'"),
-    ("remediation: {mode: sometimes}\n", "remediation.mode"),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("packs: [hipaa\n", "malformed YAML"),
+        ("packs: [hipaa]\nrulez: {}\n", "policy.yaml:2: rulez: unknown key"),
+        ("rules:\n  no-such-rule: {}\n", "policy.yaml:2: rules.no-such-rule: unknown rule id"),
+        (
+            "rules:\n  restricted-common-ports:\n    parameters: {blockedPort1: ssh}\n",
+            "policy.yaml:3: rules.restricted-common-ports.parameters.blockedPort1: expected an integer",
+        ),
+        ("rules:\n  restricted-common-ports:\n    parameters: {blockedPort9: 22}\n", "unknown parameter"),
+        (
+            "exceptions:\n  - rule: s3-bucket-logging-enabled\n    resource: x\n    justification: j\n    owner: o\n    expires: someday\n",
+            "policy.yaml:6: exceptions.0.expires",
+        ),
+        ("packs: [hipaa, nist]\n", "policy.yaml:1: packs.1: unknown pack 'nist'"),
+        ("remediation: {mode: sometimes}\n", "remediation.mode"),
+    ],
+)
 def test_bad_policy_names_file_line_field(text, expected):
     with pytest.raises(UsageError) as err:
         resolve_rules(parse_policy(text, "policy.yaml"))
@@ -204,8 +228,13 @@ def test_bad_custom_rules(tmp_path):
 
 
 def test_periodic_rules_run_when_due(store):
-    account = ConfigurationItem(resourceType="AWS::::Account", resourceId=ACCOUNT, awsRegion="global", accountId=ACCOUNT,
-                                configuration={"s3AccountPublicAccessBlock": None})
+    account = ConfigurationItem(
+        resourceType="AWS::::Account",
+        resourceId=ACCOUNT,
+        awsRegion="global",
+        accountId=ACCOUNT,
+        configuration={"s3AccountPublicAccessBlock": None},
+    )
     write(store, account)
     policy = only(rules=("s3-account-level-public-access-blocks-periodic",))
     ev = Evaluator(store, policy, periodic_hours=24)
@@ -232,8 +261,19 @@ def test_output_formats(store):
     data = json.loads(scan_json(outcome.scan))
     assert set(data) >= {"scan_id", "started_at", "finished_at", "evaluations", "errors"}
     e = data["evaluations"][0]
-    assert set(e) == {"rule_id", "resource_type", "resource_id", "resource_name", "arn", "account_id", "region",
-                      "compliance", "annotation", "hipaa_sections", "severity"}
+    assert set(e) == {
+        "rule_id",
+        "resource_type",
+        "resource_id",
+        "resource_name",
+        "arn",
+        "account_id",
+        "region",
+        "compliance",
+        "annotation",
+        "hipaa_sections",
+        "severity",
+    }
     rows = list(csv.DictReader(io.StringIO(scan_csv(outcome.scan))))
     assert rows[0]["rule_id"] == "s3-bucket-logging-enabled" and rows[0]["hipaa_sections"] == "164.308(a)(3)(ii)(A);164.312(b)"
     ocsf = [json.loads(line) for line in scan_ocsf(outcome.scan).splitlines()]

@@ -222,7 +222,9 @@ def test_a_throttled_first_call_is_retried_not_read_as_refused_credentials(aws_e
     def throttle(request, **_):
         answered["n"] += 1
         if answered["n"] <= 3:
-            body = b"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error></ErrorResponse>"
+            body = (
+                b"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error></ErrorResponse>"
+            )
             return AWSResponse(request.url, 400, {"Content-Type": "text/xml"}, Body(body))
         return None
 
@@ -233,11 +235,11 @@ def test_a_throttled_first_call_is_retried_not_read_as_refused_credentials(aws_e
 
 
 def test_a_refused_connection_still_fails_fast():
+    import boto3
+
     from phiwatch.aws.session import AwsContext
     from phiwatch.emulator import free_port
     from phiwatch.errors import CannotRunError
-
-    import boto3
 
     session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
     with pytest.raises(CannotRunError, match="cannot reach"):

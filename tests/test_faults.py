@@ -17,16 +17,17 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import boto3
 import pytest
-from conftest import iam_enforcing_moto, moto_api
 from botocore.awsrequest import AWSResponse
 
+from conftest import iam_enforcing_moto, moto_api
 from phiwatch.aws.session import AwsContext, make_client
 from phiwatch.collect.base import REGISTRY, CollectContext, Collector
 from phiwatch.collect.runner import collect
@@ -94,7 +95,7 @@ class FaultInjector:
             return AWSResponse(request.url, fault.status, {"Content-Type": "application/xml"}, _Body(body.encode()))
         return None
 
-    def install(self, aws: AwsContext) -> "FaultInjector":
+    def install(self, aws: AwsContext) -> FaultInjector:
         # the S3 collector's clients: s3 (global -> default region) and s3control
         for service in ("s3", "s3control"):
             aws.client(service).meta.events.register("before-send", self)
@@ -205,9 +206,7 @@ def test_denied_call_is_recorded_not_read_as_not_configured(iam_enforcing_server
     key = iam.create_access_key(UserName="phiwatch-auditor")["AccessKey"]
     _enforce_iam(endpoint, after=0)
 
-    auditor = boto3.Session(
-        aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"], region_name="us-east-1"
-    )
+    auditor = boto3.Session(aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"], region_name="us-east-1")
     # enforcement is really on: root's fake credentials are now refused for what the auditor lacks
     with pytest.raises(Exception, match="AccessDenied"):
         make_client(auditor, "s3", endpoint).get_bucket_logging(Bucket="bucket-logging-denied")
@@ -459,7 +458,10 @@ def _start_hanging_collect(aws_env, tmp_path: Path, prefix: str, count: int) -> 
     with open(stderr_path, "wb") as stderr:  # a file, not a pipe nobody reads
         proc = subprocess.Popen(
             [sys.executable, "-c", _SLOW_CLI.replace("bucket-kill-zz-hangs", f"{prefix}-zz-hangs"), *args],
-            env=_cli_env(), cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=stderr,
+            env=_cli_env(),
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
         )
     deadline = time.monotonic() + 30
     try:
@@ -484,8 +486,12 @@ def test_kill_9_mid_collect_leaves_a_store_the_next_run_completes(aws_env, tmp_p
     assert _count(db, "select count(*) from collection_runs where status = 'running'") == 1
 
     done = subprocess.run(
-        [*PHIWATCH, *args], env=_cli_env(), cwd=tmp_path,
-        capture_output=True, text=True, timeout=60,
+        [*PHIWATCH, *args],
+        env=_cli_env(),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr

@@ -47,11 +47,18 @@ def test_deleted_resource_is_kept_with_status(aws_env, store):
 
 def test_point_in_time_item(store):
     item = ConfigurationItem(
-        resourceType="AWS::EC2::SecurityGroup", resourceId="sg-1", awsRegion="us-east-1", accountId="111122223333",
-        configuration={"IpPermissions": []}, configurationItemCaptureTime="2026-01-01T00:00:00Z",
+        resourceType="AWS::EC2::SecurityGroup",
+        resourceId="sg-1",
+        awsRegion="us-east-1",
+        accountId="111122223333",
+        configuration={"IpPermissions": []},
+        configurationItemCaptureTime="2026-01-01T00:00:00Z",
     )
     later = ConfigurationItem(
-        resourceType="AWS::EC2::SecurityGroup", resourceId="sg-1", awsRegion="us-east-1", accountId="111122223333",
+        resourceType="AWS::EC2::SecurityGroup",
+        resourceId="sg-1",
+        awsRegion="us-east-1",
+        accountId="111122223333",
         configuration={"IpPermissions": [{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]},
         configurationItemCaptureTime="2026-02-01T00:00:00Z",
     )
@@ -59,23 +66,31 @@ def test_point_in_time_item(store):
         w.record(item)
         w.record(later, changed_by="arn:aws:iam::111122223333:user/alice")
     row = store.resolve("sg-1")
-    jan = store.item_at(row["id"], dt.datetime(2026, 1, 15, tzinfo=dt.timezone.utc))
+    jan = store.item_at(row["id"], dt.datetime(2026, 1, 15, tzinfo=dt.UTC))
     assert jan["version"] == 1 and jan["item"]["configuration"]["IpPermissions"] == []
     now = store.item_at(row["id"])
     assert now["version"] == 2 and now["changed_by"].endswith("user/alice")
-    assert store.item_at(row["id"], dt.datetime(2025, 12, 1, tzinfo=dt.timezone.utc)) is None
+    assert store.item_at(row["id"], dt.datetime(2025, 12, 1, tzinfo=dt.UTC)) is None
     texts = [c.describe() for c in diff_items(jan["item"], now["item"])]
     assert texts == ["configuration.IpPermissions: added tcp/22 from 0.0.0.0/0"]
 
 
 def test_older_observation_never_overwrites_newer(store):
     newer = ConfigurationItem(
-        resourceType="AWS::EC2::Volume", resourceId="vol-1", awsRegion="us-east-1", accountId="111122223333",
-        configuration={"Encrypted": True}, configurationItemCaptureTime="2026-03-01T00:00:00Z",
+        resourceType="AWS::EC2::Volume",
+        resourceId="vol-1",
+        awsRegion="us-east-1",
+        accountId="111122223333",
+        configuration={"Encrypted": True},
+        configurationItemCaptureTime="2026-03-01T00:00:00Z",
     )
     older = ConfigurationItem(
-        resourceType="AWS::EC2::Volume", resourceId="vol-1", awsRegion="us-east-1", accountId="111122223333",
-        configuration={"Encrypted": False}, configurationItemCaptureTime="2026-02-01T00:00:00Z",
+        resourceType="AWS::EC2::Volume",
+        resourceId="vol-1",
+        awsRegion="us-east-1",
+        accountId="111122223333",
+        configuration={"Encrypted": False},
+        configurationItemCaptureTime="2026-02-01T00:00:00Z",
     )
     with store.writer(None) as w:
         w.record(newer)
@@ -90,7 +105,10 @@ def test_tag_search(store):
         for i, owner in enumerate(["a@example.org", "b@example.org", "a@example.org"]):
             w.record(
                 ConfigurationItem(
-                    resourceType="AWS::EC2::Instance", resourceId=f"i-{i}", awsRegion="us-east-1", accountId="111122223333",
+                    resourceType="AWS::EC2::Instance",
+                    resourceId=f"i-{i}",
+                    awsRegion="us-east-1",
+                    accountId="111122223333",
                     tags={"InstanceOwnerEmail": owner},
                 )
             )

@@ -28,8 +28,10 @@ def _seed_users(iam):
     iam.create_login_profile(UserName="user-mfa-enabled", Password="Str0ng-Passw0rd!")
     device = iam.create_virtual_mfa_device(VirtualMFADeviceName="user-mfa-enabled")["VirtualMFADevice"]
     iam.enable_mfa_device(
-        UserName="user-mfa-enabled", SerialNumber=device["SerialNumber"],
-        AuthenticationCode1="123456", AuthenticationCode2="654321",
+        UserName="user-mfa-enabled",
+        SerialNumber=device["SerialNumber"],
+        AuthenticationCode1="123456",
+        AuthenticationCode2="654321",
     )
     iam.create_user(UserName="user-console-no-mfa")
     iam.create_login_profile(UserName="user-console-no-mfa", Password="Str0ng-Passw0rd!")
@@ -44,14 +46,18 @@ def test_users_credentials_and_policies(aws_env, store):
     key_id = _seed_users(iam)
     admin = iam.create_policy(PolicyName="policy-admin-full-access", PolicyDocument=json.dumps(ADMIN_DOC))["Policy"]
     iam.create_policy_version(
-        PolicyArn=admin["Arn"], SetAsDefault=True,
+        PolicyArn=admin["Arn"],
+        SetAsDefault=True,
         PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}),
     )
     iam.attach_user_policy(UserName="user-console-no-mfa", PolicyArn=admin["Arn"])
     iam.create_group(GroupName="group-clinicians")
     iam.add_user_to_group(GroupName="group-clinicians", UserName="user-console-no-mfa")
     iam.put_group_policy(GroupName="group-clinicians", PolicyName="read", PolicyDocument=json.dumps(ADMIN_DOC))
-    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    }
     iam.create_role(RoleName="role-phi-app", AssumeRolePolicyDocument=json.dumps(trust), Tags=[{"Key": "PHI", "Value": "Yes"}])
     iam.attach_role_policy(RoleName="role-phi-app", PolicyArn=admin["Arn"])
     iam.put_role_policy(RoleName="role-phi-app", PolicyName="inline-role", PolicyDocument=json.dumps(ADMIN_DOC))
@@ -59,7 +65,11 @@ def test_users_credentials_and_policies(aws_env, store):
     result = collect(aws_env.context(), store, services=["iam"])
     assert result.errors == []
     assert result.types_seen == {
-        "AWS::IAM::User": 3, "AWS::IAM::Group": 1, "AWS::IAM::Role": 1, "AWS::IAM::Policy": 1, ACCOUNT_TYPE: 1,
+        "AWS::IAM::User": 3,
+        "AWS::IAM::Group": 1,
+        "AWS::IAM::Role": 1,
+        "AWS::IAM::Policy": 1,
+        ACCOUNT_TYPE: 1,
     }
 
     mfa = _item(store, "user-mfa-enabled", "AWS::IAM::User")
@@ -104,8 +114,12 @@ def test_users_credentials_and_policies(aws_env, store):
     assert role["configuration"]["rolePolicyList"] == [{"PolicyName": "inline-role", "PolicyDocument": ADMIN_DOC}]
     assert role["configuration"]["attachedManagedPolicies"][0]["PolicyArn"] == admin["Arn"]
     assert role["tags"] == {"PHI": "Yes"}
-    assert {"resourceType": "AWS::IAM::Policy", "resourceId": None, "resourceName": "policy-admin-full-access",
-            "relationshipName": "Is attached to CustomerManagedPolicy"} in role["relationships"]
+    assert {
+        "resourceType": "AWS::IAM::Policy",
+        "resourceId": None,
+        "resourceName": "policy-admin-full-access",
+        "relationshipName": "Is attached to CustomerManagedPolicy",
+    } in role["relationships"]
 
     policy = _item(store, "policy-admin-full-access", "AWS::IAM::Policy")
     assert policy["resourceId"] == admin["PolicyId"]
@@ -147,16 +161,19 @@ def test_account_item_password_policy_summary_and_credential_report(aws_env, sto
 
 def test_credential_report_parsing_keeps_root_row_and_known_columns():
     content = (
-        "user,arn,user_creation_time,password_enabled,mfa_active,access_key_1_active,some_future_column\n"
-        "<root_account>,arn:aws:iam::123456789012:root,2020-01-01T00:00:00+00:00,not_supported,true,false,x\n"
-        "alice,arn:aws:iam::123456789012:user/alice,2021-01-01T00:00:00+00:00,true,false,true,y\n"
-    ).encode()
+        b"user,arn,user_creation_time,password_enabled,mfa_active,access_key_1_active,some_future_column\n"
+        b"<root_account>,arn:aws:iam::123456789012:root,2020-01-01T00:00:00+00:00,not_supported,true,false,x\n"
+        b"alice,arn:aws:iam::123456789012:user/alice,2021-01-01T00:00:00+00:00,true,false,true,y\n"
+    )
     rows = parse_credential_report(content)
     assert [r["user"] for r in rows] == ["<root_account>", "alice"]
     assert rows[0] == {
-        "user": "<root_account>", "arn": "arn:aws:iam::123456789012:root",
-        "user_creation_time": "2020-01-01T00:00:00+00:00", "password_enabled": "not_supported",
-        "mfa_active": "true", "access_key_1_active": "false",
+        "user": "<root_account>",
+        "arn": "arn:aws:iam::123456789012:root",
+        "user_creation_time": "2020-01-01T00:00:00+00:00",
+        "password_enabled": "not_supported",
+        "mfa_active": "true",
+        "access_key_1_active": "false",
     }
     assert parse_credential_report(None) == []
 
@@ -171,8 +188,10 @@ def test_deleted_user_is_recorded_and_changes_are_versioned(aws_env, store):
     iam.delete_user(UserName="user-soon-deleted")
     device = iam.create_virtual_mfa_device(VirtualMFADeviceName="user-gains-mfa")["VirtualMFADevice"]
     iam.enable_mfa_device(
-        UserName="user-gains-mfa", SerialNumber=device["SerialNumber"],
-        AuthenticationCode1="123456", AuthenticationCode2="654321",
+        UserName="user-gains-mfa",
+        SerialNumber=device["SerialNumber"],
+        AuthenticationCode1="123456",
+        AuthenticationCode2="654321",
     )
     result = collect(ctx, store, services=["iam"])
     assert result.errors == []

@@ -8,13 +8,13 @@ import json
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import boto3
 import pytest
-from conftest import iam_enforcing_moto, moto_api
 
+from conftest import iam_enforcing_moto, moto_api
 from phiwatch.aws.session import AwsContext, make_client
 from phiwatch.collect.runner import collect
 from phiwatch.remediate.document import builtin, builtin_ids
@@ -23,8 +23,28 @@ from phiwatch.store import Store
 
 _SCRIPT = Path(sys.executable).with_name("phiwatch")
 PHIWATCH = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-c", "from phiwatch.cli import main; main()"]
-WRITE_PREFIXES = ("Put", "Create", "Delete", "Update", "Enable", "Disable", "Modify", "Authorize", "Revoke", "Attach",
-                  "Detach", "Tag", "Untag", "Set", "Start", "Stop", "Terminate", "Reset", "Restore", "Associate")
+WRITE_PREFIXES = (
+    "Put",
+    "Create",
+    "Delete",
+    "Update",
+    "Enable",
+    "Disable",
+    "Modify",
+    "Authorize",
+    "Revoke",
+    "Attach",
+    "Detach",
+    "Tag",
+    "Untag",
+    "Set",
+    "Start",
+    "Stop",
+    "Terminate",
+    "Reset",
+    "Restore",
+    "Associate",
+)
 
 
 def _actions(policy: dict) -> list[str]:
@@ -109,7 +129,15 @@ MOTO_ACTION_NAMES = {
 # protocol: SignatureDoesNotMatch even for a user allowed "*"), so the test cannot check them
 MOTO_SIGNATURE_BUG_SERVICES = {"lambda", "efs", "apigateway", "apigatewayv2", "guardduty", "securityhub", "opensearch", "backup"}
 
-ACCESS_ERRORS = ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError", "NotAuthorized", "UnrecognizedClientException", "InvalidClientTokenId")
+ACCESS_ERRORS = (
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedOperation",
+    "AuthorizationError",
+    "NotAuthorized",
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+)
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +155,13 @@ def seeded_demo(enforcing_server) -> dict:
             aws.account_id()
             result = collect(aws, store)
         store.close()
-    return {"actions": recorder.actions, "calls": recorder.calls, "root_errors": result.errors, "seen": result.seen, "types": dict(result.types_seen)}
+    return {
+        "actions": recorder.actions,
+        "calls": recorder.calls,
+        "root_errors": result.errors,
+        "seen": result.seen,
+        "types": dict(result.types_seen),
+    }
 
 
 def test_static_scanner_list_covers_every_action_a_collection_calls(seeded_demo):

@@ -104,8 +104,10 @@ def test_email_starttls_auth_owner_and_fixed_recipients(store, smtp_server, monk
         bucket("phi-records-logging-off", logging=False, tags={OWNER: "records-team@example.org", "PHI": "Yes"}),
         bucket("scratch-logging-off", logging=False),
     )
-    smtp = (f"{{host: 127.0.0.1, port: {smtp_server.port}, starttls: true, from_address: phiwatch@example.org, "
-            f"username_env: SMTP_USER, password_env: SMTP_PASSWORD, ca_file: '{smtp_server.cert}'}}")
+    smtp = (
+        f"{{host: 127.0.0.1, port: {smtp_server.port}, starttls: true, from_address: phiwatch@example.org, "
+        f"username_env: SMTP_USER, password_env: SMTP_PASSWORD, ca_file: '{smtp_server.cert}'}}"
+    )
     pol = policy(
         "notifications:\n"
         f"  - {{name: owners, channel: email, owner_tag: {OWNER}, smtp: {smtp}}}\n"
@@ -132,7 +134,9 @@ def test_email_starttls_auth_owner_and_fixed_recipients(store, smtp_server, monk
 def test_email_template_override(store, smtp_server, monkeypatch, tmp_path):
     monkeypatch.setenv("SMTP_USER", smtp_server.user)
     monkeypatch.setenv("SMTP_PASSWORD", smtp_server.password)
-    (tmp_path / "mail.j2").write_text("Subject: HIPAA alert {{ findings[0].rule_id }}\n\nCustom: {{ findings[0].resource_id }} ({{ label(event) }})\n")
+    (tmp_path / "mail.j2").write_text(
+        "Subject: HIPAA alert {{ findings[0].rule_id }}\n\nCustom: {{ findings[0].resource_id }} ({{ label(event) }})\n"
+    )
     write(store, bucket("bucket-logging-off", logging=False))
     pol = policy(
         "notifications:\n"
@@ -180,15 +184,22 @@ def test_slack_and_apprise_urls_are_refused_in_the_policy_text():
 def test_unknown_channel_and_event_rejected_with_line():
     with pytest.raises(UsageError) as err:
         parse_policy("packs: [hipaa]\nnotifications:\n  - name: teams\n    channel: teams\n    target: x\n")
-    assert "policy.yaml:4: notifications.0.channel:" in str(err.value) and "'sns', 'email', 'slack', 'webhook' or 'apprise'" in str(err.value)
+    assert "policy.yaml:4: notifications.0.channel:" in str(err.value) and "'sns', 'email', 'slack', 'webhook' or 'apprise'" in str(
+        err.value
+    )
     with pytest.raises(UsageError, match=r"notifications.0.when.events: .*unknown event\(s\) open"):
-        parse_policy("notifications:\n  - {name: x, channel: sns, target: 'arn:aws:sns:us-east-1:123456789012:t', when: {events: [open]}}\n")
+        parse_policy(
+            "notifications:\n  - {name: x, channel: sns, target: 'arn:aws:sns:us-east-1:123456789012:t', when: {events: [open]}}\n"
+        )
 
 
 def test_webhook_signed_body_is_the_contract(store, receiver, monkeypatch, tmp_path):
     (tmp_path / "hook.key").write_text("file-held-signing-key\n")
     write(store, bucket("bucket-logging-off", logging=False))
-    pol = policy(f"notifications:\n  - {{name: hook, channel: webhook, target: '{receiver.url}/phiwatch', secret_file: hook.key}}\n", base_dir=str(tmp_path))
+    pol = policy(
+        f"notifications:\n  - {{name: hook, channel: webhook, target: '{receiver.url}/phiwatch', secret_file: hook.key}}\n",
+        base_dir=str(tmp_path),
+    )
     evaluate(store, pol)
     assert deliver(store, pol).sent == 1
     [req] = receiver.ok()
@@ -259,4 +270,7 @@ def test_sns_unreachable_then_recovered(aws_env, store):
     assert {r["status"] for r in outbox_rows(store)} == {"failed"}
     up = Dispatcher(store, pol, aws=aws_env.context()).dispatch(now=T0 + dt.timedelta(hours=1))
     assert up.sent == 2
-    assert sorted(json.loads(e["Message"])["resource_id"] for e in _drain(aws_env.client("sqs"), queue, 2)) == ["a-logging-off", "b-logging-off"]
+    assert sorted(json.loads(e["Message"])["resource_id"] for e in _drain(aws_env.client("sqs"), queue, 2)) == [
+        "a-logging-off",
+        "b-logging-off",
+    ]

@@ -62,7 +62,6 @@ def test_notify_test_scan_alerts_and_delivery_log(tmp_path, receiver, run):
         "    when: {rules: [s3-bucket-logging-enabled]}\n"
         f"  - name: broken\n    channel: webhook\n    target: {receiver.url}/broken\n    secret_env: HOOK_KEY\n"
         "    when: {rules: [iam-password-policy]}\n"  # no account item in the store: never matches
-
     )
     ok = subprocess_run(["notify", "test", "--route", "hook", "--policy", str(policy), "--db", db], HOOK_KEY=KEY)
     assert ok.returncode == 0, ok.stderr
@@ -89,7 +88,11 @@ def test_notify_test_scan_alerts_and_delivery_log(tmp_path, receiver, run):
     assert len(receiver.requests) == 3
 
     log = json.loads(run(["notifications", "--json", "--db", db]).stdout)
-    assert [(e["route"], e["event"], e["status"]) for e in log] == [("hook", "opened", "sent"), ("broken", "test", "failed"), ("hook", "test", "sent")]
+    assert [(e["route"], e["event"], e["status"]) for e in log] == [
+        ("hook", "opened", "sent"),
+        ("broken", "test", "failed"),
+        ("hook", "test", "sent"),
+    ]
     assert log[1]["attempts"] == 1 and log[1]["last_error"].startswith("HTTP 500 from 127.0.0.1")
     assert log[0]["rule_id"] == "s3-bucket-logging-enabled" and log[0]["resource_id"] == "bucket-logging-off"
     table = run(["notifications", "--db", db, "--status", "failed"])

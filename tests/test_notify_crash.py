@@ -41,8 +41,13 @@ def test_process_killed_after_outbox_write_alert_sent_exactly_once_by_next_run(t
         f"  - {{name: hook, channel: webhook, target: '{receiver.url}/hook', secret_env: HOOK_KEY, "
         "when: {rules: [s3-bucket-logging-enabled]}}\n"
     )
-    proc = subprocess.Popen([sys.executable, "-c", SCAN_THEN_WAIT, db, str(policy)], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SCAN_THEN_WAIT, db, str(policy)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = proc.stdout.readline()
         assert line.split() == ["queued", "1"], proc.stderr.read() if not line else line
@@ -73,21 +78,33 @@ def test_process_killed_after_outbox_write_alert_sent_exactly_once_by_next_run(t
 def test_bad_routes_stop_the_scan_with_file_line_and_exit_2(tmp_path, run):
     db = f"sqlite:///{tmp_path / 'p.db'}"
     cases = {
-        "unknown-channel.yaml": ("notifications:\n  - name: teams\n    channel: teams\n    target: x\n",
-                                 "unknown-channel.yaml:3: notifications.0.channel: Input should be 'sns', 'email', 'slack', 'webhook' or 'apprise'"),
-        "bad-arn.yaml": ("packs: [hipaa]\nnotifications:\n  - name: security\n    channel: sns\n    target: arn:aws:sns:us-east-1:hipaa-alerts\n",
-                         "bad-arn.yaml:5: notifications.0.target: malformed SNS topic ARN 'arn:aws:sns:us-east-1:hipaa-alerts'"),
-        "unknown-rule.yaml": ("notifications:\n  - name: s3\n    channel: sns\n    target: arn:aws:sns:us-east-1:123456789012:t\n"
-                              "    when:\n      rules: [s3-bucket-logging-enabled, s3-bucket-loging-enabled]\n",
-                              "unknown-rule.yaml:6: notifications.0.when.rules.1: unknown rule id 's3-bucket-loging-enabled'"),
-        "duplicate.yaml": ("notifications:\n  - {name: a, channel: sns, target: 'arn:aws:sns:us-east-1:123456789012:t'}\n"
-                           "  - {name: a, channel: sns, target: 'arn:aws:sns:us-east-1:123456789012:u'}\n",
-                           "duplicate.yaml:3: notifications.1.name: duplicate route name 'a'"),
-        "severity.yaml": ("notifications:\n  - name: s\n    channel: sns\n    target: arn:aws:sns:us-east-1:123456789012:t\n"
-                          "    when: {severity: [High]}\n",
-                          "severity.yaml:5: notifications.0.when.severity: unknown severity High"),
-        "no-smtp.yaml": ("notifications:\n  - name: mail\n    channel: email\n    target: sec@example.org\n",
-                         "no-smtp.yaml:2: notifications.0.smtp: an email route needs smtp"),
+        "unknown-channel.yaml": (
+            "notifications:\n  - name: teams\n    channel: teams\n    target: x\n",
+            "unknown-channel.yaml:3: notifications.0.channel: Input should be 'sns', 'email', 'slack', 'webhook' or 'apprise'",
+        ),
+        "bad-arn.yaml": (
+            "packs: [hipaa]\nnotifications:\n  - name: security\n    channel: sns\n    target: arn:aws:sns:us-east-1:hipaa-alerts\n",
+            "bad-arn.yaml:5: notifications.0.target: malformed SNS topic ARN 'arn:aws:sns:us-east-1:hipaa-alerts'",
+        ),
+        "unknown-rule.yaml": (
+            "notifications:\n  - name: s3\n    channel: sns\n    target: arn:aws:sns:us-east-1:123456789012:t\n"
+            "    when:\n      rules: [s3-bucket-logging-enabled, s3-bucket-loging-enabled]\n",
+            "unknown-rule.yaml:6: notifications.0.when.rules.1: unknown rule id 's3-bucket-loging-enabled'",
+        ),
+        "duplicate.yaml": (
+            "notifications:\n  - {name: a, channel: sns, target: 'arn:aws:sns:us-east-1:123456789012:t'}\n"
+            "  - {name: a, channel: sns, target: 'arn:aws:sns:us-east-1:123456789012:u'}\n",
+            "duplicate.yaml:3: notifications.1.name: duplicate route name 'a'",
+        ),
+        "severity.yaml": (
+            "notifications:\n  - name: s\n    channel: sns\n    target: arn:aws:sns:us-east-1:123456789012:t\n"
+            "    when: {severity: [High]}\n",
+            "severity.yaml:5: notifications.0.when.severity: unknown severity High",
+        ),
+        "no-smtp.yaml": (
+            "notifications:\n  - name: mail\n    channel: email\n    target: sec@example.org\n",
+            "no-smtp.yaml:2: notifications.0.smtp: an email route needs smtp",
+        ),
     }
     for name, (text, expected) in cases.items():
         path = tmp_path / name

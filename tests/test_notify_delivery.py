@@ -32,7 +32,12 @@ def hook(name: str, url: str, extra: str = "") -> str:
 
 def test_each_event_sent_once_per_route_and_nothing_when_unchanged(store, receiver, monkeypatch):
     monkeypatch.setenv("HOOK_KEY", KEY)
-    write(store, bucket("phi-a-logging-off", logging=False, tags={"PHI": "Yes"}), bucket("dev-b-logging-off", logging=False), bucket("c-logging-on", logging=True))
+    write(
+        store,
+        bucket("phi-a-logging-off", logging=False, tags={"PHI": "Yes"}),
+        bucket("dev-b-logging-off", logging=False),
+        bucket("c-logging-on", logging=True),
+    )
     pol = policy(
         "notifications:\n"
         + hook("all", receiver.url)
@@ -116,7 +121,9 @@ def test_webhook_500_retried_with_backoff_then_delivered_once_recovered(store, r
     evaluate(store, pol, T0 + dt.timedelta(minutes=1))
     receiver.statuses = [500] * 10
     slept.clear()
-    down = Dispatcher(store, pol, sleep=no_sleep(slept), max_attempts=3, backoff=0.5, retry_base=60).dispatch(now=T0 + dt.timedelta(minutes=1))
+    down = Dispatcher(store, pol, sleep=no_sleep(slept), max_attempts=3, backoff=0.5, retry_base=60).dispatch(
+        now=T0 + dt.timedelta(minutes=1)
+    )
     assert (down.sent, down.failed) == (0, 1)
     assert slept == [0.5, 1.0]  # exponential backoff between the 3 attempts
     row = outbox_rows(store)[-1]
@@ -164,8 +171,10 @@ def test_smtp_refusing_then_recovering(store, smtp_server, monkeypatch):
     monkeypatch.setenv("SMTP_PASSWORD", "wrong-password")
     monkeypatch.setenv("HOOK_KEY", KEY)
     write(store, bucket("a-logging-off", logging=False), bucket("b-logging-off", logging=False))
-    smtp = (f"{{host: 127.0.0.1, port: {smtp_server.port}, from_address: phiwatch@example.org, username_env: SMTP_USER, "
-            f"password_env: SMTP_PASSWORD, ca_file: '{smtp_server.cert}'}}")
+    smtp = (
+        f"{{host: 127.0.0.1, port: {smtp_server.port}, from_address: phiwatch@example.org, username_env: SMTP_USER, "
+        f"password_env: SMTP_PASSWORD, ca_file: '{smtp_server.cert}'}}"
+    )
     pol = policy(f"notifications:\n  - {{name: mail, channel: email, target: sec@example.org, smtp: {smtp}}}\n")
     evaluate(store, pol)
     bad = Dispatcher(store, pol, sleep=no_sleep()).dispatch(now=T0)

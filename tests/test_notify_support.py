@@ -18,9 +18,10 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -29,9 +30,21 @@ from phiwatch.model import ConfigurationItem
 from phiwatch.policy import Policy, parse_policy
 
 ACCOUNT = "111122223333"
-T0 = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.timezone.utc)
-CONTRACT_KEYS = ["event", "finding_id", "rule_id", "resource_type", "resource_id", "arn", "account_id", "region",
-                 "severity", "hipaa_sections", "annotation", "time"]
+T0 = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
+CONTRACT_KEYS = [
+    "event",
+    "finding_id",
+    "rule_id",
+    "resource_type",
+    "resource_id",
+    "arn",
+    "account_id",
+    "region",
+    "severity",
+    "hipaa_sections",
+    "annotation",
+    "time",
+]
 
 
 # -- HTTP receiver ------------------------------------------------------------------------------
@@ -60,8 +73,15 @@ class Receiver:
                 with receiver.lock:
                     status = receiver.statuses.pop(0) if receiver.statuses else 200
                     hang = receiver.hang
-                    receiver.requests.append({"path": self.path, "headers": dict(self.headers), "body": body, "status": status,
-                                              "connection": self.client_address})
+                    receiver.requests.append(
+                        {
+                            "path": self.path,
+                            "headers": dict(self.headers),
+                            "body": body,
+                            "status": status,
+                            "connection": self.client_address,
+                        }
+                    )
                 if hang:
                     time.sleep(hang)
                 reply = receiver.body if status == 200 else b"server_error" if status >= 500 else b"invalid_token"
@@ -125,12 +145,18 @@ def self_signed_cert(folder: Path) -> tuple[Path, Path]:
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
         .not_valid_after(now + dt.timedelta(days=2))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False
+        )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
@@ -181,8 +207,15 @@ class SmtpServer:
         tls.load_cert_chain(str(self.cert), str(key))
         self.port = free_port()
         self.controller = Controller(
-            Handler(), hostname="127.0.0.1", port=self.port, tls_context=tls, require_starttls=True,
-            authenticator=authenticator, auth_required=True, auth_require_tls=True, server_hostname="localhost",
+            Handler(),
+            hostname="127.0.0.1",
+            port=self.port,
+            tls_context=tls,
+            require_starttls=True,
+            authenticator=authenticator,
+            auth_required=True,
+            auth_require_tls=True,
+            server_hostname="localhost",
         )
         self.controller.start()
 
@@ -205,11 +238,17 @@ def smtp_server(tmp_path):
 # -- store and policy ---------------------------------------------------------------------------
 def bucket(name: str, *, logging: bool, tags: dict | None = None, capture: str = "2026-06-01T00:00:00Z") -> ConfigurationItem:
     return ConfigurationItem(
-        resourceType="AWS::S3::Bucket", resourceId=name, resourceName=name, arn=f"arn:aws:s3:::{name}",
-        awsRegion="us-east-1", accountId=ACCOUNT, tags=tags or {},
+        resourceType="AWS::S3::Bucket",
+        resourceId=name,
+        resourceName=name,
+        arn=f"arn:aws:s3:::{name}",
+        awsRegion="us-east-1",
+        accountId=ACCOUNT,
+        tags=tags or {},
         supplementaryConfiguration={
             "BucketLoggingConfiguration": {"destinationBucketName": "logs", "logFilePrefix": ""} if logging else None,
-            "ServerSideEncryptionConfiguration": None, "BucketPolicy": None,
+            "ServerSideEncryptionConfiguration": None,
+            "BucketPolicy": None,
         },
         configurationItemCaptureTime=capture,
     )

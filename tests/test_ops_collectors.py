@@ -34,8 +34,13 @@ def _apis(errors):
 
 def test_wafv2_web_acls_logging_and_tags(aws_env, store):
     waf = aws_env.client("wafv2")
-    on = waf.create_web_acl(Name="waf-logging-on", Scope="REGIONAL", DefaultAction={"Allow": {}}, VisibilityConfig=VISIBILITY,
-                            Tags=[{"Key": "PHI", "Value": "Yes"}])["Summary"]
+    on = waf.create_web_acl(
+        Name="waf-logging-on",
+        Scope="REGIONAL",
+        DefaultAction={"Allow": {}},
+        VisibilityConfig=VISIBILITY,
+        Tags=[{"Key": "PHI", "Value": "Yes"}],
+    )["Summary"]
     off = waf.create_web_acl(Name="waf-logging-off", Scope="REGIONAL", DefaultAction={"Block": {}}, VisibilityConfig=VISIBILITY)["Summary"]
     waf.put_logging_configuration(LoggingConfiguration={"ResourceArn": on["ARN"], "LogDestinationConfigs": [FIREHOSE]})
     alb = f"arn:aws:elasticloadbalancing:us-east-1:{ACCOUNT}:loadbalancer/app/alb-portal/50dc6c495c0c9188"
@@ -76,9 +81,12 @@ def test_vpn_connections_without_secrets(aws_env, store):
     ec2 = aws_env.client("ec2")
     cgw = ec2.create_customer_gateway(Type="ipsec.1", PublicIp="203.0.113.10", BgpAsn=65010)["CustomerGateway"]["CustomerGatewayId"]
     vgw = ec2.create_vpn_gateway(Type="ipsec.1")["VpnGateway"]["VpnGatewayId"]
-    vpn = ec2.create_vpn_connection(Type="ipsec.1", CustomerGatewayId=cgw, VpnGatewayId=vgw,
-                                    TagSpecifications=[{"ResourceType": "vpn-connection", "Tags": [{"Key": "Name", "Value": "vpn-clinic"}]}]
-                                    )["VpnConnection"]["VpnConnectionId"]
+    vpn = ec2.create_vpn_connection(
+        Type="ipsec.1",
+        CustomerGatewayId=cgw,
+        VpnGatewayId=vgw,
+        TagSpecifications=[{"ResourceType": "vpn-connection", "Tags": [{"Key": "Name", "Value": "vpn-clinic"}]}],
+    )["VpnConnection"]["VpnConnectionId"]
     result = collect(aws_env.context(), store, services=["vpn"])
     assert result.errors == []
     item = _item(store, vpn, "AWS::EC2::VPNConnection")
@@ -95,9 +103,15 @@ def test_vpn_connections_without_secrets(aws_env, store):
 
 def test_vpn_redaction_drops_keys_and_status_times():
     element = {
-        "VpnConnectionId": "vpn-0abc", "CustomerGatewayConfiguration": "<xml>psk</xml>", "Tags": [],
-        "Options": {"TunnelOptions": [{"OutsideIpAddress": "198.51.100.1", "PreSharedKey": "secret-1"},
-                                      {"OutsideIpAddress": "198.51.100.2", "PreSharedKey": "secret-2"}]},
+        "VpnConnectionId": "vpn-0abc",
+        "CustomerGatewayConfiguration": "<xml>psk</xml>",
+        "Tags": [],
+        "Options": {
+            "TunnelOptions": [
+                {"OutsideIpAddress": "198.51.100.1", "PreSharedKey": "secret-1"},
+                {"OutsideIpAddress": "198.51.100.2", "PreSharedKey": "secret-2"},
+            ]
+        },
         "VgwTelemetry": [{"Status": "UP", "LastStatusChange": "2026-01-01T00:00:00Z", "OutsideIpAddress": "198.51.100.1"}],
     }
     out = redact(element)
@@ -108,8 +122,13 @@ def test_vpn_redaction_drops_keys_and_status_times():
 
 def test_ssm_documents_and_sharing(aws_env, store):
     ssm = aws_env.client("ssm")
-    content = json.dumps({"schemaVersion": "2.2", "description": "d", "mainSteps": [
-        {"action": "aws:runShellScript", "name": "run", "inputs": {"runCommand": ["true"]}}]})
+    content = json.dumps(
+        {
+            "schemaVersion": "2.2",
+            "description": "d",
+            "mainSteps": [{"action": "aws:runShellScript", "name": "run", "inputs": {"runCommand": ["true"]}}],
+        }
+    )
     for name in ("ssm-doc-private", "ssm-doc-public"):
         ssm.create_document(Name=name, Content=content, DocumentType="Command", Tags=[{"Key": "PHI", "Value": "No"}])
     ssm.modify_document_permission(Name="ssm-doc-public", PermissionType="Share", AccountIdsToAdd=["all"])
@@ -136,9 +155,20 @@ def test_ssm_documents_and_sharing(aws_env, store):
 
 def test_backup_plans_and_vaults(aws_env, store):
     backup = aws_env.client("backup")
-    plan = backup.create_backup_plan(BackupPlan={"BackupPlanName": "phi-daily-35d", "Rules": [{
-        "RuleName": "daily", "TargetBackupVaultName": "Default", "ScheduleExpression": "cron(0 5 ? * * *)",
-        "Lifecycle": {"DeleteAfterDays": 35}}]}, BackupPlanTags={"PHI": "Yes"})
+    plan = backup.create_backup_plan(
+        BackupPlan={
+            "BackupPlanName": "phi-daily-35d",
+            "Rules": [
+                {
+                    "RuleName": "daily",
+                    "TargetBackupVaultName": "Default",
+                    "ScheduleExpression": "cron(0 5 ? * * *)",
+                    "Lifecycle": {"DeleteAfterDays": 35},
+                }
+            ],
+        },
+        BackupPlanTags={"PHI": "Yes"},
+    )
 
     result = collect(aws_env.context(), store, services=["backup"])
     item = _item(store, plan["BackupPlanId"], "AWS::Backup::BackupPlan")

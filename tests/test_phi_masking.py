@@ -7,10 +7,10 @@ import json
 
 from sqlalchemy import select
 
-from phiwatch.scan import run_scan
 from phiwatch.notify.message import finding_message
 from phiwatch.phi import mask_phi, phi_patterns_in
 from phiwatch.policy import parse_policy
+from phiwatch.scan import run_scan
 from phiwatch.store.tables import outbox
 
 SSN = "123-45-6789"
@@ -26,9 +26,16 @@ def test_mask_phi_masks_each_kind_and_leaves_ordinary_ids():
 
 
 def test_message_masks_ids_and_arn():
-    finding = {"finding_id": "f1", "rule_id": "no-phi-in-resource-names", "resource_type": "AWS::S3::Bucket",
-               "resource_id": f"scans-{SSN}", "arn": f"arn:aws:s3:::scans-{SSN}", "account_id": "123456789012",
-               "region": "us-east-1", "annotation": "name looks like a US social security number"}
+    finding = {
+        "finding_id": "f1",
+        "rule_id": "no-phi-in-resource-names",
+        "resource_type": "AWS::S3::Bucket",
+        "resource_id": f"scans-{SSN}",
+        "arn": f"arn:aws:s3:::scans-{SSN}",
+        "account_id": "123456789012",
+        "region": "us-east-1",
+        "annotation": "name looks like a US social security number",
+    }
     message = finding_message("opened", finding, None, "2026-11-23T00:00:00Z")
     assert SSN not in json.dumps(message)
     assert message["resource_id"] == "scans-[masked]" and message["arn"] == "arn:aws:s3:::scans-[masked]"

@@ -25,7 +25,8 @@ import zlib
 from typing import Any
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from phiwatch.aws.session import AwsContext
 from phiwatch.collect.iam import IamCollector
@@ -302,10 +303,23 @@ def test_an_item_without_an_id_is_unstorable_not_a_crash_of_the_run():
     from phiwatch.collect.runner import _unstorable
     from phiwatch.model import ConfigurationItem
 
-    assert _unstorable(ConfigurationItem(resourceType="AWS::EC2::Volume", resourceId=None, awsRegion="us-east-1",  # type: ignore[arg-type]
-                                         accountId="123456789012")) == "no resourceId"
-    assert _unstorable(ConfigurationItem(resourceType="AWS::EC2::Volume", resourceId="vol-1", awsRegion="us-east-1",
-                                         accountId="123456789012", arn=5)) == "arn is not text"  # type: ignore[arg-type]
+    assert (
+        _unstorable(
+            ConfigurationItem(
+                resourceType="AWS::EC2::Volume",
+                resourceId=None,
+                awsRegion="us-east-1",  # type: ignore[arg-type]
+                accountId="123456789012",
+            )
+        )
+        == "no resourceId"
+    )
+    assert (
+        _unstorable(
+            ConfigurationItem(resourceType="AWS::EC2::Volume", resourceId="vol-1", awsRegion="us-east-1", accountId="123456789012", arn=5)
+        )
+        == "arn is not text"
+    )  # type: ignore[arg-type]
 
 
 #: (collector, operation, the listing in its response, the member identifying an element). Each was a
@@ -376,9 +390,13 @@ def test_a_listed_element_without_its_id_is_an_error_of_that_call(baseline, esta
         store.close()
 
 
-@pytest.mark.parametrize("service,op,member", [
-    ("iam", "ListAccessKeys", "AccessKeyMetadata"), ("s3", "GetBucketOwnershipControls", "OwnershipControls"),
-])
+@pytest.mark.parametrize(
+    "service,op,member",
+    [
+        ("iam", "ListAccessKeys", "AccessKeyMetadata"),
+        ("s3", "GetBucketOwnershipControls", "OwnershipControls"),
+    ],
+)
 def test_null_members_read_as_absent(estate, tmp_path, service, op, member):
     # was: a null member (AWS sends null for members it has no value for) reached collectors reading it with
     # ``response.get(key, default)``: TypeError/AttributeError on None, the collector crashed (IAM iterating
@@ -393,11 +411,14 @@ def test_null_members_read_as_absent(estate, tmp_path, service, op, member):
     store.close()
 
 
-@pytest.mark.parametrize("service,op,listing", [("ecs", "ListTaskDefinitions", "taskDefinitionArns"), ("kinesis", "ListStreams", "StreamNames")])
+@pytest.mark.parametrize(
+    "service,op,listing", [("ecs", "ListTaskDefinitions", "taskDefinitionArns"), ("kinesis", "ListStreams", "StreamNames")]
+)
 def test_a_null_or_object_element_of_a_list_is_an_error_of_that_call(estate, tmp_path, service, op, listing):
     # was: a null ARN in ListTaskDefinitions crashed the ECS collector (AttributeError on None), and a stream
     # name given as an object crashed the Kinesis collector (a dict used as a key: TypeError, unhashable)
     for bad in (None, {"x": 1}):
+
         def rewrite(name: str, parsed: dict, bad=bad) -> None:
             if name == op:
                 parsed[listing] = [bad, *(parsed.get(listing) or [])]

@@ -11,9 +11,10 @@ import datetime as dt
 import re
 import sys
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import yaml
@@ -23,13 +24,13 @@ from hypothesis import strategies as st
 from phiwatch.engine import Evaluator, current_evaluations, resolve_rules
 from phiwatch.errors import UsageError
 from phiwatch.model import ConfigurationItem
-from phiwatch.policy import RuleOverride, parse_policy
+from phiwatch.policy import RuleOverride
 from phiwatch.rules import base as rules_base
 from phiwatch.rules.declarative import load_declarative_rules
 from phiwatch.rules.registry import catalogue, known_resource_types
 
 ACCOUNT = "111122223333"
-T0 = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
 BUILTIN_IDS = sorted(catalogue())
 TYPES = sorted(known_resource_types())
 
@@ -72,29 +73,53 @@ def assert_names(exc: UsageError, file: Path, line: int | None = None, field: st
 # ----------------------------------------------------------------------------- declarative rules
 
 GOOD_RULE = {
-    "id": "phi-owner-tag", "description": "PHI buckets name an owner", "resource_types": ["AWS::S3::Bucket"],
-    "when": {"tags": {"PHI": "Yes"}}, "condition": "tags.Owner != null", "severity": "low",
-    "hipaa_sections": ["164.308(a)(2)"], "compliant": "has an owner", "non_compliant": "no owner",
-    "parameters": {"ownerTag": {"type": "str", "default": "Owner"}}, "reads": {},
+    "id": "phi-owner-tag",
+    "description": "PHI buckets name an owner",
+    "resource_types": ["AWS::S3::Bucket"],
+    "when": {"tags": {"PHI": "Yes"}},
+    "condition": "tags.Owner != null",
+    "severity": "low",
+    "hipaa_sections": ["164.308(a)(2)"],
+    "compliant": "has an owner",
+    "non_compliant": "no owner",
+    "parameters": {"ownerTag": {"type": "str", "default": "Owner"}},
+    "reads": {},
 }
 words = st.text(alphabet="abcdefghijklmnopqrstuvwxyz-", min_size=1, max_size=10).filter(lambda s: s.strip("-"))
-junk = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=10),
-                 st.lists(st.integers(), max_size=2), st.dictionaries(words, st.integers(), max_size=2))
+junk = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.text(max_size=10),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(words, st.integers(), max_size=2),
+)
 JMES_BITS = list("ab.[]{}()|&!=<>`'\"@*?:,-0123456789 ") + ["length(", "tags", "==", "!=", "&&", "||", "[?", "`0`", "foo("]
 jmes_text = st.lists(st.sampled_from(JMES_BITS), min_size=0, max_size=25).map("".join)
 
 # field -> values that must be refused (any of them)
 BAD_FIELDS: dict[str, st.SearchStrategy] = {
     "id": st.one_of(junk.filter(lambda v: not isinstance(v, str)), st.sampled_from(["", "Upper", "-lead", "sp ace", "x_y"])),
-    "resource_types": st.one_of(st.just([]), st.just("AWS::S3::Bucket"), junk.filter(lambda v: not isinstance(v, list) or v),
-                                st.lists(st.sampled_from(["AWS::S3::Buckets", "AWS::Nope::Thing", "S3::Bucket", "aws::s3::bucket"]), min_size=1, max_size=2)),
+    "resource_types": st.one_of(
+        st.just([]),
+        st.just("AWS::S3::Bucket"),
+        junk.filter(lambda v: not isinstance(v, list) or v),
+        st.lists(st.sampled_from(["AWS::S3::Buckets", "AWS::Nope::Thing", "S3::Bucket", "aws::s3::bucket"]), min_size=1, max_size=2),
+    ),
     "condition": junk.filter(lambda v: not isinstance(v, str)),
     "severity": st.one_of(junk, st.sampled_from(["HIGH", "severe", "", "info"])),
     "when": st.one_of(junk.filter(lambda v: not isinstance(v, dict) or v), st.just({"tag": {"a": "b"}}), st.just({"tags": {"a": 1}})),
     "reads": st.one_of(st.just(["x"]), st.just({"a": 1}), st.just("x")),
     "hipaa_sections": st.one_of(st.just("164.312"), st.just([1]), st.just({"a": "b"})),
-    "parameters": st.one_of(st.just({"p": 5}), st.just({"p": {"type": "banana"}}), st.just({"p": {"type": "int", "default": "abc"}}),
-                            st.just({"p": ["int"]}), st.just(["p"]), st.just("p")),
+    "parameters": st.one_of(
+        st.just({"p": 5}),
+        st.just({"p": {"type": "banana"}}),
+        st.just({"p": {"type": "int", "default": "abc"}}),
+        st.just({"p": ["int"]}),
+        st.just(["p"]),
+        st.just("p"),
+    ),
     "compliant": st.one_of(st.just(5), st.just(["a"]), st.just({"a": 1})),
 }
 
@@ -142,8 +167,11 @@ def test_a_bad_condition_is_named_or_the_rule_loads(condition):
             assert rules[0].resource_types == ("AWS::S3::Bucket",)
 
 
-@given(st.lists(st.sampled_from(list("rules:- id[]{}\n  ,'\"!&*#") + ["condition", "resource_types", "AWS::S3::Bucket", "!!int "]),
-                max_size=60).map("".join))
+@given(
+    st.lists(
+        st.sampled_from(list("rules:- id[]{}\n  ,'\"!&*#") + ["condition", "resource_types", "AWS::S3::Bucket", "!!int "]), max_size=60
+    ).map("".join)
+)
 def test_any_rule_file_text_loads_or_is_a_clear_error(text):
     with fresh_dir() as tmp:
         (tmp / "rules.yaml").write_text(text)
@@ -169,13 +197,13 @@ def test_a_declarative_rule_id_clashing_with_another_rule_is_refused(rule_id):
 
 # --------------------------------------------------------------------------------- Python rules
 
-GOOD_PY = '''from phiwatch.rules.base import compliant, non_compliant, rule
+GOOD_PY = """from phiwatch.rules.base import compliant, non_compliant, rule
 
 
 @rule("{rid}", resource_types=["AWS::S3::Bucket"], severity="low", hipaa_sections=["164.312(b)"])
 def {fname}(item, params, ctx):
     return compliant("ok") if item.tags.get("PHI") == "Yes" else non_compliant("not PHI")
-'''
+"""
 
 
 def _py_case(kind: str, draw: Any) -> tuple[str, int | None]:
@@ -188,7 +216,11 @@ def _py_case(kind: str, draw: Any) -> tuple[str, int | None]:
         garbage = draw(st.sampled_from(["def (:", "return return", "x = = 1", "@rule(", "  indented = 1", "if True", "class :"]))
         return "\n".join([*good[:at], garbage, *good[at:]]) + "\n", None
     if kind == "raises":
-        exc = draw(st.sampled_from(["ValueError('bad')", "KeyError('k')", "ImportError('no')", "SystemExit(3)", "RuntimeError()", "ZeroDivisionError"]))
+        exc = draw(
+            st.sampled_from(
+                ["ValueError('bad')", "KeyError('k')", "ImportError('no')", "SystemExit(3)", "RuntimeError()", "ZeroDivisionError"]
+            )
+        )
         lines = GOOD_PY.format(rid="py-raises", fname="raises").splitlines()
         at = draw(st.integers(1, len(lines)))
         return "\n".join([*lines[:at], f"raise {exc}", *lines[at:]]) + "\n", at + 1
@@ -210,9 +242,23 @@ def _py_case(kind: str, draw: Any) -> tuple[str, int | None]:
     return header + decorators[kind] + "\n" + body, 3
 
 
-PY_KINDS = ["syntax", "raises", "bare", "no-id", "id-not-text", "no-resource-types", "types-a-string", "unknown-type",
-            "builtin-id", "unknown-argument", "bad-severity", "bad-parameters", "bad-param-type", "sections-a-string",
-            "reads-not-a-dict"]
+PY_KINDS = [
+    "syntax",
+    "raises",
+    "bare",
+    "no-id",
+    "id-not-text",
+    "no-resource-types",
+    "types-a-string",
+    "unknown-type",
+    "builtin-id",
+    "unknown-argument",
+    "bad-severity",
+    "bad-parameters",
+    "bad-param-type",
+    "sections-a-string",
+    "reads-not-a-dict",
+]
 
 
 @given(st.sampled_from(PY_KINDS), st.booleans(), st.data())
@@ -244,8 +290,9 @@ def test_regression_custom_function_named_like_a_builtin_does_not_replace_it():
     assert rules_base.FUNCTIONS["s3-bucket-logging-enabled"].fn is builtin
 
 
-@pytest.mark.parametrize("kind", ["bare", "types-a-string", "unknown-type", "unknown-argument", "bad-severity",
-                                  "bad-parameters", "sections-a-string"])
+@pytest.mark.parametrize(
+    "kind", ["bare", "types-a-string", "unknown-type", "unknown-argument", "bad-severity", "bad-parameters", "sections-a-string"]
+)
 def test_regression_decorator_misuse_is_a_load_error(kind):
     # bare @rule registered nothing (silently); resource_types="AWS::S3::Bucket" became a tuple of
     # characters; an unknown type or severity was kept; an unknown keyword or a bad parameter spec
@@ -277,14 +324,17 @@ def test_regression_declarative_rule_cannot_replace_a_builtin_rule():
         assert_names(result, tmp / "r.yaml", line=2)
 
 
-@pytest.mark.parametrize("bad, field", [
-    # params_from_meta raised ValueError (a traceback) for a parameter given as a bare value
-    ({"parameters": {"p": 5}}, "rules.0.parameters"),
-    # an unknown resource type was accepted: the rule never evaluated anything
-    ({"resource_types": ["AWS::S3::Buckets"]}, "rules.0.resource_types"),
-    # a malformed date in the rule file raised ValueError from PyYAML
-    ({"description": "__DATE__"}, None),
-])
+@pytest.mark.parametrize(
+    "bad, field",
+    [
+        # params_from_meta raised ValueError (a traceback) for a parameter given as a bare value
+        ({"parameters": {"p": 5}}, "rules.0.parameters"),
+        # an unknown resource type was accepted: the rule never evaluated anything
+        ({"resource_types": ["AWS::S3::Buckets"]}, "rules.0.resource_types"),
+        # a malformed date in the rule file raised ValueError from PyYAML
+        ({"description": "__DATE__"}, None),
+    ],
+)
 def test_regression_declarative_rule_mistakes(bad, field):
     with fresh_dir() as tmp:
         text = yaml.safe_dump({"rules": [dict(GOOD_RULE, **bad)]}).replace("__DATE__", "2026-02-31")
@@ -319,17 +369,30 @@ GARBAGE = ["1", "'COMPLIANT!'", "{'compliance': 'COMPLIANT'}", "[compliant('x')]
 
 def bucket(name: str, phi: bool, logging: bool) -> ConfigurationItem:
     return ConfigurationItem(
-        resourceType="AWS::S3::Bucket", resourceId=name, resourceName=name, arn=f"arn:aws:s3:::{name}",
-        awsRegion="us-east-1", accountId=ACCOUNT, tags={"PHI": "Yes"} if phi else {},
-        supplementaryConfiguration={"BucketLoggingConfiguration": {"destinationBucketName": "logs"} if logging else None,
-                                    "ServerSideEncryptionConfiguration": None, "BucketPolicy": None},
+        resourceType="AWS::S3::Bucket",
+        resourceId=name,
+        resourceName=name,
+        arn=f"arn:aws:s3:::{name}",
+        awsRegion="us-east-1",
+        accountId=ACCOUNT,
+        tags={"PHI": "Yes"} if phi else {},
+        supplementaryConfiguration={
+            "BucketLoggingConfiguration": {"destinationBucketName": "logs"} if logging else None,
+            "ServerSideEncryptionConfiguration": None,
+            "BucketPolicy": None,
+        },
         configurationItemCaptureTime="2026-06-01T00:00:00Z",
     )
 
 
 @settings(max_examples=25)
-@given(st.sampled_from(sorted(BAD_BODIES)), st.sampled_from(EXCEPTIONS), st.sampled_from(GARBAGE),
-       st.lists(st.tuples(st.booleans(), st.booleans()), min_size=1, max_size=4), st.booleans())
+@given(
+    st.sampled_from(sorted(BAD_BODIES)),
+    st.sampled_from(EXCEPTIONS),
+    st.sampled_from(GARBAGE),
+    st.lists(st.tuples(st.booleans(), st.booleans()), min_size=1, max_size=4),
+    st.booleans(),
+)
 def test_a_failing_rule_gives_insufficient_data_for_that_rule_only(kind, exc, garbage, buckets, declarative_too):
     from phiwatch.store import Store
 

@@ -47,8 +47,7 @@ def problems(exc: UsageError) -> list[str]:
     return lines
 
 
-def assert_names_file_line_field(exc: UsageError, source: str = SOURCE, field: str | None = None,
-                                 line: int | None = None) -> None:
+def assert_names_file_line_field(exc: UsageError, source: str = SOURCE, field: str | None = None, line: int | None = None) -> None:
     """Every problem names the file and a line; some problem names ``field`` (at ``line``)."""
     assert "Traceback" not in str(exc)
     found = []
@@ -149,20 +148,45 @@ words = st.text(alphabet="abcdefghijklmnopqrstuvwxyz-", min_size=1, max_size=12)
 huge_text = st.builds(lambda t, n: t * n, st.text(SAFE_TEXT, min_size=1, max_size=8), st.integers(500, 2000))  # cheap to draw
 any_text = st.one_of(st.text(SAFE_TEXT, max_size=40), huge_text, words)
 non_blank = any_text.filter(lambda s: s.strip())
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(allow_nan=False), any_text,
-                    st.dates())
-json_like = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                          st.dictionaries(words, inner, max_size=4)), max_leaves=12)
-not_a_str = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.dates(),
-                      st.lists(words, max_size=2), st.dictionaries(words, words, max_size=2))
+scalars = st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(allow_nan=False), any_text, st.dates())
+json_like = st.recursive(
+    scalars, lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(words, inner, max_size=4)), max_leaves=12
+)
+not_a_str = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.dates(),
+    st.lists(words, max_size=2),
+    st.dictionaries(words, words, max_size=2),
+)
 not_a_list = st.one_of(st.booleans(), st.integers(), any_text, st.dictionaries(words, words, min_size=1, max_size=2))
 not_a_dict = st.one_of(st.booleans(), st.integers(), any_text, st.lists(words, min_size=1, max_size=2))
-not_a_bool = st.one_of(st.none(), st.integers(), st.floats(allow_nan=False), any_text, st.lists(st.booleans(), max_size=2),
-                       st.sampled_from(["yes", "no", "true", "false", "on", "off", "1", "0"]))
-not_an_int = st.one_of(st.none(), st.booleans(), st.floats(allow_nan=False), any_text, st.lists(st.integers(), max_size=2),
-                       st.sampled_from(["20", "1e3", "0x10", " 7 "]))
-bad_dates = st.one_of(st.integers(), st.floats(allow_nan=False), st.booleans(), st.none(), st.lists(st.dates(), max_size=2),
-                      st.sampled_from(["2027-13-45", "30/06/2027", "tomorrow", "2027-06", "", "1728000000", "2027-6-30x"]))
+not_a_bool = st.one_of(
+    st.none(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    any_text,
+    st.lists(st.booleans(), max_size=2),
+    st.sampled_from(["yes", "no", "true", "false", "on", "off", "1", "0"]),
+)
+not_an_int = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.floats(allow_nan=False),
+    any_text,
+    st.lists(st.integers(), max_size=2),
+    st.sampled_from(["20", "1e3", "0x10", " 7 "]),
+)
+bad_dates = st.one_of(
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.booleans(),
+    st.none(),
+    st.lists(st.dates(), max_size=2),
+    st.sampled_from(["2027-13-45", "30/06/2027", "tomorrow", "2027-06", "", "1728000000", "2027-6-30x"]),
+)
 
 
 def base_policy() -> dict[str, Any]:
@@ -170,21 +194,54 @@ def base_policy() -> dict[str, Any]:
     return {
         "packs": ["hipaa", "hipaa-extras"],
         "rules": {
-            "restricted-common-ports": {"enabled": True, "parameters": {"blockedPort1": 22},
-                                        "scope": {"tags": {"Environment": "PROD"}, "resource_ids": ["sg-1"],
-                                                  "accounts": ["123456789012"], "regions": ["us-east-1"]}},
+            "restricted-common-ports": {
+                "enabled": True,
+                "parameters": {"blockedPort1": 22},
+                "scope": {
+                    "tags": {"Environment": "PROD"},
+                    "resource_ids": ["sg-1"],
+                    "accounts": ["123456789012"],
+                    "regions": ["us-east-1"],
+                },
+            },
         },
-        "exceptions": [{"rule": "s3-bucket-logging-enabled", "resource": "public-*", "justification": "no PHI",
-                        "owner": "sec@example.org", "expires": dt.date(2027, 6, 30)}],
-        "notifications": [
-            {"name": "siem", "channel": "webhook", "target": "https://siem.example.org/hook", "digest": False,
-             "reminder_hours": 24, "when": {"severity": ["high"], "rules": [], "hipaa_sections": ["164.312(b)"],
-                                            "tags": {"PHI": "Yes"}, "accounts": ["123456789012"], "events": ["opened"]}},
-            {"name": "mail", "channel": "email",
-             "smtp": {"host": "smtp.example.org", "port": 587, "starttls": True, "ssl": False, "from_address": "a@b.c"}},
+        "exceptions": [
+            {
+                "rule": "s3-bucket-logging-enabled",
+                "resource": "public-*",
+                "justification": "no PHI",
+                "owner": "sec@example.org",
+                "expires": dt.date(2027, 6, 30),
+            }
         ],
-        "remediation": {"mode": "dry-run", "max_per_run": 20, "max_per_hour": 50,
-                        "rules": {"s3-bucket-versioning-enabled": {"mode": "manual"}}},
+        "notifications": [
+            {
+                "name": "siem",
+                "channel": "webhook",
+                "target": "https://siem.example.org/hook",
+                "digest": False,
+                "reminder_hours": 24,
+                "when": {
+                    "severity": ["high"],
+                    "rules": [],
+                    "hipaa_sections": ["164.312(b)"],
+                    "tags": {"PHI": "Yes"},
+                    "accounts": ["123456789012"],
+                    "events": ["opened"],
+                },
+            },
+            {
+                "name": "mail",
+                "channel": "email",
+                "smtp": {"host": "smtp.example.org", "port": 587, "starttls": True, "ssl": False, "from_address": "a@b.c"},
+            },
+        ],
+        "remediation": {
+            "mode": "dry-run",
+            "max_per_run": 20,
+            "max_per_hour": 50,
+            "rules": {"s3-bucket-versioning-enabled": {"mode": "manual"}},
+        },
         "custom_rules": [],
     }
 
@@ -196,8 +253,10 @@ FIELDS: dict[tuple[Any, ...], tuple[st.SearchStrategy, st.SearchStrategy]] = {
     ("packs",): (st.just(["hipaa"]), st.one_of(not_a_list, st.lists(not_a_str, min_size=1, max_size=3))),
     ("rules", "restricted-common-ports", "enabled"): (st.booleans(), not_a_bool),
     ("rules", "restricted-common-ports", "parameters"): (st.just({}), not_a_dict),
-    (*SCOPE, "tags"): (st.dictionaries(non_blank, non_blank, max_size=3),
-                       st.one_of(not_a_dict, st.dictionaries(words, not_a_str.filter(lambda v: v is not None), min_size=1, max_size=2))),
+    (*SCOPE, "tags"): (
+        st.dictionaries(non_blank, non_blank, max_size=3),
+        st.one_of(not_a_dict, st.dictionaries(words, not_a_str.filter(lambda v: v is not None), min_size=1, max_size=2)),
+    ),
     (*SCOPE, "resource_ids"): (st.lists(any_text, max_size=3), st.one_of(not_a_list, st.lists(not_a_str, min_size=1, max_size=2))),
     (*SCOPE, "accounts"): (st.lists(any_text, max_size=3), st.one_of(not_a_list, st.lists(not_a_str, min_size=1, max_size=2))),
     (*SCOPE, "regions"): (st.lists(any_text, max_size=3), st.one_of(not_a_list, st.lists(not_a_str, min_size=1, max_size=2))),
@@ -207,32 +266,61 @@ FIELDS: dict[tuple[Any, ...], tuple[st.SearchStrategy, st.SearchStrategy]] = {
     ("exceptions", 0, "rule"): (st.just("s3-bucket-logging-enabled"), not_a_str),
     ("exceptions", 0, "resource"): (any_text, not_a_str),
     ("notifications", 0, "name"): (non_blank, st.one_of(not_a_str, st.sampled_from(["", " "]))),
-    ("notifications", 0, "channel"): (st.just("webhook"), st.one_of(not_a_str, words.filter(lambda w: w not in ("sns", "email", "slack", "webhook", "apprise")))),
+    ("notifications", 0, "channel"): (
+        st.just("webhook"),
+        st.one_of(not_a_str, words.filter(lambda w: w not in ("sns", "email", "slack", "webhook", "apprise"))),
+    ),
     ("notifications", 0, "digest"): (st.booleans(), not_a_bool),
-    ("notifications", 0, "reminder_hours"): (st.one_of(st.none(), st.integers(1, 10**6)),
-                                             st.one_of(not_an_int.filter(lambda v: v is not None), st.integers(max_value=0))),
-    (*WHEN, "severity"): (st.lists(st.sampled_from(SEVERITIES), max_size=4),
-                          st.one_of(not_a_list, st.lists(words.filter(lambda w: w not in SEVERITIES), min_size=1, max_size=2))),
-    (*WHEN, "events"): (st.lists(st.sampled_from(EVENTS), max_size=4),
-                        st.one_of(not_a_list, st.lists(words.filter(lambda w: w not in EVENTS), min_size=1, max_size=2))),
+    ("notifications", 0, "reminder_hours"): (
+        st.one_of(st.none(), st.integers(1, 10**6)),
+        st.one_of(not_an_int.filter(lambda v: v is not None), st.integers(max_value=0)),
+    ),
+    (*WHEN, "severity"): (
+        st.lists(st.sampled_from(SEVERITIES), max_size=4),
+        st.one_of(not_a_list, st.lists(words.filter(lambda w: w not in SEVERITIES), min_size=1, max_size=2)),
+    ),
+    (*WHEN, "events"): (
+        st.lists(st.sampled_from(EVENTS), max_size=4),
+        st.one_of(not_a_list, st.lists(words.filter(lambda w: w not in EVENTS), min_size=1, max_size=2)),
+    ),
     (*WHEN, "tags"): (st.dictionaries(non_blank, non_blank, max_size=3), not_a_dict),
     (*WHEN, "accounts"): (st.lists(any_text, max_size=3), not_a_list),
     (*WHEN, "hipaa_sections"): (st.lists(any_text, max_size=3), not_a_list),
-    ("notifications", 1, "smtp", "port"): (st.integers(1, 65535), st.one_of(not_an_int, st.integers(max_value=0), st.integers(min_value=65536))),
+    ("notifications", 1, "smtp", "port"): (
+        st.integers(1, 65535),
+        st.one_of(not_an_int, st.integers(max_value=0), st.integers(min_value=65536)),
+    ),
     ("notifications", 1, "smtp", "host"): (non_blank, st.one_of(not_a_str, st.just(""))),
     ("notifications", 1, "smtp", "starttls"): (st.booleans(), not_a_bool),
     ("notifications", 1, "smtp", "from_address"): (non_blank, st.one_of(not_a_str, st.just(" "))),
     ("notifications", 1, "smtp"): (st.just({"host": "h", "from_address": "a@b"}), not_a_dict),
-    ("remediation", "mode"): (st.sampled_from(["off", "dry-run", "manual", "auto"]),
-                              st.one_of(st.integers(), st.none(), words.filter(lambda w: w not in ("off", "dry-run", "manual", "auto")))),
+    ("remediation", "mode"): (
+        st.sampled_from(["off", "dry-run", "manual", "auto"]),
+        st.one_of(st.integers(), st.none(), words.filter(lambda w: w not in ("off", "dry-run", "manual", "auto"))),
+    ),
     ("remediation", "max_per_run"): (st.integers(0, 10**9), st.one_of(not_an_int, st.integers(max_value=-1))),
-    ("remediation", "max_per_hour"): (st.integers(0, 10**9), st.one_of(not_an_int.filter(lambda v: v is not None), st.integers(max_value=-1))),
-    ("remediation", "rules", "s3-bucket-versioning-enabled", "mode"): (st.sampled_from(["off", "dry-run", "manual", "auto"]), st.one_of(st.integers(), words.filter(lambda w: w not in ("off", "dry-run", "manual", "auto")))),
+    ("remediation", "max_per_hour"): (
+        st.integers(0, 10**9),
+        st.one_of(not_an_int.filter(lambda v: v is not None), st.integers(max_value=-1)),
+    ),
+    ("remediation", "rules", "s3-bucket-versioning-enabled", "mode"): (
+        st.sampled_from(["off", "dry-run", "manual", "auto"]),
+        st.one_of(st.integers(), words.filter(lambda w: w not in ("off", "dry-run", "manual", "auto"))),
+    ),
     ("remediation", "rules"): (st.just({}), not_a_dict),
     ("custom_rules",): (st.lists(words, max_size=2), st.one_of(not_a_list, st.lists(not_a_str, min_size=1, max_size=2))),
 }
-MAPPINGS = [(), ("rules", "restricted-common-ports"), SCOPE, ("exceptions", 0), ("notifications", 0), WHEN,
-            ("notifications", 1, "smtp"), ("remediation",), ("remediation", "rules", "s3-bucket-versioning-enabled")]
+MAPPINGS = [
+    (),
+    ("rules", "restricted-common-ports"),
+    SCOPE,
+    ("exceptions", 0),
+    ("notifications", 0),
+    WHEN,
+    ("notifications", 1, "smtp"),
+    ("remediation",),
+    ("remediation", "rules", "s3-bucket-versioning-enabled"),
+]
 
 
 def set_at(data: Any, path: tuple[Any, ...], value: Any) -> None:
@@ -256,8 +344,19 @@ def test_base_policy_is_valid():
     same(base_policy(), policy.model_dump())
 
 
-YAML_BITS = list("ab1:-[]{},#&*!|>'\"%@`? \n\t\x00\x85é") + ["packs", "rules", "!!int ", "!!timestamp ", "<<", "2027-13-40",
-                                                             "exceptions:\n  - ", "&a ", "*a", "  ", "remediation:\n  mode: "]
+YAML_BITS = list("ab1:-[]{},#&*!|>'\"%@`? \n\t\x00\x85é") + [
+    "packs",
+    "rules",
+    "!!int ",
+    "!!timestamp ",
+    "<<",
+    "2027-13-40",
+    "exceptions:\n  - ",
+    "&a ",
+    "*a",
+    "  ",
+    "remediation:\n  mode: ",
+]
 
 
 @given(st.lists(st.sampled_from(YAML_BITS), max_size=60).map("".join))
@@ -335,11 +434,17 @@ def test_an_unknown_key_at_any_level_is_named(where, key, value):
     assume(key not in mapping)
     from phiwatch import policy as policy_module
 
-    owners = {(): policy_module.Policy, ("rules", "restricted-common-ports"): policy_module.RuleOverride,
-              SCOPE: policy_module.Scope, ("exceptions", 0): policy_module.ExceptionEntry,
-              ("notifications", 0): policy_module.NotificationRoute, WHEN: policy_module.RouteFilter,
-              ("notifications", 1, "smtp"): policy_module.SmtpSettings, ("remediation",): policy_module.Remediation,
-              ("remediation", "rules", "s3-bucket-versioning-enabled"): policy_module.RuleRemediation}
+    owners = {
+        (): policy_module.Policy,
+        ("rules", "restricted-common-ports"): policy_module.RuleOverride,
+        SCOPE: policy_module.Scope,
+        ("exceptions", 0): policy_module.ExceptionEntry,
+        ("notifications", 0): policy_module.NotificationRoute,
+        WHEN: policy_module.RouteFilter,
+        ("notifications", 1, "smtp"): policy_module.SmtpSettings,
+        ("remediation",): policy_module.Remediation,
+        ("remediation", "rules", "s3-bucket-versioning-enabled"): policy_module.RuleRemediation,
+    }
     assume(key not in owners[where].model_fields or (where == () and key in ("source", "base_dir")))
     mapping[key] = value
     text = dump(doc)
@@ -361,7 +466,7 @@ def test_a_duplicate_key_is_an_error_at_its_line(data):
     duplicate = " " * indent + line.lstrip(" -")
     new_value = data.draw(st.sampled_from(["x", "1", "[]", "{}", "null", line.split(": ", 1)[1]]))
     duplicate = duplicate.split(": ", 1)[0] + ": " + new_value
-    text = "\n".join([*lines[: i + 1], duplicate, *lines[i + 1:]]) + "\n"
+    text = "\n".join([*lines[: i + 1], duplicate, *lines[i + 1 :]]) + "\n"
     result = parse_or_error(text)
     assert isinstance(result, UsageError), f"duplicate of line {i + 1} accepted:\n{text}"
     assert "duplicate key" in str(result)
@@ -388,7 +493,7 @@ def test_rule_parameters_are_checked_against_the_rule(rule_id, data):
     else:
         assert_names_file_line_field(result, field=".".join(path), line=key_line(text, path))
         # a value of the parameter's own type is never refused
-        assert not (type(value) is {"int": int, "float": float, "bool": bool, "str": str}[param.type]), (param, value, str(result))
+        assert type(value) is not {"int": int, "float": float, "bool": bool, "str": str}[param.type], (param, value, str(result))
 
 
 EXAMPLE_DATA = yaml.safe_load(EXAMPLE.read_text())
@@ -434,37 +539,47 @@ def test_mutations_of_the_example_policy(data):
 # ------------------------------------------------------------------------------------ regressions
 
 
-@pytest.mark.parametrize("text, field, line", [
-    # a date YAML cannot build (month 13) raised ValueError from PyYAML, not a YAML error: traceback
-    ("exceptions:\n  - rule: a\n    resource: b\n    justification: c\n    owner: d\n    expires: 2027-13-45\n",
-     "exceptions.0.expires", 6),
-    # explicit tags that do not fit their value raised ValueError / KeyError / AttributeError
-    ("packs: !!int abc\n", "packs", 1),
-    ("packs: !!bool maybe\n", "packs", 1),
-    ("packs: [hipaa]\nremediation:\n  max_per_run: !!int\n", "remediation.max_per_run", 3),  # IndexError on ''
-    ("custom_rules: [!!float ]\n", "custom_rules.0", 1),
-    ("remediation:\n  max_per_run: !!timestamp nope\n", "remediation.max_per_run", 2),
-    # a duplicate key silently kept the last value
-    ("packs: [hipaa]\nrules: {}\npacks: [hipaa-extras]\n", "packs", 3),
-    ("remediation:\n  mode: auto\n  mode: dry-run\n", "remediation.mode", 3),
-    # `source` and `base_dir` are model fields (where the file came from), so the file could set them
-    ("packs: [hipaa]\nsource: elsewhere.yaml\n", "source", 2),
-    ("base_dir: /etc\n", "base_dir", 1),
-    # a number as expiry date was read as seconds since 1970 (1728000000 -> 2024-10-04)
-    ("exceptions:\n  - {rule: a, resource: b, justification: c, owner: d, expires: 1728000000}\n",
-     "exceptions.0.expires", 2),
-    # pydantic's lax mode read `true` as the number 1 and 1 / "on" as true
-    ("remediation:\n  max_per_run: true\n", "remediation.max_per_run", 2),
-    ("rules:\n  restricted-common-ports: {enabled: 'on'}\n", "rules.restricted-common-ports.enabled", 2),
-    ("notifications:\n  - name: m\n    channel: email\n    smtp: {host: h, from_address: a, port: true}\n",
-     "notifications.0.smtp.port", 4),
-    # an SMTP port out of range, blank names, hosts and justifications were accepted
-    ("notifications:\n  - name: m\n    channel: email\n    smtp: {host: h, from_address: a, port: -5}\n",
-     "notifications.0.smtp.port", 4),
-    ("notifications:\n  - {name: '', channel: webhook, target: 'https://x'}\n", "notifications.0.name", 2),
-    ("exceptions:\n  - {rule: a, resource: b, justification: ' ', owner: d, expires: 2027-01-01}\n",
-     "exceptions.0.justification", 2),
-])
+@pytest.mark.parametrize(
+    "text, field, line",
+    [
+        # a date YAML cannot build (month 13) raised ValueError from PyYAML, not a YAML error: traceback
+        (
+            "exceptions:\n  - rule: a\n    resource: b\n    justification: c\n    owner: d\n    expires: 2027-13-45\n",
+            "exceptions.0.expires",
+            6,
+        ),
+        # explicit tags that do not fit their value raised ValueError / KeyError / AttributeError
+        ("packs: !!int abc\n", "packs", 1),
+        ("packs: !!bool maybe\n", "packs", 1),
+        ("packs: [hipaa]\nremediation:\n  max_per_run: !!int\n", "remediation.max_per_run", 3),  # IndexError on ''
+        ("custom_rules: [!!float ]\n", "custom_rules.0", 1),
+        ("remediation:\n  max_per_run: !!timestamp nope\n", "remediation.max_per_run", 2),
+        # a duplicate key silently kept the last value
+        ("packs: [hipaa]\nrules: {}\npacks: [hipaa-extras]\n", "packs", 3),
+        ("remediation:\n  mode: auto\n  mode: dry-run\n", "remediation.mode", 3),
+        # `source` and `base_dir` are model fields (where the file came from), so the file could set them
+        ("packs: [hipaa]\nsource: elsewhere.yaml\n", "source", 2),
+        ("base_dir: /etc\n", "base_dir", 1),
+        # a number as expiry date was read as seconds since 1970 (1728000000 -> 2024-10-04)
+        ("exceptions:\n  - {rule: a, resource: b, justification: c, owner: d, expires: 1728000000}\n", "exceptions.0.expires", 2),
+        # pydantic's lax mode read `true` as the number 1 and 1 / "on" as true
+        ("remediation:\n  max_per_run: true\n", "remediation.max_per_run", 2),
+        ("rules:\n  restricted-common-ports: {enabled: 'on'}\n", "rules.restricted-common-ports.enabled", 2),
+        (
+            "notifications:\n  - name: m\n    channel: email\n    smtp: {host: h, from_address: a, port: true}\n",
+            "notifications.0.smtp.port",
+            4,
+        ),
+        # an SMTP port out of range, blank names, hosts and justifications were accepted
+        (
+            "notifications:\n  - name: m\n    channel: email\n    smtp: {host: h, from_address: a, port: -5}\n",
+            "notifications.0.smtp.port",
+            4,
+        ),
+        ("notifications:\n  - {name: '', channel: webhook, target: 'https://x'}\n", "notifications.0.name", 2),
+        ("exceptions:\n  - {rule: a, resource: b, justification: ' ', owner: d, expires: 2027-01-01}\n", "exceptions.0.justification", 2),
+    ],
+)
 def test_regression_bad_input_is_a_clear_error(text, field, line):
     with pytest.raises(UsageError) as info:
         parse_policy(text, SOURCE)
@@ -547,8 +662,11 @@ def test_cli_process_reports_bad_policies_with_exit_2(tmp_path):
     procs = []
     for name, text in cases.items():
         (tmp_path / name).write_text(text)
-        args = ["rules", "list", "--policy", str(tmp_path / name)] if name != "unknown.yaml" else \
-            ["scan", "--no-collect", "--db", f"sqlite:///{tmp_path / 'x.db'}", "--policy", str(tmp_path / name)]
+        args = (
+            ["rules", "list", "--policy", str(tmp_path / name)]
+            if name != "unknown.yaml"
+            else ["scan", "--no-collect", "--db", f"sqlite:///{tmp_path / 'x.db'}", "--policy", str(tmp_path / name)]
+        )
         procs.append((name, subprocess.Popen([*command, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)))
     for name, proc in procs:
         _, err = proc.communicate(timeout=120)

@@ -45,12 +45,35 @@ def check(document: Any, doc_id: str = "doc") -> Document | RunbookError:
 
 
 words = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABC_", min_size=1, max_size=10)
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-(2**40), 2**40), st.floats(), st.text(max_size=20),
-                    st.sampled_from(["{{ ResourceId }}", "{{ Nope }}", "{{ Step.Out }}", "PT30S", "P1D", "step:Nope",
-                                     "aws:executeAwsApi", "aws:runCommand", "s3", "nosuchservice", "GetBucketNope", "$.x[*]", "$..x"]))
-json_like = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=3),
-                                                          st.dictionaries(st.one_of(words, st.integers(0, 3)), inner, max_size=3)),
-                         max_leaves=10)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**40), 2**40),
+    st.floats(),
+    st.text(max_size=20),
+    st.sampled_from(
+        [
+            "{{ ResourceId }}",
+            "{{ Nope }}",
+            "{{ Step.Out }}",
+            "PT30S",
+            "P1D",
+            "step:Nope",
+            "aws:executeAwsApi",
+            "aws:runCommand",
+            "s3",
+            "nosuchservice",
+            "GetBucketNope",
+            "$.x[*]",
+            "$..x",
+        ]
+    ),
+)
+json_like = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.one_of(words, st.integers(0, 3)), inner, max_size=3)),
+    max_leaves=10,
+)
 
 
 def _paths(data: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -94,20 +117,46 @@ def mutated_runbooks(draw) -> tuple[str, dict[str, Any]]:
             step = draw(st.sampled_from(doc["mainSteps"]))
             if isinstance(step, dict):
                 names = [s.get("name") for s in doc["mainSteps"] if isinstance(s, dict)]
-                field, value = draw(st.sampled_from([
-                    ("action", "aws:runCommand"), ("action", "aws:approve"), ("nextStep", "Nowhere"),
-                    ("nextStep", draw(st.sampled_from(names))), ("onFailure", "step:Nowhere"), ("onCancel", "step:Nowhere"),
-                    ("onFailure", "Retry"), ("maxAttempts", 0), ("maxAttempts", 11), ("timeoutSeconds", -1),
-                    ("timeoutSeconds", math.inf), ("isEnd", "yes"), ("outputs", [{"Name": "X", "Selector": "x"}]),
-                ]))
+                field, value = draw(
+                    st.sampled_from(
+                        [
+                            ("action", "aws:runCommand"),
+                            ("action", "aws:approve"),
+                            ("nextStep", "Nowhere"),
+                            ("nextStep", draw(st.sampled_from(names))),
+                            ("onFailure", "step:Nowhere"),
+                            ("onCancel", "step:Nowhere"),
+                            ("onFailure", "Retry"),
+                            ("maxAttempts", 0),
+                            ("maxAttempts", 11),
+                            ("timeoutSeconds", -1),
+                            ("timeoutSeconds", math.inf),
+                            ("isEnd", "yes"),
+                            ("outputs", [{"Name": "X", "Selector": "x"}]),
+                        ]
+                    )
+                )
                 step[field] = value
                 if isinstance(step.get("inputs"), dict):
-                    key, val = draw(st.sampled_from([
-                        ("Service", "nosuchservice"), ("Api", "NoSuchApi"), ("Api", "{{ ResourceId }}"),
-                        ("Duration", "PT"), ("Duration", "30 seconds"), ("Timestamp", "yesterday"), ("Handler", ["x"]),
-                        ("Choices", []), ("Default", "Nowhere"), ("NotAParameter", 1), ("PropertySelector", "Status"),
-                        ("DesiredValues", []), ("Bucket", "{{ Undeclared }}"),
-                    ]))
+                    key, val = draw(
+                        st.sampled_from(
+                            [
+                                ("Service", "nosuchservice"),
+                                ("Api", "NoSuchApi"),
+                                ("Api", "{{ ResourceId }}"),
+                                ("Duration", "PT"),
+                                ("Duration", "30 seconds"),
+                                ("Timestamp", "yesterday"),
+                                ("Handler", ["x"]),
+                                ("Choices", []),
+                                ("Default", "Nowhere"),
+                                ("NotAParameter", 1),
+                                ("PropertySelector", "Status"),
+                                ("DesiredValues", []),
+                                ("Bucket", "{{ Undeclared }}"),
+                            ]
+                        )
+                    )
                     step["inputs"][key] = val
     return doc_id, doc
 
@@ -135,8 +184,11 @@ def test_random_documents_load_or_name_the_fault(data):
     check(data if isinstance(data, dict) else yaml.safe_dump(data), "random")
 
 
-@given(st.lists(st.sampled_from(list("{}[]:,-\"' \n\t#&*!|>") + ["schemaVersion", "mainSteps", "0.3", "!!int ", "name", "action"]),
-                max_size=60).map("".join))
+@given(
+    st.lists(
+        st.sampled_from(list("{}[]:,-\"' \n\t#&*!|>") + ["schemaVersion", "mainSteps", "0.3", "!!int ", "name", "action"]), max_size=60
+    ).map("".join)
+)
 def test_random_text_loads_or_names_the_fault(text):
     check("\n" + text, "text")  # the newline: never read as a file name
 
@@ -168,35 +220,53 @@ def _runbook(**step_changes: Any) -> dict[str, Any]:
     return doc
 
 
-@pytest.mark.parametrize("document, fragment", [
-    # keys of mixed types (an int and a string) made sorted() raise TypeError
-    ({**_runbook(), 1: "x", "zzz": 2}, "field '1'"),
-    ({"schemaVersion": "0.3", "mainSteps": [{"name": "A", "action": "aws:sleep", "inputs": {"Duration": "PT1S"}, 5: 1, "x": 2}]},
-     "step 'A' field '5'"),
-    # an unhashable Handler raised TypeError from `handler not in SCRIPTS`
-    ({"schemaVersion": "0.3", "mainSteps": [{"name": "A", "action": "aws:executeScript",
-                                             "inputs": {"Runtime": "python3.11", "Handler": ["h"], "Script": ""}}]},
-     "step 'A' field 'inputs.Handler'"),
-    # a NaN or infinite timeout passed the `timeout <= 0` check
-    (_runbook(timeoutSeconds=math.nan), "field 'timeoutSeconds'"),
-    (_runbook(timeoutSeconds=math.inf), "field 'timeoutSeconds'"),
-    # onCancel's step target was never checked
-    (_runbook(onCancel="step:Nowhere"), "field 'onCancel'"),
-    # a description that is not text was turned into text silently
-    (_runbook(description={"a": 1}), "field 'description'"),
-    # two plain steps pointing at each other: the run repeated their API calls until the step limit
-    ({"schemaVersion": "0.3", "mainSteps": [
-        {"name": "A", "action": "aws:sleep", "nextStep": "B", "inputs": {"Duration": "PT1S"}},
-        {"name": "B", "action": "aws:sleep", "nextStep": "A", "inputs": {"Duration": "PT1S"}}]}, "endless loop"),
-    # PyYAML raised ValueError / IndexError for tagged scalars it cannot build
-    ("schemaVersion: '0.3'\nmainSteps:\n  - name: !!int x\n", "line 3"),
-    ("schemaVersion: !!float\nmainSteps: []\n", "line 1"),
-    ("description: 2026-02-30\nschemaVersion: '0.3'\n", "line 1"),
-    # duplicate keys silently kept the last value
-    ("schemaVersion: '0.3'\nschemaVersion: '0.3'\nmainSteps: []\n", "duplicate key"),
-    # deeply nested JSON raised RecursionError
-    ("{" + '"a":' * 0 + "[" * 100000 + "]" * 100000 + "}", "not valid YAML or JSON"),
-])
+@pytest.mark.parametrize(
+    "document, fragment",
+    [
+        # keys of mixed types (an int and a string) made sorted() raise TypeError
+        ({**_runbook(), 1: "x", "zzz": 2}, "field '1'"),
+        (
+            {"schemaVersion": "0.3", "mainSteps": [{"name": "A", "action": "aws:sleep", "inputs": {"Duration": "PT1S"}, 5: 1, "x": 2}]},
+            "step 'A' field '5'",
+        ),
+        # an unhashable Handler raised TypeError from `handler not in SCRIPTS`
+        (
+            {
+                "schemaVersion": "0.3",
+                "mainSteps": [
+                    {"name": "A", "action": "aws:executeScript", "inputs": {"Runtime": "python3.11", "Handler": ["h"], "Script": ""}}
+                ],
+            },
+            "step 'A' field 'inputs.Handler'",
+        ),
+        # a NaN or infinite timeout passed the `timeout <= 0` check
+        (_runbook(timeoutSeconds=math.nan), "field 'timeoutSeconds'"),
+        (_runbook(timeoutSeconds=math.inf), "field 'timeoutSeconds'"),
+        # onCancel's step target was never checked
+        (_runbook(onCancel="step:Nowhere"), "field 'onCancel'"),
+        # a description that is not text was turned into text silently
+        (_runbook(description={"a": 1}), "field 'description'"),
+        # two plain steps pointing at each other: the run repeated their API calls until the step limit
+        (
+            {
+                "schemaVersion": "0.3",
+                "mainSteps": [
+                    {"name": "A", "action": "aws:sleep", "nextStep": "B", "inputs": {"Duration": "PT1S"}},
+                    {"name": "B", "action": "aws:sleep", "nextStep": "A", "inputs": {"Duration": "PT1S"}},
+                ],
+            },
+            "endless loop",
+        ),
+        # PyYAML raised ValueError / IndexError for tagged scalars it cannot build
+        ("schemaVersion: '0.3'\nmainSteps:\n  - name: !!int x\n", "line 3"),
+        ("schemaVersion: !!float\nmainSteps: []\n", "line 1"),
+        ("description: 2026-02-30\nschemaVersion: '0.3'\n", "line 1"),
+        # duplicate keys silently kept the last value
+        ("schemaVersion: '0.3'\nschemaVersion: '0.3'\nmainSteps: []\n", "duplicate key"),
+        # deeply nested JSON raised RecursionError
+        ("{" + '"a":' * 0 + "[" * 100000 + "]" * 100000 + "}", "not valid YAML or JSON"),
+    ],
+)
 def test_regression_malformed_runbooks(document, fragment):
     with pytest.raises(RunbookError) as info:
         load_document(document, doc_id="doc")
@@ -211,8 +281,9 @@ def test_every_builtin_runbook_still_loads():
 
 def test_runbook_file_errors_name_the_file(tmp_path: Path):
     path = tmp_path / "my-runbook.yaml"
-    path.write_text("schemaVersion: '0.3'\nmainSteps:\n  - name: A\n    action: aws:sleep\n    inputs: {Duration: PT1S}\n"
-                    "    nextStep: Nowhere\n")
+    path.write_text(
+        "schemaVersion: '0.3'\nmainSteps:\n  - name: A\n    action: aws:sleep\n    inputs: {Duration: PT1S}\n    nextStep: Nowhere\n"
+    )
     with pytest.raises(RunbookError) as info:
         load_document(path)
     assert str(info.value).startswith("runbook my-runbook: step 'A' field 'nextStep'")

@@ -22,7 +22,8 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import update
 from typer.testing import CliRunner
 
@@ -36,14 +37,24 @@ from phiwatch.store import Store
 from phiwatch.store.diff import diff_items
 from phiwatch.store.tables import resources, versions
 
-OPTIONAL_KEYS = ["supplementaryConfiguration", "tags", "relationships", "collectionErrors", "configurationStateId",
-                 "configurationItemStatus", "resourceName", "arn", "configurationItemCaptureTime"]
-NOW = dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
+OPTIONAL_KEYS = [
+    "supplementaryConfiguration",
+    "tags",
+    "relationships",
+    "collectionErrors",
+    "configurationStateId",
+    "configurationItemStatus",
+    "resourceName",
+    "arn",
+    "configurationItemCaptureTime",
+]
+NOW = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 
 text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-(2**40), 2**40), st.floats(allow_nan=False, allow_infinity=False), text)
-json_values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(text, inner, max_size=3)),
-                           max_leaves=6)
+json_values = st.recursive(
+    scalars, lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(text, inner, max_size=3)), max_leaves=6
+)
 
 
 @pytest.fixture(scope="module")
@@ -277,8 +288,11 @@ def _store_older(store: Store, stored: list[dict]) -> list[int]:
     pks = []
     with store.writer(None) as w:
         for i, raw in enumerate(stored):
-            w.record(ConfigurationItem(resourceType=raw["resourceType"], resourceId=f"older-{i}", awsRegion=raw["awsRegion"],
-                                       accountId=raw["accountId"]))
+            w.record(
+                ConfigurationItem(
+                    resourceType=raw["resourceType"], resourceId=f"older-{i}", awsRegion=raw["awsRegion"], accountId=raw["accountId"]
+                )
+            )
     with store.engine.begin() as conn:
         for i, raw in enumerate(stored):
             pk = conn.execute(resources.select().where(resources.c.resource_id == f"older-{i}")).first().id
@@ -322,9 +336,17 @@ def test_history_show_and_evaluation_of_a_store_with_older_items(corpus, tmp_pat
 # -- regressions: inputs Hypothesis found ------------------------------------------------------------
 
 LAUNCH_CONFIGURATION = {
-    "resourceType": "AWS::AutoScaling::LaunchConfiguration", "resourceId": "portal-lc-private", "awsRegion": "us-east-1",
-    "accountId": "123456789012", "configuration": {"LaunchConfigurationName": "portal-lc-private", "AssociatePublicIpAddress": False,
-                                                  "SecurityGroups": [], "BlockDeviceMappings": [], "UserDataPresent": False},
+    "resourceType": "AWS::AutoScaling::LaunchConfiguration",
+    "resourceId": "portal-lc-private",
+    "awsRegion": "us-east-1",
+    "accountId": "123456789012",
+    "configuration": {
+        "LaunchConfigurationName": "portal-lc-private",
+        "AssociatePublicIpAddress": False,
+        "SecurityGroups": [],
+        "BlockDeviceMappings": [],
+        "UserDataPresent": False,
+    },
 }
 
 
@@ -361,9 +383,14 @@ def test_no_configuration_is_never_compliant(configuration):
 def test_diff_of_security_group_shapes_an_older_version_stored():
     # was: _expand_ip_permissions took a configuration stored as text for an object ("IpPermissions" in the
     # text: dict(text) raised ValueError), and a permission with IpRanges null raised TypeError in diff and summarise
-    new = {"resourceType": "AWS::EC2::SecurityGroup", "configuration": {"IpPermissions": [
-        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]}}
-    for old in ({"configuration": '{"IpPermissions": []}'}, {"configuration": None},
-                {"configuration": {"IpPermissions": [{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": None}, 5]}}):
+    new = {
+        "resourceType": "AWS::EC2::SecurityGroup",
+        "configuration": {"IpPermissions": [{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]},
+    }
+    for old in (
+        {"configuration": '{"IpPermissions": []}'},
+        {"configuration": None},
+        {"configuration": {"IpPermissions": [{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": None}, 5]}},
+    ):
         texts = [c.describe() for c in diff_items({**new, **old}, new)]
         assert texts and any("22" in t for t in texts)

@@ -27,7 +27,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from phiwatch.policy import parse_policy
 from phiwatch.store import Store
@@ -46,11 +47,24 @@ OUTCOMES = {"changed", "unchanged", "ignored", "malformed", "duplicate", "failed
 text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=30)
 huge = st.sampled_from(["x" * 70_000, "\u00e9\U0001f600" * 20_000, "\x00" * 1000, "sg-" + "9" * 5000])
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(allow_nan=False), text, huge)
-json_values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=3),
-                                                            st.dictionaries(text, inner, max_size=3)), max_leaves=8)
+json_values = st.recursive(
+    scalars, lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(text, inner, max_size=3)), max_leaves=8
+)
 times = st.one_of(
-    st.sampled_from(["2026-01-31T10:00:00Z", "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00Z",
-                     "9999-12-31T23:59:59.999999Z", "2026-02-30T00:00:00Z", "yesterday", "", "2026-01-31", "2026-01-31T10:00:00+14:00"]),
+    st.sampled_from(
+        [
+            "2026-01-31T10:00:00Z",
+            "0001-01-01T00:00:00+01:00",
+            "9999-12-31T23:59:59-01:00",
+            "0001-01-01T00:00:00Z",
+            "9999-12-31T23:59:59.999999Z",
+            "2026-02-30T00:00:00Z",
+            "yesterday",
+            "",
+            "2026-01-31",
+            "2026-01-31T10:00:00+14:00",
+        ]
+    ),
     json_values,
 )
 
@@ -100,9 +114,16 @@ def cloudtrail_record(source: str, name: str, mapping) -> dict:
     record = {
         "eventVersion": "1.08",
         "userIdentity": {"type": "IAMUser", "principalId": "AIDAEXAMPLE", "arn": ALICE, "accountId": ACCOUNT},
-        "eventTime": "2026-01-31T10:00:00Z", "eventSource": source, "eventName": name, "awsRegion": "us-east-1",
-        "requestParameters": {"tagValue": MARKER, "description": MARKER}, "responseElements": {"note": MARKER},
-        "eventID": str(uuid.uuid4()), "readOnly": False, "eventType": "AwsApiCall", "recipientAccountId": ACCOUNT,
+        "eventTime": "2026-01-31T10:00:00Z",
+        "eventSource": source,
+        "eventName": name,
+        "awsRegion": "us-east-1",
+        "requestParameters": {"tagValue": MARKER, "description": MARKER},
+        "responseElements": {"note": MARKER},
+        "eventID": str(uuid.uuid4()),
+        "readOnly": False,
+        "eventType": "AwsApiCall",
+        "recipientAccountId": ACCOUNT,
     }
     for path in _paths(mapping):
         _set(record, path, _valid_value(path, mapping))
@@ -110,16 +131,36 @@ def cloudtrail_record(source: str, name: str, mapping) -> dict:
 
 
 def envelope(detail: Any, **over: Any) -> dict:
-    event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "AWS API Call via CloudTrail", "source": "aws.ec2",
-             "account": ACCOUNT, "time": "2026-01-31T10:00:01Z", "region": "us-east-1", "resources": [], "detail": detail}
+    event = {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "AWS API Call via CloudTrail",
+        "source": "aws.ec2",
+        "account": ACCOUNT,
+        "time": "2026-01-31T10:00:01Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": detail,
+    }
     event.update(over)
     return event
 
 
 TABLE_CALLS = [(m, name) for m in TABLE for name in m.names]
 ENVELOPE_KEYS = ["detail", "detail-type", "source", "region", "account", "time", "id"]
-RECORD_KEYS = ["eventName", "eventSource", "requestParameters", "responseElements", "awsRegion", "eventTime", "eventID",
-               "userIdentity", "recipientAccountId", "errorCode", "readOnly"]
+RECORD_KEYS = [
+    "eventName",
+    "eventSource",
+    "requestParameters",
+    "responseElements",
+    "awsRegion",
+    "eventTime",
+    "eventID",
+    "userIdentity",
+    "recipientAccountId",
+    "errorCode",
+    "readOnly",
+]
 
 
 @st.composite
@@ -146,8 +187,9 @@ def table_events(draw) -> dict:
         else:
             record[key] = draw(st.one_of(json_values, times) if key == "eventTime" else json_values)
     if draw(st.booleans()):
-        record["userIdentity"] = draw(st.one_of(json_values, st.fixed_dictionaries(
-            {"arn": json_values, "sessionContext": json_values, "accountId": json_values})))
+        record["userIdentity"] = draw(
+            st.one_of(json_values, st.fixed_dictionaries({"arn": json_values, "sessionContext": json_values, "accountId": json_values}))
+        )
     event = envelope(record)
     for key in draw(st.lists(st.sampled_from(ENVELOPE_KEYS[1:]), max_size=2, unique=True)):
         if draw(st.booleans()):
@@ -161,17 +203,40 @@ def table_events(draw) -> dict:
 
 @st.composite
 def config_events(draw) -> dict:
-    item = draw(st.fixed_dictionaries({}, optional={
-        "resourceType": st.one_of(st.sampled_from(["AWS::EC2::SecurityGroup", "AWS::S3::Bucket", "AWS::IAM::User", "AWS::Foo::Bar"]),
-                                  json_values),
-        "resourceId": json_values, "awsRegion": st.one_of(st.just("us-east-1"), json_values), "ARN": json_values,
-        "configurationItemCaptureTime": times, "configurationStateId": json_values, "awsAccountId": json_values,
-        "configuration": st.just({"secret": MARKER}),
-    }))
-    detail = draw(st.one_of(st.fixed_dictionaries({"configurationItem": st.just(item), "messageType": json_values}),
-                            st.fixed_dictionaries({"configurationItemSummary": st.just(item)}), json_values))
-    return {"version": "0", "id": draw(json_values), "detail-type": "Config Configuration Item Change", "source": "aws.config",
-            "account": draw(json_values), "time": draw(times), "region": "us-east-1", "detail": detail}
+    item = draw(
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "resourceType": st.one_of(
+                    st.sampled_from(["AWS::EC2::SecurityGroup", "AWS::S3::Bucket", "AWS::IAM::User", "AWS::Foo::Bar"]), json_values
+                ),
+                "resourceId": json_values,
+                "awsRegion": st.one_of(st.just("us-east-1"), json_values),
+                "ARN": json_values,
+                "configurationItemCaptureTime": times,
+                "configurationStateId": json_values,
+                "awsAccountId": json_values,
+                "configuration": st.just({"secret": MARKER}),
+            },
+        )
+    )
+    detail = draw(
+        st.one_of(
+            st.fixed_dictionaries({"configurationItem": st.just(item), "messageType": json_values}),
+            st.fixed_dictionaries({"configurationItemSummary": st.just(item)}),
+            json_values,
+        )
+    )
+    return {
+        "version": "0",
+        "id": draw(json_values),
+        "detail-type": "Config Configuration Item Change",
+        "source": "aws.config",
+        "account": draw(json_values),
+        "time": draw(times),
+        "region": "us-east-1",
+        "detail": detail,
+    }
 
 
 @st.composite
@@ -215,8 +280,13 @@ def check_parsed(parsed: Any) -> None:
         assert all(isinstance(i, str) and i for i in ref.identifiers)
     # what is stored (actor) or looked up in the store (identifiers) must be storable text: PostgreSQL
     # rejects NUL characters, and an identifier is never longer than an ARN may be
-    for value in (parsed.event_id, parsed.actor or "", parsed.account_id or "", parsed.region,
-                  *(i for ref in parsed.refs for i in ref.identifiers)):
+    for value in (
+        parsed.event_id,
+        parsed.actor or "",
+        parsed.account_id or "",
+        parsed.region,
+        *(i for ref in parsed.refs for i in ref.identifiers),
+    ):
         assert "\x00" not in value and len(value) <= 2048, value[:100]
 
 
@@ -323,12 +393,24 @@ def run_batch(h, bodies_: list[str], good_at: int | None) -> tuple[Any, FakeSqs,
     h.calls.clear()
     h.recorder.records.clear()
     sqs = FakeSqs()
-    service = WatchService(FakeAws(), h.store, h.policy, WatchOptions(queue_url=QUEUE, wait_seconds=0, full_sweep_seconds=0,
-                                                                      periodic_check_seconds=0, sweep_on_start=False), sqs=sqs)
+    service = WatchService(
+        FakeAws(),
+        h.store,
+        h.policy,
+        WatchOptions(queue_url=QUEUE, wait_seconds=0, full_sweep_seconds=0, periodic_check_seconds=0, sweep_on_start=False),
+        sqs=sqs,
+    )
     service._evaluation_pending = False
     service.visibility_timeout()
-    messages = [{"MessageId": f"m{i}", "ReceiptHandle": f"r{i}", "Body": b,
-                 "Attributes": {"SentTimestamp": "1769853600000", "ApproximateReceiveCount": "1"}} for i, b in enumerate(bodies_)]
+    messages = [
+        {
+            "MessageId": f"m{i}",
+            "ReceiptHandle": f"r{i}",
+            "Body": b,
+            "Attributes": {"SentTimestamp": "1769853600000", "ApproximateReceiveCount": "1"},
+        }
+        for i, b in enumerate(bodies_)
+    ]
     result = service.process(messages)
     return result, sqs, messages, service
 
@@ -364,8 +446,11 @@ def check_batch(h, result, sqs: FakeSqs, messages: list[dict], service: WatchSer
         good = messages[good_at]
         assert good["ReceiptHandle"] in sqs.deleted
         assert (("ec2",), ("us-east-1",), {"AWS::EC2::SecurityGroup": {"sg-0123456789abcdef0"}}) in h.calls or any(
-            c[0] == ("ec2",) and c[1] == ("us-east-1",) and (c[2] is None or "sg-0123456789abcdef0" in c[2].get("AWS::EC2::SecurityGroup", ()))
-            for c in h.calls)
+            c[0] == ("ec2",)
+            and c[1] == ("us-east-1",)
+            and (c[2] is None or "sg-0123456789abcdef0" in c[2].get("AWS::EC2::SecurityGroup", ()))
+            for c in h.calls
+        )
         assert result.outcomes.get("unchanged", 0) + result.outcomes.get("changed", 0) >= 1
 
 
@@ -417,8 +502,17 @@ def test_event_time_that_does_not_fit_in_utc(when):
 def test_event_ids_accounts_and_labels_are_bounded_text():
     # was: a Config event's "id" (a list here) became the Ignored event id as is; an account id that was a
     # number or an object was kept as is; a 70,000-character eventName was logged whole in "event ignored"
-    parsed = parse_event(json.dumps({"id": [], "detail-type": "Config Configuration Item Change", "source": "aws.config",
-                                     "detail": {"configurationItem": {}, "messageType": {}}}), ACCOUNT)
+    parsed = parse_event(
+        json.dumps(
+            {
+                "id": [],
+                "detail-type": "Config Configuration Item Change",
+                "source": "aws.config",
+                "detail": {"configurationItem": {}, "messageType": {}},
+            }
+        ),
+        ACCOUNT,
+    )
     assert isinstance(parsed, Ignored) and parsed.event_id is None and parsed.label == "config:?"
     record = _table_record(eventName="Put" + "x" * 70_000)
     parsed = parse_event(json.dumps(envelope(record)), ACCOUNT)

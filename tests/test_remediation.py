@@ -17,15 +17,15 @@ from typing import Any
 
 import pytest
 from botocore.awsrequest import AWSResponse
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from phiwatch.engine import resolve_rules
-from phiwatch.scan import remediator, run_scan
 from phiwatch.model import ConfigurationItem
 from phiwatch.policy import parse_policy
 from phiwatch.remediate import audit
 from phiwatch.remediate.orchestrator import runbook_parameters
-from phiwatch.store.tables import audit_log, finding_events, findings, outbox, remediations, resources
+from phiwatch.scan import remediator, run_scan
+from phiwatch.store.tables import finding_events, findings, outbox, remediations, resources
 
 _SCRIPT = Path(sys.executable).with_name("phiwatch")
 PHIWATCH = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-c", "from phiwatch.cli import main; main()"]
@@ -50,28 +50,43 @@ def seed_violations(aws_env) -> dict[str, str]:
         s3.create_bucket(Bucket=name)
         s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in kv]})
     # the log bucket lets S3's logging service write (what AWS requires of a logging target)
-    s3.put_bucket_policy(Bucket=LOG_BUCKET, Policy=json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [{"Sid": "S3ServerAccessLogs", "Effect": "Allow", "Principal": {"Service": "logging.s3.amazonaws.com"},
-                       "Action": ["s3:PutObject"], "Resource": f"arn:aws:s3:::{LOG_BUCKET}/*"}],
-    }))
+    s3.put_bucket_policy(
+        Bucket=LOG_BUCKET,
+        Policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "S3ServerAccessLogs",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "logging.s3.amazonaws.com"},
+                        "Action": ["s3:PutObject"],
+                        "Resource": f"arn:aws:s3:::{LOG_BUCKET}/*",
+                    }
+                ],
+            }
+        ),
+    )
     s3.put_bucket_logging(Bucket=LOG_BUCKET, BucketLoggingStatus={"LoggingEnabled": {"TargetBucket": LOG_BUCKET, "TargetPrefix": "self/"}})
     ec2 = aws_env.client("ec2")
     vpc = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
     groups = {}
     for name in ("sg-ssh-open-world", "sg-ssh-open-excepted"):
         gid = ec2.create_security_group(GroupName=name, Description=name, VpcId=vpc)["GroupId"]
-        ec2.authorize_security_group_ingress(GroupId=gid, IpPermissions=[
-            {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]},
-            {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]},
-        ])
+        ec2.authorize_security_group_ingress(
+            GroupId=gid,
+            IpPermissions=[
+                {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]},
+                {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]},
+            ],
+        )
         groups[name] = gid
     return groups
 
 
 def policy_text(mode: str = "off", rules_modes: dict[str, str] | None = None, extra: str = "", groups: dict[str, str] | None = None) -> str:
     excepted_sg = (groups or {}).get("sg-ssh-open-excepted", "sg-none")
-    modes = "\n".join(f"    {r}: {{mode: \"{m}\"}}" for r, m in (rules_modes or {}).items())
+    modes = "\n".join(f'    {r}: {{mode: "{m}"}}' for r, m in (rules_modes or {}).items())
     return f"""
 packs: [hipaa]
 rules:
@@ -98,7 +113,7 @@ remediation:
   mode: "{mode}"
 {extra}
   rules:
-{modes or '    {}'}
+{modes or "    {}"}
 """
 
 
@@ -112,10 +127,15 @@ def scan(aws_env, store, text: str, services=("s3", "ec2"), **kw: Any):
 
 def finding_for(store, rule_id: str, resource_id: str) -> dict[str, Any]:
     with store.engine.connect() as conn:
-        row = conn.execute(
-            select(findings).join(resources, resources.c.id == findings.c.resource_pk)
-            .where(findings.c.rule_id == rule_id, resources.c.resource_id == resource_id)
-        ).mappings().first()
+        row = (
+            conn.execute(
+                select(findings)
+                .join(resources, resources.c.id == findings.c.resource_pk)
+                .where(findings.c.rule_id == rule_id, resources.c.resource_id == resource_id)
+            )
+            .mappings()
+            .first()
+        )
     assert row is not None, f"no finding for {rule_id} on {resource_id}"
     return dict(row)
 
@@ -231,7 +251,9 @@ def test_the_same_remediation_twice_changes_nothing(aws_env, store):
     from phiwatch.remediate.executor import execute
 
     doc = builtin("phiwatch-EnableS3BucketLogging")
-    again = execute(doc, {"ResourceId": "phi-records-logging-off", "TargetBucket": LOG_BUCKET}, aws_env.context(), "us-east-1", dry_run=False)
+    again = execute(
+        doc, {"ResourceId": "phi-records-logging-off", "TargetBucket": LOG_BUCKET}, aws_env.context(), "us-east-1", dry_run=False
+    )
     assert again.status == "Success", again.error
     assert [c.api for c in again.write_calls] == []
     assert logging_of(aws_env, "phi-records-logging-off")["TargetBucket"] == LOG_BUCKET
@@ -289,7 +311,9 @@ def _audit_entries(store) -> list[dict[str, Any]]:
         return audit.entries(conn)
 
 
-def _cli(args: list[str], store_url: str, aws_env, cwd: Path, timeout: float = 120, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def _cli(
+    args: list[str], store_url: str, aws_env, cwd: Path, timeout: float = 120, env_extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     env = dict(os.environ, PHIWATCH_DB=store_url, AWS_ENDPOINT_URL=aws_env.endpoint, AWS_REGION="us-east-1", **(env_extra or {}))
     return subprocess.run([*PHIWATCH, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
 
@@ -405,7 +429,10 @@ def test_a_run_missing_a_runbook_parameter_fails_before_counting_against_the_lim
     again = scan(aws_env, store, text, services=("cloudtrail", "s3")).remediation
     assert [(o.rule_id, o.status, o.new) for o in again.outcomes] == [("multi-region-cloudtrail-enabled", "failed", False)]
     assert len(rows(store, remediations, remediations.c.rule_id == "multi-region-cloudtrail-enabled")) == 1
-    assert len(rows(store, finding_events, finding_events.c.finding_id == failed.finding_id, finding_events.c.event == "remediation_failed")) == 1
+    assert (
+        len(rows(store, finding_events, finding_events.c.finding_id == failed.finding_id, finding_events.c.event == "remediation_failed"))
+        == 1
+    )
     assert_audit_ok(store)
 
 
@@ -538,7 +565,10 @@ def test_a_resource_deleted_before_the_run(aws_env, store):
     assert failed.status == "failed" and failed.failed_step == "ReadVersioning"
     assert "NoSuchBucket" in failed.reason
     with store.engine.connect() as conn:
-        events = [r.event for r in conn.execute(select(finding_events.c.event).where(finding_events.c.finding_id == fid).order_by(finding_events.c.id))]
+        events = [
+            r.event
+            for r in conn.execute(select(finding_events.c.event).where(finding_events.c.finding_id == fid).order_by(finding_events.c.id))
+        ]
         status = conn.execute(select(findings.c.status).where(findings.c.id == fid)).scalar()
     assert "remediation_failed" in events and "remediation_applied" not in events
     # the re-collection recorded the deletion: the finding is closed as "resource deleted", never "remediated"
@@ -550,7 +580,9 @@ def test_a_resource_deleted_before_the_run(aws_env, store):
 
 
 def _item(resource_type: str, resource_id: str, **kw: Any) -> ConfigurationItem:
-    return ConfigurationItem(resourceType=resource_type, resourceId=resource_id, awsRegion=kw.pop("region", "us-east-1"), accountId=ACCOUNT, **kw)
+    return ConfigurationItem(
+        resourceType=resource_type, resourceId=resource_id, awsRegion=kw.pop("region", "us-east-1"), accountId=ACCOUNT, **kw
+    )
 
 
 def test_runbook_parameters_come_from_the_item_and_the_rule():
@@ -562,20 +594,31 @@ def test_runbook_parameters_come_from_the_item_and_the_rule():
     assert runbook_parameters(doc, sg, {}, "us-east-1", "restricted-ssh") == {"ResourceId": sg.resourceId, "Ports": ["22"]}
     common = rules["restricted-common-ports"].defaults()
     assert runbook_parameters(doc, sg, common, "us-east-1", "restricted-common-ports")["Ports"] == ["20", "21", "3389", "3306", "4333"]
-    params = runbook_parameters(doc, sg, {"authorizedTcpPorts": "443", "authorizedUdpPorts": None}, "us-east-1", "vpc-sg-open-only-to-authorized-ports")
+    params = runbook_parameters(
+        doc, sg, {"authorizedTcpPorts": "443", "authorizedUdpPorts": None}, "us-east-1", "vpc-sg-open-only-to-authorized-ports"
+    )
     assert params == {"ResourceId": sg.resourceId, "Ports": ["all"], "AuthorizedTcpPorts": "443"}
 
     user = _item("AWS::IAM::User", "AIDAEXAMPLE", resourceName="alice", region="global")
     keys = builtin("phiwatch-DeactivateOldAccessKeys")
     assert runbook_parameters(keys, user, {"maxAccessKeyAge": 30}, "us-east-1", "access-keys-rotated") == {
-        "ResourceId": "AIDAEXAMPLE", "UserName": "alice", "MaxAccessKeyAge": 30, "MaxCredentialUsageAge": 0,
+        "ResourceId": "AIDAEXAMPLE",
+        "UserName": "alice",
+        "MaxAccessKeyAge": 30,
+        "MaxCredentialUsageAge": 0,
     }
-    assert runbook_parameters(keys, user, {"maxCredentialUsageAge": 45}, "us-east-1", "iam-user-unused-credentials-check")["MaxAccessKeyAge"] == 0
+    assert (
+        runbook_parameters(keys, user, {"maxCredentialUsageAge": 45}, "us-east-1", "iam-user-unused-credentials-check")["MaxAccessKeyAge"]
+        == 0
+    )
 
     bucket = _item("AWS::S3::Bucket", "phi-bucket")
     logging_doc = builtin("phiwatch-EnableS3BucketLogging")
-    assert runbook_parameters(logging_doc, bucket, {"targetBucket": "logs", "targetPrefix": None}, "us-east-1", "s3-bucket-logging-enabled") == {
-        "ResourceId": "phi-bucket", "TargetBucket": "logs",
+    assert runbook_parameters(
+        logging_doc, bucket, {"targetBucket": "logs", "targetPrefix": None}, "us-east-1", "s3-bucket-logging-enabled"
+    ) == {
+        "ResourceId": "phi-bucket",
+        "TargetBucket": "logs",
     }
     enc = builtin("phiwatch-EnableS3BucketEncryption")
     assert runbook_parameters(enc, bucket, {}, "us-east-1", "s3-bucket-server-side-encryption-enabled") == {"ResourceId": "phi-bucket"}
@@ -585,7 +628,9 @@ def test_runbook_parameters_come_from_the_item_and_the_rule():
     assert runbook_parameters(builtin("phiwatch-MakeRdsSnapshotPrivate"), snap, {}, "us-east-1")["SnapshotType"] == "DBClusterSnapshot"
 
     account = _item("AWS::::Account", ACCOUNT, region="global")
-    pw = runbook_parameters(builtin("phiwatch-SetIamPasswordPolicy"), account, rules["iam-password-policy"].defaults(), "eu-west-1", "iam-password-policy")
+    pw = runbook_parameters(
+        builtin("phiwatch-SetIamPasswordPolicy"), account, rules["iam-password-policy"].defaults(), "eu-west-1", "iam-password-policy"
+    )
     assert pw["MinimumPasswordLength"] == 14 and pw["ResourceId"] == ACCOUNT
     # every built-in runbook's required parameters are filled for every rule that names it, or the plan says which is missing
     for rule in rules.values():

@@ -19,9 +19,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from phiwatch.scan import run_scan
 from phiwatch.policy import parse_policy
 from phiwatch.remediate import audit
+from phiwatch.scan import run_scan
 from phiwatch.store.tables import findings, remediations, resources
 
 REGIONS = ["us-east-1", "eu-west-1"]  # the default Region sorts last: the order alone does not pick it
@@ -31,11 +31,13 @@ RULES = ("multi-region-cloudtrail-enabled", "iam-password-policy", "ec2-ebs-encr
 
 
 def _policy() -> str:
-    return json.dumps({
-        "packs": ["hipaa"],
-        "rules": {"multi-region-cloudtrail-enabled": {"parameters": {"s3BucketName": TRAIL_BUCKET}}},
-        "remediation": {"mode": "off", "max_per_run": 20, "rules": {r: {"mode": "auto"} for r in RULES}},
-    })
+    return json.dumps(
+        {
+            "packs": ["hipaa"],
+            "rules": {"multi-region-cloudtrail-enabled": {"parameters": {"s3BucketName": TRAIL_BUCKET}}},
+            "remediation": {"mode": "off", "max_per_run": 20, "rules": {r: {"mode": "auto"} for r in RULES}},
+        }
+    )
 
 
 _SCRIPT = Path(sys.executable).with_name("phiwatch")
@@ -81,14 +83,18 @@ def test_an_account_wide_runbook_runs_once_for_every_regions_finding(aws_env, st
     # the store: two findings of the trail rule (one per Region's account item), one execution
     trail_runs = _rows(store, "multi-region-cloudtrail-enabled")
     assert [(r["item_region"], r["executed"], r["status"], r["finding_status"]) for r in trail_runs] == [
-        ("eu-west-1", False, "applied", "remediated"), ("us-east-1", True, "applied", "remediated")]
+        ("eu-west-1", False, "applied", "remediated"),
+        ("us-east-1", True, "applied", "remediated"),
+    ]
     first = trail_runs[1]
     assert trail_runs[0]["region"] == "us-east-1"  # covered by the run made in the default Region
     assert trail_runs[0]["reason"] == f"covered by remediation {first['id'][:12]}"
     assert trail_runs[0]["state_before"] != trail_runs[0]["state_after"]  # its own item was re-collected
     ebs_runs = _rows(store, "ec2-ebs-encryption-by-default")
     assert [(r["item_region"], r["region"], r["executed"], r["status"]) for r in ebs_runs] == [
-        ("eu-west-1", "eu-west-1", True, "applied"), ("us-east-1", "us-east-1", True, "applied")]
+        ("eu-west-1", "eu-west-1", True, "applied"),
+        ("us-east-1", "us-east-1", True, "applied"),
+    ]
     assert [(r["executed"], r["status"]) for r in _rows(store, "iam-password-policy")] == [(True, "applied")]
 
     reported = sorted((o.rule_id, o.region, o.status, o.reason) for o in outcome.remediation.outcomes)
@@ -98,11 +104,12 @@ def test_an_account_wide_runbook_runs_once_for_every_regions_finding(aws_env, st
     # the audit: the trail's write calls were sent once; the covered finding names the execution
     with store.engine.connect() as conn:
         assert audit.verify(conn).ok
-        executed = [e for e in audit.entries(conn) if e["action"] == "execute" and e["data"]["rule_id"] == "multi-region-cloudtrail-enabled"]
+        executed = [
+            e for e in audit.entries(conn) if e["action"] == "execute" and e["data"]["rule_id"] == "multi-region-cloudtrail-enabled"
+        ]
     created = [c for e in executed for s in e["data"]["steps"] for c in s["calls"] if c["api"] == "CreateTrail" and c["result"] == "ok"]
     assert len(created) == 1
-    assert sorted((e["data"]["region"], e["data"]["shared_run"]) for e in executed) == [
-        ("eu-west-1", first["id"]), ("us-east-1", None)]
+    assert sorted((e["data"]["region"], e["data"]["shared_run"]) for e in executed) == [("eu-west-1", first["id"]), ("us-east-1", None)]
 
     # a second scan finds everything compliant and runs nothing
     again = run_scan(aws_env.context(REGIONS), store, parse_policy(_policy()), services=["cloudtrail", "ec2", "iam"])
@@ -111,18 +118,22 @@ def test_an_account_wide_runbook_runs_once_for_every_regions_finding(aws_env, st
 
 
 def _plan_policy(mode: str) -> str:
-    return json.dumps({
-        "packs": ["hipaa"],
-        "rules": {"multi-region-cloudtrail-enabled": {"parameters": {"s3BucketName": TRAIL_BUCKET}}},
-        "remediation": {"mode": "off", "rules": {"multi-region-cloudtrail-enabled": {"mode": mode}}},
-    })
+    return json.dumps(
+        {
+            "packs": ["hipaa"],
+            "rules": {"multi-region-cloudtrail-enabled": {"parameters": {"s3BucketName": TRAIL_BUCKET}}},
+            "remediation": {"mode": "off", "rules": {"multi-region-cloudtrail-enabled": {"mode": mode}}},
+        }
+    )
 
 
 def _homed_trails(aws_env) -> dict[str, list[tuple[str, bool, str]]]:
     """Each Region's trails homed there (not the shadows of another Region's multi-Region trail)."""
     return {
-        region: [(t["Name"], t["IsMultiRegionTrail"], t["HomeRegion"])
-                 for t in aws_env.client("cloudtrail", region).describe_trails(includeShadowTrails=False)["trailList"]]
+        region: [
+            (t["Name"], t["IsMultiRegionTrail"], t["HomeRegion"])
+            for t in aws_env.client("cloudtrail", region).describe_trails(includeShadowTrails=False)["trailList"]
+        ]
         for region in REGIONS
     }
 
@@ -135,16 +146,19 @@ def test_an_account_wide_plan_is_made_once_and_approving_any_finding_runs_it_onc
     plans = _rows(store, rule)
     # one plan with the calls, made in the default Region; the other Region's finding refers to it
     assert [(r["item_region"], r["region"], r["status"]) for r in plans] == [
-        ("eu-west-1", "us-east-1", "planned"), ("us-east-1", "us-east-1", "planned")]
+        ("eu-west-1", "us-east-1", "planned"),
+        ("us-east-1", "us-east-1", "planned"),
+    ]
     covered, first = plans
     assert "CreateTrail" in [c["api"] for c in first["plan"]] and covered["plan"] == []
     assert covered["reason"] == f"covered by plan {first['id'][:12]}" and first["reason"] is None
-    assert sorted((o.region, o.reason) for o in dry.outcomes) == [
-        ("eu-west-1", f"covered by plan {first['id'][:12]}"), ("us-east-1", "")]
+    assert sorted((o.region, o.reason) for o in dry.outcomes) == [("eu-west-1", f"covered by plan {first['id'][:12]}"), ("us-east-1", "")]
     with store.engine.connect() as conn:
         planned = [e for e in audit.entries(conn) if e["action"] == "plan"]
     assert sorted((e["data"]["region"], e["data"]["shared_plan"], len(e["data"]["calls"]) > 0) for e in planned) == [
-        ("eu-west-1", first["id"], False), ("us-east-1", None, True)]
+        ("eu-west-1", first["id"], False),
+        ("us-east-1", None, True),
+    ]
     assert _homed_trails(aws_env) == {"us-east-1": [], "eu-west-1": []}
     # nothing changed: the next scan makes no plan again
     again = run_scan(aws_env.context(REGIONS), store, parse_policy(_plan_policy("dry-run")), services=["cloudtrail"]).remediation
@@ -157,7 +171,9 @@ def test_an_account_wide_plan_is_made_once_and_approving_any_finding_runs_it_onc
     run_scan(aws_env.context(REGIONS), store, parse_policy(policy_file.read_text()), services=["cloudtrail"])
     manual = [r for r in _rows(store, rule) if r["status"] == "planned"]
     assert [(r["item_region"], r["region"], r["mode"], bool(r["plan"])) for r in manual] == [
-        ("eu-west-1", "us-east-1", "manual", False), ("us-east-1", "us-east-1", "manual", True)]
+        ("eu-west-1", "us-east-1", "manual", False),
+        ("us-east-1", "us-east-1", "manual", True),
+    ]
     west_finding = manual[0]["finding_id"]
     assert manual[0]["reason"] == f"covered by plan {manual[1]['id'][:12]}"
 
@@ -165,18 +181,24 @@ def test_an_account_wide_plan_is_made_once_and_approving_any_finding_runs_it_onc
     approved = _cli(["remediate", west_finding[:12], "--approve", "--policy", str(policy_file), "--json"], store_url, aws_env, tmp_path)
     assert approved.returncode == 0, approved.stdout + approved.stderr
     assert sorted((o["region"], o["status"]) for o in json.loads(approved.stdout)["outcomes"]) == [
-        ("eu-west-1", "applied"), ("us-east-1", "applied")]
+        ("eu-west-1", "applied"),
+        ("us-east-1", "applied"),
+    ]
     assert _homed_trails(aws_env) == {"us-east-1": [(TRAIL, True, "us-east-1")], "eu-west-1": []}
     assert aws_env.client("cloudtrail", "us-east-1").get_trail_status(Name=TRAIL)["IsLogging"] is True
     runs = [r for r in _rows(store, rule) if r["mode"] == "approved"]
     assert [(r["item_region"], r["region"], r["executed"], r["status"], r["finding_status"]) for r in runs] == [
-        ("eu-west-1", "us-east-1", False, "applied", "remediated"), ("us-east-1", "us-east-1", True, "applied", "remediated")]
+        ("eu-west-1", "us-east-1", False, "applied", "remediated"),
+        ("us-east-1", "us-east-1", True, "applied", "remediated"),
+    ]
     assert runs[0]["reason"] == f"covered by remediation {runs[1]['id'][:12]}"
     assert all(r["approved_by"] for r in runs)
     with store.engine.connect() as conn:
         assert audit.verify(conn).ok
         entries = audit.entries(conn)
     assert sorted((e["data"]["region"], e["data"]["approved_with"]) for e in entries if e["action"] == "approve") == [
-        ("eu-west-1", None), ("us-east-1", west_finding)]
+        ("eu-west-1", None),
+        ("us-east-1", west_finding),
+    ]
     created = [c for e in entries if e["action"] == "execute" for s in e["data"]["steps"] for c in s["calls"] if c["api"] == "CreateTrail"]
     assert [c["result"] for c in created] == ["ok"]

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from phiwatch.scan import remediator, run_scan
 from phiwatch.errors import UsageError
 from phiwatch.policy import parse_policy
 from phiwatch.remediate import audit
+from phiwatch.scan import remediator, run_scan
 from phiwatch.store.tables import audit_log, finding_events, findings, outbox, remediations, resources
 
 _SCRIPT = Path(sys.executable).with_name("phiwatch")
@@ -44,7 +44,8 @@ def _count(store, table) -> int:
 def _finding(store, rule_id: str) -> str:
     with store.engine.connect() as conn:
         fid = conn.execute(
-            select(findings.c.id).join(resources, resources.c.id == findings.c.resource_pk)
+            select(findings.c.id)
+            .join(resources, resources.c.id == findings.c.resource_pk)
             .where(findings.c.rule_id == rule_id, resources.c.region == "us-east-1")
         ).scalar()
     assert fid is not None, rule_id
@@ -97,15 +98,21 @@ def test_a_plan_missing_a_runbook_parameter_is_refused_and_records_nothing(aws_e
     assert shown.returncode == 0, shown.stdout + shown.stderr
     assert "would call cloudtrail:CreateTrail" in shown.stdout and f"phiwatch remediate {fid[:12]} --approve" in shown.stdout
     with store.engine.connect() as conn:
-        assert [(r.status, r.executed) for r in conn.execute(select(remediations.c.status, remediations.c.executed))] == [("planned", False)]
+        assert [(r.status, r.executed) for r in conn.execute(select(remediations.c.status, remediations.c.executed))] == [
+            ("planned", False)
+        ]
         assert [e["action"] for e in audit.entries(conn)] == ["plan"]
     assert aws_env.client("cloudtrail").describe_trails()["trailList"] == []
 
     # a scan in dry-run mode cannot stop at the missing parameter: it records the plan as failed, saying why
     run_scan(aws_env.context(), store, parse_policy("remediation: {mode: dry-run}\n"), services=["cloudtrail"])
     with store.engine.connect() as conn:
-        latest = conn.execute(select(remediations.c.status, remediations.c.reason).where(remediations.c.finding_id == fid)
-                              .order_by(remediations.c.created_at.desc()).limit(1)).one()
+        latest = conn.execute(
+            select(remediations.c.status, remediations.c.reason)
+            .where(remediations.c.finding_id == fid)
+            .order_by(remediations.c.created_at.desc())
+            .limit(1)
+        ).one()
     assert latest.status == "failed" and NEEDED in latest.reason
 
 

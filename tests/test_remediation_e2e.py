@@ -16,20 +16,21 @@ cases check what else must stay as it was (another Region, a bucket's own settin
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from sqlalchemy import select, text
 from typer.testing import CliRunner
 
+from conftest import STORE_KINDS, AwsEnv, _drop_pg, _pg_store_url
 from phiwatch.emulator import EMULATOR_ACCOUNT
-from phiwatch.scan import run_scan
 from phiwatch.policy import parse_policy
 from phiwatch.remediate import audit, builtin_ids
+from phiwatch.scan import run_scan
 from phiwatch.store import Store
 from phiwatch.store.tables import findings, resources
-from conftest import STORE_KINDS, AwsEnv, _drop_pg, _pg_store_url
 from test_runbooks import _backdate_keys, _bpa, _encryption, _ingress, _policy
 
 REGION = "us-east-1"
@@ -103,16 +104,22 @@ def read_versioning(env, bucket):
     return env.client("s3").get_bucket_versioning(Bucket=bucket).get("Status")
 
 
-EXISTING_STATEMENT = {"Sid": "ReadByAccount", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{EMULATOR_ACCOUNT}:root"},
-                      "Action": "s3:GetObject"}
+EXISTING_STATEMENT = {
+    "Sid": "ReadByAccount",
+    "Effect": "Allow",
+    "Principal": {"AWS": f"arn:aws:iam::{EMULATOR_ACCOUNT}:root"},
+    "Action": "s3:GetObject",
+}
 
 
 def seed_tls(env) -> Seeded:
     seeded = _buckets(env, "tls", ("phi-no-tls", "phi-no-tls-excepted", "dev-no-tls"))
     s3 = env.client("s3")
     for bucket in (seeded.target, seeded.excepted, seeded.outside):
-        s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({
-            "Version": "2012-10-17", "Statement": [{**EXISTING_STATEMENT, "Resource": f"arn:aws:s3:::{bucket}/*"}]}))
+        s3.put_bucket_policy(
+            Bucket=bucket,
+            Policy=json.dumps({"Version": "2012-10-17", "Statement": [{**EXISTING_STATEMENT, "Resource": f"arn:aws:s3:::{bucket}/*"}]}),
+        )
     return seeded
 
 
@@ -153,20 +160,26 @@ def seed_open_ssh(env) -> Seeded:
     ec2, vpc = env.client("ec2"), _vpc(env)
     ids = []
     for name, tags in (("sg-ssh-open", PROD), ("sg-ssh-open-excepted", PROD), ("sg-ssh-open-dev", DEV)):
-        gid = ec2.create_security_group(GroupName=name, Description=name, VpcId=vpc,
-                                        TagSpecifications=_ec2_tags("security-group", name, tags))["GroupId"]
-        ec2.authorize_security_group_ingress(GroupId=gid, IpPermissions=[
-            {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]},
-            {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]},
-        ])
+        gid = ec2.create_security_group(
+            GroupName=name, Description=name, VpcId=vpc, TagSpecifications=_ec2_tags("security-group", name, tags)
+        )["GroupId"]
+        ec2.authorize_security_group_ingress(
+            GroupId=gid,
+            IpPermissions=[
+                {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]},
+                {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]},
+            ],
+        )
         ids.append(gid)
     return Seeded(*ids)
 
 
 def seed_vpcs(env) -> Seeded:
     ec2 = env.client("ec2")
-    ids = [ec2.create_vpc(CidrBlock=f"10.{n}.0.0/16", TagSpecifications=_ec2_tags("vpc", name, tags))["Vpc"]["VpcId"]
-           for n, name, tags in ((41, "vpc-phi", PROD), (42, "vpc-phi-excepted", PROD), (43, "vpc-dev", DEV))]
+    ids = [
+        ec2.create_vpc(CidrBlock=f"10.{n}.0.0/16", TagSpecifications=_ec2_tags("vpc", name, tags))["Vpc"]["VpcId"]
+        for n, name, tags in ((41, "vpc-phi", PROD), (42, "vpc-phi-excepted", PROD), (43, "vpc-dev", DEV))
+    ]
     env.client("s3").create_bucket(Bucket="phi-flow-logs")
     return Seeded(*ids)
 
@@ -197,8 +210,15 @@ def seed_imds_optional(env) -> Seeded:
     image = ec2.register_image(Name="e2e-base-image", RootDeviceName="/dev/xvda")["ImageId"]
     ids = []
     for name, tags in (("app-imds-v1", PROD), ("app-imds-v1-excepted", PROD), ("dev-imds-v1", DEV)):
-        ids.append(ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, MetadataOptions={"HttpTokens": "optional"},
-                                     TagSpecifications=_ec2_tags("instance", name, tags))["Instances"][0]["InstanceId"])
+        ids.append(
+            ec2.run_instances(
+                ImageId=image,
+                MinCount=1,
+                MaxCount=1,
+                MetadataOptions={"HttpTokens": "optional"},
+                TagSpecifications=_ec2_tags("instance", name, tags),
+            )["Instances"][0]["InstanceId"]
+        )
     return Seeded(*ids)
 
 
@@ -231,8 +251,9 @@ def seed_single_region_trail(env) -> Seeded:
 
 def read_multi_region(env, _account):
     ct = env.client("cloudtrail")
-    return sorted(t["Name"] for t in ct.describe_trails()["trailList"]
-                  if t["IsMultiRegionTrail"] and ct.get_trail_status(Name=t["Name"])["IsLogging"])
+    return sorted(
+        t["Name"] for t in ct.describe_trails()["trailList"] if t["IsMultiRegionTrail"] and ct.get_trail_status(Name=t["Name"])["IsLogging"]
+    )
 
 
 def read_single_region_trail(env):
@@ -242,8 +263,12 @@ def read_single_region_trail(env):
 
 def seed_keys(env) -> Seeded:
     kms = env.client("kms")
-    return Seeded(*(kms.create_key(Description=name, Tags=_tags(tags, "TagKey", "TagValue"))["KeyMetadata"]["KeyId"]
-                    for name, tags in (("cmk-phi", PROD), ("cmk-phi-excepted", PROD), ("cmk-dev", DEV))))
+    return Seeded(
+        *(
+            kms.create_key(Description=name, Tags=_tags(tags, "TagKey", "TagValue"))["KeyMetadata"]["KeyId"]
+            for name, tags in (("cmk-phi", PROD), ("cmk-phi-excepted", PROD), ("cmk-dev", DEV))
+        )
+    )
 
 
 def read_rotation(env, key):
@@ -268,9 +293,13 @@ def seed_tables(env) -> Seeded:
     ddb = env.client("dynamodb")
     names = ("phi-table", "phi-table-excepted", "dev-table")
     for name, tags in zip(names, (PROD, PROD, DEV)):
-        ddb.create_table(TableName=name, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-                         BillingMode="PAY_PER_REQUEST", Tags=_tags(tags))
+        ddb.create_table(
+            TableName=name,
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+            Tags=_tags(tags),
+        )
     return Seeded(*names)
 
 
@@ -281,8 +310,14 @@ def read_pitr(env, table):
 
 def seed_rds_snapshots(env) -> Seeded:
     rds = env.client("rds")
-    rds.create_db_instance(DBInstanceIdentifier="phi-db", DBInstanceClass="db.t3.micro", Engine="postgres",
-                           MasterUsername="admin1", MasterUserPassword="password123", AllocatedStorage=20)
+    rds.create_db_instance(
+        DBInstanceIdentifier="phi-db",
+        DBInstanceClass="db.t3.micro",
+        Engine="postgres",
+        MasterUsername="admin1",
+        MasterUserPassword="password123",
+        AllocatedStorage=20,
+    )
     names = ("snap-phi-public", "snap-phi-public-excepted", "snap-dev-public")
     for name, tags in zip(names, (PROD, PROD, DEV)):
         rds.create_db_snapshot(DBInstanceIdentifier="phi-db", DBSnapshotIdentifier=name, Tags=_tags(tags))
@@ -314,8 +349,15 @@ def read_key_status(env, user_id):
     return sorted(k["Status"] for k in iam.list_access_keys(UserName=name)["AccessKeyMetadata"])
 
 
-PASSWORD_KEYS = ("MinimumPasswordLength", "RequireSymbols", "RequireNumbers", "RequireUppercaseCharacters",
-                 "RequireLowercaseCharacters", "MaxPasswordAge", "PasswordReusePrevention")
+PASSWORD_KEYS = (
+    "MinimumPasswordLength",
+    "RequireSymbols",
+    "RequireNumbers",
+    "RequireUppercaseCharacters",
+    "RequireLowercaseCharacters",
+    "MaxPasswordAge",
+    "PasswordReusePrevention",
+)
 
 
 def seed_weak_password_policy(env) -> Seeded:
@@ -335,54 +377,163 @@ def read_ebs_default(env, _account):
 # -- the cases ---------------------------------------------------------------------------------
 
 CASES = [
-    Case("phiwatch-EnableS3BucketLogging", "s3-bucket-logging-enabled", ["s3"], seed_logging, read_logging,
-         lambda s: s == {"TargetBucket": LOG_BUCKET, "TargetPrefix": "phi-logging-off/"},
-         parameters={"targetBucket": LOG_BUCKET}, scope=bucket_scope("logging")),
-    Case("phiwatch-EnableS3BucketEncryption", "s3-bucket-server-side-encryption-enabled", ["s3"],
-         lambda env: _buckets(env, "encryption", ("phi-unencrypted", "phi-unencrypted-excepted", "dev-unencrypted")),
-         lambda env, b: _encryption(env.client("s3"), b), lambda s: isinstance(s, dict) and s["SSEAlgorithm"] == "AES256",
-         scope=bucket_scope("encryption")),
-    Case("phiwatch-BlockS3BucketPublicAccess", "s3-bucket-public-read-prohibited", ["s3"], seed_public_read,
-         lambda env, b: _bpa(env.client("s3"), b), lambda s: s == ALL_BLOCKED, scope=bucket_scope("public-read")),
-    Case("phiwatch-EnableS3BucketVersioning", "s3-bucket-versioning-enabled", ["s3"],
-         lambda env: _buckets(env, "versioning", ("phi-unversioned", "phi-unversioned-excepted", "dev-unversioned")),
-         read_versioning, lambda s: s == "Enabled", scope=bucket_scope("versioning")),
-    Case("phiwatch-RestrictS3BucketToTLS", "s3-bucket-ssl-requests-only", ["s3"], seed_tls,
-         lambda env, b: _policy(env.client("s3"), b), tls_enforced, scope=bucket_scope("tls")),
-    Case("phiwatch-BlockS3AccountPublicAccess", "s3-account-level-public-access-blocks-periodic", ["s3"], seed_account_bpa,
-         read_account_bpa, lambda s: s == ALL_BLOCKED, account_level=True,
-         untouched=lambda env: _bpa(env.client("s3"), "phi-bucket-bpa-untouched")),
-    Case("phiwatch-EnableEbsEncryptionByDefault", "ec2-ebs-encryption-by-default", ["ec2"], lambda env: Seeded(EMULATOR_ACCOUNT),
-         read_ebs_default, lambda s: s is True, account_level=True, regions=[REGION, "us-west-2"], scope={"regions": [REGION]},
-         untouched=lambda env: env.client("ec2", "us-west-2").get_ebs_encryption_by_default()["EbsEncryptionByDefault"]),
-    Case("phiwatch-RevokeOpenIngress", "restricted-ssh", ["ec2"], seed_open_ssh,
-         lambda env, g: _ingress(env.client("ec2"), g), lambda s: s == ["tcp:443-443 10.0.0.0/8"]),
-    Case("phiwatch-EnableVpcFlowLogs", "vpc-flow-logs-enabled", ["vpc"], seed_vpcs, read_flow_logs,
-         lambda s: s == [("ALL", "s3", "ACTIVE")],
-         runbook_parameters={"LogDestinationType": "s3", "LogDestination": "arn:aws:s3:::phi-flow-logs"}),
-    Case("phiwatch-MakeEbsSnapshotPrivate", "ebs-snapshot-public-restorable-check", ["ec2"], seed_public_snapshots,
-         read_snapshot_permissions, lambda s: s == []),
+    Case(
+        "phiwatch-EnableS3BucketLogging",
+        "s3-bucket-logging-enabled",
+        ["s3"],
+        seed_logging,
+        read_logging,
+        lambda s: s == {"TargetBucket": LOG_BUCKET, "TargetPrefix": "phi-logging-off/"},
+        parameters={"targetBucket": LOG_BUCKET},
+        scope=bucket_scope("logging"),
+    ),
+    Case(
+        "phiwatch-EnableS3BucketEncryption",
+        "s3-bucket-server-side-encryption-enabled",
+        ["s3"],
+        lambda env: _buckets(env, "encryption", ("phi-unencrypted", "phi-unencrypted-excepted", "dev-unencrypted")),
+        lambda env, b: _encryption(env.client("s3"), b),
+        lambda s: isinstance(s, dict) and s["SSEAlgorithm"] == "AES256",
+        scope=bucket_scope("encryption"),
+    ),
+    Case(
+        "phiwatch-BlockS3BucketPublicAccess",
+        "s3-bucket-public-read-prohibited",
+        ["s3"],
+        seed_public_read,
+        lambda env, b: _bpa(env.client("s3"), b),
+        lambda s: s == ALL_BLOCKED,
+        scope=bucket_scope("public-read"),
+    ),
+    Case(
+        "phiwatch-EnableS3BucketVersioning",
+        "s3-bucket-versioning-enabled",
+        ["s3"],
+        lambda env: _buckets(env, "versioning", ("phi-unversioned", "phi-unversioned-excepted", "dev-unversioned")),
+        read_versioning,
+        lambda s: s == "Enabled",
+        scope=bucket_scope("versioning"),
+    ),
+    Case(
+        "phiwatch-RestrictS3BucketToTLS",
+        "s3-bucket-ssl-requests-only",
+        ["s3"],
+        seed_tls,
+        lambda env, b: _policy(env.client("s3"), b),
+        tls_enforced,
+        scope=bucket_scope("tls"),
+    ),
+    Case(
+        "phiwatch-BlockS3AccountPublicAccess",
+        "s3-account-level-public-access-blocks-periodic",
+        ["s3"],
+        seed_account_bpa,
+        read_account_bpa,
+        lambda s: s == ALL_BLOCKED,
+        account_level=True,
+        untouched=lambda env: _bpa(env.client("s3"), "phi-bucket-bpa-untouched"),
+    ),
+    Case(
+        "phiwatch-EnableEbsEncryptionByDefault",
+        "ec2-ebs-encryption-by-default",
+        ["ec2"],
+        lambda env: Seeded(EMULATOR_ACCOUNT),
+        read_ebs_default,
+        lambda s: s is True,
+        account_level=True,
+        regions=[REGION, "us-west-2"],
+        scope={"regions": [REGION]},
+        untouched=lambda env: env.client("ec2", "us-west-2").get_ebs_encryption_by_default()["EbsEncryptionByDefault"],
+    ),
+    Case(
+        "phiwatch-RevokeOpenIngress",
+        "restricted-ssh",
+        ["ec2"],
+        seed_open_ssh,
+        lambda env, g: _ingress(env.client("ec2"), g),
+        lambda s: s == ["tcp:443-443 10.0.0.0/8"],
+    ),
+    Case(
+        "phiwatch-EnableVpcFlowLogs",
+        "vpc-flow-logs-enabled",
+        ["vpc"],
+        seed_vpcs,
+        read_flow_logs,
+        lambda s: s == [("ALL", "s3", "ACTIVE")],
+        runbook_parameters={"LogDestinationType": "s3", "LogDestination": "arn:aws:s3:::phi-flow-logs"},
+    ),
+    Case(
+        "phiwatch-MakeEbsSnapshotPrivate",
+        "ebs-snapshot-public-restorable-check",
+        ["ec2"],
+        seed_public_snapshots,
+        read_snapshot_permissions,
+        lambda s: s == [],
+    ),
     Case("phiwatch-RequireImdsV2", "ec2-imdsv2-check", ["ec2"], seed_imds_optional, read_http_tokens, lambda s: s == "required"),
-    Case("phiwatch-EnableCloudTrailLogFileValidation", "cloud-trail-log-file-validation-enabled", ["cloudtrail"], seed_trails,
-         read_validation, lambda s: s is True),
-    Case("phiwatch-EnableCloudTrailMultiRegion", "multi-region-cloudtrail-enabled", ["cloudtrail"], seed_single_region_trail,
-         read_multi_region, lambda s: s == ["phiwatch-multi-region-trail"], account_level=True, scope={"regions": [REGION]},
-         parameters={"s3BucketName": TRAIL_BUCKET}, untouched=read_single_region_trail),
-    Case("phiwatch-EnableKmsKeyRotation", "cmk-backing-key-rotation-enabled", ["kms"], seed_keys, read_rotation,
-         lambda s: s is True, packs=["hipaa", "hipaa-extras"]),
-    Case("phiwatch-SetLogGroupRetention", "cw-loggroup-retention-period-check", ["logs"], seed_log_groups, read_retention,
-         lambda s: s == 365, packs=["hipaa", "hipaa-extras"]),
+    Case(
+        "phiwatch-EnableCloudTrailLogFileValidation",
+        "cloud-trail-log-file-validation-enabled",
+        ["cloudtrail"],
+        seed_trails,
+        read_validation,
+        lambda s: s is True,
+    ),
+    Case(
+        "phiwatch-EnableCloudTrailMultiRegion",
+        "multi-region-cloudtrail-enabled",
+        ["cloudtrail"],
+        seed_single_region_trail,
+        read_multi_region,
+        lambda s: s == ["phiwatch-multi-region-trail"],
+        account_level=True,
+        scope={"regions": [REGION]},
+        parameters={"s3BucketName": TRAIL_BUCKET},
+        untouched=read_single_region_trail,
+    ),
+    Case(
+        "phiwatch-EnableKmsKeyRotation",
+        "cmk-backing-key-rotation-enabled",
+        ["kms"],
+        seed_keys,
+        read_rotation,
+        lambda s: s is True,
+        packs=["hipaa", "hipaa-extras"],
+    ),
+    Case(
+        "phiwatch-SetLogGroupRetention",
+        "cw-loggroup-retention-period-check",
+        ["logs"],
+        seed_log_groups,
+        read_retention,
+        lambda s: s == 365,
+        packs=["hipaa", "hipaa-extras"],
+    ),
     Case("phiwatch-EnableDynamoDbPitr", "dynamodb-pitr-enabled", ["dynamodb"], seed_tables, read_pitr, lambda s: s == "ENABLED"),
-    Case("phiwatch-MakeRdsSnapshotPrivate", "rds-snapshots-public-prohibited", ["rds"], seed_rds_snapshots, read_restore,
-         lambda s: s == []),
-    Case("phiwatch-DeactivateOldAccessKeys", "access-keys-rotated", ["iam"], seed_old_keys, read_key_status,
-         lambda s: s == ["Inactive"]),
-    Case("phiwatch-SetIamPasswordPolicy", "iam-password-policy", ["iam"], seed_weak_password_policy, read_password_policy,
-         lambda s: s == {"MinimumPasswordLength": 14, "RequireSymbols": True, "RequireNumbers": True,
-                         "RequireUppercaseCharacters": True, "RequireLowercaseCharacters": True,
-                         "MaxPasswordAge": 30,  # stricter than the rule's 90: kept, never weakened
-                         "PasswordReusePrevention": 24},
-         account_level=True),
+    Case(
+        "phiwatch-MakeRdsSnapshotPrivate", "rds-snapshots-public-prohibited", ["rds"], seed_rds_snapshots, read_restore, lambda s: s == []
+    ),
+    Case("phiwatch-DeactivateOldAccessKeys", "access-keys-rotated", ["iam"], seed_old_keys, read_key_status, lambda s: s == ["Inactive"]),
+    Case(
+        "phiwatch-SetIamPasswordPolicy",
+        "iam-password-policy",
+        ["iam"],
+        seed_weak_password_policy,
+        read_password_policy,
+        lambda s: (
+            s
+            == {
+                "MinimumPasswordLength": 14,
+                "RequireSymbols": True,
+                "RequireNumbers": True,
+                "RequireUppercaseCharacters": True,
+                "RequireLowercaseCharacters": True,
+                "MaxPasswordAge": 30,  # stricter than the rule's 90: kept, never weakened
+                "PasswordReusePrevention": 24,
+            }
+        ),
+        account_level=True,
+    ),
 ]
 BY_RUNBOOK = {c.runbook: c for c in CASES}
 
@@ -423,12 +574,19 @@ def policy_text(seeded: dict[str, Seeded]) -> str:
         modes[case.rule] = {"mode": "auto", "parameters": case.runbook_parameters}
         found = seeded[case.runbook]
         if found.excepted:
-            exceptions.append({
-                "rule": case.rule, "resource": found.exception or found.excepted, "justification": "Change ticket CHG-42",
-                "owner": "security@example.org", "expires": "2099-12-31",
-            })
+            exceptions.append(
+                {
+                    "rule": case.rule,
+                    "resource": found.exception or found.excepted,
+                    "justification": "Change ticket CHG-42",
+                    "owner": "security@example.org",
+                    "expires": "2099-12-31",
+                }
+            )
     policy = {
-        "packs": ["hipaa", "hipaa-extras"], "rules": rules, "exceptions": exceptions,
+        "packs": ["hipaa", "hipaa-extras"],
+        "rules": rules,
+        "exceptions": exceptions,
         "remediation": {"mode": "off", "max_per_run": 100, "rules": modes},
     }
     return json.dumps(policy)  # JSON is YAML
@@ -499,10 +657,14 @@ READS_ACCOUNT_BPA = {"s3-bucket-public-read-prohibited", "s3-bucket-public-write
 
 def finding_status(store, rule_id: str, resource_id: str) -> list[str]:
     with store.engine.connect() as conn:
-        return [r.status for r in conn.execute(
-            select(findings.c.status).join(resources, resources.c.id == findings.c.resource_pk)
-            .where(findings.c.rule_id == rule_id, resources.c.resource_id == resource_id)
-        )]
+        return [
+            r.status
+            for r in conn.execute(
+                select(findings.c.status)
+                .join(resources, resources.c.id == findings.c.resource_pk)
+                .where(findings.c.rule_id == rule_id, resources.c.resource_id == resource_id)
+            )
+        ]
 
 
 @pytest.mark.server
@@ -512,7 +674,8 @@ def test_runbook_end_to_end_through_a_scan(runbook_id, scanned):
     before, after = scanned.before[runbook_id], scanned.after[runbook_id]
     outcomes = [o for o in scanned.outcome.remediation.outcomes if o.rule_id == case.rule]
     assert [(o.status, o.resource_id) for o in outcomes] == [("applied", ids.target)], [
-        (o.status, o.resource_id, o.region, o.reason) for o in outcomes]
+        (o.status, o.resource_id, o.region, o.reason) for o in outcomes
+    ]
     # independent reads: the violation was there, now it is fixed; the others are untouched
     assert not case.fixed(before[ids.target]), before
     assert case.fixed(after[ids.target]), after[ids.target]
@@ -530,8 +693,9 @@ def test_runbook_end_to_end_through_a_scan(runbook_id, scanned):
         assert finding_status(scanned.store, case.rule, ids.excepted) == expected
     if ids.outside:
         assert finding_status(scanned.store, case.rule, ids.outside) == []
-    compliance = {e["compliance"] for e in scanned.outcome.scan["evaluations"]
-                  if (e["rule_id"], e["resource_id"]) == (case.rule, ids.target)}
+    compliance = {
+        e["compliance"] for e in scanned.outcome.scan["evaluations"] if (e["rule_id"], e["resource_id"]) == (case.rule, ids.target)
+    }
     assert compliance == {"COMPLIANT"}
     # the audit chain verifies and holds this execution, with the configuration before and after
     with scanned.store.engine.connect() as conn:

@@ -17,13 +17,13 @@ import pytest
 
 from phiwatch.aws.session import AwsContext, make_client
 from phiwatch.engine import ActiveRule, run_rule
-from phiwatch.scan import run_scan
 from phiwatch.model import ACCOUNT_TYPE, ConfigurationItem, utcnow
 from phiwatch.policy import Policy
 from phiwatch.rules.base import RuleContext
 from phiwatch.rules.cloudtrail import management_events, s3_data_events_cover
 from phiwatch.rules.registry import catalogue
 from phiwatch.rules.secretsmanager import rotation_interval_hours
+from phiwatch.scan import run_scan
 from phiwatch.store import Store
 
 ACCOUNT = "123456789012"
@@ -34,11 +34,25 @@ RULES = catalogue()
 
 
 def _bucket_policy(bucket: str) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "s3:GetBucketAcl",
-         "Resource": f"arn:aws:s3:::{bucket}"},
-        {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "s3:PutObject",
-         "Resource": f"arn:aws:s3:::{bucket}/AWSLogs/{ACCOUNT}/*"}]})
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "cloudtrail.amazonaws.com"},
+                    "Action": "s3:GetBucketAcl",
+                    "Resource": f"arn:aws:s3:::{bucket}",
+                },
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "cloudtrail.amazonaws.com"},
+                    "Action": "s3:PutObject",
+                    "Resource": f"arn:aws:s3:::{bucket}/AWSLogs/{ACCOUNT}/*",
+                },
+            ],
+        }
+    )
 
 
 def _verdicts(outcome) -> dict[tuple[str, str, str], dict]:
@@ -88,17 +102,36 @@ def estate(emulator, tmp_path_factory):
 
     group_arn = f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:{trail_group}:*"
     cloudtrail.create_trail(
-        Name="trail-compliant", S3BucketName="trail-logs-compliant", IsMultiRegionTrail=True,
-        EnableLogFileValidation=True, KmsKeyId=key_on, CloudWatchLogsLogGroupArn=group_arn,
+        Name="trail-compliant",
+        S3BucketName="trail-logs-compliant",
+        IsMultiRegionTrail=True,
+        EnableLogFileValidation=True,
+        KmsKeyId=key_on,
+        CloudWatchLogsLogGroupArn=group_arn,
         CloudWatchLogsRoleArn=f"arn:aws:iam::{ACCOUNT}:role/cloudtrail-to-logs",
     )
-    cloudtrail.put_event_selectors(TrailName="trail-compliant", EventSelectors=[{
-        "ReadWriteType": "All", "IncludeManagementEvents": True,
-        "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3"]}]}])
+    cloudtrail.put_event_selectors(
+        TrailName="trail-compliant",
+        EventSelectors=[
+            {
+                "ReadWriteType": "All",
+                "IncludeManagementEvents": True,
+                "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3"]}],
+            }
+        ],
+    )
     cloudtrail.create_trail(Name="trail-excludes-kms", S3BucketName="trail-logs-plain", IsMultiRegionTrail=True)
-    cloudtrail.put_event_selectors(TrailName="trail-excludes-kms", EventSelectors=[{
-        "ReadWriteType": "WriteOnly", "IncludeManagementEvents": True, "ExcludeManagementEventSources": ["kms.amazonaws.com"],
-        "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3:::bucket-a/", "arn:aws:s3:::bucket-b/only-here/"]}]}])
+    cloudtrail.put_event_selectors(
+        TrailName="trail-excludes-kms",
+        EventSelectors=[
+            {
+                "ReadWriteType": "WriteOnly",
+                "IncludeManagementEvents": True,
+                "ExcludeManagementEventSources": ["kms.amazonaws.com"],
+                "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3:::bucket-a/", "arn:aws:s3:::bucket-b/only-here/"]}],
+            }
+        ],
+    )
     cloudtrail.create_trail(Name="trail-not-logging", S3BucketName="trail-logs-plain", IsMultiRegionTrail=True)
     for trail in ("trail-compliant", "trail-excludes-kms"):
         cloudtrail.start_logging(Name=trail)
@@ -107,27 +140,47 @@ def estate(emulator, tmp_path_factory):
     topic_plain = sns.create_topic(Name="topic-plain")["TopicArn"]
     topic_aws = sns.create_topic(Name="topic-aws-managed-key", Attributes={"KmsMasterKeyId": "alias/aws/sns"})["TopicArn"]
 
-    alarm = dict(Namespace="CloudTrailMetrics", MetricName="UnauthorizedAttemptCount", Statistic="Sum", Period=300,
-                 EvaluationPeriods=1, Threshold=1.0, ComparisonOperator="GreaterThanOrEqualToThreshold")
+    alarm = dict(
+        Namespace="CloudTrailMetrics",
+        MetricName="UnauthorizedAttemptCount",
+        Statistic="Sum",
+        Period=300,
+        EvaluationPeriods=1,
+        Threshold=1.0,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )
     cloudwatch.put_metric_alarm(AlarmName="alarm-actions-ok", AlarmActions=[topic_kms], InsufficientDataActions=[topic_kms], **alarm)
     cloudwatch.put_metric_alarm(AlarmName="alarm-alarm-action-only", AlarmActions=[topic_kms], **alarm)
     cloudwatch.put_metric_alarm(AlarmName="alarm-no-actions", **alarm)
 
     secret_arns = {}
     secret_arns["secret-rotated-30-cmk"] = secrets.create_secret(
-        Name="secret-rotated-30-cmk", KmsKeyId=key_on, SecretString="not-a-real-secret")["ARN"]
-    secrets.rotate_secret(SecretId=secret_arns["secret-rotated-30-cmk"], RotationRules={"AutomaticallyAfterDays": 30}, RotateImmediately=False)
+        Name="secret-rotated-30-cmk", KmsKeyId=key_on, SecretString="not-a-real-secret"
+    )["ARN"]
+    secrets.rotate_secret(
+        SecretId=secret_arns["secret-rotated-30-cmk"], RotationRules={"AutomaticallyAfterDays": 30}, RotateImmediately=False
+    )
     secret_arns["secret-rotated-120-alias"] = secrets.create_secret(
-        Name="secret-rotated-120-alias", KmsKeyId="alias/kms-rotation-off", SecretString="not-a-real-secret")["ARN"]
-    secrets.rotate_secret(SecretId=secret_arns["secret-rotated-120-alias"], RotationRules={"AutomaticallyAfterDays": 120}, RotateImmediately=False)
+        Name="secret-rotated-120-alias", KmsKeyId="alias/kms-rotation-off", SecretString="not-a-real-secret"
+    )["ARN"]
+    secrets.rotate_secret(
+        SecretId=secret_arns["secret-rotated-120-alias"], RotationRules={"AutomaticallyAfterDays": 120}, RotateImmediately=False
+    )
     secret_arns["secret-unrotated-default-key"] = secrets.create_secret(
-        Name="secret-unrotated-default-key", SecretString="not-a-real-secret")["ARN"]
+        Name="secret-unrotated-default-key", SecretString="not-a-real-secret"
+    )["ARN"]
 
     phase2 = _verdicts(run_scan(ctx, store, policy, services=SERVICES))
     yield {
-        "phase1": phase1, "phase2": phase2, "store": store, "keys": keys, "key_on": key_on, "key_off": key_off,
+        "phase1": phase1,
+        "phase2": phase2,
+        "store": store,
+        "keys": keys,
+        "key_on": key_on,
+        "key_off": key_off,
         "topics": {"topic-kms": topic_kms, "topic-plain": topic_plain, "topic-aws-managed-key": topic_aws},
-        "secrets": secret_arns, "group_arn": group_arn,
+        "secrets": secret_arns,
+        "group_arn": group_arn,
     }
     store.close()
 
@@ -207,8 +260,12 @@ def test_cloudtrail_enabled_parameters(estate):
     account = stored(store, ACCOUNT_TYPE, ACCOUNT, "eu-west-1")
     assert compliance("cloudtrail-enabled", account, {"s3BucketName": "trail-logs-compliant"}, store) == "COMPLIANT"
     # a trail delivering to the bucket exists, but it is not logging
-    assert compliance("cloudtrail-enabled", account_with(store, "eu-west-1", {"trail-not-logging"}),
-                      {"s3BucketName": "trail-logs-plain"}, store) == "NON_COMPLIANT"
+    assert (
+        compliance(
+            "cloudtrail-enabled", account_with(store, "eu-west-1", {"trail-not-logging"}), {"s3BucketName": "trail-logs-plain"}, store
+        )
+        == "NON_COMPLIANT"
+    )
     assert compliance("cloudtrail-enabled", account, {"s3BucketName": "some-other-bucket"}, store) == "NON_COMPLIANT"
     group = estate["group_arn"].removesuffix(":*")  # with or without the trailing :*
     assert compliance("cloudtrail-enabled", account, {"cloudWatchLogsLogGroupArn": group}, store) == "COMPLIANT"
@@ -224,7 +281,10 @@ def test_multi_region_trail_checks(estate):
     result = evaluate("multi-region-cloudtrail-enabled", not_logging, store=store)
     assert result.compliance.value == "NON_COMPLIANT" and "not logging" in result.annotation
     account = stored(store, ACCOUNT_TYPE, ACCOUNT)
-    assert compliance("multi-region-cloudtrail-enabled", account, {"readWriteType": "ALL", "includeManagementEvents": True}, store) == "COMPLIANT"
+    assert (
+        compliance("multi-region-cloudtrail-enabled", account, {"readWriteType": "ALL", "includeManagementEvents": True}, store)
+        == "COMPLIANT"
+    )
     assert compliance("multi-region-cloudtrail-enabled", account, {"s3BucketName": "trail-logs-plain"}, store) == "NON_COMPLIANT"
     # trail-excludes-kms is WriteOnly and excludes KMS: it does not satisfy even readWriteType=WriteOnly
     assert compliance("multi-region-cloudtrail-enabled", excludes, {"readWriteType": "WriteOnly"}, store) == "NON_COMPLIANT"
@@ -243,8 +303,14 @@ def test_s3_data_events_bucket_list(estate):
 
 
 def test_account_rules_insufficient_when_describe_trails_failed():
-    account = ConfigurationItem(resourceType=ACCOUNT_TYPE, resourceId=ACCOUNT, resourceName=ACCOUNT, accountId=ACCOUNT,
-                                awsRegion="us-east-1", collectionErrors=failed("DescribeTrails", "cloudtrail:DescribeTrails"))
+    account = ConfigurationItem(
+        resourceType=ACCOUNT_TYPE,
+        resourceId=ACCOUNT,
+        resourceName=ACCOUNT,
+        accountId=ACCOUNT,
+        awsRegion="us-east-1",
+        collectionErrors=failed("DescribeTrails", "cloudtrail:DescribeTrails"),
+    )
     for rule_id in ("cloudtrail-enabled", "multi-region-cloudtrail-enabled", "cloudtrail-s3-dataevents-enabled"):
         result = evaluate(rule_id, account)
         assert result.compliance.value == "INSUFFICIENT_DATA" and "cloudtrail:DescribeTrails" in result.annotation
@@ -258,21 +324,43 @@ def _constructed_trail(name: str, selectors=None, errors=None, **configuration) 
     supplementary = {"TrailStatus": {"IsLogging": True}}
     if selectors is not None:
         supplementary["EventSelectors"] = selectors
-    return ConfigurationItem(resourceType=TRAIL, resourceId=name, resourceName=name, accountId=ACCOUNT, awsRegion="us-east-1",
-                             arn=arn, configuration={"Name": name, "TrailARN": arn, **configuration},
-                             supplementaryConfiguration=supplementary, collectionErrors=errors or [])
+    return ConfigurationItem(
+        resourceType=TRAIL,
+        resourceId=name,
+        resourceName=name,
+        accountId=ACCOUNT,
+        awsRegion="us-east-1",
+        arn=arn,
+        configuration={"Name": name, "TrailARN": arn, **configuration},
+        supplementaryConfiguration=supplementary,
+        collectionErrors=errors or [],
+    )
 
 
 def _summary(name, **extra):
-    return {"name": name, "arn": f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/{name}", "homeRegion": "us-east-1",
-            "isMultiRegionTrail": True, "isOrganizationTrail": False, "isLogging": True, "s3BucketName": "b",
-            "snsTopicArn": None, "cloudWatchLogsLogGroupArn": None, **extra}
+    return {
+        "name": name,
+        "arn": f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/{name}",
+        "homeRegion": "us-east-1",
+        "isMultiRegionTrail": True,
+        "isOrganizationTrail": False,
+        "isLogging": True,
+        "s3BucketName": "b",
+        "snsTopicArn": None,
+        "cloudWatchLogsLogGroupArn": None,
+        **extra,
+    }
 
 
 def test_insufficient_when_selectors_or_status_failed():
     trail = _constructed_trail("trail-selectors-denied", errors=failed("GetEventSelectors", "cloudtrail:GetEventSelectors"))
-    account = ConfigurationItem(resourceType=ACCOUNT_TYPE, resourceId=ACCOUNT, accountId=ACCOUNT, awsRegion="us-east-1",
-                                configuration={"cloudTrailTrails": [_summary("trail-selectors-denied")]})
+    account = ConfigurationItem(
+        resourceType=ACCOUNT_TYPE,
+        resourceId=ACCOUNT,
+        accountId=ACCOUNT,
+        awsRegion="us-east-1",
+        configuration={"cloudTrailTrails": [_summary("trail-selectors-denied")]},
+    )
     ctx_items = {TRAIL: [trail]}
     rule = RULES["cloudtrail-s3-dataevents-enabled"]
     ctx = RuleContext(now=utcnow(), lookup=lambda t: ctx_items.get(t, []))
@@ -281,9 +369,14 @@ def test_insufficient_when_selectors_or_status_failed():
     rule = RULES["multi-region-cloudtrail-enabled"]
     assert run_rule(ActiveRule(rule, rule.defaults(), None), account, ctx).compliance.value == "INSUFFICIENT_DATA"
     # logging state unknown (GetTrailStatus failed for a shadow trail: error on the account item)
-    unknown = ConfigurationItem(resourceType=ACCOUNT_TYPE, resourceId=ACCOUNT, accountId=ACCOUNT, awsRegion="eu-west-1",
-                                configuration={"cloudTrailTrails": [{k: v for k, v in _summary("trail-x").items() if k != "isLogging"}]},
-                                collectionErrors=failed("GetTrailStatus", "cloudtrail:GetTrailStatus"))
+    unknown = ConfigurationItem(
+        resourceType=ACCOUNT_TYPE,
+        resourceId=ACCOUNT,
+        accountId=ACCOUNT,
+        awsRegion="eu-west-1",
+        configuration={"cloudTrailTrails": [{k: v for k, v in _summary("trail-x").items() if k != "isLogging"}]},
+        collectionErrors=failed("GetTrailStatus", "cloudtrail:GetTrailStatus"),
+    )
     result = evaluate("cloudtrail-enabled", unknown)
     assert result.compliance.value == "INSUFFICIENT_DATA" and "cloudtrail:GetTrailStatus" in result.annotation
     # ... unless another trail settles it
@@ -293,8 +386,9 @@ def test_insufficient_when_selectors_or_status_failed():
 
 def test_organization_trail_of_another_account():
     org = _summary("org-trail", isOrganizationTrail=True, arn="arn:aws:cloudtrail:us-east-1:999999999999:trail/org-trail")
-    account = ConfigurationItem(resourceType=ACCOUNT_TYPE, resourceId=ACCOUNT, accountId=ACCOUNT, awsRegion="us-east-1",
-                                configuration={"cloudTrailTrails": [org]})
+    account = ConfigurationItem(
+        resourceType=ACCOUNT_TYPE, resourceId=ACCOUNT, accountId=ACCOUNT, awsRegion="us-east-1", configuration={"cloudTrailTrails": [org]}
+    )
     result = evaluate("multi-region-cloudtrail-enabled", account)
     assert result.compliance.value == "COMPLIANT" and "not checked" in result.annotation
     assert compliance("multi-region-cloudtrail-enabled", account, {"readWriteType": "ALL"}) == "INSUFFICIENT_DATA"
@@ -303,12 +397,23 @@ def test_organization_trail_of_another_account():
 
 def test_event_selector_parsing():
     assert management_events({"EventSelectors": [], "AdvancedEventSelectors": []}) == ({"ReadOnly", "WriteOnly"}, [])
-    advanced = {"AdvancedEventSelectors": [{"FieldSelectors": [
-        {"Field": "eventCategory", "Equals": ["Management"]}, {"Field": "readOnly", "Equals": ["false"]},
-        {"Field": "eventSource", "NotEquals": ["rdsdata.amazonaws.com"]}]}]}
+    advanced = {
+        "AdvancedEventSelectors": [
+            {
+                "FieldSelectors": [
+                    {"Field": "eventCategory", "Equals": ["Management"]},
+                    {"Field": "readOnly", "Equals": ["false"]},
+                    {"Field": "eventSource", "NotEquals": ["rdsdata.amazonaws.com"]},
+                ]
+            }
+        ]
+    }
     assert management_events(advanced) == ({"WriteOnly"}, ["rdsdata.amazonaws.com"])
-    s3_all = {"AdvancedEventSelectors": [{"FieldSelectors": [
-        {"Field": "eventCategory", "Equals": ["Data"]}, {"Field": "resources.type", "Equals": ["AWS::S3::Object"]}]}]}
+    s3_all = {
+        "AdvancedEventSelectors": [
+            {"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Data"]}, {"Field": "resources.type", "Equals": ["AWS::S3::Object"]}]}
+        ]
+    }
     assert s3_data_events_cover(s3_all, None) and s3_data_events_cover(s3_all, "any-bucket")
     one_bucket = copy.deepcopy(s3_all)
     one_bucket["AdvancedEventSelectors"][0]["FieldSelectors"].append({"Field": "resources.ARN", "StartsWith": ["arn:aws:s3:::phi-bucket/"]})
@@ -322,9 +427,14 @@ def test_event_selector_parsing():
 # -- CloudTrail: trail items ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("rule_id", [
-    "cloud-trail-encryption-enabled", "cloud-trail-log-file-validation-enabled", "cloud-trail-cloud-watch-logs-enabled",
-])
+@pytest.mark.parametrize(
+    "rule_id",
+    [
+        "cloud-trail-encryption-enabled",
+        "cloud-trail-log-file-validation-enabled",
+        "cloud-trail-cloud-watch-logs-enabled",
+    ],
+)
 def test_trail_rules(estate, rule_id):
     v = estate["phase2"]
     assert verdict(v, rule_id, "trail-compliant") == "COMPLIANT", v[(rule_id, "trail-compliant", "us-east-1")]
@@ -338,7 +448,7 @@ def test_cloud_watch_logs_delivery_window(estate):
     trail = stored(estate["store"], TRAIL, "trail-compliant")
     result = evaluate("cloud-trail-cloud-watch-logs-enabled", trail, {"expectedDeliveryWindowAge": 24})
     assert result.compliance.value == "COMPLIANT" and "not checked" in result.annotation
-    now = dt.datetime(2026, 1, 2, 12, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2026, 1, 2, 12, tzinfo=dt.UTC)
     recent = _constructed_trail("trail-recent", CloudWatchLogsLogGroupArn="arn:aws:logs:us-east-1:1:log-group:g:*")
     recent.supplementaryConfiguration["TrailStatus"]["LatestCloudWatchLogsDeliveryTime"] = "2026-01-02T10:00:00Z"
     assert compliance("cloud-trail-cloud-watch-logs-enabled", recent, {"expectedDeliveryWindowAge": 24}, now=now) == "COMPLIANT"
@@ -346,8 +456,11 @@ def test_cloud_watch_logs_delivery_window(estate):
     broken = _constructed_trail("trail-broken", CloudWatchLogsLogGroupArn="arn:aws:logs:us-east-1:1:log-group:g:*")
     broken.supplementaryConfiguration["TrailStatus"]["LatestCloudWatchLogsDeliveryError"] = "AccessDenied"
     assert compliance("cloud-trail-cloud-watch-logs-enabled", broken, {"expectedDeliveryWindowAge": 24}, now=now) == "NON_COMPLIANT"
-    denied = _constructed_trail("trail-status-denied", CloudWatchLogsLogGroupArn="arn:aws:logs:us-east-1:1:log-group:g:*",
-                                errors=failed("GetTrailStatus", "cloudtrail:GetTrailStatus"))
+    denied = _constructed_trail(
+        "trail-status-denied",
+        CloudWatchLogsLogGroupArn="arn:aws:logs:us-east-1:1:log-group:g:*",
+        errors=failed("GetTrailStatus", "cloudtrail:GetTrailStatus"),
+    )
     del denied.supplementaryConfiguration["TrailStatus"]
     assert compliance("cloud-trail-cloud-watch-logs-enabled", denied, {"expectedDeliveryWindowAge": 24}, now=now) == "INSUFFICIENT_DATA"
     assert compliance("cloud-trail-cloud-watch-logs-enabled", denied, now=now) == "COMPLIANT"
@@ -377,9 +490,15 @@ def test_kms_key_ids_parameter(estate):
 
 
 def test_kms_insufficient_when_describe_key_failed():
-    key = ConfigurationItem(resourceType="AWS::KMS::Key", resourceId="1234abcd-12ab-34cd-56ef-1234567890ab", accountId=ACCOUNT,
-                            awsRegion="us-east-1", configuration={"KeyId": "1234abcd-12ab-34cd-56ef-1234567890ab"},
-                            supplementaryConfiguration={"Aliases": []}, collectionErrors=failed("DescribeKey", "kms:DescribeKey"))
+    key = ConfigurationItem(
+        resourceType="AWS::KMS::Key",
+        resourceId="1234abcd-12ab-34cd-56ef-1234567890ab",
+        accountId=ACCOUNT,
+        awsRegion="us-east-1",
+        configuration={"KeyId": "1234abcd-12ab-34cd-56ef-1234567890ab"},
+        supplementaryConfiguration={"Aliases": []},
+        collectionErrors=failed("DescribeKey", "kms:DescribeKey"),
+    )
     for rule_id in ("kms-cmk-not-scheduled-for-deletion", "cmk-backing-key-rotation-enabled"):
         result = evaluate(rule_id, key)
         assert result.compliance.value == "INSUFFICIENT_DATA" and "kms:DescribeKey" in result.annotation
@@ -445,8 +564,15 @@ def test_sns_encrypted_kms(estate):
 
 def test_sns_insufficient_when_attributes_failed():
     arn = f"arn:aws:sns:us-east-1:{ACCOUNT}:topic-denied"
-    topic = ConfigurationItem(resourceType="AWS::SNS::Topic", resourceId=arn, arn=arn, accountId=ACCOUNT, awsRegion="us-east-1",
-                              configuration={"TopicArn": arn}, collectionErrors=failed("GetTopicAttributes", "sns:GetTopicAttributes"))
+    topic = ConfigurationItem(
+        resourceType="AWS::SNS::Topic",
+        resourceId=arn,
+        arn=arn,
+        accountId=ACCOUNT,
+        awsRegion="us-east-1",
+        configuration={"TopicArn": arn},
+        collectionErrors=failed("GetTopicAttributes", "sns:GetTopicAttributes"),
+    )
     result = evaluate("sns-encrypted-kms", topic)
     assert result.compliance.value == "INSUFFICIENT_DATA" and "sns:GetTopicAttributes" in result.annotation
 
@@ -483,8 +609,15 @@ def test_secrets_parameters(estate):
 
 def _secret(name, **configuration):
     arn = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:{name}-AbCdEf"
-    return ConfigurationItem(resourceType="AWS::SecretsManager::Secret", resourceId=arn, arn=arn, resourceName=name,
-                             accountId=ACCOUNT, awsRegion="us-east-1", configuration={"ARN": arn, "Name": name, **configuration})
+    return ConfigurationItem(
+        resourceType="AWS::SecretsManager::Secret",
+        resourceId=arn,
+        arn=arn,
+        resourceName=name,
+        accountId=ACCOUNT,
+        awsRegion="us-east-1",
+        configuration={"ARN": arn, "Name": name, **configuration},
+    )
 
 
 def test_secret_schedule_expressions_and_keys():
@@ -492,7 +625,9 @@ def test_secret_schedule_expressions_and_keys():
     hourly = _secret("secret-rate-10-hours", RotationEnabled=True, RotationRules={"ScheduleExpression": "rate(10 hours)"})
     assert compliance(rotation, hourly, {"maximumAllowedRotationFrequencyInHours": 12}) == "COMPLIANT"
     assert compliance(rotation, hourly, {"maximumAllowedRotationFrequencyInHours": 8}) == "NON_COMPLIANT"
-    twice_monthly = _secret("secret-cron", RotationEnabled=True, RotationRules={"ScheduleExpression": "cron(0 16 1,15 * ? *)", "Duration": "2h"})
+    twice_monthly = _secret(
+        "secret-cron", RotationEnabled=True, RotationRules={"ScheduleExpression": "cron(0 16 1,15 * ? *)", "Duration": "2h"}
+    )
     assert compliance(rotation, twice_monthly, {"maximumAllowedRotationFrequency": 14}) == "NON_COMPLIANT"
     assert compliance(rotation, twice_monthly, {"maximumAllowedRotationFrequency": 17}) == "COMPLIANT"
     unreadable = _secret("secret-cron-w", RotationEnabled=True, RotationRules={"ScheduleExpression": "cron(0 8 15W * ? *)"})
@@ -509,15 +644,18 @@ def test_secret_schedule_expressions_and_keys():
     assert compliance("secretsmanager-using-cmk", explicit_default) == "NON_COMPLIANT"
 
 
-@pytest.mark.parametrize("rules,hours", [
-    ({"ScheduleExpression": "rate(30 days)"}, 720),
-    ({"ScheduleExpression": "cron(0 */4 * * ? *)"}, 4),
-    ({"ScheduleExpression": "cron(0 0 ? * MON *)"}, 168),
-    ({"ScheduleExpression": "cron(0 8 ? * 2#1 *)"}, 35 * 24),
-    ({"ScheduleExpression": "cron(0 8 L * ? *)"}, 31 * 24),
-    ({"ScheduleExpression": "cron(0 8 15W * ? *)", "AutomaticallyAfterDays": 30}, 720),
-    ({"AutomaticallyAfterDays": 7}, 168),
-    ({}, None),
-])
+@pytest.mark.parametrize(
+    "rules,hours",
+    [
+        ({"ScheduleExpression": "rate(30 days)"}, 720),
+        ({"ScheduleExpression": "cron(0 */4 * * ? *)"}, 4),
+        ({"ScheduleExpression": "cron(0 0 ? * MON *)"}, 168),
+        ({"ScheduleExpression": "cron(0 8 ? * 2#1 *)"}, 35 * 24),
+        ({"ScheduleExpression": "cron(0 8 L * ? *)"}, 31 * 24),
+        ({"ScheduleExpression": "cron(0 8 15W * ? *)", "AutomaticallyAfterDays": 30}, 720),
+        ({"AutomaticallyAfterDays": 7}, 168),
+        ({}, None),
+    ],
+)
 def test_rotation_interval(rules, hours):
     assert rotation_interval_hours(rules, dt.date(2026, 1, 1)) == hours

@@ -9,12 +9,12 @@ import json
 import pytest
 
 from phiwatch.engine import ActiveRule, run_rule
-from phiwatch.scan import run_scan
 from phiwatch.model import ACCOUNT_TYPE, ConfigurationItem
 from phiwatch.policy import Policy
 from phiwatch.rules.backup import schedule_interval_hours, selection_covers
 from phiwatch.rules.base import RuleContext
 from phiwatch.rules.registry import catalogue
+from phiwatch.scan import run_scan
 
 ACCOUNT = "123456789012"
 PREFIX = f"arn:aws:ec2:us-east-1:{ACCOUNT}"
@@ -40,14 +40,22 @@ def test_plan_verdicts_from_the_emulator(aws_env, store):
         "plan-daily-7-days": [_plan_rule("daily", "cron(0 5 ? * * *)", 7)],
         "plan-monthly-and-daily": [_plan_rule("monthly", "cron(0 5 1 * ? *)", 365), _plan_rule("daily", "cron(0 3 ? * * *)", 35)],
     }
-    ids = {name: backup.create_backup_plan(BackupPlan={"BackupPlanName": name, "Rules": rules})["BackupPlanId"]
-           for name, rules in plans.items()}
+    ids = {
+        name: backup.create_backup_plan(BackupPlan={"BackupPlanName": name, "Rules": rules})["BackupPlanId"]
+        for name, rules in plans.items()
+    }
     outcome = run_scan(aws_env.context(), store, Policy(), services=["backup"])
     assert {e["api"] for e in outcome.scan["errors"]} == {"ListBackupSelections"}  # moto lacks selections
-    verdicts = {e["resource_id"]: e for e in outcome.scan["evaluations"]
-                if e["rule_id"] == "backup-plan-min-frequency-and-min-retention-check"}
-    expected = {"plan-daily-35-days": "COMPLIANT", "plan-daily-kept-forever": "COMPLIANT", "plan-monthly-and-daily": "COMPLIANT",
-                "plan-weekly-35-days": "NON_COMPLIANT", "plan-daily-7-days": "NON_COMPLIANT"}
+    verdicts = {
+        e["resource_id"]: e for e in outcome.scan["evaluations"] if e["rule_id"] == "backup-plan-min-frequency-and-min-retention-check"
+    }
+    expected = {
+        "plan-daily-35-days": "COMPLIANT",
+        "plan-daily-kept-forever": "COMPLIANT",
+        "plan-monthly-and-daily": "COMPLIANT",
+        "plan-weekly-35-days": "NON_COMPLIANT",
+        "plan-daily-7-days": "NON_COMPLIANT",
+    }
     assert {name: verdicts[ids[name]]["compliance"] for name in plans} == expected
     assert "runs every 168 h" in verdicts[ids["plan-weekly-35-days"]]["annotation"]
     assert "keeps 7 days" in verdicts[ids["plan-daily-7-days"]]["annotation"]
@@ -59,14 +67,22 @@ def test_plan_verdicts_from_the_emulator(aws_env, store):
 def _run(rule_id, item, others=(), **params):
     rule = catalogue()[rule_id]
     items = [item, *others]
-    ctx = RuleContext(now=dt.datetime.now(dt.timezone.utc), lookup=lambda t: [i for i in items if i.resourceType == t])
+    ctx = RuleContext(now=dt.datetime.now(dt.UTC), lookup=lambda t: [i for i in items if i.resourceType == t])
     return run_rule(ActiveRule(rule, {**rule.defaults(), **params}, None), item, ctx)
 
 
 def _item(resource_type, resource_id, arn=None, tags=None, configuration=None, supplementary=None, errors=()):
-    return ConfigurationItem(resourceType=resource_type, resourceId=resource_id, arn=arn, awsRegion="us-east-1", accountId=ACCOUNT,
-                             tags=tags or {}, configuration=configuration or {}, supplementaryConfiguration=supplementary or {},
-                             collectionErrors=list(errors))
+    return ConfigurationItem(
+        resourceType=resource_type,
+        resourceId=resource_id,
+        arn=arn,
+        awsRegion="us-east-1",
+        accountId=ACCOUNT,
+        tags=tags or {},
+        configuration=configuration or {},
+        supplementaryConfiguration=supplementary or {},
+        collectionErrors=list(errors),
+    )
 
 
 def _account(**configuration):
@@ -79,37 +95,63 @@ def _selection(**fields):
 
 def test_plan_frequency_in_hours():
     plan = _item("AWS::Backup::BackupPlan", "plan-1", configuration={"Rules": [_plan_rule("twice-daily", "cron(0 0/12 * * ? *)", 35)]})
-    assert _run("backup-plan-min-frequency-and-min-retention-check", plan, requiredFrequencyValue=12,
-                requiredFrequencyUnit="hours").compliance.value == "COMPLIANT"
-    assert _run("backup-plan-min-frequency-and-min-retention-check", plan, requiredFrequencyValue=6,
-                requiredFrequencyUnit="hours").compliance.value == "NON_COMPLIANT"
-    continuous = _item("AWS::Backup::BackupPlan", "plan-2", configuration={"Rules": [
-        {"RuleName": "pitr", "EnableContinuousBackup": True, "Lifecycle": {"DeleteAfterDays": 35}}]})
+    assert (
+        _run(
+            "backup-plan-min-frequency-and-min-retention-check", plan, requiredFrequencyValue=12, requiredFrequencyUnit="hours"
+        ).compliance.value
+        == "COMPLIANT"
+    )
+    assert (
+        _run(
+            "backup-plan-min-frequency-and-min-retention-check", plan, requiredFrequencyValue=6, requiredFrequencyUnit="hours"
+        ).compliance.value
+        == "NON_COMPLIANT"
+    )
+    continuous = _item(
+        "AWS::Backup::BackupPlan",
+        "plan-2",
+        configuration={"Rules": [{"RuleName": "pitr", "EnableContinuousBackup": True, "Lifecycle": {"DeleteAfterDays": 35}}]},
+    )
     assert _run("backup-plan-min-frequency-and-min-retention-check", continuous).compliance.value == "COMPLIANT"
     empty = _item("AWS::Backup::BackupPlan", "plan-3", configuration={"Rules": []})
     assert _run("backup-plan-min-frequency-and-min-retention-check", empty).compliance.value == "NON_COMPLIANT"
 
 
-@pytest.mark.parametrize("expression,hours", [
-    ("cron(0 5 ? * * *)", 24), ("cron(0 */6 * * ? *)", 6), ("cron(0 1,13 ? * * *)", 12), ("cron(0 5 ? * MON-FRI *)", 72),
-    ("cron(0 5 ? * SUN *)", 168), ("cron(0 5 1 * ? *)", 744), ("rate(1 day)", None), ("cron(0 5 L * ? *)", None),
-])
+@pytest.mark.parametrize(
+    "expression,hours",
+    [
+        ("cron(0 5 ? * * *)", 24),
+        ("cron(0 */6 * * ? *)", 6),
+        ("cron(0 1,13 ? * * *)", 12),
+        ("cron(0 5 ? * MON-FRI *)", 72),
+        ("cron(0 5 ? * SUN *)", 168),
+        ("cron(0 5 1 * ? *)", 744),
+        ("rate(1 day)", None),
+        ("cron(0 5 L * ? *)", None),
+    ],
+)
 def test_schedule_interval(expression, hours):
     assert schedule_interval_hours(expression) == hours
 
 
-@pytest.mark.parametrize("selection,covered", [
-    ({"Resources": [VOLUME_ARN]}, True),
-    ({"Resources": [f"{PREFIX}:volume/*"]}, True),
-    ({"Resources": ["*"]}, True),
-    ({"Resources": [f"arn:aws:elasticfilesystem:*:*:file-system/*"]}, False),
-    ({"ListOfTags": [{"ConditionType": "STRINGEQUALS", "ConditionKey": "backup", "ConditionValue": "daily"}]}, True),
-    ({"ListOfTags": [{"ConditionType": "STRINGEQUALS", "ConditionKey": "aws:ResourceTag/backup", "ConditionValue": "weekly"}]}, False),
-    ({"Resources": ["*"], "NotResources": [VOLUME_ARN]}, False),
-    ({"Resources": ["*"], "Conditions": {"StringEquals": [{"ConditionKey": "aws:ResourceTag/PHI", "ConditionValue": "Yes"}]}}, True),
-    ({"Resources": ["*"], "Conditions": {"StringNotEquals": [{"ConditionKey": "aws:ResourceTag/PHI", "ConditionValue": "Yes"}]}}, False),
-    ({"Resources": ["*"], "Conditions": {"StringLike": [{"ConditionKey": "aws:ResourceTag/backup", "ConditionValue": "da*"}]}}, True),
-])
+@pytest.mark.parametrize(
+    "selection,covered",
+    [
+        ({"Resources": [VOLUME_ARN]}, True),
+        ({"Resources": [f"{PREFIX}:volume/*"]}, True),
+        ({"Resources": ["*"]}, True),
+        ({"Resources": ["arn:aws:elasticfilesystem:*:*:file-system/*"]}, False),
+        ({"ListOfTags": [{"ConditionType": "STRINGEQUALS", "ConditionKey": "backup", "ConditionValue": "daily"}]}, True),
+        ({"ListOfTags": [{"ConditionType": "STRINGEQUALS", "ConditionKey": "aws:ResourceTag/backup", "ConditionValue": "weekly"}]}, False),
+        ({"Resources": ["*"], "NotResources": [VOLUME_ARN]}, False),
+        ({"Resources": ["*"], "Conditions": {"StringEquals": [{"ConditionKey": "aws:ResourceTag/PHI", "ConditionValue": "Yes"}]}}, True),
+        (
+            {"Resources": ["*"], "Conditions": {"StringNotEquals": [{"ConditionKey": "aws:ResourceTag/PHI", "ConditionValue": "Yes"}]}},
+            False,
+        ),
+        ({"Resources": ["*"], "Conditions": {"StringLike": [{"ConditionKey": "aws:ResourceTag/backup", "ConditionValue": "da*"}]}}, True),
+    ],
+)
 def test_selection_matching(selection, covered):
     assert selection_covers(selection, [VOLUME_ARN], {"backup": "daily", "PHI": "Yes"}) is covered
 
@@ -130,10 +172,13 @@ def test_insufficient_when_selections_could_not_be_read():
     assert result.compliance.value == "INSUFFICIENT_DATA" and "backup:ListBackupSelections" in result.annotation
 
 
-@pytest.mark.parametrize("rule_id,resource_type,arn", [
-    ("efs-in-backup-plan", "AWS::EFS::FileSystem", f"arn:aws:elasticfilesystem:us-east-1:{ACCOUNT}:file-system/fs-0123"),
-    ("dynamodb-in-backup-plan", "AWS::DynamoDB::Table", f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/patients"),
-])
+@pytest.mark.parametrize(
+    "rule_id,resource_type,arn",
+    [
+        ("efs-in-backup-plan", "AWS::EFS::FileSystem", f"arn:aws:elasticfilesystem:us-east-1:{ACCOUNT}:file-system/fs-0123"),
+        ("dynamodb-in-backup-plan", "AWS::DynamoDB::Table", f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/patients"),
+    ],
+)
 def test_other_resources_in_backup_plan(rule_id, resource_type, arn):
     item = _item(resource_type, arn.rsplit("/", 1)[1], arn)
     assert _run(rule_id, item, [_account(backupSelections=[_selection(Resources=[arn])])]).compliance.value == "COMPLIANT"
@@ -142,8 +187,9 @@ def test_other_resources_in_backup_plan(rule_id, resource_type, arn):
 
 def test_rds_in_backup_plan_applies_to_aurora_instances_through_their_cluster():
     arn = f"arn:aws:rds:us-east-1:{ACCOUNT}:db:ehr-aurora-1"
-    aurora = _item("AWS::RDS::DBInstance", "db-ABC", arn,
-                   configuration={"Engine": "aurora-postgresql", "DBClusterIdentifier": "ehr-aurora"})
+    aurora = _item(
+        "AWS::RDS::DBInstance", "db-ABC", arn, configuration={"Engine": "aurora-postgresql", "DBClusterIdentifier": "ehr-aurora"}
+    )
     account = _account(backupSelections=[_selection(Resources=[CLUSTER_ARN])])
     assert _run("rds-in-backup-plan", aurora, [account]).compliance.value == "COMPLIANT"
     assert _run("rds-in-backup-plan", aurora, [_account(backupSelections=[])]).compliance.value == "NON_COMPLIANT"
@@ -158,12 +204,18 @@ def test_ec2_instance_protected_by_backup_plan():
     result = _run("ec2-resources-protected-by-backup-plan", instance, [_account(backupProtectedResourceArns=[])])
     assert result.compliance.value == "NON_COMPLIANT" and "no recovery point" in result.annotation
     # scope parameters
-    assert _run("ec2-resources-protected-by-backup-plan", instance, [protected],
-                resourceTags=json.dumps({"PHI": "No"})).compliance.value == "NOT_APPLICABLE"
-    assert _run("ec2-resources-protected-by-backup-plan", instance, [protected],
-                resourceTags=json.dumps({"PHI": "Yes"})).compliance.value == "COMPLIANT"
-    assert _run("ec2-resources-protected-by-backup-plan", instance, [protected],
-                resourceId="i-0bbbbbbbbbbbbbbb2").compliance.value == "NOT_APPLICABLE"
+    assert (
+        _run("ec2-resources-protected-by-backup-plan", instance, [protected], resourceTags=json.dumps({"PHI": "No"})).compliance.value
+        == "NOT_APPLICABLE"
+    )
+    assert (
+        _run("ec2-resources-protected-by-backup-plan", instance, [protected], resourceTags=json.dumps({"PHI": "Yes"})).compliance.value
+        == "COMPLIANT"
+    )
+    assert (
+        _run("ec2-resources-protected-by-backup-plan", instance, [protected], resourceId="i-0bbbbbbbbbbbbbbb2").compliance.value
+        == "NOT_APPLICABLE"
+    )
     # parameters phiwatch cannot check are said so, not passed silently
     result = _run("ec2-resources-protected-by-backup-plan", instance, [protected], minRetentionDays=35)
     assert result.compliance.value == "INSUFFICIENT_DATA" and "minRetentionDays" in result.annotation
@@ -171,25 +223,33 @@ def test_ec2_instance_protected_by_backup_plan():
 
 def test_aurora_cluster_protected_by_backup_plan():
     cluster = _item("AWS::RDS::DBCluster", "cluster-ABC", CLUSTER_ARN, configuration={"Engine": "aurora-mysql"})
-    assert _run("aurora-resources-protected-by-backup-plan", cluster,
-                [_account(backupProtectedResourceArns=[CLUSTER_ARN])]).compliance.value == "COMPLIANT"
-    assert _run("aurora-resources-protected-by-backup-plan", cluster,
-                [_account(backupProtectedResourceArns=[])]).compliance.value == "NON_COMPLIANT"
+    assert (
+        _run("aurora-resources-protected-by-backup-plan", cluster, [_account(backupProtectedResourceArns=[CLUSTER_ARN])]).compliance.value
+        == "COMPLIANT"
+    )
+    assert (
+        _run("aurora-resources-protected-by-backup-plan", cluster, [_account(backupProtectedResourceArns=[])]).compliance.value
+        == "NON_COMPLIANT"
+    )
     other = _item("AWS::RDS::DBCluster", "cluster-DEF", CLUSTER_ARN, configuration={"Engine": "mysql"})
     result = _run("aurora-resources-protected-by-backup-plan", other, [_account(backupProtectedResourceArns=[])])
     assert result.compliance.value == "NOT_APPLICABLE"
 
 
 def test_recovery_point_encryption():
-    arn = f"arn:aws:ec2:us-east-1::snapshot/snap-0123"
+    arn = "arn:aws:ec2:us-east-1::snapshot/snap-0123"
     encrypted = _item("AWS::Backup::RecoveryPoint", arn, arn, configuration={"IsEncrypted": True})
     plain = _item("AWS::Backup::RecoveryPoint", arn, arn, configuration={"IsEncrypted": False})
     assert _run("backup-recovery-point-encrypted", encrypted).compliance.value == "COMPLIANT"
     assert _run("backup-recovery-point-encrypted", plain).compliance.value == "NON_COMPLIANT"
 
 
-DENY_ALL = {"Effect": "Deny", "Principal": "*", "Resource": "*", "Action": [
-    "backup:DeleteRecoveryPoint", "backup:UpdateRecoveryPointLifecycle", "backup:PutBackupVaultAccessPolicy"]}
+DENY_ALL = {
+    "Effect": "Deny",
+    "Principal": "*",
+    "Resource": "*",
+    "Action": ["backup:DeleteRecoveryPoint", "backup:UpdateRecoveryPointLifecycle", "backup:PutBackupVaultAccessPolicy"],
+}
 BREAK_GLASS = f"arn:aws:iam::{ACCOUNT}:role/backup-break-glass"
 
 
@@ -198,17 +258,23 @@ def _vault(*statements, policy="given"):
     return _item("AWS::Backup::BackupVault", "phi-vault", VAULT_ARN, supplementary={"AccessPolicy": text})
 
 
-@pytest.mark.parametrize("vault,params,expected", [
-    (_vault(DENY_ALL), {}, "COMPLIANT"),
-    (_vault({**DENY_ALL, "Action": "backup:*", "Principal": {"AWS": "*"}, "Resource": VAULT_ARN}), {}, "COMPLIANT"),
-    (_vault(policy=None), {}, "NON_COMPLIANT"),
-    (_vault({**DENY_ALL, "Action": ["backup:DeleteRecoveryPoint"]}), {}, "NON_COMPLIANT"),
-    (_vault({**DENY_ALL, "Effect": "Allow"}), {}, "NON_COMPLIANT"),
-    (_vault({**DENY_ALL, "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}}), {}, "NON_COMPLIANT"),
-    (_vault({**DENY_ALL, "Condition": {"ArnNotEquals": {"aws:PrincipalArn": BREAK_GLASS}}}), {}, "NON_COMPLIANT"),
-    (_vault({**DENY_ALL, "Condition": {"ArnNotEquals": {"aws:PrincipalArn": BREAK_GLASS}}}),
-     {"principalArnList": BREAK_GLASS}, "COMPLIANT"),
-])
+@pytest.mark.parametrize(
+    "vault,params,expected",
+    [
+        (_vault(DENY_ALL), {}, "COMPLIANT"),
+        (_vault({**DENY_ALL, "Action": "backup:*", "Principal": {"AWS": "*"}, "Resource": VAULT_ARN}), {}, "COMPLIANT"),
+        (_vault(policy=None), {}, "NON_COMPLIANT"),
+        (_vault({**DENY_ALL, "Action": ["backup:DeleteRecoveryPoint"]}), {}, "NON_COMPLIANT"),
+        (_vault({**DENY_ALL, "Effect": "Allow"}), {}, "NON_COMPLIANT"),
+        (_vault({**DENY_ALL, "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}}), {}, "NON_COMPLIANT"),
+        (_vault({**DENY_ALL, "Condition": {"ArnNotEquals": {"aws:PrincipalArn": BREAK_GLASS}}}), {}, "NON_COMPLIANT"),
+        (
+            _vault({**DENY_ALL, "Condition": {"ArnNotEquals": {"aws:PrincipalArn": BREAK_GLASS}}}),
+            {"principalArnList": BREAK_GLASS},
+            "COMPLIANT",
+        ),
+    ],
+)
 def test_vault_manual_deletion_disabled(vault, params, expected):
     assert _run("backup-recovery-point-manual-deletion-disabled", vault, **params).compliance.value == expected
 

@@ -14,12 +14,12 @@ import pytest
 
 from phiwatch.aws.session import AwsContext, make_client
 from phiwatch.engine import ActiveRule, run_rule
-from phiwatch.scan import run_scan
 from phiwatch.model import ACCOUNT_TYPE, ConfigurationItem, utcnow
 from phiwatch.policy import Policy, parse_policy
 from phiwatch.rules.base import RuleContext
 from phiwatch.rules.ec2 import stop_time
 from phiwatch.rules.registry import catalogue
+from phiwatch.scan import run_scan
 from phiwatch.store import Store
 
 ACCOUNT = "123456789012"
@@ -47,16 +47,27 @@ def ec2_scan(emulator, tmp_path_factory):
     image = ec2.register_image(Name="rules-base-image", RootDeviceName="/dev/xvda")["ImageId"]
     vpc = ec2.create_vpc(CidrBlock="10.30.0.0/16")["Vpc"]["VpcId"]
     private_subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.30.1.0/24", AvailabilityZone=ZONE)["Subnet"]["SubnetId"]
-    iam.create_role(RoleName="app-role", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))
+    iam.create_role(
+        RoleName="app-role",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+            }
+        ),
+    )
     profile_arn = iam.create_instance_profile(InstanceProfileName="app-profile")["InstanceProfile"]["Arn"]
     iam.add_role_to_instance_profile(InstanceProfileName="app-profile", RoleName="app-role")
 
     def run(name: str, tokens: str, **kwargs) -> str:
         return ec2.run_instances(
-            ImageId=image, InstanceType="t3.micro", MinCount=1, MaxCount=1,
+            ImageId=image,
+            InstanceType="t3.micro",
+            MinCount=1,
+            MaxCount=1,
             MetadataOptions={"HttpTokens": tokens, "HttpEndpoint": "enabled"},
-            TagSpecifications=_name("instance", name), **kwargs,
+            TagSpecifications=_name("instance", name),
+            **kwargs,
         )["Instances"][0]["InstanceId"]
 
     good = run("ec2-all-good", "required", SubnetId=private_subnet, IamInstanceProfile={"Name": "app-profile"})
@@ -66,12 +77,22 @@ def ec2_scan(emulator, tmp_path_factory):
 
     key_id = kms.create_key(Description="ebs")["KeyMetadata"]["KeyId"]
     volumes = {
-        "ebs-attached-encrypted": ec2.create_volume(Size=8, AvailabilityZone=ZONE, Encrypted=True, TagSpecifications=_name("volume", "ebs-attached-encrypted")),
-        "ebs-attached-unencrypted": ec2.create_volume(Size=8, AvailabilityZone=ZONE, TagSpecifications=_name("volume", "ebs-attached-unencrypted")),
-        "ebs-attached-encrypted-cmk": ec2.create_volume(Size=8, AvailabilityZone=ZONE, Encrypted=True, KmsKeyId=key_id, TagSpecifications=_name("volume", "ebs-attached-encrypted-cmk")),
-        "ebs-unattached-unencrypted": ec2.create_volume(Size=8, AvailabilityZone=ZONE, TagSpecifications=_name("volume", "ebs-unattached-unencrypted")),
+        "ebs-attached-encrypted": ec2.create_volume(
+            Size=8, AvailabilityZone=ZONE, Encrypted=True, TagSpecifications=_name("volume", "ebs-attached-encrypted")
+        ),
+        "ebs-attached-unencrypted": ec2.create_volume(
+            Size=8, AvailabilityZone=ZONE, TagSpecifications=_name("volume", "ebs-attached-unencrypted")
+        ),
+        "ebs-attached-encrypted-cmk": ec2.create_volume(
+            Size=8, AvailabilityZone=ZONE, Encrypted=True, KmsKeyId=key_id, TagSpecifications=_name("volume", "ebs-attached-encrypted-cmk")
+        ),
+        "ebs-unattached-unencrypted": ec2.create_volume(
+            Size=8, AvailabilityZone=ZONE, TagSpecifications=_name("volume", "ebs-unattached-unencrypted")
+        ),
     }
-    for device, name in zip(("/dev/sdf", "/dev/sdg", "/dev/sdh"), ("ebs-attached-encrypted", "ebs-attached-unencrypted", "ebs-attached-encrypted-cmk")):
+    for device, name in zip(
+        ("/dev/sdf", "/dev/sdg", "/dev/sdh"), ("ebs-attached-encrypted", "ebs-attached-unencrypted", "ebs-attached-encrypted-cmk")
+    ):
         ec2.attach_volume(VolumeId=volumes[name]["VolumeId"], InstanceId=good, Device=device)
 
     source = volumes["ebs-unattached-unencrypted"]["VolumeId"]
@@ -96,13 +117,16 @@ def verdict(verdicts, rule_id, name, region="us-east-1"):
     return verdicts[(rule_id, name, region)]["compliance"]
 
 
-@pytest.mark.parametrize("rule_id,compliant,non_compliant", [
-    ("ec2-imdsv2-check", "ec2-all-good", "ec2-all-bad"),
-    ("ec2-instance-no-public-ip", "ec2-all-good", "ec2-all-bad"),
-    ("ec2-instance-profile-attached", "ec2-all-good", "ec2-all-bad"),
-    ("encrypted-volumes", "ebs-attached-encrypted", "ebs-attached-unencrypted"),
-    ("ebs-snapshot-public-restorable-check", "snapshot-private", "snapshot-public"),
-])
+@pytest.mark.parametrize(
+    "rule_id,compliant,non_compliant",
+    [
+        ("ec2-imdsv2-check", "ec2-all-good", "ec2-all-bad"),
+        ("ec2-instance-no-public-ip", "ec2-all-good", "ec2-all-bad"),
+        ("ec2-instance-profile-attached", "ec2-all-good", "ec2-all-bad"),
+        ("encrypted-volumes", "ebs-attached-encrypted", "ebs-attached-unencrypted"),
+        ("ebs-snapshot-public-restorable-check", "snapshot-private", "snapshot-public"),
+    ],
+)
 def test_resource_rules(ec2_scan, rule_id, compliant, non_compliant):
     verdicts = ec2_scan[0]
     assert verdict(verdicts, rule_id, compliant) == "COMPLIANT", verdicts[(rule_id, compliant, "us-east-1")]["annotation"]
@@ -155,9 +179,9 @@ def test_parameters_change_verdicts(ec2_scan):
     policy = parse_policy(f"""
 rules:
   encrypted-volumes:
-    parameters: {{kmsId: {info['key_id']}}}
+    parameters: {{kmsId: {info["key_id"]}}}
   ec2-instance-profile-attached:
-    parameters: {{IamInstanceProfileArnList: "arn:aws:iam::{ACCOUNT}:instance-profile/other,{info['profile_arn']}"}}
+    parameters: {{IamInstanceProfileArnList: "arn:aws:iam::{ACCOUNT}:instance-profile/other,{info["profile_arn"]}"}}
   ec2-instances-in-vpc:
     parameters: {{vpcId: vpc-0000000000000000}}
   ec2-stopped-instance:
@@ -174,7 +198,7 @@ rules:
   ec2-instance-profile-attached:
     parameters: {{IamInstanceProfileArnList: "arn:aws:iam::{ACCOUNT}:instance-profile/other"}}
   ec2-instances-in-vpc:
-    parameters: {{vpcId: {info['vpc']}}}
+    parameters: {{vpcId: {info["vpc"]}}}
 """)
     verdicts = _verdicts(run_scan(ctx, store, policy, collect_first=False))
     assert verdict(verdicts, "ec2-instance-profile-attached", "ec2-all-good") == "NON_COMPLIANT"
@@ -193,21 +217,31 @@ def _run(rule_id: str, item: ConfigurationItem, now: dt.datetime | None = None, 
 
 
 def _instance(name: str, **configuration) -> ConfigurationItem:
-    base = {"InstanceId": "i-0123456789abcdef0", "State": {"Name": "running"}, "PublicIpAddress": None,
-            "IamInstanceProfile": None, "MetadataOptions": {"HttpTokens": "required"}}
-    return ConfigurationItem(resourceType="AWS::EC2::Instance", resourceId=name, awsRegion="us-east-1",
-                             accountId=ACCOUNT, configuration={**base, **configuration})
+    base = {
+        "InstanceId": "i-0123456789abcdef0",
+        "State": {"Name": "running"},
+        "PublicIpAddress": None,
+        "IamInstanceProfile": None,
+        "MetadataOptions": {"HttpTokens": "required"},
+    }
+    return ConfigurationItem(
+        resourceType="AWS::EC2::Instance",
+        resourceId=name,
+        awsRegion="us-east-1",
+        accountId=ACCOUNT,
+        configuration={**base, **configuration},
+    )
 
 
 def test_stop_time_parsing():
-    assert stop_time("User initiated (2019-03-04 05:06:07 GMT)") == dt.datetime(2019, 3, 4, 5, 6, 7, tzinfo=dt.timezone.utc)
-    assert stop_time("User initiated (2026-11-23 10:33:38 UTC)") == dt.datetime(2026, 11, 23, 10, 33, 38, tzinfo=dt.timezone.utc)
+    assert stop_time("User initiated (2019-03-04 05:06:07 GMT)") == dt.datetime(2019, 3, 4, 5, 6, 7, tzinfo=dt.UTC)
+    assert stop_time("User initiated (2026-11-23 10:33:38 UTC)") == dt.datetime(2026, 11, 23, 10, 33, 38, tzinfo=dt.UTC)
     assert stop_time("Server.ScheduledStop") is None
     assert stop_time("") is None and stop_time(None) is None
 
 
 def test_stopped_instance_on_constructed_items():
-    now = dt.datetime(2024, 6, 1, 12, 0, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2024, 6, 1, 12, 0, tzinfo=dt.UTC)
     old = _instance("ec2-stopped-long-ago", State={"Name": "stopped"}, StateTransitionReason="User initiated (2024-04-01 09:00:00 GMT)")
     assert _run("ec2-stopped-instance", old, now).compliance.value == "NON_COMPLIANT"
     assert _run("ec2-stopped-instance", old, now, AllowedDays=90).compliance.value == "COMPLIANT"
@@ -228,8 +262,13 @@ def test_instance_outside_vpc_and_imds_unset():
 
 def test_kms_id_matches_key_id_or_arn():
     arn = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-    volume = ConfigurationItem(resourceType="AWS::EC2::Volume", resourceId="vol-cmk", awsRegion="us-east-1", accountId=ACCOUNT,
-                               configuration={"Encrypted": True, "KmsKeyId": arn, "Attachments": [{"InstanceId": "i-1", "State": "attached"}]})
+    volume = ConfigurationItem(
+        resourceType="AWS::EC2::Volume",
+        resourceId="vol-cmk",
+        awsRegion="us-east-1",
+        accountId=ACCOUNT,
+        configuration={"Encrypted": True, "KmsKeyId": arn, "Attachments": [{"InstanceId": "i-1", "State": "attached"}]},
+    )
     assert _run("encrypted-volumes", volume, kmsId="1234abcd-12ab-34cd-56ef-1234567890ab").compliance.value == "COMPLIANT"
     assert _run("encrypted-volumes", volume, kmsId=arn).compliance.value == "COMPLIANT"
     assert _run("encrypted-volumes", volume, kmsId="ffffffff-12ab-34cd-56ef-1234567890ab").compliance.value == "NON_COMPLIANT"
@@ -237,19 +276,28 @@ def test_kms_id_matches_key_id_or_arn():
 
 def test_denied_reads_are_insufficient_data():
     account = ConfigurationItem(
-        resourceType=ACCOUNT_TYPE, resourceId=ACCOUNT, awsRegion="eu-west-1", accountId=ACCOUNT, configuration={},
+        resourceType=ACCOUNT_TYPE,
+        resourceId=ACCOUNT,
+        awsRegion="eu-west-1",
+        accountId=ACCOUNT,
+        configuration={},
         collectionErrors=[{"api": "GetEbsEncryptionByDefault", "error": "AccessDenied", "iam_action": "ec2:GetEbsEncryptionByDefault"}],
     )
     result = _run("ec2-ebs-encryption-by-default", account)
     assert result.compliance.value == "INSUFFICIENT_DATA"
     assert "ec2:GetEbsEncryptionByDefault" in result.annotation and "AccessDenied" in result.annotation
     snapshot = ConfigurationItem(
-        resourceType="AWS::EC2::Snapshot", resourceId="snap-denied", awsRegion="us-east-1", accountId=ACCOUNT,
-        configuration={"SnapshotId": "snap-denied"}, supplementaryConfiguration={},
+        resourceType="AWS::EC2::Snapshot",
+        resourceId="snap-denied",
+        awsRegion="us-east-1",
+        accountId=ACCOUNT,
+        configuration={"SnapshotId": "snap-denied"},
+        supplementaryConfiguration={},
         collectionErrors=[{"api": "DescribeSnapshotAttribute", "error": "AccessDenied", "iam_action": "ec2:DescribeSnapshotAttribute"}],
     )
     assert _run("ebs-snapshot-public-restorable-check", snapshot).compliance.value == "INSUFFICIENT_DATA"
     # the global account item has no EBS key and no failed EBS call: the rule does not apply
-    global_account = ConfigurationItem(resourceType=ACCOUNT_TYPE, resourceId=ACCOUNT, awsRegion="global", accountId=ACCOUNT,
-                                       configuration={"iamPasswordPolicy": None})
+    global_account = ConfigurationItem(
+        resourceType=ACCOUNT_TYPE, resourceId=ACCOUNT, awsRegion="global", accountId=ACCOUNT, configuration={"iamPasswordPolicy": None}
+    )
     assert _run("ec2-ebs-encryption-by-default", global_account) is None

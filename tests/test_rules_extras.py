@@ -11,7 +11,7 @@ from phiwatch.model import ConfigurationItem
 from phiwatch.rules.base import RuleContext
 from phiwatch.rules.registry import catalogue
 
-NOW = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 RULES = catalogue()
 
 
@@ -26,8 +26,15 @@ def judge(rule_id, item, items=()):
 
 
 def bucket(name, region="us-east-1", tags=None, **sup):
-    return ConfigurationItem(resourceType="AWS::S3::Bucket", resourceId=name, resourceName=name, awsRegion=region,
-                             accountId="111122223333", tags=tags or {}, supplementaryConfiguration=sup)
+    return ConfigurationItem(
+        resourceType="AWS::S3::Bucket",
+        resourceId=name,
+        resourceName=name,
+        awsRegion=region,
+        accountId="111122223333",
+        tags=tags or {},
+        supplementaryConfiguration=sup,
+    )
 
 
 PHI = {"PHI": "Yes"}
@@ -42,7 +49,9 @@ def test_object_lock_on_phi_buckets():
 
 
 def _replicating(name, dest):
-    return bucket(name, tags=PHI, BucketReplicationConfiguration={"Rules": [{"Status": "Enabled", "Destination": {"Bucket": f"arn:aws:s3:::{dest}"}}]})
+    return bucket(
+        name, tags=PHI, BucketReplicationConfiguration={"Rules": [{"Status": "Enabled", "Destination": {"Bucket": f"arn:aws:s3:::{dest}"}}]}
+    )
 
 
 def test_cross_region_replication():
@@ -53,13 +62,22 @@ def test_cross_region_replication():
     assert verdict == "NON_COMPLIANT" and "own region" in why
     verdict, why = judge("s3-phi-bucket-cross-region-replication", _replicating("phi-unknown", "elsewhere"), [west])
     assert verdict == "NON_COMPLIANT" and "outside the inventory" in why
-    assert judge("s3-phi-bucket-cross-region-replication", bucket("phi-none", tags=PHI, BucketReplicationConfiguration=None))[0] == "NON_COMPLIANT"
+    assert (
+        judge("s3-phi-bucket-cross-region-replication", bucket("phi-none", tags=PHI, BucketReplicationConfiguration=None))[0]
+        == "NON_COMPLIANT"
+    )
 
 
 def _user(age_days):
     created = (NOW - dt.timedelta(days=age_days)).isoformat()
-    return ConfigurationItem(resourceType="AWS::IAM::User", resourceId="AIDAEXAMPLE", resourceName="svc", awsRegion="global",
-                             accountId="111122223333", configuration={"accessKeys": [{"AccessKeyId": "AKIAEXAMPLE", "Status": "Active", "CreateDate": created}]})
+    return ConfigurationItem(
+        resourceType="AWS::IAM::User",
+        resourceId="AIDAEXAMPLE",
+        resourceName="svc",
+        awsRegion="global",
+        accountId="111122223333",
+        configuration={"accessKeys": [{"AccessKeyId": "AKIAEXAMPLE", "Status": "Active", "CreateDate": created}]},
+    )
 
 
 def test_yearly_key_rotation():
@@ -68,11 +86,14 @@ def test_yearly_key_rotation():
     assert judge("iam-access-keys-rotated-yearly", _user(400))[0] == "NON_COMPLIANT"
 
 
-@pytest.mark.parametrize("name,tags,pattern", [
-    ("patient-123-45-6789-scans", {}, "social security"),
-    ("exports", {"Subject": "MRN0042317"}, "medical record"),
-    ("dob-1984-02-29-intake", {}, "date of birth"),
-])
+@pytest.mark.parametrize(
+    "name,tags,pattern",
+    [
+        ("patient-123-45-6789-scans", {}, "social security"),
+        ("exports", {"Subject": "MRN0042317"}, "medical record"),
+        ("dob-1984-02-29-intake", {}, "date of birth"),
+    ],
+)
 def test_identifier_like_names_are_flagged_without_echoing(name, tags, pattern):
     verdict, why = judge("no-phi-in-resource-names", bucket(name, tags=tags))
     assert verdict == "NON_COMPLIANT" and pattern in why

@@ -12,11 +12,11 @@ import pytest
 from phiwatch.aws.session import AwsContext, make_client
 from phiwatch.collect.runner import collect
 from phiwatch.engine import ActiveRule, run_rule
-from phiwatch.scan import run_scan
 from phiwatch.model import ConfigurationItem
 from phiwatch.policy import Policy
 from phiwatch.rules.base import RuleContext
 from phiwatch.rules.registry import catalogue
+from phiwatch.scan import run_scan
 from phiwatch.store import Store
 
 ACCOUNT = "123456789012"
@@ -40,49 +40,88 @@ def build(client) -> dict[str, str]:
     kinesis.start_stream_encryption(StreamName="stream-encrypted", EncryptionType="KMS", KeyId=kms_key)
 
     ec = client("elasticache")
-    ec.create_cache_cluster(CacheClusterId="redis-backup-15d", Engine="redis", CacheNodeType="cache.t3.micro",
-                            NumCacheNodes=1, SnapshotRetentionLimit=15, Tags=PHI_TAGS)
-    ec.create_cache_cluster(CacheClusterId="redis-backup-3d", Engine="redis", CacheNodeType="cache.t3.micro",
-                            NumCacheNodes=1, SnapshotRetentionLimit=3)
+    ec.create_cache_cluster(
+        CacheClusterId="redis-backup-15d",
+        Engine="redis",
+        CacheNodeType="cache.t3.micro",
+        NumCacheNodes=1,
+        SnapshotRetentionLimit=15,
+        Tags=PHI_TAGS,
+    )
+    ec.create_cache_cluster(
+        CacheClusterId="redis-backup-3d", Engine="redis", CacheNodeType="cache.t3.micro", NumCacheNodes=1, SnapshotRetentionLimit=3
+    )
     ec.create_cache_cluster(CacheClusterId="redis-backup-off", Engine="redis", CacheNodeType="cache.t3.micro", NumCacheNodes=1)
-    ec.create_cache_cluster(CacheClusterId="memcached-no-backups", Engine="memcached", CacheNodeType="cache.t3.micro",
-                            NumCacheNodes=1)
-    ec.create_replication_group(ReplicationGroupId="rg-backup-20d", ReplicationGroupDescription="claims cache",
-                                Engine="redis", CacheNodeType="cache.t3.micro", NumCacheClusters=1, SnapshotRetentionLimit=20)
-    ec.create_replication_group(ReplicationGroupId="rg-backup-off", ReplicationGroupDescription="portal cache",
-                                Engine="redis", CacheNodeType="cache.t3.micro", NumCacheClusters=1)
-    ids.update((n, n) for n in ("redis-backup-15d", "redis-backup-3d", "redis-backup-off", "memcached-no-backups",
-                                "rg-backup-20d", "rg-backup-off"))
+    ec.create_cache_cluster(CacheClusterId="memcached-no-backups", Engine="memcached", CacheNodeType="cache.t3.micro", NumCacheNodes=1)
+    ec.create_replication_group(
+        ReplicationGroupId="rg-backup-20d",
+        ReplicationGroupDescription="claims cache",
+        Engine="redis",
+        CacheNodeType="cache.t3.micro",
+        NumCacheClusters=1,
+        SnapshotRetentionLimit=20,
+    )
+    ec.create_replication_group(
+        ReplicationGroupId="rg-backup-off",
+        ReplicationGroupDescription="portal cache",
+        Engine="redis",
+        CacheNodeType="cache.t3.micro",
+        NumCacheClusters=1,
+    )
+    ids.update(
+        (n, n)
+        for n in ("redis-backup-15d", "redis-backup-3d", "redis-backup-off", "memcached-no-backups", "rg-backup-20d", "rg-backup-off")
+    )
 
     asg = client("autoscaling")
     elb = client("elb")
-    elb.create_load_balancer(LoadBalancerName="portal-clb", AvailabilityZones=[f"{REGION}a"],
-                             Listeners=[{"Protocol": "HTTP", "LoadBalancerPort": 80, "InstancePort": 80}])
+    elb.create_load_balancer(
+        LoadBalancerName="portal-clb",
+        AvailabilityZones=[f"{REGION}a"],
+        Listeners=[{"Protocol": "HTTP", "LoadBalancerPort": 80, "InstancePort": 80}],
+    )
     lc_arn = {}
     for name, public in (("lc-public-ip-off", False), ("lc-public-ip-on", True)):
-        asg.create_launch_configuration(LaunchConfigurationName=name, ImageId="ami-12c6146b", InstanceType="t3.micro",
-                                        AssociatePublicIpAddress=public, UserData="#!/bin/sh\necho not-stored\n")
+        asg.create_launch_configuration(
+            LaunchConfigurationName=name,
+            ImageId="ami-12c6146b",
+            InstanceType="t3.micro",
+            AssociatePublicIpAddress=public,
+            UserData="#!/bin/sh\necho not-stored\n",
+        )
     asg.create_launch_configuration(LaunchConfigurationName="lc-public-ip-unset", ImageId="ami-12c6146b", InstanceType="t3.micro")
     for lc in asg.describe_launch_configurations()["LaunchConfigurations"]:
         lc_arn[lc["LaunchConfigurationName"]] = lc["LaunchConfigurationARN"]
     ids.update(lc_arn)
     common = dict(LaunchConfigurationName="lc-public-ip-off", MinSize=0, MaxSize=1, AvailabilityZones=[f"{REGION}a"])
-    asg.create_auto_scaling_group(AutoScalingGroupName="asg-elb-health", LoadBalancerNames=["portal-clb"],
-                                  HealthCheckType="ELB", HealthCheckGracePeriod=60, Tags=[
-                                      {"Key": "PHI", "Value": "Yes", "PropagateAtLaunch": True}], **common)
-    asg.create_auto_scaling_group(AutoScalingGroupName="asg-ec2-health", LoadBalancerNames=["portal-clb"],
-                                  HealthCheckType="EC2", **common)
+    asg.create_auto_scaling_group(
+        AutoScalingGroupName="asg-elb-health",
+        LoadBalancerNames=["portal-clb"],
+        HealthCheckType="ELB",
+        HealthCheckGracePeriod=60,
+        Tags=[{"Key": "PHI", "Value": "Yes", "PropagateAtLaunch": True}],
+        **common,
+    )
+    asg.create_auto_scaling_group(AutoScalingGroupName="asg-ec2-health", LoadBalancerNames=["portal-clb"], HealthCheckType="EC2", **common)
     asg.create_auto_scaling_group(AutoScalingGroupName="asg-no-balancer", **common)
     for group in asg.describe_auto_scaling_groups()["AutoScalingGroups"]:
         ids[group["AutoScalingGroupName"]] = group["AutoScalingGroupARN"]
 
     sm = client("sagemaker")
-    sm.create_notebook_instance(NotebookInstanceName="notebook-kms-no-internet", InstanceType="ml.t3.medium", RoleArn=ROLE,
-                                KmsKeyId=kms_key, DirectInternetAccess="Disabled", SubnetId="subnet-0123",
-                                SecurityGroupIds=["sg-0123"], Tags=PHI_TAGS)
+    sm.create_notebook_instance(
+        NotebookInstanceName="notebook-kms-no-internet",
+        InstanceType="ml.t3.medium",
+        RoleArn=ROLE,
+        KmsKeyId=kms_key,
+        DirectInternetAccess="Disabled",
+        SubnetId="subnet-0123",
+        SecurityGroupIds=["sg-0123"],
+        Tags=PHI_TAGS,
+    )
     sm.create_notebook_instance(NotebookInstanceName="notebook-no-kms-internet", InstanceType="ml.t3.medium", RoleArn=ROLE)
-    sm.create_model(ModelName="triage-model", ExecutionRoleArn=ROLE,
-                    PrimaryContainer={"Image": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/triage:1"})
+    sm.create_model(
+        ModelName="triage-model", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/triage:1"}
+    )
     variant = [{"VariantName": "main", "ModelName": "triage-model", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}]
     sm.create_endpoint_config(EndpointConfigName="endpoint-config-kms", ProductionVariants=variant, KmsKeyId=kms_key)
     sm.create_endpoint_config(EndpointConfigName="endpoint-config-no-kms", ProductionVariants=variant)
@@ -91,31 +130,52 @@ def build(client) -> dict[str, str]:
 
     emr = client("emr")
     emr.create_security_configuration(Name="kerberos-on", SecurityConfiguration=json.dumps(KERBEROS_CONFIGURATION))
-    emr.create_security_configuration(Name="encryption-only", SecurityConfiguration=json.dumps(
-        {"EncryptionConfiguration": {"EnableInTransitEncryption": False, "EnableAtRestEncryption": False}}))
+    emr.create_security_configuration(
+        Name="encryption-only",
+        SecurityConfiguration=json.dumps(
+            {"EncryptionConfiguration": {"EnableInTransitEncryption": False, "EnableAtRestEncryption": False}}
+        ),
+    )
     # moto gives every instance-group node a public IP (even in a private subnet) and lists no
     # instances for clusters made with InstanceCount: the no-public-IP case is tested on items
-    groups = {"InstanceGroups": [{"InstanceRole": "MASTER", "InstanceType": "m5.xlarge", "InstanceCount": 1, "Market": "ON_DEMAND"}],
-              "KeepJobFlowAliveWhenNoSteps": True}
+    groups = {
+        "InstanceGroups": [{"InstanceRole": "MASTER", "InstanceType": "m5.xlarge", "InstanceCount": 1, "Market": "ON_DEMAND"}],
+        "KeepJobFlowAliveWhenNoSteps": True,
+    }
     simple = {"MasterInstanceType": "m5.xlarge", "SlaveInstanceType": "m5.xlarge", "InstanceCount": 1, "KeepJobFlowAliveWhenNoSteps": True}
-    for name, security in (("emr-kerberos", "kerberos-on"), ("emr-no-kerberos-public-master", "encryption-only"),
-                           ("emr-no-security-config", None)):
+    for name, security in (
+        ("emr-kerberos", "kerberos-on"),
+        ("emr-no-kerberos-public-master", "encryption-only"),
+        ("emr-no-security-config", None),
+    ):
         extra = {"SecurityConfiguration": security} if security else {}
         if security == "kerberos-on":
             extra["KerberosAttributes"] = {"Realm": "EC2.INTERNAL", "KdcAdminPassword": "kdc-admin-not-stored"}
         ids[name] = emr.run_job_flow(
-            Name=name, ReleaseLabel="emr-6.15.0", JobFlowRole="EMR_EC2_DefaultRole", ServiceRole="EMR_DefaultRole",
+            Name=name,
+            ReleaseLabel="emr-6.15.0",
+            JobFlowRole="EMR_EC2_DefaultRole",
+            ServiceRole="EMR_DefaultRole",
             Instances=groups if "public-master" in name else simple,
             Configurations=[{"Classification": "hive-site", "Properties": {"javax.jdo.option.ConnectionPassword": "hive-not-stored"}}],
-            Tags=PHI_TAGS, **extra,
+            Tags=PHI_TAGS,
+            **extra,
         )["JobFlowId"]
 
     ecs = client("ecs")
+
     def task(family, network_mode, **container):
-        definition = {"name": "app", "image": "registry.example.org/claims:1", "memory": 512,
-                      "environment": [{"name": "DB_PASSWORD", "value": "env-not-stored"}], **container}
-        return ecs.register_task_definition(family=family, networkMode=network_mode, containerDefinitions=[definition],
-                                           tags=[{"key": "PHI", "value": "Yes"}])["taskDefinition"]["taskDefinitionArn"]
+        definition = {
+            "name": "app",
+            "image": "registry.example.org/claims:1",
+            "memory": 512,
+            "environment": [{"name": "DB_PASSWORD", "value": "env-not-stored"}],
+            **container,
+        }
+        return ecs.register_task_definition(
+            family=family, networkMode=network_mode, containerDefinitions=[definition], tags=[{"key": "PHI", "value": "Yes"}]
+        )["taskDefinition"]["taskDefinitionArn"]
+
     task("task-readonly-nonroot-host", "host", readonlyRootFilesystem=False, user="app")  # revision 1, superseded
     ids["task-readonly-nonroot-host"] = task("task-readonly-nonroot-host", "host", readonlyRootFilesystem=True, user="app")
     ids["task-writable-root-host"] = task("task-writable-root-host", "host")
@@ -123,33 +183,62 @@ def build(client) -> dict[str, str]:
     ids["task-awsvpc-root"] = task("task-awsvpc-root", "awsvpc", readonlyRootFilesystem=True)
 
     codebuild = client("codebuild")
+
     def project(name, location, variables, source_type="BITBUCKET"):
         codebuild.create_project(
-            name=name, source={"type": source_type, "location": location}, artifacts={"type": "NO_ARTIFACTS"},
-            environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0", "computeType": "BUILD_GENERAL1_SMALL",
-                         "environmentVariables": variables},
+            name=name,
+            source={"type": source_type, "location": location},
+            artifacts={"type": "NO_ARTIFACTS"},
+            environment={
+                "type": "LINUX_CONTAINER",
+                "image": "aws/codebuild/standard:7.0",
+                "computeType": "BUILD_GENERAL1_SMALL",
+                "environmentVariables": variables,
+            },
             serviceRole=f"arn:aws:iam::{ACCOUNT}:role/codebuild",
         )
         ids[name] = name
-    project("build-clean", "https://bitbucket.org/clinic/claims.git",
-            [{"name": "AWS_ACCESS_KEY_ID", "value": "/ci/key-id", "type": "PARAMETER_STORE"}, {"name": "STAGE", "value": "prod", "type": "PLAINTEXT"}])
-    project("build-leaky", "https://x-token-auth:tok3n-not-stored@bitbucket.org/clinic/claims.git",
-            [{"name": "AWS_SECRET_ACCESS_KEY", "value": "secret-not-stored", "type": "PLAINTEXT"}])
+
+    project(
+        "build-clean",
+        "https://bitbucket.org/clinic/claims.git",
+        [
+            {"name": "AWS_ACCESS_KEY_ID", "value": "/ci/key-id", "type": "PARAMETER_STORE"},
+            {"name": "STAGE", "value": "prod", "type": "PLAINTEXT"},
+        ],
+    )
+    project(
+        "build-leaky",
+        "https://x-token-auth:tok3n-not-stored@bitbucket.org/clinic/claims.git",
+        [{"name": "AWS_SECRET_ACCESS_KEY", "value": "secret-not-stored", "type": "PLAINTEXT"}],
+    )
     project("build-s3-source", "clinic-artifacts/source.zip", [], source_type="S3")
 
     dms = client("dms")
     for name, public in (("dms-private", False), ("dms-public", True)):
-        dms.create_replication_instance(ReplicationInstanceIdentifier=name, ReplicationInstanceClass="dms.t3.micro",
-                                        PubliclyAccessible=public, Tags=PHI_TAGS)
+        dms.create_replication_instance(
+            ReplicationInstanceIdentifier=name, ReplicationInstanceClass="dms.t3.micro", PubliclyAccessible=public, Tags=PHI_TAGS
+        )
         ids[name] = name
     return ids
 
 
-KERBEROS_CONFIGURATION = {"AuthenticationConfiguration": {"KerberosConfiguration": {
-    "Provider": "ClusterDedicatedKdc",
-    "ClusterDedicatedKdcConfiguration": {"TicketLifetimeInHours": 24, "CrossRealmTrustConfiguration": {
-        "Realm": "CORP.EXAMPLE.ORG", "Domain": "corp.example.org", "AdminServer": "corp.example.org", "KdcServer": "corp.example.org"}},
-}}}
+KERBEROS_CONFIGURATION = {
+    "AuthenticationConfiguration": {
+        "KerberosConfiguration": {
+            "Provider": "ClusterDedicatedKdc",
+            "ClusterDedicatedKdcConfiguration": {
+                "TicketLifetimeInHours": 24,
+                "CrossRealmTrustConfiguration": {
+                    "Realm": "CORP.EXAMPLE.ORG",
+                    "Domain": "corp.example.org",
+                    "AdminServer": "corp.example.org",
+                    "KdcServer": "corp.example.org",
+                },
+            },
+        }
+    }
+}
 
 
 @pytest.fixture(scope="module")
@@ -182,26 +271,29 @@ def test_collection_has_no_errors(estate):
     assert estate["scan"]["errors"] == []
 
 
-@pytest.mark.parametrize("rule_id,compliant,non_compliant", [
-    ("kinesis-stream-encrypted", "stream-encrypted", "stream-unencrypted"),
-    ("elasticache-redis-cluster-automatic-backup-check", "redis-backup-15d", "redis-backup-3d"),
-    ("elasticache-redis-cluster-automatic-backup-check", "redis-backup-15d", "redis-backup-off"),
-    ("elasticache-redis-cluster-automatic-backup-check", "rg-backup-20d", "rg-backup-off"),
-    ("autoscaling-group-elb-healthcheck-required", "asg-elb-health", "asg-ec2-health"),
-    ("autoscaling-launch-config-public-ip-disabled", "lc-public-ip-off", "lc-public-ip-on"),
-    ("autoscaling-launch-config-public-ip-disabled", "lc-public-ip-unset", "lc-public-ip-on"),
-    ("sagemaker-endpoint-configuration-kms-key-configured", "endpoint-config-kms", "endpoint-config-no-kms"),
-    ("sagemaker-notebook-instance-kms-key-configured", "notebook-kms-no-internet", "notebook-no-kms-internet"),
-    ("sagemaker-notebook-no-direct-internet-access", "notebook-kms-no-internet", "notebook-no-kms-internet"),
-    ("emr-kerberos-enabled", "emr-kerberos", "emr-no-kerberos-public-master"),
-    ("emr-kerberos-enabled", "emr-kerberos", "emr-no-security-config"),
-    ("ecs-containers-readonly-access", "task-readonly-nonroot-host", "task-writable-root-host"),
-    ("ecs-task-definition-user-for-host-mode-check", "task-readonly-nonroot-host", "task-writable-root-host"),
-    ("ecs-task-definition-user-for-host-mode-check", "task-privileged-root-host", "task-writable-root-host"),
-    ("codebuild-project-envvar-awscred-check", "build-clean", "build-leaky"),
-    ("codebuild-project-source-repo-url-check", "build-clean", "build-leaky"),
-    ("dms-replication-not-public", "dms-private", "dms-public"),
-])
+@pytest.mark.parametrize(
+    "rule_id,compliant,non_compliant",
+    [
+        ("kinesis-stream-encrypted", "stream-encrypted", "stream-unencrypted"),
+        ("elasticache-redis-cluster-automatic-backup-check", "redis-backup-15d", "redis-backup-3d"),
+        ("elasticache-redis-cluster-automatic-backup-check", "redis-backup-15d", "redis-backup-off"),
+        ("elasticache-redis-cluster-automatic-backup-check", "rg-backup-20d", "rg-backup-off"),
+        ("autoscaling-group-elb-healthcheck-required", "asg-elb-health", "asg-ec2-health"),
+        ("autoscaling-launch-config-public-ip-disabled", "lc-public-ip-off", "lc-public-ip-on"),
+        ("autoscaling-launch-config-public-ip-disabled", "lc-public-ip-unset", "lc-public-ip-on"),
+        ("sagemaker-endpoint-configuration-kms-key-configured", "endpoint-config-kms", "endpoint-config-no-kms"),
+        ("sagemaker-notebook-instance-kms-key-configured", "notebook-kms-no-internet", "notebook-no-kms-internet"),
+        ("sagemaker-notebook-no-direct-internet-access", "notebook-kms-no-internet", "notebook-no-kms-internet"),
+        ("emr-kerberos-enabled", "emr-kerberos", "emr-no-kerberos-public-master"),
+        ("emr-kerberos-enabled", "emr-kerberos", "emr-no-security-config"),
+        ("ecs-containers-readonly-access", "task-readonly-nonroot-host", "task-writable-root-host"),
+        ("ecs-task-definition-user-for-host-mode-check", "task-readonly-nonroot-host", "task-writable-root-host"),
+        ("ecs-task-definition-user-for-host-mode-check", "task-privileged-root-host", "task-writable-root-host"),
+        ("codebuild-project-envvar-awscred-check", "build-clean", "build-leaky"),
+        ("codebuild-project-source-repo-url-check", "build-clean", "build-leaky"),
+        ("dms-replication-not-public", "dms-private", "dms-public"),
+    ],
+)
 def test_compliant_and_non_compliant(estate, rule_id, compliant, non_compliant):
     good = verdict(estate, rule_id, compliant)
     assert good["compliance"] == "COMPLIANT", good["annotation"]
@@ -218,8 +310,10 @@ def test_not_applicable_cases(estate):
     assert public["compliance"] == "NON_COMPLIANT" and "has a public IP address" in public["annotation"]
     assert verdict(estate, "ecs-task-definition-user-for-host-mode-check", "task-awsvpc-root")["compliance"] == "NOT_APPLICABLE"
     assert verdict(estate, "codebuild-project-source-repo-url-check", "build-s3-source")["compliance"] == "NOT_APPLICABLE"
-    assert verdict(estate, "elasticache-redis-cluster-automatic-backup-check", "redis-backup-3d")["annotation"] == \
-        "automatic backups kept 3 day(s), below snapshotRetentionPeriod 15"
+    assert (
+        verdict(estate, "elasticache-redis-cluster-automatic-backup-check", "redis-backup-3d")["annotation"]
+        == "automatic backups kept 3 day(s), below snapshotRetentionPeriod 15"
+    )
 
 
 # -- collector items ---------------------------------------------------------------------------
@@ -289,7 +383,11 @@ def test_emr_items_keep_no_passwords(estate):
 def test_ecs_items_latest_revision_and_redacted_environment(estate):
     rows = estate["store"].inventory(resource_type="AWS::ECS::TaskDefinition")
     assert sorted(r["resource_name"] for r in rows) == [
-        "task-awsvpc-root:1", "task-privileged-root-host:1", "task-readonly-nonroot-host:2", "task-writable-root-host:1"]
+        "task-awsvpc-root:1",
+        "task-privileged-root-host:1",
+        "task-readonly-nonroot-host:2",
+        "task-writable-root-host:1",
+    ]
     item = stored(estate, "AWS::ECS::TaskDefinition", "task-readonly-nonroot-host")
     assert item["resourceId"] == item["arn"] == f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/task-readonly-nonroot-host:2"
     container = item["configuration"]["containerDefinitions"][0]
@@ -303,7 +401,10 @@ def test_codebuild_items_keep_no_credentials(estate):
     leaky = stored(estate, "AWS::CodeBuild::Project", "build-leaky")
     assert leaky["arn"] == f"arn:aws:codebuild:{REGION}:{ACCOUNT}:project/build-leaky"
     assert leaky["configuration"]["source"] == {
-        "type": "BITBUCKET", "location": "https://bitbucket.org/clinic/claims.git", "locationHasCredentials": True}
+        "type": "BITBUCKET",
+        "location": "https://bitbucket.org/clinic/claims.git",
+        "locationHasCredentials": True,
+    }
     assert leaky["configuration"]["environment"]["environmentVariables"] == [{"name": "AWS_SECRET_ACCESS_KEY", "type": "PLAINTEXT"}]
     dumped = json.dumps(leaky)
     assert "not-stored" not in dumped and "tok3n" not in dumped
@@ -341,7 +442,7 @@ def test_deleted_resources_are_recorded(estate, tmp_path):
 # -- parameters and what moto cannot represent: rules run on items -----------------------------
 
 RULES = catalogue()
-NOW = dt.datetime(2025, 6, 1, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)
 
 
 def run(rule_id, item, **params):
@@ -352,8 +453,13 @@ def run(rule_id, item, **params):
 
 def _item(resource_type, configuration=None, supplementary=None, errors=None, resource_id="r-1"):
     return ConfigurationItem(
-        resourceType=resource_type, resourceId=resource_id, awsRegion=REGION, accountId=ACCOUNT,
-        configuration=configuration or {}, supplementaryConfiguration=supplementary or {}, collectionErrors=errors or [],
+        resourceType=resource_type,
+        resourceId=resource_id,
+        awsRegion=REGION,
+        accountId=ACCOUNT,
+        configuration=configuration or {},
+        supplementaryConfiguration=supplementary or {},
+        collectionErrors=errors or [],
     )
 
 
@@ -365,12 +471,18 @@ def test_insufficient_data_when_describe_failed():
     stream = _item("AWS::Kinesis::Stream", {"StreamName": "s"}, errors=_error("DescribeStreamSummary", "kinesis:DescribeStreamSummary"))
     result = run("kinesis-stream-encrypted", stream)
     assert result[0] == "INSUFFICIENT_DATA" and "kinesis:DescribeStreamSummary" in result[1]
-    notebook = _item("AWS::SageMaker::NotebookInstance", {"NotebookInstanceName": "n"},
-                     errors=_error("DescribeNotebookInstance", "sagemaker:DescribeNotebookInstance"))
+    notebook = _item(
+        "AWS::SageMaker::NotebookInstance",
+        {"NotebookInstanceName": "n"},
+        errors=_error("DescribeNotebookInstance", "sagemaker:DescribeNotebookInstance"),
+    )
     for rule_id in ("sagemaker-notebook-instance-kms-key-configured", "sagemaker-notebook-no-direct-internet-access"):
         assert run(rule_id, notebook)[0] == "INSUFFICIENT_DATA"
-    config = _item("AWS::SageMaker::EndpointConfig", {"EndpointConfigName": "e"},
-                   errors=_error("DescribeEndpointConfig", "sagemaker:DescribeEndpointConfig"))
+    config = _item(
+        "AWS::SageMaker::EndpointConfig",
+        {"EndpointConfigName": "e"},
+        errors=_error("DescribeEndpointConfig", "sagemaker:DescribeEndpointConfig"),
+    )
     assert run("sagemaker-endpoint-configuration-kms-key-configured", config)[0] == "INSUFFICIENT_DATA"
 
 
@@ -392,27 +504,43 @@ def test_retention_and_key_parameters():
 
 
 def test_emr_parameters_and_master_ip_on_items():
-    kerberos = _item("AWS::EMR::Cluster", {"SecurityConfiguration": "kerberos-on"},
-                     {"SecurityConfiguration": KERBEROS_CONFIGURATION, "MasterInstances": [{"Ec2InstanceId": "i-1", "PrivateIpAddress": "10.0.0.5"}]})
+    kerberos = _item(
+        "AWS::EMR::Cluster",
+        {"SecurityConfiguration": "kerberos-on"},
+        {"SecurityConfiguration": KERBEROS_CONFIGURATION, "MasterInstances": [{"Ec2InstanceId": "i-1", "PrivateIpAddress": "10.0.0.5"}]},
+    )
     assert run("emr-master-no-public-ip", kerberos) == ("COMPLIANT", "master node has no public IP address")
-    assert run("emr-kerberos-enabled", kerberos, TicketLifetimeInHours=24, Realm="corp.example.org", KdcServer="corp.example.org")[0] == "COMPLIANT"
+    assert (
+        run("emr-kerberos-enabled", kerberos, TicketLifetimeInHours=24, Realm="corp.example.org", KdcServer="corp.example.org")[0]
+        == "COMPLIANT"
+    )
     wrong = run("emr-kerberos-enabled", kerberos, TicketLifetimeInHours=10, Domain="other.example.org")
     assert wrong == ("NON_COMPLIANT", "Kerberos is enabled but TicketLifetimeInHours, Domain does not match the rule parameters")
-    denied = _item("AWS::EMR::Cluster", {"SecurityConfiguration": "kerberos-on"}, {"MasterInstances": []},
-                   errors=_error("DescribeSecurityConfiguration", "elasticmapreduce:DescribeSecurityConfiguration"))
+    denied = _item(
+        "AWS::EMR::Cluster",
+        {"SecurityConfiguration": "kerberos-on"},
+        {"MasterInstances": []},
+        errors=_error("DescribeSecurityConfiguration", "elasticmapreduce:DescribeSecurityConfiguration"),
+    )
     result = run("emr-kerberos-enabled", denied)
     assert result[0] == "INSUFFICIENT_DATA" and "elasticmapreduce:DescribeSecurityConfiguration" in result[1]
-    no_list = _item("AWS::EMR::Cluster", {}, {"SecurityConfiguration": None}, errors=_error("ListInstances", "elasticmapreduce:ListInstances"))
+    no_list = _item(
+        "AWS::EMR::Cluster", {}, {"SecurityConfiguration": None}, errors=_error("ListInstances", "elasticmapreduce:ListInstances")
+    )
     assert run("emr-master-no-public-ip", no_list)[0] == "INSUFFICIENT_DATA"
 
 
 def test_ecs_user_forms_and_codebuild_url_forms():
     def host(**container):
-        return _item("AWS::ECS::TaskDefinition", {"networkMode": "host", "status": "ACTIVE", "containerDefinitions": [{"name": "a", **container}]})
+        return _item(
+            "AWS::ECS::TaskDefinition", {"networkMode": "host", "status": "ACTIVE", "containerDefinitions": [{"name": "a", **container}]}
+        )
+
     assert run("ecs-task-definition-user-for-host-mode-check", host(user="0:0"))[0] == "NON_COMPLIANT"
     assert run("ecs-task-definition-user-for-host-mode-check", host(user="1000:1000"))[0] == "COMPLIANT"
     assert run("ecs-task-definition-user-for-host-mode-check", host(user="root", privileged=False))[0] == "NON_COMPLIANT"
     from phiwatch.collect.codebuild import split_credentials
+
     assert split_credentials("https://user:pass@bitbucket.org/a/b.git") == ("https://bitbucket.org/a/b.git", True)
     assert split_credentials("https://x-token-auth:t@bitbucket.org/a/b.git") == ("https://bitbucket.org/a/b.git", True)
     assert split_credentials("https://clinic-dev@bitbucket.org/a/b.git") == ("https://bitbucket.org/a/b.git", False)
@@ -420,14 +548,19 @@ def test_ecs_user_forms_and_codebuild_url_forms():
 
 
 def _environment(managed, errors=None):
-    return _item("AWS::ElasticBeanstalk::Environment", {"EnvironmentName": "e"}, {} if managed is None else {"ManagedActions": managed}, errors)
+    return _item(
+        "AWS::ElasticBeanstalk::Environment", {"EnvironmentName": "e"}, {} if managed is None else {"ManagedActions": managed}, errors
+    )
 
 
 def test_elastic_beanstalk_managed_updates_on_items():
     from phiwatch.collect.elasticbeanstalk import managed_actions
-    options = [{"Namespace": "aws:elasticbeanstalk:managedactions", "OptionName": "ManagedActionsEnabled", "Value": "true"},
-               {"Namespace": "aws:elasticbeanstalk:managedactions:platformupdate", "OptionName": "UpdateLevel", "Value": "minor"},
-               {"Namespace": "aws:elasticbeanstalk:application:environment", "OptionName": "DB_PASSWORD", "Value": "x"}]
+
+    options = [
+        {"Namespace": "aws:elasticbeanstalk:managedactions", "OptionName": "ManagedActionsEnabled", "Value": "true"},
+        {"Namespace": "aws:elasticbeanstalk:managedactions:platformupdate", "OptionName": "UpdateLevel", "Value": "minor"},
+        {"Namespace": "aws:elasticbeanstalk:application:environment", "OptionName": "DB_PASSWORD", "Value": "x"},
+    ]
     on = managed_actions(options)
     assert on == {"ManagedActionsEnabled": True, "UpdateLevel": "minor", "PreferredStartTime": None}
     assert run("elastic-beanstalk-managed-updates-enabled", _environment(on))[0] == "COMPLIANT"
@@ -443,9 +576,12 @@ def test_elastic_beanstalk_collector_on_moto(aws_env, store):
     on the item and the rule says INSUFFICIENT_DATA, never NON_COMPLIANT."""
     eb = aws_env.client("elasticbeanstalk")
     eb.create_application(ApplicationName="patient-portal")
-    arn = eb.create_environment(ApplicationName="patient-portal", EnvironmentName="portal-prod",
-                                SolutionStackName="64bit Amazon Linux 2023 v6.1.0 running Node.js 20",
-                                Tags=[{"Key": "PHI", "Value": "Yes"}])["EnvironmentArn"]
+    arn = eb.create_environment(
+        ApplicationName="patient-portal",
+        EnvironmentName="portal-prod",
+        SolutionStackName="64bit Amazon Linux 2023 v6.1.0 running Node.js 20",
+        Tags=[{"Key": "PHI", "Value": "Yes"}],
+    )["EnvironmentArn"]
     outcome = run_scan(aws_env.context(), store, Policy(), services=["elasticbeanstalk"])
     row = store.resolve("portal-prod", "AWS::ElasticBeanstalk::Environment")
     item = store.item_at(row["id"])["item"]

@@ -11,11 +11,11 @@ import pytest
 from phiwatch.aws.session import AwsContext, make_client
 from phiwatch.demo.seed_services import self_signed
 from phiwatch.engine import ActiveRule, run_rule
-from phiwatch.scan import run_scan
 from phiwatch.model import ACCOUNT_TYPE, ConfigurationItem
 from phiwatch.policy import Policy
 from phiwatch.rules.base import RuleContext
 from phiwatch.rules.registry import catalogue
+from phiwatch.scan import run_scan
 from phiwatch.store import Store
 
 ACCOUNT = "123456789012"
@@ -38,21 +38,32 @@ def estate(emulator, tmp_path_factory):
         names[name] = acm.import_certificate(Certificate=pem, PrivateKey=key)["CertificateArn"]
 
     rs = client("redshift")
-    rs.create_cluster(ClusterIdentifier="redshift-all-good", Encrypted=True, PubliclyAccessible=False,
-                      AutomatedSnapshotRetentionPeriod=7, AllowVersionUpgrade=True, **RS_COMMON)
+    rs.create_cluster(
+        ClusterIdentifier="redshift-all-good",
+        Encrypted=True,
+        PubliclyAccessible=False,
+        AutomatedSnapshotRetentionPeriod=7,
+        AllowVersionUpgrade=True,
+        **RS_COMMON,
+    )
     rs.enable_logging(ClusterIdentifier="redshift-all-good", LogDestinationType="cloudwatch", LogExports=["userlog"])
-    rs.create_cluster(ClusterIdentifier="redshift-all-bad", Encrypted=False, PubliclyAccessible=True,
-                      AllowVersionUpgrade=False, **RS_COMMON)
+    rs.create_cluster(
+        ClusterIdentifier="redshift-all-bad", Encrypted=False, PubliclyAccessible=True, AllowVersionUpgrade=False, **RS_COMMON
+    )
     rs.modify_cluster(ClusterIdentifier="redshift-all-bad", AutomatedSnapshotRetentionPeriod=0)
 
     opensearch = client("opensearch")
     log_group = f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/opensearch/search-all-good"
     opensearch.create_domain(
-        DomainName="search-all-good", EncryptionAtRestOptions={"Enabled": True}, NodeToNodeEncryptionOptions={"Enabled": True},
+        DomainName="search-all-good",
+        EncryptionAtRestOptions={"Enabled": True},
+        NodeToNodeEncryptionOptions={"Enabled": True},
         DomainEndpointOptions={"EnforceHTTPS": True, "TLSSecurityPolicy": "Policy-Min-TLS-1-2-2019-07"},
         VPCOptions={"SubnetIds": ["subnet-0123"], "SecurityGroupIds": ["sg-0123"]},
-        LogPublishingOptions={"SEARCH_SLOW_LOGS": {"CloudWatchLogsLogGroupArn": log_group, "Enabled": True},
-                              "AUDIT_LOGS": {"CloudWatchLogsLogGroupArn": log_group, "Enabled": True}},
+        LogPublishingOptions={
+            "SEARCH_SLOW_LOGS": {"CloudWatchLogsLogGroupArn": log_group, "Enabled": True},
+            "AUDIT_LOGS": {"CloudWatchLogsLogGroupArn": log_group, "Enabled": True},
+        },
     )
     opensearch.create_domain(DomainName="search-all-bad")
 
@@ -64,14 +75,24 @@ def estate(emulator, tmp_path_factory):
     deployment = apigw.create_deployment(restApiId=api)["id"]
     for stage in ("stage-all-good", "stage-all-bad", "stage-one-method-off"):
         apigw.create_stage(restApiId=api, stageName=stage, deploymentId=deployment)
-    apigw.update_stage(restApiId=api, stageName="stage-all-good", patchOperations=[
-        {"op": "replace", "path": "/*/*/logging/loglevel", "value": "ERROR"}])
-    apigw.update_stage(restApiId=api, stageName="stage-one-method-off", patchOperations=[
-        {"op": "replace", "path": "/*/*/logging/loglevel", "value": "INFO"},
-        {"op": "replace", "path": "/~1/GET/logging/loglevel", "value": "OFF"}])
+    apigw.update_stage(
+        restApiId=api, stageName="stage-all-good", patchOperations=[{"op": "replace", "path": "/*/*/logging/loglevel", "value": "ERROR"}]
+    )
+    apigw.update_stage(
+        restApiId=api,
+        stageName="stage-one-method-off",
+        patchOperations=[
+            {"op": "replace", "path": "/*/*/logging/loglevel", "value": "INFO"},
+            {"op": "replace", "path": "/~1/GET/logging/loglevel", "value": "OFF"},
+        ],
+    )
     wafv2 = client("wafv2")
-    acl = wafv2.create_web_acl(Name="claims-acl", Scope="REGIONAL", DefaultAction={"Allow": {}}, VisibilityConfig={
-        "SampledRequestsEnabled": False, "CloudWatchMetricsEnabled": False, "MetricName": "claims-acl"})["Summary"]["ARN"]
+    acl = wafv2.create_web_acl(
+        Name="claims-acl",
+        Scope="REGIONAL",
+        DefaultAction={"Allow": {}},
+        VisibilityConfig={"SampledRequestsEnabled": False, "CloudWatchMetricsEnabled": False, "MetricName": "claims-acl"},
+    )["Summary"]["ARN"]
     stage_id = f"arn:aws:apigateway:us-east-1::/restapis/{api}/stages/"
     wafv2.associate_web_acl(WebACLArn=acl, ResourceArn=stage_id + "stage-all-good")
     names.update({s: stage_id + s for s in ("stage-all-good", "stage-all-bad", "stage-one-method-off")})
@@ -104,25 +125,28 @@ def verdict(estate, rule_id, name, region="us-east-1"):
     return verdicts[(rule_id, resource_id, region)]
 
 
-@pytest.mark.parametrize("rule_id,compliant,non_compliant", [
-    ("acm-certificate-expiration-check", "cert-valid.example.org", "cert-expiring.example.org"),
-    ("redshift-backup-enabled", "redshift-all-good", "redshift-all-bad"),
-    ("redshift-cluster-configuration-check", "redshift-all-good", "redshift-all-bad"),
-    ("redshift-cluster-maintenancesettings-check", "redshift-all-good", "redshift-all-bad"),
-    ("redshift-cluster-public-access-check", "redshift-all-good", "redshift-all-bad"),
-    ("opensearch-encrypted-at-rest", "search-all-good", "search-all-bad"),
-    ("opensearch-node-to-node-encryption-check", "search-all-good", "search-all-bad"),
-    ("opensearch-in-vpc-only", "search-all-good", "search-all-bad"),
-    ("opensearch-logs-to-cloudwatch", "search-all-good", "search-all-bad"),
-    ("opensearch-https-required", "search-all-good", "search-all-bad"),
-    ("elasticsearch-encrypted-at-rest", "search-all-good", "search-all-bad"),
-    ("elasticsearch-node-to-node-encryption-check", "search-all-good", "search-all-bad"),
-    ("elasticsearch-in-vpc-only", "search-all-good", "search-all-bad"),
-    ("elasticsearch-logs-to-cloudwatch", "search-all-good", "search-all-bad"),
-    ("api-gw-execution-logging-enabled", "stage-all-good", "stage-all-bad"),
-    ("api-gw-execution-logging-enabled", "ws-logging-error", "ws-logging-off"),
-    ("api-gw-associated-with-waf", "stage-all-good", "stage-all-bad"),
-])
+@pytest.mark.parametrize(
+    "rule_id,compliant,non_compliant",
+    [
+        ("acm-certificate-expiration-check", "cert-valid.example.org", "cert-expiring.example.org"),
+        ("redshift-backup-enabled", "redshift-all-good", "redshift-all-bad"),
+        ("redshift-cluster-configuration-check", "redshift-all-good", "redshift-all-bad"),
+        ("redshift-cluster-maintenancesettings-check", "redshift-all-good", "redshift-all-bad"),
+        ("redshift-cluster-public-access-check", "redshift-all-good", "redshift-all-bad"),
+        ("opensearch-encrypted-at-rest", "search-all-good", "search-all-bad"),
+        ("opensearch-node-to-node-encryption-check", "search-all-good", "search-all-bad"),
+        ("opensearch-in-vpc-only", "search-all-good", "search-all-bad"),
+        ("opensearch-logs-to-cloudwatch", "search-all-good", "search-all-bad"),
+        ("opensearch-https-required", "search-all-good", "search-all-bad"),
+        ("elasticsearch-encrypted-at-rest", "search-all-good", "search-all-bad"),
+        ("elasticsearch-node-to-node-encryption-check", "search-all-good", "search-all-bad"),
+        ("elasticsearch-in-vpc-only", "search-all-good", "search-all-bad"),
+        ("elasticsearch-logs-to-cloudwatch", "search-all-good", "search-all-bad"),
+        ("api-gw-execution-logging-enabled", "stage-all-good", "stage-all-bad"),
+        ("api-gw-execution-logging-enabled", "ws-logging-error", "ws-logging-off"),
+        ("api-gw-associated-with-waf", "stage-all-good", "stage-all-bad"),
+    ],
+)
 def test_resource_rules(estate, rule_id, compliant, non_compliant):
     good = verdict(estate, rule_id, compliant)
     assert good["compliance"] == "COMPLIANT", good["annotation"]
@@ -132,8 +156,10 @@ def test_resource_rules(estate, rule_id, compliant, non_compliant):
 
 
 def test_annotations_name_the_failed_settings(estate):
-    assert verdict(estate, "redshift-cluster-configuration-check", "redshift-all-bad")["annotation"] == \
-        "database encryption is off; audit logging is off"
+    assert (
+        verdict(estate, "redshift-cluster-configuration-check", "redshift-all-bad")["annotation"]
+        == "database encryption is off; audit logging is off"
+    )
     assert "AllowVersionUpgrade is false" in verdict(estate, "redshift-cluster-maintenancesettings-check", "redshift-all-bad")["annotation"]
     assert "within 14 day(s)" in verdict(estate, "acm-certificate-expiration-check", "cert-expiring.example.org")["annotation"]
 
@@ -177,7 +203,7 @@ def test_contract_fields(estate):
 # -- parameters and cases moto cannot represent: rules run on items ------------------------------
 
 RULES = catalogue()
-NOW = dt.datetime(2025, 6, 1, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)
 
 
 def run(rule_id, item, **params):
@@ -188,8 +214,12 @@ def run(rule_id, item, **params):
 
 def _item(resource_type, resource_id="r-1", region="us-east-1", configuration=None, supplementary=None, errors=None):
     return ConfigurationItem(
-        resourceType=resource_type, resourceId=resource_id, awsRegion=region, accountId=ACCOUNT,
-        configuration=configuration or {}, supplementaryConfiguration=supplementary or {},
+        resourceType=resource_type,
+        resourceId=resource_id,
+        awsRegion=region,
+        accountId=ACCOUNT,
+        configuration=configuration or {},
+        supplementaryConfiguration=supplementary or {},
         collectionErrors=errors or [],
     )
 
@@ -219,8 +249,10 @@ def test_acm_insufficient_data_when_describe_failed():
 
 
 def test_api_gw_ssl_and_waf_parameters():
-    stage = _item("AWS::ApiGateway::Stage", configuration={"stageName": "prod", "clientCertificateId": "cert1",
-                                                            "webAclArn": "arn:aws:wafv2:us-east-1:1:regional/webacl/a/1"})
+    stage = _item(
+        "AWS::ApiGateway::Stage",
+        configuration={"stageName": "prod", "clientCertificateId": "cert1", "webAclArn": "arn:aws:wafv2:us-east-1:1:regional/webacl/a/1"},
+    )
     assert run("api-gw-ssl-enabled", stage) == ("COMPLIANT", "stage uses client certificate cert1")
     assert run("api-gw-ssl-enabled", stage, CertificateIDs="cert1, cert2")[0] == "COMPLIANT"
     assert run("api-gw-ssl-enabled", stage, CertificateIDs="cert2")[0] == "NON_COMPLIANT"
@@ -232,8 +264,10 @@ def test_api_gw_logging_level_parameter():
     stage = _item("AWS::ApiGateway::Stage", configuration={"methodSettings": {"*/*": {"loggingLevel": "ERROR"}}})
     assert run("api-gw-execution-logging-enabled", stage)[0] == "COMPLIANT"
     assert run("api-gw-execution-logging-enabled", stage, loggingLevel="INFO")[0] == "NON_COMPLIANT"
-    route_off = _item("AWS::ApiGatewayV2::Stage", configuration={
-        "DefaultRouteSettings": {"LoggingLevel": "INFO"}, "RouteSettings": {"$connect": {"LoggingLevel": "OFF"}}})
+    route_off = _item(
+        "AWS::ApiGatewayV2::Stage",
+        configuration={"DefaultRouteSettings": {"LoggingLevel": "INFO"}, "RouteSettings": {"$connect": {"LoggingLevel": "OFF"}}},
+    )
     assert run("api-gw-execution-logging-enabled", route_off)[0] == "NON_COMPLIANT"
 
 
@@ -243,23 +277,39 @@ def _domain(resource_type="AWS::OpenSearch::Domain", **config):
 
 def test_opensearch_log_types_and_tls_policy_parameters():
     group = "arn:aws:logs:us-east-1:1:log-group:g"
-    domain = _domain(LogPublishingOptions={"SEARCH_SLOW_LOGS": {"CloudWatchLogsLogGroupArn": group, "Enabled": True},
-                                           "ES_APPLICATION_LOGS": {"CloudWatchLogsLogGroupArn": group, "Enabled": False}})
+    domain = _domain(
+        LogPublishingOptions={
+            "SEARCH_SLOW_LOGS": {"CloudWatchLogsLogGroupArn": group, "Enabled": True},
+            "ES_APPLICATION_LOGS": {"CloudWatchLogsLogGroupArn": group, "Enabled": False},
+        }
+    )
     assert run("opensearch-logs-to-cloudwatch", domain, logTypes="search")[0] == "COMPLIANT"
     assert run("opensearch-logs-to-cloudwatch", domain, logTypes="search,error") == (
-        "NON_COMPLIANT", "logs not sent to CloudWatch Logs: ES_APPLICATION_LOGS")
+        "NON_COMPLIANT",
+        "logs not sent to CloudWatch Logs: ES_APPLICATION_LOGS",
+    )
     es = _domain("AWS::Elasticsearch::Domain", LogPublishingOptions=domain.configuration["LogPublishingOptions"])
     assert run("elasticsearch-logs-to-cloudwatch", es, logTypes="index")[0] == "NON_COMPLIANT"
     https = _domain(DomainEndpointOptions={"EnforceHTTPS": True, "TLSSecurityPolicy": "Policy-Min-TLS-1-0-2019-07"})
     assert run("opensearch-https-required", https)[0] == "COMPLIANT"
-    assert run("opensearch-https-required", https, tlsPolicies="Policy-Min-TLS-1-2-2019-07,Policy-Min-TLS-1-2-PFS-2023-10")[0] == "NON_COMPLIANT"
+    assert (
+        run("opensearch-https-required", https, tlsPolicies="Policy-Min-TLS-1-2-2019-07,Policy-Min-TLS-1-2-PFS-2023-10")[0]
+        == "NON_COMPLIANT"
+    )
     # a VPC domain as AWS answers it: endpoints under "vpc", VPCOptions with the VPC id
     assert run("opensearch-in-vpc-only", _domain(VPCOptions={"VPCId": "vpc-1"}, Endpoints={"vpc": "x"}))[0] == "COMPLIANT"
 
 
 def _cluster(supplementary=None, errors=None, **config):
-    base = {"ClusterIdentifier": "c", "Encrypted": True, "PubliclyAccessible": False, "AutomatedSnapshotRetentionPeriod": 7,
-            "AllowVersionUpgrade": True, "PreferredMaintenanceWindow": "sun:05:00-sun:05:30", "NodeType": "ra3.xlplus"}
+    base = {
+        "ClusterIdentifier": "c",
+        "Encrypted": True,
+        "PubliclyAccessible": False,
+        "AutomatedSnapshotRetentionPeriod": 7,
+        "AllowVersionUpgrade": True,
+        "PreferredMaintenanceWindow": "sun:05:00-sun:05:30",
+        "NodeType": "ra3.xlplus",
+    }
     sup = {"LoggingStatus": {"LoggingEnabled": True}} if supplementary is None else supplementary
     return _item("AWS::Redshift::Cluster", configuration={**base, **config}, supplementary=sup, errors=errors)
 
@@ -275,7 +325,10 @@ def test_redshift_parameters():
     no_logging = _cluster(supplementary={"LoggingStatus": {"LoggingEnabled": False}})
     assert run("redshift-cluster-configuration-check", no_logging, loggingEnabled=False)[0] == "COMPLIANT"
     assert run("redshift-cluster-maintenancesettings-check", _cluster(), preferredMaintenanceWindow="Sun:05:00-Sun:05:30")[0] == "COMPLIANT"
-    assert run("redshift-cluster-maintenancesettings-check", _cluster(), preferredMaintenanceWindow="Mon:03:00-Mon:03:30")[0] == "NON_COMPLIANT"
+    assert (
+        run("redshift-cluster-maintenancesettings-check", _cluster(), preferredMaintenanceWindow="Mon:03:00-Mon:03:30")[0]
+        == "NON_COMPLIANT"
+    )
     assert run("redshift-cluster-maintenancesettings-check", _cluster(), automatedSnapshotRetentionPeriod=14)[0] == "NON_COMPLIANT"
 
 
@@ -297,22 +350,29 @@ def test_redshift_insufficient_data_when_logging_status_failed():
 
 
 def _account(region="us-east-1", errors=None, account_id=ACCOUNT, **config):
-    return ConfigurationItem(resourceType=ACCOUNT_TYPE, resourceId=account_id, awsRegion=region, accountId=account_id,
-                             configuration=config, collectionErrors=errors or [])
+    return ConfigurationItem(
+        resourceType=ACCOUNT_TYPE,
+        resourceId=account_id,
+        awsRegion=region,
+        accountId=account_id,
+        configuration=config,
+        collectionErrors=errors or [],
+    )
 
 
 def test_guardduty_centralized_parameter():
     central = "210987654321"
-    member = [{"DetectorId": "d1", "Status": "ENABLED",
-               "Administrator": {"AccountId": central, "RelationshipStatus": "Enabled"}}]
+    member = [{"DetectorId": "d1", "Status": "ENABLED", "Administrator": {"AccountId": central, "RelationshipStatus": "Enabled"}}]
     assert run("guardduty-enabled-centralized", _account(guardDutyDetectors=member), CentralMonitoringAccount=central)[0] == "COMPLIANT"
     other = run("guardduty-enabled-centralized", _account(guardDutyDetectors=member), CentralMonitoringAccount="111111111111")
     assert other == ("NON_COMPLIANT", "GuardDuty findings are not centralized in 111111111111")
     lone = [{"DetectorId": "d1", "Status": "ENABLED", "Administrator": None}]
     assert run("guardduty-enabled-centralized", _account(guardDutyDetectors=lone), CentralMonitoringAccount=central)[0] == "NON_COMPLIANT"
     # the central account itself only needs GuardDuty on
-    assert run("guardduty-enabled-centralized", _account(account_id=central, guardDutyDetectors=lone),
-               CentralMonitoringAccount=central)[0] == "COMPLIANT"
+    assert (
+        run("guardduty-enabled-centralized", _account(account_id=central, guardDutyDetectors=lone), CentralMonitoringAccount=central)[0]
+        == "COMPLIANT"
+    )
     suspended = [{"DetectorId": "d1", "Status": "DISABLED", "Administrator": None}]
     assert run("guardduty-enabled-centralized", _account(guardDutyDetectors=suspended))[0] == "NON_COMPLIANT"
 

@@ -10,16 +10,21 @@ import pytest
 
 from phiwatch.aws.session import AwsContext, make_client
 from phiwatch.engine import ActiveRule, run_rule
-from phiwatch.scan import run_scan
 from phiwatch.model import ACCOUNT_TYPE, ConfigurationItem
 from phiwatch.policy import Policy
 from phiwatch.rules.base import RuleContext
 from phiwatch.rules.registry import catalogue
+from phiwatch.scan import run_scan
 from phiwatch.store import Store
 
 ACCOUNT = "123456789012"
-CONTENT = json.dumps({"schemaVersion": "2.2", "description": "d", "mainSteps": [
-    {"action": "aws:runShellScript", "name": "run", "inputs": {"runCommand": ["true"]}}]})
+CONTENT = json.dumps(
+    {
+        "schemaVersion": "2.2",
+        "description": "d",
+        "mainSteps": [{"action": "aws:runShellScript", "name": "run", "inputs": {"runCommand": ["true"]}}],
+    }
+)
 
 
 @pytest.fixture(scope="module")
@@ -45,9 +50,14 @@ def estate(emulator, tmp_path_factory):
     store.close()
 
 
-@pytest.mark.parametrize("name,expected", [
-    ("doc-not-shared", "COMPLIANT"), ("doc-shared-with-one-account", "COMPLIANT"), ("doc-shared-publicly", "NON_COMPLIANT"),
-])
+@pytest.mark.parametrize(
+    "name,expected",
+    [
+        ("doc-not-shared", "COMPLIANT"),
+        ("doc-shared-with-one-account", "COMPLIANT"),
+        ("doc-shared-publicly", "NON_COMPLIANT"),
+    ],
+)
 def test_document_sharing_verdicts(estate, name, expected):
     verdicts, _ = estate
     assert verdicts[("ssm-document-not-public", name)]["compliance"] == expected
@@ -73,26 +83,39 @@ def test_managed_instance_insufficient_when_listing_failed():
 def _run(rule_id, item, others=()):
     rule = catalogue()[rule_id]
     items = [item, *others]
-    ctx = RuleContext(now=dt.datetime.now(dt.timezone.utc), lookup=lambda t: [i for i in items if i.resourceType == t])
+    ctx = RuleContext(now=dt.datetime.now(dt.UTC), lookup=lambda t: [i for i in items if i.resourceType == t])
     return run_rule(ActiveRule(rule, rule.defaults(), None), item, ctx)
 
 
 def _instance(state="running", instance_id="i-0aaaaaaaaaaaaaaa1"):
-    return ConfigurationItem(resourceType="AWS::EC2::Instance", resourceId=instance_id, awsRegion="us-east-1", accountId=ACCOUNT,
-                             configuration={"InstanceId": instance_id, "State": {"Name": state}})
+    return ConfigurationItem(
+        resourceType="AWS::EC2::Instance",
+        resourceId=instance_id,
+        awsRegion="us-east-1",
+        accountId=ACCOUNT,
+        configuration={"InstanceId": instance_id, "State": {"Name": state}},
+    )
 
 
 def _account(nodes=None):
-    return ConfigurationItem(resourceType=ACCOUNT_TYPE, resourceId=ACCOUNT, awsRegion="us-east-1", accountId=ACCOUNT,
-                             configuration={} if nodes is None else {"ssmManagedInstances": nodes})
+    return ConfigurationItem(
+        resourceType=ACCOUNT_TYPE,
+        resourceId=ACCOUNT,
+        awsRegion="us-east-1",
+        accountId=ACCOUNT,
+        configuration={} if nodes is None else {"ssmManagedInstances": nodes},
+    )
 
 
-@pytest.mark.parametrize("nodes,expected", [
-    ({"i-0aaaaaaaaaaaaaaa1": "Online"}, "COMPLIANT"),
-    ({"i-0aaaaaaaaaaaaaaa1": "ConnectionLost"}, "NON_COMPLIANT"),
-    ({"i-0bbbbbbbbbbbbbbb2": "Online"}, "NON_COMPLIANT"),
-    ({}, "NON_COMPLIANT"),
-])
+@pytest.mark.parametrize(
+    "nodes,expected",
+    [
+        ({"i-0aaaaaaaaaaaaaaa1": "Online"}, "COMPLIANT"),
+        ({"i-0aaaaaaaaaaaaaaa1": "ConnectionLost"}, "NON_COMPLIANT"),
+        ({"i-0bbbbbbbbbbbbbbb2": "Online"}, "NON_COMPLIANT"),
+        ({}, "NON_COMPLIANT"),
+    ],
+)
 def test_running_instance_managed_by_systems_manager(nodes, expected):
     assert _run("ec2-instance-managed-by-systems-manager", _instance(), [_account(nodes)]).compliance.value == expected
 
@@ -100,24 +123,45 @@ def test_running_instance_managed_by_systems_manager(nodes, expected):
 def test_managed_instance_rule_scope():
     assert _run("ec2-instance-managed-by-systems-manager", _instance("stopped"), [_account({})]).compliance.value == "NOT_APPLICABLE"
     assert _run("ec2-instance-managed-by-systems-manager", _instance(), [_account(None)]) is None  # SSM not collected
-    inventory = ConfigurationItem(resourceType="AWS::SSM::ManagedInstanceInventory", resourceId="i-0aaaaaaaaaaaaaaa1",
-                                  awsRegion="us-east-1", accountId=ACCOUNT, configuration={"PingStatus": "Online"})
+    inventory = ConfigurationItem(
+        resourceType="AWS::SSM::ManagedInstanceInventory",
+        resourceId="i-0aaaaaaaaaaaaaaa1",
+        awsRegion="us-east-1",
+        accountId=ACCOUNT,
+        configuration={"PingStatus": "Online"},
+    )
     assert _run("ec2-instance-managed-by-systems-manager", inventory, [_account({})]) is None
 
 
 def _summary(resource_type, status, errors=()):
-    configuration = {} if status is None else {
-        "ComplianceType": "Patch" if "Patch" in resource_type else "Association", "ResourceType": "ManagedInstance",
-        "ResourceId": "i-0aaaaaaaaaaaaaaa1", "Status": status,
-        "NonCompliantSummary": {"NonCompliantCount": 0 if status == "COMPLIANT" else 3}}
-    return ConfigurationItem(resourceType=resource_type, resourceId="i-0aaaaaaaaaaaaaaa1", awsRegion="us-east-1",
-                             accountId=ACCOUNT, configuration=configuration, collectionErrors=list(errors))
+    configuration = (
+        {}
+        if status is None
+        else {
+            "ComplianceType": "Patch" if "Patch" in resource_type else "Association",
+            "ResourceType": "ManagedInstance",
+            "ResourceId": "i-0aaaaaaaaaaaaaaa1",
+            "Status": status,
+            "NonCompliantSummary": {"NonCompliantCount": 0 if status == "COMPLIANT" else 3},
+        }
+    )
+    return ConfigurationItem(
+        resourceType=resource_type,
+        resourceId="i-0aaaaaaaaaaaaaaa1",
+        awsRegion="us-east-1",
+        accountId=ACCOUNT,
+        configuration=configuration,
+        collectionErrors=list(errors),
+    )
 
 
-@pytest.mark.parametrize("rule_id,resource_type", [
-    ("ec2-managedinstance-association-compliance-status-check", "AWS::SSM::AssociationCompliance"),
-    ("ec2-managedinstance-patch-compliance-status-check", "AWS::SSM::PatchCompliance"),
-])
+@pytest.mark.parametrize(
+    "rule_id,resource_type",
+    [
+        ("ec2-managedinstance-association-compliance-status-check", "AWS::SSM::AssociationCompliance"),
+        ("ec2-managedinstance-patch-compliance-status-check", "AWS::SSM::PatchCompliance"),
+    ],
+)
 def test_compliance_summaries(rule_id, resource_type):
     assert _run(rule_id, _summary(resource_type, "COMPLIANT")).compliance.value == "COMPLIANT"
     bad = _run(rule_id, _summary(resource_type, "NON_COMPLIANT"))
@@ -128,7 +172,8 @@ def test_compliance_summaries(rule_id, resource_type):
 
 def test_document_insufficient_when_permission_read_failed():
     error = {"api": "DescribeDocumentPermission", "error": "AccessDenied", "iam_action": "ssm:DescribeDocumentPermission"}
-    item = ConfigurationItem(resourceType="AWS::SSM::Document", resourceId="doc-x", awsRegion="us-east-1", accountId=ACCOUNT,
-                             collectionErrors=[error])
+    item = ConfigurationItem(
+        resourceType="AWS::SSM::Document", resourceId="doc-x", awsRegion="us-east-1", accountId=ACCOUNT, collectionErrors=[error]
+    )
     result = _run("ssm-document-not-public", item)
     assert result.compliance.value == "INSUFFICIENT_DATA" and "ssm:DescribeDocumentPermission" in result.annotation

@@ -9,11 +9,11 @@ import pytest
 
 from phiwatch.aws.session import AwsContext, make_client
 from phiwatch.engine import ActiveRule, run_rule
-from phiwatch.scan import run_scan
 from phiwatch.model import ConfigurationItem, utcnow
 from phiwatch.policy import Policy, parse_policy
 from phiwatch.rules.base import RuleContext
 from phiwatch.rules.registry import catalogue
+from phiwatch.scan import run_scan
 from phiwatch.store import Store
 
 ACCOUNT = "123456789012"
@@ -62,8 +62,14 @@ def vpc_scan(emulator, tmp_path_factory):
     def flow_log(vpc_id: str, traffic: str) -> None:
         group = f"/flow/{vpc_id}"
         logs.create_log_group(logGroupName=group)
-        ec2.create_flow_logs(ResourceIds=[vpc_id], ResourceType="VPC", TrafficType=traffic, LogDestinationType="cloud-watch-logs",
-                             LogGroupName=group, DeliverLogsPermissionArn=f"arn:aws:iam::{ACCOUNT}:role/flow-logs")
+        ec2.create_flow_logs(
+            ResourceIds=[vpc_id],
+            ResourceType="VPC",
+            TrafficType=traffic,
+            LogDestinationType="cloud-watch-logs",
+            LogGroupName=group,
+            DeliverLogsPermissionArn=f"arn:aws:iam::{ACCOUNT}:role/flow-logs",
+        )
 
     flow_log(vpc("vpc-flowlogs-all", "10.1.0.0/16"), "ALL")
     flow_log(vpc("vpc-flowlogs-reject-only", "10.2.0.0/16"), "REJECT")
@@ -72,29 +78,40 @@ def vpc_scan(emulator, tmp_path_factory):
 
     # default security groups: closed in one VPC, left as created (egress to anywhere) in another
     def default_group(vpc_id: str, name: str) -> str:
-        group = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "group-name", "Values": ["default"]}])["SecurityGroups"][0]
+        group = ec2.describe_security_groups(
+            Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "group-name", "Values": ["default"]}]
+        )["SecurityGroups"][0]
         aliases[group["GroupId"]] = name
         return group["GroupId"]
 
     closed = default_group(ids["vpc-flowlogs-all"], "sg-default-closed")
-    for direction, revoke in (("IpPermissions", ec2.revoke_security_group_ingress), ("IpPermissionsEgress", ec2.revoke_security_group_egress)):
+    for direction, revoke in (
+        ("IpPermissions", ec2.revoke_security_group_ingress),
+        ("IpPermissionsEgress", ec2.revoke_security_group_egress),
+    ):
         permissions = ec2.describe_security_groups(GroupIds=[closed])["SecurityGroups"][0][direction]
         if permissions:
             revoke(GroupId=closed, IpPermissions=permissions)
     default_group(ids["vpc-flowlogs-off"], "sg-default-open")
 
     for name, permissions in GROUPS.items():
-        group = ec2.create_security_group(GroupName=name, Description=name, VpcId=main, TagSpecifications=_name("security-group", name))["GroupId"]
+        group = ec2.create_security_group(GroupName=name, Description=name, VpcId=main, TagSpecifications=_name("security-group", name))[
+            "GroupId"
+        ]
         ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=permissions)
         ids[name] = group
 
     # subnets
     ec2.create_subnet(VpcId=main, CidrBlock="10.1.1.0/24", AvailabilityZone=ZONE, TagSpecifications=_name("subnet", "subnet-public-ip-off"))
-    public = ec2.create_subnet(VpcId=main, CidrBlock="10.1.2.0/24", AvailabilityZone=ZONE, TagSpecifications=_name("subnet", "subnet-public-ip-on"))["Subnet"]["SubnetId"]
+    public = ec2.create_subnet(
+        VpcId=main, CidrBlock="10.1.2.0/24", AvailabilityZone=ZONE, TagSpecifications=_name("subnet", "subnet-public-ip-on")
+    )["Subnet"]["SubnetId"]
     ec2.modify_subnet_attribute(SubnetId=public, MapPublicIpOnLaunch={"Value": True})
 
     # internet gateways and routes
-    attached = ec2.create_internet_gateway(TagSpecifications=_name("internet-gateway", "igw-attached"))["InternetGateway"]["InternetGatewayId"]
+    attached = ec2.create_internet_gateway(TagSpecifications=_name("internet-gateway", "igw-attached"))["InternetGateway"][
+        "InternetGatewayId"
+    ]
     ec2.attach_internet_gateway(InternetGatewayId=attached, VpcId=main)
     ec2.create_internet_gateway(TagSpecifications=_name("internet-gateway", "igw-detached"))
 
@@ -122,16 +139,19 @@ def verdict(verdicts, rule_id, name):
     return verdicts[(rule_id, name)]["compliance"]
 
 
-@pytest.mark.parametrize("rule_id,compliant,non_compliant", [
-    ("restricted-ssh", "sg-ssh-internal-only", "sg-ssh-open-ipv4"),
-    ("restricted-common-ports", "sg-https-open", "sg-range-covers-rdp-open"),
-    ("vpc-sg-open-only-to-authorized-ports", "sg-icmp-open", "sg-https-open"),
-    ("vpc-default-security-group-closed", "sg-default-closed", "sg-default-open"),
-    ("vpc-flow-logs-enabled", "vpc-flowlogs-all", "vpc-flowlogs-off"),
-    ("subnet-auto-assign-public-ip-disabled", "subnet-public-ip-off", "subnet-public-ip-on"),
-    ("internet-gateway-authorized-vpc-only", "igw-detached", "igw-attached"),
-    ("no-unrestricted-route-to-igw", "rtb-igw-narrow", "rtb-igw-ipv4-any"),
-])
+@pytest.mark.parametrize(
+    "rule_id,compliant,non_compliant",
+    [
+        ("restricted-ssh", "sg-ssh-internal-only", "sg-ssh-open-ipv4"),
+        ("restricted-common-ports", "sg-https-open", "sg-range-covers-rdp-open"),
+        ("vpc-sg-open-only-to-authorized-ports", "sg-icmp-open", "sg-https-open"),
+        ("vpc-default-security-group-closed", "sg-default-closed", "sg-default-open"),
+        ("vpc-flow-logs-enabled", "vpc-flowlogs-all", "vpc-flowlogs-off"),
+        ("subnet-auto-assign-public-ip-disabled", "subnet-public-ip-off", "subnet-public-ip-on"),
+        ("internet-gateway-authorized-vpc-only", "igw-detached", "igw-attached"),
+        ("no-unrestricted-route-to-igw", "rtb-igw-narrow", "rtb-igw-ipv4-any"),
+    ],
+)
 def test_rules(vpc_scan, rule_id, compliant, non_compliant):
     verdicts = vpc_scan[0]
     assert verdict(verdicts, rule_id, compliant) == "COMPLIANT", verdicts[(rule_id, compliant)]["annotation"]
@@ -139,26 +159,32 @@ def test_rules(vpc_scan, rule_id, compliant, non_compliant):
     assert verdicts[(rule_id, non_compliant)]["annotation"]
 
 
-@pytest.mark.parametrize("name,expected", [
-    ("sg-ssh-open-ipv4", "NON_COMPLIANT"),
-    ("sg-ssh-open-ipv6", "NON_COMPLIANT"),
-    ("sg-all-traffic-open", "NON_COMPLIANT"),
-    ("sg-ssh-internal-only", "COMPLIANT"),
-    ("sg-https-open", "COMPLIANT"),
-    ("sg-dns-udp-open-ipv6", "COMPLIANT"),
-])
+@pytest.mark.parametrize(
+    "name,expected",
+    [
+        ("sg-ssh-open-ipv4", "NON_COMPLIANT"),
+        ("sg-ssh-open-ipv6", "NON_COMPLIANT"),
+        ("sg-all-traffic-open", "NON_COMPLIANT"),
+        ("sg-ssh-internal-only", "COMPLIANT"),
+        ("sg-https-open", "COMPLIANT"),
+        ("sg-dns-udp-open-ipv6", "COMPLIANT"),
+    ],
+)
 def test_restricted_ssh(vpc_scan, name, expected):
     assert verdict(vpc_scan[0], "restricted-ssh", name) == expected
 
 
-@pytest.mark.parametrize("name,expected", [
-    ("sg-range-covers-rdp-open", "NON_COMPLIANT"),  # 3000-4000 covers 3306 and 3389
-    ("sg-mysql-open-ipv6", "NON_COMPLIANT"),
-    ("sg-all-traffic-open", "NON_COMPLIANT"),
-    ("sg-rdp-udp-open", "COMPLIANT"),  # the rule is about TCP
-    ("sg-ssh-open-ipv4", "COMPLIANT"),  # 22 is not one of the pack's blocked ports
-    ("sg-low-ports-open", "COMPLIANT"),
-])
+@pytest.mark.parametrize(
+    "name,expected",
+    [
+        ("sg-range-covers-rdp-open", "NON_COMPLIANT"),  # 3000-4000 covers 3306 and 3389
+        ("sg-mysql-open-ipv6", "NON_COMPLIANT"),
+        ("sg-all-traffic-open", "NON_COMPLIANT"),
+        ("sg-rdp-udp-open", "COMPLIANT"),  # the rule is about TCP
+        ("sg-ssh-open-ipv4", "COMPLIANT"),  # 22 is not one of the pack's blocked ports
+        ("sg-low-ports-open", "COMPLIANT"),
+    ],
+)
 def test_restricted_common_ports(vpc_scan, name, expected):
     e = vpc_scan[0][("restricted-common-ports", name)]
     assert e["compliance"] == expected, e["annotation"]
@@ -201,9 +227,9 @@ rules:
   vpc-flow-logs-enabled:
     parameters: {{trafficType: ALL}}
   internet-gateway-authorized-vpc-only:
-    parameters: {{AuthorizedVpcIds: "{ids['vpc-flowlogs-off']}, {ids['vpc-flowlogs-all']}"}}
+    parameters: {{AuthorizedVpcIds: "{ids["vpc-flowlogs-off"]}, {ids["vpc-flowlogs-all"]}"}}
   no-unrestricted-route-to-igw:
-    parameters: {{routeTableIds: "{ids['rtb-igw-ipv4-any']}"}}
+    parameters: {{routeTableIds: "{ids["rtb-igw-ipv4-any"]}"}}
   restricted-common-ports:
     parameters: {{blockedPort1: 22}}
 """)
@@ -241,14 +267,22 @@ def _run(rule_id: str, item: ConfigurationItem, **params):
 
 
 def _group(name: str, ingress: list[dict], **configuration) -> ConfigurationItem:
-    return ConfigurationItem(resourceType="AWS::EC2::SecurityGroup", resourceId=f"sg-{name}", resourceName=name, awsRegion="us-east-1",
-                             accountId=ACCOUNT, configuration={"GroupName": name, "IpPermissions": ingress, "IpPermissionsEgress": [], **configuration})
+    return ConfigurationItem(
+        resourceType="AWS::EC2::SecurityGroup",
+        resourceId=f"sg-{name}",
+        resourceName=name,
+        awsRegion="us-east-1",
+        accountId=ACCOUNT,
+        configuration={"GroupName": name, "IpPermissions": ingress, "IpPermissionsEgress": [], **configuration},
+    )
 
 
 def test_protocol_numbers_and_cidr_spellings():
     numeric = _group("sg-tcp-as-6", [{"IpProtocol": "6", "FromPort": 20, "ToPort": 21, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
     assert _run("restricted-common-ports", numeric).compliance.value == "NON_COMPLIANT"
-    spelled = _group("sg-ipv6-any-long", [{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "Ipv6Ranges": [{"CidrIpv6": "0:0:0:0:0:0:0:0/0"}]}])
+    spelled = _group(
+        "sg-ipv6-any-long", [{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "Ipv6Ranges": [{"CidrIpv6": "0:0:0:0:0:0:0:0/0"}]}]
+    )
     assert _run("restricted-ssh", spelled).compliance.value == "NON_COMPLIANT"
     half = _group("sg-half-internet", [{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/1"}]}])
     assert _run("restricted-ssh", half).compliance.value == "COMPLIANT"  # AWS: only 0.0.0.0/0 and ::/0 count
@@ -264,8 +298,12 @@ def test_invalid_authorized_ports_parameter():
 
 def test_denied_reads_are_insufficient_data():
     vpc = ConfigurationItem(
-        resourceType="AWS::EC2::VPC", resourceId="vpc-denied", awsRegion="us-east-1", accountId=ACCOUNT,
-        configuration={"VpcId": "vpc-denied"}, supplementaryConfiguration={},
+        resourceType="AWS::EC2::VPC",
+        resourceId="vpc-denied",
+        awsRegion="us-east-1",
+        accountId=ACCOUNT,
+        configuration={"VpcId": "vpc-denied"},
+        supplementaryConfiguration={},
         collectionErrors=[{"api": "DescribeFlowLogs", "error": "AccessDenied", "iam_action": "ec2:DescribeFlowLogs"}],
     )
     result = _run("vpc-flow-logs-enabled", vpc)

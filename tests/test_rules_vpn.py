@@ -8,28 +8,38 @@ import datetime as dt
 import pytest
 
 from phiwatch.engine import ActiveRule, run_rule
-from phiwatch.scan import run_scan
 from phiwatch.model import ConfigurationItem
 from phiwatch.policy import Policy
 from phiwatch.rules.base import RuleContext
 from phiwatch.rules.registry import catalogue
+from phiwatch.scan import run_scan
 
 ACCOUNT = "123456789012"
 
 
 def _vpn(statuses):
     telemetry = [{"OutsideIpAddress": f"198.51.100.{i}", "Status": s, "StatusMessage": ""} for i, s in enumerate(statuses)]
-    return ConfigurationItem(resourceType="AWS::EC2::VPNConnection", resourceId="vpn-0123456789abcdef0", awsRegion="us-east-1",
-                             accountId=ACCOUNT, configuration={"VpnConnectionId": "vpn-0123456789abcdef0", "State": "available",
-                                                               "VgwTelemetry": telemetry})
+    return ConfigurationItem(
+        resourceType="AWS::EC2::VPNConnection",
+        resourceId="vpn-0123456789abcdef0",
+        awsRegion="us-east-1",
+        accountId=ACCOUNT,
+        configuration={"VpnConnectionId": "vpn-0123456789abcdef0", "State": "available", "VgwTelemetry": telemetry},
+    )
 
 
-@pytest.mark.parametrize("statuses,expected", [
-    (["UP", "UP"], "COMPLIANT"), (["UP", "DOWN"], "NON_COMPLIANT"), (["DOWN", "DOWN"], "NON_COMPLIANT"), ([], "NON_COMPLIANT"),
-])
+@pytest.mark.parametrize(
+    "statuses,expected",
+    [
+        (["UP", "UP"], "COMPLIANT"),
+        (["UP", "DOWN"], "NON_COMPLIANT"),
+        (["DOWN", "DOWN"], "NON_COMPLIANT"),
+        ([], "NON_COMPLIANT"),
+    ],
+)
 def test_both_tunnels_must_be_up(statuses, expected):
     rule = catalogue()["vpc-vpn-2-tunnels-up"]
-    result = run_rule(ActiveRule(rule, {}, None), _vpn(statuses), RuleContext(now=dt.datetime.now(dt.timezone.utc)))
+    result = run_rule(ActiveRule(rule, {}, None), _vpn(statuses), RuleContext(now=dt.datetime.now(dt.UTC)))
     assert result.compliance.value == expected
     assert f"{statuses.count('UP')} of {len(statuses)} tunnels" in result.annotation
 

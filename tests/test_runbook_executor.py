@@ -119,7 +119,9 @@ def test_branch_outputs_assert_and_idempotent_second_run(aws_env, aws):
     assert first.steps[1].outputs == {"NextStep": "Enable"}
     put = first.steps[2].calls[0]
     assert (put.service, put.api, put.params) == (
-        "s3", "PutBucketVersioning", {"Bucket": "phi-versioning", "VersioningConfiguration": {"Status": "Enabled"}}
+        "s3",
+        "PutBucketVersioning",
+        {"Bucket": "phi-versioning", "VersioningConfiguration": {"Status": "Enabled"}},
     )
     assert put.error is None and put.planned is False
     assert first.steps[3].message == "$.Status = Enabled"
@@ -139,7 +141,10 @@ def test_dry_run_sends_no_write_and_plans_interpolated_calls(aws_env, aws):
     plan = execute(doc(VERSIONING), {"Bucket": "phi-plan"}, aws, REGION, dry_run=True)
     assert plan.status == "DryRun" and plan.dry_run
     assert [(s.name, s.status) for s in plan.steps] == [
-        ("Read", "Success"), ("Choose", "Success"), ("Enable", "DryRun"), ("Verify", "DryRun")
+        ("Read", "Success"),
+        ("Choose", "Success"),
+        ("Enable", "DryRun"),
+        ("Verify", "DryRun"),
     ]
     planned = plan.write_calls
     assert len(planned) == 1 and planned[0].planned and planned[0].response is None
@@ -283,9 +288,7 @@ def test_on_failure_continue_jump_and_abort(aws_env, aws):
 
     cont = execute(d, {"Bucket": "phi-onfailure", "Mode": "continue"}, aws, REGION, dry_run=False)
     assert cont.status == "Success" and cont.failed_step is None  # Continue: not critical by default
-    assert [(s.name, s.status) for s in cont.steps] == [
-        ("Choose", "Success"), ("ReadPolicyContinue", "Failed"), ("Versioning", "Success")
-    ]
+    assert [(s.name, s.status) for s in cont.steps] == [("Choose", "Success"), ("ReadPolicyContinue", "Failed"), ("Versioning", "Success")]
     assert cont.steps[1].calls[0].error.startswith("NoSuchBucketPolicy")
     assert cont.steps[1].calls[0].error_code == "NoSuchBucketPolicy"
 
@@ -433,56 +436,97 @@ BASE_STEP = """
     ("body", "fragments"),
     [
         ("mainSteps:\n" + BASE_STEP + BASE_STEP, ("step 'Read' field 'name'", "not unique")),
-        ("mainSteps:\n" + BASE_STEP.replace("inputs:", "nextStep: Nowhere\n        inputs:"),
-         ("step 'Read' field 'nextStep'", "'Nowhere' is not a step")),
-        ("mainSteps:\n" + BASE_STEP.replace("inputs:", "onFailure: step:Nope\n        inputs:"),
-         ("step 'Read' field 'onFailure'", "'Nope'")),
-        ("mainSteps:\n" + BASE_STEP.replace("inputs:", "onFailure: Retry\n        inputs:"),
-         ("step 'Read' field 'onFailure'", "Abort, Continue or step:")),
-        ("mainSteps:\n" + BASE_STEP.replace("Bucket: b", "Bucket: '{{ Missing }}'"),
-         ("step 'Read' field 'inputs.Bucket'", "{{ Missing }} is not a declared parameter")),
-        ("mainSteps:\n" + BASE_STEP.replace("Bucket: b", "Bucket: '{{ Later.Out }}'"),
-         ("step 'Read' field 'inputs.Bucket'", "{{ Later.Out }} is not an output of an earlier step")),
-        ("mainSteps:\n" + BASE_STEP.replace("GetBucketVersioning", "GetBucketVersion"),
-         ("step 'Read' field 'inputs.Api'", "s3 has no API 'GetBucketVersion'")),
-        ("mainSteps:\n" + BASE_STEP.replace("Service: s3", "Service: notaservice"),
-         ("step 'Read' field 'inputs.Service'", "'notaservice'")),
-        ("mainSteps:\n" + BASE_STEP.replace("Bucket: b", "Bucket: b, Buckt: c"),
-         ("step 'Read' field 'inputs.Buckt'", "not a parameter of s3:GetBucketVersioning")),
-        ("mainSteps:\n" + BASE_STEP.replace(", Bucket: b", ""),
-         ("step 'Read' field 'inputs.Bucket'", "required by s3:GetBucketVersioning")),
-        ("mainSteps:\n" + BASE_STEP.replace("inputs:", "maxAttempts: 1000\n        inputs:"),
-         ("step 'Read' field 'maxAttempts'",)),
-        ("mainSteps:\n" + BASE_STEP.replace("inputs:", "onFaliure: Abort\n        inputs:"),
-         ("step 'Read' field 'onFaliure'", "not a supported step field")),
-        ("mainSteps:\n" + BASE_STEP + """
+        (
+            "mainSteps:\n" + BASE_STEP.replace("inputs:", "nextStep: Nowhere\n        inputs:"),
+            ("step 'Read' field 'nextStep'", "'Nowhere' is not a step"),
+        ),
+        (
+            "mainSteps:\n" + BASE_STEP.replace("inputs:", "onFailure: step:Nope\n        inputs:"),
+            ("step 'Read' field 'onFailure'", "'Nope'"),
+        ),
+        (
+            "mainSteps:\n" + BASE_STEP.replace("inputs:", "onFailure: Retry\n        inputs:"),
+            ("step 'Read' field 'onFailure'", "Abort, Continue or step:"),
+        ),
+        (
+            "mainSteps:\n" + BASE_STEP.replace("Bucket: b", "Bucket: '{{ Missing }}'"),
+            ("step 'Read' field 'inputs.Bucket'", "{{ Missing }} is not a declared parameter"),
+        ),
+        (
+            "mainSteps:\n" + BASE_STEP.replace("Bucket: b", "Bucket: '{{ Later.Out }}'"),
+            ("step 'Read' field 'inputs.Bucket'", "{{ Later.Out }} is not an output of an earlier step"),
+        ),
+        (
+            "mainSteps:\n" + BASE_STEP.replace("GetBucketVersioning", "GetBucketVersion"),
+            ("step 'Read' field 'inputs.Api'", "s3 has no API 'GetBucketVersion'"),
+        ),
+        (
+            "mainSteps:\n" + BASE_STEP.replace("Service: s3", "Service: notaservice"),
+            ("step 'Read' field 'inputs.Service'", "'notaservice'"),
+        ),
+        (
+            "mainSteps:\n" + BASE_STEP.replace("Bucket: b", "Bucket: b, Buckt: c"),
+            ("step 'Read' field 'inputs.Buckt'", "not a parameter of s3:GetBucketVersioning"),
+        ),
+        (
+            "mainSteps:\n" + BASE_STEP.replace(", Bucket: b", ""),
+            ("step 'Read' field 'inputs.Bucket'", "required by s3:GetBucketVersioning"),
+        ),
+        ("mainSteps:\n" + BASE_STEP.replace("inputs:", "maxAttempts: 1000\n        inputs:"), ("step 'Read' field 'maxAttempts'",)),
+        (
+            "mainSteps:\n" + BASE_STEP.replace("inputs:", "onFaliure: Abort\n        inputs:"),
+            ("step 'Read' field 'onFaliure'", "not a supported step field"),
+        ),
+        (
+            "mainSteps:\n"
+            + BASE_STEP
+            + """
       - name: Run
         action: aws:runCommand
         inputs: {DocumentName: AWS-RunShellScript, InstanceIds: [i-1], Parameters: {commands: [reboot]}}
-""", ("step 'Run' field 'action'", "'aws:runCommand' is not supported")),
-        ("mainSteps:\n" + BASE_STEP + """
+""",
+            ("step 'Run' field 'action'", "'aws:runCommand' is not supported"),
+        ),
+        (
+            "mainSteps:\n"
+            + BASE_STEP
+            + """
       - name: Choose
         action: aws:branch
         inputs:
           Choices:
             - {NextStep: Read, Variable: "{{ Read.Status }}", StringEquals: x, NumericEquals: 1}
-""", ("step 'Choose' field 'inputs.Choices[0]'", "exactly one operator")),
-        ("mainSteps:\n" + """
+""",
+            ("step 'Choose' field 'inputs.Choices[0]'", "exactly one operator"),
+        ),
+        (
+            "mainSteps:\n"
+            + """
       - name: Nap
         action: aws:sleep
         inputs: {Duration: 10 minutes}
-""", ("step 'Nap' field 'inputs.Duration'", "ISO 8601")),
-        ("mainSteps:\n" + """
+""",
+            ("step 'Nap' field 'inputs.Duration'", "ISO 8601"),
+        ),
+        (
+            "mainSteps:\n"
+            + """
       - name: Check
         action: aws:assertAwsResourceProperty
         inputs: {Service: s3, Api: PutBucketVersioning, Bucket: b, VersioningConfiguration: {Status: Enabled},
                  PropertySelector: $.Status, DesiredValues: [Enabled]}
-""", ("step 'Check' field 'inputs.Api'", "must read")),
-        ("mainSteps:\n" + BASE_STEP.replace("inputs:", "outputs: [{Name: S, Selector: 'Status'}]\n        inputs:"),
-         ("step 'Read' field 'outputs[0].Selector'", "must start with '$'")),
+""",
+            ("step 'Check' field 'inputs.Api'", "must read"),
+        ),
+        (
+            "mainSteps:\n" + BASE_STEP.replace("inputs:", "outputs: [{Name: S, Selector: 'Status'}]\n        inputs:"),
+            ("step 'Read' field 'outputs[0].Selector'", "must start with '$'"),
+        ),
         ("parameters:\n  P: {type: Strnig}\nmainSteps:\n" + BASE_STEP, ("parameter 'P' field 'type'", "'Strnig'")),
-        ("parameters:\n  P: {type: String, default: ab, allowedPattern: '^x+$'}\nmainSteps:\n" + BASE_STEP,
-         ("parameter 'P' field 'default'", "does not match allowedPattern")),
+        (
+            "parameters:\n  P: {type: String, default: ab, allowedPattern: '^x+$'}\nmainSteps:\n" + BASE_STEP,
+            ("parameter 'P' field 'default'", "does not match allowedPattern"),
+        ),
         ("files: {}\nmainSteps:\n" + BASE_STEP, ("field 'files'", "attachments are not supported")),
     ],
 )
@@ -519,10 +563,12 @@ def test_unsupported_action_is_refused_before_any_call(aws):
 
 def test_scripts_other_than_the_vetted_ones_are_refused():
     source = script_source("select_open_ingress")
-    step = {"name": "Pick", "action": "aws:executeScript",
-            "inputs": {"Runtime": "python3.11", "Handler": "select_open_ingress", "Script": source,
-                       "InputPayload": {"IpPermissions": []}},
-            "outputs": [{"Name": "Count", "Selector": "$.Payload.Count", "Type": "Integer"}]}
+    step = {
+        "name": "Pick",
+        "action": "aws:executeScript",
+        "inputs": {"Runtime": "python3.11", "Handler": "select_open_ingress", "Script": source, "InputPayload": {"IpPermissions": []}},
+        "outputs": [{"Name": "Count", "Selector": "$.Payload.Count", "Type": "Integer"}],
+    }
     ok = load_document({"schemaVersion": "0.3", "mainSteps": [step]})
     assert ok.iam_actions() == []
     tampered = json.loads(json.dumps(step))
@@ -540,23 +586,32 @@ def test_scripts_other_than_the_vetted_ones_are_refused():
 
 
 def test_script_step_runs_the_vetted_handler(aws):
-    step = {"name": "Pick", "action": "aws:executeScript",
-            "inputs": {"Runtime": "python3.11", "Handler": "select_open_ingress",
-                       "Script": script_source("select_open_ingress"),
-                       "InputPayload": {"Ports": "{{ Ports }}", "IpPermissions": [
-                           {"IpProtocol": "tcp", "FromPort": 0, "ToPort": 1000, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]},
-                           {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]},
-                           {"IpProtocol": "icmp", "FromPort": -1, "ToPort": -1, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]},
-                       ]}},
-            "outputs": [{"Name": "Count", "Selector": "$.Payload.Count", "Type": "Integer"},
-                        {"Name": "Rules", "Selector": "$.Payload.IpPermissions", "Type": "MapList"}]}
+    step = {
+        "name": "Pick",
+        "action": "aws:executeScript",
+        "inputs": {
+            "Runtime": "python3.11",
+            "Handler": "select_open_ingress",
+            "Script": script_source("select_open_ingress"),
+            "InputPayload": {
+                "Ports": "{{ Ports }}",
+                "IpPermissions": [
+                    {"IpProtocol": "tcp", "FromPort": 0, "ToPort": 1000, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]},
+                    {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]},
+                    {"IpProtocol": "icmp", "FromPort": -1, "ToPort": -1, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]},
+                ],
+            },
+        },
+        "outputs": [
+            {"Name": "Count", "Selector": "$.Payload.Count", "Type": "Integer"},
+            {"Name": "Rules", "Selector": "$.Payload.IpPermissions", "Type": "MapList"},
+        ],
+    }
     d = load_document({"schemaVersion": "0.3", "parameters": {"Ports": {"type": "StringList"}}, "mainSteps": [step]})
     run = execute(d, {"Ports": "22, 3389"}, aws, REGION, dry_run=False)  # comma-separated StringList
     assert run.status == "Success", run.error
     assert run.steps[0].outputs["Count"] == 1
-    assert run.steps[0].outputs["Rules"] == [
-        {"IpProtocol": "tcp", "FromPort": 0, "ToPort": 1000, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
-    ]
+    assert run.steps[0].outputs["Rules"] == [{"IpProtocol": "tcp", "FromPort": 0, "ToPort": 1000, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
     assert aws.recorder.sent == []  # a pure script: no AWS call
 
 
@@ -587,7 +642,11 @@ def test_parameters_missing_pattern_unknown_and_types(aws):
           - {name: Nap, action: aws:sleep, inputs: {Duration: PT0S}}
     """)
     assert typed.bind({"N": "14", "B": "True", "M": '{"k": "v"}', "L": [{"a": 1}]}) == {
-        "N": 14, "B": True, "M": {"k": "v"}, "L": [{"a": 1}], "V": "b"
+        "N": 14,
+        "B": True,
+        "M": {"k": "v"},
+        "L": [{"a": 1}],
+        "V": "b",
     }
     with pytest.raises(RunbookError, match=r"parameter 'N': expects a Integer"):
         typed.bind({"N": "fourteen"})
@@ -619,11 +678,10 @@ def test_builtin_runbooks_validate_and_declare_their_iam_actions():
         assert d.parameters["ResourceId"].required, runbook_id
         assert d.assume_role == "{{ AutomationAssumeRole }}"
         assert d.iam_actions(), runbook_id
-    assert builtin("phiwatch-EnableS3BucketEncryption").iam_actions() == [
-        "s3:GetEncryptionConfiguration", "s3:PutEncryptionConfiguration"
-    ]
+    assert builtin("phiwatch-EnableS3BucketEncryption").iam_actions() == ["s3:GetEncryptionConfiguration", "s3:PutEncryptionConfiguration"]
     assert builtin("phiwatch-BlockS3AccountPublicAccess").iam_actions() == [
-        "s3:GetAccountPublicAccessBlock", "s3:PutAccountPublicAccessBlock"
+        "s3:GetAccountPublicAccessBlock",
+        "s3:PutAccountPublicAccessBlock",
     ]
     assert "iam:PassRole" in builtin("phiwatch-EnableVpcFlowLogs").iam_actions()
     assert builtin("phiwatch-RestrictS3BucketToTLS").iam_actions() == ["s3:GetBucketPolicy", "s3:PutBucketPolicy"]

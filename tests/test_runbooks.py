@@ -76,8 +76,10 @@ def test_enable_ebs_encryption_by_default(aws_env, aws):
     east, west = aws_env.client("ec2"), aws_env.client("ec2", "us-west-2")
 
     def state():
-        return (east.get_ebs_encryption_by_default()["EbsEncryptionByDefault"],
-                west.get_ebs_encryption_by_default()["EbsEncryptionByDefault"])
+        return (
+            east.get_ebs_encryption_by_default()["EbsEncryptionByDefault"],
+            west.get_ebs_encryption_by_default()["EbsEncryptionByDefault"],
+        )
 
     before, after, _ = remediate(aws, "phiwatch-EnableEbsEncryptionByDefault", {"ResourceId": EMULATOR_ACCOUNT}, state)
     assert before == (False, False) and after == (True, False)  # the other Region untouched
@@ -89,12 +91,15 @@ def test_make_ebs_snapshot_private(aws_env, aws):
     public = ec2.create_snapshot(VolumeId=volume, Description="ebs-snapshot-public")["SnapshotId"]
     other = ec2.create_snapshot(VolumeId=volume, Description="ebs-snapshot-public-other")["SnapshotId"]
     for snap in (public, other):
-        ec2.modify_snapshot_attribute(SnapshotId=snap, Attribute="createVolumePermission", OperationType="add",
-                                      GroupNames=["all"], UserIds=["111122223333"])
+        ec2.modify_snapshot_attribute(
+            SnapshotId=snap, Attribute="createVolumePermission", OperationType="add", GroupNames=["all"], UserIds=["111122223333"]
+        )
 
     def perms(snap):
-        return sorted(json.dumps(p, sort_keys=True) for p in ec2.describe_snapshot_attribute(
-            SnapshotId=snap, Attribute="createVolumePermission")["CreateVolumePermissions"])
+        return sorted(
+            json.dumps(p, sort_keys=True)
+            for p in ec2.describe_snapshot_attribute(SnapshotId=snap, Attribute="createVolumePermission")["CreateVolumePermissions"]
+        )
 
     def state():
         return perms(public), perms(other)
@@ -108,8 +113,8 @@ def test_require_imdsv2(aws_env, aws):
     ec2 = aws_env.client("ec2")
     image = ec2.register_image(Name="runbook-base-image", RootDeviceName="/dev/xvda")["ImageId"]
     optional, other = (
-        ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, MetadataOptions={"HttpTokens": "optional"})
-        ["Instances"][0]["InstanceId"] for _ in range(2)
+        ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, MetadataOptions={"HttpTokens": "optional"})["Instances"][0]["InstanceId"]
+        for _ in range(2)
     )
 
     def state():
@@ -122,8 +127,13 @@ def test_require_imdsv2(aws_env, aws):
 
 
 SG_RULES = [
-    {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
-     "IpRanges": [{"CidrIp": "0.0.0.0/0"}, {"CidrIp": "10.0.0.0/8"}], "Ipv6Ranges": [{"CidrIpv6": "::/0"}]},
+    {
+        "IpProtocol": "tcp",
+        "FromPort": 22,
+        "ToPort": 22,
+        "IpRanges": [{"CidrIp": "0.0.0.0/0"}, {"CidrIp": "10.0.0.0/8"}],
+        "Ipv6Ranges": [{"CidrIpv6": "::/0"}],
+    },
     {"IpProtocol": "tcp", "FromPort": 3389, "ToPort": 3389, "Ipv6Ranges": [{"CidrIpv6": "::/0"}]},
     {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]},
     {"IpProtocol": "udp", "FromPort": 5000, "ToPort": 6000, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]},
@@ -161,8 +171,7 @@ def test_revoke_open_ingress_default_ports(aws_env, aws):
     assert after[1] == before[1]  # the other group untouched
     revoke = next(c for c in first.write_calls if c.api == "RevokeSecurityGroupIngress")
     assert revoke.params["IpPermissions"] == [
-        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}],
-         "Ipv6Ranges": [{"CidrIpv6": "::/0"}]},
+        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}], "Ipv6Ranges": [{"CidrIpv6": "::/0"}]},
         {"IpProtocol": "tcp", "FromPort": 3389, "ToPort": 3389, "Ipv6Ranges": [{"CidrIpv6": "::/0"}]},
     ]
 
@@ -189,18 +198,27 @@ def test_enable_vpc_flow_logs_to_s3_and_cloudwatch(aws_env, aws):
         logs = ec2.describe_flow_logs()["FlowLogs"]
         return sorted((f["ResourceId"], f["TrafficType"], f["LogDestinationType"], f.get("FlowLogStatus")) for f in logs)
 
-    _, after, _ = remediate(aws, "phiwatch-EnableVpcFlowLogs", {
-        "ResourceId": vpc_s3, "LogDestinationType": "s3", "LogDestination": "arn:aws:s3:::phi-flow-logs"}, state)
+    _, after, _ = remediate(
+        aws,
+        "phiwatch-EnableVpcFlowLogs",
+        {"ResourceId": vpc_s3, "LogDestinationType": "s3", "LogDestination": "arn:aws:s3:::phi-flow-logs"},
+        state,
+    )
     assert after == [(vpc_s3, "ALL", "s3", "ACTIVE")]
     role = f"arn:aws:iam::{EMULATOR_ACCOUNT}:role/flow-logs-delivery"
-    _, after, _ = remediate(aws, "phiwatch-EnableVpcFlowLogs", {
-        "ResourceId": vpc_cw, "TrafficType": "REJECT", "DeliverLogsPermissionArn": role}, state)
+    _, after, _ = remediate(
+        aws, "phiwatch-EnableVpcFlowLogs", {"ResourceId": vpc_cw, "TrafficType": "REJECT", "DeliverLogsPermissionArn": role}, state
+    )
     assert (vpc_cw, "REJECT", "cloud-watch-logs", "ACTIVE") in after
     assert not any(f[0] == other for f in after)
     # A destination that does not exist: CreateFlowLogs answers 200 with "Unsuccessful"; the check catches it.
-    failed = execute(builtin("phiwatch-EnableVpcFlowLogs"), {
-        "ResourceId": other, "LogDestinationType": "s3", "LogDestination": "arn:aws:s3:::phi-deleted-bucket"},
-        aws, REGION, dry_run=False)
+    failed = execute(
+        builtin("phiwatch-EnableVpcFlowLogs"),
+        {"ResourceId": other, "LogDestinationType": "s3", "LogDestination": "arn:aws:s3:::phi-deleted-bucket"},
+        aws,
+        REGION,
+        dry_run=False,
+    )
     assert failed.status == "Failed" and failed.failed_step == "VerifyFlowLog"
     assert failed.steps[-2].calls[0].response["Unsuccessful"][0]["ResourceId"] == other
     assert not any(f[0] == other for f in state())
@@ -216,14 +234,19 @@ def test_enable_s3_bucket_logging(aws_env, aws):
     s3.create_bucket(Bucket="phi-access-logs", ACL="log-delivery-write")
 
     def state():
-        return (s3.get_bucket_logging(Bucket="phi-records").get("LoggingEnabled"),
-                s3.get_bucket_logging(Bucket="phi-records-other").get("LoggingEnabled"))
+        return (
+            s3.get_bucket_logging(Bucket="phi-records").get("LoggingEnabled"),
+            s3.get_bucket_logging(Bucket="phi-records-other").get("LoggingEnabled"),
+        )
 
-    _, after, _ = remediate(aws, "phiwatch-EnableS3BucketLogging",
-                            {"ResourceId": "phi-records", "TargetBucket": "phi-access-logs"}, state)
+    _, after, _ = remediate(aws, "phiwatch-EnableS3BucketLogging", {"ResourceId": "phi-records", "TargetBucket": "phi-access-logs"}, state)
     assert after == ({"TargetBucket": "phi-access-logs", "TargetPrefix": "phi-records/"}, None)
-    _, after, _ = remediate(aws, "phiwatch-EnableS3BucketLogging", {
-        "ResourceId": "phi-records", "TargetBucket": "phi-access-logs", "TargetPrefix": "s3/phi-records/"}, state)
+    _, after, _ = remediate(
+        aws,
+        "phiwatch-EnableS3BucketLogging",
+        {"ResourceId": "phi-records", "TargetBucket": "phi-access-logs", "TargetPrefix": "s3/phi-records/"},
+        state,
+    )
     assert after[0]["TargetPrefix"] == "s3/phi-records/" and after[1] is None
 
 
@@ -238,13 +261,11 @@ def test_enable_s3_bucket_encryption_sse_s3_and_kms(aws_env, aws):
 
     _, after, _ = remediate(aws, "phiwatch-EnableS3BucketEncryption", {"ResourceId": "phi-unencrypted"}, state)
     assert after["phi-unencrypted"] == {"SSEAlgorithm": "AES256"}
-    _, after, _ = remediate(aws, "phiwatch-EnableS3BucketEncryption",
-                            {"ResourceId": "phi-kms-wanted", "KmsKeyId": key}, state)
+    _, after, _ = remediate(aws, "phiwatch-EnableS3BucketEncryption", {"ResourceId": "phi-kms-wanted", "KmsKeyId": key}, state)
     assert after["phi-kms-wanted"] == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}
     assert after["phi-untouched"] == "ServerSideEncryptionConfigurationNotFoundError"
     # SSE-KMS is never downgraded to SSE-S3: nothing is written.
-    again = execute(builtin("phiwatch-EnableS3BucketEncryption"), {"ResourceId": "phi-kms-wanted"}, aws, REGION,
-                    dry_run=False)
+    again = execute(builtin("phiwatch-EnableS3BucketEncryption"), {"ResourceId": "phi-kms-wanted"}, aws, REGION, dry_run=False)
     assert again.status == "Success" and again.write_calls == []
     assert _encryption(s3, "phi-kms-wanted")["SSEAlgorithm"] == "aws:kms"
 
@@ -257,10 +278,10 @@ def test_block_s3_bucket_public_access(aws_env, aws):
     def state():
         return _bpa(s3, "phi-public-read"), _bpa(s3, "phi-public-other")
 
-    _, after, _ = remediate(aws, "phiwatch-BlockS3BucketPublicAccess", {"ResourceId": "phi-public-read"}, state,
-                            writes_again=True)  # PutPublicAccessBlock is naturally idempotent
-    assert after[0] == {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
-                        "RestrictPublicBuckets": True}
+    _, after, _ = remediate(
+        aws, "phiwatch-BlockS3BucketPublicAccess", {"ResourceId": "phi-public-read"}, state, writes_again=True
+    )  # PutPublicAccessBlock is naturally idempotent
+    assert after[0] == {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True}
     assert after[1] == "NoSuchPublicAccessBlockConfiguration"
 
 
@@ -277,8 +298,7 @@ def test_block_s3_account_public_access(aws_env, aws):
 
     params = {"ResourceId": EMULATOR_ACCOUNT, "BlockPublicPolicy": "true"}
     _, after, _ = remediate(aws, "phiwatch-BlockS3AccountPublicAccess", params, state, writes_again=True)
-    assert after[0] == {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
-                        "RestrictPublicBuckets": True}
+    assert after[0] == {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True}
     assert after[1] == "NoSuchPublicAccessBlockConfiguration"
 
 
@@ -289,8 +309,10 @@ def test_enable_s3_bucket_versioning(aws_env, aws):
     s3.put_bucket_versioning(Bucket="phi-suspended", VersioningConfiguration={"Status": "Suspended"})
 
     def state():
-        return (s3.get_bucket_versioning(Bucket="phi-unversioned").get("Status"),
-                s3.get_bucket_versioning(Bucket="phi-suspended").get("Status"))
+        return (
+            s3.get_bucket_versioning(Bucket="phi-unversioned").get("Status"),
+            s3.get_bucket_versioning(Bucket="phi-suspended").get("Status"),
+        )
 
     before, after, _ = remediate(aws, "phiwatch-EnableS3BucketVersioning", {"ResourceId": "phi-unversioned"}, state)
     assert before == (None, "Suspended") and after == ("Enabled", "Suspended")
@@ -298,14 +320,30 @@ def test_enable_s3_bucket_versioning(aws_env, aws):
 
 def test_restrict_s3_bucket_to_tls_merges_into_the_existing_policy(aws_env, aws):
     s3 = aws_env.client("s3")
-    existing = {"Version": "2012-10-17", "Statement": [
-        {"Sid": "DenyInsecureTransport", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{EMULATOR_ACCOUNT}:root"},
-         "Action": "s3:GetObject", "Resource": "arn:aws:s3:::phi-shared/*"},
-    ]}
-    other_policy = {"Version": "2012-10-17", "Statement": [
-        {"Sid": "Read", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{EMULATOR_ACCOUNT}:root"},
-         "Action": "s3:GetObject", "Resource": "arn:aws:s3:::phi-shared-other/*"},
-    ]}
+    existing = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{EMULATOR_ACCOUNT}:root"},
+                "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::phi-shared/*",
+            },
+        ],
+    }
+    other_policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "Read",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{EMULATOR_ACCOUNT}:root"},
+                "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::phi-shared-other/*",
+            },
+        ],
+    }
     for bucket, policy in (("phi-shared", existing), ("phi-shared-other", other_policy), ("phi-no-policy", None)):
         s3.create_bucket(Bucket=bucket)
         if policy:
@@ -314,9 +352,14 @@ def test_restrict_s3_bucket_to_tls_merges_into_the_existing_policy(aws_env, aws)
     def state():
         return {b: _policy(s3, b) for b in ("phi-shared", "phi-shared-other", "phi-no-policy")}
 
-    tls = {"Sid": "DenyInsecureTransport2", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-           "Resource": ["arn:aws:s3:::phi-shared", "arn:aws:s3:::phi-shared/*"],
-           "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+    tls = {
+        "Sid": "DenyInsecureTransport2",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": ["arn:aws:s3:::phi-shared", "arn:aws:s3:::phi-shared/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
     _, after, _ = remediate(aws, "phiwatch-RestrictS3BucketToTLS", {"ResourceId": "phi-shared"}, state)
     assert after["phi-shared"]["Statement"] == existing["Statement"] + [tls]  # merged, not replaced
     assert after["phi-shared-other"] == other_policy and after["phi-no-policy"] == "NoSuchBucketPolicy"
@@ -340,8 +383,7 @@ def test_enable_cloudtrail_log_file_validation(aws_env, aws):
         trails = {t["Name"]: t["LogFileValidationEnabled"] for t in ct.describe_trails()["trailList"]}
         return trails["trail-no-validation"], trails["trail-no-validation-other"]
 
-    before, after, _ = remediate(aws, "phiwatch-EnableCloudTrailLogFileValidation",
-                                 {"ResourceId": "trail-no-validation"}, state)
+    before, after, _ = remediate(aws, "phiwatch-EnableCloudTrailLogFileValidation", {"ResourceId": "trail-no-validation"}, state)
     assert before == (False, False) and after == (True, False)
 
 
@@ -357,15 +399,20 @@ def test_enable_cloudtrail_multi_region_creates_or_converts(aws_env, aws):
             out[t["Name"]] = (t["IsMultiRegionTrail"], ct.get_trail_status(Name=t["Name"])["IsLogging"])
         return out
 
-    _, after, _ = remediate(aws, "phiwatch-EnableCloudTrailMultiRegion",
-                            {"ResourceId": EMULATOR_ACCOUNT, "S3BucketName": "phi-trail-logs"}, state)
+    _, after, _ = remediate(
+        aws, "phiwatch-EnableCloudTrailMultiRegion", {"ResourceId": EMULATOR_ACCOUNT, "S3BucketName": "phi-trail-logs"}, state
+    )
     assert after["phiwatch-multi-region-trail"] == (True, True)
     assert after["trail-single-region"] == (False, False)
     trail = ct.get_trail(Name="phiwatch-multi-region-trail")["Trail"]
     assert trail["LogFileValidationEnabled"] and trail["IncludeGlobalServiceEvents"]
 
-    _, after, _ = remediate(aws, "phiwatch-EnableCloudTrailMultiRegion", {
-        "ResourceId": EMULATOR_ACCOUNT, "S3BucketName": "phi-trail-logs", "TrailName": "trail-single-region"}, state)
+    _, after, _ = remediate(
+        aws,
+        "phiwatch-EnableCloudTrailMultiRegion",
+        {"ResourceId": EMULATOR_ACCOUNT, "S3BucketName": "phi-trail-logs", "TrailName": "trail-single-region"},
+        state,
+    )
     assert after["trail-single-region"] == (True, True)
     assert after["trail-single-region-other"] == (False, False)
 
@@ -406,14 +453,20 @@ def test_set_log_group_retention_never_shortens(aws_env, aws):
 def test_enable_dynamodb_pitr(aws_env, aws):
     ddb = aws_env.client("dynamodb")
     for name in ("phi-table-no-pitr", "phi-table-other"):
-        ddb.create_table(TableName=name, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-                         BillingMode="PAY_PER_REQUEST")
+        ddb.create_table(
+            TableName=name,
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
 
     def state():
-        return tuple(ddb.describe_continuous_backups(TableName=t)["ContinuousBackupsDescription"]
-                     ["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"]
-                     for t in ("phi-table-no-pitr", "phi-table-other"))
+        return tuple(
+            ddb.describe_continuous_backups(TableName=t)["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"][
+                "PointInTimeRecoveryStatus"
+            ]
+            for t in ("phi-table-no-pitr", "phi-table-other")
+        )
 
     before, after, _ = remediate(aws, "phiwatch-EnableDynamoDbPitr", {"ResourceId": "phi-table-no-pitr"}, state)
     assert before == ("DISABLED", "DISABLED") and after == ("ENABLED", "DISABLED")
@@ -421,17 +474,24 @@ def test_enable_dynamodb_pitr(aws_env, aws):
 
 def test_make_rds_snapshots_private(aws_env, aws):
     rds = aws_env.client("rds")
-    rds.create_db_instance(DBInstanceIdentifier="phi-db", DBInstanceClass="db.t3.micro", Engine="postgres",
-                           MasterUsername="admin1", MasterUserPassword="password123", AllocatedStorage=20)
-    rds.create_db_cluster(DBClusterIdentifier="phi-cluster", Engine="aurora-postgresql", MasterUsername="admin1",
-                          MasterUserPassword="password123")
+    rds.create_db_instance(
+        DBInstanceIdentifier="phi-db",
+        DBInstanceClass="db.t3.micro",
+        Engine="postgres",
+        MasterUsername="admin1",
+        MasterUserPassword="password123",
+        AllocatedStorage=20,
+    )
+    rds.create_db_cluster(
+        DBClusterIdentifier="phi-cluster", Engine="aurora-postgresql", MasterUsername="admin1", MasterUserPassword="password123"
+    )
     for snap in ("snap-public", "snap-public-other"):
         rds.create_db_snapshot(DBInstanceIdentifier="phi-db", DBSnapshotIdentifier=snap)
-        rds.modify_db_snapshot_attribute(DBSnapshotIdentifier=snap, AttributeName="restore",
-                                         ValuesToAdd=["all", "111122223333"])
+        rds.modify_db_snapshot_attribute(DBSnapshotIdentifier=snap, AttributeName="restore", ValuesToAdd=["all", "111122223333"])
     rds.create_db_cluster_snapshot(DBClusterIdentifier="phi-cluster", DBClusterSnapshotIdentifier="cluster-snap-public")
-    rds.modify_db_cluster_snapshot_attribute(DBClusterSnapshotIdentifier="cluster-snap-public",
-                                             AttributeName="restore", ValuesToAdd=["all"])
+    rds.modify_db_cluster_snapshot_attribute(
+        DBClusterSnapshotIdentifier="cluster-snap-public", AttributeName="restore", ValuesToAdd=["all"]
+    )
 
     def restore(snap):
         attrs = rds.describe_db_snapshot_attributes(DBSnapshotIdentifier=snap)["DBSnapshotAttributesResult"]
@@ -444,8 +504,9 @@ def test_make_rds_snapshots_private(aws_env, aws):
 
     _, after, _ = remediate(aws, "phiwatch-MakeRdsSnapshotPrivate", {"ResourceId": "snap-public"}, state)
     assert after == (["111122223333"], ["111122223333", "all"], ["all"])
-    _, after, _ = remediate(aws, "phiwatch-MakeRdsSnapshotPrivate",
-                            {"ResourceId": "cluster-snap-public", "SnapshotType": "DBClusterSnapshot"}, state)
+    _, after, _ = remediate(
+        aws, "phiwatch-MakeRdsSnapshotPrivate", {"ResourceId": "cluster-snap-public", "SnapshotType": "DBClusterSnapshot"}, state
+    )
     assert after == (["111122223333"], ["111122223333", "all"], [])
 
 
@@ -454,20 +515,37 @@ def test_make_rds_snapshots_private(aws_env, aws):
 
 def test_set_iam_password_policy_never_weakens(aws_env, aws):
     iam = aws_env.client("iam")
-    iam.update_account_password_policy(MinimumPasswordLength=20, RequireNumbers=True, MaxPasswordAge=30,
-                                       HardExpiry=True)
+    iam.update_account_password_policy(MinimumPasswordLength=20, RequireNumbers=True, MaxPasswordAge=30, HardExpiry=True)
 
     def state():
         policy = iam.get_account_password_policy()["PasswordPolicy"]
-        return {k: policy.get(k) for k in ("MinimumPasswordLength", "RequireSymbols", "RequireNumbers",
-                                           "RequireUppercaseCharacters", "RequireLowercaseCharacters",
-                                           "MaxPasswordAge", "PasswordReusePrevention", "HardExpiry",
-                                           "AllowUsersToChangePassword")}
+        return {
+            k: policy.get(k)
+            for k in (
+                "MinimumPasswordLength",
+                "RequireSymbols",
+                "RequireNumbers",
+                "RequireUppercaseCharacters",
+                "RequireLowercaseCharacters",
+                "MaxPasswordAge",
+                "PasswordReusePrevention",
+                "HardExpiry",
+                "AllowUsersToChangePassword",
+            )
+        }
 
     _, after, _ = remediate(aws, "phiwatch-SetIamPasswordPolicy", {"ResourceId": EMULATOR_ACCOUNT}, state)
-    assert after == {"MinimumPasswordLength": 20, "RequireSymbols": True, "RequireNumbers": True,
-                     "RequireUppercaseCharacters": True, "RequireLowercaseCharacters": True, "MaxPasswordAge": 30,
-                     "PasswordReusePrevention": 24, "HardExpiry": True, "AllowUsersToChangePassword": True}
+    assert after == {
+        "MinimumPasswordLength": 20,
+        "RequireSymbols": True,
+        "RequireNumbers": True,
+        "RequireUppercaseCharacters": True,
+        "RequireLowercaseCharacters": True,
+        "MaxPasswordAge": 30,
+        "PasswordReusePrevention": 24,
+        "HardExpiry": True,
+        "AllowUsersToChangePassword": True,
+    }
 
 
 def test_set_iam_password_policy_when_none_exists(aws_env, aws):
@@ -479,8 +557,9 @@ def test_set_iam_password_policy_when_none_exists(aws_env, aws):
         except iam.exceptions.NoSuchEntityException:
             return None
 
-    before, after, _ = remediate(aws, "phiwatch-SetIamPasswordPolicy",
-                                 {"ResourceId": EMULATOR_ACCOUNT, "MinimumPasswordLength": "16"}, state)
+    before, after, _ = remediate(
+        aws, "phiwatch-SetIamPasswordPolicy", {"ResourceId": EMULATOR_ACCOUNT, "MinimumPasswordLength": "16"}, state
+    )
     assert before is None
     assert after["MinimumPasswordLength"] == 16 and after["MaxPasswordAge"] == 90
     assert after["PasswordReusePrevention"] == 24 and after["RequireSymbols"]
@@ -506,19 +585,20 @@ def test_deactivate_old_access_keys(aws_env, aws):
     alice = iam.get_user(UserName="alice-old-keys")["User"]["UserId"]
 
     def state():
-        return {u: sorted(k["Status"] for k in iam.list_access_keys(UserName=u)["AccessKeyMetadata"])
-                for u in ("alice-old-keys", "bob-old-keys", "carol-fresh-key")}
+        return {
+            u: sorted(k["Status"] for k in iam.list_access_keys(UserName=u)["AccessKeyMetadata"])
+            for u in ("alice-old-keys", "bob-old-keys", "carol-fresh-key")
+        }
 
-    before, after, first = remediate(aws, "phiwatch-DeactivateOldAccessKeys",
-                                     {"ResourceId": alice, "UserName": "alice-old-keys"}, state)
+    before, after, first = remediate(aws, "phiwatch-DeactivateOldAccessKeys", {"ResourceId": alice, "UserName": "alice-old-keys"}, state)
     assert before["alice-old-keys"] == ["Active", "Active"]
-    assert after == {"alice-old-keys": ["Inactive", "Inactive"], "bob-old-keys": ["Active", "Active"],
-                     "carol-fresh-key": ["Active"]}
+    assert after == {"alice-old-keys": ["Inactive", "Inactive"], "bob-old-keys": ["Active", "Active"], "carol-fresh-key": ["Active"]}
     assert [c.api for c in first.write_calls] == ["UpdateAccessKey", "UpdateAccessKey"]
 
     carol = iam.get_user(UserName="carol-fresh-key")["User"]["UserId"]
-    run = execute(builtin("phiwatch-DeactivateOldAccessKeys"), {"ResourceId": carol, "UserName": "carol-fresh-key"},
-                  aws, REGION, dry_run=False)
+    run = execute(
+        builtin("phiwatch-DeactivateOldAccessKeys"), {"ResourceId": carol, "UserName": "carol-fresh-key"}, aws, REGION, dry_run=False
+    )
     assert run.status == "Success" and run.write_calls == []
     assert iam.list_access_keys(UserName="carol-fresh-key")["AccessKeyMetadata"][0]["AccessKeyId"] == fresh
 
@@ -558,9 +638,7 @@ def test_a_resource_deleted_before_the_run_fails_cleanly(aws):
 
 def test_rule_parameters_match_runbook_parameters_ignoring_case():
     doc = builtin("phiwatch-DeactivateOldAccessKeys")
-    assert doc.match_parameters({"maxAccessKeyAge": 45, "maxCredentialUsageAge": None, "other": 1}) == {
-        "MaxAccessKeyAge": 45
-    }
+    assert doc.match_parameters({"maxAccessKeyAge": 45, "maxCredentialUsageAge": None, "other": 1}) == {"MaxAccessKeyAge": 45}
     logging = builtin("phiwatch-EnableS3BucketLogging")
     assert logging.match_parameters({"targetBucket": "logs-bucket", "targetPrefix": None}) == {"TargetBucket": "logs-bucket"}
 

@@ -68,7 +68,12 @@ def test_buckets_outside_requested_regions_are_skipped(aws_env, store):
 def test_account_public_access_block_goes_on_account_item(aws_env, store):
     aws_env.client("s3control").put_public_access_block(
         AccountId="123456789012",
-        PublicAccessBlockConfiguration={"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True},
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
     )
     collect(aws_env.context(), store, services=["s3"])
     account = [r for r in store.inventory(resource_type=ACCOUNT_TYPE) if r["region"] == "global"]

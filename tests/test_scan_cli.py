@@ -7,8 +7,6 @@ import os
 import subprocess
 import sys
 
-from phiwatch.aws.session import make_client
-
 
 def run(args, endpoint=None, **kw):
     env = dict(os.environ, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")

@@ -49,6 +49,7 @@ class _Denied:
 
 # -- ACM ----------------------------------------------------------------------------------------
 
+
 def test_acm_certificates_expiry_fields_tags_and_deletion(aws_env, store):
     acm = aws_env.client("acm")
     soon_pem, soon_key = self_signed("cert-expiring.example.org", 5)
@@ -93,12 +94,15 @@ def test_acm_describe_denied_keeps_summary_and_records_error(aws_env, store):
 
 # -- OpenSearch / Elasticsearch -----------------------------------------------------------------
 
+
 def test_opensearch_domains_recorded_as_both_types(aws_env, store):
     os_client = aws_env.client("opensearch")
     log_group = f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/opensearch/search-encrypted"
     os_client.create_domain(
-        DomainName="search-encrypted", EngineVersion="OpenSearch_2.11",
-        EncryptionAtRestOptions={"Enabled": True}, NodeToNodeEncryptionOptions={"Enabled": True},
+        DomainName="search-encrypted",
+        EngineVersion="OpenSearch_2.11",
+        EncryptionAtRestOptions={"Enabled": True},
+        NodeToNodeEncryptionOptions={"Enabled": True},
         DomainEndpointOptions={"EnforceHTTPS": True, "TLSSecurityPolicy": "Policy-Min-TLS-1-2-2019-07"},
         VPCOptions={"SubnetIds": ["subnet-0123"], "SecurityGroupIds": ["sg-0123"]},
         LogPublishingOptions={"AUDIT_LOGS": {"CloudWatchLogsLogGroupArn": log_group, "Enabled": True}},
@@ -160,8 +164,13 @@ def test_redshift_clusters_logging_and_parameter_groups(aws_env, store):
     rs = aws_env.client("redshift")
     rs.create_cluster_parameter_group(ParameterGroupName="pg-custom", ParameterGroupFamily="redshift-1.0", Description="custom")
     rs.create_cluster(
-        ClusterIdentifier="redshift-encrypted", Encrypted=True, PubliclyAccessible=False, ClusterParameterGroupName="pg-custom",
-        AutomatedSnapshotRetentionPeriod=7, Tags=_tags({"PHI": "Yes"}), **RS_COMMON,
+        ClusterIdentifier="redshift-encrypted",
+        Encrypted=True,
+        PubliclyAccessible=False,
+        ClusterParameterGroupName="pg-custom",
+        AutomatedSnapshotRetentionPeriod=7,
+        Tags=_tags({"PHI": "Yes"}),
+        **RS_COMMON,
     )
     rs.enable_logging(ClusterIdentifier="redshift-encrypted", LogDestinationType="cloudwatch", LogExports=["userlog"])
     rs.create_cluster(ClusterIdentifier="redshift-public", PubliclyAccessible=True, AllowVersionUpgrade=False, **RS_COMMON)
@@ -183,8 +192,11 @@ def test_redshift_clusters_logging_and_parameter_groups(aws_env, store):
     assert sup["ParameterGroupSettings"] == {
         "pg-custom": {"require_ssl": "false", "use_fips_ssl": "false", "enable_user_activity_logging": "false"}
     }
-    assert {"resourceType": "AWS::Redshift::ClusterParameterGroup", "resourceId": "pg-custom",
-            "name": "Is associated with ClusterParameterGroup"} in good["relationships"]
+    assert {
+        "resourceType": "AWS::Redshift::ClusterParameterGroup",
+        "resourceId": "pg-custom",
+        "name": "Is associated with ClusterParameterGroup",
+    } in good["relationships"]
 
     bad = _item(store, "redshift-public", "AWS::Redshift::Cluster")
     assert bad["configuration"]["PubliclyAccessible"] is True and bad["configuration"]["Encrypted"] is False
@@ -226,6 +238,7 @@ def test_redshift_parameters_denied_leaves_settings_absent(aws_env, store):
 
 # -- API Gateway ----------------------------------------------------------------------------------
 
+
 def _rest_api(aws_env, name="claims-api"):
     apigw = aws_env.client("apigateway")
     api = apigw.create_rest_api(name=name)["id"]
@@ -238,12 +251,17 @@ def _rest_api(aws_env, name="claims-api"):
 def test_apigateway_rest_and_v2_stages(aws_env, store):
     apigw, api, deployment = _rest_api(aws_env)
     apigw.create_stage(restApiId=api, stageName="stage-logging-on", deploymentId=deployment, tags={"PHI": "Yes"})
-    apigw.update_stage(restApiId=api, stageName="stage-logging-on", patchOperations=[
-        {"op": "replace", "path": "/*/*/logging/loglevel", "value": "INFO"}])
+    apigw.update_stage(
+        restApiId=api, stageName="stage-logging-on", patchOperations=[{"op": "replace", "path": "/*/*/logging/loglevel", "value": "INFO"}]
+    )
     apigw.create_stage(restApiId=api, stageName="stage-logging-off", deploymentId=deployment)
     wafv2 = aws_env.client("wafv2")
-    acl = wafv2.create_web_acl(Name="stage-acl", Scope="REGIONAL", DefaultAction={"Allow": {}}, VisibilityConfig={
-        "SampledRequestsEnabled": False, "CloudWatchMetricsEnabled": False, "MetricName": "stage-acl"})["Summary"]["ARN"]
+    acl = wafv2.create_web_acl(
+        Name="stage-acl",
+        Scope="REGIONAL",
+        DefaultAction={"Allow": {}},
+        VisibilityConfig={"SampledRequestsEnabled": False, "CloudWatchMetricsEnabled": False, "MetricName": "stage-acl"},
+    )["Summary"]["ARN"]
     on_arn = f"arn:aws:apigateway:us-east-1::/restapis/{api}/stages/stage-logging-on"
     wafv2.associate_web_acl(WebACLArn=acl, ResourceArn=on_arn)
 
@@ -295,6 +313,7 @@ def test_apigateway_get_stages_denied_is_not_a_deletion(aws_env, store):
 
 # -- GuardDuty and Security Hub (account items) ---------------------------------------------------
 
+
 def test_guardduty_and_securityhub_account_keys_per_region(aws_env, store):
     detector = aws_env.client("guardduty").create_detector(Enable=True, FindingPublishingFrequency="FIFTEEN_MINUTES")["DetectorId"]
     aws_env.client("securityhub").enable_security_hub(EnableDefaultStandards=False)
@@ -303,11 +322,16 @@ def test_guardduty_and_securityhub_account_keys_per_region(aws_env, store):
     assert result.errors == []
 
     east = _account(store, "us-east-1")["configuration"]
-    assert east["guardDutyDetectors"] == [{
-        "DetectorId": detector, "Status": "ENABLED", "FindingPublishingFrequency": "FIFTEEN_MINUTES",
-        "CreatedAt": east["guardDutyDetectors"][0]["CreatedAt"], "UpdatedAt": east["guardDutyDetectors"][0]["UpdatedAt"],
-        "Administrator": None,
-    }]
+    assert east["guardDutyDetectors"] == [
+        {
+            "DetectorId": detector,
+            "Status": "ENABLED",
+            "FindingPublishingFrequency": "FIFTEEN_MINUTES",
+            "CreatedAt": east["guardDutyDetectors"][0]["CreatedAt"],
+            "UpdatedAt": east["guardDutyDetectors"][0]["UpdatedAt"],
+            "Administrator": None,
+        }
+    ]
     assert east["securityHub"]["HubArn"] == f"arn:aws:securityhub:us-east-1:{ACCOUNT}:hub/default"
     west = _account(store, "us-west-2")["configuration"]
     assert west["guardDutyDetectors"] == []  # explicit "no detector", not "could not read"
@@ -330,7 +354,8 @@ def test_denied_detection_reads_leave_keys_absent(aws_env, store):
     ctx.client("securityhub", "us-east-1").meta.events.register("before-call.securityhub.DescribeHub", _Denied("AccessDeniedException"))
     result = collect(ctx, store, services=["guardduty", "securityhub"])
     assert sorted((e.api, e.iam_action) for e in result.errors) == [
-        ("DescribeHub", "securityhub:DescribeHub"), ("GetDetector", "guardduty:GetDetector"),
+        ("DescribeHub", "securityhub:DescribeHub"),
+        ("GetDetector", "guardduty:GetDetector"),
     ]
     account = _account(store, "us-east-1")
     assert "guardDutyDetectors" not in account["configuration"]  # absent = could not check

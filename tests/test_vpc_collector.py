@@ -24,8 +24,12 @@ def _flow_log(aws_env, vpc: str) -> str:
     logs = aws_env.client("logs")
     logs.create_log_group(logGroupName=f"/flow/{vpc}")
     return aws_env.client("ec2").create_flow_logs(
-        ResourceIds=[vpc], ResourceType="VPC", TrafficType="ALL", LogDestinationType="cloud-watch-logs",
-        LogGroupName=f"/flow/{vpc}", DeliverLogsPermissionArn=f"arn:aws:iam::{ACCOUNT}:role/flow-logs",
+        ResourceIds=[vpc],
+        ResourceType="VPC",
+        TrafficType="ALL",
+        LogDestinationType="cloud-watch-logs",
+        LogGroupName=f"/flow/{vpc}",
+        DeliverLogsPermissionArn=f"arn:aws:iam::{ACCOUNT}:role/flow-logs",
     )["FlowLogIds"][0]
 
 
@@ -37,9 +41,7 @@ def test_flow_logs_land_on_the_right_vpc_with_one_call(aws_env, store):
 
     ctx = aws_env.context()
     calls = []
-    ctx.client("ec2", "us-east-1").meta.events.register(
-        "before-call.ec2.DescribeFlowLogs", lambda **kw: calls.append(kw["model"].name)
-    )
+    ctx.client("ec2", "us-east-1").meta.events.register("before-call.ec2.DescribeFlowLogs", lambda **kw: calls.append(kw["model"].name))
     result = collect(ctx, store, services=["vpc"])
     assert result.errors == []
     assert calls == ["DescribeFlowLogs"]  # once per region, not once per VPC
@@ -50,9 +52,7 @@ def test_flow_logs_land_on_the_right_vpc_with_one_call(aws_env, store):
     assert good["configuration"]["CidrBlock"] == "10.10.0.0/16"
     assert good["tags"] == {"Name": "vpc-flowlogs-on", "PHI": "Yes"}
     logs = good["supplementaryConfiguration"]["FlowLogs"]
-    assert [(f["FlowLogId"], f["ResourceId"], f["FlowLogStatus"], f["TrafficType"]) for f in logs] == [
-        (flow_log, on, "ACTIVE", "ALL")
-    ]
+    assert [(f["FlowLogId"], f["ResourceId"], f["FlowLogStatus"], f["TrafficType"]) for f in logs] == [(flow_log, on, "ACTIVE", "ALL")]
     bad = _item(store, "vpc-flowlogs-off")
     assert bad["resourceId"] == off
     assert bad["supplementaryConfiguration"]["FlowLogs"] == []  # explicit: no flow log
@@ -95,13 +95,13 @@ def test_failed_flow_log_listing_leaves_key_absent(aws_env, store):
 def test_subnets_acls_gateways_route_tables(aws_env, store):
     ec2 = aws_env.client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.40.0.0/16", TagSpecifications=_name("vpc", "vpc-main"))["Vpc"]["VpcId"]
-    public = ec2.create_subnet(
-        VpcId=vpc, CidrBlock="10.40.1.0/24", TagSpecifications=_name("subnet", "subnet-public-ip-on-launch")
-    )["Subnet"]["SubnetId"]
+    public = ec2.create_subnet(VpcId=vpc, CidrBlock="10.40.1.0/24", TagSpecifications=_name("subnet", "subnet-public-ip-on-launch"))[
+        "Subnet"
+    ]["SubnetId"]
     ec2.modify_subnet_attribute(SubnetId=public, MapPublicIpOnLaunch={"Value": True})
-    private = ec2.create_subnet(
-        VpcId=vpc, CidrBlock="10.40.2.0/24", TagSpecifications=_name("subnet", "subnet-private")
-    )["Subnet"]["SubnetId"]
+    private = ec2.create_subnet(VpcId=vpc, CidrBlock="10.40.2.0/24", TagSpecifications=_name("subnet", "subnet-private"))["Subnet"][
+        "SubnetId"
+    ]
     igw = ec2.create_internet_gateway(TagSpecifications=_name("internet-gateway", "igw-main"))["InternetGateway"]["InternetGatewayId"]
     ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
     table = ec2.create_route_table(VpcId=vpc, TagSpecifications=_name("route-table", "rtb-public"))["RouteTable"]["RouteTableId"]

@@ -14,7 +14,6 @@ import pytest
 
 from phiwatch.collect.runner import collect
 from phiwatch.store import Store
-
 from test_watch_service import MALLORY, OPEN_SSH, OPS, WatchEnv
 
 _SCRIPT = Path(sys.executable).with_name("phiwatch")
@@ -25,8 +24,26 @@ pytestmark = pytest.mark.server
 
 def _start(watch: WatchEnv, db: str, log_path: Path) -> subprocess.Popen:
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
-    args = ["watch", "--queue-url", watch.queue_url, "--endpoint-url", watch.env.endpoint, "--db", db, "--region", "us-east-1",
-            "--wait-seconds", "1", "--no-sweep-on-start", "--full-sweep-hours", "0", "--periodic-minutes", "0", "--log-format", "json"]
+    args = [
+        "watch",
+        "--queue-url",
+        watch.queue_url,
+        "--endpoint-url",
+        watch.env.endpoint,
+        "--db",
+        db,
+        "--region",
+        "us-east-1",
+        "--wait-seconds",
+        "1",
+        "--no-sweep-on-start",
+        "--full-sweep-hours",
+        "0",
+        "--periodic-minutes",
+        "0",
+        "--log-format",
+        "json",
+    ]
     return subprocess.Popen([*PHIWATCH, *args], env=env, stdout=subprocess.DEVNULL, stderr=log_path.open("ab"))
 
 

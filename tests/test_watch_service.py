@@ -16,7 +16,7 @@ import pytest
 from phiwatch.aws.session import AwsContext
 from phiwatch.collect.runner import collect
 from phiwatch.policy import parse_policy
-from phiwatch.store.tables import findings, resources, versions
+from phiwatch.store.tables import findings, resources
 from phiwatch.watch.metrics import MetricsServer
 from phiwatch.watch.service import WatchOptions, WatchService
 from phiwatch.watch.setup import SetupOptions, queue_policy, run_setup
@@ -29,7 +29,7 @@ OPEN_SSH = [{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"C
 
 
 def now_iso(offset: float = 0.0) -> str:
-    return (dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=offset)).isoformat().replace("+00:00", "Z")
+    return (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=offset)).isoformat().replace("+00:00", "Z")
 
 
 class WatchEnv:
@@ -55,23 +55,51 @@ class WatchEnv:
         )
 
     def service(self, policy=None, aws=None, **options) -> WatchService:
-        opts = {"queue_url": self.queue_url, "wait_seconds": 0, "full_sweep_seconds": 0, "periodic_check_seconds": 0,
-                "sweep_on_start": False, "retry_delay": 0, **options}
+        opts = {
+            "queue_url": self.queue_url,
+            "wait_seconds": 0,
+            "full_sweep_seconds": 0,
+            "periodic_check_seconds": 0,
+            "sweep_on_start": False,
+            "retry_delay": 0,
+            **options,
+        }
         return WatchService(aws or self.aws, self.store, policy or self.policy(), WatchOptions(**opts))
 
-    def put(self, source: str, name: str, request: dict, *, actor: str = MALLORY, event_id: str | None = None,
-            event_time: str | None = None, response: dict | None = None, region: str = "us-east-1") -> str:
+    def put(
+        self,
+        source: str,
+        name: str,
+        request: dict,
+        *,
+        actor: str = MALLORY,
+        event_id: str | None = None,
+        event_time: str | None = None,
+        response: dict | None = None,
+        region: str = "us-east-1",
+    ) -> str:
         event_id = event_id or str(uuid.uuid4())
         detail = {
             "eventVersion": "1.08",
             "userIdentity": {"type": "IAMUser", "principalId": "AIDAEXAMPLE", "arn": actor, "accountId": ACCOUNT},
-            "eventTime": event_time or now_iso(), "eventSource": source, "eventName": name, "awsRegion": region,
-            "sourceIPAddress": "198.51.100.7", "userAgent": "aws-cli/2", "requestParameters": request,
-            "responseElements": response, "requestID": str(uuid.uuid4()), "eventID": event_id, "readOnly": False,
-            "eventType": "AwsApiCall", "managementEvent": True, "recipientAccountId": ACCOUNT,
+            "eventTime": event_time or now_iso(),
+            "eventSource": source,
+            "eventName": name,
+            "awsRegion": region,
+            "sourceIPAddress": "198.51.100.7",
+            "userAgent": "aws-cli/2",
+            "requestParameters": request,
+            "responseElements": response,
+            "requestID": str(uuid.uuid4()),
+            "eventID": event_id,
+            "readOnly": False,
+            "eventType": "AwsApiCall",
+            "managementEvent": True,
+            "recipientAccountId": ACCOUNT,
         }
-        out = self.events.put_events(Entries=[{"Source": "aws." + source.split(".")[0], "DetailType": "AWS API Call via CloudTrail",
-                                               "Detail": json.dumps(detail)}])
+        out = self.events.put_events(
+            Entries=[{"Source": "aws." + source.split(".")[0], "DetailType": "AWS API Call via CloudTrail", "Detail": json.dumps(detail)}]
+        )
         assert out["FailedEntryCount"] == 0
         return event_id
 
@@ -99,10 +127,15 @@ class WatchEnv:
         from sqlalchemy import select
 
         with self.store.engine.connect() as conn:
-            row = conn.execute(
-                select(findings).join(resources, resources.c.id == findings.c.resource_pk)
-                .where(findings.c.rule_id == rule_id, resources.c.resource_id == resource_id)
-            ).mappings().first()
+            row = (
+                conn.execute(
+                    select(findings)
+                    .join(resources, resources.c.id == findings.c.resource_pk)
+                    .where(findings.c.rule_id == rule_id, resources.c.resource_id == resource_id)
+                )
+                .mappings()
+                .first()
+            )
             return dict(row) if row else None
 
     def security_group(self, name: str) -> str:
@@ -165,9 +198,16 @@ def test_open_ssh_port_recorded_with_who_alerted_and_remediated(watch):
     watch.alerts(want=0, tries=2)  # drop the initial findings' alerts
 
     watch.ec2.authorize_security_group_ingress(GroupId=sg, IpPermissions=OPEN_SSH)
-    event_id = watch.put("ec2.amazonaws.com", "AuthorizeSecurityGroupIngress", {
-        "groupId": sg, "ipPermissions": {"items": [{"ipProtocol": "tcp", "fromPort": 22, "toPort": 22,
-                                                    "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}}]}})
+    event_id = watch.put(
+        "ec2.amazonaws.com",
+        "AuthorizeSecurityGroupIngress",
+        {
+            "groupId": sg,
+            "ipPermissions": {
+                "items": [{"ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}}]
+            },
+        },
+    )
     svc.run(max_polls=2)
 
     history = watch.history(sg)
@@ -215,14 +255,50 @@ def test_malformed_unknown_and_failed_calls_are_acknowledged(watch):
     watch.send_raw("{this is not json")
     watch.send_raw(json.dumps(["an", "array"]))
     watch.put("ec2.amazonaws.com", "AuthorizeSecurityGroupIngress", {"groupId": "sg-1"})  # routed by the rule
-    watch.send_raw(json.dumps({"detail-type": "AWS API Call via CloudTrail", "source": "aws.ec2", "detail": {
-        "eventSource": "ec2.amazonaws.com", "eventName": "CreateKeyPair", "awsRegion": "us-east-1", "eventTime": now_iso()}}))
-    watch.send_raw(json.dumps({"detail-type": "AWS API Call via CloudTrail", "source": "aws.ec2", "detail": {
-        "eventSource": "ec2.amazonaws.com", "eventName": "DeleteVolume", "errorCode": "Client.UnauthorizedOperation",
-        "awsRegion": "us-east-1", "eventTime": now_iso(), "requestParameters": {"volumeId": "vol-1"}}}))
-    watch.send_raw(json.dumps({"detail-type": "AWS API Call via CloudTrail", "detail": {
-        "eventSource": "ec2.amazonaws.com", "eventName": "DeleteVolume", "awsRegion": "eu-north-1", "eventTime": now_iso(),
-        "requestParameters": {"volumeId": "vol-1"}}}))  # a region this watcher does not collect
+    watch.send_raw(
+        json.dumps(
+            {
+                "detail-type": "AWS API Call via CloudTrail",
+                "source": "aws.ec2",
+                "detail": {
+                    "eventSource": "ec2.amazonaws.com",
+                    "eventName": "CreateKeyPair",
+                    "awsRegion": "us-east-1",
+                    "eventTime": now_iso(),
+                },
+            }
+        )
+    )
+    watch.send_raw(
+        json.dumps(
+            {
+                "detail-type": "AWS API Call via CloudTrail",
+                "source": "aws.ec2",
+                "detail": {
+                    "eventSource": "ec2.amazonaws.com",
+                    "eventName": "DeleteVolume",
+                    "errorCode": "Client.UnauthorizedOperation",
+                    "awsRegion": "us-east-1",
+                    "eventTime": now_iso(),
+                    "requestParameters": {"volumeId": "vol-1"},
+                },
+            }
+        )
+    )
+    watch.send_raw(
+        json.dumps(
+            {
+                "detail-type": "AWS API Call via CloudTrail",
+                "detail": {
+                    "eventSource": "ec2.amazonaws.com",
+                    "eventName": "DeleteVolume",
+                    "awsRegion": "eu-north-1",
+                    "eventTime": now_iso(),
+                    "requestParameters": {"volumeId": "vol-1"},
+                },
+            }
+        )
+    )  # a region this watcher does not collect
     svc.run(max_polls=3)
     assert watch.queued() == 0
     m = svc.metrics
@@ -239,8 +315,9 @@ def test_duplicates_and_out_of_order_events_change_nothing(watch):
     svc = watch.service()
     svc.run(max_polls=1)
     t_alice = now_iso()
-    watch.ec2.authorize_security_group_ingress(GroupId=sg, IpPermissions=[
-        {"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}])
+    watch.ec2.authorize_security_group_ingress(
+        GroupId=sg, IpPermissions=[{"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}]
+    )
     time.sleep(0.05)
     t_bob = now_iso()
     watch.ec2.authorize_security_group_ingress(GroupId=sg, IpPermissions=OPEN_SSH)
@@ -305,8 +382,11 @@ def test_unreachable_queue_backs_off_and_recovers(watch, aws_env):
     svc = watch.service(max_backoff=8)
     good = svc.sqs
     svc.sqs = AwsContext(endpoint_url=f"http://127.0.0.1:{free_port()}", regions=["us-east-1"], session=aws_env.session).session.client(
-        "sqs", region_name="us-east-1", endpoint_url=f"http://127.0.0.1:{free_port()}",
-        config=__import__("botocore.config", fromlist=["Config"]).Config(retries={"max_attempts": 0}, connect_timeout=1))
+        "sqs",
+        region_name="us-east-1",
+        endpoint_url=f"http://127.0.0.1:{free_port()}",
+        config=__import__("botocore.config", fromlist=["Config"]).Config(retries={"max_attempts": 0}, connect_timeout=1),
+    )
     svc._sleep = waits.append
     svc.run(max_polls=5)
     assert len(waits) == 5 and waits[-1] > waits[0] and max(waits) <= 8 * 1.2
@@ -327,8 +407,14 @@ def test_metrics_and_health_over_http(watch):
         base = f"http://{server.host}:{server.port}"
         assert server.host == "127.0.0.1"
         text = urllib.request.urlopen(f"{base}/metrics", timeout=5).read().decode()
-        for name in ("phiwatch_watch_events_processed_total", "phiwatch_watch_events_failed_total", "phiwatch_watch_event_lag_seconds_bucket",
-                     "phiwatch_watch_evaluations_total", "phiwatch_watch_remediations_total", "process_resident_memory_bytes"):
+        for name in (
+            "phiwatch_watch_events_processed_total",
+            "phiwatch_watch_events_failed_total",
+            "phiwatch_watch_event_lag_seconds_bucket",
+            "phiwatch_watch_evaluations_total",
+            "phiwatch_watch_remediations_total",
+            "process_resident_memory_bytes",
+        ):
             assert name in text, name
         health = urllib.request.urlopen(f"{base}/healthz", timeout=5)
         assert health.status == 200 and json.loads(health.read())["status"] == "ok"

@@ -46,8 +46,11 @@ class Calls:
 
 def row(store, resource_type: str, resource_id: str) -> dict:
     with store.engine.connect() as conn:
-        found = conn.execute(select(resources).where(
-            resources.c.resource_type == resource_type, resources.c.resource_id == resource_id)).mappings().first()
+        found = (
+            conn.execute(select(resources).where(resources.c.resource_type == resource_type, resources.c.resource_id == resource_id))
+            .mappings()
+            .first()
+        )
     assert found is not None, (resource_type, resource_id)
     return dict(found)
 
@@ -56,8 +59,10 @@ def row(store, resource_type: str, resource_id: str) -> dict:
 def estate(aws_env, store):
     ec2 = aws_env.client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-    groups = {name: ec2.create_security_group(GroupName=name, Description=name, VpcId=vpc)["GroupId"]
-              for name in ("app-target", "app-other", "app-vanishing")}
+    groups = {
+        name: ec2.create_security_group(GroupName=name, Description=name, VpcId=vpc)["GroupId"]
+        for name in ("app-target", "app-other", "app-vanishing")
+    }
     aws = aws_env.context()
     collect(aws, store, services=["ec2"])
     return aws, ec2, groups
@@ -156,20 +161,32 @@ def seed_one_of_each(aws_env) -> dict[str, str]:
     aws_env.client("s3").create_bucket(Bucket="audit-logs")
     iam.create_role(RoleName="app", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}))
     iam.create_user(UserName="carol")
-    iam.create_policy(PolicyName="read-only", PolicyDocument=json.dumps(
-        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}))
+    iam.create_policy(
+        PolicyName="read-only",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}),
+    )
     for trail in ("main", "secondary"):
         aws_env.client("cloudtrail").create_trail(Name=trail, S3BucketName="audit-logs")
     aws_env.client("logs").create_log_group(logGroupName="/app/audit")
     aws_env.client("dynamodb").create_table(
-        TableName="patients", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+        TableName="patients",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
     aws_env.client("rds").create_db_instance(
-        DBInstanceIdentifier="records", DBInstanceClass="db.t3.micro", Engine="postgres", MasterUsername="admin1",
-        MasterUserPassword="not-a-secret-1", AllocatedStorage=20)
+        DBInstanceIdentifier="records",
+        DBInstanceClass="db.t3.micro",
+        Engine="postgres",
+        MasterUsername="admin1",
+        MasterUserPassword="not-a-secret-1",
+        AllocatedStorage=20,
+    )
     return {
         "AWS::EC2::SecurityGroup": ec2.create_security_group(GroupName="web", Description="web", VpcId=vpc)["GroupId"],
-        "AWS::EC2::Instance": ec2.run_instances(ImageId="ami-12345678", MinCount=1, MaxCount=1, SubnetId=subnet)["Instances"][0]["InstanceId"],
+        "AWS::EC2::Instance": ec2.run_instances(ImageId="ami-12345678", MinCount=1, MaxCount=1, SubnetId=subnet)["Instances"][0][
+            "InstanceId"
+        ],
         "AWS::EC2::Volume": volume,
         "AWS::EC2::Snapshot": ec2.create_snapshot(VolumeId=volume)["SnapshotId"],
         "AWS::S3::Bucket": "audit-logs",
@@ -211,15 +228,27 @@ def test_the_watch_service_recollects_just_the_group_in_the_event(aws_env, store
     ec2.authorize_security_group_ingress(GroupId=target, IpPermissions=OPEN_SSH)
     ec2.authorize_security_group_ingress(GroupId=other, IpPermissions=OPEN_SSH)  # no event for this one
     detail = {
-        "eventVersion": "1.08", "eventSource": "ec2.amazonaws.com", "eventName": "AuthorizeSecurityGroupIngress",
-        "awsRegion": "us-east-1", "eventTime": dt.datetime.now(dt.timezone.utc).isoformat().replace("+00:00", "Z"),
-        "eventID": str(uuid.uuid4()), "readOnly": False, "recipientAccountId": ACCOUNT,
+        "eventVersion": "1.08",
+        "eventSource": "ec2.amazonaws.com",
+        "eventName": "AuthorizeSecurityGroupIngress",
+        "awsRegion": "us-east-1",
+        "eventTime": dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z"),
+        "eventID": str(uuid.uuid4()),
+        "readOnly": False,
+        "recipientAccountId": ACCOUNT,
         "userIdentity": {"type": "IAMUser", "arn": f"arn:aws:iam::{ACCOUNT}:user/mallory", "accountId": ACCOUNT},
-        "requestParameters": {"groupId": target}, "responseElements": {"_return": True},
+        "requestParameters": {"groupId": target},
+        "responseElements": {"_return": True},
     }
-    aws_env.client("events").put_events(Entries=[{"Source": "aws.ec2", "DetailType": "AWS API Call via CloudTrail", "Detail": json.dumps(detail)}])
-    service = WatchService(aws, store, parse_policy(""), WatchOptions(
-        queue_url=queue_url, wait_seconds=1, full_sweep_seconds=0, periodic_check_seconds=0, sweep_on_start=False))
+    aws_env.client("events").put_events(
+        Entries=[{"Source": "aws.ec2", "DetailType": "AWS API Call via CloudTrail", "Detail": json.dumps(detail)}]
+    )
+    service = WatchService(
+        aws,
+        store,
+        parse_policy(""),
+        WatchOptions(queue_url=queue_url, wait_seconds=1, full_sweep_seconds=0, periodic_check_seconds=0, sweep_on_start=False),
+    )
     calls = Calls(aws, "ec2")
     for _ in range(5):
         service.run(max_polls=1)

@@ -7,8 +7,9 @@ gone is recorded as deleted and an untargeted one that is gone too is left alone
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -17,8 +18,13 @@ from phiwatch.collect.runner import collect
 ACCOUNT = "123456789012"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/service"
 VISIBILITY = {"SampledRequestsEnabled": False, "CloudWatchMetricsEnabled": False, "MetricName": "m"}
-DOCUMENT = json.dumps({"schemaVersion": "2.2", "description": "d", "mainSteps": [
-    {"action": "aws:runShellScript", "name": "run", "inputs": {"runCommand": ["true"]}}]})
+DOCUMENT = json.dumps(
+    {
+        "schemaVersion": "2.2",
+        "description": "d",
+        "mainSteps": [{"action": "aws:runShellScript", "name": "run", "inputs": {"runCommand": ["true"]}}],
+    }
+)
 
 
 @dataclass
@@ -50,7 +56,8 @@ def _cache_clusters(env):
 def _replication_groups(env):
     for name in ("group-target", "group-other"):
         env.client("elasticache").create_replication_group(
-            ReplicationGroupId=name, ReplicationGroupDescription=name, Engine="redis", CacheNodeType="cache.t3.micro", NumCacheClusters=1)
+            ReplicationGroupId=name, ReplicationGroupDescription=name, Engine="redis", CacheNodeType="cache.t3.micro", NumCacheClusters=1
+        )
     return "group-target", "group-other"
 
 
@@ -77,10 +84,16 @@ def _endpoint_configs(env):
 
 def _emr_clusters(env):
     emr = env.client("emr")
-    instances = {"MasterInstanceType": "m5.xlarge", "SlaveInstanceType": "m5.xlarge", "InstanceCount": 1, "KeepJobFlowAliveWhenNoSteps": True}
+    instances = {
+        "MasterInstanceType": "m5.xlarge",
+        "SlaveInstanceType": "m5.xlarge",
+        "InstanceCount": 1,
+        "KeepJobFlowAliveWhenNoSteps": True,
+    }
     return tuple(  # type: ignore[return-value]
-        emr.run_job_flow(Name=name, ReleaseLabel="emr-6.15.0", JobFlowRole="EMR_EC2_DefaultRole", ServiceRole="EMR_DefaultRole",
-                         Instances=instances)["JobFlowId"]
+        emr.run_job_flow(
+            Name=name, ReleaseLabel="emr-6.15.0", JobFlowRole="EMR_EC2_DefaultRole", ServiceRole="EMR_DefaultRole", Instances=instances
+        )["JobFlowId"]
         for name in ("emr-target", "emr-other")
     )
 
@@ -88,9 +101,12 @@ def _emr_clusters(env):
 def _projects(env):
     for name in ("build-target", "build-other"):
         env.client("codebuild").create_project(
-            name=name, source={"type": "S3", "location": "builds/src.zip"}, artifacts={"type": "NO_ARTIFACTS"},
+            name=name,
+            source={"type": "S3", "location": "builds/src.zip"},
+            artifacts={"type": "NO_ARTIFACTS"},
             environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0", "computeType": "BUILD_GENERAL1_SMALL"},
-            serviceRole=f"arn:aws:iam::{ACCOUNT}:role/codebuild")
+            serviceRole=f"arn:aws:iam::{ACCOUNT}:role/codebuild",
+        )
     return "build-target", "build-other"
 
 
@@ -102,14 +118,14 @@ def _dms_instances(env):
 
 def _delete_dms(env, name):
     dms = env.client("dms")
-    [instance] = dms.describe_replication_instances(
-        Filters=[{"Name": "replication-instance-id", "Values": [name]}])["ReplicationInstances"]
+    [instance] = dms.describe_replication_instances(Filters=[{"Name": "replication-instance-id", "Values": [name]}])["ReplicationInstances"]
     dms.delete_replication_instance(ReplicationInstanceArn=instance["ReplicationInstanceArn"])
 
 
 def _task_definition(env, family: str) -> str:
     return env.client("ecs").register_task_definition(
-        family=family, containerDefinitions=[{"name": "app", "image": "app:1", "memory": 128}])["taskDefinition"]["taskDefinitionArn"]
+        family=family, containerDefinitions=[{"name": "app", "image": "app:1", "memory": 128}]
+    )["taskDefinition"]["taskDefinitionArn"]
 
 
 def _task_definitions(env):
@@ -126,8 +142,9 @@ def _groups(env):
     asg = env.client("autoscaling")
     asg.create_launch_configuration(LaunchConfigurationName="lc", ImageId="ami-12c6146b", InstanceType="t3.micro")
     for name in ("asg-target", "asg-other"):
-        asg.create_auto_scaling_group(AutoScalingGroupName=name, LaunchConfigurationName="lc", MinSize=0, MaxSize=1,
-                                      AvailabilityZones=["us-east-1a"])
+        asg.create_auto_scaling_group(
+            AutoScalingGroupName=name, LaunchConfigurationName="lc", MinSize=0, MaxSize=1, AvailabilityZones=["us-east-1a"]
+        )
     return "asg-target", "asg-other"
 
 
@@ -155,11 +172,18 @@ def _vpn_connections(env):
     ec2 = env.client("ec2")
     ids = []
     for n, name in enumerate(("vpn-target", "vpn-other")):
-        cgw = ec2.create_customer_gateway(Type="ipsec.1", PublicIp=f"203.0.113.{n + 1}", BgpAsn=65000 + n)["CustomerGateway"]["CustomerGatewayId"]
+        cgw = ec2.create_customer_gateway(Type="ipsec.1", PublicIp=f"203.0.113.{n + 1}", BgpAsn=65000 + n)["CustomerGateway"][
+            "CustomerGatewayId"
+        ]
         vgw = ec2.create_vpn_gateway(Type="ipsec.1")["VpnGateway"]["VpnGatewayId"]
-        ids.append(ec2.create_vpn_connection(
-            Type="ipsec.1", CustomerGatewayId=cgw, VpnGatewayId=vgw,
-            TagSpecifications=[{"ResourceType": "vpn-connection", "Tags": [{"Key": "Name", "Value": name}]}])["VpnConnection"]["VpnConnectionId"])
+        ids.append(
+            ec2.create_vpn_connection(
+                Type="ipsec.1",
+                CustomerGatewayId=cgw,
+                VpnGatewayId=vgw,
+                TagSpecifications=[{"ResourceType": "vpn-connection", "Tags": [{"Key": "Name", "Value": name}]}],
+            )["VpnConnection"]["VpnConnectionId"]
+        )
     return ids[0], ids[1]
 
 
@@ -182,21 +206,42 @@ CASES = [
     Case("elasticache", "AWS::ElastiCache::CacheCluster", _cache_clusters, None),
     Case("elasticache", "AWS::ElastiCache::ReplicationGroup", _replication_groups, None),
     Case("sagemaker", "AWS::SageMaker::NotebookInstance", _notebooks, _delete_notebook),
-    Case("sagemaker", "AWS::SageMaker::EndpointConfig", _endpoint_configs,
-         lambda env, n: env.client("sagemaker").delete_endpoint_config(EndpointConfigName=n)),
+    Case(
+        "sagemaker",
+        "AWS::SageMaker::EndpointConfig",
+        _endpoint_configs,
+        lambda env, n: env.client("sagemaker").delete_endpoint_config(EndpointConfigName=n),
+    ),
     Case("emr", "AWS::EMR::Cluster", _emr_clusters, lambda env, c: env.client("emr").terminate_job_flows(JobFlowIds=[c])),
     Case("codebuild", "AWS::CodeBuild::Project", _projects, lambda env, n: env.client("codebuild").delete_project(name=n)),
     Case("dms", "AWS::DMS::ReplicationInstance", _dms_instances, _delete_dms),
-    Case("ecs", "AWS::ECS::TaskDefinition", _task_definitions,
-         lambda env, arn: env.client("ecs").deregister_task_definition(taskDefinition=arn)),
-    Case("autoscaling", "AWS::AutoScaling::LaunchConfiguration", _launch_configurations,
-         lambda env, n: env.client("autoscaling").delete_launch_configuration(LaunchConfigurationName=n)),
-    Case("autoscaling", "AWS::AutoScaling::AutoScalingGroup", _groups,
-         lambda env, n: env.client("autoscaling").delete_auto_scaling_group(AutoScalingGroupName=n, ForceDelete=True)),
+    Case(
+        "ecs",
+        "AWS::ECS::TaskDefinition",
+        _task_definitions,
+        lambda env, arn: env.client("ecs").deregister_task_definition(taskDefinition=arn),
+    ),
+    Case(
+        "autoscaling",
+        "AWS::AutoScaling::LaunchConfiguration",
+        _launch_configurations,
+        lambda env, n: env.client("autoscaling").delete_launch_configuration(LaunchConfigurationName=n),
+    ),
+    Case(
+        "autoscaling",
+        "AWS::AutoScaling::AutoScalingGroup",
+        _groups,
+        lambda env, n: env.client("autoscaling").delete_auto_scaling_group(AutoScalingGroupName=n, ForceDelete=True),
+    ),
     Case("wafv2", "AWS::WAFv2::WebACL", _web_acls, _delete_web_acl),
     Case("ssm", "AWS::SSM::Document", _documents, lambda env, n: env.client("ssm").delete_document(Name=n)),
-    Case("vpn", "AWS::EC2::VPNConnection", _vpn_connections,
-         lambda env, i: env.client("ec2").delete_vpn_connection(VpnConnectionId=i), fewer=False),
+    Case(
+        "vpn",
+        "AWS::EC2::VPNConnection",
+        _vpn_connections,
+        lambda env, i: env.client("ec2").delete_vpn_connection(VpnConnectionId=i),
+        fewer=False,
+    ),
     Case("backup", "AWS::Backup::BackupPlan", _plans, lambda env, i: env.client("backup").delete_backup_plan(BackupPlanId=i)),
     Case("backup", "AWS::Backup::BackupVault", _vaults, lambda env, n: env.client("backup").delete_backup_vault(BackupVaultName=n)),
 ]

@@ -24,35 +24,50 @@ def _secrets(env):
 
 
 def _functions(env):
-    role = env.client("iam").create_role(RoleName="lambda-exec", AssumeRolePolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
+    role = env.client("iam").create_role(
+        RoleName="lambda-exec",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+            }
+        ),
+    )["Role"]["Arn"]
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as archive:
         archive.writestr("index.py", "def handler(event, context):\n    return 1\n")
     for name in ("function-target", "function-other"):
-        env.client("lambda").create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler="index.handler",
-                                             Code={"ZipFile": buf.getvalue()})
+        env.client("lambda").create_function(
+            FunctionName=name, Runtime="python3.12", Role=role, Handler="index.handler", Code={"ZipFile": buf.getvalue()}
+        )
     return "function-target", "function-other"
 
 
 def _file_systems(env):
-    return tuple(env.client("efs").create_file_system(CreationToken=name)["FileSystemId"]  # type: ignore[return-value]
-                 for name in ("efs-target", "efs-other"))
+    return tuple(
+        env.client("efs").create_file_system(CreationToken=name)["FileSystemId"]  # type: ignore[return-value]
+        for name in ("efs-target", "efs-other")
+    )
 
 
 def _certificates(env):
-    return tuple(env.client("acm").request_certificate(DomainName=name)["CertificateArn"]  # type: ignore[return-value]
-                 for name in ("target.example.org", "other.example.org"))
+    return tuple(
+        env.client("acm").request_certificate(DomainName=name)["CertificateArn"]  # type: ignore[return-value]
+        for name in ("target.example.org", "other.example.org")
+    )
 
 
 def _load_balancers(env):
     ec2 = env.client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.2.0.0/16")["Vpc"]["VpcId"]
-    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.2.{i}.0/24", AvailabilityZone=f"us-east-1{az}")["Subnet"]["SubnetId"]
-               for i, az in enumerate("ab")]
-    return tuple(env.client("elbv2").create_load_balancer(Name=name, Subnets=subnets)["LoadBalancers"][0]["LoadBalancerArn"]  # type: ignore[return-value]
-                 for name in ("alb-target", "alb-other"))
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.2.{i}.0/24", AvailabilityZone=f"us-east-1{az}")["Subnet"]["SubnetId"]
+        for i, az in enumerate("ab")
+    ]
+    return tuple(
+        env.client("elbv2").create_load_balancer(Name=name, Subnets=subnets)["LoadBalancers"][0]["LoadBalancerArn"]  # type: ignore[return-value]
+        for name in ("alb-target", "alb-other")
+    )
 
 
 RS_COMMON = dict(NodeType="ra3.xlplus", MasterUsername="phiadmin", MasterUserPassword="DemoOnly-Passw0rd")
@@ -66,7 +81,9 @@ def _redshift_clusters(env):
 
 def _parameter_groups(env):
     for name in ("pg-target", "pg-other"):
-        env.client("redshift").create_cluster_parameter_group(ParameterGroupName=name, ParameterGroupFamily="redshift-1.0", Description=name)
+        env.client("redshift").create_cluster_parameter_group(
+            ParameterGroupName=name, ParameterGroupFamily="redshift-1.0", Description=name
+        )
     return "pg-target", "pg-other"
 
 
@@ -112,17 +129,34 @@ def _delete_v2_stage(env, arn):
 
 CASES = [
     Case("sns", "AWS::SNS::Topic", _topics, lambda env, arn: env.client("sns").delete_topic(TopicArn=arn)),
-    Case("secretsmanager", "AWS::SecretsManager::Secret", _secrets,
-         lambda env, n: env.client("secretsmanager").delete_secret(SecretId=n, ForceDeleteWithoutRecovery=True), fewer=False),
+    Case(
+        "secretsmanager",
+        "AWS::SecretsManager::Secret",
+        _secrets,
+        lambda env, n: env.client("secretsmanager").delete_secret(SecretId=n, ForceDeleteWithoutRecovery=True),
+        fewer=False,
+    ),
     Case("lambda", "AWS::Lambda::Function", _functions, lambda env, n: env.client("lambda").delete_function(FunctionName=n)),
     Case("efs", "AWS::EFS::FileSystem", _file_systems, lambda env, i: env.client("efs").delete_file_system(FileSystemId=i)),
     Case("acm", "AWS::ACM::Certificate", _certificates, lambda env, arn: env.client("acm").delete_certificate(CertificateArn=arn)),
-    Case("elbv2", "AWS::ElasticLoadBalancingV2::LoadBalancer", _load_balancers,
-         lambda env, arn: env.client("elbv2").delete_load_balancer(LoadBalancerArn=arn)),
-    Case("redshift", "AWS::Redshift::Cluster", _redshift_clusters,
-         lambda env, n: env.client("redshift").delete_cluster(ClusterIdentifier=n, SkipFinalClusterSnapshot=True)),
-    Case("redshift", "AWS::Redshift::ClusterParameterGroup", _parameter_groups,
-         lambda env, n: env.client("redshift").delete_cluster_parameter_group(ParameterGroupName=n)),
+    Case(
+        "elbv2",
+        "AWS::ElasticLoadBalancingV2::LoadBalancer",
+        _load_balancers,
+        lambda env, arn: env.client("elbv2").delete_load_balancer(LoadBalancerArn=arn),
+    ),
+    Case(
+        "redshift",
+        "AWS::Redshift::Cluster",
+        _redshift_clusters,
+        lambda env, n: env.client("redshift").delete_cluster(ClusterIdentifier=n, SkipFinalClusterSnapshot=True),
+    ),
+    Case(
+        "redshift",
+        "AWS::Redshift::ClusterParameterGroup",
+        _parameter_groups,
+        lambda env, n: env.client("redshift").delete_cluster_parameter_group(ParameterGroupName=n),
+    ),
     Case("opensearch", "AWS::OpenSearch::Domain", _domains, lambda env, n: env.client("opensearch").delete_domain(DomainName=n)),
     Case("opensearch", "AWS::Elasticsearch::Domain", _domains, lambda env, n: env.client("opensearch").delete_domain(DomainName=n)),
     Case("apigateway", "AWS::ApiGateway::Stage", _rest_stages, _delete_rest_stage),

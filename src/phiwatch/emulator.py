@@ -31,7 +31,7 @@ class Emulator:
         self.port = port
         self._server: Any = None
 
-    def start(self) -> "Emulator":
+    def start(self) -> Emulator:
         try:
             from moto.server import ThreadedMotoServer
         except ImportError as exc:  # pragma: no cover - moto[server] is a dependency
@@ -71,7 +71,7 @@ class Emulator:
             self._server.stop()
             self._server = None
 
-    def __enter__(self) -> "Emulator":
+    def __enter__(self) -> Emulator:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:

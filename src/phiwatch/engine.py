@@ -16,24 +16,37 @@ import json
 import logging
 import re
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from sqlalchemy import and_, delete, exists, insert, or_, select, update
 
 from phiwatch import __version__
-from phiwatch.notify.outbox import enqueue_events
 from phiwatch.model import STATUS_DELETED, ConfigurationItem, isoformat, utcnow
+from phiwatch.notify.outbox import enqueue_events
 from phiwatch.policy import Policy
 from phiwatch.rules.active import NO_CONFIGURATION, ActiveRule, active_rules, resolve_rules, run_rule
 from phiwatch.rules.base import Rule, RuleContext
 from phiwatch.store.db import Store
-from phiwatch.store.findings import ACTIVE, ExceptionInfo, FindingsWriter, active_findings, finding_id
+from phiwatch.store.findings import ExceptionInfo, FindingsWriter, active_findings, finding_id
 from phiwatch.store.tables import eval_state, evaluations, findings, periodic_runs, resources, rule_dependencies, scans, versions
 
 __all__ = [  # the rule resolution re-exported here lives in phiwatch.rules.active
-    "CHUNK", "NO_CONFIGURATION", "ActiveRule", "EvaluationSummary", "Evaluator", "StoredEvaluations", "active_rules",
-    "current_evaluations", "excepted_findings", "fingerprint", "iter_evaluations", "resolve_rules", "run_rule", "summary_by_section",
+    "CHUNK",
+    "NO_CONFIGURATION",
+    "ActiveRule",
+    "EvaluationSummary",
+    "Evaluator",
+    "StoredEvaluations",
+    "active_rules",
+    "current_evaluations",
+    "excepted_findings",
+    "fingerprint",
+    "iter_evaluations",
+    "resolve_rules",
+    "run_rule",
+    "summary_by_section",
 ]
 
 log = logging.getLogger(__name__)
@@ -57,10 +70,7 @@ class EvaluationSummary:
 
 
 def fingerprint(active: list[ActiveRule]) -> str:
-    data = [
-        [a.rule.id, a.params, a.scope.model_dump() if a.scope else None, a.rule.fn.__module__ if a.rule.fn else None]
-        for a in active
-    ]
+    data = [[a.rule.id, a.params, a.scope.model_dump() if a.scope else None, a.rule.fn.__module__ if a.rule.fn else None] for a in active]
     return hashlib.sha256(json.dumps([__version__, data], sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
@@ -105,7 +115,11 @@ class Evaluator:
         ctx = RuleContext(now=now, lookup=self._lookup)
         engine = self.store.engine
         with engine.begin() as conn:
-            conn.execute(insert(scans).values(id=scan_id, started_at=now, run_id=run_id, fingerprint=fp, policy=self.policy.source, evaluated=0, full=full))
+            conn.execute(
+                insert(scans).values(
+                    id=scan_id, started_at=now, run_id=run_id, fingerprint=fp, policy=self.policy.source, evaluated=0, full=full
+                )
+            )
             due_periodic = set()
             last_runs = {r.rule_id: r.last_run for r in conn.execute(select(periodic_runs))}
             for a in active:
@@ -124,15 +138,25 @@ class Evaluator:
         due_any = due_periodic | due_dependent
         # Stream items joined with their last evaluation state.
         query = (
-            select(resources.c.id, resources.c.status, resources.c.state_id, resources.c.resource_type,
-                   eval_state.c.state_id.label("eval_state_id"), eval_state.c.fingerprint, versions.c.item)
+            select(
+                resources.c.id,
+                resources.c.status,
+                resources.c.state_id,
+                resources.c.resource_type,
+                eval_state.c.state_id.label("eval_state_id"),
+                eval_state.c.fingerprint,
+                versions.c.item,
+            )
             .join(versions, and_(versions.c.resource_pk == resources.c.id, versions.c.version == resources.c.version))
             .outerjoin(eval_state, eval_state.c.resource_pk == resources.c.id)
             # a deleted resource once: while it still has an evaluation state or evaluations to drop
-            .where(or_(
-                resources.c.status != STATUS_DELETED, eval_state.c.state_id.is_not(None),
-                exists().where(evaluations.c.resource_pk == resources.c.id),
-            ))
+            .where(
+                or_(
+                    resources.c.status != STATUS_DELETED,
+                    eval_state.c.state_id.is_not(None),
+                    exists().where(evaluations.c.resource_pk == resources.c.id),
+                )
+            )
             .order_by(resources.c.id)
         )
         read_conn = engine.connect()
@@ -175,12 +199,23 @@ class Evaluator:
                 # Alerts go to the outbox in the same transaction as the finding changes.
                 summary.queued_alerts = enqueue_events(conn, self.policy, self.rules, writer.events, now)
                 summary.finished_at = utcnow()
-                conn.execute(update(scans).where(scans.c.id == scan_id).values(finished_at=summary.finished_at, evaluated=summary.evaluations))
+                conn.execute(
+                    update(scans).where(scans.c.id == scan_id).values(finished_at=summary.finished_at, evaluated=summary.evaluations)
+                )
         finally:
             read_conn.close()
         return summary
 
-    def _evaluate_one(self, writer: FindingsWriter, a: ActiveRule, item: ConfigurationItem, pk: int, state_id: str, ctx: RuleContext, summary: EvaluationSummary) -> None:
+    def _evaluate_one(
+        self,
+        writer: FindingsWriter,
+        a: ActiveRule,
+        item: ConfigurationItem,
+        pk: int,
+        state_id: str,
+        ctx: RuleContext,
+        summary: EvaluationSummary,
+    ) -> None:
         if a.scope is not None and not a.scope.matches(item):
             writer.forget_evaluation(a.rule.id, pk, "out of the rule's scope")
             return
@@ -202,8 +237,13 @@ class Evaluator:
             info = ExceptionInfo(exception.owner, exception.justification, exception.expires)
         fid = finding_id(a.rule.id, item.accountId, item.awsRegion, item.resourceType, item.resourceId)
         writer.apply(
-            fid=fid, rule_id=a.rule.id, resource_pk=pk, severity=a.rule.severity,
-            compliance=result.compliance, annotation=result.annotation, exception=info,
+            fid=fid,
+            rule_id=a.rule.id,
+            resource_pk=pk,
+            severity=a.rule.severity,
+            compliance=result.compliance,
+            annotation=result.annotation,
+            exception=info,
         )
 
     def _resource_gone(self, conn: Any, writer: FindingsWriter, pk: int) -> None:
@@ -256,26 +296,42 @@ def _insert_ignoring_duplicates(conn: Any, table: Any, rows: list[dict[str, Any]
 def _changed_types(conn: Any) -> set[str]:
     """Resource types with an item new, changed or deleted since it was last evaluated."""
     query = (
-        select(resources.c.resource_type).distinct()
+        select(resources.c.resource_type)
+        .distinct()
         .outerjoin(eval_state, eval_state.c.resource_pk == resources.c.id)
-        .where(or_(
-            and_(resources.c.status != STATUS_DELETED, or_(eval_state.c.state_id.is_(None), eval_state.c.state_id != resources.c.state_id)),
-            and_(resources.c.status == STATUS_DELETED, eval_state.c.state_id.is_not(None)),
-        ))
+        .where(
+            or_(
+                and_(
+                    resources.c.status != STATUS_DELETED,
+                    or_(eval_state.c.state_id.is_(None), eval_state.c.state_id != resources.c.state_id),
+                ),
+                and_(resources.c.status == STATUS_DELETED, eval_state.c.state_id.is_not(None)),
+            )
+        )
     )
     return {row[0] for row in conn.execute(query)}
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def iter_evaluations(store: Store, rules: dict[str, Rule], rule_ids: set[str] | None = None) -> Iterator[dict[str, Any]]:
     """Every current evaluation (of ``rule_ids`` when given) in the scan JSON contract's shape, streamed."""
-    query = select(evaluations, resources.c.resource_type, resources.c.resource_id, resources.c.resource_name,
-                   resources.c.arn, resources.c.account_id, resources.c.region).join(
-        resources, resources.c.id == evaluations.c.resource_pk
-    ).where(resources.c.status != STATUS_DELETED).order_by(evaluations.c.rule_id, resources.c.resource_type, resources.c.resource_id)
+    query = (
+        select(
+            evaluations,
+            resources.c.resource_type,
+            resources.c.resource_id,
+            resources.c.resource_name,
+            resources.c.arn,
+            resources.c.account_id,
+            resources.c.region,
+        )
+        .join(resources, resources.c.id == evaluations.c.resource_pk)
+        .where(resources.c.status != STATUS_DELETED)
+        .order_by(evaluations.c.rule_id, resources.c.resource_type, resources.c.resource_id)
+    )
     if rule_ids is not None:
         query = query.where(evaluations.c.rule_id.in_(sorted(rule_ids)))
     with store.engine.connect() as conn:
@@ -318,13 +374,24 @@ class StoredEvaluations:
 
 
 def excepted_findings(store: Store) -> list[dict[str, Any]]:
-    query = select(findings, resources.c.resource_id, resources.c.arn, resources.c.resource_type).join(
-        resources, resources.c.id == findings.c.resource_pk
-    ).where(findings.c.status == "excepted").order_by(findings.c.rule_id)
+    query = (
+        select(findings, resources.c.resource_id, resources.c.arn, resources.c.resource_type)
+        .join(resources, resources.c.id == findings.c.resource_pk)
+        .where(findings.c.status == "excepted")
+        .order_by(findings.c.rule_id)
+    )
     with store.engine.connect() as conn:
         return [
-            {"finding_id": r["id"], "rule_id": r["rule_id"], "resource_type": r["resource_type"], "resource_id": r["resource_id"],
-             "arn": r["arn"], "owner": r["exception_owner"], "justification": r["exception_justification"], "expires": r["exception_expires"]}
+            {
+                "finding_id": r["id"],
+                "rule_id": r["rule_id"],
+                "resource_type": r["resource_type"],
+                "resource_id": r["resource_id"],
+                "arn": r["arn"],
+                "owner": r["exception_owner"],
+                "justification": r["exception_justification"],
+                "expires": r["exception_expires"],
+            }
             for r in conn.execute(query).mappings()
         ]
 
@@ -335,8 +402,11 @@ def summary_by_section(scan: dict[str, Any], rules: dict[str, Rule]) -> list[dic
     sections: dict[str, dict[str, Any]] = {}
     for rule_id in scan["rules_run"]:
         rule = rules.get(rule_id)
-        for section in (rule.hipaa_sections if rule else ()):
-            sections.setdefault(section, {"section": section, "rules": set(), "compliant": set(), "non_compliant": set(), "excepted": set(), "insufficient": set()})["rules"].add(rule_id)
+        for section in rule.hipaa_sections if rule else ():
+            sections.setdefault(
+                section,
+                {"section": section, "rules": set(), "compliant": set(), "non_compliant": set(), "excepted": set(), "insufficient": set()},
+            )["rules"].add(rule_id)
     for e in scan["evaluations"]:
         key = (e["resource_type"], e["account_id"], e["region"], e["resource_id"])
         for section in e["hipaa_sections"]:
@@ -354,14 +424,16 @@ def summary_by_section(scan: dict[str, Any], rules: dict[str, Rule]) -> list[dic
         s = sections[section]
         # a resource failing any rule of the section is non-compliant for it
         failing = s["non_compliant"]
-        out.append({
-            "section": section,
-            "rules": len(s["rules"]),
-            "compliant": len(s["compliant"] - failing - s["insufficient"] - s["excepted"]),
-            "non_compliant": len(failing),
-            "excepted": len(s["excepted"] - failing),
-            "could_not_check": len(s["insufficient"] - failing),
-        })
+        out.append(
+            {
+                "section": section,
+                "rules": len(s["rules"]),
+                "compliant": len(s["compliant"] - failing - s["insufficient"] - s["excepted"]),
+                "non_compliant": len(failing),
+                "excepted": len(s["excepted"] - failing),
+                "could_not_check": len(s["insufficient"] - failing),
+            }
+        )
     return out
 
 

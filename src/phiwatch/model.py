@@ -17,13 +17,13 @@ STATUS_DELETED = "ResourceDeleted"
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def isoformat(value: dt.datetime) -> str:
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def _json_default(value: Any) -> Any:
@@ -140,7 +140,7 @@ class ConfigurationItem:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ConfigurationItem":
+    def from_dict(cls, data: dict[str, Any]) -> ConfigurationItem:
         """An item from its dict; the shapes older versions stored read as empty parts, never as a crash:
         a missing or null ``configuration`` (or one of another type) reads as ``{}``, one stored as JSON
         text is decoded, and so on for the other parts (rules then find nothing rather than fail)."""
@@ -152,8 +152,13 @@ class ConfigurationItem:
                 fields["configuration"] = json.loads(config)
             except ValueError:
                 pass
-        for name, kind in (("configuration", dict), ("supplementaryConfiguration", dict), ("tags", dict),
-                           ("relationships", list), ("collectionErrors", list)):
+        for name, kind in (
+            ("configuration", dict),
+            ("supplementaryConfiguration", dict),
+            ("tags", dict),
+            ("relationships", list),
+            ("collectionErrors", list),
+        ):
             if name in fields and not isinstance(fields[name], kind):
                 fields[name] = kind()
         if "tags" in fields:

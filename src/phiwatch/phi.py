@@ -12,7 +12,9 @@ PHI_PATTERNS: dict[str, re.Pattern[str]] = {
     "US social security number": re.compile(r"(?<!\d)\d{3}-\d{2}-\d{4}(?!\d)"),
     "medical record number": re.compile(r"(?i)\bmrn[-_ :#]?\d{4,}"),
     "date of birth": re.compile(r"(?i)\b(dob|birth(date)?)[-_ :]?(19|20)\d{2}[-_/]?\d{2}[-_/]?\d{2}"),
-    "Medicare beneficiary identifier": re.compile(r"\b[1-9][AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]\d[AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]\d[AC-HJKMNP-RT-Y]{2}\d{2}\b"),
+    "Medicare beneficiary identifier": re.compile(
+        r"\b[1-9][AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]\d[AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]\d[AC-HJKMNP-RT-Y]{2}\d{2}\b"
+    ),
 }
 
 MASK = "[masked]"

@@ -8,7 +8,7 @@ import datetime as dt
 import fnmatch
 import re
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError, ValidationInfo, field_validator
@@ -59,7 +59,7 @@ def _id_match(pattern: str, item: Any) -> bool:
 class RuleOverride(_Strict):
     enabled: StrictBool = True
     parameters: dict[str, Any] = Field(default_factory=dict)
-    scope: Optional[Scope] = None
+    scope: Scope | None = None
 
 
 class ExceptionEntry(_Strict):
@@ -126,29 +126,29 @@ class SmtpSettings(_Strict):
     port: StrictInt = Field(default=587, ge=1, le=65535)
     starttls: StrictBool = True  # STARTTLS on a plain connection (port 587)
     ssl: StrictBool = False  # implicit TLS instead (port 465)
-    username_env: Optional[str] = None
-    password_env: Optional[str] = None
-    password_file: Optional[str] = None
+    username_env: str | None = None
+    password_env: str | None = None
+    password_file: str | None = None
     from_address: str = Field(min_length=1, pattern=_NON_BLANK)
-    ca_file: Optional[str] = None  # CA bundle for a private CA (default: the system's)
+    ca_file: str | None = None  # CA bundle for a private CA (default: the system's)
 
 
 class NotificationRoute(_Strict):
     name: str = Field(min_length=1, pattern=_NON_BLANK)
     channel: Literal["sns", "email", "slack", "webhook", "apprise"]
-    target: Optional[str] = Field(default=None, validate_default=True)
+    target: str | None = Field(default=None, validate_default=True)
     when: RouteFilter = Field(default_factory=RouteFilter)
     digest: StrictBool = False
-    reminder_hours: Optional[StrictInt] = Field(default=None, ge=1)
-    secret_env: Optional[str] = None
-    secret_file: Optional[str] = None
-    owner_tag: Optional[str] = None
-    template: Optional[str] = None
-    smtp: Optional[SmtpSettings] = Field(default=None, validate_default=True)
+    reminder_hours: StrictInt | None = Field(default=None, ge=1)
+    secret_env: str | None = None
+    secret_file: str | None = None
+    owner_tag: str | None = None
+    template: str | None = None
+    smtp: SmtpSettings | None = Field(default=None, validate_default=True)
 
     @field_validator("target")
     @classmethod
-    def _no_secret_target(cls, value: Optional[str], info: ValidationInfo) -> Optional[str]:
+    def _no_secret_target(cls, value: str | None, info: ValidationInfo) -> str | None:
         channel = info.data.get("channel")
         if value and channel in ("slack", "apprise"):
             raise ValueError(
@@ -166,14 +166,14 @@ class NotificationRoute(_Strict):
 
     @field_validator("template")
     @classmethod
-    def _template_channels(cls, value: Optional[str], info: ValidationInfo) -> Optional[str]:
+    def _template_channels(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value and info.data.get("channel") in ("sns", "webhook"):
             raise ValueError("template applies to email, slack and apprise routes (SNS and webhook bodies are the alert JSON)")
         return value
 
     @field_validator("smtp")
     @classmethod
-    def _smtp_for_email(cls, value: Optional[SmtpSettings], info: ValidationInfo) -> Optional[SmtpSettings]:
+    def _smtp_for_email(cls, value: SmtpSettings | None, info: ValidationInfo) -> SmtpSettings | None:
         if value is not None and info.data.get("channel") not in ("email", None):
             raise ValueError("smtp applies to email routes only")
         if value is None and info.data.get("channel") == "email":
@@ -197,7 +197,7 @@ class Remediation(_Strict):
     mode: Literal["off", "dry-run", "manual", "auto"] = "dry-run"
     _off = field_validator("mode", mode="before")(classmethod(lambda cls, v: _yaml_off(v)))
     max_per_run: StrictInt = Field(default=20, ge=0)
-    max_per_hour: Optional[StrictInt] = Field(default=None, ge=0)
+    max_per_hour: StrictInt | None = Field(default=None, ge=0)
     rules: dict[str, RuleRemediation] = Field(default_factory=dict)
 
 
@@ -262,7 +262,7 @@ def error_text(err: Any) -> str:
     if err["type"] == "string_pattern_mismatch" and err.get("ctx", {}).get("pattern") == _NON_BLANK:
         return "must not be blank"
     msg = str(err["msg"])
-    return msg[len("Value error, "):] if msg.startswith("Value error, ") else msg
+    return msg[len("Value error, ") :] if msg.startswith("Value error, ") else msg
 
 
 def yaml_problem_message(source: str, exc: YamlProblem) -> str:
@@ -312,7 +312,9 @@ def parse_policy(text: str, source: str = "policy.yaml", base_dir: str = ".") ->
     seen: set[str] = set()
     for i, route in enumerate(policy.notifications):
         if route.name in seen:  # routes are keyed by name in the outbox
-            raise UsageError("invalid policy:\n  " + policy_error(source, lines, ("notifications", i, "name"), f"duplicate route name '{route.name}'"))
+            raise UsageError(
+                "invalid policy:\n  " + policy_error(source, lines, ("notifications", i, "name"), f"duplicate route name '{route.name}'")
+            )
         seen.add(route.name)
     policy.source = source
     policy.base_dir = base_dir
@@ -326,22 +328,34 @@ def validate_against_rules(policy: Policy, rules: dict[str, Any], known_packs: s
     problems: list[str] = []
     for i, pack in enumerate(policy.packs):
         if pack not in known_packs:
-            problems.append(policy_error(policy.source, lines, ("packs", i), f"unknown pack '{pack}' (known: {', '.join(sorted(known_packs))})"))
+            problems.append(
+                policy_error(policy.source, lines, ("packs", i), f"unknown pack '{pack}' (known: {', '.join(sorted(known_packs))})")
+            )
     for rule_id, override in policy.rules.items():
         rule = rules.get(rule_id)
         if rule is None:
-            problems.append(policy_error(policy.source, lines, ("rules", rule_id), f"unknown rule id '{rule_id}' (see `phiwatch rules list`)"))
+            problems.append(
+                policy_error(policy.source, lines, ("rules", rule_id), f"unknown rule id '{rule_id}' (see `phiwatch rules list`)")
+            )
             continue
         for name, value in override.parameters.items():
             param = rule.parameters.get(name)
             if param is None:
                 known = ", ".join(sorted(rule.parameters)) or "none"
-                problems.append(policy_error(policy.source, lines, ("rules", rule_id, "parameters", name), f"unknown parameter (known: {known})"))
+                problems.append(
+                    policy_error(policy.source, lines, ("rules", rule_id, "parameters", name), f"unknown parameter (known: {known})")
+                )
                 continue
             if value is None and param.default is not None:
                 # null would replace the default and reach the rule as None
-                problems.append(policy_error(policy.source, lines, ("rules", rule_id, "parameters", name),
-                                             f"null is not a {param.type} (leave the parameter out to use the default {param.default!r})"))
+                problems.append(
+                    policy_error(
+                        policy.source,
+                        lines,
+                        ("rules", rule_id, "parameters", name),
+                        f"null is not a {param.type} (leave the parameter out to use the default {param.default!r})",
+                    )
+                )
                 continue
             try:
                 override.parameters[name] = param.coerce(value)
@@ -353,7 +367,9 @@ def validate_against_rules(policy: Policy, rules: dict[str, Any], known_packs: s
     for i, route in enumerate(policy.notifications):
         for j, rule_id in enumerate(route.when.rules):
             if rule_id not in rules:
-                problems.append(policy_error(policy.source, lines, ("notifications", i, "when", "rules", j), f"unknown rule id '{rule_id}'"))
+                problems.append(
+                    policy_error(policy.source, lines, ("notifications", i, "when", "rules", j), f"unknown rule id '{rule_id}'")
+                )
     for rule_id, setting in policy.remediation.rules.items():
         if rule_id not in rules:
             problems.append(policy_error(policy.source, lines, ("remediation", "rules", rule_id), f"unknown rule id '{rule_id}'"))
@@ -375,6 +391,9 @@ def _runbook_parameter_problems(policy: Policy, lines: _Lines, rule_id: str, rul
     except RunbookError as exc:
         return [policy_error(policy.source, lines, where, str(exc))]
     return [
-        policy_error(policy.source, lines, (*where, name), f"unknown parameter of {rule.remediation} (known: {', '.join(sorted(declared))})")
-        for name in given if name not in declared
+        policy_error(
+            policy.source, lines, (*where, name), f"unknown parameter of {rule.remediation} (known: {', '.join(sorted(declared))})"
+        )
+        for name in given
+        if name not in declared
     ]

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from phiwatch.collect import runner
 from phiwatch.collect.runner import CollectResult
@@ -147,8 +148,14 @@ def _deliver(deliver: Callable[[], Any]) -> Any:
 
 
 def _assemble(
-    store: Store, policy: Policy, rules: dict[str, Rule], summary: EvaluationSummary, started: dt.datetime,
-    errors: list[dict[str, Any]], only_rules: set[str] | None, stream: bool,
+    store: Store,
+    policy: Policy,
+    rules: dict[str, Rule],
+    summary: EvaluationSummary,
+    started: dt.datetime,
+    errors: list[dict[str, Any]],
+    only_rules: set[str] | None,
+    stream: bool,
 ) -> dict[str, Any]:
     """The scan result: the current evaluations of the rules run, exceptions, the events of this scan."""
     shown = set(only_rules) if only_rules is not None else {a.rule.id for a in active_rules(policy, rules)}

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -93,7 +94,9 @@ def print_remediation_report(report: Any, out: Any = None, show_unchanged: bool 
         if not o.new and not show_unchanged:
             continue
         style = STATUS_STYLE.get(o.status, "white")
-        head = f"  [{style}]{o.status}[/{style}] {escape(o.rule_id)} on {escape(o.resource_id)} ({escape(o.region)}) -> {escape(o.runbook_id)}"
+        head = (
+            f"  [{style}]{o.status}[/{style}] {escape(o.rule_id)} on {escape(o.resource_id)} ({escape(o.region)}) -> {escape(o.runbook_id)}"
+        )
         if o.remediation_id:
             head += f"  [dim]finding {o.finding_id[:12]} remediation {o.remediation_id[:12]}[/dim]"
         out.print(head, highlight=False, soft_wrap=True)
@@ -102,14 +105,20 @@ def print_remediation_report(report: Any, out: Any = None, show_unchanged: bool 
                 if not call.get("write", True):
                     continue
                 params = json.dumps(call.get("params", {}), sort_keys=True, default=str)
-                out.print(f"      would call {escape(call['service'])}:{escape(call['api'])} {escape(params)}", highlight=False, soft_wrap=True)
+                out.print(
+                    f"      would call {escape(call['service'])}:{escape(call['api'])} {escape(params)}", highlight=False, soft_wrap=True
+                )
             if o.mode == "manual":
                 out.print(f"      approve with: phiwatch remediate {o.finding_id[:12]} --approve", highlight=False)
         elif o.status in ("applied", "failed"):
             for step in o.steps:
                 for call in step.get("calls", []):
                     mark = "ok" if call.get("result") == "ok" else call.get("error") or call.get("result")
-                    out.print(f"      {escape(step['step'])}: {escape(call['service'])}:{escape(call['api'])} -> {escape(str(mark))}", highlight=False, soft_wrap=True)
+                    out.print(
+                        f"      {escape(step['step'])}: {escape(call['service'])}:{escape(call['api'])} -> {escape(str(mark))}",
+                        highlight=False,
+                        soft_wrap=True,
+                    )
         if o.reason:
             out.print(f"      [dim]{escape(o.reason)}[/dim]", highlight=False, soft_wrap=True)
     unchanged = [o for o in report.outcomes if not o.new]

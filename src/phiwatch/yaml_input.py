@@ -51,9 +51,7 @@ class _Loader(yaml.SafeLoader):
             kind = str(node.tag).rsplit(":", 1)[-1]
             value = node.value if isinstance(node.value, str) else ""
             detail = f": {exc}" if isinstance(exc, ValueError) and str(exc) else ""
-            raise yaml.constructor.ConstructorError(
-                None, None, f"{value[:60]!r} is not a valid {kind}{detail}", node.start_mark
-            ) from None
+            raise yaml.constructor.ConstructorError(None, None, f"{value[:60]!r} is not a valid {kind}{detail}", node.start_mark) from None
 
 
 def _duplicate_keys(loader: _Loader, node: Any, path: tuple[Any, ...]) -> None:

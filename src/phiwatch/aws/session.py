@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import os
 import threading
-from urllib.parse import urlsplit, urlunsplit
 from collections import Counter
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import boto3
 import botocore.session
 from botocore.config import Config
-from botocore.parsers import ResponseParserError
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -28,6 +27,7 @@ from botocore.exceptions import (
     PartialCredentialsError,
     ProfileNotFound,
 )
+from botocore.parsers import ResponseParserError
 
 from phiwatch.errors import CannotRunError, UsageError
 
@@ -169,7 +169,9 @@ def adapt_client(client: Any, service: str, endpoint_url: str | None) -> Any:
 def make_client(session: boto3.Session, service: str, endpoint_url: str | None, region: str | None = None) -> Any:
     """A client for ``service`` honouring a custom endpoint (used by seeding and tests)."""
     client = session.client(
-        service, region_name=region or session.region_name or "us-east-1", endpoint_url=endpoint_url,
+        service,
+        region_name=region or session.region_name or "us-east-1",
+        endpoint_url=endpoint_url,
         config=endpoint_config(service, endpoint_url),
     )
     return adapt_client(client, service, endpoint_url)
@@ -213,10 +215,7 @@ class AwsContext:
         known = _known_regions()
         for region in regions:
             if region not in known:
-                raise UsageError(
-                    f"unknown region '{region}': use an AWS region name such as us-east-1 "
-                    f"(see `aws ec2 describe-regions`)"
-                )
+                raise UsageError(f"unknown region '{region}': use an AWS region name such as us-east-1 (see `aws ec2 describe-regions`)")
 
     def client(self, service: str, region: str | None = None) -> Any:
         region = region or self.default_region
@@ -267,20 +266,15 @@ class AwsContext:
                 return self.client("sts").get_caller_identity()["Account"]
         except (NoCredentialsError, PartialCredentialsError) as exc:
             raise CannotRunError(
-                "no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
-                "or pass --profile"
+                "no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or pass --profile"
             ) from exc
         except EndpointConnectionError as exc:
-            raise CannotRunError(
-                f"cannot reach {where}: check --endpoint-url / AWS_ENDPOINT_URL and that the service is running"
-            ) from exc
+            raise CannotRunError(f"cannot reach {where}: check --endpoint-url / AWS_ENDPOINT_URL and that the service is running") from exc
         except NoRegionError as exc:
             raise UsageError("no AWS region configured: pass --region or set AWS_REGION") from exc
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "ClientError")
-            raise CannotRunError(
-                f"{where} refused sts:GetCallerIdentity ({code}): check that the credentials are valid"
-            ) from exc
+            raise CannotRunError(f"{where} refused sts:GetCallerIdentity ({code}): check that the credentials are valid") from exc
         except BotoCoreError as exc:
             raise CannotRunError(f"cannot talk to {where}: {exc}") from exc
         except ResponseParserError as exc:

@@ -100,7 +100,8 @@ def main() -> None:
             first = (str(exc).splitlines() or [""])[0][:300]
             err_console.print(
                 f"[red]error:[/red] the store failed: {escape(type(exc).__name__)}: {escape(first)}",
-                highlight=False, soft_wrap=True,
+                highlight=False,
+                soft_wrap=True,
             )
             sys.exit(3)
         raise

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -19,23 +19,42 @@ from phiwatch.store import Store
 from phiwatch.ui import console, err_console
 
 __all__ = [
-    "AllRegionsOpt", "DbOpt", "EndpointOpt", "ProfileOpt", "RegionOpt", "aws_context", "console",
-    "deliver_alerts", "err_console", "open_store", "print_json",
+    "AllRegionsOpt",
+    "DbOpt",
+    "EndpointOpt",
+    "ProfileOpt",
+    "RegionOpt",
+    "aws_context",
+    "console",
+    "deliver_alerts",
+    "err_console",
+    "open_store",
+    "print_json",
 ]
 
 EndpointOpt = Annotated[
-    Optional[str],
-    typer.Option("--endpoint-url", envvar="AWS_ENDPOINT_URL", help="AWS endpoint (e.g. the emulator's http://127.0.0.1:PORT). Default: real AWS.", show_envvar=True),
+    str | None,
+    typer.Option(
+        "--endpoint-url",
+        envvar="AWS_ENDPOINT_URL",
+        help="AWS endpoint (e.g. the emulator's http://127.0.0.1:PORT). Default: real AWS.",
+        show_envvar=True,
+    ),
 ]
-ProfileOpt = Annotated[Optional[str], typer.Option("--profile", envvar="AWS_PROFILE", help="Named profile from ~/.aws/config.")]
+ProfileOpt = Annotated[str | None, typer.Option("--profile", envvar="AWS_PROFILE", help="Named profile from ~/.aws/config.")]
 RegionOpt = Annotated[
-    Optional[list[str]],
+    list[str] | None,
     typer.Option("--region", "-r", help="Region to collect (repeatable). Default: the configured region (AWS_REGION)."),
 ]
 AllRegionsOpt = Annotated[bool, typer.Option("--all-regions", help="Collect every region enabled for the account.")]
 DbOpt = Annotated[
-    Optional[str],
-    typer.Option("--db", envvar="PHIWATCH_DB", help="Store URL: sqlite:///path.db or postgresql+psycopg://user@host/db. Default: a SQLite file in your data directory.", show_envvar=True),
+    str | None,
+    typer.Option(
+        "--db",
+        envvar="PHIWATCH_DB",
+        help="Store URL: sqlite:///path.db or postgresql+psycopg://user@host/db. Default: a SQLite file in your data directory.",
+        show_envvar=True,
+    ),
 ]
 
 
@@ -50,8 +69,13 @@ def open_store(db: str | None, *, create: bool = False) -> Store:
 
 
 def deliver_alerts(
-    store: Store, policy: Policy, rules: dict[str, Any] | None, *, aws: AwsContext | None = None,
-    endpoint_url: str | None = None, profile: str | None = None,
+    store: Store,
+    policy: Policy,
+    rules: dict[str, Any] | None,
+    *,
+    aws: AwsContext | None = None,
+    endpoint_url: str | None = None,
+    profile: str | None = None,
 ) -> DispatchResult | None:
     """After a scan: send due alerts and reminders; one line on stderr. Never fails the scan."""
     if not policy.notifications:
@@ -59,7 +83,9 @@ def deliver_alerts(
     try:
         result = deliver(store, policy, rules, aws=aws, endpoint_url=endpoint_url, profile=profile)
     except Exception as exc:  # noqa: BLE001 - alerts stay in the outbox for the next run
-        err_console.print(f"[yellow]alerts not sent this time ({escape(type(exc).__name__)}); they stay queued: see `phiwatch notifications`[/yellow]")
+        err_console.print(
+            f"[yellow]alerts not sent this time ({escape(type(exc).__name__)}); they stay queued: see `phiwatch notifications`[/yellow]"
+        )
         return None
     if result is not None and result.routes:
         style = "yellow" if result.failed else "green"
@@ -68,7 +94,11 @@ def deliver_alerts(
 
 
 def aws_context(
-    endpoint_url: str | None, profile: str | None, region: list[str] | None, all_regions: bool = False, check: bool = True,
+    endpoint_url: str | None,
+    profile: str | None,
+    region: list[str] | None,
+    all_regions: bool = False,
+    check: bool = True,
 ) -> AwsContext:
     """The AWS context of the common options. ``check``: its credentials are checked now (one STS
     call) so a bad profile or endpoint is one clear error; ``all_regions``: every Region enabled

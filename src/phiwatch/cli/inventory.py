@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -39,8 +39,6 @@ def _parse_tags(tags: list[str] | None) -> dict[str, str]:
     return out
 
 
-
-
 @commands.command()
 def collect(
     endpoint_url: EndpointOpt = None,
@@ -48,7 +46,9 @@ def collect(
     region: RegionOpt = None,
     all_regions: AllRegionsOpt = False,
     db: DbOpt = None,
-    service: Annotated[Optional[list[str]], typer.Option("--service", "-s", help="Only these services (repeatable), e.g. s3, iam, ec2.")] = None,
+    service: Annotated[
+        list[str] | None, typer.Option("--service", "-s", help="Only these services (repeatable), e.g. s3, iam, ec2.")
+    ] = None,
     workers: Annotated[int, typer.Option(help="Services and regions collected at once.", min=1, max=64)] = 8,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
@@ -64,9 +64,16 @@ def collect(
     if json_out:
         print_json(
             {
-                "run_id": result.run_id, "account_id": result.account_id, "regions": result.regions,
-                "seen": result.seen, "created": result.created, "changed": result.changed, "deleted": result.deleted,
-                "requests": result.requests, "seconds": round(result.seconds, 3), "types": result.types_seen,
+                "run_id": result.run_id,
+                "account_id": result.account_id,
+                "regions": result.regions,
+                "seen": result.seen,
+                "created": result.created,
+                "changed": result.changed,
+                "deleted": result.deleted,
+                "requests": result.requests,
+                "seconds": round(result.seconds, 3),
+                "types": result.types_seen,
                 "errors": [e.to_dict() for e in result.errors],
             }
         )
@@ -76,9 +83,9 @@ def collect(
 
 @commands.command()
 def inventory(
-    resource_type: Annotated[Optional[str], typer.Option("--type", "-t", help="AWS Config type, e.g. AWS::EC2::Instance.")] = None,
-    tag: Annotated[Optional[list[str]], typer.Option("--tag", help="KEY=VALUE (repeatable; KEY=* for any value).")] = None,
-    region: Annotated[Optional[str], typer.Option("--region", "-r", help="Only this region.")] = None,
+    resource_type: Annotated[str | None, typer.Option("--type", "-t", help="AWS Config type, e.g. AWS::EC2::Instance.")] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="KEY=VALUE (repeatable; KEY=* for any value).")] = None,
+    region: Annotated[str | None, typer.Option("--region", "-r", help="Only this region.")] = None,
     deleted: Annotated[bool, typer.Option("--deleted", help="Include deleted resources.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     db: DbOpt = None,
@@ -90,7 +97,10 @@ def inventory(
     if json_out:
         print_json(
             [
-                {k: r[k] for k in ("resource_type", "resource_id", "resource_name", "arn", "account_id", "region", "status", "version", "tags")}
+                {
+                    k: r[k]
+                    for k in ("resource_type", "resource_id", "resource_name", "arn", "account_id", "region", "status", "version", "tags")
+                }
                 | {"last_changed": str(r["last_changed"])}
                 for r in rows
             ]
@@ -109,7 +119,7 @@ def inventory(
 @commands.command()
 def history(
     resource: Annotated[str, typer.Argument(help="ARN, resource id or name.")],
-    resource_type: Annotated[Optional[str], typer.Option("--type", "-t", help="Disambiguate by type.")] = None,
+    resource_type: Annotated[str | None, typer.Option("--type", "-t", help="Disambiguate by type.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     db: DbOpt = None,
 ) -> None:
@@ -123,8 +133,11 @@ def history(
         changes: list[Change] = diff_items(previous, v["item"]) if previous is not None else []
         entries.append(
             {
-                "version": v["version"], "capture_time": v["capture_time"].isoformat().replace("+00:00", "Z"),
-                "status": v["status"], "configurationStateId": v["state_id"], "changed_by": v["changed_by"],
+                "version": v["version"],
+                "capture_time": v["capture_time"].isoformat().replace("+00:00", "Z"),
+                "status": v["status"],
+                "configurationStateId": v["state_id"],
+                "changed_by": v["changed_by"],
                 "changes": [c.to_dict() for c in changes],
             }
         )
@@ -145,8 +158,8 @@ def history(
 @commands.command()
 def show(
     resource: Annotated[str, typer.Argument(help="ARN, resource id or name.")],
-    at: Annotated[Optional[str], typer.Option("--at", help="Point in time (ISO 8601): print the item as it was then.")] = None,
-    resource_type: Annotated[Optional[str], typer.Option("--type", "-t", help="Disambiguate by type.")] = None,
+    at: Annotated[str | None, typer.Option("--at", help="Point in time (ISO 8601): print the item as it was then.")] = None,
+    resource_type: Annotated[str | None, typer.Option("--type", "-t", help="Disambiguate by type.")] = None,
     db: DbOpt = None,
 ) -> None:
     """Print a resource's configuration item (AWS Config shape) as evidence JSON."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -25,7 +25,6 @@ def emulator(
     """Run the embedded local AWS (moto's server) in the foreground and print its endpoint."""
     emu = Emulator(host, port).start()
     if seed:
-
         seed_estate(emu.session(), emu.endpoint)
     console.print(f"Embedded AWS emulator listening on [bold]{emu.endpoint}[/bold]")
     console.print("Use it from another shell:")
@@ -44,7 +43,9 @@ def emulator(
 
 @commands.command()
 def demo(
-    db: Annotated[Optional[str], typer.Option("--db", help="Store URL for the demo (default: a fresh SQLite file in a temporary directory).")] = None,
+    db: Annotated[
+        str | None, typer.Option("--db", help="Store URL for the demo (default: a fresh SQLite file in a temporary directory).")
+    ] = None,
     regions: RegionOpt = None,
 ) -> None:
     """Start the embedded AWS, seed a demo healthcare estate, then collect, scan, alert and remediate it, narrated."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -29,7 +29,7 @@ from phiwatch.store.tables import outbox
 commands = typer.Typer()
 
 PolicyOpt = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option("--policy", "-p", envvar="PHIWATCH_POLICY", help="Policy file (YAML) with the notifications routes."),
 ]
 notify_app = typer.Typer(help="Alerts: send a test message through a route, deliver what is pending.", no_args_is_help=True)
@@ -51,7 +51,7 @@ def _route(policy: Any, name: str) -> Any:
 def notify_test(
     route: Annotated[str, typer.Option("--route", help="Name of the route in the policy's notifications.")],
     policy: PolicyOpt = None,
-    to: Annotated[Optional[str], typer.Option("--to", help="Email routes: send the test to this address (owner routes need it).")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Email routes: send the test to this address (owner routes need it).")] = None,
     endpoint_url: EndpointOpt = None,
     profile: ProfileOpt = None,
     db: DbOpt = None,
@@ -86,7 +86,7 @@ def notify_test(
 @notify_app.command("send")
 def notify_send(
     policy: PolicyOpt = None,
-    route: Annotated[Optional[list[str]], typer.Option("--route", help="Only this route (repeatable).")] = None,
+    route: Annotated[list[str] | None, typer.Option("--route", help="Only this route (repeatable).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Also retry failed alerts whose backoff has not ended yet.")] = False,
     endpoint_url: EndpointOpt = None,
     profile: ProfileOpt = None,
@@ -106,7 +106,9 @@ def notify_send(
     finally:
         dispatcher.close()
     if json_out:
-        print_json({"sent": result.sent, "failed": result.failed, "retried": result.retried, "routes": [r.to_dict() for r in result.routes]})
+        print_json(
+            {"sent": result.sent, "failed": result.failed, "retried": result.retried, "routes": [r.to_dict() for r in result.routes]}
+        )
         return
     console.print(escape(result.summary()), highlight=False, soft_wrap=True)
 
@@ -121,8 +123,8 @@ def _state(row: dict) -> str:
 
 @commands.command()
 def notifications(
-    status: Annotated[Optional[list[str]], typer.Option("--status", help="pending | sent | failed | retried (repeatable).")] = None,
-    route: Annotated[Optional[str], typer.Option("--route", help="Only this route.")] = None,
+    status: Annotated[list[str] | None, typer.Option("--status", help="pending | sent | failed | retried (repeatable).")] = None,
+    route: Annotated[str | None, typer.Option("--route", help="Only this route.")] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", help="Most recent N entries.", min=1)] = 50,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     db: DbOpt = None,
@@ -132,8 +134,20 @@ def notifications(
         if s not in STATUSES:
             raise UsageError(f"--status must be one of {', '.join(STATUSES)}, got '{s}'")
     store = open_store(db)
-    query = select(outbox.c.id, outbox.c.created_at, outbox.c.route, outbox.c.channel, outbox.c.event, outbox.c.finding_id,
-                   outbox.c.status, outbox.c.attempts, outbox.c.sent_at, outbox.c.next_attempt_at, outbox.c.last_error, outbox.c.payload)
+    query = select(
+        outbox.c.id,
+        outbox.c.created_at,
+        outbox.c.route,
+        outbox.c.channel,
+        outbox.c.event,
+        outbox.c.finding_id,
+        outbox.c.status,
+        outbox.c.attempts,
+        outbox.c.sent_at,
+        outbox.c.next_attempt_at,
+        outbox.c.last_error,
+        outbox.c.payload,
+    )
     if status:
         wanted = [s for s in status if s != "retried"]
         conds: list[ColumnElement[bool]] = [outbox.c.status.in_(wanted)] if wanted else []
@@ -147,13 +161,26 @@ def notifications(
         totals = {r.status: r.n for r in conn.execute(select(outbox.c.status, func.count().label("n")).group_by(outbox.c.status))}
         retried = conn.execute(select(func.count()).select_from(outbox).where(outbox.c.attempts > 1)).scalar() or 0
     if json_out:
-        print_json([
-            {"id": r["id"], "created_at": str(r["created_at"]), "route": r["route"], "channel": r["channel"], "event": r["event"],
-             "finding_id": r["finding_id"], "rule_id": (r["payload"] or {}).get("rule_id"), "resource_id": (r["payload"] or {}).get("resource_id"),
-             "status": r["status"], "attempts": r["attempts"], "sent_at": str(r["sent_at"]) if r["sent_at"] else None,
-             "next_attempt_at": str(r["next_attempt_at"]) if r["status"] != "sent" else None, "last_error": r["last_error"]}
-            for r in rows
-        ])
+        print_json(
+            [
+                {
+                    "id": r["id"],
+                    "created_at": str(r["created_at"]),
+                    "route": r["route"],
+                    "channel": r["channel"],
+                    "event": r["event"],
+                    "finding_id": r["finding_id"],
+                    "rule_id": (r["payload"] or {}).get("rule_id"),
+                    "resource_id": (r["payload"] or {}).get("resource_id"),
+                    "status": r["status"],
+                    "attempts": r["attempts"],
+                    "sent_at": str(r["sent_at"]) if r["sent_at"] else None,
+                    "next_attempt_at": str(r["next_attempt_at"]) if r["status"] != "sent" else None,
+                    "last_error": r["last_error"],
+                }
+                for r in rows
+            ]
+        )
         return
     t = Table(title=f"Alert delivery log ({len(rows)} most recent)", show_edge=False)
     for col in ("Id", "Queued (UTC)", "Route", "Channel", "Event", "Rule / resource", "Status", "Last error"):
@@ -163,8 +190,18 @@ def notifications(
         what = f"{p.get('rule_id', '')} / {p.get('resource_id', '')}" if r["event"] != "test" else "(test message)"
         state = _state(r)
         style = {"sent": "green", "failed": "red"}.get(r["status"], "yellow")
-        t.add_row(str(r["id"]), str(r["created_at"])[5:16], r["route"], r["channel"], r["event"], what, f"[{style}]{escape(state)}[/{style}]",
-                  escape(r["last_error"] or ""))
+        t.add_row(
+            str(r["id"]),
+            str(r["created_at"])[5:16],
+            r["route"],
+            r["channel"],
+            r["event"],
+            what,
+            f"[{style}]{escape(state)}[/{style}]",
+            escape(r["last_error"] or ""),
+        )
     console.print(t)
-    console.print(f"[dim]In the store: {totals.get('sent', 0)} sent ({retried} needed a retry), {totals.get('failed', 0)} failed and "
-                  f"{totals.get('pending', 0)} pending (failed and pending alerts are retried on the next scan or `phiwatch notify send`).[/dim]")
+    console.print(
+        f"[dim]In the store: {totals.get('sent', 0)} sent ({retried} needed a retry), {totals.get('failed', 0)} failed and "
+        f"{totals.get('pending', 0)} pending (failed and pending alerts are retried on the next scan or `phiwatch notify send`).[/dim]"
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -37,8 +37,13 @@ from phiwatch.ui import STATUS_STYLE, print_remediation_report
 commands = typer.Typer()
 
 PolicyOpt = Annotated[
-    Optional[Path],
-    typer.Option("--policy", "-p", envvar="PHIWATCH_POLICY", help="Policy file (YAML): remediation modes and limits, rule parameters, scopes, exceptions."),
+    Path | None,
+    typer.Option(
+        "--policy",
+        "-p",
+        envvar="PHIWATCH_POLICY",
+        help="Policy file (YAML): remediation modes and limits, rule parameters, scopes, exceptions.",
+    ),
 ]
 
 # -- remediate ---------------------------------------------------------------------------------
@@ -46,8 +51,12 @@ PolicyOpt = Annotated[
 
 @commands.command()
 def remediate(
-    finding: Annotated[Optional[str], typer.Argument(help="Finding id (or a unique prefix of it, see `phiwatch findings`). Without it: list remediations.")] = None,
-    approve: Annotated[bool, typer.Option("--approve", help="Execute the finding's plan now (re-checked first), then verify and record it.")] = False,
+    finding: Annotated[
+        str | None, typer.Argument(help="Finding id (or a unique prefix of it, see `phiwatch findings`). Without it: list remediations.")
+    ] = None,
+    approve: Annotated[
+        bool, typer.Option("--approve", help="Execute the finding's plan now (re-checked first), then verify and record it.")
+    ] = False,
     policy: PolicyOpt = None,
     endpoint_url: EndpointOpt = None,
     profile: ProfileOpt = None,
@@ -84,10 +93,20 @@ def remediate(
 
 def _list_remediations(store: Any, json_out: bool) -> None:
 
-
     query = (
-        select(rt.c.id, rt.c.finding_id, rt.c.rule_id, rt.c.runbook_id, rt.c.mode, rt.c.status, rt.c.reason, rt.c.created_at,
-               rt.c.finished_at, resources.c.resource_id, resources.c.region)
+        select(
+            rt.c.id,
+            rt.c.finding_id,
+            rt.c.rule_id,
+            rt.c.runbook_id,
+            rt.c.mode,
+            rt.c.status,
+            rt.c.reason,
+            rt.c.created_at,
+            rt.c.finished_at,
+            resources.c.resource_id,
+            resources.c.region,
+        )
         .join(resources, resources.c.id == rt.c.resource_pk)
         .order_by(rt.c.created_at.desc())
         .limit(200)
@@ -102,8 +121,17 @@ def _list_remediations(store: Any, json_out: bool) -> None:
         t.add_column(col, overflow="fold")
     for r in rows:
         style = STATUS_STYLE.get(r["status"], "white")
-        t.add_row(r["id"][:12], r["finding_id"][:12], f"[{style}]{r['status']}[/{style}]", r["mode"], r["rule_id"], r["resource_id"],
-                  r["runbook_id"], str(r["finished_at"] or r["created_at"])[:19], escape(r["reason"] or ""))
+        t.add_row(
+            r["id"][:12],
+            r["finding_id"][:12],
+            f"[{style}]{r['status']}[/{style}]",
+            r["mode"],
+            r["rule_id"],
+            r["resource_id"],
+            r["runbook_id"],
+            str(r["finished_at"] or r["created_at"])[:19],
+            escape(r["reason"] or ""),
+        )
     console.print(t)
 
 
@@ -116,7 +144,10 @@ commands.add_typer(audit_app, name="audit")
 @audit_app.command("verify")
 def audit_verify(
     db: DbOpt = None,
-    head: Annotated[Optional[str], typer.Option("--head", help="A head hash printed by an earlier verify: check the chain still contains it (detects truncation).")] = None,
+    head: Annotated[
+        str | None,
+        typer.Option("--head", help="A head hash printed by an earlier verify: check the chain still contains it (detects truncation)."),
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Check the audit log's hash chain: exit 0 when intact, 1 (naming the first bad entry) when an entry was edited or deleted."""
@@ -136,8 +167,10 @@ def audit_verify(
 @audit_app.command("show")
 def audit_show(
     db: DbOpt = None,
-    finding: Annotated[Optional[str], typer.Option("--finding", help="Only entries about this finding (its id or a unique prefix of it, >= 4 hex).")] = None,
-    remediation: Annotated[Optional[str], typer.Option("--remediation", help="Only entries about this remediation id.")] = None,
+    finding: Annotated[
+        str | None, typer.Option("--finding", help="Only entries about this finding (its id or a unique prefix of it, >= 4 hex).")
+    ] = None,
+    remediation: Annotated[str | None, typer.Option("--remediation", help="Only entries about this remediation id.")] = None,
     limit: Annotated[int, typer.Option("--limit", help="The newest N entries.", min=1)] = 50,
     json_out: Annotated[bool, typer.Option("--json", help="Print the entries as JSON (with their data).")] = False,
 ) -> None:
@@ -154,8 +187,19 @@ def audit_show(
         t.add_column(col, overflow="fold")
     for r in rows:
         data = r["data"] or {}
-        what = " ".join(str(x) for x in (data.get("runbook_id"), data.get("resource_id"), data.get("status") or data.get("reason") or "") if x)
-        t.add_row(str(r["id"]), r["time"], r["action"], r["actor"], r["caller_arn"] or "", (r["finding_id"] or "")[:12], (r["remediation_id"] or "")[:12], escape(what))
+        what = " ".join(
+            str(x) for x in (data.get("runbook_id"), data.get("resource_id"), data.get("status") or data.get("reason") or "") if x
+        )
+        t.add_row(
+            str(r["id"]),
+            r["time"],
+            r["action"],
+            r["actor"],
+            r["caller_arn"] or "",
+            (r["finding_id"] or "")[:12],
+            (r["remediation_id"] or "")[:12],
+            escape(what),
+        )
     console.print(t)
 
 
@@ -164,13 +208,14 @@ def audit_show(
 
 @commands.command("iam-policy")
 def iam_policy(
-    runbook: Annotated[Optional[str], typer.Option("--runbook", help="A built-in runbook id (see `phiwatch iam-policy --list`) or a runbook file.")] = None,
+    runbook: Annotated[
+        str | None, typer.Option("--runbook", help="A built-in runbook id (see `phiwatch iam-policy --list`) or a runbook file.")
+    ] = None,
     scanner: Annotated[bool, typer.Option("--scanner", help="The read-only policy collection (collect, scan) needs.")] = False,
     list_runbooks: Annotated[bool, typer.Option("--list", help="List the built-in runbooks.")] = False,
 ) -> None:
     """Print the least-privilege IAM policy (JSON) a runbook needs, or the scanner's read-only policy."""
     if list_runbooks:
-
         for rid in builtin_ids():
             console.print(rid, highlight=False)
         return

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Callable, Optional, TextIO
+from typing import Annotated, TextIO
 
 import typer
 from rich.table import Table
@@ -35,8 +36,13 @@ from phiwatch.ui import collection_progress, print_remediation_report
 commands = typer.Typer()
 
 PolicyOpt = Annotated[
-    Optional[Path],
-    typer.Option("--policy", "-p", envvar="PHIWATCH_POLICY", help="Policy file (YAML): packs, rule parameters and scopes, exceptions. Default: every HIPAA rule with AWS's defaults."),
+    Path | None,
+    typer.Option(
+        "--policy",
+        "-p",
+        envvar="PHIWATCH_POLICY",
+        help="Policy file (YAML): packs, rule parameters and scopes, exceptions. Default: every HIPAA rule with AWS's defaults.",
+    ),
 ]
 FORMATS = ("table", "json", "csv", "ocsf")
 
@@ -65,13 +71,18 @@ def print_scan_table(scan: dict, rules: dict) -> None:
         table.add_column(col, justify="right")
     for s in summary_by_section(scan, rules):
         table.add_row(
-            s["section"], str(s["rules"]), str(s["compliant"]),
+            s["section"],
+            str(s["rules"]),
+            str(s["compliant"]),
             f"[red]{s['non_compliant']}[/red]" if s["non_compliant"] else "0",
-            str(s["excepted"]), f"[yellow]{s['could_not_check']}[/yellow]" if s["could_not_check"] else "0",
+            str(s["excepted"]),
+            f"[yellow]{s['could_not_check']}[/yellow]" if s["could_not_check"] else "0",
         )
     console.print(table)
-    console.print("[dim]Resources per section: Failing = non-compliant with at least one rule of the section; "
-                  "Unchecked = could not check (an API was denied or failed).[/dim]")
+    console.print(
+        "[dim]Resources per section: Failing = non-compliant with at least one rule of the section; "
+        "Unchecked = could not check (an API was denied or failed).[/dim]"
+    )
     excepted = {(x["rule_id"], x["resource_id"]) for x in scan.get("excepted", [])}
     failing = [e for e in scan["evaluations"] if e["compliance"] == "NON_COMPLIANT" and (e["rule_id"], e["resource_id"]) not in excepted]
     order = {"critical": 0, "high": 1, "medium": 2, "low": 3}
@@ -115,17 +126,21 @@ def _render(scan: dict, rules: dict, fmt: str, output: Path | None) -> None:
 @commands.command()
 def scan(
     policy: PolicyOpt = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="table | json | csv | ocsf (OCSF 1.1 Compliance Findings, JSON Lines).")] = "table",
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report here instead of stdout.")] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="table | json | csv | ocsf (OCSF 1.1 Compliance Findings, JSON Lines).")
+    ] = "table",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report here instead of stdout.")] = None,
     endpoint_url: EndpointOpt = None,
     profile: ProfileOpt = None,
     region: RegionOpt = None,
     all_regions: AllRegionsOpt = False,
     db: DbOpt = None,
-    service: Annotated[Optional[list[str]], typer.Option("--service", "-s", help="Only collect these services (repeatable).")] = None,
+    service: Annotated[list[str] | None, typer.Option("--service", "-s", help="Only collect these services (repeatable).")] = None,
     no_collect: Annotated[bool, typer.Option("--no-collect", help="Evaluate what is in the store without collecting.")] = False,
     full: Annotated[bool, typer.Option("--full", help="Re-evaluate every item, not only what changed.")] = False,
-    fail_on_findings: Annotated[bool, typer.Option("--fail-on-findings", help="Exit 1 when any resource is non-compliant (not excepted).")] = False,
+    fail_on_findings: Annotated[
+        bool, typer.Option("--fail-on-findings", help="Exit 1 when any resource is non-compliant (not excepted).")
+    ] = False,
 ) -> None:
     """Collect, evaluate the HIPAA rules, update findings and report by HIPAA section."""
     if fmt not in FORMATS:
@@ -136,23 +151,37 @@ def scan(
     store = open_store(db, create=not no_collect)  # --no-collect judges what an earlier collection stored
     with collection_progress(enabled=fmt == "table" or output is not None) as progress:
         # after the scan committed, its alerts are sent (failures stay queued, never fail the scan)
-        outcome = run_scan(aws, store, pol, rules=rules, services=service, progress=progress, collect_first=not no_collect, full=full,
-                           deliver=lambda: deliver_alerts(store, pol, rules, aws=aws, endpoint_url=endpoint_url, profile=profile), stream=True)
+        outcome = run_scan(
+            aws,
+            store,
+            pol,
+            rules=rules,
+            services=service,
+            progress=progress,
+            collect_first=not no_collect,
+            full=full,
+            deliver=lambda: deliver_alerts(store, pol, rules, aws=aws, endpoint_url=endpoint_url, profile=profile),
+            stream=True,
+        )
     assert outcome.scan is not None  # assembled (report=True)
     _render(outcome.scan, rules, fmt, output)
     if outcome.remediation is not None:  # the plan (dry-run, manual) or what was applied (auto); stderr for machine formats
         print_remediation_report(outcome.remediation, console if fmt == "table" else err_console)
     if fmt == "table" and outcome.collect_result is not None and outcome.collect_result.errors:
-        console.print(f"[yellow]{len(outcome.collect_result.errors)} API call(s) failed during collection: see `phiwatch collect` output or --format json errors[/yellow]")
+        console.print(
+            f"[yellow]{len(outcome.collect_result.errors)} API call(s) failed during collection: see `phiwatch collect` output or --format json errors[/yellow]"
+        )
     if fail_on_findings:
         excepted = {(x["rule_id"], x["resource_id"]) for x in outcome.scan.get("excepted", [])}
-        if any(e["compliance"] == "NON_COMPLIANT" and (e["rule_id"], e["resource_id"]) not in excepted for e in outcome.scan["evaluations"]):
+        if any(
+            e["compliance"] == "NON_COMPLIANT" and (e["rule_id"], e["resource_id"]) not in excepted for e in outcome.scan["evaluations"]
+        ):
             raise typer.Exit(1)
 
 
 @commands.command()
 def evaluate(
-    rule: Annotated[Optional[list[str]], typer.Option("--rule", help="Re-evaluate only this rule (repeatable).")] = None,
+    rule: Annotated[list[str] | None, typer.Option("--rule", help="Re-evaluate only this rule (repeatable).")] = None,
     policy: PolicyOpt = None,
     db: DbOpt = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table | json | csv | ocsf")] = "table",
@@ -167,17 +196,29 @@ def evaluate(
             raise UsageError(f"rule '{r}' has no evaluation in phiwatch yet (see `phiwatch rules show {r}`)")
     store = open_store(db)
     # the pipeline without collection nor remediation (no AWS context): evaluate, then send the alerts
-    outcome = run_scan(None, store, pol, rules=rules, collect_first=False, full=rule is None, only_rules=set(rule) if rule else None,
-                       remediate=False, deliver=lambda: deliver_alerts(store, pol, rules), stream=True)
+    outcome = run_scan(
+        None,
+        store,
+        pol,
+        rules=rules,
+        collect_first=False,
+        full=rule is None,
+        only_rules=set(rule) if rule else None,
+        remediate=False,
+        deliver=lambda: deliver_alerts(store, pol, rules),
+        stream=True,
+    )
     assert outcome.scan is not None  # assembled (report=True)
     _render(outcome.scan, rules, fmt, None)
 
 
 @commands.command()
 def findings(
-    status: Annotated[Optional[list[str]], typer.Option("--status", help="open | excepted | resolved | remediated (repeatable). Default: open and excepted.")] = None,
-    rule: Annotated[Optional[str], typer.Option("--rule", help="Only this rule.")] = None,
-    severity: Annotated[Optional[list[str]], typer.Option("--severity", help="Only these severities (repeatable).")] = None,
+    status: Annotated[
+        list[str] | None, typer.Option("--status", help="open | excepted | resolved | remediated (repeatable). Default: open and excepted.")
+    ] = None,
+    rule: Annotated[str | None, typer.Option("--rule", help="Only this rule.")] = None,
+    severity: Annotated[list[str] | None, typer.Option("--severity", help="Only these severities (repeatable).")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     db: DbOpt = None,
 ) -> None:
@@ -187,8 +228,11 @@ def findings(
         if s not in ("open", "excepted", "resolved", "remediated"):
             raise UsageError(f"--status must be open, excepted, resolved or remediated, got '{s}'")
     store = open_store(db)
-    query = select(ft, rt.c.resource_type, rt.c.resource_id, rt.c.resource_name, rt.c.arn, rt.c.region, rt.c.account_id).join(
-        rt, rt.c.id == ft.c.resource_pk).where(ft.c.status.in_(wanted))
+    query = (
+        select(ft, rt.c.resource_type, rt.c.resource_id, rt.c.resource_name, rt.c.arn, rt.c.region, rt.c.account_id)
+        .join(rt, rt.c.id == ft.c.resource_pk)
+        .where(ft.c.status.in_(wanted))
+    )
     if rule:
         query = query.where(ft.c.rule_id == rule)
     if severity:
@@ -196,20 +240,42 @@ def findings(
     with store.engine.connect() as conn:
         rows = [dict(r) for r in conn.execute(query.order_by(ft.c.opened_at, ft.c.rule_id)).mappings()]
     if json_out:
-        print_json([
-            {"finding_id": r["id"], "rule_id": r["rule_id"], "status": r["status"], "severity": r["severity"],
-             "resource_type": r["resource_type"], "resource_id": r["resource_id"], "arn": r["arn"], "account_id": r["account_id"],
-             "region": r["region"], "annotation": r["annotation"], "opened_at": str(r["opened_at"]), "updated_at": str(r["updated_at"]),
-             "resolved_at": str(r["resolved_at"]) if r["resolved_at"] else None, "exception_owner": r["exception_owner"],
-             "exception_expires": r["exception_expires"]}
-            for r in rows
-        ])
+        print_json(
+            [
+                {
+                    "finding_id": r["id"],
+                    "rule_id": r["rule_id"],
+                    "status": r["status"],
+                    "severity": r["severity"],
+                    "resource_type": r["resource_type"],
+                    "resource_id": r["resource_id"],
+                    "arn": r["arn"],
+                    "account_id": r["account_id"],
+                    "region": r["region"],
+                    "annotation": r["annotation"],
+                    "opened_at": str(r["opened_at"]),
+                    "updated_at": str(r["updated_at"]),
+                    "resolved_at": str(r["resolved_at"]) if r["resolved_at"] else None,
+                    "exception_owner": r["exception_owner"],
+                    "exception_expires": r["exception_expires"],
+                }
+                for r in rows
+            ]
+        )
         return
     t = Table(title=f"{len(rows)} findings ({', '.join(wanted)})", show_edge=False)
     for col in ("Id", "Status", "Severity", "Rule", "Resource", "Opened", "Why"):
         t.add_column(col, overflow="fold")
     for r in rows:
-        t.add_row(r["id"][:12], r["status"], r["severity"], r["rule_id"], r["resource_name"] or r["resource_id"], str(r["opened_at"])[:19], r["annotation"])
+        t.add_row(
+            r["id"][:12],
+            r["status"],
+            r["severity"],
+            r["rule_id"],
+            r["resource_name"] or r["resource_id"],
+            str(r["opened_at"])[:19],
+            r["annotation"],
+        )
     console.print(t)
 
 
@@ -219,7 +285,7 @@ commands.add_typer(rules_app, name="rules")
 
 @rules_app.command("list")
 def rules_list(
-    pack: Annotated[Optional[str], typer.Option("--pack", help="Only this pack (hipaa, hipaa-extras, custom).")] = None,
+    pack: Annotated[str | None, typer.Option("--pack", help="Only this pack (hipaa, hipaa-extras, custom).")] = None,
     policy: PolicyOpt = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
@@ -233,17 +299,32 @@ def rules_list(
     for col in ("Rule", "Pack", "Resource types", "Severity", "HIPAA sections", "Evaluated"):
         t.add_column(col, overflow="fold")
     for r in selected:
-        t.add_row(r.id, r.pack, ", ".join(r.resource_types), r.severity, ", ".join(r.hipaa_sections), "yes" if r.implemented else "[dim]no collector yet[/dim]")
+        t.add_row(
+            r.id,
+            r.pack,
+            ", ".join(r.resource_types),
+            r.severity,
+            ", ".join(r.hipaa_sections),
+            "yes" if r.implemented else "[dim]no collector yet[/dim]",
+        )
     console.print(t)
 
 
 def _rule_dict(r) -> dict:  # noqa: ANN001
     return {
-        "id": r.id, "pack": r.pack, "resource_types": list(r.resource_types), "trigger": r.trigger, "severity": r.severity,
-        "hipaa_sections": list(r.hipaa_sections), "sections_source": r.sections_source,
+        "id": r.id,
+        "pack": r.pack,
+        "resource_types": list(r.resource_types),
+        "trigger": r.trigger,
+        "severity": r.severity,
+        "hipaa_sections": list(r.hipaa_sections),
+        "sections_source": r.sections_source,
         "parameters": {n: {"type": p.type, "default": p.default} for n, p in r.parameters.items()},
-        "compliant_when": r.compliant_when, "remediation": r.remediation, "aws_runbook": r.aws_runbook,
-        "evaluated": r.implemented, "reads": r.reads,
+        "compliant_when": r.compliant_when,
+        "remediation": r.remediation,
+        "aws_runbook": r.aws_runbook,
+        "evaluated": r.implemented,
+        "reads": r.reads,
     }
 
 

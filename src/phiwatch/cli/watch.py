@@ -7,7 +7,7 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -76,25 +76,77 @@ def _default_queue_url(aws: Any, name: str) -> str:
 @watch_app.callback()
 def watch(
     ctx: typer.Context,
-    queue_url: Annotated[Optional[str], typer.Option("--queue-url", envvar="PHIWATCH_QUEUE_URL", help="The SQS queue `watch setup` created (default: the queue named phiwatch-watch).")] = None,
-    policy: Annotated[Optional[Path], typer.Option("--policy", "-p", envvar="PHIWATCH_POLICY", help="Policy file: packs, parameters, exceptions, notification routes, remediation modes.")] = None,
+    queue_url: Annotated[
+        str | None,
+        typer.Option(
+            "--queue-url",
+            envvar="PHIWATCH_QUEUE_URL",
+            help="The SQS queue `watch setup` created (default: the queue named phiwatch-watch).",
+        ),
+    ] = None,
+    policy: Annotated[
+        Path | None,
+        typer.Option(
+            "--policy",
+            "-p",
+            envvar="PHIWATCH_POLICY",
+            help="Policy file: packs, parameters, exceptions, notification routes, remediation modes.",
+        ),
+    ] = None,
     endpoint_url: EndpointOpt = None,
     profile: ProfileOpt = None,
     region: RegionOpt = None,
     db: DbOpt = None,
-    metrics_port: Annotated[Optional[int], typer.Option("--metrics-port", help="Serve Prometheus /metrics and /healthz on this port (loopback).")] = None,
-    metrics_host: Annotated[str, typer.Option("--metrics-host", help="Address for --metrics-port (loopback unless a container needs 0.0.0.0: then a token is required).")] = "127.0.0.1",
-    metrics_token_env: Annotated[str, typer.Option("--metrics-token-env", help="Environment variable holding a bearer token for /metrics (required off loopback; /healthz stays open).")] = "PHIWATCH_METRICS_TOKEN",
+    metrics_port: Annotated[
+        int | None, typer.Option("--metrics-port", help="Serve Prometheus /metrics and /healthz on this port (loopback).")
+    ] = None,
+    metrics_host: Annotated[
+        str,
+        typer.Option(
+            "--metrics-host", help="Address for --metrics-port (loopback unless a container needs 0.0.0.0: then a token is required)."
+        ),
+    ] = "127.0.0.1",
+    metrics_token_env: Annotated[
+        str,
+        typer.Option(
+            "--metrics-token-env",
+            help="Environment variable holding a bearer token for /metrics (required off loopback; /healthz stays open).",
+        ),
+    ] = "PHIWATCH_METRICS_TOKEN",
     wait_seconds: Annotated[int, typer.Option("--wait-seconds", min=0, max=20, help="SQS long-poll wait per receive.")] = 20,
     max_messages: Annotated[int, typer.Option("--max-messages", min=1, max=10, help="Messages per receive (one batch).")] = 10,
     full_sweep_hours: Annotated[float, typer.Option("--full-sweep-hours", min=0, help="Full re-collection interval (0: never).")] = 12.0,
-    periodic_minutes: Annotated[float, typer.Option("--periodic-minutes", min=0, help="How often to run periodic rules that are due, reminders and alert retries (0: never).")] = 5.0,
-    periodic_hours: Annotated[float, typer.Option("--periodic-hours", min=0, help="A periodic rule is due this long after its last run.")] = 24.0,
-    sweep_on_start: Annotated[Optional[bool], typer.Option("--sweep-on-start/--no-sweep-on-start", help="Full re-collection at start (default: when the store has none within --full-sweep-hours).")] = None,
-    retry_delay: Annotated[float, typer.Option("--retry-delay", min=0, help="Seconds before a failed event is retried (doubles per receive, capped by the queue's visibility timeout).")] = 30.0,
-    no_remediate: Annotated[bool, typer.Option("--no-remediate", help="Never run remediation from the watcher, whatever the policy says.")] = False,
+    periodic_minutes: Annotated[
+        float,
+        typer.Option(
+            "--periodic-minutes", min=0, help="How often to run periodic rules that are due, reminders and alert retries (0: never)."
+        ),
+    ] = 5.0,
+    periodic_hours: Annotated[
+        float, typer.Option("--periodic-hours", min=0, help="A periodic rule is due this long after its last run.")
+    ] = 24.0,
+    sweep_on_start: Annotated[
+        bool | None,
+        typer.Option(
+            "--sweep-on-start/--no-sweep-on-start",
+            help="Full re-collection at start (default: when the store has none within --full-sweep-hours).",
+        ),
+    ] = None,
+    retry_delay: Annotated[
+        float,
+        typer.Option(
+            "--retry-delay",
+            min=0,
+            help="Seconds before a failed event is retried (doubles per receive, capped by the queue's visibility timeout).",
+        ),
+    ] = 30.0,
+    no_remediate: Annotated[
+        bool, typer.Option("--no-remediate", help="Never run remediation from the watcher, whatever the policy says.")
+    ] = False,
     log_format: Annotated[str, typer.Option("--log-format", help="json (one object per line) or text.")] = "json",
-    max_polls: Annotated[Optional[int], typer.Option("--max-polls", hidden=True, help="Stop after this many receives (tests, benchmarks).")] = None,
+    max_polls: Annotated[
+        int | None, typer.Option("--max-polls", hidden=True, help="Stop after this many receives (tests, benchmarks).")
+    ] = None,
 ) -> None:
     """Run the watch service (see `phiwatch watch setup` for what it needs)."""
     if ctx.invoked_subcommand is not None:
@@ -109,9 +161,15 @@ def watch(
     store = open_store(db, create=True)
     _setup_logging(log_format, verbose=logging.getLogger().level <= logging.DEBUG)
     options = WatchOptions(
-        queue_url=url, wait_seconds=wait_seconds, max_messages=max_messages,
-        full_sweep_seconds=full_sweep_hours * 3600, periodic_check_seconds=periodic_minutes * 60,
-        periodic_hours=periodic_hours, sweep_on_start=sweep_on_start, retry_delay=retry_delay, remediate=not no_remediate,
+        queue_url=url,
+        wait_seconds=wait_seconds,
+        max_messages=max_messages,
+        full_sweep_seconds=full_sweep_hours * 3600,
+        periodic_check_seconds=periodic_minutes * 60,
+        periodic_hours=periodic_hours,
+        sweep_on_start=sweep_on_start,
+        retry_delay=retry_delay,
+        remediate=not no_remediate,
     )
     metrics = Metrics()
     service = WatchService(aws, store, pol, options, rules=rules, metrics=metrics)
@@ -141,11 +199,28 @@ def watch(
 def setup(
     endpoint_url: EndpointOpt = None,
     profile: ProfileOpt = None,
-    region: Annotated[Optional[list[str]], typer.Option("--region", "-r", help="Home region (first; the queue lives there) and other regions to forward events from (repeatable).")] = None,
-    name: Annotated[str, typer.Option("--name", help="Name of the queue; the dead-letter queue, rules and role are named after it.")] = DEFAULT_NAME,
-    max_receive_count: Annotated[int, typer.Option("--max-receive-count", min=1, max=1000, help="Receives before a failing event moves to the dead-letter queue.")] = 5,
-    visibility_timeout: Annotated[int, typer.Option("--visibility-timeout", min=0, max=43200, help="Seconds a received event stays invisible (longer than one re-collection).")] = 900,
-    service: Annotated[Optional[list[str]], typer.Option("--service", "-s", help="Only events of these collectors (repeatable; default: every collected service).")] = None,
+    region: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--region", "-r", help="Home region (first; the queue lives there) and other regions to forward events from (repeatable)."
+        ),
+    ] = None,
+    name: Annotated[
+        str, typer.Option("--name", help="Name of the queue; the dead-letter queue, rules and role are named after it.")
+    ] = DEFAULT_NAME,
+    max_receive_count: Annotated[
+        int, typer.Option("--max-receive-count", min=1, max=1000, help="Receives before a failing event moves to the dead-letter queue.")
+    ] = 5,
+    visibility_timeout: Annotated[
+        int,
+        typer.Option(
+            "--visibility-timeout", min=0, max=43200, help="Seconds a received event stays invisible (longer than one re-collection)."
+        ),
+    ] = 900,
+    service: Annotated[
+        list[str] | None,
+        typer.Option("--service", "-s", help="Only events of these collectors (repeatable; default: every collected service)."),
+    ] = None,
     no_config_events: Annotated[bool, typer.Option("--no-config-events", help="Do not subscribe to AWS Config item changes.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be created or changed; change nothing.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
@@ -157,8 +232,11 @@ def setup(
             raise UsageError(f"unknown service '{s}' (collectors: {', '.join(sorted(known))})")
     aws = aws_context(endpoint_url, profile, region, check=False)
     options = SetupOptions(
-        name=name, max_receive_count=max_receive_count, visibility_timeout=visibility_timeout,
-        services=list(service) if service else None, config_events=not no_config_events,
+        name=name,
+        max_receive_count=max_receive_count,
+        visibility_timeout=visibility_timeout,
+        services=list(service) if service else None,
+        config_events=not no_config_events,
         forward_regions=list(aws.regions[1:]),
     )
     result = run_setup(aws, options, dry_run=dry_run)

@@ -20,7 +20,8 @@ empty with the error on the item. No account-level keys.
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
 from phiwatch.model import ConfigurationItem
@@ -49,7 +50,11 @@ class AcmCollector(Collector):
         try:
             summaries = list(
                 ctx.paginate(
-                    "acm", "ListCertificates", "CertificateSummaryList", resource_type=CERTIFICATE, id_key="CertificateArn",
+                    "acm",
+                    "ListCertificates",
+                    "CertificateSummaryList",
+                    resource_type=CERTIFICATE,
+                    id_key="CertificateArn",
                     Includes={"keyTypes": _all_key_types(ctx)},
                 )
             )

@@ -29,7 +29,8 @@ succeeded. No account-level keys.
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register
 from phiwatch.model import ConfigurationItem
@@ -75,9 +76,10 @@ class ApiGatewayCollector(Collector):
             return
         apis = _wanted_apis(ctx, REST_STAGE, "restapis", apis, "id")
         complete = True
-        for api, response in zip(apis, ctx.map(
-            lambda a: ctx.call("apigateway", "GetStages", resource_type=REST_STAGE, resource_id=a["id"], restApiId=a["id"]), apis
-        )):
+        for api, response in zip(
+            apis,
+            ctx.map(lambda a: ctx.call("apigateway", "GetStages", resource_type=REST_STAGE, resource_id=a["id"], restApiId=a["id"]), apis),
+        ):
             if response is FAILED:
                 complete = False
                 continue
@@ -91,7 +93,11 @@ class ApiGatewayCollector(Collector):
         arn = stage_arn(ctx, "restapis", api["id"], stage["stageName"])
         configuration = {k: v for k, v in stage.items() if k != "tags"}
         item = ctx.item(
-            REST_STAGE, arn, resourceName=stage["stageName"], arn=arn, configuration=configuration,
+            REST_STAGE,
+            arn,
+            resourceName=stage["stageName"],
+            arn=arn,
+            configuration=configuration,
             supplementaryConfiguration={"RestApi": {"id": api["id"], "name": api.get("name")}},
             tags=dict(stage.get("tags") or {}),
             relationships=[{"resourceType": "AWS::ApiGateway::RestApi", "resourceId": api["id"], "name": "Is contained in RestApi"}],
@@ -109,7 +115,9 @@ class ApiGatewayCollector(Collector):
 
         def stages(api: dict[str, Any]) -> list[dict[str, Any]] | None:
             try:
-                return list(ctx.paginate("apigatewayv2", "GetStages", "Items", resource_type=V2_STAGE, id_key="StageName", ApiId=api["ApiId"]))
+                return list(
+                    ctx.paginate("apigatewayv2", "GetStages", "Items", resource_type=V2_STAGE, id_key="StageName", ApiId=api["ApiId"])
+                )
             except ListFailed:
                 return None
 
@@ -128,10 +136,12 @@ class ApiGatewayCollector(Collector):
         arn = stage_arn(ctx, "apis", api["ApiId"], stage["StageName"])
         configuration = {k: v for k, v in stage.items() if k != "Tags"}
         item = ctx.item(
-            V2_STAGE, arn, resourceName=stage["StageName"], arn=arn, configuration=configuration,
-            supplementaryConfiguration={
-                "Api": {"ApiId": api["ApiId"], "Name": api.get("Name"), "ProtocolType": api.get("ProtocolType")}
-            },
+            V2_STAGE,
+            arn,
+            resourceName=stage["StageName"],
+            arn=arn,
+            configuration=configuration,
+            supplementaryConfiguration={"Api": {"ApiId": api["ApiId"], "Name": api.get("Name"), "ProtocolType": api.get("ProtocolType")}},
             tags=dict(stage.get("Tags") or {}),
             relationships=[{"resourceType": "AWS::ApiGatewayV2::Api", "resourceId": api["ApiId"], "name": "Is contained in Api"}],
         )

@@ -20,7 +20,8 @@ No account-level keys.
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from phiwatch.collect.base import CollectContext, Collector, ListFailed, register, tags_from_list
 from phiwatch.model import ConfigurationItem
@@ -47,10 +48,15 @@ class AutoScalingCollector(Collector):
     def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
         if ctx.wants(LAUNCH_CONFIGURATION):
             try:
-                configs = list(ctx.paginate(
-                    "autoscaling", "DescribeLaunchConfigurations", "LaunchConfigurations", resource_type=LAUNCH_CONFIGURATION,
-                    **_names(ctx, LAUNCH_CONFIGURATION, "LaunchConfigurationNames", "launchConfigurationName/"),
-                ))
+                configs = list(
+                    ctx.paginate(
+                        "autoscaling",
+                        "DescribeLaunchConfigurations",
+                        "LaunchConfigurations",
+                        resource_type=LAUNCH_CONFIGURATION,
+                        **_names(ctx, LAUNCH_CONFIGURATION, "LaunchConfigurationNames", "launchConfigurationName/"),
+                    )
+                )
             except ListFailed:
                 configs = None
             for config in configs or []:
@@ -60,10 +66,15 @@ class AutoScalingCollector(Collector):
         if not ctx.wants(GROUP):
             return
         try:
-            groups = list(ctx.paginate(
-                "autoscaling", "DescribeAutoScalingGroups", "AutoScalingGroups", resource_type=GROUP,
-                **_names(ctx, GROUP, "AutoScalingGroupNames", "autoScalingGroupName/"),
-            ))
+            groups = list(
+                ctx.paginate(
+                    "autoscaling",
+                    "DescribeAutoScalingGroups",
+                    "AutoScalingGroups",
+                    resource_type=GROUP,
+                    **_names(ctx, GROUP, "AutoScalingGroupNames", "autoScalingGroupName/"),
+                )
+            )
         except ListFailed:
             return
         for group in groups:
@@ -87,13 +98,21 @@ class AutoScalingCollector(Collector):
             for lb in group.get("LoadBalancerNames") or []
         ]
         if group.get("LaunchConfigurationName"):
-            relationships.append({
-                "resourceType": LAUNCH_CONFIGURATION, "resourceName": group["LaunchConfigurationName"],
-                "name": "Is associated with LaunchConfiguration",
-            })
+            relationships.append(
+                {
+                    "resourceType": LAUNCH_CONFIGURATION,
+                    "resourceName": group["LaunchConfigurationName"],
+                    "name": "Is associated with LaunchConfiguration",
+                }
+            )
         item = ctx.item(
-            GROUP, arn, resourceName=name, arn=arn, configuration={k: v for k, v in group.items() if k != "Tags"},
-            tags=tags_from_list(group.get("Tags")), relationships=relationships,
+            GROUP,
+            arn,
+            resourceName=name,
+            arn=arn,
+            configuration={k: v for k, v in group.items() if k != "Tags"},
+            tags=tags_from_list(group.get("Tags")),
+            relationships=relationships,
         )
         item.refresh_state_id()
         return item

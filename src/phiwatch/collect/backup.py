@@ -42,7 +42,8 @@ Not collected: resource type opt-in (DescribeRegionSettings) and legal holds.
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register
 from phiwatch.model import ConfigurationItem
@@ -106,7 +107,10 @@ class BackupCollector(Collector):
     def _plan(self, ctx: CollectContext, element: dict[str, Any]) -> ConfigurationItem:
         plan_id = element["BackupPlanId"]
         item = ctx.item(
-            PLAN, plan_id, resourceName=element.get("BackupPlanName"), arn=element.get("BackupPlanArn"),
+            PLAN,
+            plan_id,
+            resourceName=element.get("BackupPlanName"),
+            arn=element.get("BackupPlanArn"),
             configuration={k: v for k, v in element.items() if k in ("BackupPlanId", "BackupPlanArn", "BackupPlanName", "VersionId")},
         )
         plan = ctx.call("backup", "GetBackupPlan", item=item, BackupPlanId=plan_id)
@@ -168,11 +172,18 @@ class BackupCollector(Collector):
     def _vault(self, ctx: CollectContext, element: dict[str, Any]) -> tuple[ConfigurationItem, list[ConfigurationItem] | None]:
         name = element["BackupVaultName"]
         item = ctx.item(
-            VAULT, name, resourceName=name, arn=element.get("BackupVaultArn") or ctx.arn("backup", f"backup-vault:{name}"),
+            VAULT,
+            name,
+            resourceName=name,
+            arn=element.get("BackupVaultArn") or ctx.arn("backup", f"backup-vault:{name}"),
             configuration={k: v for k, v in element.items() if k != "NumberOfRecoveryPoints"},
         )
         policy = ctx.call(
-            "backup", "GetBackupVaultAccessPolicy", item=item, not_found=("ResourceNotFoundException",), absent=None,
+            "backup",
+            "GetBackupVaultAccessPolicy",
+            item=item,
+            not_found=("ResourceNotFoundException",),
+            absent=None,
             BackupVaultName=name,
         )
         if policy is not FAILED:
@@ -181,8 +192,13 @@ class BackupCollector(Collector):
         points: list[ConfigurationItem] | None
         try:
             points = [
-                ctx.item(RECOVERY_POINT, p["RecoveryPointArn"], arn=p["RecoveryPointArn"], configuration=p,
-                         relationships=[{"resourceType": VAULT, "resourceId": name, "name": "Is contained in BackupVault"}])
+                ctx.item(
+                    RECOVERY_POINT,
+                    p["RecoveryPointArn"],
+                    arn=p["RecoveryPointArn"],
+                    configuration=p,
+                    relationships=[{"resourceType": VAULT, "resourceId": name, "name": "Is contained in BackupVault"}],
+                )
                 for p in ctx.paginate("backup", "ListRecoveryPointsByBackupVault", "RecoveryPoints", item=item, BackupVaultName=name)
             ]
         except ListFailed:

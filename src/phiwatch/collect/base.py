@@ -22,9 +22,10 @@ merges the parts, keeping keys of services not collected in this run from the st
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Iterable, Iterator
+from typing import Any, ClassVar
 
 from botocore import xform_name
 from botocore.exceptions import BotoCoreError, ClientError
@@ -59,7 +60,12 @@ class MalformedResponse(ResponseParserError):
 
 
 _SCALARS: dict[str, tuple[type, ...]] = {
-    "string": (str,), "integer": (int,), "long": (int,), "boolean": (bool,), "float": (int, float), "double": (int, float),
+    "string": (str,),
+    "integer": (int,),
+    "long": (int,),
+    "boolean": (bool,),
+    "float": (int, float),
+    "double": (int, float),
 }
 
 
@@ -286,8 +292,9 @@ class CollectContext:
                 _check_response(client, api, page)
                 elements = page.get(result_key, []) or []
                 if id_key is not None:
-                    elements = self.identified(service, api, elements, id_key, result_key=result_key,
-                                               resource_type=resource_type, item=item)
+                    elements = self.identified(
+                        service, api, elements, id_key, result_key=result_key, resource_type=resource_type, item=item
+                    )
                 for element in elements:
                     yield to_jsonable(element)
         except (ClientError, BotoCoreError, ResponseParserError) as exc:
@@ -296,7 +303,9 @@ class CollectContext:
             self._record(service, api, exc, item, resource_type, None)
             raise ListFailed(f"{service}:{api}") from exc
         except (TypeError, ValueError, KeyError, AttributeError) as exc:  # botocore's paginator reading a malformed page
-            self._record(service, api, MalformedResponse(f"unexpected response: {type(exc).__name__}: {exc}"[:300]), item, resource_type, None)
+            self._record(
+                service, api, MalformedResponse(f"unexpected response: {type(exc).__name__}: {exc}"[:300]), item, resource_type, None
+            )
             raise ListFailed(f"{service}:{api}") from exc
 
     def identified(
@@ -321,8 +330,14 @@ class CollectContext:
             if not missing:
                 kept.append(element)
                 continue
-            self._record(service, api, MalformedResponse(f"unexpected response: a {result_key or api} element without {missing[0]}"),
-                         item, resource_type, None)
+            self._record(
+                service,
+                api,
+                MalformedResponse(f"unexpected response: a {result_key or api} element without {missing[0]}"),
+                item,
+                resource_type,
+                None,
+            )
             if resource_type:
                 self.incomplete.add(resource_type)
         return kept
@@ -384,9 +399,7 @@ class CollectContext:
     def item(self, resource_type: str, resource_id: str, **fields: Any) -> ConfigurationItem:
         """A new item for this context's account and region."""
         fields.setdefault("awsRegion", self.region)
-        return ConfigurationItem(
-            resourceType=resource_type, resourceId=resource_id, accountId=self.account_id, **fields
-        )
+        return ConfigurationItem(resourceType=resource_type, resourceId=resource_id, accountId=self.account_id, **fields)
 
     def arn(self, service: str, resource: str, region: str | None = None, account: bool = True) -> str:
         region = self.region if region is None else region
@@ -442,9 +455,7 @@ class Detail:
     absent: Any = None
 
     def apply(self, ctx: CollectContext, item: ConfigurationItem) -> None:
-        response = ctx.call(
-            self.service, self.api, item=item, not_found=self.not_found, absent=_ABSENT, **self.params(item)
-        )
+        response = ctx.call(self.service, self.api, item=item, not_found=self.not_found, absent=_ABSENT, **self.params(item))
         if response is FAILED:
             return
         if response is _ABSENT:

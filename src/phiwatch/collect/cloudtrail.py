@@ -46,7 +46,8 @@ A key absent from ``supplementaryConfiguration`` means the call failed (see ``co
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
 from phiwatch.collect.kms import kms_key_relationship
@@ -81,7 +82,9 @@ def _account_of(arn: str) -> str:
 def _relationships(trail: dict[str, Any]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     if trail.get("S3BucketName"):
-        out.append({"resourceType": "AWS::S3::Bucket", "resourceId": trail["S3BucketName"], "relationshipName": "Is associated with Bucket"})
+        out.append(
+            {"resourceType": "AWS::S3::Bucket", "resourceId": trail["S3BucketName"], "relationshipName": "Is associated with Bucket"}
+        )
     group_arn = trail.get("CloudWatchLogsLogGroupArn")
     if group_arn and ":log-group:" in group_arn:
         name = group_arn.split(":log-group:", 1)[1].removesuffix(":*")
@@ -110,7 +113,8 @@ class CloudTrailCollector(Collector):
             yield account
             return
         own = [
-            t for t in trails
+            t
+            for t in trails
             if t.get("HomeRegion", ctx.region) == ctx.region and _account_of(t.get("TrailARN", "")) in ("", ctx.account_id)
         ]
         own_names = {t.get("TrailARN") for t in own}
@@ -155,9 +159,7 @@ class CloudTrailCollector(Collector):
     def _trail(self, ctx: CollectContext, trail: dict[str, Any]) -> ConfigurationItem:
         name = trail["Name"]
         arn = trail.get("TrailARN") or ctx.arn("cloudtrail", f"trail/{name}")
-        item = ctx.item(
-            TRAIL, name, resourceName=name, arn=arn, configuration=trail, relationships=_relationships(trail)
-        )
+        item = ctx.item(TRAIL, name, resourceName=name, arn=arn, configuration=trail, relationships=_relationships(trail))
         status = ctx.call("cloudtrail", "GetTrailStatus", item=item, Name=arn)
         if status is not FAILED:
             item.supplementaryConfiguration["TrailStatus"] = stable_status(status)

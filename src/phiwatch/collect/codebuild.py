@@ -25,7 +25,8 @@ account-level keys.
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
@@ -97,7 +98,7 @@ class CodeBuildCollector(Collector):
                 return
         complete = True
         for start in range(0, len(names), BATCH):
-            response = ctx.call("codebuild", "BatchGetProjects", resource_type=PROJECT, names=names[start:start + BATCH])
+            response = ctx.call("codebuild", "BatchGetProjects", resource_type=PROJECT, names=names[start : start + BATCH])
             if response is FAILED:
                 complete = False
                 continue
@@ -109,8 +110,12 @@ class CodeBuildCollector(Collector):
     def _project(self, ctx: CollectContext, project: dict[str, Any]) -> ConfigurationItem:
         name = project["name"]
         item = ctx.item(
-            PROJECT, name, resourceName=name, arn=project.get("arn") or ctx.arn("codebuild", f"project/{name}"),
-            configuration=clean_project(project), tags=tags_from_list(project.get("tags"), key="key", value="value"),
+            PROJECT,
+            name,
+            resourceName=name,
+            arn=project.get("arn") or ctx.arn("codebuild", f"project/{name}"),
+            configuration=clean_project(project),
+            tags=tags_from_list(project.get("tags"), key="key", value="value"),
         )
         item.refresh_state_id()
         return item

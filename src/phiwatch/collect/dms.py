@@ -15,7 +15,8 @@ No account-level keys.
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
 from phiwatch.collect.kms import kms_key_relationship
@@ -37,17 +38,27 @@ class DmsCollector(Collector):
         if wanted is not None:  # targeted: filter by identifier and by ARN (DMS answers ResourceNotFoundFault when none match)
             arns = sorted(i for i in wanted if i.startswith("arn:"))
             names = sorted(i for i in wanted if not i.startswith("arn:"))
-            requests = [{"Filters": [{"Name": name, "Values": values}]} for name, values in (
-                ("replication-instance-id", names), ("replication-instance-arn", arns)) if values]
+            requests = [
+                {"Filters": [{"Name": name, "Values": values}]}
+                for name, values in (("replication-instance-id", names), ("replication-instance-arn", arns))
+                if values
+            ]
         try:
-            instances = list({
-                i["ReplicationInstanceIdentifier"]: i
-                for params in requests
-                for i in ctx.paginate(
-                    "dms", "DescribeReplicationInstances", "ReplicationInstances", resource_type=REPLICATION_INSTANCE,
-                    id_key="ReplicationInstanceIdentifier", not_found=("ResourceNotFoundFault",) if params else (), **params,
-                )
-            }.values())
+            instances = list(
+                {
+                    i["ReplicationInstanceIdentifier"]: i
+                    for params in requests
+                    for i in ctx.paginate(
+                        "dms",
+                        "DescribeReplicationInstances",
+                        "ReplicationInstances",
+                        resource_type=REPLICATION_INSTANCE,
+                        id_key="ReplicationInstanceIdentifier",
+                        not_found=("ResourceNotFoundFault",) if params else (),
+                        **params,
+                    )
+                }.values()
+            )
         except ListFailed:
             return
         yield from ctx.map(lambda i: self._instance(ctx, i), instances)
@@ -57,7 +68,11 @@ class DmsCollector(Collector):
         rid = instance["ReplicationInstanceIdentifier"]
         arn = instance.get("ReplicationInstanceArn") or ctx.arn("dms", f"rep:{rid}")
         item = ctx.item(
-            REPLICATION_INSTANCE, rid, resourceName=rid, arn=arn, configuration=instance,
+            REPLICATION_INSTANCE,
+            rid,
+            resourceName=rid,
+            arn=arn,
+            configuration=instance,
             relationships=kms_key_relationship(instance.get("KmsKeyId")),
         )
         tags = ctx.call("dms", "ListTagsForResource", item=item, ResourceArn=arn)

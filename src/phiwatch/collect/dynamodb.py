@@ -35,7 +35,8 @@ Account item (``AWS::::Account``, this region):
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
 from phiwatch.model import ACCOUNT_TYPE, ConfigurationItem
@@ -51,9 +52,13 @@ def _without_metrics(table: dict[str, Any]) -> dict[str, Any]:
             out[key] = [{k: v for k, v in index.items() if k not in _METRICS} for index in out[key]]
     return out
 
+
 TABLE = "AWS::DynamoDB::Table"
 LIMIT_KEYS = (
-    "AccountMaxReadCapacityUnits", "AccountMaxWriteCapacityUnits", "TableMaxReadCapacityUnits", "TableMaxWriteCapacityUnits",
+    "AccountMaxReadCapacityUnits",
+    "AccountMaxWriteCapacityUnits",
+    "TableMaxReadCapacityUnits",
+    "TableMaxWriteCapacityUnits",
 )
 TARGET_KEYS = ("ResourceId", "ScalableDimension", "MinCapacity", "MaxCapacity", "SuspendedState")
 
@@ -90,30 +95,42 @@ class DynamoDbCollector(Collector):
         try:
             out["ScalableTargets"] = [
                 {k: t.get(k) for k in TARGET_KEYS}
-                for t in ctx.paginate("application-autoscaling", "DescribeScalableTargets", "ScalableTargets",
-                                      resource_type=TABLE, ServiceNamespace="dynamodb")
+                for t in ctx.paginate(
+                    "application-autoscaling",
+                    "DescribeScalableTargets",
+                    "ScalableTargets",
+                    resource_type=TABLE,
+                    ServiceNamespace="dynamodb",
+                )
             ]
             out["ScalingPolicies"] = [
                 {
-                    "PolicyName": p.get("PolicyName"), "ResourceId": p.get("ResourceId"),
-                    "ScalableDimension": p.get("ScalableDimension"), "PolicyType": p.get("PolicyType"),
+                    "PolicyName": p.get("PolicyName"),
+                    "ResourceId": p.get("ResourceId"),
+                    "ScalableDimension": p.get("ScalableDimension"),
+                    "PolicyType": p.get("PolicyType"),
                     "TargetValue": (p.get("TargetTrackingScalingPolicyConfiguration") or {}).get("TargetValue"),
                 }
-                for p in ctx.paginate("application-autoscaling", "DescribeScalingPolicies", "ScalingPolicies",
-                                      resource_type=TABLE, ServiceNamespace="dynamodb")
+                for p in ctx.paginate(
+                    "application-autoscaling",
+                    "DescribeScalingPolicies",
+                    "ScalingPolicies",
+                    resource_type=TABLE,
+                    ServiceNamespace="dynamodb",
+                )
             ]
         except ListFailed:
             return None, [ctx.errors[-1].to_dict()]  # recorded by paginate; runs before the threaded table reads
         return out, []
 
     def _table(
-        self, ctx: CollectContext, name: str,
+        self,
+        ctx: CollectContext,
+        name: str,
         scaling: tuple[dict[str, list[dict[str, Any]]] | None, list[dict[str, Any]]],
     ) -> ConfigurationItem | None:
         item = ctx.item(TABLE, name, resourceName=name, arn=ctx.arn("dynamodb", f"table/{name}"))
-        described = ctx.call(
-            "dynamodb", "DescribeTable", item=item, not_found=("ResourceNotFoundException",), absent=None, TableName=name
-        )
+        described = ctx.call("dynamodb", "DescribeTable", item=item, not_found=("ResourceNotFoundException",), absent=None, TableName=name)
         if described is None:
             return None  # deleted between ListTables and DescribeTable
         if described is not FAILED:
@@ -133,9 +150,7 @@ class DynamoDbCollector(Collector):
         if backups is not FAILED:
             item.supplementaryConfiguration["ContinuousBackupsDescription"] = backups.get("ContinuousBackupsDescription")
         try:
-            item.tags = tags_from_list(
-                list(ctx.paginate("dynamodb", "ListTagsOfResource", "Tags", item=item, ResourceArn=item.arn))
-            )
+            item.tags = tags_from_list(list(ctx.paginate("dynamodb", "ListTagsOfResource", "Tags", item=item, ResourceArn=item.arn)))
         except ListFailed:
             pass
         item.refresh_state_id()

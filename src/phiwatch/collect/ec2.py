@@ -41,7 +41,8 @@ As everywhere: a key that is absent means the call failed (see ``collectionError
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from botocore.parsers import ResponseParserError
 
@@ -87,9 +88,14 @@ def guarded_call(ctx: CollectContext, service: str, api: str, item: Configuratio
         return ctx.call(service, api, item=item, **kwargs)
     except ResponseParserError as exc:
         err = CollectionError(
-            service=service, api=api, region=ctx.region, error="InvalidResponse",
-            iam_action=iam_action_for(service, api), resource_type=item.resourceType,
-            resource_id=item.resourceId, message=(str(exc).splitlines() or [""])[0][:300],
+            service=service,
+            api=api,
+            region=ctx.region,
+            error="InvalidResponse",
+            iam_action=iam_action_for(service, api),
+            resource_type=item.resourceType,
+            resource_id=item.resourceId,
+            message=(str(exc).splitlines() or [""])[0][:300],
         )
         ctx.errors.append(err)
         item.collectionErrors.append(err.to_dict())
@@ -97,8 +103,15 @@ def guarded_call(ctx: CollectContext, service: str, api: str, item: Configuratio
 
 
 def listing(
-    ctx: CollectContext, api: str, result_key: str, resource_type: str, id_filter: str, prefix: str, name_filter: str,
-    id_key: str | None = None, **kwargs: Any,
+    ctx: CollectContext,
+    api: str,
+    result_key: str,
+    resource_type: str,
+    id_filter: str,
+    prefix: str,
+    name_filter: str,
+    id_key: str | None = None,
+    **kwargs: Any,
 ) -> Iterator[dict[str, Any]]:
     """``ctx.paginate`` of a describe call; in a targeted run only the wanted resources, found by
     id (an ARN counts by its id) with ``id_filter`` and by name with ``name_filter``."""
@@ -157,10 +170,15 @@ class Ec2Collector(Collector):
                 configuration, tags = split_tags(volume)
                 volume_id = volume["VolumeId"]
                 item = ctx.item(
-                    VOLUME, volume_id, resourceName=tags.get("Name") or volume_id,
-                    arn=ctx.arn("ec2", f"volume/{volume_id}"), configuration=configuration, tags=tags,
+                    VOLUME,
+                    volume_id,
+                    resourceName=tags.get("Name") or volume_id,
+                    arn=ctx.arn("ec2", f"volume/{volume_id}"),
+                    configuration=configuration,
+                    tags=tags,
                     relationships=[
-                        r for a in volume.get("Attachments") or []
+                        r
+                        for a in volume.get("Attachments") or []
                         if (r := relation(INSTANCE, a.get("InstanceId"), "Is attached to Instance"))
                     ],
                 )
@@ -172,8 +190,9 @@ class Ec2Collector(Collector):
 
     # -- snapshots -------------------------------------------------------------------------
     def _snapshots(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
-        snapshots = listing(ctx, "DescribeSnapshots", "Snapshots", SNAPSHOT, "snapshot-id", "snap-", "tag:Name", id_key="SnapshotId",
-                            OwnerIds=["self"])
+        snapshots = listing(
+            ctx, "DescribeSnapshots", "Snapshots", SNAPSHOT, "snapshot-id", "snap-", "tag:Name", id_key="SnapshotId", OwnerIds=["self"]
+        )
         try:
             for item in ctx.map(lambda s: self._snapshot(ctx, s), snapshots):
                 if item is not None:
@@ -186,13 +205,23 @@ class Ec2Collector(Collector):
         configuration, tags = split_tags(snapshot)
         snapshot_id = snapshot["SnapshotId"]
         item = ctx.item(
-            SNAPSHOT, snapshot_id, resourceName=tags.get("Name") or snapshot_id,
-            arn=ctx.arn("ec2", f"snapshot/{snapshot_id}", account=False), configuration=configuration, tags=tags,
+            SNAPSHOT,
+            snapshot_id,
+            resourceName=tags.get("Name") or snapshot_id,
+            arn=ctx.arn("ec2", f"snapshot/{snapshot_id}", account=False),
+            configuration=configuration,
+            tags=tags,
         )
         gone = object()
         response = guarded_call(
-            ctx, "ec2", "DescribeSnapshotAttribute", item, not_found=("InvalidSnapshot.NotFound",), absent=gone,
-            SnapshotId=snapshot_id, Attribute="createVolumePermission",
+            ctx,
+            "ec2",
+            "DescribeSnapshotAttribute",
+            item,
+            not_found=("InvalidSnapshot.NotFound",),
+            absent=gone,
+            SnapshotId=snapshot_id,
+            Attribute="createVolumePermission",
         )
         if response is gone:
             return None  # deleted between listing and reading: not in this run's inventory
@@ -205,7 +234,9 @@ class Ec2Collector(Collector):
     def _instances(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
         try:
             for reservation in listing(ctx, "DescribeInstances", "Reservations", INSTANCE, "instance-id", "i-", "tag:Name"):
-                for instance in ctx.identified("ec2", "DescribeInstances", reservation.get("Instances"), "InstanceId", resource_type=INSTANCE):
+                for instance in ctx.identified(
+                    "ec2", "DescribeInstances", reservation.get("Instances"), "InstanceId", resource_type=INSTANCE
+                ):
                     if (instance.get("State") or {}).get("Name") == "terminated":
                         continue
                     yield self._instance(ctx, instance)
@@ -231,8 +262,12 @@ class Ec2Collector(Collector):
             for m in instance.get("BlockDeviceMappings") or []
         ]
         item = ctx.item(
-            INSTANCE, instance_id, resourceName=tags.get("Name") or instance_id,
-            arn=ctx.arn("ec2", f"instance/{instance_id}"), configuration=configuration, tags=tags,
+            INSTANCE,
+            instance_id,
+            resourceName=tags.get("Name") or instance_id,
+            arn=ctx.arn("ec2", f"instance/{instance_id}"),
+            configuration=configuration,
+            tags=tags,
             relationships=[r for r in related if r],
         )
         item.refresh_state_id()
@@ -241,14 +276,19 @@ class Ec2Collector(Collector):
     # -- security groups -------------------------------------------------------------------
     def _security_groups(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
         try:
-            for group in listing(ctx, "DescribeSecurityGroups", "SecurityGroups", SECURITY_GROUP, "group-id", "sg-", "group-name",
-                                 id_key="GroupId"):
+            for group in listing(
+                ctx, "DescribeSecurityGroups", "SecurityGroups", SECURITY_GROUP, "group-id", "sg-", "group-name", id_key="GroupId"
+            ):
                 configuration, tags = split_tags(group)
                 group_id = group["GroupId"]
                 vpc = relation("AWS::EC2::VPC", group.get("VpcId"), "Is contained in Vpc")
                 item = ctx.item(
-                    SECURITY_GROUP, group_id, resourceName=group.get("GroupName") or group_id,
-                    arn=ctx.arn("ec2", f"security-group/{group_id}"), configuration=configuration, tags=tags,
+                    SECURITY_GROUP,
+                    group_id,
+                    resourceName=group.get("GroupName") or group_id,
+                    arn=ctx.arn("ec2", f"security-group/{group_id}"),
+                    configuration=configuration,
+                    tags=tags,
                     relationships=[vpc] if vpc else [],
                 )
                 item.refresh_state_id()
@@ -273,8 +313,12 @@ class Ec2Collector(Collector):
                 relation("AWS::EC2::NetworkInterface", address.get("NetworkInterfaceId"), "Is attached to NetworkInterface"),
             ]
             item = ctx.item(
-                EIP, address_id, resourceName=tags.get("Name") or address.get("PublicIp") or address_id,
-                arn=ctx.arn("ec2", f"elastic-ip/{address_id}"), configuration=configuration, tags=tags,
+                EIP,
+                address_id,
+                resourceName=tags.get("Name") or address.get("PublicIp") or address_id,
+                arn=ctx.arn("ec2", f"elastic-ip/{address_id}"),
+                configuration=configuration,
+                tags=tags,
                 relationships=[r for r in related if r],
             )
             item.refresh_state_id()

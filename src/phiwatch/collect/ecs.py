@@ -22,7 +22,8 @@ When DescribeTaskDefinition failed the item holds only ``family`` and ``revision
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
 from phiwatch.model import ConfigurationItem
@@ -72,7 +73,9 @@ class EcsCollector(Collector):
         arns: list[str]
         try:
             if wanted is None:
-                arns = list(ctx.paginate("ecs", "ListTaskDefinitions", "taskDefinitionArns", resource_type=TASK_DEFINITION, status="ACTIVE"))
+                arns = list(
+                    ctx.paginate("ecs", "ListTaskDefinitions", "taskDefinitionArns", resource_type=TASK_DEFINITION, status="ACTIVE")
+                )
             else:
                 arns = self._families(ctx, wanted)
         except ListFailed:
@@ -90,9 +93,11 @@ class EcsCollector(Collector):
         """
         families = sorted({_family(i) for i in wanted})
         arns: list[str] = [
-            arn for family in families
-            for arn in ctx.paginate("ecs", "ListTaskDefinitions", "taskDefinitionArns", resource_type=TASK_DEFINITION,
-                                    status="ACTIVE", familyPrefix=family)
+            arn
+            for family in families
+            for arn in ctx.paginate(
+                "ecs", "ListTaskDefinitions", "taskDefinitionArns", resource_type=TASK_DEFINITION, status="ACTIVE", familyPrefix=family
+            )
             if _family(arn) == family  # familyPrefix is a prefix
         ]
         ctx.widen_targets(TASK_DEFINITION, arns)
@@ -101,11 +106,19 @@ class EcsCollector(Collector):
     def _task_definition(self, ctx: CollectContext, arn: str) -> ConfigurationItem | None:
         family, _, revision = arn.rsplit("/", 1)[-1].rpartition(":")
         item = ctx.item(
-            TASK_DEFINITION, arn, resourceName=f"{family}:{revision}", arn=arn,
+            TASK_DEFINITION,
+            arn,
+            resourceName=f"{family}:{revision}",
+            arn=arn,
             configuration={"family": family, "revision": int(revision) if revision.isdigit() else revision},
         )
         described = ctx.call(
-            "ecs", "DescribeTaskDefinition", item=item, not_found=("ClientException",), absent=None, taskDefinition=arn,
+            "ecs",
+            "DescribeTaskDefinition",
+            item=item,
+            not_found=("ClientException",),
+            absent=None,
+            taskDefinition=arn,
             include=["TAGS"],
         )
         if described is None:

@@ -22,7 +22,8 @@ No account-level keys.
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from phiwatch.collect.base import CollectContext, Collector, Detail, ListFailed, register, tags_from_list
 from phiwatch.model import ConfigurationItem
@@ -64,9 +65,11 @@ class EfsCollector(Collector):
         except ListFailed:
             return
         file_systems = [
-            fs for fs in file_systems
-            if ctx.selected(FILE_SYSTEM, fs.get("FileSystemId"), fs.get("FileSystemArn"), fs.get("Name"),
-                            tags_from_list(fs.get("Tags")).get("Name"))
+            fs
+            for fs in file_systems
+            if ctx.selected(
+                FILE_SYSTEM, fs.get("FileSystemId"), fs.get("FileSystemArn"), fs.get("Name"), tags_from_list(fs.get("Tags")).get("Name")
+            )
         ]
         yield from ctx.map(lambda fs: self._file_system(ctx, fs), file_systems)
         ctx.mark_complete(FILE_SYSTEM)
@@ -75,9 +78,12 @@ class EfsCollector(Collector):
         fs_id = element["FileSystemId"]
         tags = tags_from_list(element.get("Tags"))
         item = ctx.item(
-            FILE_SYSTEM, fs_id, resourceName=element.get("Name") or tags.get("Name") or fs_id,
+            FILE_SYSTEM,
+            fs_id,
+            resourceName=element.get("Name") or tags.get("Name") or fs_id,
             arn=element.get("FileSystemArn") or ctx.arn("elasticfilesystem", f"file-system/{fs_id}"),
-            configuration={k: v for k, v in element.items() if k != "SizeInBytes"}, tags=tags,
+            configuration={k: v for k, v in element.items() if k != "SizeInBytes"},
+            tags=tags,
         )
         for detail in DETAILS:
             detail.apply(ctx, item)

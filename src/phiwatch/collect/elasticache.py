@@ -21,7 +21,9 @@ No account-level keys.
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+import functools
+from collections.abc import Iterator
+from typing import Any
 
 from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
 from phiwatch.model import ConfigurationItem
@@ -39,8 +41,14 @@ class ElastiCacheCollector(Collector):
     def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
         for resource_type, api, key, id_key, prefix, missing in (
             (CLUSTER, "DescribeCacheClusters", "CacheClusters", "CacheClusterId", "cluster", "CacheClusterNotFound"),
-            (GROUP, "DescribeReplicationGroups", "ReplicationGroups", "ReplicationGroupId", "replicationgroup",
-             "ReplicationGroupNotFoundFault"),
+            (
+                GROUP,
+                "DescribeReplicationGroups",
+                "ReplicationGroups",
+                "ReplicationGroupId",
+                "replicationgroup",
+                "ReplicationGroupNotFoundFault",
+            ),
         ):
             if not ctx.wants(resource_type):
                 continue
@@ -52,11 +60,14 @@ class ElastiCacheCollector(Collector):
                     elements = []
                     for rid in sorted({i.rsplit(f":{prefix}:", 1)[-1] for i in wanted}):
                         params: dict[str, Any] = {id_key: rid}
-                        elements.extend(ctx.paginate("elasticache", api, key, resource_type=resource_type, not_found=(missing,),
-                                                     id_key=id_key, **params))
+                        elements.extend(
+                            ctx.paginate(
+                                "elasticache", api, key, resource_type=resource_type, not_found=(missing,), id_key=id_key, **params
+                            )
+                        )
             except ListFailed:
                 continue
-            yield from ctx.map(lambda e: self._item(ctx, resource_type, e, id_key, prefix), elements)
+            yield from ctx.map(functools.partial(self._item, ctx, resource_type, id_key=id_key, prefix=prefix), elements)
             ctx.mark_complete(resource_type)
 
     def _item(self, ctx: CollectContext, resource_type: str, element: dict[str, Any], id_key: str, prefix: str) -> ConfigurationItem:

@@ -18,7 +18,8 @@ Terminated environments are not listed. No account-level keys.
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
 from phiwatch.model import ConfigurationItem
@@ -59,8 +60,11 @@ class ElasticBeanstalkCollector(Collector):
         arn = environment.get("EnvironmentArn") or ctx.arn("elasticbeanstalk", f"environment/{environment.get('ApplicationName')}/{name}")
         item = ctx.item(ENVIRONMENT, name, resourceName=name, arn=arn, configuration=environment)
         settings = ctx.call(
-            "elasticbeanstalk", "DescribeConfigurationSettings", item=item,
-            ApplicationName=environment.get("ApplicationName"), EnvironmentName=name,
+            "elasticbeanstalk",
+            "DescribeConfigurationSettings",
+            item=item,
+            ApplicationName=environment.get("ApplicationName"),
+            EnvironmentName=name,
         )
         if settings is not FAILED:
             options = [o for s in settings.get("ConfigurationSettings") or [] for o in s.get("OptionSettings") or []]

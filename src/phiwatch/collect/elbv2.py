@@ -35,7 +35,8 @@ tag batch records the error on every item of the batch. No account-level keys.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
 from phiwatch.model import ConfigurationItem
@@ -79,7 +80,9 @@ class Elbv2Collector(Collector):
         if not ctx.wants(LOAD_BALANCER_V2):  # a targeted run for other services' resources
             return
         try:
-            elements = list(ctx.paginate("elbv2", "DescribeLoadBalancers", "LoadBalancers", resource_type=LOAD_BALANCER_V2, id_key="LoadBalancerArn"))
+            elements = list(
+                ctx.paginate("elbv2", "DescribeLoadBalancers", "LoadBalancers", resource_type=LOAD_BALANCER_V2, id_key="LoadBalancerArn")
+            )
         except ListFailed:
             return
         elements = [e for e in elements if ctx.selected(LOAD_BALANCER_V2, e.get("LoadBalancerArn"), e.get("LoadBalancerName"))]
@@ -99,8 +102,12 @@ class Elbv2Collector(Collector):
         for sg in element.get("SecurityGroups") or []:
             relationships.append({"resourceType": "AWS::EC2::SecurityGroup", "resourceId": sg, "name": "Is associated with SecurityGroup"})
         return ctx.item(
-            LOAD_BALANCER_V2, arn, resourceName=element.get("LoadBalancerName"), arn=arn,
-            configuration=element, relationships=relationships,
+            LOAD_BALANCER_V2,
+            arn,
+            resourceName=element.get("LoadBalancerName"),
+            arn=arn,
+            configuration=element,
+            relationships=relationships,
         )
 
     def _details(self, ctx: CollectContext, item: ConfigurationItem) -> ConfigurationItem:
@@ -128,14 +135,19 @@ class ClassicElbCollector(Collector):
     def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
         try:
             elements = list(
-                ctx.paginate("elb", "DescribeLoadBalancers", "LoadBalancerDescriptions", resource_type=LOAD_BALANCER, id_key="LoadBalancerName")
+                ctx.paginate(
+                    "elb", "DescribeLoadBalancers", "LoadBalancerDescriptions", resource_type=LOAD_BALANCER, id_key="LoadBalancerName"
+                )
             )
         except ListFailed:
             return
         items = [
             ctx.item(
-                LOAD_BALANCER, e["LoadBalancerName"], resourceName=e["LoadBalancerName"],
-                arn=ctx.arn("elasticloadbalancing", f"loadbalancer/{e['LoadBalancerName']}"), configuration=e,
+                LOAD_BALANCER,
+                e["LoadBalancerName"],
+                resourceName=e["LoadBalancerName"],
+                arn=ctx.arn("elasticloadbalancing", f"loadbalancer/{e['LoadBalancerName']}"),
+                configuration=e,
             )
             for e in elements
         ]

@@ -28,7 +28,8 @@ No account-level keys.
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
 from phiwatch.model import ConfigurationItem
@@ -72,7 +73,9 @@ class EmrCollector(Collector):
         if not ctx.wants(CLUSTER):  # a targeted run for other services' resources
             return
         try:
-            clusters = list(ctx.paginate("emr", "ListClusters", "Clusters", resource_type=CLUSTER, id_key="Id", ClusterStates=ACTIVE_STATES))
+            clusters = list(
+                ctx.paginate("emr", "ListClusters", "Clusters", resource_type=CLUSTER, id_key="Id", ClusterStates=ACTIVE_STATES)
+            )
         except ListFailed:
             return
         clusters = [c for c in clusters if ctx.selected(CLUSTER, c.get("Id"), c.get("Name"), c.get("ClusterArn"))]
@@ -86,7 +89,10 @@ class EmrCollector(Collector):
     def _cluster(self, ctx: CollectContext, listed: dict[str, Any]) -> ConfigurationItem:
         cid = listed["Id"]
         item = ctx.item(
-            CLUSTER, cid, resourceName=listed.get("Name") or cid, arn=listed.get("ClusterArn") or ctx.arn("elasticmapreduce", f"cluster/{cid}"),
+            CLUSTER,
+            cid,
+            resourceName=listed.get("Name") or cid,
+            arn=listed.get("ClusterArn") or ctx.arn("elasticmapreduce", f"cluster/{cid}"),
             configuration=dict(listed),
         )
         described = ctx.call("emr", "DescribeCluster", item=item, ClusterId=cid)
@@ -122,7 +128,8 @@ class EmrCollector(Collector):
             if response is FAILED:
                 for other in users[1:]:
                     other.collectionErrors.extend(
-                        {**e, "resource_id": other.resourceId} for e in users[0].collectionErrors
+                        {**e, "resource_id": other.resourceId}
+                        for e in users[0].collectionErrors
                         if e.get("api") == "DescribeSecurityConfiguration"
                     )
                 return

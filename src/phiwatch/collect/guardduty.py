@@ -17,7 +17,8 @@ The key is absent when ListDetectors or a GetDetector failed (see ``collectionEr
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register
 from phiwatch.model import ConfigurationItem

@@ -66,7 +66,8 @@ import csv
 import io
 import json
 import time
-from typing import Any, ClassVar, Iterator
+from collections.abc import Iterator
+from typing import Any, ClassVar
 from urllib.parse import unquote
 
 from phiwatch.aws.session import iam_action_for
@@ -198,9 +199,13 @@ class IamCollector(Collector):
         names = _PolicyNames(ctx)
         try:
             for page in self._authorization_pages(ctx):
-                for group in ctx.identified("iam", "GetAccountAuthorizationDetails", page.get("GroupDetailList"), "GroupId", resource_type=GROUP):
+                for group in ctx.identified(
+                    "iam", "GetAccountAuthorizationDetails", page.get("GroupDetailList"), "GroupId", resource_type=GROUP
+                ):
                     yield self._group(ctx, group)
-                for role in ctx.identified("iam", "GetAccountAuthorizationDetails", page.get("RoleDetailList"), "RoleId", resource_type=ROLE):
+                for role in ctx.identified(
+                    "iam", "GetAccountAuthorizationDetails", page.get("RoleDetailList"), "RoleId", resource_type=ROLE
+                ):
                     yield self._role(ctx, role)
                 for policy in page.get("Policies") or []:
                     if is_aws_managed(policy.get("Arn", "")):
@@ -208,7 +213,9 @@ class IamCollector(Collector):
                     policy = names.complete(policy)
                     if policy is not None:
                         yield self._policy(ctx, policy)
-                users = ctx.identified("iam", "GetAccountAuthorizationDetails", page.get("UserDetailList"), ("UserId", "UserName"), resource_type=USER)
+                users = ctx.identified(
+                    "iam", "GetAccountAuthorizationDetails", page.get("UserDetailList"), ("UserId", "UserName"), resource_type=USER
+                )
                 yield from ctx.map(lambda u: self._user(ctx, u, password_last_used, list_users_errors), users)
         except ListFailed:
             pass  # recorded by ctx.call; no type was listed completely
@@ -235,10 +242,14 @@ class IamCollector(Collector):
             names = _PolicyNames(ctx)
             try:
                 for page in self._authorization_pages(ctx, list(kinds)):
-                    for group in ctx.identified("iam", "GetAccountAuthorizationDetails", page.get("GroupDetailList"), "GroupId", resource_type=GROUP):
+                    for group in ctx.identified(
+                        "iam", "GetAccountAuthorizationDetails", page.get("GroupDetailList"), "GroupId", resource_type=GROUP
+                    ):
                         if ctx.selected(GROUP, group.get("GroupId"), group.get("GroupName"), group.get("Arn")):
                             yield self._group(ctx, group)
-                    for role in ctx.identified("iam", "GetAccountAuthorizationDetails", page.get("RoleDetailList"), "RoleId", resource_type=ROLE):
+                    for role in ctx.identified(
+                        "iam", "GetAccountAuthorizationDetails", page.get("RoleDetailList"), "RoleId", resource_type=ROLE
+                    ):
                         if ctx.selected(ROLE, role.get("RoleId"), role.get("RoleName"), role.get("Arn")):
                             yield self._role(ctx, role)
                     for policy in page.get("Policies") or []:
@@ -247,7 +258,13 @@ class IamCollector(Collector):
                         policy = names.complete(policy)  # no call unless PolicyId/PolicyName are missing (moto)
                         if policy is not None and ctx.selected(POLICY, policy.get("PolicyId"), policy.get("PolicyName"), policy.get("Arn")):
                             yield self._policy(ctx, policy)
-                    users = [u for u in ctx.identified("iam", "GetAccountAuthorizationDetails", page.get("UserDetailList"), ("UserId", "UserName"), resource_type=USER) if ctx.selected(USER, u.get("UserId"), u.get("UserName"), u.get("Arn"))]
+                    users = [
+                        u
+                        for u in ctx.identified(
+                            "iam", "GetAccountAuthorizationDetails", page.get("UserDetailList"), ("UserId", "UserName"), resource_type=USER
+                        )
+                        if ctx.selected(USER, u.get("UserId"), u.get("UserName"), u.get("Arn"))
+                    ]
                     yield from ctx.map(lambda u: self._user(ctx, u, password_last_used, list_users_errors), users)
             except ListFailed:
                 pass
@@ -290,7 +307,10 @@ class IamCollector(Collector):
         """UserId -> PasswordLastUsed (None if never), or (None, errors) when ListUsers failed."""
         before = len(ctx.errors)
         try:
-            return {u["UserId"]: u.get("PasswordLastUsed") for u in ctx.paginate("iam", "ListUsers", "Users", resource_type=USER, id_key="UserId")}, []
+            return {
+                u["UserId"]: u.get("PasswordLastUsed")
+                for u in ctx.paginate("iam", "ListUsers", "Users", resource_type=USER, id_key="UserId")
+            }, []
         except ListFailed:
             return None, [e.to_dict() for e in ctx.errors[before:]]
 
@@ -322,9 +342,7 @@ class IamCollector(Collector):
         groups = element.get("GroupList") or []
         configuration = _without(element, "UserPolicyList", "GroupList", "AttachedManagedPolicies", "Tags")
         configuration.setdefault("PermissionsBoundary", None)
-        configuration.update(
-            groupList=groups, attachedManagedPolicies=attached, userPolicyList=_inline(element.get("UserPolicyList"))
-        )
+        configuration.update(groupList=groups, attachedManagedPolicies=attached, userPolicyList=_inline(element.get("UserPolicyList")))
         item = ctx.item(
             USER,
             element["UserId"],
@@ -333,8 +351,7 @@ class IamCollector(Collector):
             configuration=configuration,
             tags=tags_from_list(element.get("Tags")),
             relationships=[
-                {"resourceType": GROUP, "resourceId": None, "resourceName": g, "relationshipName": "Is attached to Group"}
-                for g in groups
+                {"resourceType": GROUP, "resourceId": None, "resourceName": g, "relationshipName": "Is attached to Group"} for g in groups
             ]
             + _policy_relationships(attached),
         )

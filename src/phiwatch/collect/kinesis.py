@@ -18,7 +18,7 @@ No account-level keys.
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
 from phiwatch.collect.kms import kms_key_relationship

@@ -32,7 +32,8 @@ from ``supplementaryConfiguration`` means the call failed (see ``collectionError
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
 from phiwatch.model import ConfigurationItem
@@ -130,8 +131,12 @@ class KmsCollector(Collector):
         if metadata:
             if rotation_supported(metadata):
                 status = ctx.call(
-                    "kms", "GetKeyRotationStatus", item=item, KeyId=key_id,
-                    not_found=("UnsupportedOperationException", "KMSInvalidStateException"), absent=_NOT_APPLICABLE,
+                    "kms",
+                    "GetKeyRotationStatus",
+                    item=item,
+                    KeyId=key_id,
+                    not_found=("UnsupportedOperationException", "KMSInvalidStateException"),
+                    absent=_NOT_APPLICABLE,
                 )
                 if status is _NOT_APPLICABLE:
                     item.supplementaryConfiguration["KeyRotationStatus"] = None
@@ -141,9 +146,7 @@ class KmsCollector(Collector):
             else:
                 item.supplementaryConfiguration["KeyRotationStatus"] = None
         try:
-            item.tags = tags_from_list(
-                list(ctx.paginate("kms", "ListResourceTags", "Tags", item=item, KeyId=key_id)), "TagKey", "TagValue"
-            )
+            item.tags = tags_from_list(list(ctx.paginate("kms", "ListResourceTags", "Tags", item=item, KeyId=key_id)), "TagKey", "TagValue")
         except ListFailed:
             pass
         item.refresh_state_id()

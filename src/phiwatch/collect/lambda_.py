@@ -24,7 +24,8 @@ No account-level keys. (moto: functions can be created and read, not invoked;
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from phiwatch.collect.base import FAILED, CollectContext, Collector, Detail, ListFailed, register
 from phiwatch.model import ConfigurationItem
@@ -70,7 +71,11 @@ def _function(item: ConfigurationItem) -> dict[str, Any]:
 DETAILS = (
     Detail("lambda", "GetPolicy", _function, "supplementaryConfiguration.Policy", _policy, not_found=("ResourceNotFoundException",)),
     Detail(
-        "lambda", "GetFunctionUrlConfig", _function, "supplementaryConfiguration.FunctionUrlConfig", _url_config,
+        "lambda",
+        "GetFunctionUrlConfig",
+        _function,
+        "supplementaryConfiguration.FunctionUrlConfig",
+        _url_config,
         not_found=("ResourceNotFoundException",),
     ),
 )
@@ -86,7 +91,10 @@ class LambdaCollector(Collector):
         if not ctx.wants(FUNCTION):  # a targeted run for other services' resources
             return
         try:
-            functions = [redact_environment(f) for f in ctx.paginate("lambda", "ListFunctions", "Functions", resource_type=FUNCTION, id_key="FunctionName")]
+            functions = [
+                redact_environment(f)
+                for f in ctx.paginate("lambda", "ListFunctions", "Functions", resource_type=FUNCTION, id_key="FunctionName")
+            ]
         except ListFailed:
             return
         wanted = ctx.targets(FUNCTION)
@@ -101,8 +109,11 @@ class LambdaCollector(Collector):
     def _function(self, ctx: CollectContext, element: dict[str, Any]) -> ConfigurationItem:
         name = element["FunctionName"]
         item = ctx.item(
-            FUNCTION, name, resourceName=name,
-            arn=element.get("FunctionArn") or ctx.arn("lambda", f"function:{name}"), configuration=element,
+            FUNCTION,
+            name,
+            resourceName=name,
+            arn=element.get("FunctionArn") or ctx.arn("lambda", f"function:{name}"),
+            configuration=element,
         )
         for detail in DETAILS:
             detail.apply(ctx, item)

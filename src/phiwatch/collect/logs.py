@@ -30,7 +30,8 @@ Missing ``tags`` data (the call failed) shows as an error in ``collectionErrors`
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
 from phiwatch.collect.kms import kms_key_relationship
@@ -80,7 +81,11 @@ class LogsCollector(Collector):
         arn = log_group_arn(group) or ctx.arn("logs", f"log-group:{name}")
         configuration = {k: v for k, v in group.items() if k != "storedBytes"}
         item = ctx.item(
-            LOG_GROUP, name, resourceName=name, arn=arn, configuration=configuration,
+            LOG_GROUP,
+            name,
+            resourceName=name,
+            arn=arn,
+            configuration=configuration,
             relationships=kms_key_relationship(group.get("kmsKeyId")),
         )
         tags = ctx.call("logs", "ListTagsForResource", item=item, resourceArn=arn)
@@ -93,7 +98,9 @@ class LogsCollector(Collector):
     def _alarms(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
         try:
             alarms = list(
-                ctx.paginate("cloudwatch", "DescribeAlarms", "MetricAlarms", resource_type=ALARM, id_key="AlarmName", AlarmTypes=["MetricAlarm"])
+                ctx.paginate(
+                    "cloudwatch", "DescribeAlarms", "MetricAlarms", resource_type=ALARM, id_key="AlarmName", AlarmTypes=["MetricAlarm"]
+                )
             )
         except ListFailed:
             return

@@ -33,7 +33,8 @@ No account-level keys.
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
 from phiwatch.model import ConfigurationItem
@@ -48,10 +49,7 @@ def _relationships(status: dict[str, Any]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     if vpc.get("VPCId"):
         out.append({"resourceType": "AWS::EC2::VPC", "resourceId": vpc["VPCId"], "name": "Is contained in Vpc"})
-    out.extend(
-        {"resourceType": "AWS::EC2::Subnet", "resourceId": s, "name": "Is contained in Subnet"}
-        for s in vpc.get("SubnetIds") or []
-    )
+    out.extend({"resourceType": "AWS::EC2::Subnet", "resourceId": s, "name": "Is contained in Subnet"} for s in vpc.get("SubnetIds") or [])
     out.extend(
         {"resourceType": "AWS::EC2::SecurityGroup", "resourceId": g, "name": "Is associated with SecurityGroup"}
         for g in vpc.get("SecurityGroupIds") or []
@@ -86,12 +84,13 @@ class OpenSearchCollector(Collector):
             yield from items
         ctx.mark_complete(*complete)
 
-    def _domains(
-        self, ctx: CollectContext, service: str, describe_api: str, resource_type: str
-    ) -> tuple[list[ConfigurationItem], bool]:
+    def _domains(self, ctx: CollectContext, service: str, describe_api: str, resource_type: str) -> tuple[list[ConfigurationItem], bool]:
         """Items of one API's domains, and whether every listed domain was described."""
         try:
-            names = [d["DomainName"] for d in ctx.paginate(service, "ListDomainNames", "DomainNames", resource_type=resource_type, id_key="DomainName")]
+            names = [
+                d["DomainName"]
+                for d in ctx.paginate(service, "ListDomainNames", "DomainNames", resource_type=resource_type, id_key="DomainName")
+            ]
         except ListFailed:
             return [], False
         wanted = ctx.targets(resource_type)
@@ -100,13 +99,13 @@ class OpenSearchCollector(Collector):
         batches = [names[i : i + BATCH] for i in range(0, len(names), BATCH)]
         items: list[ConfigurationItem] = []
         whole = True
-        for response in ctx.map(
-            lambda batch: ctx.call(service, describe_api, resource_type=resource_type, DomainNames=batch), batches
-        ):
+        for response in ctx.map(lambda batch: ctx.call(service, describe_api, resource_type=resource_type, DomainNames=batch), batches):
             if response is FAILED:
                 whole = False
                 continue
-            for status in ctx.identified(service, describe_api, response.get("DomainStatusList"), "DomainName", resource_type=resource_type):
+            for status in ctx.identified(
+                service, describe_api, response.get("DomainStatusList"), "DomainName", resource_type=resource_type
+            ):
                 if status.get("Deleted"):
                     continue
                 items.append(
@@ -130,8 +129,6 @@ class OpenSearchCollector(Collector):
         for item in group:
             item.tags = dict(tags)
             if item is not first:
-                item.collectionErrors.extend(
-                    {**e, "resource_type": item.resourceType, "resource_id": item.resourceId} for e in errors
-                )
+                item.collectionErrors.extend({**e, "resource_type": item.resourceType, "resource_id": item.resourceId} for e in errors)
             item.refresh_state_id()
         return group

@@ -42,8 +42,9 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
 from phiwatch.model import ConfigurationItem
@@ -95,14 +96,30 @@ class _SnapshotKind:
 
 _SNAPSHOT_KINDS = (
     _SnapshotKind(
-        SNAPSHOT, "DescribeDBSnapshots", "DBSnapshots", "DBSnapshotIdentifier", "DBSnapshotArn",
-        "DescribeDBSnapshotAttributes", "DBSnapshotAttributesResult", "DBSnapshotAttributes", "DBSnapshotAttributes",
-        "DBInstanceIdentifier", INSTANCE,
+        SNAPSHOT,
+        "DescribeDBSnapshots",
+        "DBSnapshots",
+        "DBSnapshotIdentifier",
+        "DBSnapshotArn",
+        "DescribeDBSnapshotAttributes",
+        "DBSnapshotAttributesResult",
+        "DBSnapshotAttributes",
+        "DBSnapshotAttributes",
+        "DBInstanceIdentifier",
+        INSTANCE,
     ),
     _SnapshotKind(
-        CLUSTER_SNAPSHOT, "DescribeDBClusterSnapshots", "DBClusterSnapshots", "DBClusterSnapshotIdentifier",
-        "DBClusterSnapshotArn", "DescribeDBClusterSnapshotAttributes", "DBClusterSnapshotAttributesResult",
-        "DBClusterSnapshotAttributes", "DBClusterSnapshotAttributes", "DBClusterIdentifier", CLUSTER,
+        CLUSTER_SNAPSHOT,
+        "DescribeDBClusterSnapshots",
+        "DBClusterSnapshots",
+        "DBClusterSnapshotIdentifier",
+        "DBClusterSnapshotArn",
+        "DescribeDBClusterSnapshotAttributes",
+        "DBClusterSnapshotAttributesResult",
+        "DBClusterSnapshotAttributes",
+        "DBClusterSnapshotAttributes",
+        "DBClusterIdentifier",
+        CLUSTER,
     ),
 )
 
@@ -118,7 +135,9 @@ class RdsCollector(Collector):
         instance_ids: dict[str, str] | None = None
         cluster_ids: dict[str, str] | None = None
         try:
-            instances = list(ctx.paginate("rds", "DescribeDBInstances", "DBInstances", resource_type=INSTANCE, id_key="DBInstanceIdentifier"))
+            instances = list(
+                ctx.paginate("rds", "DescribeDBInstances", "DBInstances", resource_type=INSTANCE, id_key="DBInstanceIdentifier")
+            )
         except ListFailed:
             pass
         else:
@@ -145,8 +164,9 @@ class RdsCollector(Collector):
             parents = instance_ids if kind.resource_type == SNAPSHOT else cluster_ids
             try:
                 snapshots = list(
-                    ctx.paginate("rds", kind.list_api, kind.result_key, resource_type=kind.resource_type, id_key=kind.id_key,
-                                 SnapshotType="manual")
+                    ctx.paginate(
+                        "rds", kind.list_api, kind.result_key, resource_type=kind.resource_type, id_key=kind.id_key, SnapshotType="manual"
+                    )
                 )
             except ListFailed:
                 continue
@@ -160,13 +180,21 @@ class RdsCollector(Collector):
         subnet_group = (element.get("DBSubnetGroup") or {}).get("DBSubnetGroupName")
         if subnet_group:
             relationships.append(
-                {"resourceType": "AWS::RDS::DBSubnetGroup", "resourceId": subnet_group, "resourceName": subnet_group,
-                 "name": "Is associated with DBSubnetGroup"}
+                {
+                    "resourceType": "AWS::RDS::DBSubnetGroup",
+                    "resourceId": subnet_group,
+                    "resourceName": subnet_group,
+                    "name": "Is associated with DBSubnetGroup",
+                }
             )
         item = ctx.item(
-            INSTANCE, ids[name], resourceName=name,
+            INSTANCE,
+            ids[name],
+            resourceName=name,
             arn=element.get("DBInstanceArn") or ctx.arn("rds", f"db:{name}"),
-            configuration=_without_moving(element), tags=tags_from_list(element.get("TagList")), relationships=relationships,
+            configuration=_without_moving(element),
+            tags=tags_from_list(element.get("TagList")),
+            relationships=relationships,
         )
         item.refresh_state_id()
         return item
@@ -181,13 +209,21 @@ class RdsCollector(Collector):
                 member_name = member.get("DBInstanceIdentifier")
                 if member_name in instance_ids:
                     relationships.append(
-                        {"resourceType": INSTANCE, "resourceId": instance_ids[member_name], "resourceName": member_name,
-                         "name": "Contains DBInstance"}
+                        {
+                            "resourceType": INSTANCE,
+                            "resourceId": instance_ids[member_name],
+                            "resourceName": member_name,
+                            "name": "Contains DBInstance",
+                        }
                     )
         item = ctx.item(
-            CLUSTER, ids[name], resourceName=name,
+            CLUSTER,
+            ids[name],
+            resourceName=name,
             arn=element.get("DBClusterArn") or ctx.arn("rds", f"cluster:{name}"),
-            configuration=_without_moving(element), tags=tags_from_list(element.get("TagList")), relationships=relationships,
+            configuration=_without_moving(element),
+            tags=tags_from_list(element.get("TagList")),
+            relationships=relationships,
         )
         item.refresh_state_id()
         return item
@@ -200,12 +236,21 @@ class RdsCollector(Collector):
         parent = element.get(kind.parent_key)
         if parents is not None and parent in parents:
             relationships.append(
-                {"resourceType": kind.parent_type, "resourceId": parents[parent], "resourceName": parent,
-                 "name": f"Is associated with {kind.parent_type.rsplit(':', 1)[-1]}"}
+                {
+                    "resourceType": kind.parent_type,
+                    "resourceId": parents[parent],
+                    "resourceName": parent,
+                    "name": f"Is associated with {kind.parent_type.rsplit(':', 1)[-1]}",
+                }
             )
         item = ctx.item(
-            kind.resource_type, name, resourceName=name, arn=element.get(kind.arn_key),
-            configuration=element, tags=tags_from_list(element.get("TagList")), relationships=relationships,
+            kind.resource_type,
+            name,
+            resourceName=name,
+            arn=element.get(kind.arn_key),
+            configuration=element,
+            tags=tags_from_list(element.get("TagList")),
+            relationships=relationships,
         )
         response = ctx.call("rds", kind.attr_api, item=item, **{kind.id_key: name})
         if response is not FAILED:

@@ -34,7 +34,8 @@ A key that is absent means its call failed (see ``collectionErrors``). No accoun
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
 from phiwatch.model import ConfigurationItem
@@ -71,9 +72,17 @@ class RedshiftCollector(Collector):
         if ctx.wants(PARAMETER_GROUP):
             try:
                 groups = [
-                    g for g in ctx.paginate("redshift", "DescribeClusterParameterGroups", "ParameterGroups", resource_type=PARAMETER_GROUP,
-                                         id_key="ParameterGroupName")
-                    if ctx.selected(PARAMETER_GROUP, g["ParameterGroupName"], ctx.arn("redshift", f"parametergroup:{g['ParameterGroupName']}"))
+                    g
+                    for g in ctx.paginate(
+                        "redshift",
+                        "DescribeClusterParameterGroups",
+                        "ParameterGroups",
+                        resource_type=PARAMETER_GROUP,
+                        id_key="ParameterGroupName",
+                    )
+                    if ctx.selected(
+                        PARAMETER_GROUP, g["ParameterGroupName"], ctx.arn("redshift", f"parametergroup:{g['ParameterGroupName']}")
+                    )
                 ]
             except ListFailed:
                 groups = None
@@ -81,7 +90,8 @@ class RedshiftCollector(Collector):
         if ctx.wants(CLUSTER):
             try:
                 clusters = [
-                    c for c in ctx.paginate("redshift", "DescribeClusters", "Clusters", resource_type=CLUSTER, id_key="ClusterIdentifier")
+                    c
+                    for c in ctx.paginate("redshift", "DescribeClusters", "Clusters", resource_type=CLUSTER, id_key="ClusterIdentifier")
                     if ctx.selected(CLUSTER, c["ClusterIdentifier"], ctx.arn("redshift", f"cluster:{c['ClusterIdentifier']}"))
                 ]
             except ListFailed:
@@ -109,8 +119,12 @@ class RedshiftCollector(Collector):
         name = group["ParameterGroupName"]
         configuration = {k: v for k, v in group.items() if k != "Tags"}
         return ctx.item(
-            PARAMETER_GROUP, name, resourceName=name, arn=ctx.arn("redshift", f"parametergroup:{name}"),
-            configuration=configuration, tags=tags_from_list(group.get("Tags")),
+            PARAMETER_GROUP,
+            name,
+            resourceName=name,
+            arn=ctx.arn("redshift", f"parametergroup:{name}"),
+            configuration=configuration,
+            tags=tags_from_list(group.get("Tags")),
         )
 
     def _parameters(self, ctx: CollectContext, item: ConfigurationItem) -> None:
@@ -127,8 +141,13 @@ class RedshiftCollector(Collector):
         cid = cluster["ClusterIdentifier"]
         configuration = {k: v for k, v in cluster.items() if k != "Tags"}
         item = ctx.item(
-            CLUSTER, cid, resourceName=cid, arn=ctx.arn("redshift", f"cluster:{cid}"), configuration=configuration,
-            tags=tags_from_list(cluster.get("Tags")), relationships=_cluster_relationships(cluster),
+            CLUSTER,
+            cid,
+            resourceName=cid,
+            arn=ctx.arn("redshift", f"cluster:{cid}"),
+            configuration=configuration,
+            tags=tags_from_list(cluster.get("Tags")),
+            relationships=_cluster_relationships(cluster),
         )
         logging = ctx.call("redshift", "DescribeLoggingStatus", item=item, ClusterIdentifier=cid)
         if logging is not FAILED:
@@ -149,9 +168,7 @@ class RedshiftCollector(Collector):
                 )
                 continue
             settings[group.resourceId] = {
-                p["ParameterName"]: p.get("ParameterValue")
-                for p in parameters
-                if p.get("ParameterName") in SECURITY_PARAMETERS
+                p["ParameterName"]: p.get("ParameterValue") for p in parameters if p.get("ParameterName") in SECURITY_PARAMETERS
             }
         if complete:
             item.supplementaryConfiguration["ParameterGroupSettings"] = settings

@@ -7,15 +7,15 @@ memory grows with the queue and the largest page, not with the estate.
 from __future__ import annotations
 
 import json
+import logging
 import queue
 import threading
 import time
 import traceback
-import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator, Mapping
 
 from phiwatch.aws.session import AwsContext
 from phiwatch.collect.base import GLOBAL_REGION, REGISTRY, CollectContext, Collector
@@ -110,8 +110,14 @@ def collect(
                     # one bad item is an error on that resource, not the end of the run
                     ctx.errors.append(
                         CollectionError(
-                            service=cls.name, api="*", region=region, error="UnstorableItem", iam_action="",
-                            resource_type=item.resourceType, resource_id=item.resourceId, message=problem,
+                            service=cls.name,
+                            api="*",
+                            region=region,
+                            error="UnstorableItem",
+                            iam_action="",
+                            resource_type=item.resourceType,
+                            resource_id=item.resourceId,
+                            message=problem,
                         )
                     )
                     dropped.add(item.resourceType)
@@ -122,8 +128,12 @@ def collect(
             log.debug("collector %s in %s crashed:\n%s", cls.name, region, traceback.format_exc())
             ctx.errors.append(
                 CollectionError(
-                    service=cls.name, api="*", region=region, error=type(exc).__name__,
-                    iam_action="", message=str(exc)[:300],
+                    service=cls.name,
+                    api="*",
+                    region=region,
+                    error=type(exc).__name__,
+                    iam_action="",
+                    message=str(exc)[:300],
                 )
             )
             ctx.complete.clear()
@@ -184,7 +194,10 @@ def collect(
                     result.changed_keys.append(item.key)
                 result.types_seen[ACCOUNT_TYPE] = result.types_seen.get(ACCOUNT_TYPE, 0) + 1
             result.seen, result.created, result.changed, result.deleted = (
-                writer.seen, writer.created, writer.changed, writer.deleted,
+                writer.seen,
+                writer.created,
+                writer.changed,
+                writer.deleted,
             )
         status = "complete"
     finally:
@@ -192,8 +205,13 @@ def collect(
         result.seconds = time.monotonic() - t0
         store.record_errors(run_id, result.errors)
         store.finish_run(
-            run_id, status=status, seen=result.seen, changed=result.changed + result.created,
-            deleted=result.deleted, requests=result.requests, complete=status == "complete" and not result.errors,
+            run_id,
+            status=status,
+            seen=result.seen,
+            changed=result.changed + result.created,
+            deleted=result.deleted,
+            requests=result.requests,
+            complete=status == "complete" and not result.errors,
         )
     return result
 

@@ -20,7 +20,8 @@ The account item gets ``configuration.s3AccountPublicAccessBlock`` in region ``g
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from phiwatch.collect.base import (
     FAILED,
@@ -61,38 +62,75 @@ BUCKET_DETAILS: tuple[Detail, ...] = (
     Detail("s3", "GetBucketLogging", _bucket, "supplementaryConfiguration.BucketLoggingConfiguration", _logging),
     Detail("s3", "GetBucketVersioning", _bucket, "supplementaryConfiguration.BucketVersioningConfiguration", _versioning),
     Detail(
-        "s3", "GetBucketEncryption", _bucket, "supplementaryConfiguration.ServerSideEncryptionConfiguration",
-        "ServerSideEncryptionConfiguration", not_found=("ServerSideEncryptionConfigurationNotFoundError",),
+        "s3",
+        "GetBucketEncryption",
+        _bucket,
+        "supplementaryConfiguration.ServerSideEncryptionConfiguration",
+        "ServerSideEncryptionConfiguration",
+        not_found=("ServerSideEncryptionConfigurationNotFoundError",),
     ),
     Detail(
-        "s3", "GetPublicAccessBlock", _bucket, "supplementaryConfiguration.PublicAccessBlockConfiguration",
-        "PublicAccessBlockConfiguration", not_found=("NoSuchPublicAccessBlockConfiguration",),
+        "s3",
+        "GetPublicAccessBlock",
+        _bucket,
+        "supplementaryConfiguration.PublicAccessBlockConfiguration",
+        "PublicAccessBlockConfiguration",
+        not_found=("NoSuchPublicAccessBlockConfiguration",),
     ),
     Detail("s3", "GetBucketPolicy", _bucket, "supplementaryConfiguration.BucketPolicy", _policy, not_found=("NoSuchBucketPolicy",)),
     Detail(
-        "s3", "GetBucketPolicyStatus", _bucket, "supplementaryConfiguration.BucketPolicyStatus", "PolicyStatus",
+        "s3",
+        "GetBucketPolicyStatus",
+        _bucket,
+        "supplementaryConfiguration.BucketPolicyStatus",
+        "PolicyStatus",
         not_found=("NoSuchBucketPolicy",),
     ),
-    Detail("s3", "GetBucketAcl", _bucket, "supplementaryConfiguration.AccessControlList", lambda r: {"Owner": r.get("Owner"), "Grants": r.get("Grants", [])}),
     Detail(
-        "s3", "GetBucketOwnershipControls", _bucket, "supplementaryConfiguration.BucketOwnershipControls",
-        lambda r: r.get("OwnershipControls", {}).get("Rules", []), not_found=("OwnershipControlsNotFoundError",),
+        "s3",
+        "GetBucketAcl",
+        _bucket,
+        "supplementaryConfiguration.AccessControlList",
+        lambda r: {"Owner": r.get("Owner"), "Grants": r.get("Grants", [])},
     ),
     Detail(
-        "s3", "GetObjectLockConfiguration", _bucket, "supplementaryConfiguration.ObjectLockConfiguration",
-        "ObjectLockConfiguration", not_found=("ObjectLockConfigurationNotFoundError",),
+        "s3",
+        "GetBucketOwnershipControls",
+        _bucket,
+        "supplementaryConfiguration.BucketOwnershipControls",
+        lambda r: r.get("OwnershipControls", {}).get("Rules", []),
+        not_found=("OwnershipControlsNotFoundError",),
     ),
     Detail(
-        "s3", "GetBucketNotificationConfiguration", _bucket, "supplementaryConfiguration.BucketNotificationConfiguration",
+        "s3",
+        "GetObjectLockConfiguration",
+        _bucket,
+        "supplementaryConfiguration.ObjectLockConfiguration",
+        "ObjectLockConfiguration",
+        not_found=("ObjectLockConfigurationNotFoundError",),
+    ),
+    Detail(
+        "s3",
+        "GetBucketNotificationConfiguration",
+        _bucket,
+        "supplementaryConfiguration.BucketNotificationConfiguration",
         lambda r: {k: v for k, v in r.items() if k.endswith("Configurations") or k == "EventBridgeConfiguration"},
     ),
     Detail(
-        "s3", "GetBucketLifecycleConfiguration", _bucket, "supplementaryConfiguration.BucketLifecycleConfiguration",
-        "Rules", not_found=("NoSuchLifecycleConfiguration",),
+        "s3",
+        "GetBucketLifecycleConfiguration",
+        _bucket,
+        "supplementaryConfiguration.BucketLifecycleConfiguration",
+        "Rules",
+        not_found=("NoSuchLifecycleConfiguration",),
     ),
     Detail(
-        "s3", "GetBucketReplication", _bucket, "supplementaryConfiguration.BucketReplicationConfiguration",
-        "ReplicationConfiguration", not_found=("ReplicationConfigurationNotFoundError",),
+        "s3",
+        "GetBucketReplication",
+        _bucket,
+        "supplementaryConfiguration.BucketReplicationConfiguration",
+        "ReplicationConfiguration",
+        not_found=("ReplicationConfigurationNotFoundError",),
     ),
 )
 
@@ -162,8 +200,12 @@ class S3Collector(Collector):
     def _account(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
         account = ctx.account_item(GLOBAL_REGION)
         response = ctx.call(
-            "s3control", "GetPublicAccessBlock", item=account,
-            not_found=("NoSuchPublicAccessBlockConfiguration",), absent={}, AccountId=ctx.account_id,
+            "s3control",
+            "GetPublicAccessBlock",
+            item=account,
+            not_found=("NoSuchPublicAccessBlockConfiguration",),
+            absent={},
+            AccountId=ctx.account_id,
         )
         if response is not FAILED:
             account.configuration["s3AccountPublicAccessBlock"] = response.get("PublicAccessBlockConfiguration")

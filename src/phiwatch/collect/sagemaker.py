@@ -23,7 +23,9 @@ No account-level keys.
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+import functools
+from collections.abc import Iterator
+from typing import Any
 
 from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
 from phiwatch.collect.kms import kms_key_relationship
@@ -53,7 +55,8 @@ class SageMakerCollector(Collector):
             except ListFailed:
                 continue
             elements = [e for e in elements if ctx.selected(resource_type, e.get(name_key), e.get(arn_key))]
-            for item in ctx.map(lambda e: self._item(ctx, resource_type, e, name_key, arn_key, describe_api), elements):
+            describe = functools.partial(self._item, ctx, resource_type, name_key=name_key, arn_key=arn_key, describe_api=describe_api)
+            for item in ctx.map(describe, elements):
                 if item is not None:
                     yield item
             ctx.mark_complete(resource_type)
@@ -65,7 +68,11 @@ class SageMakerCollector(Collector):
         arn = element.get(arn_key) or ""
         item = ctx.item(resource_type, name, resourceName=name, arn=arn, configuration=dict(element))
         described = ctx.call(
-            "sagemaker", describe_api, item=item, not_found=("ValidationException", "ResourceNotFound"), absent=None,
+            "sagemaker",
+            describe_api,
+            item=item,
+            not_found=("ValidationException", "ResourceNotFound"),
+            absent=None,
             **{name_key: name},
         )
         if described is None:

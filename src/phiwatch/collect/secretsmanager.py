@@ -23,7 +23,8 @@ Item layout:
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from phiwatch.collect.base import CollectContext, Collector, ListFailed, register, tags_from_list
 from phiwatch.collect.kms import kms_key_relationship
@@ -35,10 +36,26 @@ SECRET = "AWS::SecretsManager::Secret"
 #: unless listed here (defence in depth: secret material must never reach the store)
 _ALLOWED = frozenset(
     {
-        "ARN", "Name", "Type", "Description", "KmsKeyId", "RotationEnabled", "RotationLambdaARN", "RotationRules",
-        "ExternalSecretRotationMetadata", "ExternalSecretRotationRoleArn",
-        "LastRotatedDate", "LastChangedDate", "LastAccessedDate", "DeletedDate", "NextRotationDate", "Tags",
-        "SecretVersionsToStages", "OwningService", "CreatedDate", "PrimaryRegion",
+        "ARN",
+        "Name",
+        "Type",
+        "Description",
+        "KmsKeyId",
+        "RotationEnabled",
+        "RotationLambdaARN",
+        "RotationRules",
+        "ExternalSecretRotationMetadata",
+        "ExternalSecretRotationRoleArn",
+        "LastRotatedDate",
+        "LastChangedDate",
+        "LastAccessedDate",
+        "DeletedDate",
+        "NextRotationDate",
+        "Tags",
+        "SecretVersionsToStages",
+        "OwningService",
+        "CreatedDate",
+        "PrimaryRegion",
     }
 )
 
@@ -82,7 +99,12 @@ class SecretsManagerCollector(Collector):
             configuration = secret_configuration(element)
             arn = configuration["ARN"]
             yield ctx.item(
-                SECRET, arn, resourceName=configuration.get("Name"), arn=arn, configuration=configuration,
-                tags=tags_from_list(configuration.get("Tags")), relationships=_relationships(configuration),
+                SECRET,
+                arn,
+                resourceName=configuration.get("Name"),
+                arn=arn,
+                configuration=configuration,
+                tags=tags_from_list(configuration.get("Tags")),
+                relationships=_relationships(configuration),
             )
         ctx.mark_complete(SECRET)

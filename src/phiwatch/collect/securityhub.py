@@ -13,7 +13,7 @@ The key is absent when DescribeHub failed for any other reason, e.g. ``AccessDen
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from phiwatch.collect.base import FAILED, CollectContext, Collector, register
 from phiwatch.model import ConfigurationItem

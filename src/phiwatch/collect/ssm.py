@@ -34,7 +34,8 @@ A supplementary key that is absent means its call failed (see ``collectionErrors
 
 from __future__ import annotations
 
-from typing import Any, Generator, Iterator
+from collections.abc import Generator, Iterator
+from typing import Any
 
 from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
 from phiwatch.model import ConfigurationItem
@@ -70,9 +71,15 @@ class SsmCollector(Collector):
     def _managed_instances(self, ctx: CollectContext, account: ConfigurationItem) -> Generator[ConfigurationItem, None, int | None]:
         """Yield the managed nodes; return how many (None when the listing failed)."""
         try:
-            elements = list(ctx.paginate(
-                "ssm", "DescribeInstanceInformation", "InstanceInformationList", resource_type=MANAGED_INSTANCE, id_key="InstanceId",
-            ))
+            elements = list(
+                ctx.paginate(
+                    "ssm",
+                    "DescribeInstanceInformation",
+                    "InstanceInformationList",
+                    resource_type=MANAGED_INSTANCE,
+                    id_key="InstanceId",
+                )
+            )
         except ListFailed:
             account.collectionErrors.append(ctx.errors[-1].to_dict())
             return None
@@ -89,10 +96,15 @@ class SsmCollector(Collector):
 
     def _compliance(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
         try:
-            summaries = list(ctx.paginate(
-                "ssm", "ListResourceComplianceSummaries", "ResourceComplianceSummaryItems",
-                resource_type=PATCH_COMPLIANCE, id_key="ResourceId",
-            ))
+            summaries = list(
+                ctx.paginate(
+                    "ssm",
+                    "ListResourceComplianceSummaries",
+                    "ResourceComplianceSummaryItems",
+                    resource_type=PATCH_COMPLIANCE,
+                    id_key="ResourceId",
+                )
+            )
         except ListFailed:
             return
         for summary in summaries:
@@ -106,18 +118,28 @@ class SsmCollector(Collector):
                     k: v for k, v in summary["ExecutionSummary"].items() if k not in ("ExecutionTime", "ExecutionId")
                 }
             yield ctx.item(
-                resource_type, node_id, resourceName=node_id, configuration=configuration,
-                relationships=[{"resourceType": MANAGED_INSTANCE, "resourceId": node_id,
-                                "name": "Is associated with ManagedInstanceInventory"}],
+                resource_type,
+                node_id,
+                resourceName=node_id,
+                configuration=configuration,
+                relationships=[
+                    {"resourceType": MANAGED_INSTANCE, "resourceId": node_id, "name": "Is associated with ManagedInstanceInventory"}
+                ],
             )
         ctx.mark_complete(ASSOCIATION_COMPLIANCE, PATCH_COMPLIANCE)
 
     def _documents(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
         try:
-            elements = list(ctx.paginate(
-                "ssm", "ListDocuments", "DocumentIdentifiers", resource_type=DOCUMENT, id_key="Name",
-                Filters=[{"Key": "Owner", "Values": ["Self"]}],
-            ))
+            elements = list(
+                ctx.paginate(
+                    "ssm",
+                    "ListDocuments",
+                    "DocumentIdentifiers",
+                    resource_type=DOCUMENT,
+                    id_key="Name",
+                    Filters=[{"Key": "Owner", "Values": ["Self"]}],
+                )
+            )
         except ListFailed:
             return
         elements = [e for e in elements if ctx.selected(DOCUMENT, e.get("Name"), ctx.arn("ssm", f"document/{e.get('Name')}"))]
@@ -128,8 +150,12 @@ class SsmCollector(Collector):
         name = element["Name"]
         configuration = {k: v for k, v in element.items() if k != "Tags"}
         item = ctx.item(
-            DOCUMENT, name, resourceName=name, arn=ctx.arn("ssm", f"document/{name}"),
-            configuration=configuration, tags=tags_from_list(element.get("Tags")),
+            DOCUMENT,
+            name,
+            resourceName=name,
+            arn=ctx.arn("ssm", f"document/{name}"),
+            configuration=configuration,
+            tags=tags_from_list(element.get("Tags")),
         )
         permission: dict[str, list[Any]] = {"AccountIds": [], "AccountSharingInfoList": []}
         token: str | None = None

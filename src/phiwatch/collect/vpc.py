@@ -29,7 +29,8 @@ Security groups are collected by the ``ec2`` collector.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from phiwatch.collect.base import CollectContext, Collector, ListFailed, register
 from phiwatch.collect.ec2 import relation, split_tags
@@ -113,8 +114,12 @@ class VpcCollector(Collector):
                 configuration, tags = split_tags(element)
                 resource_id = element[id_key]
                 item = ctx.item(
-                    resource_type, resource_id, resourceName=tags.get("Name") or resource_id,
-                    arn=ctx.arn("ec2", f"{arn_kind}/{resource_id}"), configuration=configuration, tags=tags,
+                    resource_type,
+                    resource_id,
+                    resourceName=tags.get("Name") or resource_id,
+                    arn=ctx.arn("ec2", f"{arn_kind}/{resource_id}"),
+                    configuration=configuration,
+                    tags=tags,
                     relationships=[r for r in relations(element) if r],
                 )
                 if extra is not None:

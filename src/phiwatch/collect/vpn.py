@@ -16,7 +16,8 @@ No supplementary or account keys.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from phiwatch.collect.base import CollectContext, Collector, ListFailed, register, tags_from_list
 from phiwatch.model import ConfigurationItem
@@ -35,9 +36,7 @@ def redact(element: dict[str, Any]) -> dict[str, Any]:
             "TunnelOptions": [{k: v for k, v in t.items() if k != "PreSharedKey"} for t in options["TunnelOptions"]],
         }
     if configuration.get("VgwTelemetry"):
-        configuration["VgwTelemetry"] = [
-            {k: v for k, v in t.items() if k != "LastStatusChange"} for t in configuration["VgwTelemetry"]
-        ]
+        configuration["VgwTelemetry"] = [{k: v for k, v in t.items() if k != "LastStatusChange"} for t in configuration["VgwTelemetry"]]
     return configuration
 
 
@@ -56,9 +55,16 @@ class VpnCollector(Collector):
             if wanted is not None and all(_ID.match(i) for i in ids):
                 # targeted by id (an ARN's last part): VpnConnectionIds, one at a time (one unknown id fails the call)
                 elements = [
-                    e for vpn_id in ids
-                    for e in ctx.paginate("ec2", "DescribeVpnConnections", "VpnConnections", resource_type=VPN_CONNECTION,
-                                          not_found=("InvalidVpnConnectionID.NotFound",), VpnConnectionIds=[vpn_id])
+                    e
+                    for vpn_id in ids
+                    for e in ctx.paginate(
+                        "ec2",
+                        "DescribeVpnConnections",
+                        "VpnConnections",
+                        resource_type=VPN_CONNECTION,
+                        not_found=("InvalidVpnConnectionID.NotFound",),
+                        VpnConnectionIds=[vpn_id],
+                    )
                 ]
             else:
                 elements = list(ctx.paginate("ec2", "DescribeVpnConnections", "VpnConnections", resource_type=VPN_CONNECTION))
@@ -68,7 +74,9 @@ class VpnCollector(Collector):
             if element.get("State") == "deleted":
                 continue
             vpn_id = element["VpnConnectionId"]
-            if not ctx.selected(VPN_CONNECTION, vpn_id, tags_from_list(element.get("Tags")).get("Name"), ctx.arn("ec2", f"vpn-connection/{vpn_id}")):
+            if not ctx.selected(
+                VPN_CONNECTION, vpn_id, tags_from_list(element.get("Tags")).get("Name"), ctx.arn("ec2", f"vpn-connection/{vpn_id}")
+            ):
                 continue
             tags = tags_from_list(element.get("Tags"))
             relationships = [
@@ -81,8 +89,12 @@ class VpnCollector(Collector):
                 if element.get(key)
             ]
             item = ctx.item(
-                VPN_CONNECTION, vpn_id, resourceName=tags.get("Name") or vpn_id,
-                arn=ctx.arn("ec2", f"vpn-connection/{vpn_id}"), configuration=redact(element), tags=tags,
+                VPN_CONNECTION,
+                vpn_id,
+                resourceName=tags.get("Name") or vpn_id,
+                arn=ctx.arn("ec2", f"vpn-connection/{vpn_id}"),
+                configuration=redact(element),
+                tags=tags,
                 relationships=relationships,
             )
             item.refresh_state_id()

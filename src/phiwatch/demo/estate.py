@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 
+
 def seed_modules() -> list[str]:
     """Every ``seed_<area>`` module of this package, in name order."""
     import pkgutil
@@ -19,6 +20,7 @@ def seed_modules() -> list[str]:
     import phiwatch.demo as package
 
     return sorted(m.name for m in pkgutil.iter_modules(package.__path__) if m.name.startswith("seed_"))
+
 
 OWNER_TAG = "InstanceOwnerEmail"
 

@@ -13,7 +13,6 @@ def run_demo(db: str | None = None, regions: list[str] | None = None) -> None:
     import logging
 
     from phiwatch.aws import AwsContext
-    from phiwatch.ui import err_console
     from phiwatch.demo.estate import seed_estate
     from phiwatch.emulator import Emulator
     from phiwatch.engine import resolve_rules
@@ -21,7 +20,7 @@ def run_demo(db: str | None = None, regions: list[str] | None = None) -> None:
     from phiwatch.policy import NotificationRoute, Policy, RouteFilter
     from phiwatch.scan import run_scan
     from phiwatch.store import Store
-    from phiwatch.ui import collection_progress
+    from phiwatch.ui import collection_progress, err_console
 
     regions = regions or ["us-east-1"]
     workdir = Path(tempfile.mkdtemp(prefix="phiwatch-demo-"))
@@ -37,9 +36,14 @@ def run_demo(db: str | None = None, regions: list[str] | None = None) -> None:
         alerts_topic, alerts_queue = subscribe_alerts_queue(session, emu.endpoint, regions[0])
         aws = AwsContext(endpoint_url=emu.endpoint, regions=regions, session=session)
         store = Store(db)
-        policy = Policy(packs=["hipaa", "hipaa-extras"], notifications=[
-            NotificationRoute(name="security-team", channel="sns", target=alerts_topic, when=RouteFilter(severity=["high", "critical"])),
-        ])
+        policy = Policy(
+            packs=["hipaa", "hipaa-extras"],
+            notifications=[
+                NotificationRoute(
+                    name="security-team", channel="sns", target=alerts_topic, when=RouteFilter(severity=["high", "critical"])
+                ),
+            ],
+        )
         rules = resolve_rules(policy)
         alerts = AlertInbox(session, emu.endpoint, regions[0], alerts_topic, alerts_queue)
         with collection_progress(enabled=err_console.is_terminal) as progress:  # its alerts are shown at step 5
@@ -47,13 +51,17 @@ def run_demo(db: str | None = None, regions: list[str] | None = None) -> None:
         c = outcome.collect_result
         # run_scan collects first and assembles the report unless told otherwise
         assert c is not None and outcome.scan is not None
-        console.print(f"3. Collected {c.seen} items of {len(c.types_seen)} resource types (account {c.account_id}, "
-                      f"{', '.join(c.regions)}) in {c.seconds:.1f}s, {c.requests} requests, into {db}")
+        console.print(
+            f"3. Collected {c.seen} items of {len(c.types_seen)} resource types (account {c.account_id}, "
+            f"{', '.join(c.regions)}) in {c.seconds:.1f}s, {c.requests} requests, into {db}"
+        )
         print_owners(store)
         print_sections(outcome.scan, rules)
         print_findings(outcome.scan, db)
-        console.print(f"5. Alerts: route security-team sends high and critical findings to SNS topic "
-                      f"{alerts_topic.rsplit(':', 1)[-1]}; an SQS queue subscribed to it shows what arrives")
+        console.print(
+            f"5. Alerts: route security-team sends high and critical findings to SNS topic "
+            f"{alerts_topic.rsplit(':', 1)[-1]}; an SQS queue subscribed to it shows what arrives"
+        )
         alerts.show(outcome.delivery, store)
         show_remediation(aws, store, policy, outcome, db, alerts, rules)
         console.print(try_it_yourself(db), soft_wrap=True, highlight=False)
@@ -112,8 +120,9 @@ def print_owners(store) -> None:
 
     owners = Counter(row["tags"][OWNER_TAG] for row in store.inventory(tags={OWNER_TAG: "*"}))
     top = ", ".join(f"{owner} ({n})" for owner, n in owners.most_common(4))
-    console.print(f"   {sum(owners.values())} resources name their owner in tag {OWNER_TAG} ({len(owners)} owners): {top}, ...",
-                  highlight=False)
+    console.print(
+        f"   {sum(owners.values())} resources name their owner in tag {OWNER_TAG} ({len(owners)} owners): {top}, ...", highlight=False
+    )
 
 
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
@@ -130,9 +139,14 @@ def print_sections(scan: dict, rules: dict) -> None:
     for col in ("Rules", "Compliant", "Failing", "Excepted", "Unchecked"):
         table.add_column(col, justify="right")
     for s in summary_by_section(scan, rules):
-        table.add_row(s["section"], str(s["rules"]), str(s["compliant"]),
-                      f"[red]{s['non_compliant']}[/red]" if s["non_compliant"] else "0",
-                      str(s["excepted"]), f"[yellow]{s['could_not_check']}[/yellow]" if s["could_not_check"] else "0")
+        table.add_row(
+            s["section"],
+            str(s["rules"]),
+            str(s["compliant"]),
+            f"[red]{s['non_compliant']}[/red]" if s["non_compliant"] else "0",
+            str(s["excepted"]),
+            f"[yellow]{s['could_not_check']}[/yellow]" if s["could_not_check"] else "0",
+        )
     console.print(table)
 
 
@@ -144,13 +158,15 @@ def print_findings(scan: dict, db: str, shown: int = 8) -> None:
     unchecked = sum(1 for e in scan["evaluations"] if e["compliance"] == "INSUFFICIENT_DATA")
     counts = Counter(e["severity"] for e in failing)
     by_severity = ", ".join(f"{counts[s]} {s}" for s in SEVERITY_ORDER if counts[s])
-    console.print(f"4. HIPAA scan: {len(scan['evaluations'])} evaluations, {len(failing)} non-compliant ({by_severity}), "
-                  f"{unchecked} could not check. The most severe:", highlight=False)
+    console.print(
+        f"4. HIPAA scan: {len(scan['evaluations'])} evaluations, {len(failing)} non-compliant ({by_severity}), "
+        f"{unchecked} could not check. The most severe:",
+        highlight=False,
+    )
     for e in failing[:shown]:
         line(f"   [bold]{e['severity']:<8}[/bold] {e['rule_id']}  {e['resource_name'] or e['resource_id']}: {e['annotation']}")
     if len(failing) > shown:
-        console.print(f"   ... and {len(failing) - shown} more: `{phiwatch_command()} findings --db {db}`",
-                      highlight=False, soft_wrap=True)
+        console.print(f"   ... and {len(failing) - shown} more: `{phiwatch_command()} findings --db {db}`", highlight=False, soft_wrap=True)
 
 
 def subscribe_alerts_queue(session, endpoint: str, region: str) -> tuple[str, str]:
@@ -182,7 +198,9 @@ class AlertInbox:
             if not got:
                 break
             arrived += [json.loads(json.loads(m["Body"])["Message"]) for m in got]
-            self.sqs.delete_message_batch(QueueUrl=self.queue, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got)])
+            self.sqs.delete_message_batch(
+                QueueUrl=self.queue, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got)]
+            )
         return arrived
 
     def show(self, result, store, shown: int = 6) -> None:
@@ -200,7 +218,11 @@ class AlertInbox:
         for a in order[:shown]:
             line(f"   {a['event']:<20} {a['severity']:<8} {a['rule_id']}  {a['resource_id']}")
         if len(arrived) > shown:
-            console.print(f"   ... and {len(arrived) - shown} more (the delivery log: `{phiwatch_command()} notifications --db {store.url}`)", highlight=False, soft_wrap=True)
+            console.print(
+                f"   ... and {len(arrived) - shown} more (the delivery log: `{phiwatch_command()} notifications --db {store.url}`)",
+                highlight=False,
+                soft_wrap=True,
+            )
         if arrived and not self.example_shown:
             self.example_shown = True
             console.print("   Each alert is one JSON object: ids, rule and reason only, never configuration values or PHI:")
@@ -209,9 +231,17 @@ class AlertInbox:
 
 # rules the demo lets phiwatch fix on its own (mode auto); the others stay planned (dry-run)
 DEMO_AUTO_RULES = (
-    "ec2-ebs-encryption-by-default", "s3-bucket-versioning-enabled", "s3-bucket-server-side-encryption-enabled",
-    "s3-bucket-public-read-prohibited", "s3-bucket-public-write-prohibited", "s3-account-level-public-access-blocks-periodic",
-    "restricted-ssh", "restricted-common-ports", "ec2-imdsv2-check", "ebs-snapshot-public-restorable-check", "iam-password-policy",
+    "ec2-ebs-encryption-by-default",
+    "s3-bucket-versioning-enabled",
+    "s3-bucket-server-side-encryption-enabled",
+    "s3-bucket-public-read-prohibited",
+    "s3-bucket-public-write-prohibited",
+    "s3-account-level-public-access-blocks-periodic",
+    "restricted-ssh",
+    "restricted-common-ports",
+    "ec2-imdsv2-check",
+    "ebs-snapshot-public-restorable-check",
+    "iam-password-policy",
 )
 
 
@@ -221,8 +251,8 @@ def show_remediation(aws, store, policy, outcome, db: str, alerts: AlertInbox, r
     alerts it raises (remediation applied, finding resolved) arrive on the queue."""
     from phiwatch.notify.dispatcher import deliver
     from phiwatch.policy import Remediation, RuleRemediation
-    from phiwatch.scan import run_scan
     from phiwatch.remediate.audit import verify
+    from phiwatch.scan import run_scan
 
     report = outcome.remediation
     planned = report.by_status("planned") if report else []
@@ -233,8 +263,11 @@ def show_remediation(aws, store, policy, outcome, db: str, alerts: AlertInbox, r
         line(f"   {o.rule_id}  {o.resource_id}  -> {call}")
     if len(planned) > 6:
         console.print(f"   ... and {len(planned) - 6} more (`{phiwatch_command()} remediate --db {db}`)", highlight=False, soft_wrap=True)
-    auto = policy.model_copy(update={"remediation": Remediation(
-        mode="dry-run", max_per_run=50, rules={r: RuleRemediation(mode="auto") for r in DEMO_AUTO_RULES})})
+    auto = policy.model_copy(
+        update={
+            "remediation": Remediation(mode="dry-run", max_per_run=50, rules={r: RuleRemediation(mode="auto") for r in DEMO_AUTO_RULES})
+        }
+    )
     auto.source = "demo policy with remediation auto for some rules"
     before = _failing(outcome.scan)
     console.print(f"7. Scanning again with mode auto for {len(DEMO_AUTO_RULES)} rules: apply, re-collect, re-evaluate")
@@ -253,8 +286,10 @@ def show_remediation(aws, store, policy, outcome, db: str, alerts: AlertInbox, r
         console.print(f"   {text}", highlight=False, soft_wrap=True)
     with store.engine.connect() as conn:
         check = verify(conn)
-    console.print(f"   audit log: {check.entries} entries, hash chain {'intact' if check.ok else 'BROKEN'} (`{phiwatch_command()} audit verify --db {db}`)",
-                  soft_wrap=True)
+    console.print(
+        f"   audit log: {check.entries} entries, hash chain {'intact' if check.ok else 'BROKEN'} (`{phiwatch_command()} audit verify --db {db}`)",
+        soft_wrap=True,
+    )
     console.print("9. Alerts of the second scan (sent once: nothing is re-sent for findings that did not change)")
     routed = policy.notifications[0].when.severity if policy.notifications and policy.notifications[0].when else None
     if routed:
@@ -262,10 +297,13 @@ def show_remediation(aws, store, policy, outcome, db: str, alerts: AlertInbox, r
         side = {(e["rule_id"], e["resource_id"]) for e in before} - {(e["rule_id"], e["resource_id"]) for e in after}
         side -= {(o.rule_id, o.resource_id) for o in applied}
         side_routed = sum(1 for rule_id, _ in side if rules[rule_id].severity in routed)
-        console.print(f"   route security-team takes {' and '.join(routed)} findings only: expect {len(applied) - len(quiet)} "
-                      f"remediation_applied ({len(quiet)} of the {len(applied)} remediations are of lower severity) "
-                      f"and {side_routed} resolved (the side-effect fixes of step 8 at that severity)",
-                      highlight=False, soft_wrap=True)
+        console.print(
+            f"   route security-team takes {' and '.join(routed)} findings only: expect {len(applied) - len(quiet)} "
+            f"remediation_applied ({len(quiet)} of the {len(applied)} remediations are of lower severity) "
+            f"and {side_routed} resolved (the side-effect fixes of step 8 at that severity)",
+            highlight=False,
+            soft_wrap=True,
+        )
     alerts.show(second.delivery, store)
 
 

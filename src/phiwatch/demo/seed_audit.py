@@ -45,7 +45,9 @@ def seed(session: boto3.Session, endpoint: str | None, region: str) -> dict[str,
     keys: dict[str, str] = {}
     for name, rotate in (("kms-rotation-on", True), ("kms-rotation-off", False)):
         meta = kms.create_key(
-            Description=name, KeyUsage="ENCRYPT_DECRYPT", KeySpec="SYMMETRIC_DEFAULT",
+            Description=name,
+            KeyUsage="ENCRYPT_DECRYPT",
+            KeySpec="SYMMETRIC_DEFAULT",
             Tags=[{"TagKey": k, "TagValue": v} for k, v in {"Name": name, "PHI": "Yes", **owner}.items()],
         )["KeyMetadata"]
         kms.create_alias(AliasName=f"alias/{name}", TargetKeyId=meta["KeyId"])
@@ -67,14 +69,18 @@ def seed(session: boto3.Session, endpoint: str | None, region: str) -> dict[str,
                 "Version": "2012-10-17",
                 "Statement": [
                     {
-                        "Sid": "AWSCloudTrailAclCheck", "Effect": "Allow",
+                        "Sid": "AWSCloudTrailAclCheck",
+                        "Effect": "Allow",
                         "Principal": {"Service": "cloudtrail.amazonaws.com"},
-                        "Action": "s3:GetBucketAcl", "Resource": f"arn:aws:s3:::{TRAIL_BUCKET}",
+                        "Action": "s3:GetBucketAcl",
+                        "Resource": f"arn:aws:s3:::{TRAIL_BUCKET}",
                     },
                     {
-                        "Sid": "AWSCloudTrailWrite", "Effect": "Allow",
+                        "Sid": "AWSCloudTrailWrite",
+                        "Effect": "Allow",
                         "Principal": {"Service": "cloudtrail.amazonaws.com"},
-                        "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{TRAIL_BUCKET}/AWSLogs/{account}/*",
+                        "Action": "s3:PutObject",
+                        "Resource": f"arn:aws:s3:::{TRAIL_BUCKET}/AWSLogs/{account}/*",
                         "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}},
                     },
                 ],
@@ -87,8 +93,13 @@ def seed(session: boto3.Session, endpoint: str | None, region: str) -> dict[str,
     trail_group_arn = f"arn:aws:logs:{region}:{account}:log-group:{trail_group}:*"
 
     cloudtrail.create_trail(
-        Name="trail-compliant", S3BucketName=TRAIL_BUCKET, IsMultiRegionTrail=True, IncludeGlobalServiceEvents=True,
-        EnableLogFileValidation=True, KmsKeyId=key_arn, CloudWatchLogsLogGroupArn=trail_group_arn,
+        Name="trail-compliant",
+        S3BucketName=TRAIL_BUCKET,
+        IsMultiRegionTrail=True,
+        IncludeGlobalServiceEvents=True,
+        EnableLogFileValidation=True,
+        KmsKeyId=key_arn,
+        CloudWatchLogsLogGroupArn=trail_group_arn,
         CloudWatchLogsRoleArn=f"arn:aws:iam::{account}:role/cloudtrail-to-cloudwatch-logs",
         TagsList=_tags(PHI="No", **owner),
     )
@@ -96,13 +107,16 @@ def seed(session: boto3.Session, endpoint: str | None, region: str) -> dict[str,
         TrailName="trail-compliant",
         EventSelectors=[
             {
-                "ReadWriteType": "All", "IncludeManagementEvents": True,
+                "ReadWriteType": "All",
+                "IncludeManagementEvents": True,
                 "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3"]}],
             }
         ],
     )
     cloudtrail.create_trail(
-        Name="trail-no-validation", S3BucketName=TRAIL_BUCKET, S3KeyPrefix="single-region",
+        Name="trail-no-validation",
+        S3BucketName=TRAIL_BUCKET,
+        S3KeyPrefix="single-region",
         TagsList=_tags(PHI="No", Environment="DEV", InstanceOwnerEmail="platform-team@example.org"),
     )
     for trail in ("trail-compliant", "trail-no-validation"):
@@ -110,7 +124,8 @@ def seed(session: boto3.Session, endpoint: str | None, region: str) -> dict[str,
 
     # -- application log groups -------------------------------------------------------------------
     logs.create_log_group(
-        logGroupName="/phi/app-retention-365", kmsKeyId=key_arn,
+        logGroupName="/phi/app-retention-365",
+        kmsKeyId=key_arn,
         tags={"PHI": "Yes", "Environment": "PROD", "InstanceOwnerEmail": "records-team@example.org"},
     )
     logs.put_retention_policy(logGroupName="/phi/app-retention-365", retentionInDays=365)
@@ -120,29 +135,41 @@ def seed(session: boto3.Session, endpoint: str | None, region: str) -> dict[str,
     )
 
     # -- SNS topics and an alarm ------------------------------------------------------------------
-    encrypted = sns.create_topic(
-        Name="hipaa-alerts-encrypted", Attributes={"KmsMasterKeyId": key_arn}, Tags=_tags(PHI="No", **owner)
-    )["TopicArn"]
+    encrypted = sns.create_topic(Name="hipaa-alerts-encrypted", Attributes={"KmsMasterKeyId": key_arn}, Tags=_tags(PHI="No", **owner))[
+        "TopicArn"
+    ]
     plain = sns.create_topic(
         Name="hipaa-alerts-plain", Tags=_tags(PHI="No", Environment="DEV", InstanceOwnerEmail="platform-team@example.org")
     )["TopicArn"]
     cloudwatch.put_metric_alarm(
-        AlarmName="phi-unauthorized-api-calls", AlarmDescription="CIS 4.1: unauthorized API calls in the PHI account",
-        Namespace="CloudTrailMetrics", MetricName="UnauthorizedAttemptCount", Statistic="Sum", Period=300,
-        EvaluationPeriods=1, Threshold=1.0, ComparisonOperator="GreaterThanOrEqualToThreshold",
-        TreatMissingData="notBreaching", ActionsEnabled=True, AlarmActions=[encrypted], InsufficientDataActions=[encrypted],
+        AlarmName="phi-unauthorized-api-calls",
+        AlarmDescription="CIS 4.1: unauthorized API calls in the PHI account",
+        Namespace="CloudTrailMetrics",
+        MetricName="UnauthorizedAttemptCount",
+        Statistic="Sum",
+        Period=300,
+        EvaluationPeriods=1,
+        Threshold=1.0,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+        TreatMissingData="notBreaching",
+        ActionsEnabled=True,
+        AlarmActions=[encrypted],
+        InsufficientDataActions=[encrypted],
         Tags=_tags(PHI="No", **owner),
     )
 
     # -- secrets ----------------------------------------------------------------------------------
     rotated = secrets.create_secret(
-        Name="phi-db-rotated", Description="PHI records database credentials (rotated)", KmsKeyId=key_arn,
+        Name="phi-db-rotated",
+        Description="PHI records database credentials (rotated)",
+        KmsKeyId=key_arn,
         SecretString=json.dumps({"username": "records_app", "password": "demo-not-a-real-password-1"}),
         Tags=_tags(PHI="Yes", Environment="PROD", InstanceOwnerEmail="records-team@example.org"),
     )["ARN"]
     secrets.rotate_secret(SecretId=rotated, RotationRules={"AutomaticallyAfterDays": 30}, RotateImmediately=False)
     unrotated = secrets.create_secret(
-        Name="phi-db-unrotated", Description="PHI imaging database credentials (never rotated)",
+        Name="phi-db-unrotated",
+        Description="PHI imaging database credentials (never rotated)",
         SecretString=json.dumps({"username": "imaging_app", "password": "demo-not-a-real-password-2"}),
         Tags=_tags(PHI="Yes", Environment="PROD", InstanceOwnerEmail="imaging-team@example.org"),
     )["ARN"]

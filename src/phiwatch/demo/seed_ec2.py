@@ -33,11 +33,15 @@ def seed(session: boto3.Session, endpoint: str | None, region: str) -> dict[str,
     phi_vpc = ec2.create_vpc(CidrBlock="10.10.0.0/16", TagSpecifications=_tags("vpc", "vpc-phi-flowlogs-on", PROD_PHI))["Vpc"]["VpcId"]
     dev_vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16", TagSpecifications=_tags("vpc", "vpc-dev-flowlogs-off", DEV))["Vpc"]["VpcId"]
     private_subnet = ec2.create_subnet(
-        VpcId=phi_vpc, CidrBlock="10.10.1.0/24", AvailabilityZone=zone,
+        VpcId=phi_vpc,
+        CidrBlock="10.10.1.0/24",
+        AvailabilityZone=zone,
         TagSpecifications=_tags("subnet", "subnet-phi-private", PROD_PHI),
     )["Subnet"]["SubnetId"]
     public_subnet = ec2.create_subnet(
-        VpcId=dev_vpc, CidrBlock="10.20.1.0/24", AvailabilityZone=zone,
+        VpcId=dev_vpc,
+        CidrBlock="10.20.1.0/24",
+        AvailabilityZone=zone,
         TagSpecifications=_tags("subnet", "subnet-dev-public-ip-on-launch", DEV),
     )["Subnet"]["SubnetId"]
     ec2.modify_subnet_attribute(SubnetId=public_subnet, MapPublicIpOnLaunch={"Value": True})
@@ -56,14 +60,20 @@ def seed(session: boto3.Session, endpoint: str | None, region: str) -> dict[str,
         ),
     )["Role"]["Arn"]
     ec2.create_flow_logs(
-        ResourceIds=[phi_vpc], ResourceType="VPC", TrafficType="ALL", LogDestinationType="cloud-watch-logs",
-        LogGroupName=log_group, DeliverLogsPermissionArn=delivery_role,
+        ResourceIds=[phi_vpc],
+        ResourceType="VPC",
+        TrafficType="ALL",
+        LogDestinationType="cloud-watch-logs",
+        LogGroupName=log_group,
+        DeliverLogsPermissionArn=delivery_role,
     )
 
     # -- security groups -------------------------------------------------------------------
     def group(name: str, description: str, port: int, cidr: str) -> str:
         group_id = ec2.create_security_group(
-            GroupName=name, Description=description, VpcId=phi_vpc,
+            GroupName=name,
+            Description=description,
+            VpcId=phi_vpc,
             TagSpecifications=_tags("security-group", name, PROD_PHI),
         )["GroupId"]
         ec2.authorize_security_group_ingress(
@@ -80,16 +90,15 @@ def seed(session: boto3.Session, endpoint: str | None, region: str) -> dict[str,
     encrypted = ec2.create_volume(
         Size=20, AvailabilityZone=zone, Encrypted=True, TagSpecifications=_tags("volume", "ebs-encrypted", PROD_PHI)
     )["VolumeId"]
-    unencrypted = ec2.create_volume(
-        Size=20, AvailabilityZone=zone, TagSpecifications=_tags("volume", "ebs-unencrypted", PROD_PHI)
-    )["VolumeId"]
+    unencrypted = ec2.create_volume(Size=20, AvailabilityZone=zone, TagSpecifications=_tags("volume", "ebs-unencrypted", PROD_PHI))[
+        "VolumeId"
+    ]
     public_snapshot = ec2.create_snapshot(
-        VolumeId=unencrypted, Description="imaging archive export",
+        VolumeId=unencrypted,
+        Description="imaging archive export",
         TagSpecifications=_tags("snapshot", "snapshot-public-restorable", PROD_PHI),
     )["SnapshotId"]
-    ec2.modify_snapshot_attribute(
-        SnapshotId=public_snapshot, Attribute="createVolumePermission", OperationType="add", GroupNames=["all"]
-    )
+    ec2.modify_snapshot_attribute(SnapshotId=public_snapshot, Attribute="createVolumePermission", OperationType="add", GroupNames=["all"])
     private_snapshot = ec2.create_snapshot(
         VolumeId=encrypted, Description="nightly backup", TagSpecifications=_tags("snapshot", "snapshot-private", PROD_PHI)
     )["SnapshotId"]
@@ -97,7 +106,10 @@ def seed(session: boto3.Session, endpoint: str | None, region: str) -> dict[str,
     # -- instances -------------------------------------------------------------------------
     # An image of our own, so run_instances works whether or not the endpoint knows public AMIs.
     image = ec2.register_image(
-        Name="phi-app-base-image", Architecture="x86_64", RootDeviceName="/dev/xvda", VirtualizationType="hvm",
+        Name="phi-app-base-image",
+        Architecture="x86_64",
+        RootDeviceName="/dev/xvda",
+        VirtualizationType="hvm",
     )["ImageId"]
     for mapping in ec2.describe_images(ImageIds=[image])["Images"][0].get("BlockDeviceMappings", []):
         if backing := mapping.get("Ebs", {}).get("SnapshotId"):  # the emulator backs the image with a snapshot
@@ -117,19 +129,29 @@ def seed(session: boto3.Session, endpoint: str | None, region: str) -> dict[str,
     def instance(name: str, owner: str, tags: dict[str, str], http_tokens: str, **kwargs: Any) -> str:
         all_tags = {**tags, "InstanceOwnerEmail": owner}
         return ec2.run_instances(
-            ImageId=image, InstanceType="t3.micro", MinCount=1, MaxCount=1,
+            ImageId=image,
+            InstanceType="t3.micro",
+            MinCount=1,
+            MaxCount=1,
             MetadataOptions={"HttpTokens": http_tokens, "HttpEndpoint": "enabled"},
             TagSpecifications=_tags("instance", name, all_tags) + _tags("volume", f"{name}-root", all_tags),
             **kwargs,
         )["Instances"][0]["InstanceId"]
 
     private_instance = instance(
-        "ec2-phi-app-imdsv2-required", "records-team@example.org", PROD_PHI, "required",
-        SubnetId=private_subnet, SecurityGroupIds=[https_internal],
+        "ec2-phi-app-imdsv2-required",
+        "records-team@example.org",
+        PROD_PHI,
+        "required",
+        SubnetId=private_subnet,
+        SecurityGroupIds=[https_internal],
         IamInstanceProfile={"Name": "phi-app-instance-profile"},
     )
     public_instance = instance(
-        "ec2-dev-bastion-imdsv1-public-ip", "devops-team@example.org", DEV, "optional",
+        "ec2-dev-bastion-imdsv1-public-ip",
+        "devops-team@example.org",
+        DEV,
+        "optional",
         NetworkInterfaces=[{"DeviceIndex": 0, "SubnetId": public_subnet, "AssociatePublicIpAddress": True}],
     )
 

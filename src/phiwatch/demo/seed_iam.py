@@ -75,8 +75,10 @@ def seed(session: boto3.Session, endpoint: str | None, region: str) -> dict[str,
     iam.create_login_profile(UserName="alice-mfa-enabled", Password="Demo-Passw0rd-Alice!", PasswordResetRequired=False)
     device = iam.create_virtual_mfa_device(VirtualMFADeviceName="alice-mfa-enabled")["VirtualMFADevice"]
     iam.enable_mfa_device(
-        UserName="alice-mfa-enabled", SerialNumber=device["SerialNumber"],
-        AuthenticationCode1="123456", AuthenticationCode2="654321",
+        UserName="alice-mfa-enabled",
+        SerialNumber=device["SerialNumber"],
+        AuthenticationCode1="123456",
+        AuthenticationCode2="654321",
     )
     iam.add_user_to_group(GroupName="clinicians", UserName="alice-mfa-enabled")
 
@@ -99,9 +101,7 @@ def seed(session: boto3.Session, endpoint: str | None, region: str) -> dict[str,
     iam.create_role(
         RoleName="phi-app-role",
         Description="EHR application servers",
-        AssumeRolePolicyDocument=_doc(
-            {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
-        ),
+        AssumeRolePolicyDocument=_doc({"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}),
         Tags=[
             {"Key": "PHI", "Value": "Yes"},
             {"Key": "Environment", "Value": "PROD"},

@@ -24,9 +24,7 @@ def seed(session: boto3.Session, endpoint: str | None, region: str) -> dict[str,
 
     good = "phi-records-compliant"
     bucket(good, {"PHI": "Yes", "Environment": "PROD", "InstanceOwnerEmail": "records-team@example.org"})
-    s3.put_bucket_logging(
-        Bucket=good, BucketLoggingStatus={"LoggingEnabled": {"TargetBucket": logs, "TargetPrefix": f"{good}/"}}
-    )
+    s3.put_bucket_logging(Bucket=good, BucketLoggingStatus={"LoggingEnabled": {"TargetBucket": logs, "TargetPrefix": f"{good}/"}})
     s3.put_bucket_versioning(Bucket=good, VersioningConfiguration={"Status": "Enabled"})
     s3.put_bucket_encryption(
         Bucket=good,
@@ -34,7 +32,9 @@ def seed(session: boto3.Session, endpoint: str | None, region: str) -> dict[str,
     )
     s3.put_public_access_block(
         Bucket=good,
-        PublicAccessBlockConfiguration={k: True for k in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")},
+        PublicAccessBlockConfiguration={
+            k: True for k in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
+        },
     )
     s3.put_bucket_policy(
         Bucket=good,
@@ -64,6 +64,11 @@ def seed(session: boto3.Session, endpoint: str | None, region: str) -> dict[str,
 
     s3control.put_public_access_block(
         AccountId=make_client(session, "sts", endpoint, region).get_caller_identity()["Account"],
-        PublicAccessBlockConfiguration={"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": False, "RestrictPublicBuckets": False},
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": False,
+            "RestrictPublicBuckets": False,
+        },
     )
     return {"buckets": [logs, good, bad, site]}

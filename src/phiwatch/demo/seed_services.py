@@ -36,7 +36,7 @@ def self_signed(common_name: str, days: int) -> tuple[bytes, bytes]:
     """A self-signed EC P-256 certificate valid for ``days`` more days: (certificate PEM, key PEM)."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -75,16 +75,26 @@ def seed(session: boto3.Session, endpoint: str | None, region: str) -> dict[str,
     redshift = client("redshift")
     common = dict(NodeType="ra3.xlplus", MasterUsername="phiadmin", MasterUserPassword="DemoOnly-Passw0rd")
     redshift.create_cluster(
-        ClusterIdentifier="redshift-phi-encrypted", Encrypted=True, PubliclyAccessible=False,
-        AutomatedSnapshotRetentionPeriod=7, AllowVersionUpgrade=True,
-        Tags=_tag_list({"PHI": "Yes", "Environment": "PROD", OWNER: "analytics-team@example.org"}), **common,
+        ClusterIdentifier="redshift-phi-encrypted",
+        Encrypted=True,
+        PubliclyAccessible=False,
+        AutomatedSnapshotRetentionPeriod=7,
+        AllowVersionUpgrade=True,
+        Tags=_tag_list({"PHI": "Yes", "Environment": "PROD", OWNER: "analytics-team@example.org"}),
+        **common,
     )
-    redshift.enable_logging(ClusterIdentifier="redshift-phi-encrypted", LogDestinationType="cloudwatch",
-                            LogExports=["connectionlog", "userlog", "useractivitylog"])
+    redshift.enable_logging(
+        ClusterIdentifier="redshift-phi-encrypted",
+        LogDestinationType="cloudwatch",
+        LogExports=["connectionlog", "userlog", "useractivitylog"],
+    )
     redshift.create_cluster(
-        ClusterIdentifier="redshift-phi-public-unencrypted", Encrypted=False, PubliclyAccessible=True,
+        ClusterIdentifier="redshift-phi-public-unencrypted",
+        Encrypted=False,
+        PubliclyAccessible=True,
         AllowVersionUpgrade=False,
-        Tags=_tag_list({"PHI": "Yes", "Environment": "DEV", OWNER: "analytics-team@example.org"}), **common,
+        Tags=_tag_list({"PHI": "Yes", "Environment": "DEV", OWNER: "analytics-team@example.org"}),
+        **common,
     )
     # create_cluster takes 0 as "default" on the emulator: switch automated snapshots off explicitly
     redshift.modify_cluster(ClusterIdentifier="redshift-phi-public-unencrypted", AutomatedSnapshotRetentionPeriod=0)
@@ -98,8 +108,10 @@ def seed(session: boto3.Session, endpoint: str | None, region: str) -> dict[str,
     opensearch = client("opensearch")
     log_group = f"arn:aws:logs:{region}:{account}:log-group:/aws/opensearch/search-phi-encrypted"
     opensearch.create_domain(
-        DomainName="search-phi-encrypted", EngineVersion="OpenSearch_2.11",
-        EncryptionAtRestOptions={"Enabled": True}, NodeToNodeEncryptionOptions={"Enabled": True},
+        DomainName="search-phi-encrypted",
+        EngineVersion="OpenSearch_2.11",
+        EncryptionAtRestOptions={"Enabled": True},
+        NodeToNodeEncryptionOptions={"Enabled": True},
         DomainEndpointOptions={"EnforceHTTPS": True, "TLSSecurityPolicy": "Policy-Min-TLS-1-2-2019-07"},
         **({"VPCOptions": vpc_options} if vpc_options else {}),
         LogPublishingOptions={
@@ -109,7 +121,8 @@ def seed(session: boto3.Session, endpoint: str | None, region: str) -> dict[str,
         TagList=_tag_list({"PHI": "Yes", "Environment": "PROD", OWNER: "search-team@example.org"}),
     )
     opensearch.create_domain(
-        DomainName="search-phi-unencrypted", EngineVersion="OpenSearch_2.11",
+        DomainName="search-phi-unencrypted",
+        EngineVersion="OpenSearch_2.11",
         TagList=_tag_list({"PHI": "Yes", "Environment": "DEV", OWNER: "search-team@example.org"}),
     )
     created["opensearch_domains"] = ["search-phi-encrypted", "search-phi-unencrypted"]
@@ -122,15 +135,25 @@ def seed(session: boto3.Session, endpoint: str | None, region: str) -> dict[str,
     apigw.put_integration(restApiId=api, resourceId=root, httpMethod="GET", type="MOCK")
     deployment = apigw.create_deployment(restApiId=api)["id"]
     for stage, env in (("prod-logging-on", "PROD"), ("dev-logging-off", "DEV")):
-        apigw.create_stage(restApiId=api, stageName=stage, deploymentId=deployment,
-                           tags={"PHI": "Yes", "Environment": env, OWNER: "claims-team@example.org"})
+        apigw.create_stage(
+            restApiId=api,
+            stageName=stage,
+            deploymentId=deployment,
+            tags={"PHI": "Yes", "Environment": env, OWNER: "claims-team@example.org"},
+        )
     # (the emulator has no client certificates: api-gw-ssl-enabled shows both stages without one)
-    apigw.update_stage(restApiId=api, stageName="prod-logging-on", patchOperations=[
-        {"op": "replace", "path": "/*/*/logging/loglevel", "value": "INFO"},
-    ])
+    apigw.update_stage(
+        restApiId=api,
+        stageName="prod-logging-on",
+        patchOperations=[
+            {"op": "replace", "path": "/*/*/logging/loglevel", "value": "INFO"},
+        ],
+    )
     wafv2 = client("wafv2")
     acl = wafv2.create_web_acl(
-        Name="claims-api-acl", Scope="REGIONAL", DefaultAction={"Allow": {}},
+        Name="claims-api-acl",
+        Scope="REGIONAL",
+        DefaultAction={"Allow": {}},
         VisibilityConfig={"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True, "MetricName": "claims-api-acl"},
     )["Summary"]["ARN"]
     wafv2.associate_web_acl(WebACLArn=acl, ResourceArn=f"arn:aws:apigateway:{region}::/restapis/{api}/stages/prod-logging-on")

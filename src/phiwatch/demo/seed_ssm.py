@@ -11,11 +11,13 @@ from phiwatch.aws.session import make_client
 
 
 def _content(description: str, commands: list[str]) -> str:
-    return json.dumps({
-        "schemaVersion": "2.2",
-        "description": description,
-        "mainSteps": [{"action": "aws:runShellScript", "name": "run", "inputs": {"runCommand": commands}}],
-    })
+    return json.dumps(
+        {
+            "schemaVersion": "2.2",
+            "description": description,
+            "mainSteps": [{"action": "aws:runShellScript", "name": "run", "inputs": {"runCommand": commands}}],
+        }
+    )
 
 
 def seed(session: boto3.Session, endpoint: str | None, region: str) -> dict[str, Any]:
@@ -26,9 +28,15 @@ def seed(session: boto3.Session, endpoint: str | None, region: str) -> dict[str,
     }
     for name, (description, commands) in documents.items():
         ssm.create_document(
-            Name=name, DocumentType="Command", DocumentFormat="JSON", Content=_content(description, commands),
-            Tags=[{"Key": "Environment", "Value": "PROD"}, {"Key": "PHI", "Value": "No"},
-                  {"Key": "InstanceOwnerEmail", "Value": "ehr-ops@example.org"}],
+            Name=name,
+            DocumentType="Command",
+            DocumentFormat="JSON",
+            Content=_content(description, commands),
+            Tags=[
+                {"Key": "Environment", "Value": "PROD"},
+                {"Key": "PHI", "Value": "No"},
+                {"Key": "InstanceOwnerEmail", "Value": "ehr-ops@example.org"},
+            ],
         )
     ssm.modify_document_permission(Name="ehr-log-rotation-doc-public", PermissionType="Share", AccountIdsToAdd=["all"])
     return {"documents": sorted(documents)}

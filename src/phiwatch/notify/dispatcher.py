@@ -33,9 +33,10 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import bindparam, or_, select, update
 
@@ -113,7 +114,7 @@ class DispatchResult:
 
 def _aware(value: dt.datetime) -> dt.datetime:
     """UTC (the store compares times as stored, so every time written must be in one zone)."""
-    return value.astimezone(dt.timezone.utc) if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 class Dispatcher:
@@ -167,9 +168,14 @@ class Dispatcher:
             if not force:
                 # due, or claimed by a dispatcher that died on this host (its lease would keep them
                 # back for minutes: a crash must not delay alerts until it ends)
-                held = [r.claimed_by for r in conn.execute(
-                    select(outbox.c.claimed_by).distinct().where(*cond, outbox.c.next_attempt_at > now, outbox.c.claimed_by.is_not(None))
-                )]
+                held = [
+                    r.claimed_by
+                    for r in conn.execute(
+                        select(outbox.c.claimed_by)
+                        .distinct()
+                        .where(*cond, outbox.c.next_attempt_at > now, outbox.c.claimed_by.is_not(None))
+                    )
+                ]
                 orphaned = [h for h in held if holder_gone(h)]
                 due = outbox.c.next_attempt_at <= now
                 cond.append(or_(due, outbox.c.claimed_by.in_(orphaned)) if orphaned else due)
@@ -182,9 +188,20 @@ class Dispatcher:
             for start in range(0, len(candidates), 500):
                 chunk = candidates[start : start + 500]
                 stmt = (
-                    update(outbox).where(outbox.c.id.in_(chunk), *cond).values(next_attempt_at=until, claimed_by=token)
-                    .returning(outbox.c.id, outbox.c.route, outbox.c.channel, outbox.c.event, outbox.c.finding_id,
-                               outbox.c.payload, outbox.c.attempts, outbox.c.status, outbox.c.last_error)
+                    update(outbox)
+                    .where(outbox.c.id.in_(chunk), *cond)
+                    .values(next_attempt_at=until, claimed_by=token)
+                    .returning(
+                        outbox.c.id,
+                        outbox.c.route,
+                        outbox.c.channel,
+                        outbox.c.event,
+                        outbox.c.finding_id,
+                        outbox.c.payload,
+                        outbox.c.attempts,
+                        outbox.c.status,
+                        outbox.c.last_error,
+                    )
                 )
                 claimed.extend(dict(r) for r in conn.execute(stmt).mappings())
         claimed.sort(key=lambda r: r["id"])
@@ -269,7 +286,11 @@ class Dispatcher:
             if route.digest and row["event"] != "test":
                 groups.setdefault(recipient, []).append(row)
                 continue
-            singles.append(Outgoing(ids=[row["id"]], payload=public_payload(payload), event=row["event"], recipient=recipient, finding_id=row["finding_id"]))
+            singles.append(
+                Outgoing(
+                    ids=[row["id"]], payload=public_payload(payload), event=row["event"], recipient=recipient, finding_id=row["finding_id"]
+                )
+            )
         digests: list[Outgoing] = []
         limit = channel.max_bytes
         for recipient, group in groups.items():
@@ -292,8 +313,9 @@ class Dispatcher:
         payload = digest_message([public_payload(r["payload"] or {}) for r in rows])
         return Outgoing(ids=[r["id"] for r in rows], payload=payload, event="digest", recipient=recipient)
 
-    def _send(self, channel: Channel, messages: list[Outgoing], started: float,
-              on_sent: Callable[[list[Outgoing]], None] | None = None) -> None:
+    def _send(
+        self, channel: Channel, messages: list[Outgoing], started: float, on_sent: Callable[[list[Outgoing]], None] | None = None
+    ) -> None:
         deadline = started + self.route_budget
         try:
             channel.open()
@@ -349,7 +371,15 @@ class Dispatcher:
         runs = max(1, math.ceil(attempts / self.max_attempts))
         return dt.timedelta(seconds=min(self.max_retry_delay, self.retry_base * 2 ** (runs - 1)))
 
-    def _record(self, route: NotificationRoute, channel: Channel, rows: list[dict[str, Any]], messages: list[Outgoing], now: dt.datetime, result: RouteResult) -> None:
+    def _record(
+        self,
+        route: NotificationRoute,
+        channel: Channel,
+        rows: list[dict[str, Any]],
+        messages: list[Outgoing],
+        now: dt.datetime,
+        result: RouteResult,
+    ) -> None:
         by_id = {r["id"]: r for r in rows}
         updates: list[dict[str, Any]] = []
         errors: list[str] = []
@@ -374,7 +404,16 @@ class Dispatcher:
                 else:
                     result.failed += 1
                     status = FAILED if m.tried else row["status"]
-                    updates.append(dict(b_id=row_id, b_status=status, b_attempts=attempts, b_error=error_text, b_next=now + self._retry_delay(max(attempts, 1)), b_sent=None))
+                    updates.append(
+                        dict(
+                            b_id=row_id,
+                            b_status=status,
+                            b_attempts=attempts,
+                            b_error=error_text,
+                            b_next=now + self._retry_delay(max(attempts, 1)),
+                            b_sent=None,
+                        )
+                    )
         result.errors = errors
         self._write(updates)
 
@@ -398,7 +437,16 @@ class Dispatcher:
         updates = []
         for row in rows:
             attempts = row["attempts"] + 1
-            updates.append(dict(b_id=row["id"], b_status=FAILED, b_attempts=attempts, b_error=text, b_next=now + self._retry_delay(attempts), b_sent=None))
+            updates.append(
+                dict(
+                    b_id=row["id"],
+                    b_status=FAILED,
+                    b_attempts=attempts,
+                    b_error=text,
+                    b_next=now + self._retry_delay(attempts),
+                    b_sent=None,
+                )
+            )
         result.failed += len(rows)
         result.errors = [text]
         self._write(updates)
@@ -406,7 +454,14 @@ class Dispatcher:
     def _record_unattempted(self, rows: list[dict[str, Any]], text: str, now: dt.datetime, result: RouteResult) -> None:
         rows = [r for r in rows if r["status"] != SENT]  # recorded as sent earlier in this batch
         updates = [
-            dict(b_id=r["id"], b_status=r["status"], b_attempts=r["attempts"], b_error=text, b_next=now + self._retry_delay(max(r["attempts"], 1)), b_sent=None)
+            dict(
+                b_id=r["id"],
+                b_status=r["status"],
+                b_attempts=r["attempts"],
+                b_error=text,
+                b_next=now + self._retry_delay(max(r["attempts"], 1)),
+                b_sent=None,
+            )
             for r in rows
         ]
         result.failed += len(rows)
@@ -417,9 +472,16 @@ class Dispatcher:
         if not updates:
             return
         stmt = (
-            update(outbox).where(outbox.c.id == bindparam("b_id"))
-            .values(status=bindparam("b_status"), attempts=bindparam("b_attempts"), last_error=bindparam("b_error"),
-                    next_attempt_at=bindparam("b_next"), sent_at=bindparam("b_sent"), claimed_by=None)
+            update(outbox)
+            .where(outbox.c.id == bindparam("b_id"))
+            .values(
+                status=bindparam("b_status"),
+                attempts=bindparam("b_attempts"),
+                last_error=bindparam("b_error"),
+                next_attempt_at=bindparam("b_next"),
+                sent_at=bindparam("b_sent"),
+                claimed_by=None,
+            )
         )
         with self._lock, self.store.engine.begin() as conn:
             conn.execute(stmt, updates)
@@ -433,19 +495,37 @@ def queue_test_message(store: Any, route: NotificationRoute, *, recipient: str |
 
     now = _aware(now or utcnow())
     payload: dict[str, Any] = {
-        "event": "test", "finding_id": "test", "rule_id": "phiwatch-test-message", "resource_type": "AWS::::Account",
-        "resource_id": "000000000000", "arn": None, "account_id": "000000000000", "region": "us-east-1", "severity": "low",
-        "hipaa_sections": [], "annotation": f"Test message from `phiwatch notify test` on route {route.name}: delivery works.",
+        "event": "test",
+        "finding_id": "test",
+        "rule_id": "phiwatch-test-message",
+        "resource_type": "AWS::::Account",
+        "resource_id": "000000000000",
+        "arn": None,
+        "account_id": "000000000000",
+        "region": "us-east-1",
+        "severity": "low",
+        "hipaa_sections": [],
+        "annotation": f"Test message from `phiwatch notify test` on route {route.name}: delivery works.",
         "time": isoformat(now),
     }
     if recipient:
         payload["_recipient"] = recipient
     with store.engine.begin() as conn:
         row = conn.execute(
-            insert(outbox).values(
-                route=route.name, channel=route.channel, finding_id=None, event="test", payload=payload, status=PENDING,
-                attempts=0, next_attempt_at=now, created_at=now, scan_id=f"test-{now.strftime('%Y%m%dT%H%M%S%f')}",
-            ).returning(outbox.c.id)
+            insert(outbox)
+            .values(
+                route=route.name,
+                channel=route.channel,
+                finding_id=None,
+                event="test",
+                payload=payload,
+                status=PENDING,
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+                scan_id=f"test-{now.strftime('%Y%m%dT%H%M%S%f')}",
+            )
+            .returning(outbox.c.id)
         ).first()
     return int(row.id)
 

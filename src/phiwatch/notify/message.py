@@ -7,8 +7,14 @@ from typing import Any
 from phiwatch.phi import mask_phi
 
 EVENTS = (
-    "opened", "resolved", "excepted", "exception_expired",
-    "remediation_planned", "remediation_applied", "remediation_failed", "reminder",
+    "opened",
+    "resolved",
+    "excepted",
+    "exception_expired",
+    "remediation_planned",
+    "remediation_applied",
+    "remediation_failed",
+    "reminder",
 )
 
 

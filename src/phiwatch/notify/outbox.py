@@ -27,8 +27,18 @@ def enqueue_events(conn: Connection, policy: Policy, rules: dict[str, Any], even
     found: dict[str, dict[str, Any]] = {}
     for start in range(0, len(ids), 500):
         for match in conn.execute(
-            select(findings.c.id, findings.c.rule_id, findings.c.annotation, findings.c.severity, findings.c.resource_pk,
-                   resources.c.resource_type, resources.c.resource_id, resources.c.arn, resources.c.account_id, resources.c.region)
+            select(
+                findings.c.id,
+                findings.c.rule_id,
+                findings.c.annotation,
+                findings.c.severity,
+                findings.c.resource_pk,
+                resources.c.resource_type,
+                resources.c.resource_id,
+                resources.c.arn,
+                resources.c.account_id,
+                resources.c.region,
+            )
             .join(resources, resources.c.id == findings.c.resource_pk)
             .where(findings.c.id.in_(ids[start : start + 500]))
         ).mappings():
@@ -36,8 +46,11 @@ def enqueue_events(conn: Connection, policy: Policy, rules: dict[str, Any], even
     pks = sorted({f["resource_pk"] for f in found.values()})
     tags_by_pk: dict[int, dict[str, str]] = {}
     for start in range(0, len(pks), 500):
-        for t in conn.execute(select(resource_tags.c.resource_pk, resource_tags.c.key, resource_tags.c.value)
-                              .where(resource_tags.c.resource_pk.in_(pks[start : start + 500]))):
+        for t in conn.execute(
+            select(resource_tags.c.resource_pk, resource_tags.c.key, resource_tags.c.value).where(
+                resource_tags.c.resource_pk.in_(pks[start : start + 500])
+            )
+        ):
             tags_by_pk.setdefault(t.resource_pk, {})[t.key] = t.value
     rows: list[dict[str, Any]] = []
     for event in events:
@@ -56,10 +69,20 @@ def enqueue_events(conn: Connection, policy: Policy, rules: dict[str, Any], even
             payload = dict(message)
             if to and route.owner_tag:
                 payload = {**message, "_recipient": to}
-            rows.append(dict(
-                route=route.name, channel=route.channel, finding_id=row["id"], event=event["event"], payload=payload,
-                status="pending", attempts=0, next_attempt_at=now, created_at=now, scan_id=event.get("scan_id"),
-            ))
+            rows.append(
+                dict(
+                    route=route.name,
+                    channel=route.channel,
+                    finding_id=row["id"],
+                    event=event["event"],
+                    payload=payload,
+                    status="pending",
+                    attempts=0,
+                    next_attempt_at=now,
+                    created_at=now,
+                    scan_id=event.get("scan_id"),
+                )
+            )
     if rows:
         conn.execute(insert(outbox), rows)
     return len(rows)

@@ -25,7 +25,7 @@ NOTICE_EVENTS = ("opened", "exception_expired", "reminder")
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
-    return value.astimezone(dt.timezone.utc) if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def enqueue_reminders(store: Any, policy: Policy, rules: dict[str, Any], now: dt.datetime | None = None, scan_id: str | None = None) -> int:
@@ -41,9 +41,19 @@ def enqueue_reminders(store: Any, policy: Policy, rules: dict[str, Any], now: dt
         open_rows = [
             dict(r)
             for r in conn.execute(
-                select(findings.c.id, findings.c.rule_id, findings.c.annotation, findings.c.severity, findings.c.resource_pk,
-                       findings.c.opened_at, resources.c.resource_type, resources.c.resource_id, resources.c.arn,
-                       resources.c.account_id, resources.c.region)
+                select(
+                    findings.c.id,
+                    findings.c.rule_id,
+                    findings.c.annotation,
+                    findings.c.severity,
+                    findings.c.resource_pk,
+                    findings.c.opened_at,
+                    resources.c.resource_type,
+                    resources.c.resource_id,
+                    resources.c.arn,
+                    resources.c.account_id,
+                    resources.c.region,
+                )
                 .join(resources, resources.c.id == findings.c.resource_pk)
                 .where(findings.c.status == "open")
                 .order_by(findings.c.id)
@@ -78,7 +88,9 @@ def enqueue_reminders(store: Any, policy: Policy, rules: dict[str, Any], now: dt
                 key = (route.name, row["id"])
                 if key in undelivered:
                     continue
-                if not (route_matches(route, {**message, "event": "opened"}, resource_tags_) or route_matches(route, message, resource_tags_)):
+                if not (
+                    route_matches(route, {**message, "event": "opened"}, resource_tags_) or route_matches(route, message, resource_tags_)
+                ):
                     continue
                 since = last.get(key) or _aware(row["opened_at"])
                 if now - since < dt.timedelta(hours=route.reminder_hours or 0):
@@ -89,8 +101,16 @@ def enqueue_reminders(store: Any, policy: Policy, rules: dict[str, Any], now: dt
                     payload["_recipient"] = to
                 conn.execute(
                     insert(outbox).values(
-                        route=route.name, channel=route.channel, finding_id=row["id"], event="reminder", payload=payload,
-                        status="pending", attempts=0, next_attempt_at=now, created_at=now, scan_id=batch,
+                        route=route.name,
+                        channel=route.channel,
+                        finding_id=row["id"],
+                        event="reminder",
+                        payload=payload,
+                        status="pending",
+                        attempts=0,
+                        next_attempt_at=now,
+                        created_at=now,
+                        scan_id=batch,
                     )
                 )
                 written += 1

@@ -45,7 +45,9 @@ from phiwatch.store.tables import audit_log, remediations
 
 GENESIS = "0" * 64
 _ADVISORY_KEY = 0x70687761  # "phwa": serialises audit appends on PostgreSQL
-_SECRET_KEY = re.compile(r"(?i)(password|passphrase|secret|secretaccesskey|secretstring|secretbinary|token|privatekey|private_key|credentials?)$")
+_SECRET_KEY = re.compile(
+    r"(?i)(password|passphrase|secret|secretaccesskey|secretstring|secretbinary|token|privatekey|private_key|credentials?)$"
+)
 _MAX_VALUE = 2000  # characters of one string value kept in an entry
 
 
@@ -77,8 +79,13 @@ def entry_hash(prev_hash: str, entry: dict[str, Any]) -> str:
 
 def _content(row: Any) -> dict[str, Any]:
     return {
-        "id": row["id"], "time": row["time"], "actor": row["actor"], "caller_arn": row["caller_arn"],
-        "action": row["action"], "remediation_id": row["remediation_id"], "finding_id": row["finding_id"],
+        "id": row["id"],
+        "time": row["time"],
+        "actor": row["actor"],
+        "caller_arn": row["caller_arn"],
+        "action": row["action"],
+        "remediation_id": row["remediation_id"],
+        "finding_id": row["finding_id"],
         "data": row["data"],
     }
 
@@ -136,9 +143,17 @@ def verify(conn: Connection, head: str | None = None) -> Verification:
         if row["id"] != expected_id:
             return Verification(False, count, expected_prev, expected_id, f"entry {expected_id} is missing (deleted)")
         if row["prev_hash"] != expected_prev:
-            return Verification(False, count, expected_prev, row["id"], f"entry {row['id']} does not follow entry {row['id'] - 1} (an entry before it was deleted or edited)")
+            return Verification(
+                False,
+                count,
+                expected_prev,
+                row["id"],
+                f"entry {row['id']} does not follow entry {row['id'] - 1} (an entry before it was deleted or edited)",
+            )
         if entry_hash(row["prev_hash"], _content(row)) != row["hash"]:
-            return Verification(False, count, expected_prev, row["id"], f"entry {row['id']} was edited (its hash does not match its content)")
+            return Verification(
+                False, count, expected_prev, row["id"], f"entry {row['id']} was edited (its hash does not match its content)"
+            )
         expected_prev = row["hash"]
         hashes[row["id"]] = row["hash"]
         expected_id += 1
@@ -149,15 +164,26 @@ def verify(conn: Connection, head: str | None = None) -> Verification:
     for ref in sorted(refs, key=lambda r: r.audit_id):
         if hashes.get(ref.audit_id) != ref.audit_hash:
             return Verification(
-                False, count, expected_prev, ref.audit_id,
+                False,
+                count,
+                expected_prev,
+                ref.audit_id,
                 f"entry {ref.audit_id} (last entry of remediation {ref.id}) is missing or differs: the log was truncated or rewritten",
             )
     if head is not None and head != GENESIS and head not in hashes.values():
-        return Verification(False, count, expected_prev, None, f"the chain does not contain the given head {head[:16]}...: entries were deleted or rewritten")
+        return Verification(
+            False,
+            count,
+            expected_prev,
+            None,
+            f"the chain does not contain the given head {head[:16]}...: entries were deleted or rewritten",
+        )
     return Verification(True, count, expected_prev)
 
 
-def entries(conn: Connection, remediation_id: str | None = None, finding_id: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+def entries(
+    conn: Connection, remediation_id: str | None = None, finding_id: str | None = None, limit: int | None = None
+) -> list[dict[str, Any]]:
     """Entries (newest ``limit`` when given), oldest first, optionally of one remediation or finding."""
     query = select(audit_log).order_by(audit_log.c.id.desc())
     if remediation_id:

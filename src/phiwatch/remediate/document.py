@@ -44,7 +44,7 @@ import datetime as dt
 import json
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -63,8 +63,14 @@ SUPPORTED_ACTIONS = API_ACTIONS + ("aws:branch", "aws:sleep", "aws:executeScript
 TYPES = ("String", "StringList", "Integer", "Boolean", "MapList", "StringMap")
 READ_PREFIXES = ("Get", "Describe", "List", "Head")
 GLOBALS = (
-    "global:ACCOUNT_ID", "global:REGION", "global:AWS_PARTITION", "global:AWS_URL_SUFFIX", "global:DATE",
-    "global:DATE_TIME", "automation:EXECUTION_ID", "automation:DOCUMENT_NAME",
+    "global:ACCOUNT_ID",
+    "global:REGION",
+    "global:AWS_PARTITION",
+    "global:AWS_URL_SUFFIX",
+    "global:DATE",
+    "global:DATE_TIME",
+    "automation:EXECUTION_ID",
+    "automation:DOCUMENT_NAME",
 )
 STRING_OPS = ("StringEquals", "EqualsIgnoreCase", "StartsWith", "EndsWith", "Contains")
 NUMERIC_OPS = ("NumericEquals", "NumericGreater", "NumericLesser", "NumericGreaterOrEquals", "NumericLesserOrEquals")
@@ -72,10 +78,32 @@ OPERATORS = STRING_OPS + NUMERIC_OPS + ("BooleanEquals",)
 PYTHON_RUNTIMES = ("python3.8", "python3.9", "python3.10", "python3.11")
 
 _TOP_KEYS = {"schemaVersion", "description", "assumeRole", "parameters", "mainSteps", "outputs"}
-_PARAM_KEYS = {"type", "description", "default", "allowedPattern", "allowedValues", "minItems", "maxItems",
-               "minChars", "maxChars", "displayType"}
-_STEP_KEYS = {"name", "action", "inputs", "outputs", "timeoutSeconds", "maxAttempts", "onFailure", "onCancel",
-              "isEnd", "nextStep", "isCritical", "description"}
+_PARAM_KEYS = {
+    "type",
+    "description",
+    "default",
+    "allowedPattern",
+    "allowedValues",
+    "minItems",
+    "maxItems",
+    "minChars",
+    "maxChars",
+    "displayType",
+}
+_STEP_KEYS = {
+    "name",
+    "action",
+    "inputs",
+    "outputs",
+    "timeoutSeconds",
+    "maxAttempts",
+    "onFailure",
+    "onCancel",
+    "isEnd",
+    "nextStep",
+    "isCritical",
+    "description",
+}
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 REF = re.compile(r"\{\{\s*([^{}\s]+)\s*\}\}")
 _WHOLE_REF = re.compile(r"^\s*\{\{\s*([^{}\s]+)\s*\}\}\s*$")
@@ -83,8 +111,7 @@ _DURATION = re.compile(r"^PT(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:
 MAX_ATTEMPTS = 10
 
 # SSM service names that are not boto3's.
-_SERVICE_ALIASES = {"cloudwatchlogs": "logs", "elasticloadbalancingv2": "elbv2", "elasticloadbalancing": "elb",
-                    "elasticfilesystem": "efs"}
+_SERVICE_ALIASES = {"cloudwatchlogs": "logs", "elasticloadbalancingv2": "elbv2", "elasticloadbalancing": "elb", "elasticfilesystem": "efs"}
 
 # API calls that need more IAM actions than their own (the console docs' "also needs").
 _EXTRA_IAM_ACTIONS: dict[tuple[str, str], tuple[str, ...]] = {
@@ -305,8 +332,10 @@ class Document:
         parameters = dict(parameters or {})
         unknown = sorted(set(parameters) - set(self.parameters))
         if unknown:
-            _fail(f"runbook {self.id}: parameter '{unknown[0]}'",
-                  f"not declared by the runbook (it takes: {', '.join(self.parameters) or 'none'})")
+            _fail(
+                f"runbook {self.id}: parameter '{unknown[0]}'",
+                f"not declared by the runbook (it takes: {', '.join(self.parameters) or 'none'})",
+            )
         values: dict[str, Any] = {}
         for name, spec in self.parameters.items():
             where = f"runbook {self.id}: parameter '{name}'"
@@ -397,12 +426,12 @@ def _botocore() -> botocore.session.Session:
     return botocore.session.get_session()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _services() -> frozenset[str]:
     return frozenset(_botocore().get_available_services())
 
 
-@lru_cache(maxsize=None)
+@cache
 def service_model(service: str) -> Any:
     return _botocore().get_service_model(service)
 
@@ -438,7 +467,7 @@ def parse_timestamp(text: str) -> dt.datetime | None:
         value = dt.datetime.fromisoformat(str(text).strip().replace("Z", "+00:00"))
     except ValueError:
         return None
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 # ----------------------------------------------------------------------------- loading
@@ -452,8 +481,9 @@ def load_document(path_or_text: str | Path | dict, doc_id: str | None = None) ->
     """
     text: str | None = None
     if not isinstance(path_or_text, (str, Path, dict)):
-        raise RunbookError(f"runbook {doc_id or 'inline'}: document: expected YAML or JSON text, a file or a mapping, "
-                           f"got {type(path_or_text).__name__}")
+        raise RunbookError(
+            f"runbook {doc_id or 'inline'}: document: expected YAML or JSON text, a file or a mapping, got {type(path_or_text).__name__}"
+        )
     if isinstance(path_or_text, dict):
         data: Any = path_or_text
         doc_id = doc_id or "inline"
@@ -479,8 +509,9 @@ def load_document(path_or_text: str | Path | dict, doc_id: str | None = None) ->
             raise RunbookError(f"runbook {doc_id}: not valid YAML or JSON (line {exc.lineno}): {exc.msg}") from None
         except YamlProblem as exc:
             field = ".".join(str(p) for p in exc.path)
-            raise RunbookError(f"runbook {doc_id}: not valid YAML or JSON (line {exc.line or '?'}{', field ' + field if field else ''}): "
-                               f"{exc.problem}") from None
+            raise RunbookError(
+                f"runbook {doc_id}: not valid YAML or JSON (line {exc.line or '?'}{', field ' + field if field else ''}): {exc.problem}"
+            ) from None
         except RecursionError:
             raise RunbookError(f"runbook {doc_id}: not valid YAML or JSON (line 1): nested too deeply") from None
     try:
@@ -507,7 +538,7 @@ class _Validator:
             self.fail(f"field '{unknown[0]}'", f"not a supported top-level field{extra}")
         version = data.get("schemaVersion")
         if str(version) != "0.3":
-            self.fail("field 'schemaVersion'", f"must be \"0.3\" (Automation), got {version!r}")
+            self.fail("field 'schemaVersion'", f'must be "0.3" (Automation), got {version!r}')
         description = data.get("description", "")
         if not isinstance(description, str):
             self.fail("field 'description'", "must be text")
@@ -539,8 +570,9 @@ class _Validator:
         for out in outputs:
             if out not in available:
                 self.fail("field 'outputs'", f"{out!r} is not an output of any step")
-        return Document(id=self.id, description=description, parameters=params, steps=steps, raw=data,
-                        assume_role=assume_role, outputs=list(outputs))
+        return Document(
+            id=self.id, description=description, parameters=params, steps=steps, raw=data, assume_role=assume_role, outputs=list(outputs)
+        )
 
     def no_endless_loop(self, steps: list[Step]) -> None:
         """Refuse steps that lead back to themselves with no branch or end on the way (the run would
@@ -556,8 +588,10 @@ class _Validator:
                     break
                 if nxt in seen:
                     if nxt == start:
-                        self.fail(f"step '{steps[start].name}' field 'nextStep'",
-                                  "the steps after it lead back to it with no aws:branch or isEnd: an endless loop")
+                        self.fail(
+                            f"step '{steps[start].name}' field 'nextStep'",
+                            "the steps after it lead back to it with no aws:branch or isEnd: an endless loop",
+                        )
                     break
                 seen.add(nxt)
                 i = nxt
@@ -593,9 +627,15 @@ class _Validator:
                 if key in spec and (not isinstance(spec[key], int) or isinstance(spec[key], bool) or spec[key] < 0):
                     self.fail(f"{where} field '{key}'", "must be a non-negative integer")
             p = ParamSpec(
-                name=name, type=type_name, description=str(spec.get("description") or ""),
-                allowed_pattern=pattern, allowed_values=allowed, min_items=spec.get("minItems"),
-                max_items=spec.get("maxItems"), min_chars=spec.get("minChars"), max_chars=spec.get("maxChars"),
+                name=name,
+                type=type_name,
+                description=str(spec.get("description") or ""),
+                allowed_pattern=pattern,
+                allowed_values=allowed,
+                min_items=spec.get("minItems"),
+                max_items=spec.get("maxItems"),
+                min_chars=spec.get("minChars"),
+                max_chars=spec.get("maxChars"),
             )
             if "default" in spec:
                 p.default = p.check(spec["default"], f"runbook {self.id}: {where} field 'default'")
@@ -615,14 +655,14 @@ class _Validator:
             self.fail(f"{where} field '{unknown[0]}'", "not a supported step field")
         action = raw.get("action")
         if action not in SUPPORTED_ACTIONS:
-            self.fail(f"{where} field 'action'",
-                      f"{action!r} is not supported by phiwatch (supported: {', '.join(SUPPORTED_ACTIONS)})")
+            self.fail(f"{where} field 'action'", f"{action!r} is not supported by phiwatch (supported: {', '.join(SUPPORTED_ACTIONS)})")
         inputs = raw.get("inputs")
         if not isinstance(inputs, dict):
             self.fail(f"{where} field 'inputs'", "must be a mapping")
         timeout = raw.get("timeoutSeconds")
-        if timeout is not None and (not isinstance(timeout, (int, float)) or isinstance(timeout, bool)
-                                    or not 0 < timeout < float("inf")):  # NaN and infinity too
+        if timeout is not None and (
+            not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not 0 < timeout < float("inf")
+        ):  # NaN and infinity too
             self.fail(f"{where} field 'timeoutSeconds'", "must be a positive number of seconds")
         attempts = raw.get("maxAttempts", 1)
         if not isinstance(attempts, int) or isinstance(attempts, bool) or not 1 <= attempts <= MAX_ATTEMPTS:
@@ -645,9 +685,18 @@ class _Validator:
         critical = raw.get("isCritical", on_failure != "Continue")
         outputs = self.outputs(where, action, raw.get("outputs"))
         return Step(
-            name=name, action=action, inputs=inputs, outputs=outputs, timeout_seconds=timeout, max_attempts=attempts,
-            on_failure=on_failure, on_cancel=on_cancel, is_end=bool(raw.get("isEnd", False)), next_step=next_step,
-            is_critical=critical, description=description or "",
+            name=name,
+            action=action,
+            inputs=inputs,
+            outputs=outputs,
+            timeout_seconds=timeout,
+            max_attempts=attempts,
+            on_failure=on_failure,
+            on_cancel=on_cancel,
+            is_end=bool(raw.get("isEnd", False)),
+            next_step=next_step,
+            is_critical=critical,
+            description=description or "",
         )
 
     def outputs(self, where: str, action: str, raw: Any) -> list[Output]:
@@ -724,9 +773,7 @@ class _Validator:
             except ValueError as exc:
                 self.fail(f"{where} field 'inputs.PropertySelector'", str(exc))
             desired = inputs.get("DesiredValues")
-            if not isinstance(desired, list) or not desired or not all(
-                isinstance(v, (str, int, float, bool)) for v in desired
-            ):
+            if not isinstance(desired, list) or not desired or not all(isinstance(v, (str, int, float, bool)) for v in desired):
                 self.fail(f"{where} field 'inputs.DesiredValues'", "must be a non-empty list of values")
             if step.action == "aws:assertAwsResourceProperty" and is_write_api(api):
                 self.fail(f"{where} field 'inputs.Api'", f"an assertion must read (Get/Describe/List/Head), not {api}")
@@ -737,7 +784,7 @@ class _Validator:
         for key in step.api_params:
             if key not in members:
                 self.fail(f"{where} field 'inputs.{key}'", f"not a parameter of {service}:{api}")
-        for key in (shape.required_members if shape is not None else []):
+        for key in shape.required_members if shape is not None else []:
             if key not in step.api_params:
                 self.fail(f"{where} field 'inputs.{key}'", f"required by {service}:{api} and missing")
 
@@ -812,13 +859,16 @@ class _Validator:
             self.fail(f"{where} field 'inputs.Runtime'", f"must be one of {', '.join(PYTHON_RUNTIMES)}")
         handler = inputs.get("Handler")
         if not isinstance(handler, str) or handler not in SCRIPTS:  # a list or mapping is unhashable
-            self.fail(f"{where} field 'inputs.Handler'",
-                      f"{handler!r} is not a vetted phiwatch script (phiwatch runs only: {', '.join(SCRIPTS)})")
+            self.fail(
+                f"{where} field 'inputs.Handler'", f"{handler!r} is not a vetted phiwatch script (phiwatch runs only: {', '.join(SCRIPTS)})"
+            )
         script = inputs.get("Script")
         if not isinstance(script, str) or not same_script(script, handler):
-            self.fail(f"{where} field 'inputs.Script'",
-                      f"must be exactly the source of phiwatch's {handler} "
-                      f"(phiwatch.remediate.scripts.script_source({handler!r})); phiwatch never runs other script text")
+            self.fail(
+                f"{where} field 'inputs.Script'",
+                f"must be exactly the source of phiwatch's {handler} "
+                f"(phiwatch.remediate.scripts.script_source({handler!r})); phiwatch never runs other script text",
+            )
         payload = inputs.get("InputPayload", {})
         if not isinstance(payload, dict):
             self.fail(f"{where} field 'inputs.InputPayload'", "must be a mapping")
@@ -844,7 +894,7 @@ class _Validator:
 # ----------------------------------------------------------------------------- built-ins
 
 
-@lru_cache(maxsize=None)
+@cache
 def _builtin(runbook_id: str) -> Document:
     return load_document(RUNBOOK_DIR / f"{runbook_id}.yaml", doc_id=runbook_id)
 

@@ -45,8 +45,9 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
@@ -54,6 +55,7 @@ from phiwatch.aws.session import AwsContext
 from phiwatch.collect.base import error_code, snake
 from phiwatch.model import to_jsonable
 from phiwatch.remediate.document import (
+    _WHOLE_REF,
     MISSING,
     NUMERIC_OPS,
     REF,
@@ -67,7 +69,6 @@ from phiwatch.remediate.document import (
     parse_timestamp,
     select,
     service_model,
-    _WHOLE_REF,
 )
 from phiwatch.remediate.scripts import SCRIPTS
 
@@ -246,7 +247,7 @@ class ScriptContext(dict):
 class _ScriptClient:
     """A boto3-like client for a script: only the script's declared APIs, each call recorded."""
 
-    def __init__(self, run: "_Run", service: str, allowed: set[tuple[str, str]], result: StepResult) -> None:
+    def __init__(self, run: _Run, service: str, allowed: set[tuple[str, str]], result: StepResult) -> None:
         self._run, self._service, self._allowed, self._result = run, service, allowed, result
         real = run.aws.client(service, run.region)
         self._api_by_method = dict(real.meta.method_to_api_mapping)
@@ -282,7 +283,7 @@ class _Run:
 
     def global_value(self, name: str) -> Any:
         if name not in self._globals:
-            now = dt.datetime.now(dt.timezone.utc)
+            now = dt.datetime.now(dt.UTC)
             if name == "global:ACCOUNT_ID":
                 value: Any = self.aws.account_id()
             elif name == "global:REGION":
@@ -504,7 +505,7 @@ class _Run:
             when = parse_timestamp(spec["Timestamp"])
             if when is None:
                 raise _StepFailure(f"Timestamp {spec['Timestamp']!r} is not ISO 8601", retry=False)
-            seconds = max((when - dt.datetime.now(dt.timezone.utc)).total_seconds(), 0.0)
+            seconds = max((when - dt.datetime.now(dt.UTC)).total_seconds(), 0.0)
         if seconds > timeout:
             time.sleep(max(timeout, 0))
             raise _StepTimeout(f"a sleep of {seconds:g} s does not fit in {timeout:.1f} s")
@@ -517,8 +518,11 @@ class _Run:
         spec = SCRIPTS[step.inputs["Handler"]]
         payload = self.interpolate(step.inputs.get("InputPayload") or {})
         allowed = set(spec.api_calls)
-        variables = {"automation:EXECUTION_ID": self.execution_id, "automation:DOCUMENT_NAME": self.doc.id,
-                     "global:REGION": self.global_value("global:REGION")}
+        variables = {
+            "automation:EXECUTION_ID": self.execution_id,
+            "automation:DOCUMENT_NAME": self.doc.id,
+            "global:REGION": self.global_value("global:REGION"),
+        }
         context = ScriptContext(variables, lambda service: _ScriptClient(self, service, allowed, result))
         try:
             value = _call_with_timeout(lambda: spec.func(payload, context), timeout)
@@ -562,8 +566,13 @@ class _Run:
                 a, b = float(value), float(expected)
             except (TypeError, ValueError):
                 raise _StepFailure(f"{{{{ {ref} }}}} = {_as_text(value)!r} is not a number ({op})", retry=False) from None
-            return {"NumericEquals": a == b, "NumericGreater": a > b, "NumericLesser": a < b,
-                    "NumericGreaterOrEquals": a >= b, "NumericLesserOrEquals": a <= b}[op]
+            return {
+                "NumericEquals": a == b,
+                "NumericGreater": a > b,
+                "NumericLesser": a < b,
+                "NumericGreaterOrEquals": a >= b,
+                "NumericLesserOrEquals": a <= b,
+            }[op]
         if op == "BooleanEquals":
             actual = value if isinstance(value, bool) else str(value).strip().lower() == "true"
             wanted = expected if isinstance(expected, bool) else str(expected).strip().lower() == "true"
@@ -624,9 +633,13 @@ def execute(
     values = doc.bind(parameters)
     run = _Run(doc, values, aws, region, dry_run, max_seconds)
     execution = Execution(
-        runbook_id=doc.id, parameters=to_jsonable(values), status=DRY_RUN if dry_run else SUCCESS, dry_run=dry_run,
-        region=region, execution_id=run.execution_id,
-        started_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        runbook_id=doc.id,
+        parameters=to_jsonable(values),
+        status=DRY_RUN if dry_run else SUCCESS,
+        dry_run=dry_run,
+        region=region,
+        execution_id=run.execution_id,
+        started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     )
     by_name = {s.name: i for i, s in enumerate(doc.steps)}
     index: int | None = 0
@@ -677,15 +690,11 @@ def execute(
                 break
             if step.is_end:
                 break
-            index = by_name[step.failure_target] if step.failure_target else (
-                by_name[step.next_step] if step.next_step else following
-            )
+            index = by_name[step.failure_target] if step.failure_target else (by_name[step.next_step] if step.next_step else following)
             continue
         if step.is_end:
             break
         index = by_name[step.next_step] if step.next_step else following
-    execution.outputs = {
-        name: run.values[name] for name in doc.outputs if name in run.values and name not in run.unknown
-    }
+    execution.outputs = {name: run.values[name] for name in doc.outputs if name in run.values and name not in run.unknown}
     execution.duration = round(time.monotonic() - run.started, 3)
     return execution

@@ -52,8 +52,9 @@ import datetime as dt
 import logging
 import re
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.engine import Connection
@@ -93,11 +94,13 @@ SUPERSEDED = "superseded"
 #: runbooks that change a setting of the whole account, not of one Region: one execution per
 #: account and batch, however many Regions' ``AWS::::Account`` items have the finding (a regional
 #: account setting such as EBS encryption by default is not listed: it runs per Region)
-ACCOUNT_WIDE_RUNBOOKS = frozenset({
-    "phiwatch-EnableCloudTrailMultiRegion",
-    "phiwatch-SetIamPasswordPolicy",
-    "phiwatch-BlockS3AccountPublicAccess",
-})
+ACCOUNT_WIDE_RUNBOOKS = frozenset(
+    {
+        "phiwatch-EnableCloudTrailMultiRegion",
+        "phiwatch-SetIamPasswordPolicy",
+        "phiwatch-BlockS3AccountPublicAccess",
+    }
+)
 #: how a remediation row that shares another finding's execution starts its reason
 COVERED_BY = "covered by remediation "
 #: how a plan row that shares another finding's plan (an account-wide runbook) starts its reason
@@ -180,7 +183,9 @@ TYPE_PARAMETERS: dict[str, dict[str, Any]] = {
 }
 
 
-def runbook_parameters(doc: Any, item: ConfigurationItem, rule_params: dict[str, Any], default_region: str, rule_id: str | None = None) -> dict[str, Any]:
+def runbook_parameters(
+    doc: Any, item: ConfigurationItem, rule_params: dict[str, Any], default_region: str, rule_id: str | None = None
+) -> dict[str, Any]:
     """The runbook's parameters for this finding.
 
     From the item: ``ResourceId`` (AWS Config's id), ``AccountId``, ``Region`` (the item's, the
@@ -234,7 +239,9 @@ def services_for(item: ConfigurationItem, rule: Any = None) -> list[str]:
     return sorted(name for name, cls in REGISTRY.items() if item.resourceType in cls.resource_types)
 
 
-def recollect(aws: Any, store: Store, wanted: Iterable[tuple[ConfigurationItem, list[str]]], changed_by: str | None = None) -> dict[tuple, ConfigurationItem | None]:
+def recollect(
+    aws: Any, store: Store, wanted: Iterable[tuple[ConfigurationItem, list[str]]], changed_by: str | None = None
+) -> dict[tuple, ConfigurationItem | None]:
     """Collect again what produces the given items; returns each item's new version (None: deleted).
 
     Runs the item's collector(s) for its region (global services once), asking only for these
@@ -279,7 +286,12 @@ def current_item(store: Store, key: tuple[str, str, str, str]) -> ConfigurationI
     query = (
         select(resources.c.status, versions.c.item)
         .join(versions, and_(versions.c.resource_pk == resources.c.id, versions.c.version == resources.c.version))
-        .where(resources.c.account_id == account, resources.c.region == region, resources.c.resource_type == rtype, resources.c.resource_id == rid)
+        .where(
+            resources.c.account_id == account,
+            resources.c.region == region,
+            resources.c.resource_type == rtype,
+            resources.c.resource_id == rid,
+        )
     )
     with store.engine.connect() as conn:
         row = conn.execute(query).first()
@@ -364,8 +376,12 @@ def execution_steps(execution: Any) -> list[dict[str, Any]]:
     """Each step with its status and its calls' parameters and results (no response bodies)."""
     return [
         {
-            "step": s.name, "action": s.action, "status": s.status, "message": str(s.message or "")[:500],
-            "calls": [_call_result(c) for c in s.calls], "outputs": audit.redact(s.outputs or {}),
+            "step": s.name,
+            "action": s.action,
+            "status": s.status,
+            "message": str(s.message or "")[:500],
+            "calls": [_call_result(c) for c in s.calls],
+            "outputs": audit.redact(s.outputs or {}),
         }
         for s in execution.steps
     ]
@@ -374,8 +390,14 @@ def execution_steps(execution: Any) -> list[dict[str, Any]]:
 def plan_calls(execution: Any) -> list[dict[str, Any]]:
     """Every API call of a (dry-run) execution: step, service, api, params, and whether it writes."""
     return [
-        {"step": s.name, "service": c.service, "api": c.api, "params": audit.redact(c.params or {}), "write": is_write_api(c.api),
-         "sent": not getattr(c, "planned", False)}
+        {
+            "step": s.name,
+            "service": c.service,
+            "api": c.api,
+            "params": audit.redact(c.params or {}),
+            "write": is_write_api(c.api),
+            "sent": not getattr(c, "planned", False),
+        }
         for s in execution.steps
         for c in s.calls
     ]
@@ -455,13 +477,21 @@ class Remediator:
 
     def _audit(self, conn: Connection, action: str, data: dict[str, Any], remediation_id: str | None, finding_id: str) -> None:
         audit_id, digest = audit.append(
-            conn, action, data, actor=self.actor, caller_arn=self.caller_arn,
-            remediation_id=remediation_id, finding_id=finding_id, now=self.now(),
+            conn,
+            action,
+            data,
+            actor=self.actor,
+            caller_arn=self.caller_arn,
+            remediation_id=remediation_id,
+            finding_id=finding_id,
+            now=self.now(),
         )
         if remediation_id:
             conn.execute(update(remediations).where(remediations.c.id == remediation_id).values(audit_id=audit_id, audit_hash=digest))
 
-    def _event(self, conn: Connection, report: RemediationReport, finding_id: str, event: str, annotation: str, scan_id: str | None) -> None:
+    def _event(
+        self, conn: Connection, report: RemediationReport, finding_id: str, event: str, annotation: str, scan_id: str | None
+    ) -> None:
         row = {"finding_id": finding_id, "event": event, "time": self.now(), "scan_id": scan_id or self.run_id, "annotation": annotation}
         conn.execute(insert(finding_events).values(**row))
         report.queued_alerts += enqueue_events(conn, self.policy, self.rules, [row], self.now())
@@ -472,9 +502,16 @@ class Remediator:
         """Open findings (of existing resources) whose rule names a runbook, most severe first."""
         query = (
             select(
-                findings.c.id, findings.c.rule_id, findings.c.resource_pk, findings.c.severity, findings.c.status, findings.c.opened_at,
-                resources.c.state_id, versions.c.item,
-                evaluations.c.state_id.label("evaluated_state"), evaluations.c.evaluated_at,
+                findings.c.id,
+                findings.c.rule_id,
+                findings.c.resource_pk,
+                findings.c.severity,
+                findings.c.status,
+                findings.c.opened_at,
+                resources.c.state_id,
+                versions.c.item,
+                evaluations.c.state_id.label("evaluated_state"),
+                evaluations.c.evaluated_at,
             )
             .join(resources, resources.c.id == findings.c.resource_pk)
             .join(versions, and_(versions.c.resource_pk == resources.c.id, versions.c.version == resources.c.version))
@@ -493,9 +530,16 @@ class Remediator:
                     continue
                 out.append(
                     Target(
-                        finding_id=row["id"], rule_id=row["rule_id"], runbook_id=rule.remediation, resource_pk=row["resource_pk"],
-                        item=ConfigurationItem.from_dict(row["item"]), severity=row["severity"], state_id=row["state_id"],
-                        evaluated_state=row["evaluated_state"], evaluated_at=_aware(row["evaluated_at"]), status=row["status"],
+                        finding_id=row["id"],
+                        rule_id=row["rule_id"],
+                        runbook_id=rule.remediation,
+                        resource_pk=row["resource_pk"],
+                        item=ConfigurationItem.from_dict(row["item"]),
+                        severity=row["severity"],
+                        state_id=row["state_id"],
+                        evaluated_state=row["evaluated_state"],
+                        evaluated_at=_aware(row["evaluated_at"]),
+                        status=row["status"],
                     )
                 )
         out.sort(key=lambda t: (SEVERITY_ORDER.get(t.severity, 9), t.rule_id, t.item.resourceId))
@@ -518,23 +562,41 @@ class Remediator:
 
     def _outcome(self, target: Target, mode: str, status: str, **kw: Any) -> Outcome:
         return Outcome(
-            finding_id=target.finding_id, rule_id=target.rule_id, runbook_id=target.runbook_id,
-            resource_type=target.item.resourceType, resource_id=target.item.resourceId,
-            region=_region(target.item, self.aws.default_region), mode=mode, status=status, **kw,
+            finding_id=target.finding_id,
+            rule_id=target.rule_id,
+            runbook_id=target.runbook_id,
+            resource_type=target.item.resourceType,
+            resource_id=target.item.resourceId,
+            region=_region(target.item, self.aws.default_region),
+            mode=mode,
+            status=status,
+            **kw,
         )
 
     def _latest(self, conn: Connection, finding_id: str) -> dict[str, Any] | None:
-        row = conn.execute(
-            select(remediations).where(remediations.c.finding_id == finding_id).order_by(remediations.c.created_at.desc(), remediations.c.id).limit(1)
-        ).mappings().first()
+        row = (
+            conn.execute(
+                select(remediations)
+                .where(remediations.c.finding_id == finding_id)
+                .order_by(remediations.c.created_at.desc(), remediations.c.id)
+                .limit(1)
+            )
+            .mappings()
+            .first()
+        )
         return dict(row) if row else None
 
     def executed_last_hour(self) -> int:
         since = self.now() - dt.timedelta(hours=1)
         with self.store.engine.connect() as conn:
-            return int(conn.execute(
-                select(func.count()).select_from(remediations).where(remediations.c.executed.is_(True), remediations.c.started_at >= _db_time(self.store, since))
-            ).scalar() or 0)
+            return int(
+                conn.execute(
+                    select(func.count())
+                    .select_from(remediations)
+                    .where(remediations.c.executed.is_(True), remediations.c.started_at >= _db_time(self.store, since))
+                ).scalar()
+                or 0
+            )
 
     # -- the scan's pass ---------------------------------------------------------------------
     def run(self, scan_id: str | None = None) -> RemediationReport:
@@ -579,7 +641,9 @@ class Remediator:
         plans.setdefault(key, outcome)
         return outcome
 
-    def _plan(self, target: Target, mode: str, report: RemediationReport, scan_id: str | None, covered_by: Outcome | None = None) -> Outcome:
+    def _plan(
+        self, target: Target, mode: str, report: RemediationReport, scan_id: str | None, covered_by: Outcome | None = None
+    ) -> Outcome:
         """Plan the runbook for one finding (dry-run execution), stored, audited and announced.
 
         ``covered_by``: the plan of another finding of the same account-wide change; this one
@@ -595,15 +659,26 @@ class Remediator:
         with self.store.engine.connect() as conn:
             latest = self._latest(conn, target.finding_id)
         if (
-            latest is not None and latest["status"] in (PLANNED, FAILED) and not latest["executed"]
-            and latest["state_before"] == target.state_id and latest["runbook_id"] == target.runbook_id
-            and canonical_json(latest["parameters"]) == canonical_json(audit.redact(params)) and latest["mode"] == mode
+            latest is not None
+            and latest["status"] in (PLANNED, FAILED)
+            and not latest["executed"]
+            and latest["state_before"] == target.state_id
+            and latest["runbook_id"] == target.runbook_id
+            and canonical_json(latest["parameters"]) == canonical_json(audit.redact(params))
+            and latest["mode"] == mode
             # a covered plan is unchanged while it names the same plan; a plan of its own was not covered
             and (latest["reason"] == shared_reason if shared_reason else not (latest["reason"] or "").startswith(COVERED_BY_PLAN))
         ):
             return self._outcome(
-                target, mode, latest["status"], remediation_id=latest["id"], parameters=latest["parameters"],
-                plan=latest["plan"] or [], reason=latest["reason"] or "", new=False, run_region=latest["region"],
+                target,
+                mode,
+                latest["status"],
+                remediation_id=latest["id"],
+                parameters=latest["parameters"],
+                plan=latest["plan"] or [],
+                reason=latest["reason"] or "",
+                new=False,
+                run_region=latest["region"],
             )
         region = _region(target.item, self.aws.default_region)
         error = None
@@ -634,34 +709,84 @@ class Remediator:
             annotation = f"{target.runbook_id}: {error}"
         else:
             if shared_reason:
-                annotation = (f"{mode} plan {rid[:12]}: {shared_reason} ({target.runbook_id} changes the whole account: "
-                              f"one run in {region} for every Region)")
+                annotation = (
+                    f"{mode} plan {rid[:12]}: {shared_reason} ({target.runbook_id} changes the whole account: "
+                    f"one run in {region} for every Region)"
+                )
             else:
                 annotation = f"{mode} plan {rid[:12]}: {target.runbook_id} would make {writes} change(s)"
             if mode == "manual":
                 annotation += f"; approve with `phiwatch remediate {target.finding_id[:12]} --approve`"
         with self.store.engine.begin() as conn:
             conn.execute(
-                update(remediations).where(remediations.c.finding_id == target.finding_id, remediations.c.status == PLANNED).values(status=SUPERSEDED)
+                update(remediations)
+                .where(remediations.c.finding_id == target.finding_id, remediations.c.status == PLANNED)
+                .values(status=SUPERSEDED)
             )
-            conn.execute(insert(remediations).values(
-                id=rid, finding_id=target.finding_id, rule_id=target.rule_id, runbook_id=target.runbook_id,
-                resource_pk=target.resource_pk, region=region, mode=mode, status=status, executed=False,
-                parameters=audit.redact(params), plan=calls, result=steps, reason=error or shared_reason, state_before=target.state_id,
-                scan_id=scan_id, created_at=now, created_by=self.actor,
-            ))
-            self._audit(conn, "plan", {
-                "mode": mode, "rule_id": target.rule_id, "runbook_id": target.runbook_id, **_resource(target.item),
-                "parameters": params, "calls": calls, "state_before": target.state_id, "error": error,
-                "shared_plan": covered_by.remediation_id if covered_by is not None else None, "run_region": region,
-            }, rid, target.finding_id)
+            conn.execute(
+                insert(remediations).values(
+                    id=rid,
+                    finding_id=target.finding_id,
+                    rule_id=target.rule_id,
+                    runbook_id=target.runbook_id,
+                    resource_pk=target.resource_pk,
+                    region=region,
+                    mode=mode,
+                    status=status,
+                    executed=False,
+                    parameters=audit.redact(params),
+                    plan=calls,
+                    result=steps,
+                    reason=error or shared_reason,
+                    state_before=target.state_id,
+                    scan_id=scan_id,
+                    created_at=now,
+                    created_by=self.actor,
+                )
+            )
+            self._audit(
+                conn,
+                "plan",
+                {
+                    "mode": mode,
+                    "rule_id": target.rule_id,
+                    "runbook_id": target.runbook_id,
+                    **_resource(target.item),
+                    "parameters": params,
+                    "calls": calls,
+                    "state_before": target.state_id,
+                    "error": error,
+                    "shared_plan": covered_by.remediation_id if covered_by is not None else None,
+                    "run_region": region,
+                },
+                rid,
+                target.finding_id,
+            )
             self._event(conn, report, target.finding_id, "remediation_failed" if error else "remediation_planned", annotation, scan_id)
-        return self._outcome(target, mode, status, remediation_id=rid, parameters=audit.redact(params), plan=calls, steps=steps,
-                             reason=error or shared_reason or "", run_region=region)
+        return self._outcome(
+            target,
+            mode,
+            status,
+            remediation_id=rid,
+            parameters=audit.redact(params),
+            plan=calls,
+            steps=steps,
+            reason=error or shared_reason or "",
+            run_region=region,
+        )
 
     # -- applying ---------------------------------------------------------------------------
-    def _apply_batch(self, targets: list[Target], mode: str, report: RemediationReport, scan_id: str | None, *, limited: bool,
-                     approved_plans: dict[str, dict[str, Any] | None] | None = None, recheck: bool = False) -> None:
+    def _apply_batch(
+        self,
+        targets: list[Target],
+        mode: str,
+        report: RemediationReport,
+        scan_id: str | None,
+        *,
+        limited: bool,
+        approved_plans: dict[str, dict[str, Any] | None] | None = None,
+        recheck: bool = False,
+    ) -> None:
         """Execute the targets' runbooks (``approved_plans``: finding id -> the plan a human approved)."""
         if self.evaluate is None:  # checked before anything is sent: the store must not be left unevaluated
             raise TypeError("applying remediations needs the evaluation to run afterwards: Remediator(..., evaluate=...)")
@@ -675,24 +800,36 @@ class Remediator:
             with self.store.engine.connect() as conn:
                 latest = self._latest(conn, target.finding_id)
             if (
-                limited and latest is not None and latest["status"] == FAILED
+                limited
+                and latest is not None
+                and latest["status"] == FAILED
                 and (latest["executed"] or (latest["reason"] or "").startswith(COVERED_BY))
                 and not (latest["reason"] or "").startswith(INTERRUPTED)
-                and latest["state_before"] == target.state_id and latest["runbook_id"] == target.runbook_id
+                and latest["state_before"] == target.state_id
+                and latest["runbook_id"] == target.runbook_id
             ):
-                report.outcomes.append(self._outcome(
-                    target, mode, SKIPPED, remediation_id=latest["id"],
-                    reason=f"remediation {latest['id'][:12]} failed on this configuration ({latest['reason'] or 'see the audit log'}); "
-                    f"not retried automatically: fix the cause, or retry with `phiwatch remediate {target.finding_id[:12]} --approve`",
-                ))
+                report.outcomes.append(
+                    self._outcome(
+                        target,
+                        mode,
+                        SKIPPED,
+                        remediation_id=latest["id"],
+                        reason=f"remediation {latest['id'][:12]} failed on this configuration ({latest['reason'] or 'see the audit log'}); "
+                        f"not retried automatically: fix the cause, or retry with `phiwatch remediate {target.finding_id[:12]} --approve`",
+                    )
+                )
                 continue
             if recheck or self._is_stale(target):
                 stale.append(target)
             else:
                 ready.append(target)
         if stale:
-            fresh = recollect(self.aws, self.store, [(t.item, services_for(t.item, self.rules.get(t.rule_id))) for t in stale],
-                              changed_by=f"phiwatch re-check {self.run_id[:12]}")
+            fresh = recollect(
+                self.aws,
+                self.store,
+                [(t.item, services_for(t.item, self.rules.get(t.rule_id))) for t in stale],
+                changed_by=f"phiwatch re-check {self.run_id[:12]}",
+            )
             for target in stale:
                 still = self._recheck(target, fresh.get(target.item.key), mode, report, scan_id)
                 if still is not None:
@@ -722,14 +859,24 @@ class Remediator:
             key = self._run_key(target, params)
             if key in executed:
                 first_id, execution, error, ran_in = executed[key]
-                rid = self._start(target, mode, params, ran_in, scan_id, executed_flag=False, shared_with=first_id, approved_plan=approved_plan)
+                rid = self._start(
+                    target, mode, params, ran_in, scan_id, executed_flag=False, shared_with=first_id, approved_plan=approved_plan
+                )
                 done.append((target, rid, execution, error, first_id))
                 continue
             if limit_run is not None and self.executions >= limit_run:
-                report.outcomes.append(self._outcome(target, mode, "deferred", parameters=params, reason=f"max_per_run ({limit_run}) reached: left for the next scan"))
+                report.outcomes.append(
+                    self._outcome(
+                        target, mode, "deferred", parameters=params, reason=f"max_per_run ({limit_run}) reached: left for the next scan"
+                    )
+                )
                 continue
             if limit_hour is not None and hour_count + self.executions >= limit_hour:
-                report.outcomes.append(self._outcome(target, mode, "deferred", parameters=params, reason=f"max_per_hour ({limit_hour}) reached: left for a later scan"))
+                report.outcomes.append(
+                    self._outcome(
+                        target, mode, "deferred", parameters=params, reason=f"max_per_hour ({limit_hour}) reached: left for a later scan"
+                    )
+                )
                 continue
             rid = self._start(target, mode, params, region, scan_id, executed_flag=True, approved_plan=approved_plan)
             self.executions += 1
@@ -740,46 +887,101 @@ class Remediator:
             return
         if done:
             # 3. re-collect what was acted on (each service and region once) and judge again
-            fresh = recollect(self.aws, self.store, [(t.item, services_for(t.item, self.rules.get(t.rule_id))) for t, *_ in done],
-                              changed_by=f"phiwatch remediation {self.run_id[:12]}")
+            fresh = recollect(
+                self.aws,
+                self.store,
+                [(t.item, services_for(t.item, self.rules.get(t.rule_id))) for t, *_ in done],
+                changed_by=f"phiwatch remediation {self.run_id[:12]}",
+            )
             for target, rid, execution, error, shared_with in done:
-                report.outcomes.append(self._verify(target, rid, execution, error, shared_with, fresh.get(target.item.key), mode, report, scan_id))
+                report.outcomes.append(
+                    self._verify(target, rid, execution, error, shared_with, fresh.get(target.item.key), mode, report, scan_id)
+                )
         # 4. everything the re-collection changed is evaluated like in a scan
         report.evaluation = self.evaluate()
         report.events.extend(report.evaluation.events)
 
-    def _refuse(self, target: Target, mode: str, params: dict[str, Any], region: str, reason: str, report: RemediationReport, scan_id: str | None) -> Outcome:
+    def _refuse(
+        self, target: Target, mode: str, params: dict[str, Any], region: str, reason: str, report: RemediationReport, scan_id: str | None
+    ) -> Outcome:
         """Record a run refused before it started (failed, nothing sent, not counted against the
         limits), once per finding, configuration and reason: later scans repeat no record and no alert."""
         with self.store.engine.connect() as conn:
             latest = self._latest(conn, target.finding_id)
         redacted = audit.redact(params)
         if (
-            latest is not None and latest["status"] == FAILED and not latest["executed"] and latest["mode"] == mode
-            and latest["state_before"] == target.state_id and latest["runbook_id"] == target.runbook_id
-            and latest["reason"] == reason and canonical_json(latest["parameters"]) == canonical_json(redacted)
+            latest is not None
+            and latest["status"] == FAILED
+            and not latest["executed"]
+            and latest["mode"] == mode
+            and latest["state_before"] == target.state_id
+            and latest["runbook_id"] == target.runbook_id
+            and latest["reason"] == reason
+            and canonical_json(latest["parameters"]) == canonical_json(redacted)
         ):
             return self._outcome(target, mode, FAILED, remediation_id=latest["id"], parameters=redacted, reason=reason, new=False)
         rid = uuid.uuid4().hex
         now = self.now()
         with self.store.engine.begin() as conn:
-            conn.execute(insert(remediations).values(
-                id=rid, finding_id=target.finding_id, rule_id=target.rule_id, runbook_id=target.runbook_id,
-                resource_pk=target.resource_pk, region=region, mode=mode, status=FAILED, executed=False,
-                parameters=redacted, plan=[], result=[], reason=reason, state_before=target.state_id,
-                scan_id=scan_id, created_at=now, created_by=self.actor, finished_at=now,
-            ))
-            self._audit(conn, "execute", {
-                "mode": mode, "rule_id": target.rule_id, "runbook_id": target.runbook_id, **_resource(target.item),
-                "parameters": redacted, "shared_run": None, "status": FAILED, "execution_status": None, "failed_step": None,
-                "reason": reason, "steps": [], "calls": 0, "state_before": target.state_id, "state_after": None, "compliance_after": None,
-            }, rid, target.finding_id)
-            self._event(conn, report, target.finding_id, "remediation_failed", f"{target.runbook_id} (remediation {rid[:12]}): {reason}"[:1000], scan_id)
+            conn.execute(
+                insert(remediations).values(
+                    id=rid,
+                    finding_id=target.finding_id,
+                    rule_id=target.rule_id,
+                    runbook_id=target.runbook_id,
+                    resource_pk=target.resource_pk,
+                    region=region,
+                    mode=mode,
+                    status=FAILED,
+                    executed=False,
+                    parameters=redacted,
+                    plan=[],
+                    result=[],
+                    reason=reason,
+                    state_before=target.state_id,
+                    scan_id=scan_id,
+                    created_at=now,
+                    created_by=self.actor,
+                    finished_at=now,
+                )
+            )
+            self._audit(
+                conn,
+                "execute",
+                {
+                    "mode": mode,
+                    "rule_id": target.rule_id,
+                    "runbook_id": target.runbook_id,
+                    **_resource(target.item),
+                    "parameters": redacted,
+                    "shared_run": None,
+                    "status": FAILED,
+                    "execution_status": None,
+                    "failed_step": None,
+                    "reason": reason,
+                    "steps": [],
+                    "calls": 0,
+                    "state_before": target.state_id,
+                    "state_after": None,
+                    "compliance_after": None,
+                },
+                rid,
+                target.finding_id,
+            )
+            self._event(
+                conn,
+                report,
+                target.finding_id,
+                "remediation_failed",
+                f"{target.runbook_id} (remediation {rid[:12]}): {reason}"[:1000],
+                scan_id,
+            )
         return self._outcome(target, mode, FAILED, remediation_id=rid, parameters=redacted, reason=reason)
 
     def _execution_order(self, ready: list[Target]) -> list[Target]:
         """``ready`` with each account-wide runbook's findings ordered by where it should run: the
         default Region first (or the account-global item), then by Region name; the rest unchanged."""
+
         def where(target: Target) -> tuple[int, str]:
             if target.runbook_id not in ACCOUNT_WIDE_RUNBOOKS:
                 return (0, "")
@@ -805,7 +1007,9 @@ class Remediator:
 
         return run_rule(self.active[target.rule_id], item, RuleContext(now=self.now(), lookup=lookup))
 
-    def _recheck(self, target: Target, item: ConfigurationItem | None, mode: str, report: RemediationReport, scan_id: str | None) -> Target | None:
+    def _recheck(
+        self, target: Target, item: ConfigurationItem | None, mode: str, report: RemediationReport, scan_id: str | None
+    ) -> Target | None:
         """Re-evaluate a re-collected resource before acting; the target to act on, or None."""
         reason = None
         result = None
@@ -824,44 +1028,100 @@ class Remediator:
         with self.store.engine.begin() as conn:
             if item is not None and result is not None:
                 writer = FindingsWriter(conn, scan_id or self.run_id, self.now())
-                writer.record_evaluation(target.rule_id, target.resource_pk, item.configurationStateId, result.compliance, result.annotation)
+                writer.record_evaluation(
+                    target.rule_id, target.resource_pk, item.configurationStateId, result.compliance, result.annotation
+                )
                 exception = self.policy.exception_for(target.rule_id, item)
-                info = ExceptionInfo(exception.owner, exception.justification, exception.expires) if exception and exception.active(self.now().date()) else None
-                writer.apply(fid=target.finding_id, rule_id=target.rule_id, resource_pk=target.resource_pk, severity=target.severity,
-                             compliance=result.compliance, annotation=result.annotation, exception=info)
+                info = (
+                    ExceptionInfo(exception.owner, exception.justification, exception.expires)
+                    if exception and exception.active(self.now().date())
+                    else None
+                )
+                writer.apply(
+                    fid=target.finding_id,
+                    rule_id=target.rule_id,
+                    resource_pk=target.resource_pk,
+                    severity=target.severity,
+                    compliance=result.compliance,
+                    annotation=result.annotation,
+                    exception=info,
+                )
                 report.queued_alerts += enqueue_events(conn, self.policy, self.rules, writer.events, self.now())
                 report.events.extend(writer.events)
             if reason:
-                self._audit(conn, "skip", {
-                    "rule_id": target.rule_id, "runbook_id": target.runbook_id, **_resource(target.item), "reason": reason,
-                    "state_before": target.state_id, "state_now": item.configurationStateId if item else None,
-                }, None, target.finding_id)
+                self._audit(
+                    conn,
+                    "skip",
+                    {
+                        "rule_id": target.rule_id,
+                        "runbook_id": target.runbook_id,
+                        **_resource(target.item),
+                        "reason": reason,
+                        "state_before": target.state_id,
+                        "state_now": item.configurationStateId if item else None,
+                    },
+                    None,
+                    target.finding_id,
+                )
         if reason:
             report.outcomes.append(self._outcome(target, mode, SKIPPED, reason=reason))
             return None
         assert item is not None
         return Target(
-            finding_id=target.finding_id, rule_id=target.rule_id, runbook_id=target.runbook_id, resource_pk=target.resource_pk,
-            item=item, severity=target.severity, state_id=item.configurationStateId, evaluated_state=item.configurationStateId,
-            evaluated_at=self.now(), status=target.status,
+            finding_id=target.finding_id,
+            rule_id=target.rule_id,
+            runbook_id=target.runbook_id,
+            resource_pk=target.resource_pk,
+            item=item,
+            severity=target.severity,
+            state_id=item.configurationStateId,
+            evaluated_state=item.configurationStateId,
+            evaluated_at=self.now(),
+            status=target.status,
         )
 
-    def _start(self, target: Target, mode: str, params: dict[str, Any], region: str, scan_id: str | None, *, executed_flag: bool, shared_with: str | None = None, approved_plan: dict[str, Any] | None = None) -> str:
+    def _start(
+        self,
+        target: Target,
+        mode: str,
+        params: dict[str, Any],
+        region: str,
+        scan_id: str | None,
+        *,
+        executed_flag: bool,
+        shared_with: str | None = None,
+        approved_plan: dict[str, Any] | None = None,
+    ) -> str:
         """Record the run before it starts (a crash leaves it visible as ``running``)."""
         rid = uuid.uuid4().hex
         now = self.now()
         with self.store.engine.begin() as conn:
             if approved_plan is not None:
                 conn.execute(update(remediations).where(remediations.c.id == approved_plan["id"]).values(status=SUPERSEDED))
-            conn.execute(insert(remediations).values(
-                id=rid, finding_id=target.finding_id, rule_id=target.rule_id, runbook_id=target.runbook_id,
-                resource_pk=target.resource_pk, region=region, mode=mode, status=RUNNING, executed=executed_flag,
-                parameters=audit.redact(params), plan=(approved_plan or {}).get("plan") or [], state_before=target.state_id,
-                scan_id=scan_id, created_at=now, created_by=self.actor, started_at=now,
-                approved_at=(approved_plan or {}).get("approved_at"), approved_by=(approved_plan or {}).get("approved_by"),
-                reason=f"{COVERED_BY}{shared_with[:12]} (one run for the same change)" if shared_with else None,
-                runner=process_token(),  # a process that dies mid-run: the next run closes and audits it
-            ))
+            conn.execute(
+                insert(remediations).values(
+                    id=rid,
+                    finding_id=target.finding_id,
+                    rule_id=target.rule_id,
+                    runbook_id=target.runbook_id,
+                    resource_pk=target.resource_pk,
+                    region=region,
+                    mode=mode,
+                    status=RUNNING,
+                    executed=executed_flag,
+                    parameters=audit.redact(params),
+                    plan=(approved_plan or {}).get("plan") or [],
+                    state_before=target.state_id,
+                    scan_id=scan_id,
+                    created_at=now,
+                    created_by=self.actor,
+                    started_at=now,
+                    approved_at=(approved_plan or {}).get("approved_at"),
+                    approved_by=(approved_plan or {}).get("approved_by"),
+                    reason=f"{COVERED_BY}{shared_with[:12]} (one run for the same change)" if shared_with else None,
+                    runner=process_token(),  # a process that dies mid-run: the next run closes and audits it
+                )
+            )
         return rid
 
     def _execute(self, doc: Any, params: dict[str, Any], region: str) -> tuple[Any, str | None]:
@@ -876,7 +1136,18 @@ class Remediator:
             return execution, execution.error or f"step '{execution.failed_step}' failed"
         return execution, None
 
-    def _verify(self, target: Target, rid: str, execution: Any, error: str | None, shared_with: str | None, item: ConfigurationItem | None, mode: str, report: RemediationReport, scan_id: str | None) -> Outcome:
+    def _verify(
+        self,
+        target: Target,
+        rid: str,
+        execution: Any,
+        error: str | None,
+        shared_with: str | None,
+        item: ConfigurationItem | None,
+        mode: str,
+        report: RemediationReport,
+        scan_id: str | None,
+    ) -> Outcome:
         """Judge the re-collected item; record the run as applied (finding remediated) or failed.
 
         ``shared_with``: the remediation whose execution this finding shares (same change made
@@ -909,38 +1180,96 @@ class Remediator:
         status = APPLIED if fixed else FAILED
         state_after = item.configurationStateId if item is not None else None
         with self.store.engine.begin() as conn:
-            conn.execute(update(remediations).where(remediations.c.id == rid).values(
-                status=status, result=steps, reason=reason or None, failed_step=failed_step, state_after=state_after, finished_at=now, runner=None,
-                plan=conn.execute(select(remediations.c.plan).where(remediations.c.id == rid)).scalar() or [
-                    {"step": c_step["step"], "service": c["service"], "api": c["api"], "params": c["params"]}
-                    for c_step in steps for c in c_step["calls"]
-                ],
-            ))
+            conn.execute(
+                update(remediations)
+                .where(remediations.c.id == rid)
+                .values(
+                    status=status,
+                    result=steps,
+                    reason=reason or None,
+                    failed_step=failed_step,
+                    state_after=state_after,
+                    finished_at=now,
+                    runner=None,
+                    plan=conn.execute(select(remediations.c.plan).where(remediations.c.id == rid)).scalar()
+                    or [
+                        {"step": c_step["step"], "service": c["service"], "api": c["api"], "params": c["params"]}
+                        for c_step in steps
+                        for c in c_step["calls"]
+                    ],
+                )
+            )
             if item is not None and result is not None:
                 writer = FindingsWriter(conn, scan_id or self.run_id, now)
-                writer.record_evaluation(target.rule_id, target.resource_pk, item.configurationStateId, result.compliance, result.annotation)
+                writer.record_evaluation(
+                    target.rule_id, target.resource_pk, item.configurationStateId, result.compliance, result.annotation
+                )
             if fixed:
                 assert result is not None  # fixed: the rule judged the item COMPLIANT
-                conn.execute(update(findings).where(findings.c.id == target.finding_id, findings.c.status == OPEN).values(
-                    status=REMEDIATED, resolved_at=now, updated_at=now, annotation=result.annotation or "remediated",
-                ))
-                self._event(conn, report, target.finding_id, "remediation_applied",
-                            f"remediated by {target.runbook_id} (remediation {rid[:12]}"
-                            + (f", {COVERED_BY}{shared_with[:12]}" if shared_with else "") + "): now compliant", scan_id)
+                conn.execute(
+                    update(findings)
+                    .where(findings.c.id == target.finding_id, findings.c.status == OPEN)
+                    .values(
+                        status=REMEDIATED,
+                        resolved_at=now,
+                        updated_at=now,
+                        annotation=result.annotation or "remediated",
+                    )
+                )
+                self._event(
+                    conn,
+                    report,
+                    target.finding_id,
+                    "remediation_applied",
+                    f"remediated by {target.runbook_id} (remediation {rid[:12]}"
+                    + (f", {COVERED_BY}{shared_with[:12]}" if shared_with else "")
+                    + "): now compliant",
+                    scan_id,
+                )
             else:
-                self._event(conn, report, target.finding_id, "remediation_failed", f"{target.runbook_id} (remediation {rid[:12]}): {reason}"[:1000], scan_id)
-            self._audit(conn, "execute", {
-                "mode": mode, "rule_id": target.rule_id, "runbook_id": target.runbook_id, **_resource(target.item),
-                "parameters": conn.execute(select(remediations.c.parameters).where(remediations.c.id == rid)).scalar(),
-                "shared_run": shared_with,
-                "status": status, "execution_status": getattr(execution, "status", None), "failed_step": failed_step,
-                "reason": reason or None, "steps": steps, "calls": len(calls),
-                "state_before": target.state_id, "state_after": state_after,
-                "compliance_after": result.compliance.value if result is not None else None,
-            }, rid, target.finding_id)
+                self._event(
+                    conn,
+                    report,
+                    target.finding_id,
+                    "remediation_failed",
+                    f"{target.runbook_id} (remediation {rid[:12]}): {reason}"[:1000],
+                    scan_id,
+                )
+            self._audit(
+                conn,
+                "execute",
+                {
+                    "mode": mode,
+                    "rule_id": target.rule_id,
+                    "runbook_id": target.runbook_id,
+                    **_resource(target.item),
+                    "parameters": conn.execute(select(remediations.c.parameters).where(remediations.c.id == rid)).scalar(),
+                    "shared_run": shared_with,
+                    "status": status,
+                    "execution_status": getattr(execution, "status", None),
+                    "failed_step": failed_step,
+                    "reason": reason or None,
+                    "steps": steps,
+                    "calls": len(calls),
+                    "state_before": target.state_id,
+                    "state_after": state_after,
+                    "compliance_after": result.compliance.value if result is not None else None,
+                },
+                rid,
+                target.finding_id,
+            )
         params = audit.redact(getattr(execution, "parameters", None) or {})
-        return self._outcome(target, mode, status, remediation_id=rid, parameters=params, steps=steps,
-                             plan=[{"step": s["step"], **c} for s in steps for c in s["calls"]], reason=reason, failed_step=failed_step)
+        return self._outcome(
+            target,
+            mode,
+            status,
+            remediation_id=rid,
+            parameters=params,
+            steps=steps,
+            plan=[{"step": s["step"], **c} for s in steps for c in s["calls"]],
+            reason=reason,
+            failed_step=failed_step,
+        )
 
     # -- runs interrupted by a crash ------------------------------------------------------------
     def recover_interrupted(self, report: RemediationReport | None = None, scan_id: str | None = None) -> list[Outcome]:
@@ -953,7 +1282,12 @@ class Remediator:
         report = report if report is not None else RemediationReport(run_id=self.run_id)
         limit = self.now() - dt.timedelta(seconds=2 * self.max_seconds)
         with self.store.engine.connect() as conn:
-            rows = [dict(r) for r in conn.execute(select(remediations).where(remediations.c.status == RUNNING).order_by(remediations.c.created_at)).mappings()]
+            rows = [
+                dict(r)
+                for r in conn.execute(
+                    select(remediations).where(remediations.c.status == RUNNING).order_by(remediations.c.created_at)
+                ).mappings()
+            ]
         outcomes = []
         for row in rows:
             started = _aware(row["started_at"])
@@ -964,17 +1298,36 @@ class Remediator:
 
     def _close_interrupted(self, row: dict[str, Any], report: RemediationReport, scan_id: str | None) -> Outcome:
         with self.store.engine.connect() as conn:
-            current = conn.execute(
-                select(resources.c.status, resources.c.state_id, versions.c.item, findings.c.status.label("finding_status"), findings.c.severity)
-                .join(versions, and_(versions.c.resource_pk == resources.c.id, versions.c.version == resources.c.version))
-                .join(findings, findings.c.id == row["finding_id"])
-                .where(resources.c.id == row["resource_pk"])
-            ).mappings().first()
+            current = (
+                conn.execute(
+                    select(
+                        resources.c.status,
+                        resources.c.state_id,
+                        versions.c.item,
+                        findings.c.status.label("finding_status"),
+                        findings.c.severity,
+                    )
+                    .join(versions, and_(versions.c.resource_pk == resources.c.id, versions.c.version == resources.c.version))
+                    .join(findings, findings.c.id == row["finding_id"])
+                    .where(resources.c.id == row["resource_pk"])
+                )
+                .mappings()
+                .first()
+            )
         item = ConfigurationItem.from_dict(current["item"]) if current is not None and current["status"] != STATUS_DELETED else None
         result = None
         if item is not None and current is not None and row["rule_id"] in self.active:
-            target = Target(finding_id=row["finding_id"], rule_id=row["rule_id"], runbook_id=row["runbook_id"], resource_pk=row["resource_pk"],
-                            item=item, severity=current["severity"], state_id=current["state_id"], evaluated_state=None, evaluated_at=None)
+            target = Target(
+                finding_id=row["finding_id"],
+                rule_id=row["rule_id"],
+                runbook_id=row["runbook_id"],
+                resource_pk=row["resource_pk"],
+                item=item,
+                severity=current["severity"],
+                state_id=current["state_id"],
+                evaluated_state=None,
+                evaluated_at=None,
+            )
             scope = self.active[row["rule_id"]].scope
             if scope is None or scope.matches(item):
                 result = self._judge(target, item)
@@ -983,35 +1336,81 @@ class Remediator:
         if fixed:
             reason = f"{INTERRUPTED}the process running it stopped before it finished; the resource is compliant now (verified on its current configuration)"
         else:
-            reason = (f"{INTERRUPTED}the process running it stopped before it finished (its calls may or may not have been sent); "
-                      "the resource is not compliant: the next remediation pass runs it again")
+            reason = (
+                f"{INTERRUPTED}the process running it stopped before it finished (its calls may or may not have been sent); "
+                "the resource is not compliant: the next remediation pass runs it again"
+            )
         if (row["reason"] or "").startswith(COVERED_BY):
             reason = f"{row['reason']}; {reason}"
         now = self.now()
         status = APPLIED if fixed else FAILED
         with self.store.engine.begin() as conn:
-            conn.execute(update(remediations).where(remediations.c.id == row["id"], remediations.c.status == RUNNING).values(
-                status=status, reason=reason, state_after=state_after, finished_at=now, runner=None,
-            ))
+            conn.execute(
+                update(remediations)
+                .where(remediations.c.id == row["id"], remediations.c.status == RUNNING)
+                .values(
+                    status=status,
+                    reason=reason,
+                    state_after=state_after,
+                    finished_at=now,
+                    runner=None,
+                )
+            )
             if fixed:
                 assert result is not None  # fixed: the rule judged the item COMPLIANT
-                moved = conn.execute(update(findings).where(findings.c.id == row["finding_id"], findings.c.status == OPEN).values(
-                    status=REMEDIATED, resolved_at=now, updated_at=now, annotation=result.annotation or "remediated",
-                )).rowcount
+                moved = conn.execute(
+                    update(findings)
+                    .where(findings.c.id == row["finding_id"], findings.c.status == OPEN)
+                    .values(
+                        status=REMEDIATED,
+                        resolved_at=now,
+                        updated_at=now,
+                        annotation=result.annotation or "remediated",
+                    )
+                ).rowcount
                 if moved:
-                    self._event(conn, report, row["finding_id"], "remediation_applied",
-                                f"remediated by {row['runbook_id']} (remediation {row['id'][:12]}): now compliant", scan_id)
-            self._audit(conn, "execute", {
-                "mode": row["mode"], "rule_id": row["rule_id"], "runbook_id": row["runbook_id"],
-                "resource_pk": row["resource_pk"], "parameters": row["parameters"], "shared_run": None,
-                "status": status, "execution_status": "Interrupted", "failed_step": None, "reason": reason, "steps": [], "calls": None,
-                "state_before": row["state_before"], "state_after": state_after,
-                "compliance_after": result.compliance.value if result is not None else None,
-            }, row["id"], row["finding_id"])
+                    self._event(
+                        conn,
+                        report,
+                        row["finding_id"],
+                        "remediation_applied",
+                        f"remediated by {row['runbook_id']} (remediation {row['id'][:12]}): now compliant",
+                        scan_id,
+                    )
+            self._audit(
+                conn,
+                "execute",
+                {
+                    "mode": row["mode"],
+                    "rule_id": row["rule_id"],
+                    "runbook_id": row["runbook_id"],
+                    "resource_pk": row["resource_pk"],
+                    "parameters": row["parameters"],
+                    "shared_run": None,
+                    "status": status,
+                    "execution_status": "Interrupted",
+                    "failed_step": None,
+                    "reason": reason,
+                    "steps": [],
+                    "calls": None,
+                    "state_before": row["state_before"],
+                    "state_after": state_after,
+                    "compliance_after": result.compliance.value if result is not None else None,
+                },
+                row["id"],
+                row["finding_id"],
+            )
         outcome = Outcome(
-            finding_id=row["finding_id"], rule_id=row["rule_id"], runbook_id=row["runbook_id"],
-            resource_type=item.resourceType if item else "", resource_id=item.resourceId if item else "",
-            region=row["region"], mode=row["mode"], status=status, remediation_id=row["id"], reason=reason,
+            finding_id=row["finding_id"],
+            rule_id=row["rule_id"],
+            runbook_id=row["runbook_id"],
+            resource_type=item.resourceType if item else "",
+            resource_id=item.resourceId if item else "",
+            region=row["region"],
+            mode=row["mode"],
+            status=status,
+            remediation_id=row["id"],
+            reason=reason,
         )
         report.outcomes.append(outcome)
         return outcome
@@ -1023,9 +1422,12 @@ class Remediator:
         if len(prefix) < 4 or any(ch not in "0123456789abcdef" for ch in prefix):
             raise UsageError(f"{prefix!r} is not a finding id: give at least 4 hex characters of it (see `phiwatch findings`)")
         with self.store.engine.connect() as conn:
-            rows = [dict(r) for r in conn.execute(
-                select(findings.c.id, findings.c.rule_id, findings.c.status).where(findings.c.id.like(prefix + "%")).limit(3)
-            ).mappings()]
+            rows = [
+                dict(r)
+                for r in conn.execute(
+                    select(findings.c.id, findings.c.rule_id, findings.c.status).where(findings.c.id.like(prefix + "%")).limit(3)
+                ).mappings()
+            ]
         if not rows:
             raise UsageError(f"no finding with id {prefix!r}: see `phiwatch findings`")
         if len(rows) > 1:
@@ -1050,9 +1452,13 @@ class Remediator:
             return [target]
         key = self._run_key(target)
         group = [target] + [
-            other for other in self.targets()
-            if other.finding_id != target.finding_id and other.runbook_id == target.runbook_id
-            and self.mode(other.rule_id) != "off" and not self._blocked(other) and self._run_key(other) == key
+            other
+            for other in self.targets()
+            if other.finding_id != target.finding_id
+            and other.runbook_id == target.runbook_id
+            and self.mode(other.rule_id) != "off"
+            and not self._blocked(other)
+            and self._run_key(other) == key
         ]
         return self._execution_order(group)
 
@@ -1103,8 +1509,11 @@ class Remediator:
                 if spec.description:
                     hint += f" [{re.sub(r'^[(]Required[^)]*[)] ', '', spec.description).rstrip('.')}]"
                 hints.append(hint)
-            alternatives = [f"rules.{target.rule_id}.parameters.{rule_names[n[:1].lower() + n[1:]]}"
-                            for n in missing if n[:1].lower() + n[1:] in rule_names]
+            alternatives = [
+                f"rules.{target.rule_id}.parameters.{rule_names[n[:1].lower() + n[1:]]}"
+                for n in missing
+                if n[:1].lower() + n[1:] in rule_names
+            ]
             return (
                 f"{head}: {'; '.join(hints)}. Give it in the policy file (--policy FILE or PHIWATCH_POLICY) under "
                 + ", ".join(f"{where}.{n}" for n in missing)
@@ -1133,14 +1542,25 @@ class Remediator:
             for member in group:
                 plan = plans[member.finding_id]
                 if plan is not None:
-                    conn.execute(update(remediations).where(remediations.c.id == plan["id"]).values(approved_at=now, approved_by=self.actor))
+                    conn.execute(
+                        update(remediations).where(remediations.c.id == plan["id"]).values(approved_at=now, approved_by=self.actor)
+                    )
                     plan = plans[member.finding_id] = {**plan, "approved_at": now, "approved_by": self.actor}
-                self._audit(conn, "approve", {
-                    "rule_id": member.rule_id, "runbook_id": member.runbook_id, **_resource(member.item),
-                    "plan": plan["id"] if plan else None, "parameters": plan["parameters"] if plan else None,
-                    "note": None if plan else "no stored plan: approved the runbook's current plan",
-                    "approved_with": None if member is target else target.finding_id,
-                }, plan["id"] if plan else None, member.finding_id)
+                self._audit(
+                    conn,
+                    "approve",
+                    {
+                        "rule_id": member.rule_id,
+                        "runbook_id": member.runbook_id,
+                        **_resource(member.item),
+                        "plan": plan["id"] if plan else None,
+                        "parameters": plan["parameters"] if plan else None,
+                        "note": None if plan else "no stored plan: approved the runbook's current plan",
+                        "approved_with": None if member is target else target.finding_id,
+                    },
+                    plan["id"] if plan else None,
+                    member.finding_id,
+                )
         # a human approves later than the plan was made: always re-check the resource first
         self._apply_batch(group, "approved", report, None, limited=False, approved_plans=plans, recheck=True)
         return report
@@ -1153,12 +1573,12 @@ def _resource(item: ConfigurationItem) -> dict[str, Any]:
 def _aware(value: dt.datetime | None) -> dt.datetime | None:
     if value is None:
         return None
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def _db_time(store: Store, value: dt.datetime) -> dt.datetime:
     if store.engine.dialect.name == "sqlite":
-        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
     return value
 
 
@@ -1178,7 +1598,13 @@ def recover_interrupted(aws: Any, store: Store, policy: Policy, rules: dict[str,
 
 
 def remediate_after_scan(
-    aws: Any, store: Store, policy: Policy, rules: dict[str, Any], scan_id: str, *, evaluate: Callable[[], Any],
+    aws: Any,
+    store: Store,
+    policy: Policy,
+    rules: dict[str, Any],
+    scan_id: str,
+    *,
+    evaluate: Callable[[], Any],
 ) -> RemediationReport | None:
     """The scan's remediation step (None when the policy turns remediation off); ``evaluate``: as
     :class:`Remediator`'s."""

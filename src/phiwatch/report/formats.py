@@ -10,17 +10,40 @@ from typing import Any, TextIO
 from phiwatch import __version__
 
 CSV_FIELDS = [
-    "rule_id", "compliance", "severity", "resource_type", "resource_id", "resource_name", "arn",
-    "account_id", "region", "hipaa_sections", "annotation",
+    "rule_id",
+    "compliance",
+    "severity",
+    "resource_type",
+    "resource_id",
+    "resource_name",
+    "arn",
+    "account_id",
+    "region",
+    "hipaa_sections",
+    "annotation",
 ]
 
 SEVERITY_ID = {"low": 2, "medium": 3, "high": 4, "critical": 5}
-COMPLIANCE_STATUS = {"COMPLIANT": (1, "Pass"), "NON_COMPLIANT": (3, "Fail"), "NOT_APPLICABLE": (99, "Not applicable"), "INSUFFICIENT_DATA": (99, "Could not check")}
+COMPLIANCE_STATUS = {
+    "COMPLIANT": (1, "Pass"),
+    "NON_COMPLIANT": (3, "Fail"),
+    "NOT_APPLICABLE": (99, "Not applicable"),
+    "INSUFFICIENT_DATA": (99, "Could not check"),
+}
 
 
 EVALUATION_FIELDS = (
-    "rule_id", "resource_type", "resource_id", "resource_name", "arn", "account_id", "region",
-    "compliance", "annotation", "hipaa_sections", "severity",
+    "rule_id",
+    "resource_type",
+    "resource_id",
+    "resource_name",
+    "arn",
+    "account_id",
+    "region",
+    "compliance",
+    "annotation",
+    "hipaa_sections",
+    "severity",
 )
 ERROR_FIELDS = ("service", "api", "region", "error", "iam_action", "resource_type", "resource_id")
 
@@ -111,8 +134,14 @@ def ocsf_finding(e: dict[str, Any], scan: dict[str, Any]) -> dict[str, Any]:
         },
         "cloud": {"provider": "AWS", "region": e["region"], "account": {"uid": e["account_id"], "type": "AWS Account"}},
         "resources": [
-            {"uid": e["arn"] or e["resource_id"], "name": e["resource_name"], "type": e["resource_type"], "region": e["region"],
-             "cloud_partition": "aws", "account": {"uid": e["account_id"]}}
+            {
+                "uid": e["arn"] or e["resource_id"],
+                "name": e["resource_name"],
+                "type": e["resource_type"],
+                "region": e["region"],
+                "cloud_partition": "aws",
+                "account": {"uid": e["account_id"]},
+            }
         ],
     }
 

@@ -14,7 +14,7 @@ from phiwatch.rules.base import Result, RuleContext, compliant, describe_failure
 
 def parse_time(value: str) -> dt.datetime:
     parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 @rule("acm-certificate-expiration-check", reads={"configuration.Status": "DescribeCertificate"})

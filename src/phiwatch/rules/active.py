@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from phiwatch.model import Compliance, ConfigurationItem
 from phiwatch.policy import Policy, validate_against_rules
@@ -28,6 +29,7 @@ class ActiveRule:
     rule: Rule
     params: dict[str, Any]
     scope: Any  # policy Scope or None
+
 
 def resolve_rules(policy: Policy) -> dict[str, Rule]:
     """The rule catalogue with the policy's custom rules loaded; validates the policy against it."""
@@ -63,6 +65,7 @@ def active_rules(policy: Policy, rules: dict[str, Rule], only: set[str] | None =
             params.update(override.parameters)
         out.append(ActiveRule(rule, params, override.scope if override else None))
     return sorted(out, key=lambda a: a.rule.id)
+
 
 #: the verdict of a rule that found the item's configuration empty where it looked for something
 NO_CONFIGURATION = "no configuration recorded for this resource (an older store or a failed read): cannot tell it is compliant"

@@ -8,10 +8,8 @@ only when its GetStages call succeeded.
 
 from __future__ import annotations
 
-
 from phiwatch.model import ConfigurationItem
-from phiwatch.rules.base import csv_list
-from phiwatch.rules.base import Result, RuleContext, compliant, get, non_compliant, rule
+from phiwatch.rules.base import Result, RuleContext, compliant, csv_list, get, non_compliant, rule
 
 REST_STAGE = "AWS::ApiGateway::Stage"
 CONF = "configuration."

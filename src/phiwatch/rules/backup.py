@@ -29,15 +29,16 @@ from typing import Any
 
 from phiwatch.model import ConfigurationItem
 from phiwatch.rules._account import account_value
-from phiwatch.rules.base import as_list, principal_is_everyone
 from phiwatch.rules.base import (
     Result,
     RuleContext,
+    as_list,
     compliant,
     get,
     insufficient,
     non_compliant,
     not_applicable,
+    principal_is_everyone,
     rule,
 )
 
@@ -59,7 +60,7 @@ def _wildcard(pattern: str, value: str) -> bool:
 
 def _tag_key(key: Any) -> str:
     key = str(key or "")
-    return key[len(TAG_PREFIX):] if key.startswith(TAG_PREFIX) else key
+    return key[len(TAG_PREFIX) :] if key.startswith(TAG_PREFIX) else key
 
 
 def _condition_holds(kind: str, condition: dict[str, Any], tags: dict[str, str]) -> bool:
@@ -225,8 +226,12 @@ def schedule_interval_hours(expression: str | None) -> float | None:
     if hours is None:
         return None
     if month.strip() not in ("*", "?"):
-        months = _expand(month, 1, 12, {"JAN": 1, "FEB": 2, "MAR": 3, "APR": 4, "MAY": 5, "JUN": 6, "JUL": 7,
-                                        "AUG": 8, "SEP": 9, "OCT": 10, "NOV": 11, "DEC": 12})
+        months = _expand(
+            month,
+            1,
+            12,
+            {"JAN": 1, "FEB": 2, "MAR": 3, "APR": 4, "MAY": 5, "JUN": 6, "JUL": 7, "AUG": 8, "SEP": 9, "OCT": 10, "NOV": 11, "DEC": 12},
+        )
         if months is None:
             return None
         if len(months) < 12:

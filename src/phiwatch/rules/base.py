@@ -18,8 +18,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from phiwatch.model import Compliance, ConfigurationItem
 
@@ -189,8 +190,21 @@ class _FnEntry:
 
 FUNCTIONS: dict[str, _FnEntry] = {}
 # what @rule(...) may say about a rule besides its id and reads (Rule's metadata fields)
-_META_FIELDS = {"resource_types", "pack", "trigger", "severity", "hipaa_sections", "sections_source", "parameters",
-                "rationale", "compliant_when", "remediation", "aws_runbook", "aws_identifier", "service"}
+_META_FIELDS = {
+    "resource_types",
+    "pack",
+    "trigger",
+    "severity",
+    "hipaa_sections",
+    "sections_source",
+    "parameters",
+    "rationale",
+    "compliant_when",
+    "remediation",
+    "aws_runbook",
+    "aws_identifier",
+    "service",
+}
 
 
 def rule(rule_id: str, reads: dict[str, str] | None = None, **meta: Any) -> Callable[[RuleFn], RuleFn]:
@@ -203,7 +217,7 @@ def rule(rule_id: str, reads: dict[str, str] | None = None, **meta: Any) -> Call
 
     if not isinstance(rule_id, str) or not rule_id:
         # a bare @rule would register nothing: the function would silently not be a rule
-        raise TypeError(f"@rule needs the rule id first, as in @rule(\"my-rule-id\", resource_types=[...]); got {rule_id!r}")
+        raise TypeError(f'@rule needs the rule id first, as in @rule("my-rule-id", resource_types=[...]); got {rule_id!r}')
     unknown = sorted(set(meta) - _META_FIELDS)
     if unknown:
         raise TypeError(f"@rule({rule_id!r}): unknown argument {unknown[0]!r} (known: reads, {', '.join(sorted(_META_FIELDS))})")
@@ -242,11 +256,15 @@ def checked(rule_id: str, fn: RuleFn) -> RuleFn:
         if result is None:
             return None
         if not isinstance(result, Result):
-            raise TypeError(f"rule {rule_id} returned {type(result).__name__}, not a Result (compliant(...), non_compliant(...)...) or None")
+            raise TypeError(
+                f"rule {rule_id} returned {type(result).__name__}, not a Result (compliant(...), non_compliant(...)...) or None"
+            )
         try:
             compliance = Compliance(result.compliance)
         except ValueError:
-            raise TypeError(f"rule {rule_id} returned compliance {result.compliance!r} (known: {', '.join(c.value for c in Compliance)})") from None
+            raise TypeError(
+                f"rule {rule_id} returned compliance {result.compliance!r} (known: {', '.join(c.value for c in Compliance)})"
+            ) from None
         if not isinstance(result.annotation, str):
             raise TypeError(f"rule {rule_id} returned an annotation of type {type(result.annotation).__name__}, not text")
         return result if compliance is result.compliance else Result(compliance, result.annotation)

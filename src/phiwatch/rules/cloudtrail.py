@@ -23,8 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from phiwatch.model import ConfigurationItem
-from phiwatch.rules.base import csv_list
-from phiwatch.rules.base import Result, RuleContext, compliant, get, insufficient, non_compliant, rule
+from phiwatch.rules.base import Result, RuleContext, compliant, csv_list, get, insufficient, non_compliant, rule
 
 TRAIL = "AWS::CloudTrail::Trail"
 SUP = "supplementaryConfiguration."
@@ -41,7 +40,7 @@ def _group_arn(value: str | None) -> str | None:
 
 def _failure(items: list[ConfigurationItem | None], api: str) -> str:
     for it in items:
-        for err in (it.collectionErrors if it is not None else []):
+        for err in it.collectionErrors if it is not None else []:
             if err.get("api") == api:
                 return f"{api} failed ({err.get('error')}; needs {err.get('iam_action')})"
     return f"{api} result not available"
@@ -197,9 +196,12 @@ def cloudtrail_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) 
             tally.bad.append(mismatch)
         else:
             tally.good.append(trail.get("name"))
-    return tally.result("no logging trail matches the rule's parameters" if any(params.get(k) for k in (
-        "s3BucketName", "snsTopicArn", "cloudWatchLogsLogGroupArn")) else "no CloudTrail trail is logging in this region",
-        "CloudTrail trail logging")
+    return tally.result(
+        "no logging trail matches the rule's parameters"
+        if any(params.get(k) for k in ("s3BucketName", "snsTopicArn", "cloudWatchLogsLogGroupArn"))
+        else "no CloudTrail trail is logging in this region",
+        "CloudTrail trail logging",
+    )
 
 
 @rule("multi-region-cloudtrail-enabled", reads={TRAILS: "DescribeTrails"})
@@ -282,13 +284,13 @@ def cloudtrail_s3_dataevents_enabled(item: ConfigurationItem, params: dict, ctx:
 
 def _as_datetime(value: Any) -> dt.datetime | None:
     if isinstance(value, dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
     if isinstance(value, str) and value:
         try:
             parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             return None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
     return None
 
 

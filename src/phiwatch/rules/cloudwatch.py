@@ -10,8 +10,7 @@ never expire** and no ``kmsKeyId`` means no customer KMS key.
 from __future__ import annotations
 
 from phiwatch.model import ConfigurationItem
-from phiwatch.rules.base import csv_list
-from phiwatch.rules.base import Result, RuleContext, compliant, get, non_compliant, rule
+from phiwatch.rules.base import Result, RuleContext, compliant, csv_list, get, non_compliant, rule
 from phiwatch.rules.kms import key_matches
 
 ACTION_KEYS = (
@@ -23,10 +22,7 @@ ACTION_KEYS = (
 
 @rule("cloudwatch-alarm-action-check")
 def cloudwatch_alarm_action_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
-    missing = [
-        state for param, key, state in ACTION_KEYS
-        if params.get(param) and not (get(item, f"configuration.{key}") or [])
-    ]
+    missing = [state for param, key, state in ACTION_KEYS if params.get(param) and not (get(item, f"configuration.{key}") or [])]
     if missing:
         return non_compliant(f"no action for the {', '.join(missing)} state{'s' if len(missing) > 1 else ''}")
     wanted = [params[f"action{i}"] for i in range(1, 6) if params.get(f"action{i}")]

@@ -18,10 +18,13 @@ REPOSITORY_TYPES = ("BITBUCKET", "GITHUB", "GITHUB_ENTERPRISE", "GITLAB", "GITLA
 @rule("codebuild-project-envvar-awscred-check", reads={})
 def codebuild_project_envvar_awscred_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     variables = get(item, "configuration.environment.environmentVariables") or []
-    found = sorted({
-        str(v.get("name")) for v in variables
-        if str(v.get("name") or "").upper() in CREDENTIAL_VARIABLES and str(v.get("type") or "PLAINTEXT") == "PLAINTEXT"
-    })
+    found = sorted(
+        {
+            str(v.get("name"))
+            for v in variables
+            if str(v.get("name") or "").upper() in CREDENTIAL_VARIABLES and str(v.get("type") or "PLAINTEXT") == "PLAINTEXT"
+        }
+    )
     if found:
         return non_compliant(f"plaintext environment variable {', '.join(found)} holds AWS credentials")
     return compliant("no plaintext AWS credential environment variables")

@@ -127,7 +127,9 @@ def load_declarative_rules(path: Path) -> list[Rule]:
                 problems.append(policy_error(str(path), lines, ("rules", i, *err["loc"]), error_text(err)))
             continue
         if spec.id in seen:
-            problems.append(policy_error(str(path), lines, ("rules", i, "id"), f"rule id '{spec.id}' is already used by rules.{seen[spec.id]}"))
+            problems.append(
+                policy_error(str(path), lines, ("rules", i, "id"), f"rule id '{spec.id}' is already used by rules.{seen[spec.id]}")
+            )
             continue
         seen[spec.id] = i
         expression = jmespath.compile(spec.condition)  # checked by the model

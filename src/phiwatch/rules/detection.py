@@ -9,10 +9,8 @@ account item), in which case the rule does not apply.
 
 from __future__ import annotations
 
-
 from phiwatch.model import ConfigurationItem
-from phiwatch.rules.base import csv_list
-from phiwatch.rules.base import Result, RuleContext, compliant, describe_failure, get, has, insufficient, non_compliant, rule
+from phiwatch.rules.base import Result, RuleContext, compliant, csv_list, describe_failure, get, has, insufficient, non_compliant, rule
 
 GUARDDUTY_APIS = ("ListDetectors", "GetDetector", "GetAdministratorAccount")
 

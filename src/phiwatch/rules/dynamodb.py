@@ -63,10 +63,16 @@ def dynamodb_autoscaling_enabled(item: ConfigurationItem, params: dict, ctx: Rul
         return insufficient(describe_failure(item, failed)) if failed else None
     try:
         wanted = {
-            "Read": (_number(params, "minProvisionedReadCapacity", int), _number(params, "maxProvisionedReadCapacity", int),
-                     _number(params, "targetReadUtilization", float)),
-            "Write": (_number(params, "minProvisionedWriteCapacity", int), _number(params, "maxProvisionedWriteCapacity", int),
-                      _number(params, "targetWriteUtilization", float)),
+            "Read": (
+                _number(params, "minProvisionedReadCapacity", int),
+                _number(params, "maxProvisionedReadCapacity", int),
+                _number(params, "targetReadUtilization", float),
+            ),
+            "Write": (
+                _number(params, "minProvisionedWriteCapacity", int),
+                _number(params, "maxProvisionedWriteCapacity", int),
+                _number(params, "targetWriteUtilization", float),
+            ),
         }
     except ValueError as exc:
         return insufficient(f"parameter {exc} is not a number")

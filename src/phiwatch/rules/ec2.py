@@ -27,8 +27,7 @@ import datetime as dt
 import re
 
 from phiwatch.model import ConfigurationItem
-from phiwatch.rules.base import csv_list
-from phiwatch.rules.base import Result, RuleContext, compliant, get, non_compliant, not_applicable, rule
+from phiwatch.rules.base import Result, RuleContext, compliant, csv_list, get, non_compliant, not_applicable, rule
 
 CONF = "configuration."
 SUP = "supplementaryConfiguration."
@@ -128,7 +127,7 @@ def stop_time(reason: str | None) -> dt.datetime | None:
     if not match:
         return None
     try:
-        return dt.datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S").replace(tzinfo=dt.timezone.utc)
+        return dt.datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S").replace(tzinfo=dt.UTC)
     except ValueError:
         return None
 
@@ -143,7 +142,7 @@ def ec2_stopped_instance(item: ConfigurationItem, params: dict, ctx: RuleContext
     stopped_at = stop_time(get(item, CONF + "StateTransitionReason"))
     if stopped_at is None:
         return non_compliant("instance is stopped and its stop time cannot be determined")
-    now = ctx.now if ctx.now.tzinfo else ctx.now.replace(tzinfo=dt.timezone.utc)
+    now = ctx.now if ctx.now.tzinfo else ctx.now.replace(tzinfo=dt.UTC)
     stopped_for = now - stopped_at
     days = stopped_for.days
     if stopped_for > dt.timedelta(days=allowed):

@@ -25,11 +25,11 @@ from __future__ import annotations
 from typing import Any
 
 from phiwatch.model import ConfigurationItem
-from phiwatch.rules.base import csv_list
 from phiwatch.rules.base import (
     Result,
     RuleContext,
     compliant,
+    csv_list,
     describe_failure,
     get,
     has,
@@ -65,8 +65,7 @@ def _lb_type(item: ConfigurationItem) -> str:
 
 def _classic_listeners(item: ConfigurationItem) -> list[dict[str, Any]]:
     return [
-        {**(d.get("Listener") or {}), "PolicyNames": d.get("PolicyNames") or []}
-        for d in get(item, CONF + "ListenerDescriptions") or []
+        {**(d.get("Listener") or {}), "PolicyNames": d.get("PolicyNames") or []} for d in get(item, CONF + "ListenerDescriptions") or []
     ]
 
 
@@ -81,10 +80,7 @@ def _redirects_to_https(listener: dict[str, Any]) -> bool:
     actions = listener.get("DefaultActions") or []
     if any(a.get("Type") in ("forward", "fixed-response") for a in actions):
         return False
-    return any(
-        a.get("Type") == "redirect" and str((a.get("RedirectConfig") or {}).get("Protocol", "")).upper() == "HTTPS"
-        for a in actions
-    )
+    return any(a.get("Type") == "redirect" and str((a.get("RedirectConfig") or {}).get("Protocol", "")).upper() == "HTTPS" for a in actions)
 
 
 @rule("alb-http-to-https-redirection-check", reads={SUP + "Listeners": "DescribeListeners"})
@@ -191,7 +187,8 @@ def _ssl_policy_names(listener: dict[str, Any], descriptions: list[dict[str, Any
         if description.get("PolicyTypeName") != "SSLNegotiationPolicyType":
             continue
         reference = [
-            a.get("AttributeValue") for a in description.get("PolicyAttributeDescriptions") or []
+            a.get("AttributeValue")
+            for a in description.get("PolicyAttributeDescriptions") or []
             if a.get("AttributeName") == "Reference-Security-Policy"
         ]
         names.extend(reference or [policy_name])

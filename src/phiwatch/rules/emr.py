@@ -11,7 +11,18 @@ from __future__ import annotations
 from typing import Any
 
 from phiwatch.model import ConfigurationItem
-from phiwatch.rules.base import Result, RuleContext, compliant, describe_failure, get, has, insufficient, non_compliant, not_applicable, rule
+from phiwatch.rules.base import (
+    Result,
+    RuleContext,
+    compliant,
+    describe_failure,
+    get,
+    has,
+    insufficient,
+    non_compliant,
+    not_applicable,
+    rule,
+)
 
 SUP = "supplementaryConfiguration."
 # parameter -> where the security configuration's Kerberos section holds it

@@ -39,15 +39,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from functools import lru_cache
-from typing import Any, Iterable
+from collections.abc import Iterable
+from functools import cache, lru_cache
+from typing import Any
 
 from phiwatch.model import ConfigurationItem
-from phiwatch.rules.base import as_list, csv_list
 from phiwatch.rules.base import (
     Result,
     RuleContext,
+    as_list,
     compliant,
+    csv_list,
     describe_failure,
     get,
     has,
@@ -83,7 +85,7 @@ def _time(value: Any) -> dt.datetime | None:
             return None
     else:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def _age_days(value: Any, now: dt.datetime) -> float | None:
@@ -91,7 +93,7 @@ def _age_days(value: Any, now: dt.datetime) -> float | None:
     if when is None:
         return None
     if now.tzinfo is None:
-        now = now.replace(tzinfo=dt.timezone.utc)
+        now = now.replace(tzinfo=dt.UTC)
     return (now - when).total_seconds() / 86400
 
 
@@ -149,7 +151,7 @@ def _globs_intersect(a: str, b: str) -> bool:
 def _glob_covers(outer: str, inner: str) -> bool:
     """Whether every string ``inner`` matches is matched by ``outer`` (sound, not complete)."""
 
-    @lru_cache(maxsize=None)
+    @cache
     def match(i: int, j: int) -> bool:
         if i == len(outer):
             return j == len(inner)
@@ -453,8 +455,7 @@ def _root_keys(item: ConfigurationItem) -> bool | None:
     if row is None or not any(f"access_key_{n}_active" in row for n in (1, 2)):
         return None
     return any(
-        row.get(f"access_key_{n}_active") == "true"
-        or row.get(f"access_key_{n}_last_rotated") not in (None, "", "N/A", "not_supported")
+        row.get(f"access_key_{n}_active") == "true" or row.get(f"access_key_{n}_last_rotated") not in (None, "", "N/A", "not_supported")
         for n in (1, 2)
     )
 
@@ -482,9 +483,7 @@ def root_account_mfa_enabled(item: ConfigurationItem, params: dict, ctx: RuleCon
 
 
 def _is_root_device(device: dict[str, Any]) -> bool:
-    return str(device.get("UserArn") or "").endswith(":root") or str(device.get("SerialNumber") or "").endswith(
-        "/root-account-mfa-device"
-    )
+    return str(device.get("UserArn") or "").endswith(":root") or str(device.get("SerialNumber") or "").endswith("/root-account-mfa-device")
 
 
 @rule("root-account-hardware-mfa-enabled")

@@ -15,8 +15,7 @@ from __future__ import annotations
 import re
 
 from phiwatch.model import ConfigurationItem
-from phiwatch.rules.base import csv_list
-from phiwatch.rules.base import Result, RuleContext, compliant, get, non_compliant, not_applicable, rule
+from phiwatch.rules.base import Result, RuleContext, compliant, csv_list, get, non_compliant, not_applicable, rule
 
 KEY = "AWS::KMS::Key"
 SUP = "supplementaryConfiguration."

@@ -20,13 +20,21 @@ from __future__ import annotations
 from typing import Any
 
 from phiwatch.model import ConfigurationItem
-from phiwatch.rules.base import as_list, principal_is_everyone
-from phiwatch.rules.base import Result, RuleContext, compliant, get, insufficient, non_compliant, rule
+from phiwatch.rules.base import Result, RuleContext, as_list, compliant, get, insufficient, non_compliant, principal_is_everyone, rule
 
 SUP = "supplementaryConfiguration."
 RESTRICTING_KEYS = {
-    "aws:sourceaccount", "aws:sourcearn", "aws:sourceowner", "aws:principalorgid", "aws:principalorgpaths",
-    "aws:principalaccount", "aws:principalarn", "aws:sourcevpc", "aws:sourcevpce", "aws:sourceip", "aws:userid",
+    "aws:sourceaccount",
+    "aws:sourcearn",
+    "aws:sourceowner",
+    "aws:principalorgid",
+    "aws:principalorgpaths",
+    "aws:principalaccount",
+    "aws:principalarn",
+    "aws:sourcevpc",
+    "aws:sourcevpce",
+    "aws:sourceip",
+    "aws:userid",
     "lambda:eventsourcetoken",
 }
 # Operators that let a request through only when the key is present and matches; negative
@@ -62,7 +70,9 @@ def lambda_function_public_access_prohibited(item: ConfigurationItem, params: di
     public = [
         str(st.get("Sid") or f"#{n}")
         for n, st in enumerate(as_list(policy.get("Statement")))
-        if isinstance(st, dict) and st.get("Effect") == "Allow" and principal_is_everyone(st.get("Principal"))
+        if isinstance(st, dict)
+        and st.get("Effect") == "Allow"
+        and principal_is_everyone(st.get("Principal"))
         and not _restricted(st.get("Condition"))
     ]
     if public:

@@ -8,10 +8,8 @@ exists only when its describe call succeeded, so ``DomainName`` is always there.
 
 from __future__ import annotations
 
-
 from phiwatch.model import ConfigurationItem
-from phiwatch.rules.base import csv_list
-from phiwatch.rules.base import Result, RuleContext, compliant, get, non_compliant, rule
+from phiwatch.rules.base import Result, RuleContext, compliant, csv_list, get, non_compliant, rule
 
 CONF = "configuration."
 OS_READS = {CONF + "DomainName": "DescribeDomains"}

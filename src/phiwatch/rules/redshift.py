@@ -8,10 +8,8 @@ the parameter groups' ``require_ssl`` values in
 
 from __future__ import annotations
 
-
 from phiwatch.model import ConfigurationItem
-from phiwatch.rules.base import csv_list
-from phiwatch.rules.base import Result, RuleContext, compliant, describe_failure, get, insufficient, non_compliant, rule
+from phiwatch.rules.base import Result, RuleContext, compliant, csv_list, describe_failure, get, insufficient, non_compliant, rule
 
 CLUSTER = "AWS::Redshift::Cluster"
 CONF = "configuration."

@@ -10,8 +10,7 @@ import json
 from typing import Any
 
 from phiwatch.model import ACCOUNT_TYPE, ConfigurationItem
-from phiwatch.rules.base import as_list, csv_list
-from phiwatch.rules.base import Result, RuleContext, compliant, get, non_compliant, rule
+from phiwatch.rules.base import Result, RuleContext, as_list, compliant, csv_list, get, non_compliant, rule
 
 SUP = "supplementaryConfiguration."
 PUBLIC_GROUPS = (
@@ -85,8 +84,11 @@ def _public_access(item: ConfigurationItem, ctx: RuleContext, acl_perms: tuple[s
 
 @rule(
     "s3-bucket-public-read-prohibited",
-    reads={SUP + "AccessControlList": "GetBucketAcl", SUP + "BucketPolicy": "GetBucketPolicy",
-           SUP + "PublicAccessBlockConfiguration": "GetPublicAccessBlock"},
+    reads={
+        SUP + "AccessControlList": "GetBucketAcl",
+        SUP + "BucketPolicy": "GetBucketPolicy",
+        SUP + "PublicAccessBlockConfiguration": "GetPublicAccessBlock",
+    },
 )
 def s3_bucket_public_read_prohibited(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     return _public_access(item, ctx, ("READ", "FULL_CONTROL"), ("s3:Get", "s3:List"))
@@ -94,8 +96,11 @@ def s3_bucket_public_read_prohibited(item: ConfigurationItem, params: dict, ctx:
 
 @rule(
     "s3-bucket-public-write-prohibited",
-    reads={SUP + "AccessControlList": "GetBucketAcl", SUP + "BucketPolicy": "GetBucketPolicy",
-           SUP + "PublicAccessBlockConfiguration": "GetPublicAccessBlock"},
+    reads={
+        SUP + "AccessControlList": "GetBucketAcl",
+        SUP + "BucketPolicy": "GetBucketPolicy",
+        SUP + "PublicAccessBlockConfiguration": "GetPublicAccessBlock",
+    },
 )
 def s3_bucket_public_write_prohibited(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     return _public_access(item, ctx, ("WRITE", "FULL_CONTROL"), ("s3:Put", "s3:Delete", "s3:Replicate", "s3:Restore"))
@@ -230,7 +235,11 @@ def s3_event_notifications_enabled(item: ConfigurationItem, params: dict, ctx: R
     config = get(item, SUP + "BucketNotificationConfiguration") or {}
     targets = []
     events: set[str] = set()
-    for key, arn_key in (("TopicConfigurations", "TopicArn"), ("QueueConfigurations", "QueueArn"), ("LambdaFunctionConfigurations", "LambdaFunctionArn")):
+    for key, arn_key in (
+        ("TopicConfigurations", "TopicArn"),
+        ("QueueConfigurations", "QueueArn"),
+        ("LambdaFunctionConfigurations", "LambdaFunctionArn"),
+    ):
         for conf in config.get(key, []) or []:
             targets.append(conf.get(arn_key))
             events.update(conf.get("Events", []) or [])
@@ -245,8 +254,13 @@ def s3_event_notifications_enabled(item: ConfigurationItem, params: dict, ctx: R
     return compliant("event notifications configured")
 
 
-@rule("s3-version-lifecycle-policy-check", reads={SUP + "BucketLifecycleConfiguration": "GetBucketLifecycleConfiguration",
-                                                  SUP + "BucketVersioningConfiguration": "GetBucketVersioning"})
+@rule(
+    "s3-version-lifecycle-policy-check",
+    reads={
+        SUP + "BucketLifecycleConfiguration": "GetBucketLifecycleConfiguration",
+        SUP + "BucketVersioningConfiguration": "GetBucketVersioning",
+    },
+)
 def s3_version_lifecycle_policy_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
     names = csv_list(params.get("bucketNames"))
     if names and item.resourceId not in names:

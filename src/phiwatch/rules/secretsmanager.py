@@ -11,11 +11,11 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from phiwatch.model import ConfigurationItem
-from phiwatch.rules.base import csv_list
-from phiwatch.rules.base import Result, RuleContext, compliant, get, insufficient, non_compliant, rule
+from phiwatch.rules.base import Result, RuleContext, compliant, csv_list, get, insufficient, non_compliant, rule
 from phiwatch.rules.kms import key_matches, resolve_key
 
 AWS_MANAGED_ALIAS = "alias/aws/secretsmanager"
@@ -31,6 +31,7 @@ _DAYS = {d: i + 1 for i, d in enumerate(("SUN", "MON", "TUE", "WED", "THU", "FRI
 
 def _values(field: str, lo: int, hi: int, names: dict[str, int] | None = None) -> set[int]:
     """Values of a plain cron field (``*``, ``?``, lists, ranges, steps, names); ValueError otherwise."""
+
     def number(text: str) -> int:
         text = text.strip().upper()
         value = (names or {}).get(text)

@@ -9,8 +9,7 @@ means nothing: the rule then reports INSUFFICIENT_DATA.
 from __future__ import annotations
 
 from phiwatch.model import ConfigurationItem
-from phiwatch.rules.base import csv_list
-from phiwatch.rules.base import Result, RuleContext, compliant, describe_failure, get, insufficient, non_compliant, rule
+from phiwatch.rules.base import Result, RuleContext, compliant, csv_list, describe_failure, get, insufficient, non_compliant, rule
 from phiwatch.rules.kms import key_matches
 
 

@@ -51,14 +51,12 @@ def _compliance(item: ConfigurationItem, what: str) -> Result:
     return non_compliant(f"{what} compliance is {status or 'unknown'}{detail}")
 
 
-@rule("ec2-managedinstance-association-compliance-status-check",
-      reads={"configuration.Status": "ListResourceComplianceSummaries"})
+@rule("ec2-managedinstance-association-compliance-status-check", reads={"configuration.Status": "ListResourceComplianceSummaries"})
 def ec2_managedinstance_association_compliance_status_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     return _compliance(item, "association")
 
 
-@rule("ec2-managedinstance-patch-compliance-status-check",
-      reads={"configuration.Status": "ListResourceComplianceSummaries"})
+@rule("ec2-managedinstance-patch-compliance-status-check", reads={"configuration.Status": "ListResourceComplianceSummaries"})
 def ec2_managedinstance_patch_compliance_status_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     return _compliance(item, "patch")
 

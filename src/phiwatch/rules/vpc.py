@@ -31,11 +31,11 @@ Decisions where AWS's documentation leaves room (each follows the rule's documen
 from __future__ import annotations
 
 import ipaddress
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from phiwatch.model import ConfigurationItem
-from phiwatch.rules.base import csv_list
-from phiwatch.rules.base import Result, RuleContext, compliant, get, insufficient, non_compliant, not_applicable, rule
+from phiwatch.rules.base import Result, RuleContext, compliant, csv_list, get, insufficient, non_compliant, not_applicable, rule
 
 CONF = "configuration."
 SUP = "supplementaryConfiguration."

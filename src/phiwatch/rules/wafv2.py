@@ -13,11 +13,9 @@ re-evaluated (a full scan, ``--full``, re-evaluates at once).
 
 from __future__ import annotations
 
-
 from phiwatch.model import ConfigurationItem
 from phiwatch.rules._account import account_value
-from phiwatch.rules.base import csv_list
-from phiwatch.rules.base import Result, RuleContext, compliant, get, non_compliant, not_applicable, rule
+from phiwatch.rules.base import Result, RuleContext, compliant, csv_list, get, non_compliant, not_applicable, rule
 
 SUP = "supplementaryConfiguration."
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import os
 import time
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
+from alembic.util.exc import CommandError as AlembicCommandError
 from sqlalchemy import and_, create_engine, event, func, insert, inspect, or_, select, update
 from sqlalchemy.engine import Connection, CursorResult, Engine
-from alembic.util.exc import CommandError as AlembicCommandError
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
 from phiwatch.errors import CannotRunError, StoreNotFoundError, UsageError
@@ -45,8 +46,8 @@ def _utc(value: dt.datetime | None) -> dt.datetime | None:
     if value is None:
         return None
     if value.tzinfo is None:
-        return value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(dt.timezone.utc)
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
 
 
 def parse_time(text: str) -> dt.datetime:
@@ -100,9 +101,7 @@ class Store:
                 # one in-memory database shared by every thread (the default pool gives each its own)
                 from sqlalchemy.pool import StaticPool
 
-                self.engine: Engine = create_engine(
-                    self.url, future=True, poolclass=StaticPool, connect_args={"check_same_thread": False}
-                )
+                self.engine: Engine = create_engine(self.url, future=True, poolclass=StaticPool, connect_args={"check_same_thread": False})
             else:
                 self.engine = create_engine(self.url, future=True, pool_pre_ping=True)
         except ArgumentError as exc:
@@ -213,7 +212,7 @@ class Store:
 
     # -- writing items -----------------------------------------------------------------
     @contextmanager
-    def writer(self, run_id: int | None, batch: int = 200, max_seconds: float = 2.0) -> Iterator["Writer"]:
+    def writer(self, run_id: int | None, batch: int = 200, max_seconds: float = 2.0) -> Iterator[Writer]:
         w = Writer(self, run_id, batch, max_seconds)
         try:
             yield w
@@ -247,9 +246,7 @@ class Store:
         with self.engine.connect() as conn:
             rows = [dict(r) for r in conn.execute(query).mappings()]
             if rows:
-                tag_rows = conn.execute(
-                    select(resource_tags).where(resource_tags.c.resource_pk.in_([r["id"] for r in rows]))
-                ).mappings()
+                tag_rows = conn.execute(select(resource_tags).where(resource_tags.c.resource_pk.in_([r["id"] for r in rows]))).mappings()
                 by_pk: dict[int, dict[str, str]] = {}
                 for t in tag_rows:
                     by_pk.setdefault(t["resource_pk"], {})[t["key"]] = t["value"]
@@ -292,9 +289,7 @@ class Store:
 
     def history(self, resource_pk: int) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(versions).where(versions.c.resource_pk == resource_pk).order_by(versions.c.version)
-            ).mappings()
+            rows = conn.execute(select(versions).where(versions.c.resource_pk == resource_pk).order_by(versions.c.version)).mappings()
             out = []
             for r in rows:
                 d = dict(r)
@@ -385,31 +380,37 @@ class Writer:
         now = seen_at or utcnow()
         item.refresh_state_id()
         capture = _utc(dt.datetime.fromisoformat(item.configurationItemCaptureTime.replace("Z", "+00:00")))
-        row = conn.execute(
-            select(resources).where(
-                resources.c.account_id == item.accountId,
-                resources.c.region == item.awsRegion,
-                resources.c.resource_type == item.resourceType,
-                resources.c.resource_id == item.resourceId,
-            )
-        ).mappings().first()
-        if row is None:
-            pk = _inserted_pk(conn.execute(
-                insert(resources).values(
-                    account_id=item.accountId,
-                    region=item.awsRegion,
-                    resource_type=item.resourceType,
-                    resource_id=item.resourceId,
-                    resource_name=item.resourceName,
-                    arn=item.arn,
-                    status=item.configurationItemStatus,
-                    state_id=item.configurationStateId,
-                    version=1,
-                    first_seen=now,
-                    last_seen=now,
-                    last_changed=capture,
+        row = (
+            conn.execute(
+                select(resources).where(
+                    resources.c.account_id == item.accountId,
+                    resources.c.region == item.awsRegion,
+                    resources.c.resource_type == item.resourceType,
+                    resources.c.resource_id == item.resourceId,
                 )
-            ))
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            pk = _inserted_pk(
+                conn.execute(
+                    insert(resources).values(
+                        account_id=item.accountId,
+                        region=item.awsRegion,
+                        resource_type=item.resourceType,
+                        resource_id=item.resourceId,
+                        resource_name=item.resourceName,
+                        arn=item.arn,
+                        status=item.configurationItemStatus,
+                        state_id=item.configurationStateId,
+                        version=1,
+                        first_seen=now,
+                        last_seen=now,
+                        last_changed=capture,
+                    )
+                )
+            )
             self._insert_version(pk, 1, item, capture, changed_by)
             self._replace_tags(pk, item.tags, new=True)
             self.created += 1

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection, RowMapping
@@ -210,23 +211,45 @@ class FindingsWriter:
         if compliance == Compliance.NON_COMPLIANT:
             desired = EXCEPTED if exception else OPEN
             exc_values = (
-                dict(exception_owner=exception.owner, exception_justification=exception.justification, exception_expires=exception.expires.isoformat())
+                dict(
+                    exception_owner=exception.owner,
+                    exception_justification=exception.justification,
+                    exception_expires=exception.expires.isoformat(),
+                )
                 if exception
                 else dict(exception_owner=None, exception_justification=None, exception_expires=None)
             )
             if row is None:
-                self._insert_finding(dict(
-                    id=fid, rule_id=rule_id, resource_pk=resource_pk, status=desired, severity=severity,
-                    annotation=annotation, opened_at=self.now, updated_at=self.now, **exc_values,
-                ))
+                self._insert_finding(
+                    dict(
+                        id=fid,
+                        rule_id=rule_id,
+                        resource_pk=resource_pk,
+                        status=desired,
+                        severity=severity,
+                        annotation=annotation,
+                        opened_at=self.now,
+                        updated_at=self.now,
+                        **exc_values,
+                    )
+                )
                 event = "excepted" if exception else "opened"
                 self._event(fid, event, annotation)
                 return event
             if row["status"] not in ACTIVE:
-                self._update_finding(fid, row, dict(
-                    status=desired, severity=severity, annotation=annotation, opened_at=self.now,
-                    updated_at=self.now, resolved_at=None, **exc_values,
-                ))
+                self._update_finding(
+                    fid,
+                    row,
+                    dict(
+                        status=desired,
+                        severity=severity,
+                        annotation=annotation,
+                        opened_at=self.now,
+                        updated_at=self.now,
+                        resolved_at=None,
+                        **exc_values,
+                    ),
+                )
                 event = "excepted" if exception else "opened"
                 self._event(fid, event, annotation)
                 return event
@@ -257,18 +280,23 @@ class FindingsWriter:
             return None
         if row["status"] == EXCEPTED and exception is None:
             self.conn.execute(
-                update(findings).where(findings.c.id == fid).values(
-                    status=OPEN, updated_at=self.now, exception_owner=None, exception_justification=None, exception_expires=None
-                )
+                update(findings)
+                .where(findings.c.id == fid)
+                .values(status=OPEN, updated_at=self.now, exception_owner=None, exception_justification=None, exception_expires=None)
             )
             event = "exception_expired" if expired else "opened"
             self._event(fid, event, row["annotation"])
             return event
         if row["status"] == OPEN and exception is not None:
             self.conn.execute(
-                update(findings).where(findings.c.id == fid).values(
-                    status=EXCEPTED, updated_at=self.now, exception_owner=exception.owner,
-                    exception_justification=exception.justification, exception_expires=exception.expires.isoformat(),
+                update(findings)
+                .where(findings.c.id == fid)
+                .values(
+                    status=EXCEPTED,
+                    updated_at=self.now,
+                    exception_owner=exception.owner,
+                    exception_justification=exception.justification,
+                    exception_expires=exception.expires.isoformat(),
                 )
             )
             self._event(fid, "excepted", row["annotation"])
@@ -293,8 +321,15 @@ class FindingsWriter:
             self.conn.execute(insert(periodic_runs).values(rule_id=rule_id, last_run=self.now))
 
 
-_KIND_ORDER = {"eval_delete": 0, "eval_update": 1, "eval_insert": 2, "finding_insert": 3, "event_insert": 5,
-               "state_update": 6, "state_insert": 7}
+_KIND_ORDER = {
+    "eval_delete": 0,
+    "eval_update": 1,
+    "eval_insert": 2,
+    "finding_insert": 3,
+    "event_insert": 5,
+    "state_update": 6,
+    "state_insert": 7,
+}
 
 
 def _flush_order(kind: Any) -> tuple[int, str]:
@@ -303,9 +338,19 @@ def _flush_order(kind: Any) -> tuple[int, str]:
 
 
 def active_findings(conn: Connection) -> Iterator[dict[str, Any]]:
-    query = select(findings, resources.c.arn, resources.c.resource_id, resources.c.resource_name, resources.c.resource_type,
-                   resources.c.account_id, resources.c.region, resources.c.status.label("resource_status")).join(
-        resources, resources.c.id == findings.c.resource_pk
-    ).where(findings.c.status.in_(ACTIVE))
+    query = (
+        select(
+            findings,
+            resources.c.arn,
+            resources.c.resource_id,
+            resources.c.resource_name,
+            resources.c.resource_type,
+            resources.c.account_id,
+            resources.c.region,
+            resources.c.status.label("resource_status"),
+        )
+        .join(resources, resources.c.id == findings.c.resource_pk)
+        .where(findings.c.status.in_(ACTIVE))
+    )
     for row in conn.execute(query).mappings():
         yield dict(row)

@@ -42,9 +42,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from phiwatch.model import ACCOUNT_TYPE
 
@@ -255,8 +256,17 @@ _RESP = "responseElements"
 # EC2 CreateTags/DeleteTags: the resource type from the id's prefix
 _EC2_TAGGED = "requestParameters.resourcesSet.items[].resourceId"
 _EC2_PREFIXES = {
-    "sg-": SG, "vol-": VOLUME, "snap-": SNAPSHOT, "i-": INSTANCE, "eipalloc-": EIP, "vpc-": VPC,
-    "subnet-": SUBNET, "acl-": NACL, "igw-": IGW, "rtb-": ROUTE_TABLE, "vpn-": VPN_CONNECTION,
+    "sg-": SG,
+    "vol-": VOLUME,
+    "snap-": SNAPSHOT,
+    "i-": INSTANCE,
+    "eipalloc-": EIP,
+    "vpc-": VPC,
+    "subnet-": SUBNET,
+    "acl-": NACL,
+    "igw-": IGW,
+    "rtb-": ROUTE_TABLE,
+    "vpn-": VPN_CONNECTION,
 }
 _EC2_TAG_TARGETS = tuple(
     Target(t, (R(_EC2_TAGGED, rf"^({re.escape(prefix)}[0-9a-zA-Z]+)$"),), optional=True) for prefix, t in _EC2_PREFIXES.items()
@@ -265,345 +275,758 @@ _EC2_TAG_TARGETS = tuple(
 _RDS_TAGGED = "requestParameters.resourceName"
 
 # newer EC2 calls are recorded with the request wrapped: requestParameters.<Call>Request.VpnConnectionId
-_VPN_WRAPPED = ("ModifyVpnConnection", "ModifyVpnConnectionOptions", "ModifyVpnTunnelOptions", "ModifyVpnTunnelCertificate", "ReplaceVpnTunnel")
+_VPN_WRAPPED = (
+    "ModifyVpnConnection",
+    "ModifyVpnConnectionOptions",
+    "ModifyVpnTunnelOptions",
+    "ModifyVpnTunnelCertificate",
+    "ReplaceVpnTunnel",
+)
 _KINESIS_STREAM_ARN = r"^arn:[^:]+:kinesis:[^:]*:[^:]*:stream/([^/]+)$"
 _WEB_ACL_ARN = r"^arn:[^:]+:wafv2:[^:]*:[^:]*:(?:regional|global)/webacl/[^/]+/([^/]+)$"
 
 #: THE table. Keep it sorted by service; every collected resource type appears at least once.
 TABLE: tuple[Mapping, ...] = (
     # -- S3 (collector s3) ------------------------------------------------------------------
-    Mapping("s3.amazonaws.com", _names(
-        "CreateBucket DeleteBucket PutBucketLogging PutBucketEncryption DeleteBucketEncryption "
-        "PutBucketPolicy DeleteBucketPolicy PutBucketAcl PutBucketVersioning "
-        "PutBucketPublicAccessBlock DeleteBucketPublicAccessBlock PutPublicAccessBlock DeletePublicAccessBlock "
-        "PutBucketOwnershipControls DeleteBucketOwnershipControls PutBucketReplication DeleteBucketReplication "
-        "PutObjectLockConfiguration PutBucketObjectLockConfiguration PutBucketLifecycle PutBucketLifecycleConfiguration "
-        "DeleteBucketLifecycle PutBucketNotification PutBucketNotificationConfiguration "
-        "PutBucketTagging DeleteBucketTagging"),
-        (Target(S3_BUCKET, (P("requestParameters.bucketName"),)),)),
-    Mapping("s3.amazonaws.com", _names("PutAccountPublicAccessBlock DeleteAccountPublicAccessBlock"),
-            (_account("s3", GLOBAL),)),
+    Mapping(
+        "s3.amazonaws.com",
+        _names(
+            "CreateBucket DeleteBucket PutBucketLogging PutBucketEncryption DeleteBucketEncryption "
+            "PutBucketPolicy DeleteBucketPolicy PutBucketAcl PutBucketVersioning "
+            "PutBucketPublicAccessBlock DeleteBucketPublicAccessBlock PutPublicAccessBlock DeletePublicAccessBlock "
+            "PutBucketOwnershipControls DeleteBucketOwnershipControls PutBucketReplication DeleteBucketReplication "
+            "PutObjectLockConfiguration PutBucketObjectLockConfiguration PutBucketLifecycle PutBucketLifecycleConfiguration "
+            "DeleteBucketLifecycle PutBucketNotification PutBucketNotificationConfiguration "
+            "PutBucketTagging DeleteBucketTagging"
+        ),
+        (Target(S3_BUCKET, (P("requestParameters.bucketName"),)),),
+    ),
+    Mapping("s3.amazonaws.com", _names("PutAccountPublicAccessBlock DeleteAccountPublicAccessBlock"), (_account("s3", GLOBAL),)),
     # -- EC2 (collector ec2): security groups, volumes, snapshots, instances, EIPs, EBS defaults --
-    Mapping(_EC2, _names(
-        "AuthorizeSecurityGroupIngress AuthorizeSecurityGroupEgress RevokeSecurityGroupIngress "
-        "RevokeSecurityGroupEgress UpdateSecurityGroupRuleDescriptionsIngress "
-        "UpdateSecurityGroupRuleDescriptionsEgress ModifySecurityGroupRules CreateSecurityGroup DeleteSecurityGroup"),
-        (Target(SG, (P("requestParameters.groupId"), P("responseElements.groupId"),
-                     P("requestParameters.ModifySecurityGroupRulesRequest.GroupId"), P("requestParameters.groupName"))),)),
-    Mapping(_EC2, _names("CreateVolume DeleteVolume ModifyVolume ModifyVolumeAttribute EnableVolumeIO"),
-            (Target(VOLUME, (P("requestParameters.volumeId"), P("responseElements.volumeId"),
-                             P("requestParameters.ModifyVolumeRequest.VolumeId"))),)),
-    Mapping(_EC2, _names("AttachVolume DetachVolume"),
-            (Target(VOLUME, (P("requestParameters.volumeId"),)), Target(INSTANCE, (P("requestParameters.instanceId"),)))),
-    Mapping(_EC2, _names("CreateSnapshot CreateSnapshots CopySnapshot DeleteSnapshot ModifySnapshotAttribute ResetSnapshotAttribute"),
-            (Target(SNAPSHOT, (P("requestParameters.snapshotId"), P("responseElements.snapshotId"),
-                               P("responseElements.snapshotSet.items[].snapshotId"))),)),
-    Mapping(_EC2, _names(
-        "RunInstances TerminateInstances StartInstances StopInstances ModifyInstanceAttribute "
-        "ModifyInstanceMetadataOptions AssociateIamInstanceProfile DisassociateIamInstanceProfile "
-        "ReplaceIamInstanceProfileAssociation ModifyNetworkInterfaceAttribute"),
-        (Target(INSTANCE, (P("requestParameters.instanceId"), P("requestParameters.instancesSet.items[].instanceId"),
-                           P("responseElements.instancesSet.items[].instanceId"),
-                           P("requestParameters.ModifyInstanceMetadataOptionsRequest.InstanceId"),
-                           P("requestParameters.AssociateIamInstanceProfileRequest.InstanceId"))),)),
-    Mapping(_EC2, _names("AllocateAddress ReleaseAddress AssociateAddress DisassociateAddress"),
-            (Target(EIP, (P("requestParameters.allocationId"), P("responseElements.allocationId"), P("requestParameters.publicIp"))),
-             Target(INSTANCE, (P("requestParameters.instanceId"),), optional=True))),
-    Mapping(_EC2, _names("EnableEbsEncryptionByDefault DisableEbsEncryptionByDefault ModifyEbsDefaultKmsKeyId ResetEbsDefaultKmsKeyId"),
-            (_account("ec2"),)),
+    Mapping(
+        _EC2,
+        _names(
+            "AuthorizeSecurityGroupIngress AuthorizeSecurityGroupEgress RevokeSecurityGroupIngress "
+            "RevokeSecurityGroupEgress UpdateSecurityGroupRuleDescriptionsIngress "
+            "UpdateSecurityGroupRuleDescriptionsEgress ModifySecurityGroupRules CreateSecurityGroup DeleteSecurityGroup"
+        ),
+        (
+            Target(
+                SG,
+                (
+                    P("requestParameters.groupId"),
+                    P("responseElements.groupId"),
+                    P("requestParameters.ModifySecurityGroupRulesRequest.GroupId"),
+                    P("requestParameters.groupName"),
+                ),
+            ),
+        ),
+    ),
+    Mapping(
+        _EC2,
+        _names("CreateVolume DeleteVolume ModifyVolume ModifyVolumeAttribute EnableVolumeIO"),
+        (
+            Target(
+                VOLUME,
+                (P("requestParameters.volumeId"), P("responseElements.volumeId"), P("requestParameters.ModifyVolumeRequest.VolumeId")),
+            ),
+        ),
+    ),
+    Mapping(
+        _EC2,
+        _names("AttachVolume DetachVolume"),
+        (Target(VOLUME, (P("requestParameters.volumeId"),)), Target(INSTANCE, (P("requestParameters.instanceId"),))),
+    ),
+    Mapping(
+        _EC2,
+        _names("CreateSnapshot CreateSnapshots CopySnapshot DeleteSnapshot ModifySnapshotAttribute ResetSnapshotAttribute"),
+        (
+            Target(
+                SNAPSHOT,
+                (P("requestParameters.snapshotId"), P("responseElements.snapshotId"), P("responseElements.snapshotSet.items[].snapshotId")),
+            ),
+        ),
+    ),
+    Mapping(
+        _EC2,
+        _names(
+            "RunInstances TerminateInstances StartInstances StopInstances ModifyInstanceAttribute "
+            "ModifyInstanceMetadataOptions AssociateIamInstanceProfile DisassociateIamInstanceProfile "
+            "ReplaceIamInstanceProfileAssociation ModifyNetworkInterfaceAttribute"
+        ),
+        (
+            Target(
+                INSTANCE,
+                (
+                    P("requestParameters.instanceId"),
+                    P("requestParameters.instancesSet.items[].instanceId"),
+                    P("responseElements.instancesSet.items[].instanceId"),
+                    P("requestParameters.ModifyInstanceMetadataOptionsRequest.InstanceId"),
+                    P("requestParameters.AssociateIamInstanceProfileRequest.InstanceId"),
+                ),
+            ),
+        ),
+    ),
+    Mapping(
+        _EC2,
+        _names("AllocateAddress ReleaseAddress AssociateAddress DisassociateAddress"),
+        (
+            Target(EIP, (P("requestParameters.allocationId"), P("responseElements.allocationId"), P("requestParameters.publicIp"))),
+            Target(INSTANCE, (P("requestParameters.instanceId"),), optional=True),
+        ),
+    ),
+    Mapping(
+        _EC2,
+        _names("EnableEbsEncryptionByDefault DisableEbsEncryptionByDefault ModifyEbsDefaultKmsKeyId ResetEbsDefaultKmsKeyId"),
+        (_account("ec2"),),
+    ),
     Mapping(_EC2, _names("CreateTags DeleteTags"), _EC2_TAG_TARGETS),
     # -- VPC networking (collector vpc; CloudTrail source ec2) ----------------------------------
-    Mapping(_EC2, _names("CreateVpc DeleteVpc ModifyVpcAttribute CreateFlowLogs DeleteFlowLogs"),
-            (Target(VPC, (P("requestParameters.vpcId"), P("responseElements.vpc.vpcId"),
-                          P("requestParameters.CreateFlowLogsRequest.ResourceId"))),)),
-    Mapping(_EC2, _names("CreateSubnet DeleteSubnet ModifySubnetAttribute"),
-            (Target(SUBNET, (P("requestParameters.subnetId"), P("responseElements.subnet.subnetId"))),)),
-    Mapping(_EC2, _names(
-        "CreateNetworkAcl DeleteNetworkAcl CreateNetworkAclEntry ReplaceNetworkAclEntry DeleteNetworkAclEntry "
-        "ReplaceNetworkAclAssociation"),
-        (Target(NACL, (P("requestParameters.networkAclId"), P("responseElements.networkAcl.networkAclId"))),)),
-    Mapping(_EC2, _names("CreateInternetGateway DeleteInternetGateway AttachInternetGateway DetachInternetGateway"),
-            (Target(IGW, (P("requestParameters.internetGatewayId"), P("responseElements.internetGateway.internetGatewayId"))),)),
-    Mapping(_EC2, _names(
-        "CreateRouteTable DeleteRouteTable CreateRoute ReplaceRoute DeleteRoute AssociateRouteTable "
-        "DisassociateRouteTable ReplaceRouteTableAssociation"),
-        (Target(ROUTE_TABLE, (P("requestParameters.routeTableId"), P("responseElements.routeTable.routeTableId"))),)),
+    Mapping(
+        _EC2,
+        _names("CreateVpc DeleteVpc ModifyVpcAttribute CreateFlowLogs DeleteFlowLogs"),
+        (
+            Target(
+                VPC,
+                (P("requestParameters.vpcId"), P("responseElements.vpc.vpcId"), P("requestParameters.CreateFlowLogsRequest.ResourceId")),
+            ),
+        ),
+    ),
+    Mapping(
+        _EC2,
+        _names("CreateSubnet DeleteSubnet ModifySubnetAttribute"),
+        (Target(SUBNET, (P("requestParameters.subnetId"), P("responseElements.subnet.subnetId"))),),
+    ),
+    Mapping(
+        _EC2,
+        _names(
+            "CreateNetworkAcl DeleteNetworkAcl CreateNetworkAclEntry ReplaceNetworkAclEntry DeleteNetworkAclEntry "
+            "ReplaceNetworkAclAssociation"
+        ),
+        (Target(NACL, (P("requestParameters.networkAclId"), P("responseElements.networkAcl.networkAclId"))),),
+    ),
+    Mapping(
+        _EC2,
+        _names("CreateInternetGateway DeleteInternetGateway AttachInternetGateway DetachInternetGateway"),
+        (Target(IGW, (P("requestParameters.internetGatewayId"), P("responseElements.internetGateway.internetGatewayId"))),),
+    ),
+    Mapping(
+        _EC2,
+        _names(
+            "CreateRouteTable DeleteRouteTable CreateRoute ReplaceRoute DeleteRoute AssociateRouteTable "
+            "DisassociateRouteTable ReplaceRouteTableAssociation"
+        ),
+        (Target(ROUTE_TABLE, (P("requestParameters.routeTableId"), P("responseElements.routeTable.routeTableId"))),),
+    ),
     # -- Site-to-Site VPN (collector vpn; CloudTrail source ec2) -----------------------------------
-    Mapping(_EC2, _names(
-        "CreateVpnConnection DeleteVpnConnection CreateVpnConnectionRoute DeleteVpnConnectionRoute " + " ".join(_VPN_WRAPPED)),
-        (Target(VPN_CONNECTION, (P("requestParameters.vpnConnectionId"), P("responseElements.vpnConnection.vpnConnectionId"),
-                                 *(P(f"requestParameters.{call}Request.VpnConnectionId") for call in _VPN_WRAPPED))),)),
+    Mapping(
+        _EC2,
+        _names("CreateVpnConnection DeleteVpnConnection CreateVpnConnectionRoute DeleteVpnConnectionRoute " + " ".join(_VPN_WRAPPED)),
+        (
+            Target(
+                VPN_CONNECTION,
+                (
+                    P("requestParameters.vpnConnectionId"),
+                    P("responseElements.vpnConnection.vpnConnectionId"),
+                    *(P(f"requestParameters.{call}Request.VpnConnectionId") for call in _VPN_WRAPPED),
+                ),
+            ),
+        ),
+    ),
     # -- IAM (collector iam, global) --------------------------------------------------------------
-    Mapping("iam.amazonaws.com", _names(
-        "CreateUser DeleteUser UpdateUser TagUser UntagUser CreateLoginProfile UpdateLoginProfile DeleteLoginProfile "
-        "AttachUserPolicy DetachUserPolicy PutUserPolicy DeleteUserPolicy AddUserToGroup RemoveUserFromGroup "
-        "PutUserPermissionsBoundary DeleteUserPermissionsBoundary"),
-        (Target(IAM_USER, (P("requestParameters.userName"),)),)),
-    Mapping("iam.amazonaws.com", _names("CreateAccessKey UpdateAccessKey DeleteAccessKey"),
-            # without userName the caller changed its own keys (root: the account summary)
-            (Target(IAM_USER, (P("requestParameters.userName"), P("userIdentity.userName"))), _account("iam", GLOBAL))),
-    Mapping("iam.amazonaws.com", _names(
-        "EnableMFADevice DeactivateMFADevice ResyncMFADevice CreateVirtualMFADevice DeleteVirtualMFADevice"),
-        (Target(IAM_USER, (P("requestParameters.userName"),), optional=True), _account("iam", GLOBAL))),
-    Mapping("iam.amazonaws.com", _names(
-        "CreateGroup DeleteGroup UpdateGroup AttachGroupPolicy DetachGroupPolicy PutGroupPolicy DeleteGroupPolicy"),
-        (Target(IAM_GROUP, (P("requestParameters.groupName"),)),
-         Target(IAM_POLICY, (P("requestParameters.policyArn"),), optional=True))),
-    Mapping("iam.amazonaws.com", _names(
-        "CreateRole DeleteRole UpdateRole UpdateRoleDescription UpdateAssumeRolePolicy TagRole UntagRole "
-        "AttachRolePolicy DetachRolePolicy PutRolePolicy DeleteRolePolicy PutRolePermissionsBoundary "
-        "DeleteRolePermissionsBoundary AddRoleToInstanceProfile RemoveRoleFromInstanceProfile"),
-        (Target(IAM_ROLE, (P("requestParameters.roleName"),)),
-         Target(IAM_POLICY, (P("requestParameters.policyArn"),), optional=True))),
-    Mapping("iam.amazonaws.com", _names("AttachUserPolicy DetachUserPolicy"),
-            (Target(IAM_POLICY, (P("requestParameters.policyArn"),), optional=True),)),
-    Mapping("iam.amazonaws.com", _names(
-        "CreatePolicy DeletePolicy CreatePolicyVersion DeletePolicyVersion SetDefaultPolicyVersion TagPolicy UntagPolicy"),
-        (Target(IAM_POLICY, (P("requestParameters.policyArn"), P("responseElements.policy.arn"))),)),
-    Mapping("iam.amazonaws.com", _names("UpdateAccountPasswordPolicy DeleteAccountPasswordPolicy"),
-            (_account("iam", GLOBAL),)),
+    Mapping(
+        "iam.amazonaws.com",
+        _names(
+            "CreateUser DeleteUser UpdateUser TagUser UntagUser CreateLoginProfile UpdateLoginProfile DeleteLoginProfile "
+            "AttachUserPolicy DetachUserPolicy PutUserPolicy DeleteUserPolicy AddUserToGroup RemoveUserFromGroup "
+            "PutUserPermissionsBoundary DeleteUserPermissionsBoundary"
+        ),
+        (Target(IAM_USER, (P("requestParameters.userName"),)),),
+    ),
+    Mapping(
+        "iam.amazonaws.com",
+        _names("CreateAccessKey UpdateAccessKey DeleteAccessKey"),
+        # without userName the caller changed its own keys (root: the account summary)
+        (Target(IAM_USER, (P("requestParameters.userName"), P("userIdentity.userName"))), _account("iam", GLOBAL)),
+    ),
+    Mapping(
+        "iam.amazonaws.com",
+        _names("EnableMFADevice DeactivateMFADevice ResyncMFADevice CreateVirtualMFADevice DeleteVirtualMFADevice"),
+        (Target(IAM_USER, (P("requestParameters.userName"),), optional=True), _account("iam", GLOBAL)),
+    ),
+    Mapping(
+        "iam.amazonaws.com",
+        _names("CreateGroup DeleteGroup UpdateGroup AttachGroupPolicy DetachGroupPolicy PutGroupPolicy DeleteGroupPolicy"),
+        (Target(IAM_GROUP, (P("requestParameters.groupName"),)), Target(IAM_POLICY, (P("requestParameters.policyArn"),), optional=True)),
+    ),
+    Mapping(
+        "iam.amazonaws.com",
+        _names(
+            "CreateRole DeleteRole UpdateRole UpdateRoleDescription UpdateAssumeRolePolicy TagRole UntagRole "
+            "AttachRolePolicy DetachRolePolicy PutRolePolicy DeleteRolePolicy PutRolePermissionsBoundary "
+            "DeleteRolePermissionsBoundary AddRoleToInstanceProfile RemoveRoleFromInstanceProfile"
+        ),
+        (Target(IAM_ROLE, (P("requestParameters.roleName"),)), Target(IAM_POLICY, (P("requestParameters.policyArn"),), optional=True)),
+    ),
+    Mapping(
+        "iam.amazonaws.com",
+        _names("AttachUserPolicy DetachUserPolicy"),
+        (Target(IAM_POLICY, (P("requestParameters.policyArn"),), optional=True),),
+    ),
+    Mapping(
+        "iam.amazonaws.com",
+        _names("CreatePolicy DeletePolicy CreatePolicyVersion DeletePolicyVersion SetDefaultPolicyVersion TagPolicy UntagPolicy"),
+        (Target(IAM_POLICY, (P("requestParameters.policyArn"), P("responseElements.policy.arn"))),),
+    ),
+    Mapping("iam.amazonaws.com", _names("UpdateAccountPasswordPolicy DeleteAccountPasswordPolicy"), (_account("iam", GLOBAL),)),
     # -- CloudTrail (collector cloudtrail; the account item lists the region's trails) -----------
-    Mapping("cloudtrail.amazonaws.com", _names(
-        "CreateTrail DeleteTrail UpdateTrail StartLogging StopLogging PutEventSelectors PutInsightSelectors"),
-        (Target(TRAIL, (P("requestParameters.name"), P("responseElements.trailARN"))), _account("cloudtrail"))),
-    Mapping("cloudtrail.amazonaws.com", _names("AddTags RemoveTags"),
-            (Target(TRAIL, (P("requestParameters.resourceId"),)),)),
+    Mapping(
+        "cloudtrail.amazonaws.com",
+        _names("CreateTrail DeleteTrail UpdateTrail StartLogging StopLogging PutEventSelectors PutInsightSelectors"),
+        (Target(TRAIL, (P("requestParameters.name"), P("responseElements.trailARN"))), _account("cloudtrail")),
+    ),
+    Mapping("cloudtrail.amazonaws.com", _names("AddTags RemoveTags"), (Target(TRAIL, (P("requestParameters.resourceId"),)),)),
     # -- KMS --------------------------------------------------------------------------------------
-    Mapping("kms.amazonaws.com", _names(
-        "CreateKey EnableKeyRotation DisableKeyRotation ScheduleKeyDeletion CancelKeyDeletion EnableKey DisableKey "
-        "PutKeyPolicy UpdateKeyDescription TagResource UntagResource CreateAlias UpdateAlias DeleteAlias"),
-        (Target(KMS_KEY, (P("requestParameters.keyId"), P("responseElements.keyMetadata.keyId"),
-                          P("requestParameters.targetKeyId"))),)),
+    Mapping(
+        "kms.amazonaws.com",
+        _names(
+            "CreateKey EnableKeyRotation DisableKeyRotation ScheduleKeyDeletion CancelKeyDeletion EnableKey DisableKey "
+            "PutKeyPolicy UpdateKeyDescription TagResource UntagResource CreateAlias UpdateAlias DeleteAlias"
+        ),
+        (Target(KMS_KEY, (P("requestParameters.keyId"), P("responseElements.keyMetadata.keyId"), P("requestParameters.targetKeyId"))),),
+    ),
     # -- RDS --------------------------------------------------------------------------------------
-    Mapping("rds.amazonaws.com", _names(
-        "CreateDBInstance CreateDBInstanceReadReplica RestoreDBInstanceFromDBSnapshot ModifyDBInstance DeleteDBInstance "
-        "StartDBInstance StopDBInstance"),
-        (Target(DB_INSTANCE, (P("requestParameters.dBInstanceIdentifier"),)),)),
-    Mapping("rds.amazonaws.com", _names("CreateDBCluster ModifyDBCluster DeleteDBCluster StartDBCluster StopDBCluster"),
-            (Target(DB_CLUSTER, (P("requestParameters.dBClusterIdentifier"),)),)),
-    Mapping("rds.amazonaws.com", _names("CreateDBSnapshot CopyDBSnapshot DeleteDBSnapshot ModifyDBSnapshotAttribute ModifyDBSnapshot"),
-            (Target(DB_SNAPSHOT, (P("requestParameters.dBSnapshotIdentifier"), P("requestParameters.targetDBSnapshotIdentifier"))),)),
-    Mapping("rds.amazonaws.com", _names(
-        "CreateDBClusterSnapshot CopyDBClusterSnapshot DeleteDBClusterSnapshot ModifyDBClusterSnapshotAttribute"),
-        (Target(DB_CLUSTER_SNAPSHOT, (P("requestParameters.dBClusterSnapshotIdentifier"),
-                                      P("requestParameters.targetDBClusterSnapshotIdentifier"))),)),
-    Mapping("rds.amazonaws.com", _names("AddTagsToResource RemoveTagsFromResource"), (
-        Target(DB_INSTANCE, (R(_RDS_TAGGED, r"^arn:[^:]+:rds:[^:]*:[^:]*:db:(.+)$"),), optional=True),
-        Target(DB_CLUSTER, (R(_RDS_TAGGED, r"^arn:[^:]+:rds:[^:]*:[^:]*:cluster:(.+)$"),), optional=True),
-        Target(DB_SNAPSHOT, (R(_RDS_TAGGED, r"^arn:[^:]+:rds:[^:]*:[^:]*:snapshot:(.+)$"),), optional=True),
-        Target(DB_CLUSTER_SNAPSHOT, (R(_RDS_TAGGED, r"^arn:[^:]+:rds:[^:]*:[^:]*:cluster-snapshot:(.+)$"),), optional=True),
-    )),
+    Mapping(
+        "rds.amazonaws.com",
+        _names(
+            "CreateDBInstance CreateDBInstanceReadReplica RestoreDBInstanceFromDBSnapshot ModifyDBInstance DeleteDBInstance "
+            "StartDBInstance StopDBInstance"
+        ),
+        (Target(DB_INSTANCE, (P("requestParameters.dBInstanceIdentifier"),)),),
+    ),
+    Mapping(
+        "rds.amazonaws.com",
+        _names("CreateDBCluster ModifyDBCluster DeleteDBCluster StartDBCluster StopDBCluster"),
+        (Target(DB_CLUSTER, (P("requestParameters.dBClusterIdentifier"),)),),
+    ),
+    Mapping(
+        "rds.amazonaws.com",
+        _names("CreateDBSnapshot CopyDBSnapshot DeleteDBSnapshot ModifyDBSnapshotAttribute ModifyDBSnapshot"),
+        (Target(DB_SNAPSHOT, (P("requestParameters.dBSnapshotIdentifier"), P("requestParameters.targetDBSnapshotIdentifier"))),),
+    ),
+    Mapping(
+        "rds.amazonaws.com",
+        _names("CreateDBClusterSnapshot CopyDBClusterSnapshot DeleteDBClusterSnapshot ModifyDBClusterSnapshotAttribute"),
+        (
+            Target(
+                DB_CLUSTER_SNAPSHOT,
+                (P("requestParameters.dBClusterSnapshotIdentifier"), P("requestParameters.targetDBClusterSnapshotIdentifier")),
+            ),
+        ),
+    ),
+    Mapping(
+        "rds.amazonaws.com",
+        _names("AddTagsToResource RemoveTagsFromResource"),
+        (
+            Target(DB_INSTANCE, (R(_RDS_TAGGED, r"^arn:[^:]+:rds:[^:]*:[^:]*:db:(.+)$"),), optional=True),
+            Target(DB_CLUSTER, (R(_RDS_TAGGED, r"^arn:[^:]+:rds:[^:]*:[^:]*:cluster:(.+)$"),), optional=True),
+            Target(DB_SNAPSHOT, (R(_RDS_TAGGED, r"^arn:[^:]+:rds:[^:]*:[^:]*:snapshot:(.+)$"),), optional=True),
+            Target(DB_CLUSTER_SNAPSHOT, (R(_RDS_TAGGED, r"^arn:[^:]+:rds:[^:]*:[^:]*:cluster-snapshot:(.+)$"),), optional=True),
+        ),
+    ),
     # -- DynamoDB (tables; Application Auto Scaling of tables) -------------------------------------
-    Mapping("dynamodb.amazonaws.com", _names(
-        "CreateTable DeleteTable UpdateTable UpdateContinuousBackups TagResource UntagResource UpdateTimeToLive"),
-        (Target(DYNAMODB_TABLE, (P("requestParameters.tableName"), P("requestParameters.resourceArn"))),)),
-    Mapping("application-autoscaling.amazonaws.com", _names(
-        "RegisterScalableTarget DeregisterScalableTarget PutScalingPolicy DeleteScalingPolicy"),
+    Mapping(
+        "dynamodb.amazonaws.com",
+        _names("CreateTable DeleteTable UpdateTable UpdateContinuousBackups TagResource UntagResource UpdateTimeToLive"),
+        (Target(DYNAMODB_TABLE, (P("requestParameters.tableName"), P("requestParameters.resourceArn"))),),
+    ),
+    Mapping(
+        "application-autoscaling.amazonaws.com",
+        _names("RegisterScalableTarget DeregisterScalableTarget PutScalingPolicy DeleteScalingPolicy"),
         (Target(DYNAMODB_TABLE, (R("requestParameters.resourceId", r"^table/([^/]+).*$"),)),),
-        when=(("requestParameters.serviceNamespace", ("dynamodb",)),)),
+        when=(("requestParameters.serviceNamespace", ("dynamodb",)),),
+    ),
     # -- CloudWatch Logs and alarms (collector logs) ------------------------------------------------
-    Mapping("logs.amazonaws.com", _names(
-        "CreateLogGroup DeleteLogGroup PutRetentionPolicy DeleteRetentionPolicy AssociateKmsKey DisassociateKmsKey "
-        "TagLogGroup UntagLogGroup TagResource UntagResource"),
-        (Target(LOG_GROUP, (P("requestParameters.logGroupName"),
-                            R("requestParameters.resourceArn", r"^arn:[^:]+:logs:[^:]*:[^:]*:log-group:([^:]+)(:\*)?$"))),)),
-    Mapping("monitoring.amazonaws.com", _names(
-        "PutMetricAlarm DeleteAlarms EnableAlarmActions DisableAlarmActions TagResource UntagResource"),
-        (Target(ALARM, (P("requestParameters.alarmName"), P("requestParameters.alarmNames"), P("requestParameters.resourceARN"))),)),
+    Mapping(
+        "logs.amazonaws.com",
+        _names(
+            "CreateLogGroup DeleteLogGroup PutRetentionPolicy DeleteRetentionPolicy AssociateKmsKey DisassociateKmsKey "
+            "TagLogGroup UntagLogGroup TagResource UntagResource"
+        ),
+        (
+            Target(
+                LOG_GROUP,
+                (
+                    P("requestParameters.logGroupName"),
+                    R("requestParameters.resourceArn", r"^arn:[^:]+:logs:[^:]*:[^:]*:log-group:([^:]+)(:\*)?$"),
+                ),
+            ),
+        ),
+    ),
+    Mapping(
+        "monitoring.amazonaws.com",
+        _names("PutMetricAlarm DeleteAlarms EnableAlarmActions DisableAlarmActions TagResource UntagResource"),
+        (Target(ALARM, (P("requestParameters.alarmName"), P("requestParameters.alarmNames"), P("requestParameters.resourceARN"))),),
+    ),
     # -- SNS ----------------------------------------------------------------------------------------
-    Mapping("sns.amazonaws.com", _names(
-        "CreateTopic DeleteTopic SetTopicAttributes AddPermission RemovePermission TagResource UntagResource"),
-        (Target(TOPIC, (P("requestParameters.topicArn"), P("responseElements.topicArn"), P("requestParameters.resourceArn"))),)),
+    Mapping(
+        "sns.amazonaws.com",
+        _names("CreateTopic DeleteTopic SetTopicAttributes AddPermission RemovePermission TagResource UntagResource"),
+        (Target(TOPIC, (P("requestParameters.topicArn"), P("responseElements.topicArn"), P("requestParameters.resourceArn"))),),
+    ),
     # -- Secrets Manager (metadata only) ---------------------------------------------------------------
-    Mapping("secretsmanager.amazonaws.com", _names(
-        "CreateSecret DeleteSecret RestoreSecret UpdateSecret RotateSecret CancelRotateSecret TagResource UntagResource "
-        "PutResourcePolicy DeleteResourcePolicy ReplicateSecretToRegions PutSecretValue UpdateSecretVersionStage"),
-        (Target(SECRET, (P("requestParameters.secretId"), P("responseElements.aRN"), P("responseElements.arn"),
-                         P("requestParameters.name"))),)),
+    Mapping(
+        "secretsmanager.amazonaws.com",
+        _names(
+            "CreateSecret DeleteSecret RestoreSecret UpdateSecret RotateSecret CancelRotateSecret TagResource UntagResource "
+            "PutResourcePolicy DeleteResourcePolicy ReplicateSecretToRegions PutSecretValue UpdateSecretVersionStage"
+        ),
+        (
+            Target(
+                SECRET, (P("requestParameters.secretId"), P("responseElements.aRN"), P("responseElements.arn"), P("requestParameters.name"))
+            ),
+        ),
+    ),
     # -- Lambda (versioned event names) -------------------------------------------------------------------
-    Mapping("lambda.amazonaws.com", _names(
-        "CreateFunction DeleteFunction UpdateFunctionConfiguration UpdateFunctionCode AddPermission RemovePermission "
-        "CreateFunctionUrlConfig UpdateFunctionUrlConfig DeleteFunctionUrlConfig TagResource UntagResource"),
-        (Target(FUNCTION, (P("requestParameters.functionName"), P("requestParameters.resource"))),)),
+    Mapping(
+        "lambda.amazonaws.com",
+        _names(
+            "CreateFunction DeleteFunction UpdateFunctionConfiguration UpdateFunctionCode AddPermission RemovePermission "
+            "CreateFunctionUrlConfig UpdateFunctionUrlConfig DeleteFunctionUrlConfig TagResource UntagResource"
+        ),
+        (Target(FUNCTION, (P("requestParameters.functionName"), P("requestParameters.resource"))),),
+    ),
     # -- EFS ------------------------------------------------------------------------------------------------
-    Mapping("elasticfilesystem.amazonaws.com", _names(
-        "CreateFileSystem DeleteFileSystem UpdateFileSystem PutBackupPolicy PutFileSystemPolicy DeleteFileSystemPolicy "
-        "TagResource UntagResource CreateTags DeleteTags"),
-        (Target(FILE_SYSTEM, (P("requestParameters.fileSystemId"), P("responseElements.fileSystemId"),
-                              P("requestParameters.resourceId"))),)),
+    Mapping(
+        "elasticfilesystem.amazonaws.com",
+        _names(
+            "CreateFileSystem DeleteFileSystem UpdateFileSystem PutBackupPolicy PutFileSystemPolicy DeleteFileSystemPolicy "
+            "TagResource UntagResource CreateTags DeleteTags"
+        ),
+        (
+            Target(
+                FILE_SYSTEM, (P("requestParameters.fileSystemId"), P("responseElements.fileSystemId"), P("requestParameters.resourceId"))
+            ),
+        ),
+    ),
     # -- Elastic Load Balancing: one eventSource for Classic (names) and v2 (ARNs) -------------------------
-    Mapping("elasticloadbalancing.amazonaws.com", _names(
-        "CreateLoadBalancer DeleteLoadBalancer ModifyLoadBalancerAttributes AddTags RemoveTags"), (
-        Target(ELBV2, (P("requestParameters.loadBalancerArn"), P("responseElements.loadBalancers[].loadBalancerArn"),
-                       P("requestParameters.resourceArns")), optional=True),
-        Target(ELB, (P("requestParameters.loadBalancerName"), P("requestParameters.loadBalancerNames")), optional=True),
-    )),
-    Mapping("elasticloadbalancing.amazonaws.com", _names(
-        "CreateListener ModifyListener DeleteListener SetSecurityGroups SetSubnets SetIpAddressType AddListenerCertificates "
-        "RemoveListenerCertificates"),
-        (Target(ELBV2, (P("requestParameters.loadBalancerArn"),
-                        R("requestParameters.listenerArn", r"^(arn:[^:]+:elasticloadbalancing:[^:]*:[^:]*:)listener/([^/]+/[^/]+/[^/]+)/[^/]+$", r"\1loadbalancer/\2"))),)),
-    Mapping("elasticloadbalancing.amazonaws.com", _names(
-        "CreateLoadBalancerListeners DeleteLoadBalancerListeners SetLoadBalancerPoliciesOfListener CreateLoadBalancerPolicy "
-        "DeleteLoadBalancerPolicy SetLoadBalancerListenerSSLCertificate ApplySecurityGroupsToLoadBalancer "
-        "AttachLoadBalancerToSubnets DetachLoadBalancerFromSubnets"),
-        (Target(ELB, (P("requestParameters.loadBalancerName"),)),)),
+    Mapping(
+        "elasticloadbalancing.amazonaws.com",
+        _names("CreateLoadBalancer DeleteLoadBalancer ModifyLoadBalancerAttributes AddTags RemoveTags"),
+        (
+            Target(
+                ELBV2,
+                (
+                    P("requestParameters.loadBalancerArn"),
+                    P("responseElements.loadBalancers[].loadBalancerArn"),
+                    P("requestParameters.resourceArns"),
+                ),
+                optional=True,
+            ),
+            Target(ELB, (P("requestParameters.loadBalancerName"), P("requestParameters.loadBalancerNames")), optional=True),
+        ),
+    ),
+    Mapping(
+        "elasticloadbalancing.amazonaws.com",
+        _names(
+            "CreateListener ModifyListener DeleteListener SetSecurityGroups SetSubnets SetIpAddressType AddListenerCertificates "
+            "RemoveListenerCertificates"
+        ),
+        (
+            Target(
+                ELBV2,
+                (
+                    P("requestParameters.loadBalancerArn"),
+                    R(
+                        "requestParameters.listenerArn",
+                        r"^(arn:[^:]+:elasticloadbalancing:[^:]*:[^:]*:)listener/([^/]+/[^/]+/[^/]+)/[^/]+$",
+                        r"\1loadbalancer/\2",
+                    ),
+                ),
+            ),
+        ),
+    ),
+    Mapping(
+        "elasticloadbalancing.amazonaws.com",
+        _names(
+            "CreateLoadBalancerListeners DeleteLoadBalancerListeners SetLoadBalancerPoliciesOfListener CreateLoadBalancerPolicy "
+            "DeleteLoadBalancerPolicy SetLoadBalancerListenerSSLCertificate ApplySecurityGroupsToLoadBalancer "
+            "AttachLoadBalancerToSubnets DetachLoadBalancerFromSubnets"
+        ),
+        (Target(ELB, (P("requestParameters.loadBalancerName"),)),),
+    ),
     # -- Redshift --------------------------------------------------------------------------------------------
-    Mapping("redshift.amazonaws.com", _names(
-        "CreateCluster DeleteCluster ModifyCluster EnableLogging DisableLogging RestoreFromClusterSnapshot"),
-        (Target(REDSHIFT_CLUSTER, (P("requestParameters.clusterIdentifier"),)),)),
-    Mapping("redshift.amazonaws.com", _names(
-        "CreateClusterParameterGroup DeleteClusterParameterGroup ModifyClusterParameterGroup ResetClusterParameterGroup"),
+    Mapping(
+        "redshift.amazonaws.com",
+        _names("CreateCluster DeleteCluster ModifyCluster EnableLogging DisableLogging RestoreFromClusterSnapshot"),
+        (Target(REDSHIFT_CLUSTER, (P("requestParameters.clusterIdentifier"),)),),
+    ),
+    Mapping(
+        "redshift.amazonaws.com",
+        _names("CreateClusterParameterGroup DeleteClusterParameterGroup ModifyClusterParameterGroup ResetClusterParameterGroup"),
         # a group's parameters are copied onto its clusters' items too
-        (Target(REDSHIFT_PARAMS, (P("requestParameters.parameterGroupName"),)), Target(REDSHIFT_CLUSTER))),
-    Mapping("redshift.amazonaws.com", _names("CreateTags DeleteTags"), (
-        Target(REDSHIFT_CLUSTER, (R("requestParameters.resourceName", r"^arn:[^:]+:redshift:[^:]*:[^:]*:cluster:(.+)$"),), optional=True),
-        Target(REDSHIFT_PARAMS, (R("requestParameters.resourceName", r"^arn:[^:]+:redshift:[^:]*:[^:]*:parametergroup:(.+)$"),), optional=True),
-    )),
+        (Target(REDSHIFT_PARAMS, (P("requestParameters.parameterGroupName"),)), Target(REDSHIFT_CLUSTER)),
+    ),
+    Mapping(
+        "redshift.amazonaws.com",
+        _names("CreateTags DeleteTags"),
+        (
+            Target(
+                REDSHIFT_CLUSTER, (R("requestParameters.resourceName", r"^arn:[^:]+:redshift:[^:]*:[^:]*:cluster:(.+)$"),), optional=True
+            ),
+            Target(
+                REDSHIFT_PARAMS,
+                (R("requestParameters.resourceName", r"^arn:[^:]+:redshift:[^:]*:[^:]*:parametergroup:(.+)$"),),
+                optional=True,
+            ),
+        ),
+    ),
     # -- OpenSearch / Elasticsearch (one collector, two types, source es) ---------------------------------
-    Mapping("es.amazonaws.com", _names(
-        "CreateDomain DeleteDomain UpdateDomainConfig CreateElasticsearchDomain DeleteElasticsearchDomain "
-        "UpdateElasticsearchDomainConfig AddTags RemoveTags"),
-        (Target(OPENSEARCH, (P("requestParameters.domainName"), R("requestParameters.aRN", r"^arn:.*:domain/(.+)$"))),
-         Target(ELASTICSEARCH, (P("requestParameters.domainName"), R("requestParameters.aRN", r"^arn:.*:domain/(.+)$"))))),
+    Mapping(
+        "es.amazonaws.com",
+        _names(
+            "CreateDomain DeleteDomain UpdateDomainConfig CreateElasticsearchDomain DeleteElasticsearchDomain "
+            "UpdateElasticsearchDomainConfig AddTags RemoveTags"
+        ),
+        (
+            Target(OPENSEARCH, (P("requestParameters.domainName"), R("requestParameters.aRN", r"^arn:.*:domain/(.+)$"))),
+            Target(ELASTICSEARCH, (P("requestParameters.domainName"), R("requestParameters.aRN", r"^arn:.*:domain/(.+)$"))),
+        ),
+    ),
     # -- ACM ---------------------------------------------------------------------------------------------------
-    Mapping("acm.amazonaws.com", _names(
-        "RequestCertificate ImportCertificate DeleteCertificate RenewCertificate AddTagsToCertificate RemoveTagsFromCertificate"),
-        (Target(CERTIFICATE, (P("requestParameters.certificateArn"), P("responseElements.certificateArn"))),)),
+    Mapping(
+        "acm.amazonaws.com",
+        _names("RequestCertificate ImportCertificate DeleteCertificate RenewCertificate AddTagsToCertificate RemoveTagsFromCertificate"),
+        (Target(CERTIFICATE, (P("requestParameters.certificateArn"), P("responseElements.certificateArn"))),),
+    ),
     # -- API Gateway stages: v1 (restApiId) and v2 (apiId) share names -------------------------------------------
-    Mapping("apigateway.amazonaws.com", _names("CreateStage UpdateStage DeleteStage CreateDeployment"), (
-        Target(REST_STAGE, (T("arn:{partition}:apigateway:{region}::/restapis/{requestParameters.restApiId}/stages/{requestParameters.stageName}"),), optional=True),
-        Target(V2_STAGE, (T("arn:{partition}:apigateway:{region}::/apis/{requestParameters.apiId}/stages/{requestParameters.stageName}"),), optional=True),
-    )),
+    Mapping(
+        "apigateway.amazonaws.com",
+        _names("CreateStage UpdateStage DeleteStage CreateDeployment"),
+        (
+            Target(
+                REST_STAGE,
+                (T("arn:{partition}:apigateway:{region}::/restapis/{requestParameters.restApiId}/stages/{requestParameters.stageName}"),),
+                optional=True,
+            ),
+            Target(
+                V2_STAGE,
+                (T("arn:{partition}:apigateway:{region}::/apis/{requestParameters.apiId}/stages/{requestParameters.stageName}"),),
+                optional=True,
+            ),
+        ),
+    ),
     Mapping("apigateway.amazonaws.com", _names("DeleteRestApi"), (Target(REST_STAGE),)),
     Mapping("apigateway.amazonaws.com", _names("DeleteApi"), (Target(V2_STAGE),)),
-    Mapping("apigateway.amazonaws.com", _names("TagResource UntagResource"), (
-        Target(REST_STAGE, (R("requestParameters.resourceArn", r"^(arn:.*::/restapis/[^/]+/stages/[^/]+)$"),), optional=True),
-        Target(V2_STAGE, (R("requestParameters.resourceArn", r"^(arn:.*::/apis/[^/]+/stages/[^/]+)$"),), optional=True),
-    )),
+    Mapping(
+        "apigateway.amazonaws.com",
+        _names("TagResource UntagResource"),
+        (
+            Target(REST_STAGE, (R("requestParameters.resourceArn", r"^(arn:.*::/restapis/[^/]+/stages/[^/]+)$"),), optional=True),
+            Target(V2_STAGE, (R("requestParameters.resourceArn", r"^(arn:.*::/apis/[^/]+/stages/[^/]+)$"),), optional=True),
+        ),
+    ),
     # -- EC2 Auto Scaling: items are keyed by ARN, whose UUID no request carries; the name matches resourceName --
-    Mapping("autoscaling.amazonaws.com", _names(
-        "CreateAutoScalingGroup UpdateAutoScalingGroup DeleteAutoScalingGroup AttachLoadBalancers DetachLoadBalancers "
-        "AttachLoadBalancerTargetGroups DetachLoadBalancerTargetGroups AttachTrafficSources DetachTrafficSources "
-        "SuspendProcesses ResumeProcesses EnableMetricsCollection DisableMetricsCollection SetDesiredCapacity"),
-        (Target(ASG, (P("requestParameters.autoScalingGroupName"),)),)),
-    Mapping("autoscaling.amazonaws.com", _names("CreateOrUpdateTags DeleteTags"),
-            (Target(ASG, (P("requestParameters.tags[].resourceId"),)),)),
-    Mapping("autoscaling.amazonaws.com", _names("CreateLaunchConfiguration DeleteLaunchConfiguration"),
-            (Target(LAUNCH_CONFIGURATION, (P("requestParameters.launchConfigurationName"),)),)),
+    Mapping(
+        "autoscaling.amazonaws.com",
+        _names(
+            "CreateAutoScalingGroup UpdateAutoScalingGroup DeleteAutoScalingGroup AttachLoadBalancers DetachLoadBalancers "
+            "AttachLoadBalancerTargetGroups DetachLoadBalancerTargetGroups AttachTrafficSources DetachTrafficSources "
+            "SuspendProcesses ResumeProcesses EnableMetricsCollection DisableMetricsCollection SetDesiredCapacity"
+        ),
+        (Target(ASG, (P("requestParameters.autoScalingGroupName"),)),),
+    ),
+    Mapping(
+        "autoscaling.amazonaws.com", _names("CreateOrUpdateTags DeleteTags"), (Target(ASG, (P("requestParameters.tags[].resourceId"),)),)
+    ),
+    Mapping(
+        "autoscaling.amazonaws.com",
+        _names("CreateLaunchConfiguration DeleteLaunchConfiguration"),
+        (Target(LAUNCH_CONFIGURATION, (P("requestParameters.launchConfigurationName"),)),),
+    ),
     # -- AWS Backup (the account item lists every selection and the protected resources) ---------------------------
-    Mapping("backup.amazonaws.com", _names("CreateBackupPlan UpdateBackupPlan DeleteBackupPlan CreateBackupSelection DeleteBackupSelection"),
-            (Target(BACKUP_PLAN, (P("requestParameters.backupPlanId"), P("responseElements.backupPlanId"))), _account("backup"))),
-    Mapping("backup.amazonaws.com", _names(
-        "CreateBackupVault CreateLogicallyAirGappedBackupVault DeleteBackupVault PutBackupVaultAccessPolicy "
-        "DeleteBackupVaultAccessPolicy PutBackupVaultLockConfiguration DeleteBackupVaultLockConfiguration"),
-        (Target(BACKUP_VAULT, (P("requestParameters.backupVaultName"), P("responseElements.backupVaultName"))),)),
-    Mapping("backup.amazonaws.com", _names("StartBackupJob DeleteRecoveryPoint UpdateRecoveryPointLifecycle DisassociateRecoveryPoint"),
-            (Target(RECOVERY_POINT, (P("requestParameters.recoveryPointArn"), P("responseElements.recoveryPointArn"))), _account("backup"))),
-    Mapping("backup.amazonaws.com", _names("TagResource UntagResource"), (
-        Target(BACKUP_VAULT, (R("requestParameters.resourceArn", r"^arn:[^:]+:backup:[^:]*:[^:]*:backup-vault:(.+)$"),), optional=True),
-        Target(BACKUP_PLAN, (R("requestParameters.resourceArn", r"^arn:[^:]+:backup:[^:]*:[^:]*:backup-plan:(.+)$"),), optional=True),
-    )),
+    Mapping(
+        "backup.amazonaws.com",
+        _names("CreateBackupPlan UpdateBackupPlan DeleteBackupPlan CreateBackupSelection DeleteBackupSelection"),
+        (Target(BACKUP_PLAN, (P("requestParameters.backupPlanId"), P("responseElements.backupPlanId"))), _account("backup")),
+    ),
+    Mapping(
+        "backup.amazonaws.com",
+        _names(
+            "CreateBackupVault CreateLogicallyAirGappedBackupVault DeleteBackupVault PutBackupVaultAccessPolicy "
+            "DeleteBackupVaultAccessPolicy PutBackupVaultLockConfiguration DeleteBackupVaultLockConfiguration"
+        ),
+        (Target(BACKUP_VAULT, (P("requestParameters.backupVaultName"), P("responseElements.backupVaultName"))),),
+    ),
+    Mapping(
+        "backup.amazonaws.com",
+        _names("StartBackupJob DeleteRecoveryPoint UpdateRecoveryPointLifecycle DisassociateRecoveryPoint"),
+        (Target(RECOVERY_POINT, (P("requestParameters.recoveryPointArn"), P("responseElements.recoveryPointArn"))), _account("backup")),
+    ),
+    Mapping(
+        "backup.amazonaws.com",
+        _names("TagResource UntagResource"),
+        (
+            Target(BACKUP_VAULT, (R("requestParameters.resourceArn", r"^arn:[^:]+:backup:[^:]*:[^:]*:backup-vault:(.+)$"),), optional=True),
+            Target(BACKUP_PLAN, (R("requestParameters.resourceArn", r"^arn:[^:]+:backup:[^:]*:[^:]*:backup-plan:(.+)$"),), optional=True),
+        ),
+    ),
     # -- CodeBuild ----------------------------------------------------------------------------------------------------
-    Mapping("codebuild.amazonaws.com", _names(
-        "CreateProject UpdateProject DeleteProject UpdateProjectVisibility CreateWebhook UpdateWebhook DeleteWebhook"),
-        (Target(CODEBUILD_PROJECT, (P("requestParameters.name"), P("requestParameters.projectName"),
-                                    R("requestParameters.projectArn", r"^arn:[^:]+:codebuild:[^:]*:[^:]*:project/(.+)$"))),)),
+    Mapping(
+        "codebuild.amazonaws.com",
+        _names("CreateProject UpdateProject DeleteProject UpdateProjectVisibility CreateWebhook UpdateWebhook DeleteWebhook"),
+        (
+            Target(
+                CODEBUILD_PROJECT,
+                (
+                    P("requestParameters.name"),
+                    P("requestParameters.projectName"),
+                    R("requestParameters.projectArn", r"^arn:[^:]+:codebuild:[^:]*:[^:]*:project/(.+)$"),
+                ),
+            ),
+        ),
+    ),
     # -- DMS: requests name an instance by ARN (its "rep:" suffix is not the identifier), responses by identifier --
-    Mapping("dms.amazonaws.com", _names(
-        "CreateReplicationInstance ModifyReplicationInstance DeleteReplicationInstance ApplyPendingMaintenanceAction"),
-        (Target(DMS_INSTANCE, (P("responseElements.replicationInstance.replicationInstanceIdentifier"),
-                               P("requestParameters.replicationInstanceIdentifier"), P("requestParameters.replicationInstanceArn"))),)),
-    Mapping("dms.amazonaws.com", _names("AddTagsToResource RemoveTagsFromResource"),
-            (Target(DMS_INSTANCE, (R("requestParameters.resourceArn", r"^(arn:[^:]+:dms:[^:]*:[^:]*:rep:.+)$"),)),)),
+    Mapping(
+        "dms.amazonaws.com",
+        _names("CreateReplicationInstance ModifyReplicationInstance DeleteReplicationInstance ApplyPendingMaintenanceAction"),
+        (
+            Target(
+                DMS_INSTANCE,
+                (
+                    P("responseElements.replicationInstance.replicationInstanceIdentifier"),
+                    P("requestParameters.replicationInstanceIdentifier"),
+                    P("requestParameters.replicationInstanceArn"),
+                ),
+            ),
+        ),
+    ),
+    Mapping(
+        "dms.amazonaws.com",
+        _names("AddTagsToResource RemoveTagsFromResource"),
+        (Target(DMS_INSTANCE, (R("requestParameters.resourceArn", r"^(arn:[^:]+:dms:[^:]*:[^:]*:rep:.+)$"),)),),
+    ),
     # -- ECS task definitions (keyed by revision ARN; a new revision replaces its family's previous one) -------------
-    Mapping("ecs.amazonaws.com", _names("RegisterTaskDefinition DeregisterTaskDefinition"),
-            (Target(TASK_DEFINITION, (P("responseElements.taskDefinition.taskDefinitionArn"),
-                                      R("requestParameters.taskDefinition", r"^(arn:[^:]+:ecs:[^:]*:[^:]*:task-definition/.+)$"))),)),
-    Mapping("ecs.amazonaws.com", _names("TagResource UntagResource"),
-            (Target(TASK_DEFINITION, (R("requestParameters.resourceArn", r"^(arn:[^:]+:ecs:[^:]*:[^:]*:task-definition/.+)$"),)),)),
+    Mapping(
+        "ecs.amazonaws.com",
+        _names("RegisterTaskDefinition DeregisterTaskDefinition"),
+        (
+            Target(
+                TASK_DEFINITION,
+                (
+                    P("responseElements.taskDefinition.taskDefinitionArn"),
+                    R("requestParameters.taskDefinition", r"^(arn:[^:]+:ecs:[^:]*:[^:]*:task-definition/.+)$"),
+                ),
+            ),
+        ),
+    ),
+    Mapping(
+        "ecs.amazonaws.com",
+        _names("TagResource UntagResource"),
+        (Target(TASK_DEFINITION, (R("requestParameters.resourceArn", r"^(arn:[^:]+:ecs:[^:]*:[^:]*:task-definition/.+)$"),)),),
+    ),
     # -- ElastiCache --------------------------------------------------------------------------------------------------
-    Mapping("elasticache.amazonaws.com", _names("CreateCacheCluster ModifyCacheCluster DeleteCacheCluster"),
-            (Target(CACHE_CLUSTER, (P("requestParameters.cacheClusterId"),)),)),
-    Mapping("elasticache.amazonaws.com", _names(
-        "CreateReplicationGroup ModifyReplicationGroup DeleteReplicationGroup IncreaseReplicaCount DecreaseReplicaCount "
-        "ModifyReplicationGroupShardConfiguration"),
+    Mapping(
+        "elasticache.amazonaws.com",
+        _names("CreateCacheCluster ModifyCacheCluster DeleteCacheCluster"),
+        (Target(CACHE_CLUSTER, (P("requestParameters.cacheClusterId"),)),),
+    ),
+    Mapping(
+        "elasticache.amazonaws.com",
+        _names(
+            "CreateReplicationGroup ModifyReplicationGroup DeleteReplicationGroup IncreaseReplicaCount DecreaseReplicaCount "
+            "ModifyReplicationGroupShardConfiguration"
+        ),
         # member clusters are created, changed and deleted with their group
-        (Target(REPLICATION_GROUP, (P("requestParameters.replicationGroupId"),)), Target(CACHE_CLUSTER))),
-    Mapping("elasticache.amazonaws.com", _names("AddTagsToResource RemoveTagsFromResource"), (
-        Target(CACHE_CLUSTER, (R("requestParameters.resourceName", r"^arn:[^:]+:elasticache:[^:]*:[^:]*:cluster:(.+)$"),), optional=True),
-        Target(REPLICATION_GROUP, (R("requestParameters.resourceName", r"^arn:[^:]+:elasticache:[^:]*:[^:]*:replicationgroup:(.+)$"),),
-               optional=True),
-    )),
+        (Target(REPLICATION_GROUP, (P("requestParameters.replicationGroupId"),)), Target(CACHE_CLUSTER)),
+    ),
+    Mapping(
+        "elasticache.amazonaws.com",
+        _names("AddTagsToResource RemoveTagsFromResource"),
+        (
+            Target(
+                CACHE_CLUSTER, (R("requestParameters.resourceName", r"^arn:[^:]+:elasticache:[^:]*:[^:]*:cluster:(.+)$"),), optional=True
+            ),
+            Target(
+                REPLICATION_GROUP,
+                (R("requestParameters.resourceName", r"^arn:[^:]+:elasticache:[^:]*:[^:]*:replicationgroup:(.+)$"),),
+                optional=True,
+            ),
+        ),
+    ),
     # -- Elastic Beanstalk environments (requests may name them by EnvironmentId; responses by name) -----------------
-    Mapping("elasticbeanstalk.amazonaws.com", _names(
-        "CreateEnvironment UpdateEnvironment TerminateEnvironment RebuildEnvironment AbortEnvironmentUpdate "
-        "ApplyEnvironmentManagedAction AssociateEnvironmentOperationsRole DisassociateEnvironmentOperationsRole SwapEnvironmentCNAMEs"),
-        (Target(BEANSTALK_ENV, (P("requestParameters.environmentName"), P("responseElements.environmentName"),
-                                P("requestParameters.sourceEnvironmentName"), P("requestParameters.destinationEnvironmentName"))),)),
-    Mapping("elasticbeanstalk.amazonaws.com", _names("UpdateTagsForResource"),
-            (Target(BEANSTALK_ENV, (R("requestParameters.resourceArn", r"^arn:[^:]+:elasticbeanstalk:[^:]*:[^:]*:environment/[^/]+/(.+)$"),)),)),
+    Mapping(
+        "elasticbeanstalk.amazonaws.com",
+        _names(
+            "CreateEnvironment UpdateEnvironment TerminateEnvironment RebuildEnvironment AbortEnvironmentUpdate "
+            "ApplyEnvironmentManagedAction AssociateEnvironmentOperationsRole DisassociateEnvironmentOperationsRole SwapEnvironmentCNAMEs"
+        ),
+        (
+            Target(
+                BEANSTALK_ENV,
+                (
+                    P("requestParameters.environmentName"),
+                    P("responseElements.environmentName"),
+                    P("requestParameters.sourceEnvironmentName"),
+                    P("requestParameters.destinationEnvironmentName"),
+                ),
+            ),
+        ),
+    ),
+    Mapping(
+        "elasticbeanstalk.amazonaws.com",
+        _names("UpdateTagsForResource"),
+        (Target(BEANSTALK_ENV, (R("requestParameters.resourceArn", r"^arn:[^:]+:elasticbeanstalk:[^:]*:[^:]*:environment/[^/]+/(.+)$"),)),),
+    ),
     # -- EMR clusters -------------------------------------------------------------------------------------------------
-    Mapping("elasticmapreduce.amazonaws.com", _names(
-        "RunJobFlow TerminateJobFlows ModifyCluster SetTerminationProtection SetVisibleToAllUsers SetKeepJobFlowAliveWhenNoSteps "
-        "SetUnhealthyNodeReplacement AddTags RemoveTags"),
-        (Target(EMR_CLUSTER, (P("responseElements.jobFlowId"), P("requestParameters.jobFlowIds"), P("requestParameters.clusterId"),
-                              R("requestParameters.resourceId", r"^(j-[0-9A-Za-z]+)$"))),)),
+    Mapping(
+        "elasticmapreduce.amazonaws.com",
+        _names(
+            "RunJobFlow TerminateJobFlows ModifyCluster SetTerminationProtection SetVisibleToAllUsers SetKeepJobFlowAliveWhenNoSteps "
+            "SetUnhealthyNodeReplacement AddTags RemoveTags"
+        ),
+        (
+            Target(
+                EMR_CLUSTER,
+                (
+                    P("responseElements.jobFlowId"),
+                    P("requestParameters.jobFlowIds"),
+                    P("requestParameters.clusterId"),
+                    R("requestParameters.resourceId", r"^(j-[0-9A-Za-z]+)$"),
+                ),
+            ),
+        ),
+    ),
     # a security configuration is copied onto every cluster using it
     Mapping("elasticmapreduce.amazonaws.com", _names("DeleteSecurityConfiguration"), (Target(EMR_CLUSTER),)),
     # -- Kinesis Data Streams (stored by name; newer calls name the stream by ARN) ------------------------------------
-    Mapping("kinesis.amazonaws.com", _names(
-        "CreateStream DeleteStream AddTagsToStream RemoveTagsFromStream TagResource UntagResource IncreaseStreamRetentionPeriod "
-        "DecreaseStreamRetentionPeriod StartStreamEncryption StopStreamEncryption UpdateShardCount UpdateStreamMode MergeShards "
-        "SplitShard EnableEnhancedMonitoring DisableEnhancedMonitoring UpdateMaxRecordSize UpdateStreamWarmThroughput"),
-        (Target(STREAM, (P("requestParameters.streamName"), R("requestParameters.streamARN", _KINESIS_STREAM_ARN),
-                         R("requestParameters.resourceARN", _KINESIS_STREAM_ARN))),)),
+    Mapping(
+        "kinesis.amazonaws.com",
+        _names(
+            "CreateStream DeleteStream AddTagsToStream RemoveTagsFromStream TagResource UntagResource IncreaseStreamRetentionPeriod "
+            "DecreaseStreamRetentionPeriod StartStreamEncryption StopStreamEncryption UpdateShardCount UpdateStreamMode MergeShards "
+            "SplitShard EnableEnhancedMonitoring DisableEnhancedMonitoring UpdateMaxRecordSize UpdateStreamWarmThroughput"
+        ),
+        (
+            Target(
+                STREAM,
+                (
+                    P("requestParameters.streamName"),
+                    R("requestParameters.streamARN", _KINESIS_STREAM_ARN),
+                    R("requestParameters.resourceARN", _KINESIS_STREAM_ARN),
+                ),
+            ),
+        ),
+    ),
     # -- SageMaker ----------------------------------------------------------------------------------------------------
-    Mapping("sagemaker.amazonaws.com", _names(
-        "CreateNotebookInstance UpdateNotebookInstance DeleteNotebookInstance StartNotebookInstance StopNotebookInstance"),
-        (Target(NOTEBOOK, (P("requestParameters.notebookInstanceName"),)),)),
-    Mapping("sagemaker.amazonaws.com", _names("CreateEndpointConfig DeleteEndpointConfig"),
-            (Target(ENDPOINT_CONFIG, (P("requestParameters.endpointConfigName"),)),)),
+    Mapping(
+        "sagemaker.amazonaws.com",
+        _names("CreateNotebookInstance UpdateNotebookInstance DeleteNotebookInstance StartNotebookInstance StopNotebookInstance"),
+        (Target(NOTEBOOK, (P("requestParameters.notebookInstanceName"),)),),
+    ),
+    Mapping(
+        "sagemaker.amazonaws.com",
+        _names("CreateEndpointConfig DeleteEndpointConfig"),
+        (Target(ENDPOINT_CONFIG, (P("requestParameters.endpointConfigName"),)),),
+    ),
     # SageMaker ARNs carry names in lower case: the ARN itself is matched against the stored one
-    Mapping("sagemaker.amazonaws.com", _names("AddTags DeleteTags"), (
-        Target(NOTEBOOK, (R("requestParameters.resourceArn", r"^(arn:[^:]+:sagemaker:[^:]*:[^:]*:notebook-instance/.+)$"),), optional=True),
-        Target(ENDPOINT_CONFIG, (R("requestParameters.resourceArn", r"^(arn:[^:]+:sagemaker:[^:]*:[^:]*:endpoint-config/.+)$"),), optional=True),
-    )),
+    Mapping(
+        "sagemaker.amazonaws.com",
+        _names("AddTags DeleteTags"),
+        (
+            Target(
+                NOTEBOOK, (R("requestParameters.resourceArn", r"^(arn:[^:]+:sagemaker:[^:]*:[^:]*:notebook-instance/.+)$"),), optional=True
+            ),
+            Target(
+                ENDPOINT_CONFIG,
+                (R("requestParameters.resourceArn", r"^(arn:[^:]+:sagemaker:[^:]*:[^:]*:endpoint-config/.+)$"),),
+                optional=True,
+            ),
+        ),
+    ),
     # -- Systems Manager (the account item maps managed nodes to their ping status) -----------------------------------
-    Mapping("ssm.amazonaws.com", _names(
-        "CreateDocument UpdateDocument DeleteDocument UpdateDocumentDefaultVersion UpdateDocumentMetadata ModifyDocumentPermission"),
-        (Target(SSM_DOCUMENT, (P("requestParameters.name"),)),)),
-    Mapping("ssm.amazonaws.com", _names("AddTagsToResource RemoveTagsFromResource"),
-            (Target(SSM_DOCUMENT, (P("requestParameters.resourceId"),)),), when=(("requestParameters.resourceType", ("Document",)),)),
-    Mapping("ssm.amazonaws.com", _names("UpdateManagedInstanceRole"),
-            (Target(SSM_MANAGED_INSTANCE, (P("requestParameters.instanceId"),)),)),
-    Mapping("ssm.amazonaws.com", _names("DeregisterManagedInstance"), (
-        Target(SSM_MANAGED_INSTANCE, (P("requestParameters.instanceId"),)),
-        Target(SSM_ASSOCIATION_COMPLIANCE, (P("requestParameters.instanceId"),)),
-        Target(SSM_PATCH_COMPLIANCE, (P("requestParameters.instanceId"),)), _account("ssm"))),
-    Mapping("ssm.amazonaws.com", _names("PutComplianceItems"), (Target(SSM_PATCH_COMPLIANCE, (P("requestParameters.resourceId"),)),),
-            when=(("requestParameters.complianceType", ("Patch",)),)),
-    Mapping("ssm.amazonaws.com", _names("PutComplianceItems"), (Target(SSM_ASSOCIATION_COMPLIANCE, (P("requestParameters.resourceId"),)),),
-            when=(("requestParameters.complianceType", ("Association",)),)),
+    Mapping(
+        "ssm.amazonaws.com",
+        _names("CreateDocument UpdateDocument DeleteDocument UpdateDocumentDefaultVersion UpdateDocumentMetadata ModifyDocumentPermission"),
+        (Target(SSM_DOCUMENT, (P("requestParameters.name"),)),),
+    ),
+    Mapping(
+        "ssm.amazonaws.com",
+        _names("AddTagsToResource RemoveTagsFromResource"),
+        (Target(SSM_DOCUMENT, (P("requestParameters.resourceId"),)),),
+        when=(("requestParameters.resourceType", ("Document",)),),
+    ),
+    Mapping(
+        "ssm.amazonaws.com", _names("UpdateManagedInstanceRole"), (Target(SSM_MANAGED_INSTANCE, (P("requestParameters.instanceId"),)),)
+    ),
+    Mapping(
+        "ssm.amazonaws.com",
+        _names("DeregisterManagedInstance"),
+        (
+            Target(SSM_MANAGED_INSTANCE, (P("requestParameters.instanceId"),)),
+            Target(SSM_ASSOCIATION_COMPLIANCE, (P("requestParameters.instanceId"),)),
+            Target(SSM_PATCH_COMPLIANCE, (P("requestParameters.instanceId"),)),
+            _account("ssm"),
+        ),
+    ),
+    Mapping(
+        "ssm.amazonaws.com",
+        _names("PutComplianceItems"),
+        (Target(SSM_PATCH_COMPLIANCE, (P("requestParameters.resourceId"),)),),
+        when=(("requestParameters.complianceType", ("Patch",)),),
+    ),
+    Mapping(
+        "ssm.amazonaws.com",
+        _names("PutComplianceItems"),
+        (Target(SSM_ASSOCIATION_COMPLIANCE, (P("requestParameters.resourceId"),)),),
+        when=(("requestParameters.complianceType", ("Association",)),),
+    ),
     # association compliance follows the association's runs (no API call): later results come with the next collection
-    Mapping("ssm.amazonaws.com", _names("CreateAssociation CreateAssociationBatch UpdateAssociation DeleteAssociation"),
-            (Target(SSM_ASSOCIATION_COMPLIANCE, (P("requestParameters.instanceId"), P("requestParameters.entries[].instanceId"))),)),
+    Mapping(
+        "ssm.amazonaws.com",
+        _names("CreateAssociation CreateAssociationBatch UpdateAssociation DeleteAssociation"),
+        (Target(SSM_ASSOCIATION_COMPLIANCE, (P("requestParameters.instanceId"), P("requestParameters.entries[].instanceId"))),),
+    ),
     # -- AWS WAF v2 web ACLs (the account item maps each load balancer to its web ACL) --------------------------------
-    Mapping("wafv2.amazonaws.com", _names("CreateWebACL UpdateWebACL DeleteWebACL"),
-            (Target(WEB_ACL, (P("requestParameters.id"), P("responseElements.summary.id"))),)),
-    Mapping("wafv2.amazonaws.com", _names("PutLoggingConfiguration DeleteLoggingConfiguration TagResource UntagResource"),
-            (Target(WEB_ACL, (R("requestParameters.loggingConfiguration.resourceArn", _WEB_ACL_ARN),
-                              R("requestParameters.resourceArn", _WEB_ACL_ARN), R("requestParameters.resourceARN", _WEB_ACL_ARN))),)),
+    Mapping(
+        "wafv2.amazonaws.com",
+        _names("CreateWebACL UpdateWebACL DeleteWebACL"),
+        (Target(WEB_ACL, (P("requestParameters.id"), P("responseElements.summary.id"))),),
+    ),
+    Mapping(
+        "wafv2.amazonaws.com",
+        _names("PutLoggingConfiguration DeleteLoggingConfiguration TagResource UntagResource"),
+        (
+            Target(
+                WEB_ACL,
+                (
+                    R("requestParameters.loggingConfiguration.resourceArn", _WEB_ACL_ARN),
+                    R("requestParameters.resourceArn", _WEB_ACL_ARN),
+                    R("requestParameters.resourceARN", _WEB_ACL_ARN),
+                ),
+            ),
+        ),
+    ),
     # DisassociateWebACL names only the load balancer
-    Mapping("wafv2.amazonaws.com", _names("AssociateWebACL DisassociateWebACL"),
-            (Target(WEB_ACL, (R("requestParameters.webACLArn", _WEB_ACL_ARN),)), _account("wafv2"))),
+    Mapping(
+        "wafv2.amazonaws.com",
+        _names("AssociateWebACL DisassociateWebACL"),
+        (Target(WEB_ACL, (R("requestParameters.webACLArn", _WEB_ACL_ARN),)), _account("wafv2")),
+    ),
     # -- account-level detective services -----------------------------------------------------------------------
-    Mapping("guardduty.amazonaws.com", _names(
-        "CreateDetector DeleteDetector UpdateDetector AcceptAdministratorInvitation AcceptInvitation "
-        "DisassociateFromAdministratorAccount DisassociateFromMasterAccount"),
-        (_account("guardduty"),)),
-    Mapping("securityhub.amazonaws.com", _names("EnableSecurityHub DisableSecurityHub UpdateSecurityHubConfiguration"),
-            (_account("securityhub"),)),
+    Mapping(
+        "guardduty.amazonaws.com",
+        _names(
+            "CreateDetector DeleteDetector UpdateDetector AcceptAdministratorInvitation AcceptInvitation "
+            "DisassociateFromAdministratorAccount DisassociateFromMasterAccount"
+        ),
+        (_account("guardduty"),),
+    ),
+    Mapping(
+        "securityhub.amazonaws.com",
+        _names("EnableSecurityHub DisableSecurityHub UpdateSecurityHubConfiguration"),
+        (_account("securityhub"),),
+    ),
 )
 
 
@@ -731,7 +1154,7 @@ def parse_time(value: Any) -> dt.datetime | None:
         return None
     try:
         parsed = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        parsed = parsed.replace(tzinfo=dt.timezone.utc) if parsed.tzinfo is None else parsed.astimezone(dt.timezone.utc)
+        parsed = parsed.replace(tzinfo=dt.UTC) if parsed.tzinfo is None else parsed.astimezone(dt.UTC)
         parsed.timestamp()
     except (ValueError, OverflowError):
         return None
@@ -795,8 +1218,9 @@ def parse_event(body: str, default_account: str | None = None) -> Change | Ignor
     return _cloudtrail_change(record, event_id, envelope_region, envelope_time, default_account)
 
 
-def _cloudtrail_change(record: dict[str, Any], event_id: str | None, envelope_region: Any, envelope_time: Any,
-                       default_account: str | None) -> Change | Ignored:
+def _cloudtrail_change(
+    record: dict[str, Any], event_id: str | None, envelope_region: Any, envelope_time: Any, default_account: str | None
+) -> Change | Ignored:
     source, name = record.get("eventSource"), record.get("eventName")
     if not isinstance(source, str) or not isinstance(name, str) or not source or not name:
         raise BadEvent("CloudTrail record without eventSource/eventName")
@@ -823,8 +1247,14 @@ def _cloudtrail_change(record: dict[str, Any], event_id: str | None, envelope_re
         partition = arn.split(":")[1] or "aws"
     env = {"region": region, "account": str(account or ""), "partition": partition}
     change = Change(
-        event_id=event_id or f"{label}@{when.isoformat()}", origin="cloudtrail", event_source=source, event_name=name,
-        event_time=when, region=region, account_id=account or None, actor=actor_of(identity),
+        event_id=event_id or f"{label}@{when.isoformat()}",
+        origin="cloudtrail",
+        event_source=source,
+        event_name=name,
+        event_time=when,
+        region=region,
+        account_id=account or None,
+        actor=actor_of(identity),
     )
     for mapping in mappings:
         found: list[tuple[Target, tuple[str, ...]]] = []
@@ -885,8 +1315,11 @@ def _config_change(event: dict[str, Any]) -> Change | Ignored:
     when = parse_time(item.get("configurationItemCaptureTime")) or parse_time(event.get("time"))
     if when is None:
         raise BadEvent(f"{label}: no readable capture time")
-    ids = tuple(dict.fromkeys(v for v in (resource_id, text_field(item.get("ARN") or item.get("arn"), 2048),
-                                          text_field(item.get("resourceName"), 2048)) if v))
+    ids = tuple(
+        dict.fromkeys(
+            v for v in (resource_id, text_field(item.get("ARN") or item.get("arn"), 2048), text_field(item.get("resourceName"), 2048)) if v
+        )
+    )
     if service in GLOBAL_ITEM_SERVICES:
         region = GLOBAL  # phiwatch records IAM in region "global", as AWS Config does
     event_id = text_field(event.get("id")) or f"{label}/{resource_id}@{when.isoformat()}"
@@ -894,8 +1327,14 @@ def _config_change(event: dict[str, Any]) -> Change | Ignored:
     if state_id is not None:
         event_id = f"config:{resource_type}/{resource_id}/{state_id}"[:1024]
     return Change(
-        event_id=event_id, origin="config", event_source="config.amazonaws.com", event_name=message_type or "ConfigurationItemChange",
-        event_time=when, region=region, account_id=text_field(item.get("awsAccountId")) or text_field(event.get("account")), actor=None,
+        event_id=event_id,
+        origin="config",
+        event_source="config.amazonaws.com",
+        event_name=message_type or "ConfigurationItemChange",
+        event_time=when,
+        region=region,
+        account_id=text_field(item.get("awsAccountId")) or text_field(event.get("account")),
+        actor=None,
         refs=[ResourceRef(resource_type, service, region, ids)],
     )
 

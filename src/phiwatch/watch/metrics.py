@@ -23,9 +23,9 @@ import hmac
 import json
 import os
 import threading
-import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 
 PREFIX = "phiwatch_watch_"
 LAG_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600)
@@ -72,7 +72,10 @@ class Metrics:
     HELP = {
         "events_received_total": ("counter", "Messages received from the queue."),
         "events_processed_total": ("counter", "Messages acknowledged (deleted), by outcome."),
-        "events_failed_total": ("counter", "Messages whose processing failed: left on the queue to be retried (dead-letter queue after maxReceiveCount)."),
+        "events_failed_total": (
+            "counter",
+            "Messages whose processing failed: left on the queue to be retried (dead-letter queue after maxReceiveCount).",
+        ),
         "event_lag_seconds": ("histogram", "From the change's event time to the message being acknowledged."),
         "queue_lag_seconds": ("histogram", "From the message entering the queue to it being acknowledged."),
         "batch_seconds": ("histogram", "Time to process one received batch."),
@@ -168,8 +171,9 @@ def resident_memory_bytes() -> int:
 class MetricsServer:
     """``/metrics`` and ``/healthz`` on ``host:port`` (port 0: a free one) in a daemon thread."""
 
-    def __init__(self, metrics: Metrics, health: Callable[[], tuple[bool, str]], host: str = "127.0.0.1", port: int = 0,
-                 token: str | None = None) -> None:
+    def __init__(
+        self, metrics: Metrics, health: Callable[[], tuple[bool, str]], host: str = "127.0.0.1", port: int = 0, token: str | None = None
+    ) -> None:
         """``token``: when given, ``/metrics`` needs ``Authorization: Bearer <token>`` (``/healthz``
         stays open for probes: it says only ok or unhealthy and why). Without a token the server
         binds to loopback only."""
@@ -185,8 +189,11 @@ class MetricsServer:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 - http.server's name
                 path = self.path.split("?", 1)[0]
-                if path == "/metrics" and expected is not None and not hmac.compare_digest(
-                        (self.headers.get("Authorization") or "").encode(), expected):
+                if (
+                    path == "/metrics"
+                    and expected is not None
+                    and not hmac.compare_digest((self.headers.get("Authorization") or "").encode(), expected)
+                ):
                     self._send(401, "unauthorized: send Authorization: Bearer <token>\n", "text/plain")
                 elif path == "/metrics":
                     self._send(200, outer.metrics.render(), "text/plain; version=0.0.4; charset=utf-8")
@@ -217,12 +224,10 @@ class MetricsServer:
         self.host, self.port = str(self.server.server_address[0]), self.server.server_address[1]
         self._thread = threading.Thread(target=self.server.serve_forever, name="phiwatch-metrics", daemon=True)
 
-    def start(self) -> "MetricsServer":
+    def start(self) -> MetricsServer:
         self._thread.start()
         return self
 
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
-
-

@@ -49,8 +49,9 @@ import random
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from botocore.config import Config
@@ -74,14 +75,39 @@ from phiwatch.watch.metrics import Metrics
 log = logging.getLogger("phiwatch.watch")
 
 #: collection error codes that mean "try again later", not "this is the stored truth"
-TRANSIENT_ERRORS = frozenset({
-    "Throttling", "ThrottlingException", "ThrottledException", "RequestLimitExceeded", "TooManyRequestsException",
-    "RequestThrottled", "RequestThrottledException", "SlowDown", "ProvisionedThroughputExceededException",
-    "ServiceUnavailable", "ServiceUnavailableException", "InternalError", "InternalFailure", "InternalServerError",
-    "InternalServiceError", "InternalServiceErrorException", "RequestTimeout", "RequestTimeoutException",
-    "EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ConnectionClosedError",
-    "ProxyConnectionError", "ConnectionError", "HTTP500", "HTTP502", "HTTP503", "HTTP504", "CannotRunError",
-})
+TRANSIENT_ERRORS = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "SlowDown",
+        "ProvisionedThroughputExceededException",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "InternalError",
+        "InternalFailure",
+        "InternalServerError",
+        "InternalServiceError",
+        "InternalServiceErrorException",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "EndpointConnectionError",
+        "ConnectTimeoutError",
+        "ReadTimeoutError",
+        "ConnectionClosedError",
+        "ProxyConnectionError",
+        "ConnectionError",
+        "HTTP500",
+        "HTTP502",
+        "HTTP503",
+        "HTTP504",
+        "CannotRunError",
+    }
+)
 
 
 @dataclass
@@ -148,7 +174,7 @@ class JsonLogFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         data: dict[str, Any] = {
-            "time": dt.datetime.fromtimestamp(record.created, dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
@@ -163,7 +189,7 @@ class TextLogFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         fields = getattr(record, "fields", {}) or {}
         extra = " ".join(f"{k}={json.dumps(v, default=str) if not isinstance(v, str) else v}" for k, v in fields.items())
-        stamp = dt.datetime.fromtimestamp(record.created, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        stamp = dt.datetime.fromtimestamp(record.created, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         return f"{stamp} {record.levelname.lower()} {record.getMessage()}" + (f" {extra}" if extra else "")
 
 
@@ -257,15 +283,23 @@ class WatchService:
         """The queue's VisibilityTimeout (checked once; an unknown queue cannot be watched)."""
         if self._visibility is None:
             try:
-                attrs = self.sqs.get_queue_attributes(QueueUrl=self.options.queue_url, AttributeNames=["VisibilityTimeout", "RedrivePolicy"])
+                attrs = self.sqs.get_queue_attributes(
+                    QueueUrl=self.options.queue_url, AttributeNames=["VisibilityTimeout", "RedrivePolicy"]
+                )
             except ClientError as exc:
                 if _code(exc) in ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist", "InvalidAddress"):
-                    raise CannotRunError(f"no queue {self.options.queue_url}: run `phiwatch watch setup` first or check --queue-url") from exc
+                    raise CannotRunError(
+                        f"no queue {self.options.queue_url}: run `phiwatch watch setup` first or check --queue-url"
+                    ) from exc
                 raise
             attributes = attrs.get("Attributes", {})
             self._visibility = int(attributes.get("VisibilityTimeout", "30"))
             if "RedrivePolicy" not in attributes:
-                _log(logging.WARNING, "queue has no dead-letter queue: failing events are retried until they expire", queue=self.options.queue_url)
+                _log(
+                    logging.WARNING,
+                    "queue has no dead-letter queue: failing events are retried until they expire",
+                    queue=self.options.queue_url,
+                )
         return self._visibility
 
     # -- the loop --------------------------------------------------------------------------------------
@@ -366,7 +400,9 @@ class WatchService:
         attrs = message.get("Attributes", {}) or {}
         sent = attrs.get("SentTimestamp")
         return Received(
-            message_id=message.get("MessageId", "?"), receipt=message["ReceiptHandle"], body=message.get("Body", ""),
+            message_id=message.get("MessageId", "?"),
+            receipt=message["ReceiptHandle"],
+            body=message.get("Body", ""),
             sent_at=int(sent) / 1000 if sent and str(sent).isdigit() else None,
             receive_count=int(attrs.get("ApproximateReceiveCount", "1") or 1),
         )
@@ -387,8 +423,15 @@ class WatchService:
                 continue
             if isinstance(r.parsed, Ignored):
                 r.outcome, r.reason = "ignored", r.parsed.reason
-                _log(logging.INFO, "event ignored", message_id=r.message_id, event_id=r.parsed.event_id, call=r.parsed.label,
-                     reason=r.parsed.reason, detail=r.parsed.detail)
+                _log(
+                    logging.INFO,
+                    "event ignored",
+                    message_id=r.message_id,
+                    event_id=r.parsed.event_id,
+                    call=r.parsed.label,
+                    reason=r.parsed.reason,
+                    detail=r.parsed.detail,
+                )
                 continue
             change = r.parsed
             if change.event_id in self._done or change.event_id in seen_now:
@@ -411,8 +454,14 @@ class WatchService:
             change = r.parsed
             if change.account_id and change.account_id != account:
                 r.outcome, r.reason = "ignored", f"account {change.account_id} is not the watched account {account}"
-                _log(logging.INFO, "event ignored", message_id=r.message_id, event_id=change.event_id, call=change.label,
-                     reason="other-account")
+                _log(
+                    logging.INFO,
+                    "event ignored",
+                    message_id=r.message_id,
+                    event_id=change.event_id,
+                    call=change.label,
+                    reason="other-account",
+                )
                 continue
             for ref in change.refs:
                 region = self._resource_region(ref, account)
@@ -423,8 +472,15 @@ class WatchService:
                 r.groups.add(key)
             if not r.groups:
                 r.outcome, r.reason = "ignored", "region-not-watched"
-                _log(logging.INFO, "event ignored", message_id=r.message_id, event_id=change.event_id, call=change.label,
-                     reason="region-not-watched", region=change.region)
+                _log(
+                    logging.INFO,
+                    "event ignored",
+                    message_id=r.message_id,
+                    event_id=change.event_id,
+                    call=change.label,
+                    reason="region-not-watched",
+                    region=change.region,
+                )
         run_ids: list[int] = []
         failed_groups: set[tuple[str, str]] = set()
         changed_groups: set[tuple[str, str]] = set()
@@ -446,8 +502,14 @@ class WatchService:
                     try:
                         self._attribute(change, ref, account, run_id)
                     except Exception as exc:  # noqa: BLE001 - the change is stored; only its author is not named
-                        _log(logging.WARNING, "change not attributed", message_id=r.message_id, event_id=change.event_id,
-                             call=change.label, error=_code(exc))
+                        _log(
+                            logging.WARNING,
+                            "change not attributed",
+                            message_id=r.message_id,
+                            event_id=change.event_id,
+                            call=change.label,
+                            error=_code(exc),
+                        )
         for r in changes:
             if r.outcome:
                 continue
@@ -507,22 +569,49 @@ class WatchService:
         try:
             result = runner.collect(self.aws, self.store, services=[service], regions=[region], only=only)
         except Exception as exc:  # noqa: BLE001 - the store or AWS failed: the events come back later
-            _log(logging.ERROR, "re-collection failed", service=service, region=region, error=_code(exc), message=str(exc)[:300], calls=calls)
+            _log(
+                logging.ERROR, "re-collection failed", service=service, region=region, error=_code(exc), message=str(exc)[:300], calls=calls
+            )
             return False, None, False
         self.metrics.inc("recollections_total", service=service)
         transient = [e for e in result.errors if e.error in TRANSIENT_ERRORS or e.api == "*"]
         for e in result.errors:
             if e not in transient:
-                _log(logging.WARNING, "call failed during re-collection (stored as could not check)", service=service, region=region,
-                     api=e.api, error=e.error, iam_action=e.iam_action)
+                _log(
+                    logging.WARNING,
+                    "call failed during re-collection (stored as could not check)",
+                    service=service,
+                    region=region,
+                    api=e.api,
+                    error=e.error,
+                    iam_action=e.iam_action,
+                )
         if transient:
             first = transient[0]
-            _log(logging.WARNING, "re-collection incomplete: events return to the queue", service=service, region=region,
-                 api=first.api, error=first.error, failed_calls=len(transient), calls=calls)
+            _log(
+                logging.WARNING,
+                "re-collection incomplete: events return to the queue",
+                service=service,
+                region=region,
+                api=first.api,
+                error=first.error,
+                failed_calls=len(transient),
+                calls=calls,
+            )
             return False, result.run_id, False
         changed = bool(result.changed_keys) or result.deleted > 0
-        _log(logging.INFO, "re-collected", service=service, region=region, targeted=only is not None, seconds=round(time.monotonic() - t0, 3),
-             requests=result.requests, new_or_changed=len(result.changed_keys), deleted=result.deleted, calls=calls)
+        _log(
+            logging.INFO,
+            "re-collected",
+            service=service,
+            region=region,
+            targeted=only is not None,
+            seconds=round(time.monotonic() - t0, 3),
+            requests=result.requests,
+            new_or_changed=len(result.changed_keys),
+            deleted=result.deleted,
+            calls=calls,
+        )
         return True, result.run_id, changed
 
     # -- who changed it -----------------------------------------------------------------------------------
@@ -532,8 +621,14 @@ class WatchService:
         with self.store.engine.connect() as conn:
             if ref.account:
                 region = GLOBAL if ref.region == GLOBAL else ref.region
-                keys = [row.id for row in conn.execute(select(resources.c.id).where(
-                    resources.c.account_id == account, resources.c.resource_type == ACCOUNT_TYPE, resources.c.region == region))]
+                keys = [
+                    row.id
+                    for row in conn.execute(
+                        select(resources.c.id).where(
+                            resources.c.account_id == account, resources.c.resource_type == ACCOUNT_TYPE, resources.c.region == region
+                        )
+                    )
+                ]
             else:
                 for identifier in ref.identifiers:
                     rows = [row for row in self.store.find(identifier, ref.resource_type) if row["account_id"] == account]
@@ -549,15 +644,20 @@ class WatchService:
                 row = conn.execute(
                     select(versions.c.id, versions.c.changed_by, versions.c.version)
                     .where(versions.c.resource_pk == pk, versions.c.capture_time >= when)
-                    .order_by(versions.c.version).limit(1)
+                    .order_by(versions.c.version)
+                    .limit(1)
                 ).first()
                 if row is None and run_id is not None:
                     # the host clock behind AWS's: the version this re-collection wrote, if the one before predates the event
-                    mine = conn.execute(select(versions.c.id, versions.c.changed_by, versions.c.version).where(
-                        versions.c.resource_pk == pk, versions.c.run_id == run_id)).first()
+                    mine = conn.execute(
+                        select(versions.c.id, versions.c.changed_by, versions.c.version).where(
+                            versions.c.resource_pk == pk, versions.c.run_id == run_id
+                        )
+                    ).first()
                     if mine is not None:
-                        before = conn.execute(select(versions.c.capture_time).where(
-                            versions.c.resource_pk == pk, versions.c.version == mine.version - 1)).scalar()
+                        before = conn.execute(
+                            select(versions.c.capture_time).where(versions.c.resource_pk == pk, versions.c.version == mine.version - 1)
+                        ).scalar()
                         if before is None or before < when:
                             row = mine
                 if row is None:
@@ -571,19 +671,37 @@ class WatchService:
                 if len(value) > 512:
                     continue  # keep the first actors rather than a truncated ARN
                 conn.execute(update(versions).where(versions.c.id == row.id).values(changed_by=value))
-                _log(logging.INFO, "change attributed", event_id=change.event_id, call=change.label, actor=change.actor,
-                     resource_type=ref.resource_type, resource_pk=pk)
+                _log(
+                    logging.INFO,
+                    "change attributed",
+                    event_id=change.event_id,
+                    call=change.label,
+                    actor=change.actor,
+                    resource_type=ref.resource_type,
+                    resource_pk=pk,
+                )
 
     # -- evaluate, alert, remediate ------------------------------------------------------------------------
-    def _scan(self, *, periodic: bool, on_evaluated: Callable[[EvaluationSummary], None], collect_first: bool = False,
-              run_id: int | None = None) -> ScanOutcome:
+    def _scan(
+        self, *, periodic: bool, on_evaluated: Callable[[EvaluationSummary], None], collect_first: bool = False, run_id: int | None = None
+    ) -> ScanOutcome:
         """The scan pipeline on what the store holds (a full sweep: after collecting everything):
         evaluate, deliver the alerts, remediate as the policy says, deliver its alerts. A batch
         remediates and delivers only when findings changed; ``periodic`` (the sweeps) does both every time."""
         outcome = run_scan(
-            self.aws, self.store, self.policy, rules=self.rules, evaluator=self.evaluator, collect_first=collect_first, run_id=run_id,
-            remediate=self.options.remediate, deliver=self.deliver, deliver_before_remediation=True, act_when_unchanged=periodic,
-            on_evaluated=on_evaluated, report=False,
+            self.aws,
+            self.store,
+            self.policy,
+            rules=self.rules,
+            evaluator=self.evaluator,
+            collect_first=collect_first,
+            run_id=run_id,
+            remediate=self.options.remediate,
+            deliver=self.deliver,
+            deliver_before_remediation=True,
+            act_when_unchanged=periodic,
+            on_evaluated=on_evaluated,
+            report=False,
         )
         self._remediated(outcome.remediation)
         return outcome
@@ -594,15 +712,22 @@ class WatchService:
         for event in summary.events:
             self.metrics.inc("finding_events_total", event=str(event.get("event")))
         if summary.events:
-            _log(logging.INFO, "findings changed", scan_id=summary.scan_id, evaluations=summary.evaluations,
-                 events=[{"finding_id": e.get("finding_id"), "event": e.get("event")} for e in summary.events][:50])
+            _log(
+                logging.INFO,
+                "findings changed",
+                scan_id=summary.scan_id,
+                evaluations=summary.evaluations,
+                events=[{"finding_id": e.get("finding_id"), "event": e.get("event")} for e in summary.events][:50],
+            )
 
     def deliver(self) -> Any:
         """Send due alerts from the outbox (a failed delivery stays queued for the next try)."""
         if not self.policy.notifications:
             return None
         if self._dispatcher is None:
-            self._dispatcher = Dispatcher(self.store, self.policy, aws=self.aws, endpoint_url=self.aws.endpoint_url, profile=self.aws.profile)
+            self._dispatcher = Dispatcher(
+                self.store, self.policy, aws=self.aws, endpoint_url=self.aws.endpoint_url, profile=self.aws.profile
+            )
         try:
             result = self._dispatcher.dispatch()
         except Exception as exc:  # noqa: BLE001 - alerts stay in the outbox
@@ -625,8 +750,14 @@ class WatchService:
                 self.metrics.inc("remediations_total", status=str(outcome.status))
         fresh = [o for o in report.outcomes if getattr(o, "new", True)]
         if fresh:
-            _log(logging.INFO, "remediation", outcomes=[{"rule_id": o.rule_id, "resource_id": o.resource_id, "mode": o.mode, "status": o.status,
-                                                         "reason": o.reason[:200]} for o in fresh][:50])
+            _log(
+                logging.INFO,
+                "remediation",
+                outcomes=[
+                    {"rule_id": o.rule_id, "resource_id": o.resource_id, "mode": o.mode, "status": o.status, "reason": o.reason[:200]}
+                    for o in fresh
+                ][:50],
+            )
 
     # -- acknowledge -----------------------------------------------------------------------------------------
     def _finish(self, batch: list[Received], result: BatchResult) -> None:
@@ -644,10 +775,17 @@ class WatchService:
                 if r.outcome in ("changed", "unchanged"):
                     self._remember(r.parsed.event_id)
                     self.metrics.observe("event_lag_seconds", now_wall - r.parsed.event_time.timestamp())
-                    _log(logging.INFO, "event processed", message_id=r.message_id, event_id=r.parsed.event_id, call=r.parsed.label,
-                         actor=r.parsed.actor,
-                         outcome=r.outcome, event_time=isoformat(r.parsed.event_time),
-                         lag_seconds=round(now_wall - r.parsed.event_time.timestamp(), 3))
+                    _log(
+                        logging.INFO,
+                        "event processed",
+                        message_id=r.message_id,
+                        event_id=r.parsed.event_id,
+                        call=r.parsed.label,
+                        actor=r.parsed.actor,
+                        outcome=r.outcome,
+                        event_time=isoformat(r.parsed.event_time),
+                        lag_seconds=round(now_wall - r.parsed.event_time.timestamp(), 3),
+                    )
             if r.sent_at is not None:
                 self.metrics.observe("queue_lag_seconds", now_wall - r.sent_at)
         for r in failed:
@@ -655,8 +793,15 @@ class WatchService:
             self.metrics.inc("events_failed_total")
             delay = self._retry_delay(r.receive_count)
             label = r.parsed.label if isinstance(r.parsed, (Change, Ignored)) else "?"
-            _log(logging.WARNING, "event failed, returns to the queue", message_id=r.message_id, call=label, reason=r.reason,
-                 receive_count=r.receive_count, retry_in_seconds=delay)
+            _log(
+                logging.WARNING,
+                "event failed, returns to the queue",
+                message_id=r.message_id,
+                call=label,
+                reason=r.reason,
+                receive_count=r.receive_count,
+                retry_in_seconds=delay,
+            )
             try:
                 self.sqs.change_message_visibility(QueueUrl=self.options.queue_url, ReceiptHandle=r.receipt, VisibilityTimeout=delay)
             except (ClientError, BotoCoreError):
@@ -731,9 +876,16 @@ class WatchService:
             outcome = self._scan(collect_first=True, periodic=True, on_evaluated=on_evaluated)
             result = outcome.collect_result
             assert result is not None  # collected first
-            _log(logging.INFO, "full sweep done", seconds=round(time.monotonic() - t0, 1), seen=result.seen,
-                 new_or_changed=len(result.changed_keys), deleted=result.deleted, errors=len(result.errors),
-                 evaluations=outcome.summary.evaluations)
+            _log(
+                logging.INFO,
+                "full sweep done",
+                seconds=round(time.monotonic() - t0, 1),
+                seen=result.seen,
+                new_or_changed=len(result.changed_keys),
+                deleted=result.deleted,
+                errors=len(result.errors),
+                evaluations=outcome.summary.evaluations,
+            )
         finally:
             self._busy_since = None
 
@@ -782,16 +934,17 @@ def last_full_collection(store: Any, regions: list[str]) -> dt.datetime | None:
         rows = conn.execute(
             select(collection_runs.c.finished_at, collection_runs.c.services, collection_runs.c.regions)
             .where(and_(collection_runs.c.status == "complete", collection_runs.c.finished_at.is_not(None)))
-            .order_by(collection_runs.c.finished_at.desc()).limit(200)
+            .order_by(collection_runs.c.finished_at.desc())
+            .limit(200)
         ).all()
     for finished, services, run_regions in rows:
         if every <= set(services or []) and set(regions) <= set(run_regions or []):
-            return finished if finished.tzinfo else finished.replace(tzinfo=dt.timezone.utc)
+            return finished if finished.tzinfo else finished.replace(tzinfo=dt.UTC)
     return None
 
 
 def _db_time(store: Any, value: dt.datetime) -> dt.datetime:
-    value = value.astimezone(dt.timezone.utc)
+    value = value.astimezone(dt.UTC)
     if store.engine.dialect.name == "sqlite":
         return value.replace(tzinfo=None)
     return value

@@ -83,9 +83,15 @@ class SetupResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "home_region": self.home_region, "account_id": self.account_id, "queue_url": self.queue_url,
-            "queue_arn": self.queue_arn, "dead_letter_queue_arn": self.dlq_arn, "rule_arns": self.rule_arns,
-            "dry_run": self.dry_run, "actions": [a.to_dict() for a in self.actions], "warnings": self.warnings,
+            "home_region": self.home_region,
+            "account_id": self.account_id,
+            "queue_url": self.queue_url,
+            "queue_arn": self.queue_arn,
+            "dead_letter_queue_arn": self.dlq_arn,
+            "rule_arns": self.rule_arns,
+            "dry_run": self.dry_run,
+            "actions": [a.to_dict() for a in self.actions],
+            "warnings": self.warnings,
             "patterns": self.patterns,
         }
 
@@ -126,7 +132,11 @@ class _Setup:
 
     # -- helpers ------------------------------------------------------------------------------
     def note(self, kind: str, name: str, region: str, status: str, arn: str | None = None, detail: str = "") -> None:
-        shown = {"created": "would create", "updated": "would update", "deleted": "would delete"}.get(status, status) if self.dry_run else status
+        shown = (
+            {"created": "would create", "updated": "would update", "deleted": "would delete"}.get(status, status)
+            if self.dry_run
+            else status
+        )
         self.actions.append(Action(kind, name, region, shown, arn, detail))
 
     def queue_arn(self, name: str) -> str:
@@ -178,7 +188,10 @@ class _Setup:
             self.note("rule", name, region, "created", arn, f"pattern {len(text)} chars")
             if not self.dry_run:
                 arn = events.put_rule(
-                    Name=name, EventPattern=text, State="ENABLED", Description=description,
+                    Name=name,
+                    EventPattern=text,
+                    State="ENABLED",
+                    Description=description,
                     Tags=[{"Key": k, "Value": v} for k, v in TAGS.items()],
                 )["RuleArn"]
         elif _norm(current.get("EventPattern")) != pattern or current.get("State") != "ENABLED":
@@ -228,10 +241,14 @@ class _Setup:
         arn = f"arn:{self.partition}:iam::{self.account}:role/{name}"
         trust = {
             "Version": "2012-10-17",
-            "Statement": [{
-                "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "sts:AssumeRole",
-                "Condition": {"StringEquals": {"aws:SourceAccount": self.account}},
-            }],
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "events.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                    "Condition": {"StringEquals": {"aws:SourceAccount": self.account}},
+                }
+            ],
         }
         permissions = {
             "Version": "2012-10-17",
@@ -247,7 +264,8 @@ class _Setup:
             self.note("forwarder role", name, "global", "created", arn, "events:PutEvents on the home bus only")
             if not self.dry_run:
                 arn = iam.create_role(
-                    RoleName=name, AssumeRolePolicyDocument=json.dumps(trust),
+                    RoleName=name,
+                    AssumeRolePolicyDocument=json.dumps(trust),
                     Description="phiwatch watch: forwards change events to the home region's event bus",
                     Tags=[{"Key": k, "Value": v} for k, v in TAGS.items()],
                 )["Role"]["Arn"]
@@ -283,11 +301,13 @@ class _Setup:
                     logging_on = True
                     break
         except (ClientError, BotoCoreError) as exc:
-            self.warnings.append(f"could not check CloudTrail ({_code(exc)}): EventBridge receives API call events only while a trail logs management events")
+            self.warnings.append(
+                f"could not check CloudTrail ({_code(exc)}): EventBridge receives API call events only while a trail logs management events"
+            )
             return
         if not logging_on:
             self.warnings.append(
-                f"no CloudTrail trail is logging in {self.home}: EventBridge receives \"AWS API Call via CloudTrail\" "
+                f'no CloudTrail trail is logging in {self.home}: EventBridge receives "AWS API Call via CloudTrail" '
                 "events only while a trail logs management events (create a multi-region trail); until then only "
                 "the scheduled sweeps catch changes"
             )
@@ -303,17 +323,25 @@ class _Setup:
             rules[f"{o.name}-config-items"] = config_pattern()
         rule_arns = [self.rule_arn(self.home, name) for name in rules]
 
-        dlq_url = self.ensure_queue("dead-letter queue", dlq_name, {
-            "MessageRetentionPeriod": str(o.dlq_retention_seconds),
-            "SqsManagedSseEnabled": "true",
-        })
-        queue_url = self.ensure_queue("queue", queue_name, {
-            "VisibilityTimeout": str(o.visibility_timeout),
-            "MessageRetentionPeriod": str(o.retention_seconds),
-            "ReceiveMessageWaitTimeSeconds": "20",
-            "SqsManagedSseEnabled": "true",
-            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": o.max_receive_count}),
-        })
+        dlq_url = self.ensure_queue(
+            "dead-letter queue",
+            dlq_name,
+            {
+                "MessageRetentionPeriod": str(o.dlq_retention_seconds),
+                "SqsManagedSseEnabled": "true",
+            },
+        )
+        queue_url = self.ensure_queue(
+            "queue",
+            queue_name,
+            {
+                "VisibilityTimeout": str(o.visibility_timeout),
+                "MessageRetentionPeriod": str(o.retention_seconds),
+                "ReceiveMessageWaitTimeSeconds": "20",
+                "SqsManagedSseEnabled": "true",
+                "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": o.max_receive_count}),
+            },
+        )
         policy = queue_policy(queue_arn, rule_arns)
         if queue_url is None:
             self.note("queue policy", queue_name, self.home, "created", queue_arn, f"SendMessage from {len(rule_arns)} rule(s) only")
@@ -325,7 +353,11 @@ class _Setup:
         target = {"Id": TARGET_ID, "Arn": queue_arn}
         arns = []
         for name, pattern in rules.items():
-            description = "phiwatch watch: AWS Config item changes" if name.endswith("config-items") else "phiwatch watch: write API calls of the collected services"
+            description = (
+                "phiwatch watch: AWS Config item changes"
+                if name.endswith("config-items")
+                else "phiwatch watch: write API calls of the collected services"
+            )
             arns.append(self.ensure_rule(self.home, name, pattern, target, description))
         self.remove_stale_rules(self.home, set(rules))
 
@@ -342,8 +374,16 @@ class _Setup:
                 self.remove_stale_rules(region, set(rules))
         self.check_trail()
         return SetupResult(
-            home_region=self.home, account_id=self.account, queue_url=queue_url, queue_arn=queue_arn, dlq_arn=dlq_arn,
-            rule_arns=arns, actions=self.actions, warnings=self.warnings, dry_run=self.dry_run, patterns=rules,
+            home_region=self.home,
+            account_id=self.account,
+            queue_url=queue_url,
+            queue_arn=queue_arn,
+            dlq_arn=dlq_arn,
+            rule_arns=arns,
+            actions=self.actions,
+            warnings=self.warnings,
+            dry_run=self.dry_run,
+            patterns=rules,
         )
 
     def ensure_redrive_allow(self, url: str, name: str, arn: str, queue_arn: str) -> None:

@@ -20,7 +20,9 @@ def _import_apprise() -> Any:
     try:
         import apprise
     except ImportError as exc:
-        raise ChannelConfigError("the apprise channel needs the apprise package: pip install 'phiwatch[apprise]' (or pip install apprise)") from exc
+        raise ChannelConfigError(
+            "the apprise channel needs the apprise package: pip install 'phiwatch[apprise]' (or pip install apprise)"
+        ) from exc
     return apprise
 
 

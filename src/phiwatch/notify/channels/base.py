@@ -122,20 +122,30 @@ class _ScrubSecrets(logging.Filter):
 
 SCRUB = _ScrubSecrets()
 # logger filters are not inherited: name every logger that may print a secret
-for _name in ("urllib3.connectionpool", "urllib3.util.retry", "requests", "botocore.endpoint", "botocore.parsers",
-              "botocore.hooks", "apprise", "phiwatch.notify.dispatcher", "phiwatch.notify.channels.base", "phiwatch.cli"):
+for _name in (
+    "urllib3.connectionpool",
+    "urllib3.util.retry",
+    "requests",
+    "botocore.endpoint",
+    "botocore.parsers",
+    "botocore.hooks",
+    "apprise",
+    "phiwatch.notify.dispatcher",
+    "phiwatch.notify.channels.base",
+    "phiwatch.cli",
+):
     logging.getLogger(_name).addFilter(SCRUB)
 
 
-REGISTRY: dict[str, type["Channel"]] = {}
+REGISTRY: dict[str, type[Channel]] = {}
 
 
-def register(cls: type["Channel"]) -> type["Channel"]:
+def register(cls: type[Channel]) -> type[Channel]:
     REGISTRY[cls.name] = cls
     return cls
 
 
-def load_channels() -> dict[str, type["Channel"]]:
+def load_channels() -> dict[str, type[Channel]]:
     import phiwatch.notify.channels as package
 
     for module in pkgutil.iter_modules(package.__path__):
@@ -144,7 +154,7 @@ def load_channels() -> dict[str, type["Channel"]]:
     return REGISTRY
 
 
-def channel_for(route: NotificationRoute, settings: ChannelSettings) -> "Channel":
+def channel_for(route: NotificationRoute, settings: ChannelSettings) -> Channel:
     cls = load_channels().get(route.channel)
     if cls is None:  # the policy model only admits known channels; a stale row may still name one
         raise ChannelConfigError(f"unknown channel '{route.channel}' (known: {', '.join(sorted(REGISTRY))})")
@@ -276,7 +286,7 @@ class Channel:
             message.sent = True
             message.error = None
 
-    def __enter__(self) -> "Channel":
+    def __enter__(self) -> Channel:
         self.open()
         return self
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import smtplib
-import socket
 import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
@@ -103,7 +102,11 @@ class EmailChannel(Channel):
             conn.ehlo()
             if smtp.starttls and not smtp.ssl:
                 if not conn.has_extn("starttls"):
-                    raise DeliveryError(f"SMTP server {where} does not offer STARTTLS (set smtp.starttls: false only for a trusted relay)", retryable=False, stop_batch=True)
+                    raise DeliveryError(
+                        f"SMTP server {where} does not offer STARTTLS (set smtp.starttls: false only for a trusted relay)",
+                        retryable=False,
+                        stop_batch=True,
+                    )
                 conn.starttls(context=self._tls_context())
                 conn.ehlo()
             if self.username:
@@ -114,14 +117,18 @@ class EmailChannel(Channel):
             raise
         except smtplib.SMTPAuthenticationError as exc:
             self._quit(conn)
-            raise DeliveryError(f"SMTP authentication failed at {where}: {exc.smtp_code} {self._text(exc.smtp_error)}", retryable=False, stop_batch=True) from exc
+            raise DeliveryError(
+                f"SMTP authentication failed at {where}: {exc.smtp_code} {self._text(exc.smtp_error)}", retryable=False, stop_batch=True
+            ) from exc
         except smtplib.SMTPResponseException as exc:
             self._quit(conn)
-            raise DeliveryError(f"SMTP server {where} refused: {exc.smtp_code} {self._text(exc.smtp_error)}", retryable=exc.smtp_code < 500, stop_batch=True) from exc
+            raise DeliveryError(
+                f"SMTP server {where} refused: {exc.smtp_code} {self._text(exc.smtp_error)}", retryable=exc.smtp_code < 500, stop_batch=True
+            ) from exc
         except ssl.SSLError as exc:
             self._quit(conn)
             raise DeliveryError(f"TLS with SMTP server {where} failed: {exc.reason or exc}", retryable=False, stop_batch=True) from exc
-        except (socket.timeout, TimeoutError) as exc:
+        except TimeoutError as exc:
             self._quit(conn)
             raise DeliveryError(f"SMTP server {where} did not answer within {timeout:g}s", stop_batch=True) from exc
         except (OSError, smtplib.SMTPException) as exc:
@@ -157,7 +164,9 @@ class EmailChannel(Channel):
             raise DeliveryError(str(exc), retryable=False, stop_batch=True) from exc
         to = [message.recipient] if message.recipient else self.recipients
         if not to:
-            raise DeliveryError(f"no recipient: the resource has no {self.route.owner_tag} tag and the route has no target", retryable=False)
+            raise DeliveryError(
+                f"no recipient: the resource has no {self.route.owner_tag} tag and the route has no target", retryable=False
+            )
         for addr in to:
             try:
                 _address(addr, "recipient")
@@ -186,11 +195,19 @@ class EmailChannel(Channel):
             codes = "; ".join(f"{addr}: {code} {self._text(text)}" for addr, (code, text) in exc.recipients.items())
             raise DeliveryError(f"SMTP server {where} refused the recipient(s): {codes}", retryable=False) from exc
         except smtplib.SMTPSenderRefused as exc:
-            raise DeliveryError(f"SMTP server {where} refused the sender {self.sender}: {exc.smtp_code} {self._text(exc.smtp_error)}", retryable=exc.smtp_code < 500, stop_batch=True) from exc
+            raise DeliveryError(
+                f"SMTP server {where} refused the sender {self.sender}: {exc.smtp_code} {self._text(exc.smtp_error)}",
+                retryable=exc.smtp_code < 500,
+                stop_batch=True,
+            ) from exc
         except smtplib.SMTPResponseException as exc:
             if exc.smtp_code == 421:  # the server is closing the connection
                 self.close()
-            raise DeliveryError(f"SMTP server {where} refused the message: {exc.smtp_code} {self._text(exc.smtp_error)}", retryable=exc.smtp_code < 500, stop_batch=exc.smtp_code in (421, 554)) from exc
+            raise DeliveryError(
+                f"SMTP server {where} refused the message: {exc.smtp_code} {self._text(exc.smtp_error)}",
+                retryable=exc.smtp_code < 500,
+                stop_batch=exc.smtp_code in (421, 554),
+            ) from exc
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             self.close()  # reconnect on the next attempt
             raise DeliveryError(f"SMTP connection to {where} lost: {type(exc).__name__}", stop_batch=True) from exc

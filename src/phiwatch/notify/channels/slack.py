@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from phiwatch.notify.channels._http import HttpSession, check_response, where
-from phiwatch.notify.channels.base import Channel, ChannelConfigError, DeliveryError, Outgoing, check_url, register
+from phiwatch.notify.channels.base import Channel, DeliveryError, Outgoing, check_url, register
 from phiwatch.notify.templates import TemplateError, render
 
 

@@ -15,11 +15,33 @@ from typing import Any
 
 from phiwatch.notify.channels.base import Channel, ChannelConfigError, DeliveryError, Outgoing, register
 
-TOPIC_ARN = re.compile(r"^arn:(?P<partition>aws[a-z-]*):sns:(?P<region>[a-z]{2}(-[a-z]+)+-\d):(?P<account>\d{12}):(?P<name>[A-Za-z0-9_-]{1,256}(\.fifo)?)$")
+TOPIC_ARN = re.compile(
+    r"^arn:(?P<partition>aws[a-z-]*):sns:(?P<region>[a-z]{2}(-[a-z]+)+-\d):(?P<account>\d{12}):(?P<name>[A-Za-z0-9_-]{1,256}(\.fifo)?)$"
+)
 MAX_MESSAGE_BYTES = 262_144  # 256 KiB per message and per batch
-_RETRYABLE_CODES = {"Throttling", "ThrottlingException", "ThrottledException", "InternalError", "InternalFailure", "ServiceUnavailable", "KMSThrottling", "RequestTimeout"}
-_CHANNEL_FAILING_CODES = {"NotFound", "AuthorizationError", "AccessDenied", "AccessDeniedException", "InvalidClientTokenId",
-                          "UnrecognizedClientException", "ExpiredToken", "KMSAccessDenied", "KMSDisabled", "KMSNotFound", "InvalidSecurity"}
+_RETRYABLE_CODES = {
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "InternalError",
+    "InternalFailure",
+    "ServiceUnavailable",
+    "KMSThrottling",
+    "RequestTimeout",
+}
+_CHANNEL_FAILING_CODES = {
+    "NotFound",
+    "AuthorizationError",
+    "AccessDenied",
+    "AccessDeniedException",
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+    "ExpiredToken",
+    "KMSAccessDenied",
+    "KMSDisabled",
+    "KMSNotFound",
+    "InvalidSecurity",
+}
 
 
 def _json(payload: dict[str, Any]) -> str:
@@ -68,8 +90,11 @@ class SnsChannel(Channel):
             self.settings.aws = aws
         # no botocore retries (the dispatcher retries with backoff and knows when to stop), short timeouts
         config = Config(
-            retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=self.settings.timeout,
-            read_timeout=self.settings.timeout, user_agent_extra="phiwatch-notify", max_pool_connections=4,
+            retries={"mode": "standard", "total_max_attempts": 1},
+            connect_timeout=self.settings.timeout,
+            read_timeout=self.settings.timeout,
+            user_agent_extra="phiwatch-notify",
+            max_pool_connections=4,
         )
         return aws.session.client("sns", region_name=self.region, endpoint_url=aws.endpoint_url, config=config)
 
@@ -123,7 +148,9 @@ class SnsChannel(Channel):
         for m in chunk:
             m.tried += 1
         try:
-            response = self.client.publish_batch(TopicArn=self.arn, PublishBatchRequestEntries=[self._entry(m, i) for i, m in enumerate(chunk)])
+            response = self.client.publish_batch(
+                TopicArn=self.arn, PublishBatchRequestEntries=[self._entry(m, i) for i, m in enumerate(chunk)]
+            )
         except ClientError as exc:
             err = exc.response.get("Error", {})
             code = err.get("Code", "ClientError")
@@ -132,7 +159,9 @@ class SnsChannel(Channel):
                 text += f" (the caller needs sns:Publish on {self.arn})"
             elif code == "NotFound":
                 text = f"SNS NotFound: topic {self.arn} does not exist (or is in another account or region)"
-            error = DeliveryError(text, retryable=code in _RETRYABLE_CODES, stop_batch=code in _CHANNEL_FAILING_CODES or code in _RETRYABLE_CODES)
+            error = DeliveryError(
+                text, retryable=code in _RETRYABLE_CODES, stop_batch=code in _CHANNEL_FAILING_CODES or code in _RETRYABLE_CODES
+            )
         except (EndpointConnectionError, ConnectTimeoutError) as exc:
             error = DeliveryError(f"cannot reach SNS in {self.region}: {type(exc).__name__}", stop_batch=True)
         except ReadTimeoutError:
@@ -146,7 +175,9 @@ class SnsChannel(Channel):
                 if f is None:
                     m.sent, m.error = True, None
                 else:
-                    m.error = DeliveryError(f"SNS {f.get('Code')}: {f.get('Message') or ''}".strip(), retryable=not f.get("SenderFault", False))
+                    m.error = DeliveryError(
+                        f"SNS {f.get('Code')}: {f.get('Message') or ''}".strip(), retryable=not f.get("SenderFault", False)
+                    )
             return None
         for m in chunk:
             m.error = error

@@ -19,10 +19,11 @@ hold PHI). Templates run in Jinja2's sandbox.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 LABELS = {
     "opened": "New finding",
@@ -60,7 +61,11 @@ def _environment(kind: str) -> Any:
 
     finalize: Callable[[Any], Any] | None = slack_escape if kind == "slack" else None
     env = SandboxedEnvironment(
-        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False, autoescape=False,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+        autoescape=False,
         finalize=finalize,
     )
     env.globals["label"] = label
