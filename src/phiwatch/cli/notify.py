@@ -9,7 +9,6 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy import ColumnElement, func, or_, select
 
 from phiwatch.cli.common import (
     DbOpt,
@@ -24,7 +23,7 @@ from phiwatch.errors import CannotRunError, UsageError
 from phiwatch.notify.dispatcher import Dispatcher, queue_test_message
 from phiwatch.notify.reminders import enqueue_reminders
 from phiwatch.policy import load_policy
-from phiwatch.store.tables import outbox
+from phiwatch.store.outbox import delivery_log
 
 commands = typer.Typer()
 
@@ -134,32 +133,8 @@ def notifications(
         if s not in STATUSES:
             raise UsageError(f"--status must be one of {', '.join(STATUSES)}, got '{s}'")
     store = open_store(db)
-    query = select(
-        outbox.c.id,
-        outbox.c.created_at,
-        outbox.c.route,
-        outbox.c.channel,
-        outbox.c.event,
-        outbox.c.finding_id,
-        outbox.c.status,
-        outbox.c.attempts,
-        outbox.c.sent_at,
-        outbox.c.next_attempt_at,
-        outbox.c.last_error,
-        outbox.c.payload,
-    )
-    if status:
-        wanted = [s for s in status if s != "retried"]
-        conds: list[ColumnElement[bool]] = [outbox.c.status.in_(wanted)] if wanted else []
-        if "retried" in status:
-            conds.append(outbox.c.attempts > 1)
-        query = query.where(or_(*conds))
-    if route:
-        query = query.where(outbox.c.route == route)
-    with store.engine.connect() as conn:
-        rows = [dict(r) for r in conn.execute(query.order_by(outbox.c.id.desc()).limit(limit)).mappings()]
-        totals = {r.status: r.n for r in conn.execute(select(outbox.c.status, func.count().label("n")).group_by(outbox.c.status))}
-        retried = conn.execute(select(func.count()).select_from(outbox).where(outbox.c.attempts > 1)).scalar() or 0
+    log = delivery_log(store, statuses=status, route=route, limit=limit)
+    rows, totals, retried = log.rows, log.totals, log.retried
     if json_out:
         print_json(
             [

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy import select
 
 from phiwatch.cli.common import (
     DbOpt,
@@ -25,13 +24,12 @@ from phiwatch.cli.common import (
 from phiwatch.engine import resolve_rules
 from phiwatch.errors import UsageError
 from phiwatch.policy import load_policy
-from phiwatch.remediate.audit import entries, resolve_finding, verify
+from phiwatch.remediate.audit import show_entries, verify_store
 from phiwatch.remediate.document import builtin, builtin_ids, load_document
 from phiwatch.remediate.export import write_ssm_documents
 from phiwatch.remediate.iam_policy import runbook_policy, scanner_policy
 from phiwatch.scan import remediator as make_remediator
-from phiwatch.store.tables import remediations as rt
-from phiwatch.store.tables import resources
+from phiwatch.store.remediations import recent_remediations
 from phiwatch.ui import STATUS_STYLE, print_remediation_report
 
 commands = typer.Typer()
@@ -93,26 +91,7 @@ def remediate(
 
 def _list_remediations(store: Any, json_out: bool) -> None:
 
-    query = (
-        select(
-            rt.c.id,
-            rt.c.finding_id,
-            rt.c.rule_id,
-            rt.c.runbook_id,
-            rt.c.mode,
-            rt.c.status,
-            rt.c.reason,
-            rt.c.created_at,
-            rt.c.finished_at,
-            resources.c.resource_id,
-            resources.c.region,
-        )
-        .join(resources, resources.c.id == rt.c.resource_pk)
-        .order_by(rt.c.created_at.desc())
-        .limit(200)
-    )
-    with store.engine.connect() as conn:
-        rows = [dict(r) for r in conn.execute(query).mappings()]
+    rows = recent_remediations(store, limit=200)
     if json_out:
         print_json(rows)
         return
@@ -152,8 +131,7 @@ def audit_verify(
 ) -> None:
     """Check the audit log's hash chain: exit 0 when intact, 1 (naming the first bad entry) when an entry was edited or deleted."""
     store = open_store(db)
-    with store.engine.connect() as conn:
-        result = verify(conn, head=head)
+    result = verify_store(store, head=head)
     if json_out:
         print_json({"ok": result.ok, "entries": result.entries, "head": result.head, "bad_entry": result.bad_id, "reason": result.reason})
     elif result.ok:
@@ -176,9 +154,7 @@ def audit_show(
 ) -> None:
     """Print audit entries: who (OS user, AWS caller), what, when, inputs, calls and results."""
     store = open_store(db)
-    with store.engine.connect() as conn:
-        finding_id = resolve_finding(conn, finding) if finding else None
-        rows = entries(conn, remediation_id=remediation, finding_id=finding_id, limit=limit)
+    rows = show_entries(store, finding=finding, remediation_id=remediation, limit=limit)
     if json_out:
         print_json(rows)
         return

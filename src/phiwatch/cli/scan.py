@@ -9,7 +9,6 @@ from typing import Annotated, TextIO
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
 
 from phiwatch.cli.common import (
     AllRegionsOpt,
@@ -29,8 +28,7 @@ from phiwatch.errors import UsageError
 from phiwatch.policy import load_policy
 from phiwatch.report.formats import write_scan_csv, write_scan_json, write_scan_ocsf
 from phiwatch.scan import run_scan
-from phiwatch.store.tables import findings as ft
-from phiwatch.store.tables import resources as rt
+from phiwatch.store.findings import list_findings
 from phiwatch.ui import collection_progress, print_remediation_report
 
 commands = typer.Typer()
@@ -228,17 +226,7 @@ def findings(
         if s not in ("open", "excepted", "resolved", "remediated"):
             raise UsageError(f"--status must be open, excepted, resolved or remediated, got '{s}'")
     store = open_store(db)
-    query = (
-        select(ft, rt.c.resource_type, rt.c.resource_id, rt.c.resource_name, rt.c.arn, rt.c.region, rt.c.account_id)
-        .join(rt, rt.c.id == ft.c.resource_pk)
-        .where(ft.c.status.in_(wanted))
-    )
-    if rule:
-        query = query.where(ft.c.rule_id == rule)
-    if severity:
-        query = query.where(ft.c.severity.in_(severity))
-    with store.engine.connect() as conn:
-        rows = [dict(r) for r in conn.execute(query.order_by(ft.c.opened_at, ft.c.rule_id)).mappings()]
+    rows = list_findings(store, wanted, rule_id=rule, severities=severity)
     if json_out:
         print_json(
             [

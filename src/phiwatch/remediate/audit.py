@@ -35,13 +35,16 @@ import hashlib
 import os
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import Connection
 
 from phiwatch.model import canonical_json, isoformat, to_jsonable, utcnow
 from phiwatch.store.tables import audit_log, remediations
+
+if TYPE_CHECKING:
+    from phiwatch.store.db import Store
 
 GENESIS = "0" * 64
 _ADVISORY_KEY = 0x70687761  # "phwa": serialises audit appends on PostgreSQL
@@ -217,6 +220,22 @@ def resolve_finding(conn: Connection, prefix: str) -> str:
         shown = ", ".join(sorted(f[:16] for f in found)[:3])
         raise UsageError(f"{prefix!r} matches several findings ({shown}...): give more of the id")
     return found.pop()
+
+
+def verify_store(store: Store, head: str | None = None) -> Verification:
+    """:func:`verify` on the store's audit log."""
+    with store.engine.connect() as conn:
+        return verify(conn, head=head)
+
+
+def show_entries(
+    store: Store, finding: str | None = None, remediation_id: str | None = None, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """:func:`entries` of the store's audit log; ``finding`` is an id or a unique prefix of one
+    (resolved by :func:`resolve_finding`)."""
+    with store.engine.connect() as conn:
+        finding_id = resolve_finding(conn, finding) if finding else None
+        return entries(conn, remediation_id=remediation_id, finding_id=finding_id, limit=limit)
 
 
 def count(conn: Connection) -> int:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection, RowMapping
@@ -20,6 +20,9 @@ from phiwatch.store.tables import (
     periodic_runs,
     resources,
 )
+
+if TYPE_CHECKING:
+    from phiwatch.store.db import Store
 
 OPEN = "open"
 EXCEPTED = "excepted"
@@ -354,3 +357,29 @@ def active_findings(conn: Connection) -> Iterator[dict[str, Any]]:
     )
     for row in conn.execute(query).mappings():
         yield dict(row)
+
+
+def list_findings(
+    store: Store, statuses: Sequence[str], rule_id: str | None = None, severities: Sequence[str] | None = None
+) -> list[dict[str, Any]]:
+    """Findings in these statuses (optionally of one rule, of these severities) with their
+    resource's type, id, name, ARN, region and account, oldest opened first."""
+    query = (
+        select(
+            findings,
+            resources.c.resource_type,
+            resources.c.resource_id,
+            resources.c.resource_name,
+            resources.c.arn,
+            resources.c.region,
+            resources.c.account_id,
+        )
+        .join(resources, resources.c.id == findings.c.resource_pk)
+        .where(findings.c.status.in_(statuses))
+    )
+    if rule_id:
+        query = query.where(findings.c.rule_id == rule_id)
+    if severities:
+        query = query.where(findings.c.severity.in_(severities))
+    with store.engine.connect() as conn:
+        return [dict(r) for r in conn.execute(query.order_by(findings.c.opened_at, findings.c.rule_id)).mappings()]
