@@ -203,7 +203,24 @@ def test_typed_and_embedded_interpolation_fitted_to_the_api(aws_env, aws):
     assert logs.list_tags_log_group(logGroupName="/phi/app")["tags"]["Note"].startswith("group /phi/app")
 
 
-def test_wait_times_out_and_fails_the_run(aws_env, aws):
+class FakeClock:
+    """The executor's clock: sleeping advances it, AWS calls take no time, so polling is exact."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(round(seconds, 6))
+        self.now += seconds
+
+
+def test_wait_times_out_and_fails_the_run(aws_env, aws, monkeypatch):
+    from phiwatch.remediate import executor as executor_module
+
     aws_env.client("s3").create_bucket(Bucket="phi-wait")
     d = doc("""
         schemaVersion: "0.3"
@@ -221,14 +238,15 @@ def test_wait_times_out_and_fails_the_run(aws_env, aws):
             action: aws:sleep
             inputs: {Duration: PT0S}
     """)
-    started = time.monotonic()
+    clock = FakeClock()
+    monkeypatch.setattr(executor_module, "time", clock)
     run = execute(d, {}, aws, REGION, dry_run=False)
-    elapsed = time.monotonic() - started
     assert run.status == "Failed" and run.failed_step == "WaitForVersioning"
     assert run.steps[0].status == "TimedOut" and [s.name for s in run.steps] == ["WaitForVersioning"]
     assert "timed out" in run.error and "$.Status" in run.error
-    assert 0.9 <= elapsed < 5
-    assert 2 <= len(run.steps[0].calls) <= 6  # polled with backoff, not hammered
+    # polled with backoff (0.2 s, then doubling), not hammered; the last pause ends at the timeout
+    assert clock.sleeps == [0.2, 0.4, 0.4] and clock.now == pytest.approx(1.0)
+    assert len(run.steps[0].calls) == 3
 
 
 def test_wait_succeeds_when_the_property_arrives(aws_env, aws):
@@ -325,7 +343,9 @@ def test_critical_step_failing_with_a_jump_fails_the_run(aws_env, aws):
     assert run.status == "Failed" and run.failed_step == "ReadPolicy"  # isCritical defaults to true
 
 
-def test_max_attempts_retries_with_backoff_then_fails(aws, aws_env):
+def test_max_attempts_retries_with_backoff_then_fails(aws, aws_env, monkeypatch):
+    from phiwatch.remediate import executor as executor_module
+
     d = doc("""
         schemaVersion: "0.3"
         mainSteps:
@@ -337,14 +357,14 @@ def test_max_attempts_retries_with_backoff_then_fails(aws, aws_env):
             action: aws:sleep
             inputs: {Duration: PT0S}
     """)
-    started = time.monotonic()
+    clock = FakeClock()
+    monkeypatch.setattr(executor_module, "time", clock)
     run = execute(d, {}, aws, REGION, dry_run=False)
-    elapsed = time.monotonic() - started
     step = run.steps[0]
     assert run.status == "Failed" and run.failed_step == "ReadMissingBucket" and len(run.steps) == 1
     assert step.attempts == 3 and len(step.calls) == 3
     assert all(c.error_code == "NoSuchBucket" for c in step.calls)
-    assert 1.4 <= elapsed < 6  # backoff 0.5 s + 1 s
+    assert clock.sleeps == [0.5, 1.0]  # backoff between the attempts
 
 
 def test_max_seconds_bounds_the_run(aws):
