@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import time
 
 from phiwatch.notify.dispatcher import Dispatcher, deliver
 from phiwatch.notify.reminders import enqueue_reminders
@@ -147,15 +146,12 @@ def test_hanging_webhook_times_out_without_blocking_other_routes(store, receiver
         write(store, *[bucket(f"b{i}-logging-off", logging=False) for i in range(20)])
         pol = policy("notifications:\n" + hook("hanging", slow.url) + hook("healthy", receiver.url))
         evaluate(store, pol)
-        started = time.monotonic()
         result = Dispatcher(store, pol, timeout=0.3, max_attempts=2, backoff=0.05).dispatch(now=T0)
-        elapsed = time.monotonic() - started
         assert result.route("healthy").sent == 20
         hanging = result.route("hanging")
         assert (hanging.sent, hanging.failed) == (0, 20)
         assert "no response from 127.0.0.1" in hanging.errors[0] and "within 0.3s" in hanging.errors[0]
         assert len(slow.requests) == 2  # the channel is failing: one message per attempt, not 20 timeouts
-        assert elapsed < 5  # not 20 messages x 2 attempts x 0.3 s
         rows = [r for r in outbox_rows(store) if r["route"] == "hanging"]
         assert sum(r["attempts"] for r in rows) == 2 and {r["status"] for r in rows} == {"failed", "pending"}
         assert all("no response" in r["last_error"] for r in rows)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import textwrap
-import time
 
 import pytest
 import yaml
@@ -367,7 +366,9 @@ def test_max_attempts_retries_with_backoff_then_fails(aws, aws_env, monkeypatch)
     assert clock.sleeps == [0.5, 1.0]  # backoff between the attempts
 
 
-def test_max_seconds_bounds_the_run(aws):
+def test_max_seconds_bounds_the_run(aws, monkeypatch):
+    from phiwatch.remediate import executor as executor_module
+
     d = doc("""
         schemaVersion: "0.3"
         mainSteps:
@@ -376,9 +377,10 @@ def test_max_seconds_bounds_the_run(aws):
             maxAttempts: 3
             inputs: {Duration: PT30S}
     """)
-    started = time.monotonic()
+    clock = FakeClock()
+    monkeypatch.setattr(executor_module, "time", clock)
     run = execute(d, {}, aws, REGION, dry_run=False, max_seconds=0.5)
-    assert time.monotonic() - started < 3
+    assert clock.now == pytest.approx(0.5)  # the 30 s sleep, and its retries, end at the run's bound
     assert run.status == "Failed" and run.steps[0].status == "TimedOut"
 
 
