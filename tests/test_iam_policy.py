@@ -17,8 +17,8 @@ import pytest
 from conftest import iam_enforcing_moto, moto_api
 from phiwatch.aws.session import AwsContext, make_client
 from phiwatch.collect.runner import collect
-from phiwatch.remediate.document import builtin, builtin_ids
 from phiwatch.remediate.iam_policy import SCANNER_ACTIONS, policy_size, record_actions, runbook_policy, scanner_policy
+from phiwatch.runbooks.document import builtin, builtin_ids
 from phiwatch.store import Store
 
 _SCRIPT = Path(sys.executable).with_name("phiwatch")

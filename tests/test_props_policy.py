@@ -22,7 +22,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from phiwatch.errors import UsageError
-from phiwatch.notify.message import EVENTS
+from phiwatch.model import EVENTS
 from phiwatch.policy import SEVERITIES, Policy, parse_policy, validate_against_rules
 from phiwatch.rules.registry import catalogue, load_pack_files
 

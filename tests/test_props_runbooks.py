@@ -19,7 +19,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from phiwatch.remediate.document import RUNBOOK_DIR, Document, RunbookError, builtin_ids, load_document
+from phiwatch.runbooks.document import RUNBOOK_DIR, Document, RunbookError, builtin_ids, load_document
 
 RUNBOOKS = {i: yaml.safe_load((RUNBOOK_DIR / f"{i}.yaml").read_text()) for i in builtin_ids()}
 WHERE = re.compile(

@@ -247,8 +247,8 @@ def test_the_same_remediation_twice_changes_nothing(aws_env, store):
     assert {r["resource_id"]: (r["version"], r["state_id"]) for r in store.inventory()} == before_versions
 
     # the runbook itself is idempotent: run again on the fixed bucket, it writes nothing
-    from phiwatch.remediate.document import builtin
     from phiwatch.remediate.executor import execute
+    from phiwatch.runbooks.document import builtin
 
     doc = builtin("phiwatch-EnableS3BucketLogging")
     again = execute(
@@ -586,7 +586,7 @@ def _item(resource_type: str, resource_id: str, **kw: Any) -> ConfigurationItem:
 
 
 def test_runbook_parameters_come_from_the_item_and_the_rule():
-    from phiwatch.remediate.document import builtin
+    from phiwatch.runbooks.document import builtin
 
     rules = resolve_rules(parse_policy("packs: [hipaa, hipaa-extras]"))
     sg = _item("AWS::EC2::SecurityGroup", "sg-0123456789abcdef0")

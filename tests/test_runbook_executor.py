@@ -15,9 +15,9 @@ import pytest
 import yaml
 
 from phiwatch.remediate import RunbookError, builtin, builtin_ids, execute, load_document
-from phiwatch.remediate.document import parse_path, select
 from phiwatch.remediate.export import create_document_command, write_ssm_documents
-from phiwatch.remediate.scripts import SCRIPTS, script_source
+from phiwatch.runbooks.document import parse_path, select
+from phiwatch.runbooks.scripts import SCRIPTS, script_source
 
 pytestmark = pytest.mark.server
 

@@ -15,6 +15,18 @@ STATUS_OK = "OK"
 STATUS_DISCOVERED = "ResourceDiscovered"
 STATUS_DELETED = "ResourceDeleted"
 
+#: Finding events: an alert message's ``event`` (notify/message.py) and a policy route's ``events``.
+EVENTS = (
+    "opened",
+    "resolved",
+    "excepted",
+    "exception_expired",
+    "remediation_planned",
+    "remediation_applied",
+    "remediation_failed",
+    "reminder",
+)
+
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)

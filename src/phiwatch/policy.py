@@ -14,6 +14,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError, ValidationInfo, field_validator
 
 from phiwatch.errors import UsageError
+from phiwatch.model import EVENTS
+from phiwatch.runbooks.document import RunbookError, builtin
 from phiwatch.yaml_input import YamlProblem, load_yaml
 
 
@@ -111,8 +113,6 @@ class RouteFilter(_Strict):
     @field_validator("events")
     @classmethod
     def _known_events(cls, value: list[str]) -> list[str]:
-        from phiwatch.notify.message import EVENTS
-
         unknown = [e for e in value if e not in EVENTS]
         if unknown:
             raise ValueError(f"unknown event(s) {', '.join(unknown)} (known: {', '.join(EVENTS)})")
@@ -381,8 +381,6 @@ def validate_against_rules(policy: Policy, rules: dict[str, Any], known_packs: s
 
 def _runbook_parameter_problems(policy: Policy, lines: _Lines, rule_id: str, rule: Any, given: dict[str, Any]) -> list[str]:
     """Names under ``remediation.rules.RULE.parameters`` that the rule's runbook does not declare."""
-    from phiwatch.remediate.document import RunbookError, builtin
-
     where = ("remediation", "rules", rule_id, "parameters")
     if not rule.remediation:
         return [policy_error(policy.source, lines, where, f"rule {rule_id} has no remediation runbook")]

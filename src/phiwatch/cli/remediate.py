@@ -25,9 +25,9 @@ from phiwatch.engine import resolve_rules
 from phiwatch.errors import UsageError
 from phiwatch.policy import load_policy
 from phiwatch.remediate.audit import show_entries, verify_store
-from phiwatch.remediate.document import builtin, builtin_ids, load_document
 from phiwatch.remediate.export import write_ssm_documents
 from phiwatch.remediate.iam_policy import runbook_policy, scanner_policy
+from phiwatch.runbooks.document import builtin, builtin_ids, load_document
 from phiwatch.scan import remediator as make_remediator
 from phiwatch.store.remediations import recent_remediations
 from phiwatch.ui import STATUS_STYLE, print_remediation_report

@@ -6,17 +6,6 @@ from typing import Any
 
 from phiwatch.phi import mask_phi
 
-EVENTS = (
-    "opened",
-    "resolved",
-    "excepted",
-    "exception_expired",
-    "remediation_planned",
-    "remediation_applied",
-    "remediation_failed",
-    "reminder",
-)
-
 
 def finding_message(event: str, finding: dict[str, Any], rule: Any, time: str) -> dict[str, Any]:
     """Build the message for one finding event.

@@ -1,13 +1,13 @@
 """Remediation: SSM Automation runbooks that phiwatch runs itself (and exports for SSM).
 
-* :mod:`~phiwatch.remediate.document`: load and validate documents, built-in runbooks.
+The documents themselves live in :mod:`phiwatch.runbooks` (re-exported here).
+
 * :mod:`~phiwatch.remediate.executor`: run or plan (dry run) a document through boto3.
-* :mod:`~phiwatch.remediate.scripts`: the vetted ``aws:executeScript`` handlers.
 * :mod:`~phiwatch.remediate.export`: write the built-in runbooks as SSM documents.
 """
 
-from phiwatch.remediate.document import Document, ParamSpec, RunbookError, Step, builtin, builtin_ids, load_document
 from phiwatch.remediate.executor import ApiCall, Execution, StepResult, execute
+from phiwatch.runbooks.document import Document, ParamSpec, RunbookError, Step, builtin, builtin_ids, load_document
 
 __all__ = [
     "ApiCall",

@@ -54,7 +54,7 @@ from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 from phiwatch.aws.session import AwsContext
 from phiwatch.collect.base import error_code, snake
 from phiwatch.model import to_jsonable
-from phiwatch.remediate.document import (
+from phiwatch.runbooks.document import (
     _WHOLE_REF,
     MISSING,
     NUMERIC_OPS,
@@ -70,7 +70,7 @@ from phiwatch.remediate.document import (
     select,
     service_model,
 )
-from phiwatch.remediate.scripts import SCRIPTS
+from phiwatch.runbooks.scripts import SCRIPTS
 
 SUCCESS, FAILED, SKIPPED, TIMED_OUT, DRY_RUN = "Success", "Failed", "Skipped", "TimedOut", "DryRun"
 WAIT_DEFAULT_TIMEOUT = 3600.0

@@ -19,7 +19,7 @@ import shlex
 from pathlib import Path
 
 from phiwatch.errors import UsageError
-from phiwatch.remediate.document import RUNBOOK_DIR, builtin, builtin_ids
+from phiwatch.runbooks.document import RUNBOOK_DIR, builtin, builtin_ids
 
 FORMATS = ("YAML", "JSON")
 

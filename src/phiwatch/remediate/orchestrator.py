@@ -68,10 +68,10 @@ from phiwatch.model import ACCOUNT_TYPE, STATUS_DELETED, Compliance, Configurati
 from phiwatch.notify.outbox import enqueue_events
 from phiwatch.policy import Policy
 from phiwatch.remediate import audit
-from phiwatch.remediate.document import RunbookError, builtin, is_write_api
 from phiwatch.remediate.executor import execute
 from phiwatch.rules.active import active_rules, resolve_rules, run_rule
 from phiwatch.rules.base import RuleContext
+from phiwatch.runbooks.document import RunbookError, builtin, is_write_api
 from phiwatch.store.claims import holder_gone, process_token
 from phiwatch.store.db import Store
 from phiwatch.store.findings import OPEN, REMEDIATED, ExceptionInfo, FindingsWriter

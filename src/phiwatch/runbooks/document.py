@@ -1,6 +1,6 @@
 """SSM Automation documents (schemaVersion "0.3"): load, validate, bind parameters.
 
-A phiwatch runbook *is* an SSM Automation document: the files in ``remediate/runbooks/`` deploy
+A phiwatch runbook *is* an SSM Automation document: the files in ``runbooks/documents/`` deploy
 unchanged with ``aws ssm create-document --document-type Automation --document-format YAML``,
 and :mod:`phiwatch.remediate.executor` runs the same documents itself through boto3 (so they
 work wherever boto3 reaches, the emulator included).
@@ -26,7 +26,7 @@ What is supported (anything else is refused by :func:`load_document` with a
   EndsWith, Contains, NumericEquals, NumericGreater, NumericLesser, NumericGreaterOrEquals,
   NumericLesserOrEquals, BooleanEquals, or And / Or / Not; NextStep; Default), ``aws:sleep``
   (Duration ``PT#H#M#S`` or Timestamp), and ``aws:executeScript`` restricted to phiwatch's
-  vetted handlers (:mod:`phiwatch.remediate.scripts`: the Handler must be one of them and the
+  vetted handlers (:mod:`phiwatch.runbooks.scripts`: the Handler must be one of them and the
   inline Script exactly its source; Attachment is refused).
 * interpolation ``{{ Name }}`` (a declared parameter), ``{{ Step.Output }}`` (an output declared
   by an EARLIER step in mainSteps order) and SSM's ``{{ global:ACCOUNT_ID }}``,
@@ -53,10 +53,10 @@ from botocore import xform_name
 
 from phiwatch.aws.session import iam_action_for
 from phiwatch.errors import UsageError
-from phiwatch.remediate.scripts import SCRIPTS, same_script
+from phiwatch.runbooks.scripts import SCRIPTS, same_script
 from phiwatch.yaml_input import YamlProblem, load_yaml
 
-RUNBOOK_DIR = Path(__file__).parent / "runbooks"
+RUNBOOK_DIR = Path(__file__).parent / "documents"
 
 API_ACTIONS = ("aws:executeAwsApi", "aws:assertAwsResourceProperty", "aws:waitForAwsResourceProperty")
 SUPPORTED_ACTIONS = API_ACTIONS + ("aws:branch", "aws:sleep", "aws:executeScript")
@@ -867,7 +867,7 @@ class _Validator:
             self.fail(
                 f"{where} field 'inputs.Script'",
                 f"must be exactly the source of phiwatch's {handler} "
-                f"(phiwatch.remediate.scripts.script_source({handler!r})); phiwatch never runs other script text",
+                f"(phiwatch.runbooks.scripts.script_source({handler!r})); phiwatch never runs other script text",
             )
         payload = inputs.get("InputPayload", {})
         if not isinstance(payload, dict):
@@ -900,7 +900,7 @@ def _builtin(runbook_id: str) -> Document:
 
 
 def builtin_ids() -> list[str]:
-    """Ids of the built-in runbooks (``remediate/runbooks/<id>.yaml``)."""
+    """Ids of the built-in runbooks (``runbooks/documents/<id>.yaml``)."""
     return sorted(p.name[: -len(".yaml")] for p in RUNBOOK_DIR.glob("*.yaml"))
 
 
