@@ -3,25 +3,31 @@
 from __future__ import annotations
 
 import json
+import logging
+import os
+import shutil
+import sys
 import tempfile
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
-from phiwatch.ui import console
+from rich.table import Table
+
+from phiwatch.aws import AwsContext
+from phiwatch.aws.session import make_client
+from phiwatch.demo.estate import OWNER_TAG, seed_estate
+from phiwatch.emulator import Emulator
+from phiwatch.engine import resolve_rules, summary_by_section
+from phiwatch.notify.dispatcher import deliver
+from phiwatch.policy import NotificationRoute, Policy, Remediation, RouteFilter, RuleRemediation
+from phiwatch.remediate.audit import verify
+from phiwatch.scan import run_scan
+from phiwatch.store import Store
+from phiwatch.ui import collection_progress, console, err_console
 
 
 def run_demo(db: str | None = None, regions: list[str] | None = None) -> None:
-    import logging
-
-    from phiwatch.aws import AwsContext
-    from phiwatch.demo.estate import seed_estate
-    from phiwatch.emulator import Emulator
-    from phiwatch.engine import resolve_rules
-    from phiwatch.notify.dispatcher import deliver
-    from phiwatch.policy import NotificationRoute, Policy, RouteFilter
-    from phiwatch.scan import run_scan
-    from phiwatch.store import Store
-    from phiwatch.ui import collection_progress, err_console
-
     regions = regions or ["us-east-1"]
     workdir = Path(tempfile.mkdtemp(prefix="phiwatch-demo-"))
     db = db or f"sqlite:///{workdir / 'demo.db'}"
@@ -71,10 +77,6 @@ def run_demo(db: str | None = None, regions: list[str] | None = None) -> None:
 def phiwatch_command() -> str:
     """How to run phiwatch from the user's shell: plain `phiwatch` when that is the program found
     on PATH, else the path of this installation's script (e.g. `.venv/bin/phiwatch` after `make demo`)."""
-    import os
-    import shutil
-    import sys
-
     script = Path(sys.executable).with_name("phiwatch")
     on_path = shutil.which("phiwatch")
     if on_path and (not script.exists() or Path(on_path).resolve() == script.resolve()):
@@ -114,10 +116,6 @@ def line(text: str) -> None:
 
 def print_owners(store) -> None:
     """Owner tags: email routes can reach each resource's owner (``owner_tag``)."""
-    from collections import Counter
-
-    from phiwatch.demo.estate import OWNER_TAG
-
     owners = Counter(row["tags"][OWNER_TAG] for row in store.inventory(tags={OWNER_TAG: "*"}))
     top = ", ".join(f"{owner} ({n})" for owner, n in owners.most_common(4))
     console.print(
@@ -130,10 +128,6 @@ SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 
 def print_sections(scan: dict, rules: dict) -> None:
     """The scan summary by HIPAA Security Rule section, as `phiwatch scan` prints it."""
-    from rich.table import Table
-
-    from phiwatch.engine import summary_by_section
-
     table = Table(title="HIPAA scan: resources by Security Rule section", show_edge=False, title_justify="left")
     table.add_column("Section", no_wrap=True)
     for col in ("Rules", "Compliant", "Failing", "Excepted", "Unchecked"):
@@ -152,8 +146,6 @@ def print_sections(scan: dict, rules: dict) -> None:
 
 def print_findings(scan: dict, db: str, shown: int = 8) -> None:
     """Counts by severity and the most severe findings, one line each."""
-    from collections import Counter
-
     failing = sorted(_failing(scan), key=lambda e: (SEVERITY_ORDER.get(e["severity"], 9), e["rule_id"], e["resource_id"]))
     unchecked = sum(1 for e in scan["evaluations"] if e["compliance"] == "INSUFFICIENT_DATA")
     counts = Counter(e["severity"] for e in failing)
@@ -171,8 +163,6 @@ def print_findings(scan: dict, db: str, shown: int = 8) -> None:
 
 def subscribe_alerts_queue(session, endpoint: str, region: str) -> tuple[str, str]:
     """The seeded alerts topic with an SQS queue subscribed, so the demo can show what arrives."""
-    from phiwatch.aws.session import make_client
-
     sns, sqs = make_client(session, "sns", endpoint, region), make_client(session, "sqs", endpoint, region)
     topic = sns.create_topic(Name="hipaa-alerts-encrypted")["TopicArn"]  # idempotent: the seeded topic
     queue = sqs.create_queue(QueueName="phiwatch-demo-alerts")["QueueUrl"]
@@ -185,7 +175,6 @@ class AlertInbox:
     """Shows what a scan delivered through the policy's routes, read back from the queue."""
 
     def __init__(self, session, endpoint: str, region: str, topic: str, queue: str) -> None:
-        from phiwatch.aws.session import make_client
 
         self.sqs = make_client(session, "sqs", endpoint, region)
         self.topic, self.queue = topic, queue
@@ -205,7 +194,6 @@ class AlertInbox:
 
     def show(self, result, store, shown: int = 6) -> None:
         """``result``: the scan's delivery (:attr:`phiwatch.scan.ScanOutcome.delivery`)."""
-        from collections import Counter
 
         if result is None or not result.routes:
             console.print("   no alerts to send")
@@ -249,11 +237,6 @@ def show_remediation(aws, store, policy, outcome, db: str, alerts: AlertInbox, r
     """The first scan planned every runbook (dry-run, the default): show the plan, then apply the
     auto-mode rules' runbooks in a second scan, which re-collects, re-evaluates and audits; the
     alerts it raises (remediation applied, finding resolved) arrive on the queue."""
-    from phiwatch.notify.dispatcher import deliver
-    from phiwatch.policy import Remediation, RuleRemediation
-    from phiwatch.remediate.audit import verify
-    from phiwatch.scan import run_scan
-
     report = outcome.remediation
     planned = report.by_status("planned") if report else []
     console.print(f"6. Remediation plan (mode dry-run, the default): {len(planned)} findings have a runbook; nothing was changed")
@@ -282,7 +265,8 @@ def show_remediation(aws, store, policy, outcome, db: str, alerts: AlertInbox, r
     after = _failing(second.scan)
     applied = [o for o in done if o.status == "applied"]
     console.print(f"8. Re-scan: {len(before)} non-compliant evaluations before, {len(after)} after", highlight=False)
-    for text in explain_rescan(before, after, applied):
+    rescan = Rescan.of(before, after, applied)
+    for text in rescan.lines():
         console.print(f"   {text}", highlight=False, soft_wrap=True)
     with store.engine.connect() as conn:
         check = verify(conn)
@@ -294,9 +278,7 @@ def show_remediation(aws, store, policy, outcome, db: str, alerts: AlertInbox, r
     routed = policy.notifications[0].when.severity if policy.notifications and policy.notifications[0].when else None
     if routed:
         quiet = [o for o in applied if rules[o.rule_id].severity not in routed]
-        side = {(e["rule_id"], e["resource_id"]) for e in before} - {(e["rule_id"], e["resource_id"]) for e in after}
-        side -= {(o.rule_id, o.resource_id) for o in applied}
-        side_routed = sum(1 for rule_id, _ in side if rules[rule_id].severity in routed)
+        side_routed = sum(1 for rule_id, _ in rescan.side_effect if rules[rule_id].severity in routed)
         console.print(
             f"   route security-team takes {' and '.join(routed)} findings only: expect {len(applied) - len(quiet)} "
             f"remediation_applied ({len(quiet)} of the {len(applied)} remediations are of lower severity) "
@@ -307,27 +289,35 @@ def show_remediation(aws, store, policy, outcome, db: str, alerts: AlertInbox, r
     alerts.show(second.delivery, store)
 
 
-def explain_rescan(before: list[dict], after: list[dict], applied: list) -> list[str]:
-    """Why the count of non-compliant evaluations moved: fixed by a runbook, fixed as a side effect
-    of another runbook, newly non-compliant (a rule that starts to apply to a changed resource)."""
-    from collections import Counter
+@dataclass(frozen=True)
+class Rescan:
+    """How the non-compliant (rule, resource) pairs moved between two scans: fixed by a runbook,
+    fixed as a side effect of another runbook, newly non-compliant (a rule that starts to apply
+    to a changed resource)."""
 
-    key = lambda e: (e["rule_id"], e["resource_id"])  # noqa: E731
-    was, now = {key(e) for e in before}, {key(e) for e in after}
-    by_runbook = {(o.rule_id, o.resource_id) for o in applied}
-    fixed = was - now
-    side = fixed - by_runbook
-    new = now - was
-    lines = [f"{len(fixed & by_runbook)} fixed by their runbook ({len(applied)} applied, each verified compliant by re-collection)"]
+    by_runbook: frozenset[tuple[str, str]]
+    side_effect: frozenset[tuple[str, str]]
+    new: frozenset[tuple[str, str]]
+    applied: int
 
-    def rules_of(keys: set) -> str:
-        return ", ".join(f"{rule} x{n}" for rule, n in Counter(r for r, _ in keys).most_common())
+    @classmethod
+    def of(cls, before: list[dict], after: list[dict], applied: list) -> Rescan:
+        was = {(e["rule_id"], e["resource_id"]) for e in before}
+        now = {(e["rule_id"], e["resource_id"]) for e in after}
+        remediated = {(o.rule_id, o.resource_id) for o in applied}
+        fixed = was - now
+        return cls(frozenset(fixed & remediated), frozenset(fixed - remediated), frozenset(now - was), len(applied))
 
-    if side:
-        lines.append(f"{len(side)} fixed as a side effect of those changes ({rules_of(side)})")
-    if new:
-        lines.append(f"{len(new)} newly non-compliant: a changed resource now falls under another rule ({rules_of(new)})")
-    return lines
+    def lines(self) -> list[str]:
+        def rules_of(keys: frozenset[tuple[str, str]]) -> str:
+            return ", ".join(f"{rule} x{n}" for rule, n in Counter(r for r, _ in keys).most_common())
+
+        lines = [f"{len(self.by_runbook)} fixed by their runbook ({self.applied} applied, each verified compliant by re-collection)"]
+        if self.side_effect:
+            lines.append(f"{len(self.side_effect)} fixed as a side effect of those changes ({rules_of(self.side_effect)})")
+        if self.new:
+            lines.append(f"{len(self.new)} newly non-compliant: a changed resource now falls under another rule ({rules_of(self.new)})")
+        return lines
 
 
 def _failing(scan: dict) -> list:
