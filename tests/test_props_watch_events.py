@@ -31,9 +31,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from phiwatch.policy import parse_policy
+from phiwatch.resources import event_index
+from phiwatch.resources import spec as spec_mod
+from phiwatch.resources.spec import P, R, T
 from phiwatch.store import Store
 from phiwatch.watch import events as events_mod
-from phiwatch.watch.events import TABLE, BadEvent, Change, Ignored, P, R, T, parse_event
+from phiwatch.watch.events import BadEvent, Change, Ignored, parse_event
 from phiwatch.watch.service import WatchOptions, WatchService
 
 ACCOUNT = "123456789012"
@@ -146,6 +149,14 @@ def envelope(detail: Any, **over: Any) -> dict:
     return event
 
 
+# every declared event entry, as a one-reading "mapping" (its ids are its only target's)
+TABLE = list(
+    {
+        id(r.event): SimpleNamespace(source=r.event.source, names=r.event.names, targets=(r.event,), when=r.event.when)
+        for readings in event_index().values()
+        for r in readings
+    }.values()
+)
 TABLE_CALLS = [(m, name) for m in TABLE for name in m.names]
 ENVELOPE_KEYS = ["detail", "detail-type", "source", "region", "account", "time", "id"]
 RECORD_KEYS = [
@@ -175,7 +186,7 @@ def table_events(draw) -> dict:
         action = draw(st.sampled_from(["keep", "keep", "drop", "retype"]))
         if action == "drop":
             head, _, last = path.rpartition(".")
-            parent = events_mod._walk(record, head.split(".")) if head else [record]
+            parent = spec_mod._walk(record, head.split(".")) if head else [record]
             for node in parent:
                 if isinstance(node, dict):
                     node.pop(last.removesuffix("[]"), None)

@@ -13,9 +13,9 @@ import pytest
 
 from phiwatch.collect.registry import load_collectors
 from phiwatch.model import ACCOUNT_TYPE
+from phiwatch.resources import event_index
 from phiwatch.watch.events import (
     PATTERN_LIMIT,
-    TABLE,
     BadEvent,
     Change,
     Ignored,
@@ -23,7 +23,6 @@ from phiwatch.watch.events import (
     config_pattern,
     parse_event,
     service_for_type,
-    table_types,
     write_calls,
 )
 
@@ -81,13 +80,17 @@ def refs(change) -> set[tuple]:
     return {(r.resource_type, r.service, r.region, r.identifiers) for r in change.refs}
 
 
+def table_types() -> set[str]:
+    return {r.resource_type for readings in event_index().values() for r in readings}
+
+
 def test_table_covers_every_collected_type_and_every_collector():
     collectors = load_collectors()
     produced = {t for cls in collectors.values() for t in cls.resource_types}
     assert produced <= table_types(), f"types with no event: {sorted(produced - table_types())}"
     for t in table_types() - {ACCOUNT_TYPE}:
         assert service_for_type(t) in collectors, t
-    account_services = {t.service for m in TABLE for t in m.targets if t.resource_type == ACCOUNT_TYPE}
+    account_services = {r.service for readings in event_index().values() for r in readings if r.resource_type == ACCOUNT_TYPE}
     assert account_services <= set(collectors)
     covered = {service_for_type(t) for t in table_types() - {ACCOUNT_TYPE}} | account_services
     assert covered == set(collectors)

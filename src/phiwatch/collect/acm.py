@@ -25,8 +25,7 @@ from typing import Any
 
 from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
 from phiwatch.model import ConfigurationItem
-
-CERTIFICATE = "AWS::ACM::Certificate"
+from phiwatch.resources.acm import CERTIFICATE
 
 
 def _all_key_types(ctx: CollectContext) -> list[str]:

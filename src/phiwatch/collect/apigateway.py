@@ -34,9 +34,7 @@ from typing import Any
 
 from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register
 from phiwatch.model import ConfigurationItem
-
-REST_STAGE = "AWS::ApiGateway::Stage"
-V2_STAGE = "AWS::ApiGatewayV2::Stage"
+from phiwatch.resources.apigateway import REST_STAGE, V2_STAGE
 
 
 def stage_arn(ctx: CollectContext, kind: str, api_id: str, stage: str) -> str:

@@ -25,9 +25,7 @@ from typing import Any
 
 from phiwatch.collect.base import CollectContext, Collector, ListFailed, register, tags_from_list
 from phiwatch.model import ConfigurationItem
-
-GROUP = "AWS::AutoScaling::AutoScalingGroup"
-LAUNCH_CONFIGURATION = "AWS::AutoScaling::LaunchConfiguration"
+from phiwatch.resources.autoscaling import GROUP, LAUNCH_CONFIGURATION
 
 
 def _names(ctx: CollectContext, resource_type: str, parameter: str, arn_marker: str) -> dict[str, Any]:

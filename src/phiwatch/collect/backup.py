@@ -47,10 +47,8 @@ from typing import Any
 
 from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register
 from phiwatch.model import ConfigurationItem
+from phiwatch.resources.backup import PLAN, RECOVERY_POINT, VAULT
 
-PLAN = "AWS::Backup::BackupPlan"
-VAULT = "AWS::Backup::BackupVault"
-RECOVERY_POINT = "AWS::Backup::RecoveryPoint"
 SELECTION_KEYS = ("SelectionName", "Resources", "NotResources", "ListOfTags", "Conditions")
 
 

@@ -50,12 +50,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
-from phiwatch.collect.kms import kms_key_relationship
 from phiwatch.model import ConfigurationItem
+from phiwatch.resources.cloudtrail import TRAIL
+from phiwatch.resources.kms import kms_key_relationship
 
-TRAIL = "AWS::CloudTrail::Trail"
-
-#: GetTrailStatus fields kept (the others are delivery timestamps that change every few minutes)
 STATUS_KEYS = (
     "IsLogging",
     "StartLoggingTime",

@@ -31,8 +31,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
 from phiwatch.model import ConfigurationItem
+from phiwatch.resources.codebuild import PROJECT
 
-PROJECT = "AWS::CodeBuild::Project"
 REDACTED = "REDACTED"
 BATCH = 100
 _TOKEN_USERS = ("x-token-auth", "x-access-token", "oauth2", "gitlab-ci-token")

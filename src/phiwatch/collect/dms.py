@@ -19,10 +19,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
-from phiwatch.collect.kms import kms_key_relationship
 from phiwatch.model import ConfigurationItem
-
-REPLICATION_INSTANCE = "AWS::DMS::ReplicationInstance"
+from phiwatch.resources.dms import REPLICATION_INSTANCE
+from phiwatch.resources.kms import kms_key_relationship
 
 
 @register

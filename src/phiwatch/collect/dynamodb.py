@@ -40,6 +40,7 @@ from typing import Any
 
 from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
 from phiwatch.model import ACCOUNT_TYPE, ConfigurationItem
+from phiwatch.resources.dynamodb import TABLE
 
 _METRICS = frozenset({"TableSizeBytes", "ItemCount", "IndexSizeBytes"})
 
@@ -53,7 +54,6 @@ def _without_metrics(table: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-TABLE = "AWS::DynamoDB::Table"
 LIMIT_KEYS = (
     "AccountMaxReadCapacityUnits",
     "AccountMaxWriteCapacityUnits",

@@ -56,12 +56,7 @@ from phiwatch.collect.base import (
     tags_from_list,
 )
 from phiwatch.model import ACCOUNT_TYPE, CollectionError, ConfigurationItem
-
-VOLUME = "AWS::EC2::Volume"
-SNAPSHOT = "AWS::EC2::Snapshot"
-INSTANCE = "AWS::EC2::Instance"
-SECURITY_GROUP = "AWS::EC2::SecurityGroup"
-EIP = "AWS::EC2::EIP"
+from phiwatch.resources.ec2 import EIP, INSTANCE, SECURITY_GROUP, SNAPSHOT, VOLUME
 
 
 def relation(resource_type: str, resource_id: str | None, name: str) -> dict[str, Any] | None:

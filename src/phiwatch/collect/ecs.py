@@ -27,8 +27,8 @@ from typing import Any
 
 from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
 from phiwatch.model import ConfigurationItem
+from phiwatch.resources.ecs import TASK_DEFINITION
 
-TASK_DEFINITION = "AWS::ECS::TaskDefinition"
 REDACTED = "REDACTED"
 
 

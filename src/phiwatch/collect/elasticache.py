@@ -27,9 +27,7 @@ from typing import Any
 
 from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
 from phiwatch.model import ConfigurationItem
-
-CLUSTER = "AWS::ElastiCache::CacheCluster"
-GROUP = "AWS::ElastiCache::ReplicationGroup"
+from phiwatch.resources.elasticache import CLUSTER, GROUP
 
 
 @register

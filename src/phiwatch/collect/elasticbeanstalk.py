@@ -23,8 +23,8 @@ from typing import Any
 
 from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
 from phiwatch.model import ConfigurationItem
+from phiwatch.resources.elasticbeanstalk import ENVIRONMENT
 
-ENVIRONMENT = "AWS::ElasticBeanstalk::Environment"
 MANAGED_ACTIONS = "aws:elasticbeanstalk:managedactions"
 PLATFORM_UPDATE = "aws:elasticbeanstalk:managedactions:platformupdate"
 

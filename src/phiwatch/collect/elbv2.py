@@ -40,9 +40,8 @@ from typing import Any
 
 from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
 from phiwatch.model import ConfigurationItem
-
-LOAD_BALANCER_V2 = "AWS::ElasticLoadBalancingV2::LoadBalancer"
-LOAD_BALANCER = "AWS::ElasticLoadBalancing::LoadBalancer"
+from phiwatch.resources.elb import LOAD_BALANCER
+from phiwatch.resources.elbv2 import LOAD_BALANCER_V2
 
 TAG_BATCH = 20  # DescribeTags accepts at most 20 ARNs / names per call
 

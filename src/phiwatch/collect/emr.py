@@ -33,8 +33,8 @@ from typing import Any
 
 from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
 from phiwatch.model import ConfigurationItem
+from phiwatch.resources.emr import CLUSTER
 
-CLUSTER = "AWS::EMR::Cluster"
 ACTIVE_STATES = ["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING"]
 REDACTED = "REDACTED"
 

@@ -81,11 +81,7 @@ from phiwatch.collect.base import (
     tags_from_list,
 )
 from phiwatch.model import ACCOUNT_TYPE, CollectionError, ConfigurationItem
-
-USER = "AWS::IAM::User"
-GROUP = "AWS::IAM::Group"
-ROLE = "AWS::IAM::Role"
-POLICY = "AWS::IAM::Policy"
+from phiwatch.resources.iam import GROUP, POLICY, ROLE, USER
 
 AUTHORIZATION_FILTER = ["User", "Role", "Group", "LocalManagedPolicy"]
 

@@ -29,8 +29,8 @@ from typing import Any
 
 from phiwatch.collect.base import FAILED, CollectContext, Collector, Detail, ListFailed, register
 from phiwatch.model import ConfigurationItem
+from phiwatch.resources.lambda_ import FUNCTION
 
-FUNCTION = "AWS::Lambda::Function"
 REDACTED = "REDACTED"
 
 

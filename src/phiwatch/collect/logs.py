@@ -34,11 +34,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
-from phiwatch.collect.kms import kms_key_relationship
 from phiwatch.model import ConfigurationItem
-
-LOG_GROUP = "AWS::Logs::LogGroup"
-ALARM = "AWS::CloudWatch::Alarm"
+from phiwatch.resources.kms import kms_key_relationship
+from phiwatch.resources.logs import ALARM, LOG_GROUP
 
 _ALARM_STATE_KEYS = (
     "StateValue",

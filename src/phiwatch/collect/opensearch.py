@@ -38,9 +38,8 @@ from typing import Any
 
 from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
 from phiwatch.model import ConfigurationItem
+from phiwatch.resources.opensearch import ELASTICSEARCH_DOMAIN, OPENSEARCH_DOMAIN
 
-OPENSEARCH_DOMAIN = "AWS::OpenSearch::Domain"
-ELASTICSEARCH_DOMAIN = "AWS::Elasticsearch::Domain"
 BATCH = 5  # DescribeDomains / DescribeElasticsearchDomains take at most five names
 
 

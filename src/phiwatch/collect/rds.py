@@ -48,12 +48,8 @@ from typing import Any
 
 from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
 from phiwatch.model import ConfigurationItem
+from phiwatch.resources.rds import CLUSTER, CLUSTER_SNAPSHOT, INSTANCE, SNAPSHOT
 
-INSTANCE = "AWS::RDS::DBInstance"
-CLUSTER = "AWS::RDS::DBCluster"
-SNAPSHOT = "AWS::RDS::DBSnapshot"
-CLUSTER_SNAPSHOT = "AWS::RDS::DBClusterSnapshot"
-#: timestamps that move with the backups, not with the configuration
 MOVING_KEYS = frozenset({"LatestRestorableTime", "EarliestRestorableTime"})
 
 

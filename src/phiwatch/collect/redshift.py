@@ -39,9 +39,8 @@ from typing import Any
 
 from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
 from phiwatch.model import ConfigurationItem
+from phiwatch.resources.redshift import CLUSTER, PARAMETER_GROUP
 
-CLUSTER = "AWS::Redshift::Cluster"
-PARAMETER_GROUP = "AWS::Redshift::ClusterParameterGroup"
 SECURITY_PARAMETERS = ("require_ssl", "use_fips_ssl", "enable_user_activity_logging")
 
 

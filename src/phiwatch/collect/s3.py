@@ -34,8 +34,7 @@ from phiwatch.collect.base import (
     tags_from_list,
 )
 from phiwatch.model import ACCOUNT_TYPE, ConfigurationItem
-
-BUCKET = "AWS::S3::Bucket"
+from phiwatch.resources.s3 import BUCKET
 
 
 def _bucket(item: ConfigurationItem) -> dict[str, Any]:

@@ -28,11 +28,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
-from phiwatch.collect.kms import kms_key_relationship
 from phiwatch.model import ConfigurationItem
+from phiwatch.resources.kms import kms_key_relationship
+from phiwatch.resources.sagemaker import ENDPOINT_CONFIG, NOTEBOOK
 
-NOTEBOOK = "AWS::SageMaker::NotebookInstance"
-ENDPOINT_CONFIG = "AWS::SageMaker::EndpointConfig"
 _KINDS = (
     # type, list api, list key, name key, arn key, describe api, describe parameter
     (NOTEBOOK, "ListNotebookInstances", "NotebookInstances", "NotebookInstanceName", "NotebookInstanceArn", "DescribeNotebookInstance"),

@@ -27,12 +27,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from phiwatch.collect.base import CollectContext, Collector, ListFailed, register, tags_from_list
-from phiwatch.collect.kms import kms_key_relationship
 from phiwatch.model import ConfigurationItem
+from phiwatch.resources.kms import kms_key_relationship
+from phiwatch.resources.secretsmanager import SECRET
 
-SECRET = "AWS::SecretsManager::Secret"
-
-#: keys of a ListSecrets element that may be stored; anything else AWS adds later is kept out
 #: unless listed here (defence in depth: secret material must never reach the store)
 _ALLOWED = frozenset(
     {

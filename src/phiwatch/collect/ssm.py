@@ -39,11 +39,8 @@ from typing import Any
 
 from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
 from phiwatch.model import ConfigurationItem
+from phiwatch.resources.ssm import ASSOCIATION_COMPLIANCE, DOCUMENT, MANAGED_INSTANCE, PATCH_COMPLIANCE
 
-MANAGED_INSTANCE = "AWS::SSM::ManagedInstanceInventory"
-ASSOCIATION_COMPLIANCE = "AWS::SSM::AssociationCompliance"
-PATCH_COMPLIANCE = "AWS::SSM::PatchCompliance"
-DOCUMENT = "AWS::SSM::Document"
 COMPLIANCE_TYPES = {"Association": ASSOCIATION_COMPLIANCE, "Patch": PATCH_COMPLIANCE}
 VOLATILE_INFO = ("LastPingDateTime", "LastAssociationExecutionDate", "LastSuccessfulAssociationExecutionDate")
 

@@ -35,12 +35,7 @@ from typing import Any
 from phiwatch.collect.base import CollectContext, Collector, ListFailed, register
 from phiwatch.collect.ec2 import relation, split_tags
 from phiwatch.model import ConfigurationItem
-
-VPC = "AWS::EC2::VPC"
-SUBNET = "AWS::EC2::Subnet"
-NETWORK_ACL = "AWS::EC2::NetworkAcl"
-INTERNET_GATEWAY = "AWS::EC2::InternetGateway"
-ROUTE_TABLE = "AWS::EC2::RouteTable"
+from phiwatch.resources.vpc import INTERNET_GATEWAY, NETWORK_ACL, ROUTE_TABLE, SUBNET, VPC
 
 RelationsFn = Callable[[dict[str, Any]], list[dict[str, Any] | None]]
 

@@ -21,8 +21,8 @@ from typing import Any
 
 from phiwatch.collect.base import CollectContext, Collector, ListFailed, register, tags_from_list
 from phiwatch.model import ConfigurationItem
+from phiwatch.resources.vpn import VPN_CONNECTION
 
-VPN_CONNECTION = "AWS::EC2::VPNConnection"
 _ID = re.compile(r"^vpn-[0-9a-f]+$")
 
 

@@ -29,8 +29,8 @@ from typing import Any
 
 from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
 from phiwatch.model import ConfigurationItem
+from phiwatch.resources.wafv2 import WEB_ACL
 
-WEB_ACL = "AWS::WAFv2::WebACL"
 ALB_TYPE = "APPLICATION_LOAD_BALANCER"
 CLOUDFRONT_REGION = "us-east-1"
 NOT_FOUND = ("WAFNonexistentItemException",)

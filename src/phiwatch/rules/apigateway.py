@@ -9,9 +9,9 @@ only when its GetStages call succeeded.
 from __future__ import annotations
 
 from phiwatch.model import ConfigurationItem
+from phiwatch.resources.apigateway import REST_STAGE
 from phiwatch.rules.base import Result, RuleContext, compliant, csv_list, get, non_compliant, rule
 
-REST_STAGE = "AWS::ApiGateway::Stage"
 CONF = "configuration."
 
 

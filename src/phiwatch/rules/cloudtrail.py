@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from phiwatch.model import ConfigurationItem
+from phiwatch.resources.cloudtrail import TRAIL
 from phiwatch.rules.base import Result, RuleContext, compliant, csv_list, get, insufficient, non_compliant, rule
 
-TRAIL = "AWS::CloudTrail::Trail"
 SUP = "supplementaryConfiguration."
 TRAILS = "configuration.cloudTrailTrails"
 BOTH = frozenset({"ReadOnly", "WriteOnly"})

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from phiwatch.model import ConfigurationItem
+from phiwatch.resources.dynamodb import TABLE
 from phiwatch.rules.base import (
     Result,
     RuleContext,
@@ -26,7 +27,6 @@ from phiwatch.rules.base import (
     rule,
 )
 
-TABLE = "AWS::DynamoDB::Table"
 CONF = "configuration."
 SUP = "supplementaryConfiguration."
 AUTOSCALING_APIS = ("DescribeScalableTargets", "DescribeScalingPolicies")

@@ -1,6 +1,6 @@
 """EFS rules of the HIPAA pack (AWS Config managed-rule semantics).
 
-Items come from :mod:`phiwatch.collect.efs`: ``configuration`` is DescribeFileSystems' element
+Items are described in :mod:`phiwatch.resources.efs`: ``configuration`` is DescribeFileSystems' element
 (an item exists only when the listing succeeded).
 
 Not implemented here: ``efs-in-backup-plan`` needs AWS Backup plans and selections, which

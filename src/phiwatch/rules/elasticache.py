@@ -9,12 +9,10 @@ member of a replication group is judged on its group, where backups are configur
 from __future__ import annotations
 
 from phiwatch.model import ConfigurationItem
+from phiwatch.resources.elasticache import CLUSTER
 from phiwatch.rules.base import Result, RuleContext, compliant, get, non_compliant, not_applicable, rule
 
-CLUSTER = "AWS::ElastiCache::CacheCluster"
 
-
-# reads is empty on purpose: every key comes from the listing that made the item, and an
 # absent SnapshotRetentionLimit means no automatic backups.
 @rule("elasticache-redis-cluster-automatic-backup-check", reads={})
 def elasticache_redis_cluster_automatic_backup_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:

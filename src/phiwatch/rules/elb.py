@@ -25,6 +25,7 @@ from __future__ import annotations
 from typing import Any
 
 from phiwatch.model import ConfigurationItem
+from phiwatch.resources.elbv2 import LOAD_BALANCER_V2 as V2
 from phiwatch.rules.base import (
     Result,
     RuleContext,
@@ -39,8 +40,6 @@ from phiwatch.rules.base import (
     rule,
 )
 
-V2 = "AWS::ElasticLoadBalancingV2::LoadBalancer"
-CLASSIC = "AWS::ElasticLoadBalancing::LoadBalancer"
 CONF = "configuration."
 SUP = "supplementaryConfiguration."
 CLASSIC_SECURE = ("HTTPS", "SSL")

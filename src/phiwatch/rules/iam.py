@@ -44,6 +44,7 @@ from functools import cache, lru_cache
 from typing import Any
 
 from phiwatch.model import ConfigurationItem
+from phiwatch.resources.iam import GROUP, ROLE, USER
 from phiwatch.rules.base import (
     Result,
     RuleContext,
@@ -61,9 +62,8 @@ from phiwatch.rules.base import (
 
 CONF = "configuration."
 GLOBAL = "global"
-USER = "AWS::IAM::User"
-GROUP = "AWS::IAM::Group"
-ROLE = "AWS::IAM::Role"
+
+
 INLINE_KEYS = {USER: "userPolicyList", GROUP: "groupPolicyList", ROLE: "rolePolicyList"}
 ROOT_ROW = "<root_account>"
 #: the fields of any KMS key's ARN, in any partition, region and account

@@ -1,6 +1,6 @@
 """Kinesis Data Streams rules of the HIPAA pack (AWS Config managed-rule semantics).
 
-Items come from :mod:`phiwatch.collect.kinesis`: ``configuration`` is DescribeStreamSummary's
+Items are described in :mod:`phiwatch.resources.kinesis`: ``configuration`` is DescribeStreamSummary's
 ``StreamDescriptionSummary``; ``EncryptionType`` is ``KMS`` when server-side encryption is on.
 """
 

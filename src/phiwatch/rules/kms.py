@@ -15,9 +15,9 @@ from __future__ import annotations
 import re
 
 from phiwatch.model import ConfigurationItem
+from phiwatch.resources.kms import KEY
 from phiwatch.rules.base import Result, RuleContext, compliant, csv_list, get, non_compliant, not_applicable, rule
 
-KEY = "AWS::KMS::Key"
 SUP = "supplementaryConfiguration."
 PENDING_DELETION = ("PendingDeletion", "PendingReplicaDeletion")
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from phiwatch.model import ConfigurationItem
+from phiwatch.resources.rds import CLUSTER, SNAPSHOT
 from phiwatch.rules.base import (
     Result,
     RuleContext,
@@ -28,10 +29,6 @@ from phiwatch.rules.base import (
     rule,
 )
 
-INSTANCE = "AWS::RDS::DBInstance"
-CLUSTER = "AWS::RDS::DBCluster"
-SNAPSHOT = "AWS::RDS::DBSnapshot"
-CLUSTER_SNAPSHOT = "AWS::RDS::DBClusterSnapshot"
 CONF = "configuration."
 SUP = "supplementaryConfiguration."
 

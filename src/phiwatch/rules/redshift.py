@@ -9,9 +9,9 @@ the parameter groups' ``require_ssl`` values in
 from __future__ import annotations
 
 from phiwatch.model import ConfigurationItem
+from phiwatch.resources.redshift import CLUSTER
 from phiwatch.rules.base import Result, RuleContext, compliant, csv_list, describe_failure, get, insufficient, non_compliant, rule
 
-CLUSTER = "AWS::Redshift::Cluster"
 CONF = "configuration."
 SUP = "supplementaryConfiguration."
 # AWS documents nodeTypes with this default; the HIPAA pack does not set it, and AWS's rule

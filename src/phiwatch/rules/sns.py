@@ -1,6 +1,6 @@
 """SNS rules of the HIPAA pack (AWS Config managed-rule semantics).
 
-Items come from :mod:`phiwatch.collect.sns`: ``configuration`` is GetTopicAttributes' map, where
+Items are described in :mod:`phiwatch.resources.sns`: ``configuration`` is GetTopicAttributes' map, where
 **no ``KmsMasterKeyId`` means the topic is not encrypted**. When GetTopicAttributes failed,
 ``configuration`` holds only ``TopicArn`` and the error is on the item, so the absence of the key
 means nothing: the rule then reports INSUFFICIENT_DATA.

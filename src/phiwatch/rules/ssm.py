@@ -18,10 +18,9 @@ seen when the instance is next re-evaluated (a full scan re-evaluates at once).
 from __future__ import annotations
 
 from phiwatch.model import ConfigurationItem
+from phiwatch.resources.ec2 import INSTANCE
 from phiwatch.rules._account import account_value
 from phiwatch.rules.base import Result, RuleContext, compliant, get, non_compliant, not_applicable, rule
-
-INSTANCE = "AWS::EC2::Instance"
 
 
 @rule("ec2-instance-managed-by-systems-manager")

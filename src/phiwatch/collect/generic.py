@@ -1,0 +1,195 @@
+"""The one collector of every declarative resource type (:class:`~phiwatch.resources.spec.ResourceSpec`).
+
+For each spec of a service, in one (account, region):
+
+1. list (paginated; an element without its id is an error and the type is then never complete),
+   or, in a targeted run of a spec with ``target``, build the wanted elements without listing;
+2. keep the elements a targeted run wants (by id, name or ARN);
+3. per element, on ``detail_workers`` threads: ``describe`` into ``configuration`` (a ``gone``
+   answer drops the resource), each detail into ``supplementaryConfiguration`` (an ``absent``
+   answer stores the default; another error is recorded and leaves the key unset), tags;
+4. mark the type complete, so resources missing from it are recorded deleted.
+
+A service whose types are all declarative needs no module in ``collect/``: :func:`spec_collector`
+makes its collector class. A hook (``collect/<service>.py``) can still run specs through
+:func:`collect_spec` for its regular types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import jmespath
+
+from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, tags_from_list
+from phiwatch.model import ConfigurationItem, to_jsonable
+from phiwatch.resources.spec import Call, ResourceSpec, Service
+
+_ABSENT = object()
+
+
+def search(expression: Any, data: Any) -> Any:
+    """``expression`` (a JMESPath, or a function) on ``data``; ``data`` itself for None or "@"."""
+    if expression is None or expression == "@":
+        return data
+    if callable(expression):
+        return expression(data)
+    return jmespath.search(expression, data)
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def call_params(call: Call, element: Any) -> dict[str, Any]:
+    """The call's arguments for one element: JMESPaths read from it, functions applied to it, literals as they are."""
+    out = {}
+    for name, source in call.params.items():
+        out[name] = search(source, element) if isinstance(source, str) else source(element) if callable(source) else source
+    return out
+
+
+class SpecRun:
+    """One spec collected in one context."""
+
+    def __init__(self, ctx: CollectContext, spec: ResourceSpec, client: str) -> None:
+        self.ctx, self.spec, self.client = ctx, spec, client
+        self.env = {"partition": ctx.partition, "region": ctx.region, "account": ctx.account_id}
+
+    def identifiers(self, element: Any) -> tuple[str | None, str | None, str | None]:
+        rid = _text(search(self.spec.id, element))
+        name = _text(search(self.spec.name, element)) if self.spec.name else None
+        return rid, name, self.arn(element, rid)
+
+    def arn(self, data: Any, rid: str | None) -> str | None:
+        candidates = (self.spec.arn,) if isinstance(self.spec.arn, str) else self.spec.arn or ()
+        for candidate in candidates:
+            found = (candidate.format(id=rid, **self.env) if rid else None) if "{" in candidate else _text(search(candidate, data))
+            if found:
+                return found
+        return None
+
+    def elements(self) -> list[Any] | None:
+        """The elements to collect; None when the listing failed (the type is then not complete)."""
+        ctx, spec = self.ctx, self.spec
+        wanted = ctx.targets(spec.type)
+        if wanted is not None and spec.target is not None:
+            return [spec.target(identifier, self.env) for identifier in sorted(wanted)]
+        assert spec.listing is not None
+        listing = spec.listing
+        id_key = spec.id if isinstance(spec.id, str) and spec.id.isidentifier() else None
+        try:
+            found = list(
+                ctx.paginate(
+                    listing.client or self.client,
+                    listing.op,
+                    listing.result or "",
+                    resource_type=spec.type,
+                    id_key=id_key,
+                    **call_params(listing, None),
+                )
+            )
+        except ListFailed:
+            return None
+        if spec.id == "@":  # a listing of names: keep text ones, once each
+            found = list(dict.fromkeys(e for e in found if isinstance(e, str) and e))
+        return [e for e in found if ctx.selected(spec.type, *self.identifiers(e))]
+
+    def call(self, call: Call, item: ConfigurationItem, element: Any, not_found: tuple[str, ...] = ()) -> Any:
+        """The call's selected result; :data:`_ABSENT` for one of ``not_found``; FAILED (recorded on the item)."""
+        response = self.ctx.call(
+            call.client or self.client,
+            call.op,
+            item=item,
+            not_found=call.absent + not_found,
+            absent=_ABSENT,
+            **call_params(call, element),
+        )
+        if response is FAILED or response is _ABSENT:
+            return response
+        selected = to_jsonable(search(call.result, response))
+        return call.parse(selected) if call.parse is not None else selected
+
+    def item(self, element: Any) -> ConfigurationItem | None:
+        ctx, spec = self.ctx, self.spec
+        rid, name, arn = self.identifiers(element)
+        if rid is None:
+            return None
+        configuration = dict(element) if isinstance(element, dict) else {spec.id_key or "Name": element}
+        item = ctx.item(spec.type, rid, resourceName=name or rid, arn=arn, configuration=configuration)
+        if spec.describe is not None:
+            described = self.call(spec.describe, item, element, not_found=spec.gone)
+            if described is _ABSENT:
+                if spec.describe.absent and not spec.gone:
+                    described = spec.describe.default
+                else:
+                    return None  # deleted between the listing and now
+            if described is not FAILED and isinstance(described, dict):
+                item.configuration = dict(described)
+                item.resourceName = _text(search(spec.name, described)) if spec.name else None
+                item.resourceName = item.resourceName or name or rid
+                item.arn = self.arn(described, rid) or arn
+        for key in spec.drop:
+            item.configuration.pop(key, None)
+        for key, call in spec.details.items():
+            value = self.call(call, item, element)
+            if value is FAILED:
+                continue
+            item.supplementaryConfiguration[key] = call.default if value is _ABSENT else value
+        item.tags = self.tags(item, element)
+        if spec.relationships is not None:
+            item.relationships = spec.relationships(item.configuration)
+        item.refresh_state_id()
+        return item
+
+    def tags(self, item: ConfigurationItem, element: Any) -> dict[str, str]:
+        spec = self.spec
+        if spec.tags is None:
+            return {}
+        if isinstance(spec.tags, Call):
+            found = self.call(spec.tags, item, element)
+            if found is FAILED or found is _ABSENT:
+                return {}
+        else:
+            found = search(spec.tags, item.configuration)
+        if isinstance(found, Mapping):
+            return {str(k): str(v) for k, v in found.items() if isinstance(k, str)}
+        return tags_from_list(found if isinstance(found, list) else None, *spec.tag_keys)
+
+    def run(self) -> Iterator[ConfigurationItem]:
+        if not self.ctx.wants(self.spec.type):  # a targeted run for other types
+            return
+        elements = self.elements()
+        if elements is None:
+            return
+        for item in self.ctx.map(self.item, elements):
+            if item is not None:
+                yield item
+        self.ctx.mark_complete(self.spec.type)
+
+
+def collect_spec(ctx: CollectContext, spec: ResourceSpec, client: str) -> Iterator[ConfigurationItem]:
+    """Collect every resource of ``spec`` (or the targeted ones) in ``ctx``."""
+    return SpecRun(ctx, spec, client).run()
+
+
+def spec_collector(service: Service) -> type[Collector]:
+    """The collector class of a declarative service."""
+
+    def collect(self: Collector, ctx: CollectContext) -> Iterator[ConfigurationItem]:
+        for spec in service.resources:
+            yield from collect_spec(ctx, spec, spec.client or service.name)
+
+    return type(
+        f"{service.name.title()}Collector",
+        (Collector,),
+        {
+            "name": service.name,
+            "resource_types": service.types,
+            "global_service": service.scope == "global",
+            "targetable": frozenset(service.types),
+            "collect": collect,
+            "__doc__": f"Collects {', '.join(service.types)} from their specs (phiwatch/resources/).",
+        },
+    )
