@@ -33,6 +33,7 @@ from botocore.parsers import ResponseParserError
 
 from phiwatch.aws.session import AwsContext, iam_action_for
 from phiwatch.model import ACCOUNT_TYPE, CollectionError, ConfigurationItem, to_jsonable
+from phiwatch.resources import declared_action
 
 GLOBAL_REGION = "global"
 
@@ -356,7 +357,7 @@ class CollectContext:
             api=api,
             region=self.region,
             error=error_code(exc),
-            iam_action=iam_action_for(service, api),
+            iam_action=declared_action(service, api) or iam_action_for(service, api),
             resource_type=resource_type or (item.resourceType if item else None),
             resource_id=resource_id or (item.resourceId if item else None),
             message=error_message(exc),

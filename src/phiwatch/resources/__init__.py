@@ -6,7 +6,8 @@ write calls that change them, and the IAM actions collecting them takes. These f
 what other layers need from all of them:
 
 * :func:`service_for_type`: which collector records a type;
-* :func:`scanner_actions`: the scanner's read-only IAM policy (their union);
+* :func:`scanner_actions`: the scanner's read-only IAM policy (their union), and
+  :func:`declared_action`: the action a collection error names;
 * :func:`event_index`: CloudTrail (eventSource, eventName) -> what it changes (``phiwatch watch``).
 """
 
@@ -71,6 +72,21 @@ def scanner_actions() -> tuple[str, ...]:
     for service in services().values():
         actions.update(service.iam_actions())
     return tuple(sorted(actions))
+
+
+@cache
+def _declared_actions() -> dict[tuple[str, str], str]:
+    out: dict[tuple[str, str], str] = {}
+    for service in services().values():
+        for spec in service.resources:
+            for call in spec.calls:
+                out[(call.client or spec.client or service.name, call.op)] = call.iam
+    return out
+
+
+def declared_action(client: str, op: str) -> str | None:
+    """The IAM action a spec declares for boto3 client ``client``'s operation ``op`` (None if no spec calls it)."""
+    return _declared_actions().get((client, op))
 
 
 @dataclass(frozen=True)

