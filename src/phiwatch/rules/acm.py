@@ -1,6 +1,6 @@
 """ACM rule of the HIPAA pack (AWS Config managed-rule semantics).
 
-Items come from :mod:`phiwatch.collect.acm`: ``configuration`` is DescribeCertificate's
+Items are described in :mod:`phiwatch.resources.acm`: ``configuration`` is DescribeCertificate's
 element; ``NotAfter`` is absent while a certificate is not issued.
 """
 
