@@ -1,43 +1,13 @@
-"""AWS Backup: plans with their selections, vaults, recovery points, and what is protected.
+"""AWS Backup's hook: backup plans, recovery points and the account part (item layout in
+:mod:`phiwatch.resources.backup`).
 
-``AWS::Backup::BackupPlan``:
+Vaults come from their spec (:class:`~phiwatch.collect.generic.SpecRun`); the rest is irregular:
 
-* resourceId ``BackupPlanId``, resourceName ``BackupPlanName``, arn ``BackupPlanArn``.
-* ``configuration``: GetBackupPlan's ``BackupPlan`` (``BackupPlanName``, ``Rules`` with
-  ``RuleName``, ``ScheduleExpression`` (``cron(...)``), ``EnableContinuousBackup``,
-  ``Lifecycle.DeleteAfterDays`` (absent: kept forever), ``TargetBackupVaultName``, ...,
-  ``AdvancedBackupSettings``) plus ``BackupPlanId``, ``BackupPlanArn`` and ``VersionId``.
-  Absent when GetBackupPlan failed (then only ListBackupPlans' element is there).
-* ``supplementaryConfiguration.BackupSelections``: one entry per selection
-  (ListBackupSelections + GetBackupSelection): ``{"SelectionId", "SelectionName", "Resources",
-  "NotResources", "ListOfTags", "Conditions"}``; absent when a selection read failed.
-* ``tags``: ListTags.
-
-``AWS::Backup::BackupVault``:
-
-* resourceId and resourceName ``BackupVaultName``, arn ``BackupVaultArn``.
-* ``configuration``: ListBackupVaults' element (``EncryptionKeyArn``, ``Locked``,
-  ``MinRetentionDays``, ...) without the ever-changing ``NumberOfRecoveryPoints``.
-* ``supplementaryConfiguration.AccessPolicy``: GetBackupVaultAccessPolicy's policy text, or ``None``
-  when the vault has no access policy.
-* ``tags``: ListTags.
-
-``AWS::Backup::RecoveryPoint`` (ListRecoveryPointsByBackupVault, per vault):
-
-* resourceId and arn ``RecoveryPointArn``; ``configuration``: the element (``IsEncrypted``,
-  ``EncryptionKeyArn``, ``ResourceArn``, ``ResourceType``, ``BackupVaultName``, ``Status``,
-  ``Lifecycle``, ...).
-
-Account item (per region):
-
-* ``configuration.backupSelections``: every selection of every plan of the region, as above plus
-  ``BackupPlanId`` and ``BackupPlanName``; present only when plans and selections were all read.
-* ``configuration.backupProtectedResourceArns``: sorted ARNs ListProtectedResources returns (resources
-  with at least one recovery point); present only when it was read (an empty list, without the
-  call, when the region has no backup vault: recovery points only exist in vaults).
-
-Absent means the call failed (see ``collectionErrors``); ``None`` means "not configured".
-Not collected: resource type opt-in (DescribeRegionSettings) and legal holds.
+* a plan's ``configuration`` merges the listed element with GetBackupPlan's answer, and its
+  selections are a listing per plan followed by a call per selection;
+* recovery points are listed per vault (the listing's failure is recorded on the vault's item);
+* the account item sums up every plan's selections and, when the region has a vault, what
+  ListProtectedResources returns; a failed plan or vault listing is recorded on it.
 """
 
 from __future__ import annotations
@@ -46,10 +16,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register
+from phiwatch.collect.generic import SpecRun
 from phiwatch.model import ConfigurationItem
-from phiwatch.resources.backup import PLAN, RECOVERY_POINT, VAULT
+from phiwatch.resources.backup import PLAN, RECOVERY_POINT, SERVICE, VAULT
 
 SELECTION_KEYS = ("SelectionName", "Resources", "NotResources", "ListOfTags", "Conditions")
+VAULT_SPEC = next(spec for spec in SERVICE.resources if spec.type == VAULT)
 
 
 def _tags(ctx: CollectContext, item: ConfigurationItem) -> None:
@@ -61,7 +33,7 @@ def _tags(ctx: CollectContext, item: ConfigurationItem) -> None:
 @register
 class BackupCollector(Collector):
     name = "backup"
-    resource_types = (PLAN, VAULT, RECOVERY_POINT)
+    resource_types = SERVICE.types
     # the account part sums up every plan's selections and every vault's recovery points: not collected alone
     targetable = frozenset({PLAN, VAULT})
 
@@ -136,19 +108,19 @@ class BackupCollector(Collector):
 
     # -- vaults, recovery points, protected resources -----------------------------------
     def _vaults(self, ctx: CollectContext, account: ConfigurationItem) -> Iterator[ConfigurationItem]:
-        try:
-            elements = list(ctx.paginate("backup", "ListBackupVaults", "BackupVaultList", resource_type=VAULT))
-        except ListFailed:
+        run = SpecRun(ctx, VAULT_SPEC, "backup")
+        elements = run.elements()  # a targeted run keeps the wanted vaults
+        if elements is None:
             account.collectionErrors.append(ctx.errors[-1].to_dict())
             return
+        found = [found for found in ctx.map(lambda e: self._vault(ctx, run, e), elements) if found is not None]
         if ctx.only is not None:
-            elements = [e for e in elements if ctx.selected(VAULT, e.get("BackupVaultName"), e.get("BackupVaultArn"))]
-            for item, _ in ctx.map(lambda e: self._vault(ctx, e), elements):
+            for item, _ in found:
                 yield item  # its recovery points were listed (a failure is on the vault item) but are not targeted
             ctx.mark_complete(VAULT)
             return
         complete = True
-        for item, points in ctx.map(lambda e: self._vault(ctx, e), elements):
+        for item, points in found:
             yield item
             if points is None:
                 complete = False
@@ -167,26 +139,13 @@ class BackupCollector(Collector):
             return
         account.configuration["backupProtectedResourceArns"] = sorted({p["ResourceArn"] for p in protected if p.get("ResourceArn")})
 
-    def _vault(self, ctx: CollectContext, element: dict[str, Any]) -> tuple[ConfigurationItem, list[ConfigurationItem] | None]:
-        name = element["BackupVaultName"]
-        item = ctx.item(
-            VAULT,
-            name,
-            resourceName=name,
-            arn=element.get("BackupVaultArn") or ctx.arn("backup", f"backup-vault:{name}"),
-            configuration={k: v for k, v in element.items() if k != "NumberOfRecoveryPoints"},
-        )
-        policy = ctx.call(
-            "backup",
-            "GetBackupVaultAccessPolicy",
-            item=item,
-            not_found=("ResourceNotFoundException",),
-            absent=None,
-            BackupVaultName=name,
-        )
-        if policy is not FAILED:
-            item.supplementaryConfiguration["AccessPolicy"] = (policy or {}).get("Policy")
-        _tags(ctx, item)
+    def _vault(
+        self, ctx: CollectContext, run: SpecRun, element: dict[str, Any]
+    ) -> tuple[ConfigurationItem, list[ConfigurationItem] | None] | None:
+        item = run.item(element)
+        if item is None:
+            return None
+        name = item.resourceId
         points: list[ConfigurationItem] | None
         try:
             points = [
