@@ -1,30 +1,10 @@
-"""API Gateway stages: REST API stages (AWS::ApiGateway::Stage) and HTTP/WebSocket API
-stages (AWS::ApiGatewayV2::Stage), regional.
+"""API Gateway stages, collected by a hook: the item layout is in :mod:`phiwatch.resources.apigateway`.
 
-Item layout:
-
-* ``AWS::ApiGateway::Stage`` (GetRestApis, then GetStages per API): resourceId and arn
-  ``arn:aws:apigateway:<region>::/restapis/<api id>/stages/<stage name>`` (AWS Config's id),
-  resourceName the stage name. ``configuration`` = the GetStages element in boto3 shape
-  (its ``tags`` moved to the item's tags); keys rules read: ``methodSettings``
-  (``{"*/*": {"loggingLevel": "OFF"|"ERROR"|"INFO", "dataTraceEnabled", ...},
-  "<path>/<METHOD>": {...}}``; ``{}`` when no method setting is configured),
-  ``clientCertificateId`` (absent = no client certificate), ``webAclArn`` (absent = no WAF
-  web ACL), ``accessLogSettings``, ``tracingEnabled``, ``cacheClusterEnabled``.
-  ``supplementaryConfiguration.RestApi``: ``{"id", "name"}`` of the API.
-  relationships: the ``AWS::ApiGateway::RestApi``.
-* ``AWS::ApiGatewayV2::Stage`` (GetApis, then GetStages per API): resourceId and arn
-  ``arn:aws:apigateway:<region>::/apis/<api id>/stages/<stage name>``, resourceName the
-  stage name. ``configuration`` = the GetStages element in boto3 shape (``Tags`` moved to
-  the item's tags); keys rules read: ``DefaultRouteSettings`` (``{"LoggingLevel"`` — only
-  WebSocket APIs have execution logging — ``, "DataTraceEnabled", "DetailedMetricsEnabled",
-  ...}``), ``RouteSettings`` (per route key), ``AccessLogSettings`` (``{"DestinationArn",
-  "Format"}``; absent = access logging off), ``ClientCertificateId``.
-  ``supplementaryConfiguration.Api``: ``{"ApiId", "Name", "ProtocolType"}`` (``HTTP`` |
-  ``WEBSOCKET``). relationships: the ``AWS::ApiGatewayV2::Api``.
-
-A stage type is marked complete only when its API listing and every per-API GetStages
-succeeded. No account-level keys.
+Why a hook: a stage is listed per API (GetRestApis / GetApis, then GetStages of each API), and
+the stage's item carries data of its API (``supplementaryConfiguration.RestApi``/``Api``,
+the relationship to the API). A spec's listing is one operation over one page key, so neither
+stage type is expressible as a :class:`~phiwatch.resources.spec.ResourceSpec` yet; the
+``SERVICE.iam`` of :mod:`phiwatch.resources.apigateway` lists the calls made here.
 """
 
 from __future__ import annotations

@@ -1,4 +1,34 @@
-"""API Gateway stages: REST API stages (AWS::ApiGateway::Stage) and HTTP/WebSocket API"""
+"""API Gateway stages: REST API stages (AWS::ApiGateway::Stage) and HTTP/WebSocket API
+stages (AWS::ApiGatewayV2::Stage), regional.
+
+Item layout:
+
+* ``AWS::ApiGateway::Stage`` (GetRestApis, then GetStages per API): resourceId and arn
+  ``arn:aws:apigateway:<region>::/restapis/<api id>/stages/<stage name>`` (AWS Config's id),
+  resourceName the stage name. ``configuration`` = the GetStages element in boto3 shape
+  (its ``tags`` moved to the item's tags); keys rules read: ``methodSettings``
+  (``{"*/*": {"loggingLevel": "OFF"|"ERROR"|"INFO", "dataTraceEnabled", ...},
+  "<path>/<METHOD>": {...}}``; ``{}`` when no method setting is configured),
+  ``clientCertificateId`` (absent = no client certificate), ``webAclArn`` (absent = no WAF
+  web ACL), ``accessLogSettings``, ``tracingEnabled``, ``cacheClusterEnabled``.
+  ``supplementaryConfiguration.RestApi``: ``{"id", "name"}`` of the API.
+  relationships: the ``AWS::ApiGateway::RestApi``.
+* ``AWS::ApiGatewayV2::Stage`` (GetApis, then GetStages per API): resourceId and arn
+  ``arn:aws:apigateway:<region>::/apis/<api id>/stages/<stage name>``, resourceName the
+  stage name. ``configuration`` = the GetStages element in boto3 shape (``Tags`` moved to
+  the item's tags); keys rules read: ``DefaultRouteSettings`` (``{"LoggingLevel"`` — only
+  WebSocket APIs have execution logging — ``, "DataTraceEnabled", "DetailedMetricsEnabled",
+  ...}``), ``RouteSettings`` (per route key), ``AccessLogSettings`` (``{"DestinationArn",
+  "Format"}``; absent = access logging off), ``ClientCertificateId``.
+  ``supplementaryConfiguration.Api``: ``{"ApiId", "Name", "ProtocolType"}`` (``HTTP`` |
+  ``WEBSOCKET``). relationships: the ``AWS::ApiGatewayV2::Api``.
+
+A stage type is marked complete only when its API listing and every per-API GetStages
+succeeded. A targeted run (``watch``) lists the APIs and reads the stages of only those its
+stage ARNs name. No account-level keys.
+
+Collected by the hook :mod:`phiwatch.collect.apigateway` (stages are listed per API).
+"""
 
 from __future__ import annotations
 
