@@ -47,10 +47,11 @@ os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", 
 
 from phiwatch.aws.session import AwsContext  # noqa: E402
 from phiwatch.emulator import Emulator  # noqa: E402
-from phiwatch.engine import Evaluator, resolve_rules  # noqa: E402
+from phiwatch.evaluation import Evaluator  # noqa: E402
 from phiwatch.model import ConfigurationItem  # noqa: E402
 from phiwatch.notify.dispatcher import Dispatcher  # noqa: E402
 from phiwatch.policy import Policy, RuleOverride, parse_policy  # noqa: E402
+from phiwatch.rules.active import resolve_rules  # noqa: E402
 from phiwatch.store import Store  # noqa: E402
 
 KEY = "bench-signing-key"

@@ -50,9 +50,9 @@ os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", 
 import test_remediation_e2e as cases  # noqa: E402 - the seeding of every runbook's end-to-end case
 from phiwatch import __version__  # noqa: E402
 from phiwatch.emulator import Emulator  # noqa: E402
-from phiwatch.engine import resolve_rules  # noqa: E402
 from phiwatch.policy import Policy, parse_policy  # noqa: E402
 from phiwatch.remediate import orchestrator  # noqa: E402
+from phiwatch.rules.active import resolve_rules  # noqa: E402
 from phiwatch.scan import remediator, run_scan  # noqa: E402
 from phiwatch.store import Store  # noqa: E402
 

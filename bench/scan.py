@@ -246,9 +246,10 @@ def change_resources(endpoint: str, store: Any, region: str, percent: float) -> 
 # -- evaluation in-process ----------------------------------------------------------------------
 def evaluate_in_process(store: Any, policy_path: Path) -> dict[str, Any]:
     """Evaluator(full=True) over the store, and the rule functions alone over items in memory."""
-    from phiwatch.engine import Evaluator, active_rules, resolve_rules, run_rule
+    from phiwatch.evaluation import Evaluator
     from phiwatch.model import utcnow
     from phiwatch.policy import load_policy
+    from phiwatch.rules.active import active_rules, resolve_rules, run_rule
     from phiwatch.rules.base import RuleContext
 
     policy = load_policy(policy_path)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from phiwatch.engine import active_rules, resolve_rules
 from phiwatch.policy import load_policy
+from phiwatch.rules.active import active_rules, resolve_rules
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

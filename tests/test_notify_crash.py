@@ -20,7 +20,7 @@ KEY = "crash-signing-key-7"
 SCAN_THEN_WAIT = textwrap.dedent(
     """
     import sys
-    from phiwatch.engine import Evaluator
+    from phiwatch.evaluation import Evaluator
     from phiwatch.policy import load_policy
     from phiwatch.store import Store
 

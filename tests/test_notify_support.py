@@ -25,9 +25,10 @@ from typing import Any
 
 import pytest
 
-from phiwatch.engine import Evaluator, resolve_rules
+from phiwatch.evaluation import Evaluator
 from phiwatch.model import ConfigurationItem
 from phiwatch.policy import Policy, parse_policy
+from phiwatch.rules.active import resolve_rules
 
 ACCOUNT = "111122223333"
 T0 = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)

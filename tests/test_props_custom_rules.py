@@ -21,11 +21,12 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from phiwatch.engine import Evaluator, current_evaluations, resolve_rules
 from phiwatch.errors import UsageError
+from phiwatch.evaluation import Evaluator, current_evaluations
 from phiwatch.model import ConfigurationItem
 from phiwatch.policy import RuleOverride
 from phiwatch.rules import base as rules_base
+from phiwatch.rules.active import resolve_rules
 from phiwatch.rules.declarative import load_declarative_rules
 from phiwatch.rules.registry import catalogue, known_resource_types
 

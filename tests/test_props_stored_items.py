@@ -28,9 +28,10 @@ from sqlalchemy import update
 from typer.testing import CliRunner
 
 from phiwatch.collect.runner import collect
-from phiwatch.engine import ActiveRule, Evaluator, run_rule
+from phiwatch.evaluation import Evaluator
 from phiwatch.model import Compliance, ConfigurationItem
 from phiwatch.policy import parse_policy
+from phiwatch.rules.active import ActiveRule, run_rule
 from phiwatch.rules.base import RuleContext
 from phiwatch.rules.registry import catalogue
 from phiwatch.store import Store

@@ -735,8 +735,8 @@ def test_editing_an_audit_entry_makes_audit_verify_fail(scanned):
 
 
 def test_unknown_runbook_parameters_in_the_policy_are_reported_with_their_line():
-    from phiwatch.engine import resolve_rules
     from phiwatch.errors import UsageError
+    from phiwatch.rules.active import resolve_rules
 
     text = """remediation:
   rules:

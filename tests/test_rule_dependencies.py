@@ -6,8 +6,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from phiwatch.collect.runner import collect
-from phiwatch.engine import Evaluator, resolve_rules
+from phiwatch.evaluation import Evaluator
 from phiwatch.policy import Policy
+from phiwatch.rules.active import resolve_rules
 from phiwatch.store.tables import rule_dependencies
 
 RULE = "s3-bucket-public-read-prohibited"
@@ -15,7 +16,7 @@ BPA = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": T
 
 
 def _verdict(store, rule_id: str, bucket: str) -> str:
-    from phiwatch.engine import current_evaluations
+    from phiwatch.evaluation import current_evaluations
 
     rules = resolve_rules(Policy())
     [e] = [e for e in current_evaluations(store, rules) if e["rule_id"] == rule_id and e["resource_id"] == bucket]

@@ -16,9 +16,9 @@ import json
 import pytest
 
 from phiwatch.aws.session import AwsContext, make_client
-from phiwatch.engine import ActiveRule, run_rule
 from phiwatch.model import ACCOUNT_TYPE, ConfigurationItem, utcnow
 from phiwatch.policy import Policy
+from phiwatch.rules.active import ActiveRule, run_rule
 from phiwatch.rules.base import RuleContext
 from phiwatch.rules.cloudtrail import management_events, s3_data_events_cover
 from phiwatch.rules.registry import catalogue

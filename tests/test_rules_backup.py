@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from phiwatch.engine import ActiveRule, run_rule
 from phiwatch.model import ACCOUNT_TYPE, ConfigurationItem
 from phiwatch.policy import Policy
+from phiwatch.rules.active import ActiveRule, run_rule
 from phiwatch.rules.backup import schedule_interval_hours, selection_covers
 from phiwatch.rules.base import RuleContext
 from phiwatch.rules.registry import catalogue

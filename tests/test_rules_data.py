@@ -16,9 +16,9 @@ import pytest
 
 from phiwatch.aws.session import AwsContext, make_client
 from phiwatch.collect.runner import collect
-from phiwatch.engine import ActiveRule, run_rule
 from phiwatch.model import ConfigurationItem, utcnow
 from phiwatch.policy import Policy, parse_policy
+from phiwatch.rules.active import ActiveRule, run_rule
 from phiwatch.rules.base import RuleContext
 from phiwatch.rules.registry import catalogue
 from phiwatch.scan import run_scan

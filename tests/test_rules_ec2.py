@@ -13,9 +13,9 @@ import json
 import pytest
 
 from phiwatch.aws.session import AwsContext, make_client
-from phiwatch.engine import ActiveRule, run_rule
 from phiwatch.model import ACCOUNT_TYPE, ConfigurationItem, utcnow
 from phiwatch.policy import Policy, parse_policy
+from phiwatch.rules.active import ActiveRule, run_rule
 from phiwatch.rules.base import RuleContext
 from phiwatch.rules.ec2 import stop_time
 from phiwatch.rules.registry import catalogue

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from phiwatch.engine import ActiveRule, run_rule
 from phiwatch.model import ConfigurationItem
+from phiwatch.rules.active import ActiveRule, run_rule
 from phiwatch.rules.base import RuleContext
 from phiwatch.rules.registry import catalogue
 

@@ -9,9 +9,9 @@ import json
 import pytest
 
 from phiwatch.aws.session import AwsContext, make_client
-from phiwatch.engine import ActiveRule, run_rule
 from phiwatch.model import ACCOUNT_TYPE, ConfigurationItem
 from phiwatch.policy import Policy, parse_policy
+from phiwatch.rules.active import ActiveRule, run_rule
 from phiwatch.rules.base import RuleContext
 from phiwatch.rules.registry import catalogue
 from phiwatch.scan import run_scan

@@ -10,9 +10,9 @@ import pytest
 
 from phiwatch.aws.session import AwsContext, make_client
 from phiwatch.demo.seed_services import self_signed
-from phiwatch.engine import ActiveRule, run_rule
 from phiwatch.model import ACCOUNT_TYPE, ConfigurationItem
 from phiwatch.policy import Policy
+from phiwatch.rules.active import ActiveRule, run_rule
 from phiwatch.rules.base import RuleContext
 from phiwatch.rules.registry import catalogue
 from phiwatch.scan import run_scan

@@ -7,9 +7,9 @@ import datetime as dt
 
 import pytest
 
-from phiwatch.engine import ActiveRule, run_rule
 from phiwatch.model import ConfigurationItem
 from phiwatch.policy import Policy
+from phiwatch.rules.active import ActiveRule, run_rule
 from phiwatch.rules.base import RuleContext
 from phiwatch.rules.registry import catalogue
 from phiwatch.scan import run_scan

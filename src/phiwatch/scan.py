@@ -29,7 +29,7 @@ from typing import Any
 
 from phiwatch.collect import runner
 from phiwatch.collect.runner import CollectResult
-from phiwatch.engine import EvaluationSummary, Evaluator, StoredEvaluations, excepted_findings
+from phiwatch.evaluation import EvaluationSummary, Evaluator, StoredEvaluations, excepted_findings
 from phiwatch.model import isoformat, utcnow
 from phiwatch.policy import Policy
 from phiwatch.remediate.orchestrator import RemediationReport, Remediator, recover_interrupted, remediate_after_scan

@@ -18,11 +18,11 @@ from phiwatch.cli.common import (
     open_store,
     print_json,
 )
-from phiwatch.engine import resolve_rules
 from phiwatch.errors import CannotRunError, UsageError
 from phiwatch.notify.dispatcher import Dispatcher, queue_test_message
 from phiwatch.notify.reminders import enqueue_reminders
 from phiwatch.policy import load_policy
+from phiwatch.rules.active import resolve_rules
 from phiwatch.store.outbox import delivery_log
 
 commands = typer.Typer()

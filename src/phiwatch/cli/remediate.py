@@ -21,12 +21,12 @@ from phiwatch.cli.common import (
     open_store,
     print_json,
 )
-from phiwatch.engine import resolve_rules
 from phiwatch.errors import UsageError
 from phiwatch.policy import load_policy
 from phiwatch.remediate.audit import show_entries, verify_store
 from phiwatch.remediate.export import write_ssm_documents
 from phiwatch.remediate.iam_policy import runbook_policy, scanner_policy
+from phiwatch.rules.active import resolve_rules
 from phiwatch.runbooks.document import builtin, builtin_ids, load_document
 from phiwatch.scan import remediator as make_remediator
 from phiwatch.store.remediations import recent_remediations

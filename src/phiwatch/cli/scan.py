@@ -23,10 +23,11 @@ from phiwatch.cli.common import (
     open_store,
     print_json,
 )
-from phiwatch.engine import resolve_rules, summary_by_section
 from phiwatch.errors import UsageError
+from phiwatch.evaluation import summary_by_section
 from phiwatch.policy import load_policy
 from phiwatch.report.formats import write_scan_csv, write_scan_json, write_scan_ocsf
+from phiwatch.rules.active import resolve_rules
 from phiwatch.scan import run_scan
 from phiwatch.store.findings import list_findings
 from phiwatch.ui import collection_progress, print_remediation_report

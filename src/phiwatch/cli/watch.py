@@ -25,9 +25,9 @@ from phiwatch.cli.common import (
     print_json,
 )
 from phiwatch.collect.registry import load_collectors
-from phiwatch.engine import resolve_rules
 from phiwatch.errors import UsageError
 from phiwatch.policy import load_policy
+from phiwatch.rules.active import resolve_rules
 from phiwatch.watch.metrics import Metrics, MetricsServer
 from phiwatch.watch.service import (
     JsonLogFormatter,

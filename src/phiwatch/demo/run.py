@@ -18,10 +18,11 @@ from phiwatch.aws import AwsContext
 from phiwatch.aws.session import make_client
 from phiwatch.demo.estate import OWNER_TAG, seed_estate
 from phiwatch.emulator import Emulator
-from phiwatch.engine import resolve_rules, summary_by_section
+from phiwatch.evaluation import summary_by_section
 from phiwatch.notify.dispatcher import deliver
 from phiwatch.policy import NotificationRoute, Policy, Remediation, RouteFilter, RuleRemediation
 from phiwatch.remediate.audit import verify
+from phiwatch.rules.active import resolve_rules
 from phiwatch.scan import run_scan
 from phiwatch.store import Store
 from phiwatch.ui import collection_progress, console, err_console

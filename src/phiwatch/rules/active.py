@@ -2,7 +2,7 @@
 
 :func:`resolve_rules` loads the catalogue with the policy's custom rules, :func:`active_rules`
 applies the policy's packs and overrides, and :func:`run_rule` evaluates one active rule on one
-item. The evaluator (:mod:`phiwatch.engine`) and remediation's re-checks
+item. The evaluator (:mod:`phiwatch.evaluation`) and remediation's re-checks
 (:mod:`phiwatch.remediate.orchestrator`) both judge through :func:`run_rule`.
 """
 

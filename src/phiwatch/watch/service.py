@@ -60,8 +60,8 @@ from sqlalchemy import and_, select, update
 
 from phiwatch.collect import runner
 from phiwatch.collect.registry import load_collectors
-from phiwatch.engine import EvaluationSummary, Evaluator
 from phiwatch.errors import CannotRunError
+from phiwatch.evaluation import EvaluationSummary, Evaluator
 from phiwatch.model import ACCOUNT_TYPE, isoformat, utcnow
 from phiwatch.notify.dispatcher import Dispatcher
 from phiwatch.notify.reminders import enqueue_reminders

@@ -12,12 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from phiwatch.engine import Evaluator, current_evaluations, excepted_findings, resolve_rules
 from phiwatch.errors import UsageError
+from phiwatch.evaluation import Evaluator, current_evaluations, excepted_findings
 from phiwatch.model import ConfigurationItem
 from phiwatch.policy import Policy, RuleOverride, load_policy, parse_policy
 from phiwatch.report.formats import scan_csv, scan_json, scan_ocsf
 from phiwatch.rules import base as rules_base
+from phiwatch.rules.active import resolve_rules
 from phiwatch.scan import run_scan
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
