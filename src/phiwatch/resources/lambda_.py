@@ -1,34 +1,80 @@
-"""Lambda: functions (AWS::Lambda::Function), collector name ``lambda``."""
+"""Lambda: functions (AWS::Lambda::Function), collector name ``lambda``.
+
+Item layout (boto3 shapes):
+
+* resourceId and resourceName ``FunctionName`` (AWS Config's id), arn ``FunctionArn``.
+* ``configuration``: ListFunctions' element (``Runtime``, ``Role``, ``Handler``, ``VpcConfig``
+  (absent or with empty ``SubnetIds`` = not in a VPC), ``KmsKeyArn`` (absent = AWS managed
+  key), ``TracingConfig``, ``Layers``, ...). ``Environment.Variables`` keeps the variable
+  NAMES only: every value is replaced by ``"REDACTED"`` before the item exists, so secrets
+  in environment variables are never stored (a changed value is therefore not a change).
+* ``supplementaryConfiguration.Policy``: the function's resource policy (GetPolicy) parsed
+  from JSON (``{"Version", "Id", "Statement": [...]}``), ``None`` when the function has no
+  resource policy (``ResourceNotFoundException``). A statement with ``Principal "*"`` (or
+  ``{"AWS": "*"}``) and no restricting condition makes the function public.
+* ``supplementaryConfiguration.FunctionUrlConfig``: GetFunctionUrlConfig's ``{"FunctionUrl",
+  "AuthType": "NONE"|"AWS_IAM", "Cors", ...}``, ``None`` when the function has no URL.
+* ``tags``: ListTags.
+
+A supplementary key that is absent means its call failed (see ``collectionErrors``).
+No account-level keys. (moto: functions can be created and read, not invoked;
+``VpcConfig.VpcId`` is a placeholder.)
+
+The environment redaction and the targeting by any spelling of a function (name, ARN, partial or
+qualified ARN) are done by the hook :mod:`phiwatch.collect.lambda_`; the rest is this spec.
+"""
 
 from __future__ import annotations
 
-from phiwatch.resources.spec import P, ResourceSpec, Service, on
+from typing import Any
+
+from phiwatch.resources.spec import Call, P, ResourceSpec, Service, json_document, on
 
 FUNCTION = "AWS::Lambda::Function"
 
-SERVICE = Service(
-    "lambda",
-    resources=(
-        ResourceSpec(
-            FUNCTION,
-            events=(
-                on(
-                    "lambda.amazonaws.com",
-                    (
-                        "CreateFunction DeleteFunction UpdateFunctionConfiguration UpdateFunctionCode "
-                        "AddPermission RemovePermission CreateFunctionUrlConfig UpdateFunctionUrlConfig "
-                        "DeleteFunctionUrlConfig TagResource UntagResource"
-                    ),
-                    P("requestParameters.functionName"),
-                    P("requestParameters.resource"),
-                ),
+
+def _url_config(response: Any) -> Any:
+    """GetFunctionUrlConfig's answer without the function's ARN (the item has it)."""
+    return {k: v for k, v in response.items() if k != "FunctionArn"} if isinstance(response, dict) else response
+
+
+SPEC = ResourceSpec(
+    FUNCTION,
+    client="lambda",
+    listing=Call("ListFunctions", "lambda:ListFunctions", result="Functions"),
+    id="FunctionName",
+    name="FunctionName",
+    arn=("FunctionArn", "arn:{partition}:lambda:{region}:{account}:function:{id}"),
+    details={
+        "Policy": Call(
+            "GetPolicy",
+            "lambda:GetPolicy",
+            {"FunctionName": "FunctionName"},
+            result="Policy",
+            absent=("ResourceNotFoundException",),
+            parse=json_document,
+        ),
+        "FunctionUrlConfig": Call(
+            "GetFunctionUrlConfig",
+            "lambda:GetFunctionUrlConfig",
+            {"FunctionName": "FunctionName"},
+            absent=("ResourceNotFoundException",),
+            parse=_url_config,
+        ),
+    },
+    tags=Call("ListTags", "lambda:ListTags", {"Resource": "FunctionArn"}, result="Tags"),
+    events=(
+        on(
+            "lambda.amazonaws.com",
+            (
+                "CreateFunction DeleteFunction UpdateFunctionConfiguration UpdateFunctionCode "
+                "AddPermission RemovePermission CreateFunctionUrlConfig UpdateFunctionUrlConfig "
+                "DeleteFunctionUrlConfig TagResource UntagResource"
             ),
+            P("requestParameters.functionName"),
+            P("requestParameters.resource"),
         ),
     ),
-    iam=(
-        "lambda:GetFunctionUrlConfig",
-        "lambda:GetPolicy",
-        "lambda:ListFunctions",
-        "lambda:ListTags",
-    ),
 )
+
+SERVICE = Service("lambda", resources=(SPEC,))
