@@ -1,40 +1,75 @@
-"""Site-to-Site VPN: VPN connections (AWS::EC2::VPNConnection)."""
+"""Site-to-Site VPN: VPN connections (AWS::EC2::VPNConnection).
+
+* resourceId ``VpnConnectionId``, arn ``arn:aws:ec2:<region>:<account>:vpn-connection/<id>``,
+  resourceName the ``Name`` tag or the id. Connections in state ``deleted`` are skipped.
+* ``configuration``: DescribeVpnConnections' element (``State``, ``Type``,
+  ``CustomerGatewayId``, ``VpnGatewayId``/``TransitGatewayId``, ``Options``, ``Routes``,
+  ``VgwTelemetry`` = one entry per tunnel with ``Status`` UP|DOWN, ``OutsideIpAddress``,
+  ``StatusMessage``, ``AcceptedRouteCount``) with secrets removed: ``CustomerGatewayConfiguration``
+  (the XML holds the tunnels' pre-shared keys) and each ``Options.TunnelOptions[].PreSharedKey``
+  are dropped, and the volatile ``VgwTelemetry[].LastStatusChange`` too.
+* ``tags``: the element's ``Tags``.
+* ``relationships``: the customer gateway, VPN gateway and transit gateway it is attached to.
+
+No supplementary or account keys.
+"""
 
 from __future__ import annotations
 
-from phiwatch.resources.spec import P, R, ResourceSpec, Service, on
+from typing import Any
+
+from phiwatch.resources.spec import Call, P, R, ResourceSpec, Service, name_tag, on
 
 VPN_CONNECTION = "AWS::EC2::VPNConnection"
 
-SERVICE = Service(
-    "vpn",
-    resources=(
-        ResourceSpec(
-            VPN_CONNECTION,
-            events=(
-                on(
-                    "ec2.amazonaws.com",
-                    "CreateTags DeleteTags",
-                    R("requestParameters.resourcesSet.items[].resourceId", r"^(vpn-[0-9a-zA-Z]+)$"),
-                    optional=True,
-                ),
-                on(
-                    "ec2.amazonaws.com",
-                    (
-                        "CreateVpnConnection DeleteVpnConnection CreateVpnConnectionRoute "
-                        "DeleteVpnConnectionRoute ModifyVpnConnection ModifyVpnConnectionOptions "
-                        "ModifyVpnTunnelOptions ModifyVpnTunnelCertificate ReplaceVpnTunnel"
-                    ),
-                    P("requestParameters.vpnConnectionId"),
-                    P("responseElements.vpnConnection.vpnConnectionId"),
-                    P("requestParameters.ModifyVpnConnectionRequest.VpnConnectionId"),
-                    P("requestParameters.ModifyVpnConnectionOptionsRequest.VpnConnectionId"),
-                    P("requestParameters.ModifyVpnTunnelOptionsRequest.VpnConnectionId"),
-                    P("requestParameters.ModifyVpnTunnelCertificateRequest.VpnConnectionId"),
-                    P("requestParameters.ReplaceVpnTunnelRequest.VpnConnectionId"),
-                ),
+_ATTACHMENTS = (
+    ("CustomerGatewayId", "AWS::EC2::CustomerGateway", "Is attached to CustomerGateway"),
+    ("VpnGatewayId", "AWS::EC2::VPNGateway", "Is attached to VPNGateway"),
+    ("TransitGatewayId", "AWS::EC2::TransitGateway", "Is attached to TransitGateway"),
+)
+
+
+def _relationships(configuration: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {"resourceType": rtype, "resourceId": configuration[key], "name": name}
+        for key, rtype, name in _ATTACHMENTS
+        if configuration.get(key)
+    ]
+
+
+#: collected by the hook (``collect/vpn.py``), which skips deleted connections and removes the secrets
+CONNECTION = ResourceSpec(
+    VPN_CONNECTION,
+    client="ec2",
+    listing=Call("DescribeVpnConnections", "ec2:DescribeVpnConnections", result="VpnConnections"),
+    id="VpnConnectionId",
+    name=name_tag(),
+    arn="arn:{partition}:ec2:{region}:{account}:vpn-connection/{id}",
+    tags="Tags",
+    relationships=_relationships,
+    events=(
+        on(
+            "ec2.amazonaws.com",
+            "CreateTags DeleteTags",
+            R("requestParameters.resourcesSet.items[].resourceId", r"^(vpn-[0-9a-zA-Z]+)$"),
+            optional=True,
+        ),
+        on(
+            "ec2.amazonaws.com",
+            (
+                "CreateVpnConnection DeleteVpnConnection CreateVpnConnectionRoute "
+                "DeleteVpnConnectionRoute ModifyVpnConnection ModifyVpnConnectionOptions "
+                "ModifyVpnTunnelOptions ModifyVpnTunnelCertificate ReplaceVpnTunnel"
             ),
+            P("requestParameters.vpnConnectionId"),
+            P("responseElements.vpnConnection.vpnConnectionId"),
+            P("requestParameters.ModifyVpnConnectionRequest.VpnConnectionId"),
+            P("requestParameters.ModifyVpnConnectionOptionsRequest.VpnConnectionId"),
+            P("requestParameters.ModifyVpnTunnelOptionsRequest.VpnConnectionId"),
+            P("requestParameters.ModifyVpnTunnelCertificateRequest.VpnConnectionId"),
+            P("requestParameters.ReplaceVpnTunnelRequest.VpnConnectionId"),
         ),
     ),
-    iam=("ec2:DescribeVpnConnections",),
 )
+
+SERVICE = Service("vpn", resources=(CONNECTION,))
