@@ -38,9 +38,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, or_, select, update
-
-from phiwatch.model import utcnow
+from phiwatch.model import isoformat, utcnow
 from phiwatch.notify.channels.base import (
     Channel,
     ChannelConfigError,
@@ -51,13 +49,14 @@ from phiwatch.notify.channels.base import (
     public_payload,
 )
 from phiwatch.notify.message import digest_message
+from phiwatch.notify.reminders import enqueue_reminders
 from phiwatch.policy import NotificationRoute, Policy
 from phiwatch.store.claims import holder_gone, process_token
-from phiwatch.store.tables import outbox
+from phiwatch.store.outbox import FAILED, PENDING, SENT, claim, queue_message, record_attempts
 
 log = logging.getLogger(__name__)
 
-PENDING, SENT, FAILED = "pending", "sent", "failed"
+__all__ = ["FAILED", "PENDING", "SENT", "DispatchResult", "Dispatcher", "RouteResult", "deliver", "queue_test_message"]
 
 
 @dataclass
@@ -158,54 +157,20 @@ class Dispatcher:
 
     # -- claiming -----------------------------------------------------------------------------
     def _claim(self, now: dt.datetime, ids: list[int] | None, routes: set[str] | None, force: bool) -> list[dict[str, Any]]:
-        cond = [outbox.c.status != SENT]
-        if routes is not None:
-            cond.append(outbox.c.route.in_(sorted(routes)))
-        until = now + dt.timedelta(seconds=self.lease)
-        token = process_token()
-        claimed: list[dict[str, Any]] = []
+        # due, or claimed by a dispatcher that died on this host (its lease would keep them back for
+        # minutes: a crash must not delay alerts until it ends)
         with self.store.engine.begin() as conn:
-            if not force:
-                # due, or claimed by a dispatcher that died on this host (its lease would keep them
-                # back for minutes: a crash must not delay alerts until it ends)
-                held = [
-                    r.claimed_by
-                    for r in conn.execute(
-                        select(outbox.c.claimed_by)
-                        .distinct()
-                        .where(*cond, outbox.c.next_attempt_at > now, outbox.c.claimed_by.is_not(None))
-                    )
-                ]
-                orphaned = [h for h in held if holder_gone(h)]
-                due = outbox.c.next_attempt_at <= now
-                cond.append(or_(due, outbox.c.claimed_by.in_(orphaned)) if orphaned else due)
-            query = select(outbox.c.id).where(*cond).order_by(outbox.c.id).limit(self.batch_limit)
-            if ids is not None:
-                query = query.where(outbox.c.id.in_(ids))
-            else:  # test messages go out once, from `phiwatch notify test`, never on a later run
-                query = query.where(outbox.c.event != "test")
-            candidates = [r.id for r in conn.execute(query)]
-            for start in range(0, len(candidates), 500):
-                chunk = candidates[start : start + 500]
-                stmt = (
-                    update(outbox)
-                    .where(outbox.c.id.in_(chunk), *cond)
-                    .values(next_attempt_at=until, claimed_by=token)
-                    .returning(
-                        outbox.c.id,
-                        outbox.c.route,
-                        outbox.c.channel,
-                        outbox.c.event,
-                        outbox.c.finding_id,
-                        outbox.c.payload,
-                        outbox.c.attempts,
-                        outbox.c.status,
-                        outbox.c.last_error,
-                    )
-                )
-                claimed.extend(dict(r) for r in conn.execute(stmt).mappings())
-        claimed.sort(key=lambda r: r["id"])
-        return claimed
+            return claim(
+                conn,
+                now=now,
+                until=now + dt.timedelta(seconds=self.lease),
+                token=process_token(),
+                limit=self.batch_limit,
+                ids=ids,
+                routes=routes,
+                force=force,
+                holder_gone=holder_gone,
+            )
 
     # -- public -------------------------------------------------------------------------------
     def dispatch(
@@ -471,28 +436,12 @@ class Dispatcher:
     def _write(self, updates: list[dict[str, Any]]) -> None:
         if not updates:
             return
-        stmt = (
-            update(outbox)
-            .where(outbox.c.id == bindparam("b_id"))
-            .values(
-                status=bindparam("b_status"),
-                attempts=bindparam("b_attempts"),
-                last_error=bindparam("b_error"),
-                next_attempt_at=bindparam("b_next"),
-                sent_at=bindparam("b_sent"),
-                claimed_by=None,
-            )
-        )
         with self._lock, self.store.engine.begin() as conn:
-            conn.execute(stmt, updates)
+            record_attempts(conn, updates)
 
 
 def queue_test_message(store: Any, route: NotificationRoute, *, recipient: str | None = None, now: dt.datetime | None = None) -> int:
     """Write a test message for ``route`` to the outbox (it appears in the delivery log); returns its row id."""
-    from sqlalchemy import insert
-
-    from phiwatch.model import isoformat
-
     now = _aware(now or utcnow())
     payload: dict[str, Any] = {
         "event": "test",
@@ -510,24 +459,16 @@ def queue_test_message(store: Any, route: NotificationRoute, *, recipient: str |
     }
     if recipient:
         payload["_recipient"] = recipient
+    row = dict(
+        route=route.name,
+        channel=route.channel,
+        finding_id=None,
+        event="test",
+        payload=payload,
+        scan_id=f"test-{now.strftime('%Y%m%dT%H%M%S%f')}",
+    )
     with store.engine.begin() as conn:
-        row = conn.execute(
-            insert(outbox)
-            .values(
-                route=route.name,
-                channel=route.channel,
-                finding_id=None,
-                event="test",
-                payload=payload,
-                status=PENDING,
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-                scan_id=f"test-{now.strftime('%Y%m%dT%H%M%S%f')}",
-            )
-            .returning(outbox.c.id)
-        ).first()
-    return int(row.id)
+        return queue_message(conn, row, now)
 
 
 def deliver(
@@ -542,8 +483,6 @@ def deliver(
     **options: Any,
 ) -> DispatchResult | None:
     """After a scan: queue reminders that are due, then send everything due. None without routes."""
-    from phiwatch.notify.reminders import enqueue_reminders
-
     if not policy.notifications:
         return None
     enqueue_reminders(store, policy, rules or {}, now=now)

@@ -13,13 +13,11 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import func, insert, select
-
 from phiwatch.model import isoformat, utcnow
 from phiwatch.notify.message import finding_message
 from phiwatch.notify.routing import recipient, route_matches
 from phiwatch.policy import Policy
-from phiwatch.store.tables import findings, outbox, resource_tags, resources
+from phiwatch.store.outbox import last_notices, open_findings_for_messages, queue_message, tags_by_resource, undelivered
 
 NOTICE_EVENTS = ("opened", "exception_expired", "reminder")
 
@@ -38,55 +36,19 @@ def enqueue_reminders(store: Any, policy: Policy, rules: dict[str, Any], now: dt
     names = [r.name for r in routes]
     written = 0
     with store.engine.begin() as conn:
-        open_rows = [
-            dict(r)
-            for r in conn.execute(
-                select(
-                    findings.c.id,
-                    findings.c.rule_id,
-                    findings.c.annotation,
-                    findings.c.severity,
-                    findings.c.resource_pk,
-                    findings.c.opened_at,
-                    resources.c.resource_type,
-                    resources.c.resource_id,
-                    resources.c.arn,
-                    resources.c.account_id,
-                    resources.c.region,
-                )
-                .join(resources, resources.c.id == findings.c.resource_pk)
-                .where(findings.c.status == "open")
-                .order_by(findings.c.id)
-            ).mappings()
-        ]
+        open_rows = open_findings_for_messages(conn)
         if not open_rows:
             return 0
-        last = {
-            (r.route, r.finding_id): _aware(r.last)
-            for r in conn.execute(
-                select(outbox.c.route, outbox.c.finding_id, func.max(outbox.c.created_at).label("last"))
-                .where(outbox.c.route.in_(names), outbox.c.event.in_(NOTICE_EVENTS))
-                .group_by(outbox.c.route, outbox.c.finding_id)
-            )
-        }
-        undelivered = {
-            (r.route, r.finding_id)
-            for r in conn.execute(
-                select(outbox.c.route, outbox.c.finding_id).where(outbox.c.route.in_(names), outbox.c.status != "sent").distinct()
-            )
-        }
-        tags: dict[int, dict[str, str]] = {}
-        pks = sorted({r["resource_pk"] for r in open_rows})
-        for start in range(0, len(pks), 500):
-            for t in conn.execute(select(resource_tags).where(resource_tags.c.resource_pk.in_(pks[start : start + 500]))):
-                tags.setdefault(t.resource_pk, {})[t.key] = t.value
+        last = {key: _aware(when) for key, when in last_notices(conn, names, NOTICE_EVENTS).items()}
+        pending = undelivered(conn, names)
+        tags = tags_by_resource(conn, (r["resource_pk"] for r in open_rows))
         for row in open_rows:
             finding = dict(row, finding_id=row["id"])
             message = finding_message("reminder", finding, rules.get(row["rule_id"]), isoformat(now))
             resource_tags_ = tags.get(row["resource_pk"], {})
             for route in routes:
                 key = (route.name, row["id"])
-                if key in undelivered:
+                if key in pending:
                     continue
                 if not (
                     route_matches(route, {**message, "event": "opened"}, resource_tags_) or route_matches(route, message, resource_tags_)
@@ -99,19 +61,10 @@ def enqueue_reminders(store: Any, policy: Policy, rules: dict[str, Any], now: dt
                 to = recipient(route, resource_tags_)
                 if to and route.owner_tag:
                     payload["_recipient"] = to
-                conn.execute(
-                    insert(outbox).values(
-                        route=route.name,
-                        channel=route.channel,
-                        finding_id=row["id"],
-                        event="reminder",
-                        payload=payload,
-                        status="pending",
-                        attempts=0,
-                        next_attempt_at=now,
-                        created_at=now,
-                        scan_id=batch,
-                    )
+                queue_message(
+                    conn,
+                    dict(route=route.name, channel=route.channel, finding_id=row["id"], event="reminder", payload=payload, scan_id=batch),
+                    now,
                 )
                 written += 1
     return written
