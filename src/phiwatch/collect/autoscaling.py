@@ -1,21 +1,17 @@
-"""EC2 Auto Scaling: groups (AWS::AutoScaling::AutoScalingGroup) and launch configurations
-(AWS::AutoScaling::LaunchConfiguration), regional.
+"""EC2 Auto Scaling groups and launch configurations, collected by a hook: the item layout is in
+:mod:`phiwatch.resources.autoscaling`.
 
-Item layout:
+Why a hook (neither type is expressible as a :class:`~phiwatch.resources.spec.ResourceSpec` yet):
 
-* ``AWS::AutoScaling::AutoScalingGroup`` (DescribeAutoScalingGroups): resourceId and arn the
-  ``AutoScalingGroupARN`` (AWS Config's id), resourceName the ``AutoScalingGroupName``.
-  ``configuration`` = the listing element in boto3 shape without ``Tags``; keys rules read:
-  ``HealthCheckType`` (``EC2``, ``ELB``, ...), ``LoadBalancerNames`` (Classic load balancers),
-  ``TargetGroupARNs``, ``LaunchConfigurationName``, ``LaunchTemplate``,
-  ``MixedInstancesPolicy``. ``tags`` from its ``Tags``.
-* ``AWS::AutoScaling::LaunchConfiguration`` (DescribeLaunchConfigurations): resourceId and arn
-  the ``LaunchConfigurationARN``, resourceName the ``LaunchConfigurationName``.
-  ``configuration`` = the listing element without ``UserData`` (user data may hold secrets;
-  only ``UserDataPresent`` is kept); ``AssociatePublicIpAddress`` is absent when not set.
-* ``relationships``: a group's launch configuration and Classic load balancers.
+* a launch configuration's ``configuration`` replaces ``UserData`` (which may hold secrets) by a
+  computed ``UserDataPresent``: a spec can drop a key but not compute one;
+* a group's tags are read from the element's ``Tags``, which is then dropped from
+  ``configuration``: a spec reads tags from ``configuration`` after ``drop``;
+* a targeted run passes the wanted names to the describe call itself (one call, not a full
+  listing): a spec's ``target`` builds elements without any call, so it would need a describe
+  call per element.
 
-No account-level keys.
+The ``SERVICE.iam`` of :mod:`phiwatch.resources.autoscaling` lists the calls made here.
 """
 
 from __future__ import annotations
