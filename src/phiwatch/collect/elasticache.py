@@ -1,33 +1,27 @@
-"""ElastiCache: cache clusters (AWS::ElastiCache::CacheCluster) and replication groups
-(AWS::ElastiCache::ReplicationGroup), regional.
+"""ElastiCache cache clusters and replication groups: the item layout (and the specs that collect
+them) are in :mod:`phiwatch.resources.elasticache`.
 
-Item layout:
-
-* ``AWS::ElastiCache::CacheCluster`` (DescribeCacheClusters): resourceId and resourceName the
-  ``CacheClusterId`` (AWS Config's id), arn its ``ARN``. ``configuration`` = the listing element
-  in boto3 shape; keys rules read: ``Engine`` (``redis``, ``valkey`` or ``memcached``),
-  ``SnapshotRetentionLimit`` (days of automatic backups; 0 = off; memcached has none),
-  ``ReplicationGroupId`` (set for members of a replication group, whose backups are the
-  group's), ``AtRestEncryptionEnabled``, ``TransitEncryptionEnabled``.
-* ``AWS::ElastiCache::ReplicationGroup`` (DescribeReplicationGroups): resourceId and
-  resourceName the ``ReplicationGroupId``, arn its ``ARN``. ``configuration`` = the listing
-  element: ``SnapshotRetentionLimit``, ``SnapshottingClusterId``, ``MemberClusters``, ``Engine``
-  (newer API versions), ``AtRestEncryptionEnabled``, ``TransitEncryptionEnabled``, ...
-* ``tags``: ListTagsForResource per ARN (``{}`` and an error on the item when it failed).
-* ``relationships``: a member cluster names its replication group.
-
-No account-level keys.
+Why a hook: a targeted run (``watch``) reads the wanted clusters and groups with the describe
+call's own id parameter (``DescribeCacheClusters(CacheClusterId=...)``, one id at a time, an
+unknown id answered ``CacheClusterNotFound``/``ReplicationGroupNotFoundFault``) instead of
+listing every one of the region. A spec's ``target`` builds elements without any call and its
+listing cannot take the wanted ids as parameters. A full run is the specs' (``collect_spec``);
+the targeted elements are made into items by the same spec (:meth:`SpecRun.item`).
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
 from typing import Any
 
-from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
+from phiwatch.collect.base import CollectContext, Collector, ListFailed, register
+from phiwatch.collect.generic import SpecRun, collect_spec
 from phiwatch.model import ConfigurationItem
-from phiwatch.resources.elasticache import CLUSTER, GROUP
+from phiwatch.resources.elasticache import CLUSTER, GROUP, SERVICE
+from phiwatch.resources.spec import ResourceSpec
+
+#: type -> the ARN's resource part before the id, the describe call's "no such id" code
+_TARGETED = {CLUSTER: ("cluster", "CacheClusterNotFound"), GROUP: ("replicationgroup", "ReplicationGroupNotFoundFault")}
 
 
 @register
@@ -37,48 +31,36 @@ class ElastiCacheCollector(Collector):
     targetable = frozenset(resource_types)
 
     def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
-        for resource_type, api, key, id_key, prefix, missing in (
-            (CLUSTER, "DescribeCacheClusters", "CacheClusters", "CacheClusterId", "cluster", "CacheClusterNotFound"),
-            (
-                GROUP,
-                "DescribeReplicationGroups",
-                "ReplicationGroups",
-                "ReplicationGroupId",
-                "replicationgroup",
-                "ReplicationGroupNotFoundFault",
-            ),
-        ):
-            if not ctx.wants(resource_type):
-                continue
-            wanted = ctx.targets(resource_type)
-            try:
-                if wanted is None:
-                    elements = list(ctx.paginate("elasticache", api, key, resource_type=resource_type, id_key=id_key))
-                else:  # targeted: the describe call's own id parameter, one id (an ARN's last part) at a time
-                    elements = []
-                    for rid in sorted({i.rsplit(f":{prefix}:", 1)[-1] for i in wanted}):
-                        params: dict[str, Any] = {id_key: rid}
-                        elements.extend(
-                            ctx.paginate(
-                                "elasticache", api, key, resource_type=resource_type, not_found=(missing,), id_key=id_key, **params
-                            )
-                        )
-            except ListFailed:
-                continue
-            yield from ctx.map(functools.partial(self._item, ctx, resource_type, id_key=id_key, prefix=prefix), elements)
-            ctx.mark_complete(resource_type)
+        for spec in SERVICE.resources:
+            if ctx.targets(spec.type) is None:
+                yield from collect_spec(ctx, spec, "elasticache")
+            elif ctx.wants(spec.type):
+                yield from self._targeted(ctx, spec)
 
-    def _item(self, ctx: CollectContext, resource_type: str, element: dict[str, Any], id_key: str, prefix: str) -> ConfigurationItem:
-        rid = element[id_key]
-        arn = element.get("ARN") or ctx.arn("elasticache", f"{prefix}:{rid}")
-        relationships = []
-        if resource_type == CLUSTER and element.get("ReplicationGroupId"):
-            relationships.append(
-                {"resourceType": GROUP, "resourceId": element["ReplicationGroupId"], "name": "Is contained in ReplicationGroup"}
-            )
-        item = ctx.item(resource_type, rid, resourceName=rid, arn=arn, configuration=element, relationships=relationships)
-        tags = ctx.call("elasticache", "ListTagsForResource", item=item, ResourceName=arn)
-        if tags is not FAILED:
-            item.tags = tags_from_list(tags.get("TagList"))
-        item.refresh_state_id()
-        return item
+    def _targeted(self, ctx: CollectContext, spec: ResourceSpec) -> Iterator[ConfigurationItem]:
+        """The wanted resources, described by id (an ARN's last part) one at a time."""
+        assert spec.listing is not None and isinstance(spec.id, str)
+        prefix, missing = _TARGETED[spec.type]
+        wanted = ctx.targets(spec.type) or frozenset()
+        elements: list[Any] = []
+        try:
+            for rid in sorted({i.rsplit(f":{prefix}:", 1)[-1] for i in wanted}):
+                params: dict[str, Any] = {spec.id: rid}
+                elements.extend(
+                    ctx.paginate(
+                        "elasticache",
+                        spec.listing.op,
+                        spec.listing.result or "",
+                        resource_type=spec.type,
+                        not_found=(missing,),
+                        id_key=spec.id,
+                        **params,
+                    )
+                )
+        except ListFailed:
+            return
+        run = SpecRun(ctx, spec, "elasticache")
+        for item in ctx.map(run.item, elements):
+            if item is not None:
+                yield item
+        ctx.mark_complete(spec.type)
