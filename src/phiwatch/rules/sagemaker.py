@@ -1,6 +1,6 @@
 """SageMaker rules of the HIPAA pack (AWS Config managed-rule semantics).
 
-Items come from :mod:`phiwatch.collect.sagemaker`: ``configuration`` is DescribeNotebookInstance's
+Items are described in :mod:`phiwatch.resources.sagemaker`: ``configuration`` is DescribeNotebookInstance's
 / DescribeEndpointConfig's answer, where an absent or empty ``KmsKeyId`` means no customer KMS
 key. When the describe call failed the key is absent for that reason: the rules then report
 INSUFFICIENT_DATA.
