@@ -1,26 +1,13 @@
-"""CodeBuild: projects (AWS::CodeBuild::Project), regional.
+"""CodeBuild's hook: projects (AWS::CodeBuild::Project) are read by BatchGetProjects, up to 100 names a call.
 
-Projects carry credentials in two places this collector never stores: environment variable
-values and credentials embedded in source repository URLs.
+The item layout is described in :mod:`phiwatch.resources.codebuild`.
 
-Item layout:
-
-* ``resourceId`` and ``resourceName``: the project name; ``arn``: the project ``arn``.
-* ``configuration``: BatchGetProjects' element in boto3 shape with:
-
-  - ``environment.environmentVariables``: ``[{"name", "type"}]`` only (``PLAINTEXT``,
-    ``PARAMETER_STORE`` or ``SECRETS_MANAGER``); **values are dropped**.
-  - ``source`` and each of ``secondarySources``: ``location`` with any user-info part
-    (``user:password@``, ``x-token-auth:<token>@``) removed, plus
-    ``locationHasCredentials`` (bool): whether the URL as configured embedded a password or a
-    token. ``type`` (``BITBUCKET``, ``GITHUB``, ``CODECOMMIT``, ``S3``, ...) is kept.
-  - ``buildspec``: kept when it names a file; an inline buildspec (it may set variables) is
-    replaced by ``"REDACTED"``. ``webhook.secret`` is dropped.
-* ``tags``: the element's ``tags`` (``[{"key", "value"}]``).
-
-The listing (ListProjects) and BatchGetProjects together make the items: when BatchGetProjects
-fails for a batch, its projects are not yielded and the type is not marked complete. No
-account-level keys.
+Why a hook: the generic collector has no batch describe call. Here the listing (ListProjects,
+or in a targeted run the wanted names) is read in batches of 100 by BatchGetProjects, whose
+elements alone make the items (nothing of a project is recorded from the listing); a failed batch
+yields none of its projects and leaves the type incomplete (nothing is recorded deleted), which a
+per-element ``describe`` (the listed element kept with the error, the type complete) would not
+reproduce. The credentials cleaning (:func:`clean_project`) is applied to every element.
 """
 
 from __future__ import annotations
