@@ -1,8 +1,23 @@
-"""DMS: replication instances (AWS::DMS::ReplicationInstance), regional."""
+"""DMS: replication instances (AWS::DMS::ReplicationInstance), regional.
+
+Item layout:
+
+* ``resourceId`` and ``resourceName``: the ``ReplicationInstanceIdentifier``; ``arn``: the
+  ``ReplicationInstanceArn``.
+* ``configuration``: DescribeReplicationInstances' element in boto3 shape; keys rules read:
+  ``PubliclyAccessible`` (bool), ``ReplicationInstancePublicIpAddresses``, ``KmsKeyId``,
+  ``MultiAZ``, ``AutoMinorVersionUpgrade``, ``ReplicationSubnetGroup``.
+* ``tags``: ListTagsForResource (``{}`` and an error on the item when it failed).
+* ``relationships``: the KMS key when ``KmsKeyId`` is a key ARN or KeyId.
+
+A targeted run (``watch``) lists the instances and keeps the wanted ones (by identifier or ARN).
+No account-level keys.
+"""
 
 from __future__ import annotations
 
-from phiwatch.resources.spec import P, R, ResourceSpec, Service, on
+from phiwatch.resources.kms import kms_key_relationship
+from phiwatch.resources.spec import Call, P, R, ResourceSpec, Service, on
 
 REPLICATION_INSTANCE = "AWS::DMS::ReplicationInstance"
 
@@ -11,6 +26,12 @@ SERVICE = Service(
     resources=(
         ResourceSpec(
             REPLICATION_INSTANCE,
+            client="dms",
+            listing=Call("DescribeReplicationInstances", "dms:DescribeReplicationInstances", result="ReplicationInstances"),
+            id="ReplicationInstanceIdentifier",
+            arn=("ReplicationInstanceArn", "arn:{partition}:dms:{region}:{account}:rep:{id}"),
+            tags=Call("ListTagsForResource", "dms:ListTagsForResource", {"ResourceArn": "ReplicationInstanceArn"}, result="TagList"),
+            relationships=lambda configuration: kms_key_relationship(configuration.get("KmsKeyId")),
             events=(
                 on(
                     "dms.amazonaws.com",
@@ -26,9 +47,5 @@ SERVICE = Service(
                 ),
             ),
         ),
-    ),
-    iam=(
-        "dms:DescribeReplicationInstances",
-        "dms:ListTagsForResource",
     ),
 )

@@ -1,6 +1,6 @@
 """DMS rules of the HIPAA pack (AWS Config managed-rule semantics).
 
-Items come from :mod:`phiwatch.collect.dms`: ``configuration`` is the DescribeReplicationInstances
+Items are described in :mod:`phiwatch.resources.dms`: ``configuration`` is the DescribeReplicationInstances
 element (from the listing that made the item).
 """
 
