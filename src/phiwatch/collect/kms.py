@@ -1,32 +1,17 @@
-"""KMS: customer managed keys (AWS::KMS::Key).
+"""KMS keys (AWS::KMS::Key): the hook collecting them; the item layout is in :mod:`phiwatch.resources.kms`.
 
-Item layout (boto3 response shapes):
+Why a hook and not the spec's generic collector (each needs a feature the generic one lacks):
 
-* ``resourceId``: the ``KeyId`` (a UUID or ``mrk-...``); ``arn``: the key ARN;
-  ``resourceName``: the key's first alias (``alias/...``, sorted) or, without one, the KeyId.
-* ``configuration``: DescribeKey's ``KeyMetadata`` as returned (``KeyId``, ``Arn``, ``KeyState``
-  (Enabled|Disabled|PendingDeletion|PendingImport|...), ``DeletionDate`` (only when pending deletion),
-  ``KeyManager`` (always CUSTOMER here), ``KeySpec``, ``KeyUsage``, ``Origin``, ``Enabled``,
-  ``Description``, ``MultiRegion``, ...). When DescribeKey failed, only ``KeyId`` and ``Arn``
-  are present (from ListKeys) and the error is on the item.
-* ``supplementaryConfiguration``:
-
-  - ``KeyRotationStatus``: GetKeyRotationStatus as ``{"KeyRotationEnabled": bool,
-    "RotationPeriodInDays": int, "NextRotationDate": ...}`` (whatever AWS returns; moto returns only
-    ``KeyRotationEnabled``). Only symmetric encryption keys (KeySpec SYMMETRIC_DEFAULT, KeyUsage
-    ENCRYPT_DECRYPT) with AWS_KMS key material support automatic rotation: for every other key
-    (asymmetric, HMAC, imported key material, custom key store) and when AWS answers
-    UnsupportedOperationException or KMSInvalidStateException (key state does not allow it),
-    the value is ``None`` = "rotation not applicable", never a failure.
-  - ``Aliases``: sorted alias names pointing at the key (``[]`` when none), from one ListAliases
-    per region.
-
-* ``tags``: ListResourceTags (``TagKey``/``TagValue``) as a dict.
-
-AWS managed keys (KeyManager AWS, or any key with a reserved ``alias/aws/...`` alias — only AWS
-managed keys can have one, and moto's default keys claim KeyManager CUSTOMER) and aliases
-themselves produce no items. A key absent
-from ``supplementaryConfiguration`` means the call failed (see ``collectionErrors``).
+* one ListAliases per region whose answer is joined onto every key: a targeted run selects keys
+  by alias, ``supplementaryConfiguration.Aliases`` and ``resourceName`` (first alias) come from it,
+  and its failure is copied onto each key item;
+* AWS managed keys are dropped, by a reserved ``alias/aws/...`` alias (before DescribeKey) or by
+  DescribeKey's ``KeyManager``: a skip predicate on the element and on the configuration;
+* GetKeyRotationStatus is only called for keys that can rotate (:func:`rotation_supported` of
+  the configuration; ``None`` otherwise), and its ``KeyId`` is removed from the answer;
+* when DescribeKey fails the configuration is ``{"KeyId", "Arn"}`` (ListKeys' ``KeyArn``
+  renamed), not the listed element;
+* ListResourceTags is paginated.
 """
 
 from __future__ import annotations
