@@ -1,47 +1,14 @@
-"""CloudTrail: trails (AWS::CloudTrail::Trail) and a per-region trail summary on the account item.
+"""CloudTrail's hook: one DescribeTrails listing serves the trail items and the account summary
+(item layout in :mod:`phiwatch.resources.cloudtrail`).
 
-Item layout (boto3 response shapes):
+Irregular, hence this hook rather than the generic collector:
 
-* ``resourceId``/``resourceName``: the trail name; ``arn``: ``TrailARN``. One item per trail
-  *created* in this region by this account (``HomeRegion`` == region); a multi-region trail
-  is therefore one item, in its home region.
-* ``configuration``: the DescribeTrails element as returned: ``Name``, ``TrailARN``, ``HomeRegion``,
-  ``S3BucketName``, ``S3KeyPrefix``, ``IsMultiRegionTrail``, ``IncludeGlobalServiceEvents``,
-  ``LogFileValidationEnabled``, ``IsOrganizationTrail``, ``HasCustomEventSelectors``,
-  ``HasInsightSelectors``, and only when set: ``KmsKeyId`` (no key = SSE-S3, not KMS),
-  ``CloudWatchLogsLogGroupArn``, ``CloudWatchLogsRoleArn``, ``SnsTopicARN``. AWS omits the
-  optional keys that are not set, so an absent ``KmsKeyId`` / ``CloudWatchLogsLogGroupArn`` in
-  ``configuration`` means "not configured" (DescribeTrails either succeeds for all or no item exists).
-* ``supplementaryConfiguration``:
-
-  - ``TrailStatus``: the stable part of GetTrailStatus: ``IsLogging`` and, when AWS returns them,
-    ``StartLoggingTime``, ``StopLoggingTime``, ``TimeLoggingStarted``, ``TimeLoggingStopped``,
-    ``LatestDeliveryError``, ``LatestDigestDeliveryError``, ``LatestNotificationError``,
-    ``LatestCloudWatchLogsDeliveryError``. The ever-moving ``Latest*Time`` / ``*Attempt*`` fields
-    are dropped so that an unchanged trail keeps one version in the history.
-  - ``EventSelectors``: ``{"EventSelectors": [...], "AdvancedEventSelectors": [...]}`` (both lists,
-    ``[]`` when AWS returns none).
-
-* ``tags``: ListTags for the trail ARN.
-* ``relationships``: the S3 bucket, the CloudWatch Logs log group and the KMS key (when given as
-  a key ARN) the trail uses.
-
-Account item (``AWS::::Account`` in this region): ``configuration.cloudTrailTrails`` lists every
-trail *visible* in the region, shadow trails of other regions' multi-region trails and
-organization trails included, for the account-level ``cloudtrail-enabled`` and
-``multi-region-cloudtrail-enabled`` rules::
-
-    [{"name", "arn", "homeRegion", "isMultiRegionTrail", "isOrganizationTrail", "isLogging",
-      "s3BucketName", "snsTopicArn", "cloudWatchLogsLogGroupArn"}]
-
-(the last three from ``S3BucketName``, ``SnsTopicARN`` and ``CloudWatchLogsLogGroupArn``, ``None``
-when the trail does not set them: the rules' parameters compare against them, and a shadow trail of
-another account has no item of its own.)
-``[]`` means no trail at all in the region; the key is absent when DescribeTrails failed. Within
-an element, ``isLogging`` is absent when GetTrailStatus failed for that trail (error on the
-account item for a shadow trail, on the trail's own item for a trail homed here). Event selectors of a shadow trail are on the trail's item in its home region.
-
-A key absent from ``supplementaryConfiguration`` means the call failed (see ``collectionErrors``).
+* the listing includes shadow trails (other regions' multi-region trails, other accounts'
+  organization trails): only the trails homed here, of this account, become items (built from
+  the trail spec by :class:`~phiwatch.collect.generic.SpecRun`), while every listed trail goes
+  into the account item's ``cloudTrailTrails``; a failed listing is recorded on the account item;
+* a shadow trail's logging status is read for the account summary (its error on the account item);
+  a trail homed here lends its item's ``TrailStatus``.
 """
 
 from __future__ import annotations
@@ -49,27 +16,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
+from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register
+from phiwatch.collect.generic import SpecRun
 from phiwatch.model import ConfigurationItem
-from phiwatch.resources.cloudtrail import TRAIL
-from phiwatch.resources.kms import kms_key_relationship
+from phiwatch.resources.cloudtrail import SERVICE, TRAIL
 
-STATUS_KEYS = (
-    "IsLogging",
-    "StartLoggingTime",
-    "StopLoggingTime",
-    "TimeLoggingStarted",
-    "TimeLoggingStopped",
-    "LatestDeliveryError",
-    "LatestDigestDeliveryError",
-    "LatestNotificationError",
-    "LatestCloudWatchLogsDeliveryError",
-)
-
-
-def stable_status(response: dict[str, Any]) -> dict[str, Any]:
-    """GetTrailStatus without the moving delivery timestamps; empty strings (moto) dropped."""
-    return {k: response[k] for k in STATUS_KEYS if k in response and response[k] not in ("", None)}
+TRAIL_SPEC = SERVICE.resources[0]
 
 
 def _account_of(arn: str) -> str:
@@ -77,24 +29,10 @@ def _account_of(arn: str) -> str:
     return parts[4] if len(parts) > 5 else ""
 
 
-def _relationships(trail: dict[str, Any]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    if trail.get("S3BucketName"):
-        out.append(
-            {"resourceType": "AWS::S3::Bucket", "resourceId": trail["S3BucketName"], "relationshipName": "Is associated with Bucket"}
-        )
-    group_arn = trail.get("CloudWatchLogsLogGroupArn")
-    if group_arn and ":log-group:" in group_arn:
-        name = group_arn.split(":log-group:", 1)[1].removesuffix(":*")
-        out.append({"resourceType": "AWS::Logs::LogGroup", "resourceId": name, "relationshipName": "Is associated with LogGroup"})
-    out.extend(kms_key_relationship(trail.get("KmsKeyId")))
-    return out
-
-
 @register
 class CloudTrailCollector(Collector):
     name = "cloudtrail"
-    resource_types = (TRAIL,)
+    resource_types = SERVICE.types
     targetable = frozenset({TRAIL})  # the account part summarises every trail: not collected alone
 
     def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
@@ -116,15 +54,19 @@ class CloudTrailCollector(Collector):
             if t.get("HomeRegion", ctx.region) == ctx.region and _account_of(t.get("TrailARN", "")) in ("", ctx.account_id)
         ]
         own_names = {t.get("TrailARN") for t in own}
+        run = SpecRun(ctx, TRAIL_SPEC, "cloudtrail")
         if ctx.only is not None:  # targeted: just the wanted trails, no account summary
-            yield from ctx.map(lambda t: self._trail(ctx, t), [t for t in own if ctx.selected(TRAIL, t.get("Name"), t.get("TrailARN"))])
+            wanted = [t for t in own if ctx.selected(TRAIL, *run.identifiers(t))]
+            yield from (item for item in ctx.map(run.item, wanted) if item is not None)
             ctx.mark_complete(TRAIL)
             return
         logging: dict[str, Any] = {}
-        for item in ctx.map(lambda t: self._trail(ctx, t), own):
+        for item in ctx.map(run.item, own):
+            if item is None:
+                continue
             status = item.supplementaryConfiguration.get("TrailStatus")
             if status is not None:
-                logging[item.arn] = status.get("IsLogging", False)
+                logging[item.arn or ""] = status.get("IsLogging", False)
             yield item
         ctx.mark_complete(TRAIL)
 
@@ -153,25 +95,3 @@ class CloudTrailCollector(Collector):
             summary.append(entry)
         account.configuration["cloudTrailTrails"] = sorted(summary, key=lambda e: e["arn"] or "")
         yield account
-
-    def _trail(self, ctx: CollectContext, trail: dict[str, Any]) -> ConfigurationItem:
-        name = trail["Name"]
-        arn = trail.get("TrailARN") or ctx.arn("cloudtrail", f"trail/{name}")
-        item = ctx.item(TRAIL, name, resourceName=name, arn=arn, configuration=trail, relationships=_relationships(trail))
-        status = ctx.call("cloudtrail", "GetTrailStatus", item=item, Name=arn)
-        if status is not FAILED:
-            item.supplementaryConfiguration["TrailStatus"] = stable_status(status)
-        selectors = ctx.call("cloudtrail", "GetEventSelectors", item=item, TrailName=arn)
-        if selectors is not FAILED:
-            item.supplementaryConfiguration["EventSelectors"] = {
-                "EventSelectors": selectors.get("EventSelectors") or [],
-                "AdvancedEventSelectors": selectors.get("AdvancedEventSelectors") or [],
-            }
-        try:
-            listed = list(ctx.paginate("cloudtrail", "ListTags", "ResourceTagList", item=item, ResourceIdList=[arn]))
-        except ListFailed:
-            pass
-        else:
-            item.tags = {k: v for entry in listed for k, v in tags_from_list(entry.get("TagsList")).items()}
-        item.refresh_state_id()
-        return item
