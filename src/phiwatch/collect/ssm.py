@@ -1,35 +1,13 @@
-"""Systems Manager: managed instances, their association and patch compliance, and the account's documents.
+"""Systems Manager's hook (item layout in :mod:`phiwatch.resources.ssm`).
 
-``AWS::SSM::ManagedInstanceInventory`` (DescribeInstanceInformation, one paginated listing per region):
+Managed nodes come from their spec (:class:`~phiwatch.collect.generic.SpecRun`); the rest is irregular:
 
-* resourceId and resourceName the managed node id (``i-…`` for EC2, ``mi-…`` for hybrid nodes).
-* ``configuration``: the InstanceInformation element (``PingStatus`` Online|ConnectionLost|Inactive,
-  ``PlatformType``, ``AgentVersion``, ``ResourceType`` EC2Instance|ManagedInstance, ``IsLatestVersion``,
-  ``AssociationStatus``, ...) without the volatile ``LastPingDateTime``, ``LastAssociationExecutionDate``
-  and ``LastSuccessfulAssociationExecutionDate`` (they change every few minutes).
-
-``AWS::SSM::AssociationCompliance`` and ``AWS::SSM::PatchCompliance`` (ListResourceComplianceSummaries,
-one paginated listing per region for every node, not one call per node; not called when the
-region has no managed node):
-
-* resourceId and resourceName the managed node id; one item per node and compliance type.
-* ``configuration``: the summary element (``ComplianceType`` Association|Patch, ``Status``
-  COMPLIANT|NON_COMPLIANT, ``OverallSeverity``, ``CompliantSummary``, ``NonCompliantSummary``,
-  ``ExecutionSummary`` with only ``ExecutionType``: its execution time and id change on every run).
-
-``AWS::SSM::Document`` (ListDocuments with ``Owner=Self``: documents the account owns):
-
-* resourceId and resourceName the document ``Name``, arn ``arn:aws:ssm:<region>:<account>:document/<name>``.
-* ``configuration``: ListDocuments' element (``DocumentType``, ``DocumentFormat``, ``Owner``, ...).
-* ``supplementaryConfiguration.DocumentPermission``: DescribeDocumentPermission (``Share``):
-  ``{"AccountIds": [...], "AccountSharingInfoList": [...]}``; ``"all"`` in ``AccountIds`` means public.
-* ``tags``: the element's ``Tags``.
-
-Account item (per region): ``configuration.ssmManagedInstances`` = ``{node id: PingStatus}`` for
-every managed node DescribeInstanceInformation lists, present only when that listing succeeded
-(absent, with the error in the account item's ``collectionErrors``, when it failed).
-
-A supplementary key that is absent means its call failed (see ``collectionErrors``).
+* the account item's ``ssmManagedInstances`` summarises the node listing (its failure is recorded
+  on the account item), and the compliance listing is skipped when there is no node;
+* one ListResourceComplianceSummaries listing feeds two types (by ``ComplianceType``) and trims
+  each element's ``ExecutionSummary``;
+* a document's ``configuration`` leaves out the ``Tags`` its tags come from, and its
+  ``DocumentPermission`` joins every page of DescribeDocumentPermission.
 """
 
 from __future__ import annotations
@@ -38,17 +16,18 @@ from collections.abc import Generator, Iterator
 from typing import Any
 
 from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
+from phiwatch.collect.generic import SpecRun
 from phiwatch.model import ConfigurationItem
-from phiwatch.resources.ssm import ASSOCIATION_COMPLIANCE, DOCUMENT, MANAGED_INSTANCE, PATCH_COMPLIANCE
+from phiwatch.resources.ssm import ASSOCIATION_COMPLIANCE, DOCUMENT, MANAGED_INSTANCE, PATCH_COMPLIANCE, SERVICE
 
 COMPLIANCE_TYPES = {"Association": ASSOCIATION_COMPLIANCE, "Patch": PATCH_COMPLIANCE}
-VOLATILE_INFO = ("LastPingDateTime", "LastAssociationExecutionDate", "LastSuccessfulAssociationExecutionDate")
+MANAGED_INSTANCE_SPEC = next(spec for spec in SERVICE.resources if spec.type == MANAGED_INSTANCE)
 
 
 @register
 class SsmCollector(Collector):
     name = "ssm"
-    resource_types = (MANAGED_INSTANCE, ASSOCIATION_COMPLIANCE, PATCH_COMPLIANCE, DOCUMENT)
+    resource_types = SERVICE.types
     targetable = frozenset({DOCUMENT})
 
     def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
@@ -67,26 +46,14 @@ class SsmCollector(Collector):
 
     def _managed_instances(self, ctx: CollectContext, account: ConfigurationItem) -> Generator[ConfigurationItem, None, int | None]:
         """Yield the managed nodes; return how many (None when the listing failed)."""
-        try:
-            elements = list(
-                ctx.paginate(
-                    "ssm",
-                    "DescribeInstanceInformation",
-                    "InstanceInformationList",
-                    resource_type=MANAGED_INSTANCE,
-                    id_key="InstanceId",
-                )
-            )
-        except ListFailed:
+        run = SpecRun(ctx, MANAGED_INSTANCE_SPEC, "ssm")
+        elements = run.elements()
+        if elements is None:
             account.collectionErrors.append(ctx.errors[-1].to_dict())
             return None
-        for element in elements:
-            node_id = element["InstanceId"]
-            configuration = {k: v for k, v in element.items() if k not in VOLATILE_INFO}
-            relationships = []
-            if element.get("ResourceType") == "EC2Instance":
-                relationships.append({"resourceType": "AWS::EC2::Instance", "resourceId": node_id, "name": "Is associated with Instance"})
-            yield ctx.item(MANAGED_INSTANCE, node_id, resourceName=node_id, configuration=configuration, relationships=relationships)
+        for item in ctx.map(run.item, elements):
+            if item is not None:
+                yield item
         account.configuration["ssmManagedInstances"] = {e["InstanceId"]: e.get("PingStatus") for e in elements}
         ctx.mark_complete(MANAGED_INSTANCE)
         return len(elements)
