@@ -1,36 +1,16 @@
-"""DynamoDB: tables (AWS::DynamoDB::Table).
+"""DynamoDB tables (AWS::DynamoDB::Table) and the region's limits: the hook collecting them; the
+item layout is in :mod:`phiwatch.resources.dynamodb`.
 
-Item layout (boto3 shapes):
+Why a hook and not the spec's generic collector (each needs a feature the generic one lacks):
 
-* resourceId and resourceName: ``TableName`` (AWS Config's id); arn ``TableArn``.
-* ``configuration``: DescribeTable's ``Table`` element. ``SSEDescription`` is there when the
-  table is encrypted with a KMS key (``{"Status": "ENABLED", "SSEType": "KMS",
-  "KMSMasterKeyArn": ...}``); AWS omits ``SSEDescription`` for the default encryption with an
-  AWS owned key (DynamoDB always encrypts at rest). So an absent ``SSEDescription`` means
-  "AWS owned key" - unless DescribeTable itself failed (``"DescribeTable"`` in the item's
-  failed APIs; ``configuration`` is then ``{}``). Also ``BillingModeSummary`` (absent =
-  PROVISIONED), ``ProvisionedThroughput``, ``DeletionProtectionEnabled``. The size metrics
-  ``TableSizeBytes``, ``ItemCount`` (and per index ``IndexSizeBytes``, ``ItemCount``) are dropped:
-  AWS refreshes them every few hours, and history changes only with configuration.
-* ``supplementaryConfiguration.ContinuousBackupsDescription``: DescribeContinuousBackups'
-  element, ``{"ContinuousBackupsStatus", "PointInTimeRecoveryDescription":
-  {"PointInTimeRecoveryStatus": "ENABLED"|"DISABLED", ...}}``; absent when the call failed.
-* ``tags``: ListTagsOfResource.
-* ``supplementaryConfiguration.AutoScaling``: the table's Application Auto Scaling setup (table
-  and its global secondary indexes), from one DescribeScalableTargets and one
-  DescribeScalingPolicies call per region (namespace ``dynamodb``), filtered to resource ids
-  ``table/<name>`` and ``table/<name>/index/<index>``: ``{"ScalableTargets": [{"ResourceId",
-  "ScalableDimension" (e.g. ``dynamodb:table:ReadCapacityUnits``), "MinCapacity",
-  "MaxCapacity", "SuspendedState"}], "ScalingPolicies": [{"PolicyName", "ResourceId",
-  "ScalableDimension", "PolicyType", "TargetValue" (target tracking only, else None)}]}``;
-  empty lists = no auto scaling. Absent when either call failed (the error is copied onto
-  every table item of the region).
-
-Account item (``AWS::::Account``, this region):
-
-* ``configuration.dynamodbLimits``: DescribeLimits' ``{"AccountMaxReadCapacityUnits",
-  "AccountMaxWriteCapacityUnits", "TableMaxReadCapacityUnits", "TableMaxWriteCapacityUnits"}``;
-  absent when the call failed.
+* the account part: DescribeLimits on the region's ``AWS::::Account`` item;
+* one DescribeScalableTargets and one DescribeScalingPolicies per region (Application Auto
+  Scaling), reshaped and joined onto each table by resource id
+  (``supplementaryConfiguration.AutoScaling``), their failure copied onto each table item;
+* ListTagsOfResource takes the table ARN, which a call's params cannot build from a listed name;
+* when DescribeTable fails the configuration is ``{}``, not ``{"TableName": name}``; its size
+  metrics are dropped inside the indexes too (nested ``drop``);
+* ListTagsOfResource is paginated.
 """
 
 from __future__ import annotations
