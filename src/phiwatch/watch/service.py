@@ -56,7 +56,6 @@ from urllib.parse import urlsplit
 
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
-from sqlalchemy import and_, select, update
 
 from phiwatch.collect import runner
 from phiwatch.collect.registry import load_collectors
@@ -68,7 +67,7 @@ from phiwatch.notify.reminders import enqueue_reminders
 from phiwatch.remediate.orchestrator import RemediationReport
 from phiwatch.rules.active import resolve_rules
 from phiwatch.scan import ScanOutcome, run_scan
-from phiwatch.store.tables import collection_runs, resources, versions
+from phiwatch.store.changes import account_item_pks, complete_collections, db_time, set_changed_by, version_showing_change
 from phiwatch.watch.events import GLOBAL, BadEvent, Change, Ignored, ResourceRef, parse_event
 from phiwatch.watch.metrics import Metrics
 
@@ -621,14 +620,7 @@ class WatchService:
         with self.store.engine.connect() as conn:
             if ref.account:
                 region = GLOBAL if ref.region == GLOBAL else ref.region
-                keys = [
-                    row.id
-                    for row in conn.execute(
-                        select(resources.c.id).where(
-                            resources.c.account_id == account, resources.c.resource_type == ACCOUNT_TYPE, resources.c.region == region
-                        )
-                    )
-                ]
+                keys = account_item_pks(conn, account, region)
             else:
                 for identifier in ref.identifiers:
                     rows = [row for row in self.store.find(identifier, ref.resource_type) if row["account_id"] == account]
@@ -638,28 +630,10 @@ class WatchService:
                         keys.append(rows[0]["id"])
         if not keys:
             return
-        when = _db_time(self.store, change.event_time)
+        when = db_time(self.store, change.event_time)
         with self.store.engine.begin() as conn:
             for pk in keys:
-                row = conn.execute(
-                    select(versions.c.id, versions.c.changed_by, versions.c.version)
-                    .where(versions.c.resource_pk == pk, versions.c.capture_time >= when)
-                    .order_by(versions.c.version)
-                    .limit(1)
-                ).first()
-                if row is None and run_id is not None:
-                    # the host clock behind AWS's: the version this re-collection wrote, if the one before predates the event
-                    mine = conn.execute(
-                        select(versions.c.id, versions.c.changed_by, versions.c.version).where(
-                            versions.c.resource_pk == pk, versions.c.run_id == run_id
-                        )
-                    ).first()
-                    if mine is not None:
-                        before = conn.execute(
-                            select(versions.c.capture_time).where(versions.c.resource_pk == pk, versions.c.version == mine.version - 1)
-                        ).scalar()
-                        if before is None or before < when:
-                            row = mine
+                row = version_showing_change(conn, pk, when, run_id)
                 if row is None:
                     continue
                 if row.version == 1 and not creates(change.event_name):
@@ -670,7 +644,7 @@ class WatchService:
                 value = ", ".join(names + [change.actor])
                 if len(value) > 512:
                     continue  # keep the first actors rather than a truncated ARN
-                conn.execute(update(versions).where(versions.c.id == row.id).values(changed_by=value))
+                set_changed_by(conn, row.id, value)
                 _log(
                     logging.INFO,
                     "change attributed",
@@ -930,24 +904,10 @@ def creates(event_name: str) -> bool:
 def last_full_collection(store: Any, regions: list[str]) -> dt.datetime | None:
     """When the latest complete collection of every service in ``regions`` finished (None: never)."""
     every = set(load_collectors())
-    with store.engine.connect() as conn:
-        rows = conn.execute(
-            select(collection_runs.c.finished_at, collection_runs.c.services, collection_runs.c.regions)
-            .where(and_(collection_runs.c.status == "complete", collection_runs.c.finished_at.is_not(None)))
-            .order_by(collection_runs.c.finished_at.desc())
-            .limit(200)
-        ).all()
-    for finished, services, run_regions in rows:
-        if every <= set(services or []) and set(regions) <= set(run_regions or []):
+    for finished, services, run_regions in complete_collections(store):
+        if every <= set(services) and set(regions) <= set(run_regions):
             return finished if finished.tzinfo else finished.replace(tzinfo=dt.UTC)
     return None
-
-
-def _db_time(store: Any, value: dt.datetime) -> dt.datetime:
-    value = value.astimezone(dt.UTC)
-    if store.engine.dialect.name == "sqlite":
-        return value.replace(tzinfo=None)
-    return value
 
 
 class _Heartbeat:
