@@ -1,7 +1,7 @@
 """CloudWatch rules: metric alarm actions (HIPAA pack) and CloudWatch Logs log groups (hipaa-extras:
 AWS managed rules cw-loggroup-retention-period-check and cloudwatch-log-group-encrypted).
 
-Items come from :mod:`phiwatch.collect.logs`. Alarms: ``configuration`` is the DescribeAlarms
+Items are described in :mod:`phiwatch.resources.logs`. Alarms: ``configuration`` is the DescribeAlarms
 element (``AlarmActions``/``OKActions``/``InsufficientDataActions`` lists). Log groups:
 ``configuration`` is the DescribeLogGroups element, where **no ``retentionInDays`` means the events
 never expire** and no ``kmsKeyId`` means no customer KMS key.
