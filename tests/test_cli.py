@@ -384,3 +384,18 @@ def test_default_store_missing_is_an_error_for_reads_and_created_by_writes(tmp_p
     assert collect.returncode == 0, collect.stderr
     assert (tmp_path / "data" / "phiwatch" / "phiwatch.db").is_file()
     assert phiwatch("findings", env=env).returncode == 0
+
+
+def test_watch_setup_takes_the_store_like_every_command(aws_env, tmp_path):
+    env = cli_env(tmp_path)
+    db = tmp_path / "watch.db"
+    plan = phiwatch("watch", "setup", "--endpoint-url", aws_env.endpoint, "--db", f"sqlite:///{db}", "--dry-run", env=env)
+    assert plan.returncode == 0, plan.stderr
+    assert not db.exists()  # a dry run creates nothing, the store included
+    done = phiwatch("watch", "setup", "--endpoint-url", aws_env.endpoint, "--db", f"sqlite:///{db}", env=env)
+    assert done.returncode == 0, done.stderr
+    assert db.exists() and f"store: sqlite:///{db}" in done.stdout.replace("\n", "")
+    assert "phiwatch watch --db URL --queue-url" in done.stdout.replace("\n", " ")
+    Store(f"sqlite:///{db}", create=False).close()  # a real store, ready for `phiwatch watch`
+    bad = phiwatch("watch", "setup", "--endpoint-url", aws_env.endpoint, "--db", "postgresql+psycopg://nobody@127.0.0.1:1/none", env=env)
+    assert_one_line_error(bad, 3, "cannot open the store")

@@ -224,8 +224,13 @@ def setup(
     no_config_events: Annotated[bool, typer.Option("--no-config-events", help="Do not subscribe to AWS Config item changes.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be created or changed; change nothing.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    db: DbOpt = None,
 ) -> None:
-    """Create (idempotently) the SQS queue, dead-letter queue, queue policy and EventBridge rules."""
+    """Create (idempotently) the SQS queue, dead-letter queue, queue policy and EventBridge rules, and the store.
+
+    The store (--db / PHIWATCH_DB, as `phiwatch watch` will use it) is created when it does not
+    exist, so a wrong URL or an unreachable database shows now rather than when the service starts.
+    """
     known = load_collectors()
     for s in service or []:
         if s not in known:
@@ -240,6 +245,11 @@ def setup(
         forward_regions=list(aws.regions[1:]),
     )
     result = run_setup(aws, options, dry_run=dry_run)
+    store_url = None
+    if not dry_run:
+        store = open_store(db, create=True)
+        store_url = store.safe_url()
+        store.close()
     if json_out:
         print_json(result.to_dict())
         return
@@ -258,4 +268,6 @@ def setup(
         console.print(f"queue (to be) {escape(result.queue_arn)}; dead-letter queue {escape(result.dlq_arn)}")
         return
     console.print(f"queue URL: [bold]{escape(str(result.queue_url))}[/bold]")
-    console.print(f"run: phiwatch watch --queue-url {escape(str(result.queue_url))} [--policy FILE]", highlight=False)
+    console.print(f"store: {escape(str(store_url))}")
+    db_part = " --db URL" if db else ""
+    console.print(f"run: phiwatch watch{db_part} --queue-url {escape(str(result.queue_url))} [--policy FILE]", highlight=False)

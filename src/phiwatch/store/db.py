@@ -105,13 +105,13 @@ class Store:
             else:
                 self.engine = create_engine(self.url, future=True, pool_pre_ping=True)
         except ArgumentError as exc:
-            shown = self._safe_url()  # "(store URL)" when unparseable: it may hold a password
+            shown = self.safe_url()  # "(store URL)" when unparseable: it may hold a password
             raise UsageError(
                 f"not a store URL{'' if shown == '(store URL)' else ' ' + shown} ({str(exc).splitlines()[0][:200]}): "
                 "use sqlite:///path.db or postgresql+psycopg://user@host/db"
             ) from exc
         except (OSError, SQLAlchemyError, ModuleNotFoundError, ImportError) as exc:
-            raise CannotRunError(f"cannot open the store {self._safe_url()}: {exc}") from exc
+            raise CannotRunError(f"cannot open the store {self.safe_url()}: {exc}") from exc
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         if not create:
@@ -121,13 +121,13 @@ class Store:
                 migrate.upgrade(self.engine)
             except (OperationalError, SQLAlchemyError, OSError) as exc:
                 raise CannotRunError(
-                    f"cannot open the store {self._safe_url()}: {exc.__class__.__name__}: "
+                    f"cannot open the store {self.safe_url()}: {exc.__class__.__name__}: "
                     f"{str(exc).splitlines()[0][:200]} (check --db / PHIWATCH_DB and that it is writable)"
                 ) from exc
             except AlembicCommandError as exc:
                 # e.g. a schema revision this version does not know: written by a newer phiwatch
                 raise CannotRunError(
-                    f"cannot open the store {self._safe_url()}: {str(exc).splitlines()[0][:200]} "
+                    f"cannot open the store {self.safe_url()}: {str(exc).splitlines()[0][:200]} "
                     "(was it written by a newer phiwatch? upgrade phiwatch or use another --db)"
                 ) from exc
 
@@ -137,16 +137,16 @@ class Store:
             present = inspect(self.engine).has_table(migrate.VERSION_TABLE)
         except (OperationalError, SQLAlchemyError, OSError) as exc:
             raise CannotRunError(
-                f"cannot open the store {self._safe_url()}: {exc.__class__.__name__}: {str(exc).splitlines()[0][:200]}"
+                f"cannot open the store {self.safe_url()}: {exc.__class__.__name__}: {str(exc).splitlines()[0][:200]}"
             ) from exc
         if not present:
             self.engine.dispose()
             raise StoreNotFoundError(
-                f"{self._safe_url()} holds no phiwatch store: nothing has been collected into it yet. "
+                f"{self.safe_url()} holds no phiwatch store: nothing has been collected into it yet. "
                 "Check --db / PHIWATCH_DB, or run `phiwatch scan` (or `phiwatch collect`) first to create it"
             )
 
-    def _safe_url(self) -> str:
+    def safe_url(self) -> str:
         """The URL without its password, for messages."""
         try:
             from sqlalchemy.engine import make_url
