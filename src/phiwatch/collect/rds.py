@@ -1,54 +1,23 @@
-"""RDS: DB instances, DB clusters, manual DB snapshots and manual DB cluster snapshots.
+"""RDS's hook: the item layout is in :mod:`phiwatch.resources.rds`.
 
-``configuration`` is the describe API's element in boto3's shape (``TagList`` included); tags
-come from ``TagList`` (no extra call). Item layout per type:
-
-* ``AWS::RDS::DBInstance`` (DescribeDBInstances): resourceId is ``DbiResourceId`` (AWS Config's
-  id) when that value is unique within the region's listing, else ``DBInstanceIdentifier``
-  (moto gives every instance the same ``DbiResourceId``; real AWS never does, so against AWS the
-  id is always ``DbiResourceId``). resourceName ``DBInstanceIdentifier``, arn ``DBInstanceArn``.
-  Keys rules read: ``StorageEncrypted``, ``KmsKeyId``, ``PubliclyAccessible``, ``MultiAZ``,
-  ``BackupRetentionPeriod`` (0 = automated backups off), ``AutoMinorVersionUpgrade``,
-  ``DeletionProtection``, ``EnabledCloudwatchLogsExports`` (AWS omits it when no log type is
-  exported: absent = none), ``IAMDatabaseAuthenticationEnabled``, ``MonitoringInterval``
-  (0 = enhanced monitoring off), ``DBClusterIdentifier`` (Aurora members).
-  relationships: ``AWS::EC2::SecurityGroup`` and ``AWS::RDS::DBSubnetGroup`` (by name).
-  Instances and clusters leave out ``LatestRestorableTime`` and ``EarliestRestorableTime``: they
-  move every few minutes with the backups, which is not a configuration change.
-* ``AWS::RDS::DBCluster`` (DescribeDBClusters): resourceId ``DbClusterResourceId`` (AWS Config's
-  id) with the same uniqueness fallback to ``DBClusterIdentifier``; resourceName
-  ``DBClusterIdentifier``, arn ``DBClusterArn``. Keys: ``StorageEncrypted``, ``MultiAZ``,
-  ``DeletionProtection``, ``BackupRetentionPeriod``, ``EnabledCloudwatchLogsExports``, ...
-  relationships: member instances (``AWS::RDS::DBInstance``, only when the instance listing of
-  this run succeeded), security groups.
-* ``AWS::RDS::DBSnapshot`` (DescribeDBSnapshots ``SnapshotType=manual``: automated snapshots
-  cannot be shared, so they are not recorded): resourceId ``DBSnapshotIdentifier`` (the last
-  part of ``DBSnapshotArn``, unique per account and region), arn ``DBSnapshotArn``. Keys:
-  ``Encrypted``, ``KmsKeyId``, ``DBInstanceIdentifier``.
-  ``supplementaryConfiguration.DBSnapshotAttributes``: DescribeDBSnapshotAttributes' list
-  ``[{"AttributeName": "restore", "AttributeValues": [...]}]``; the snapshot is **public** when
-  the ``restore`` attribute's values contain ``"all"`` (other values are account ids it is
-  shared with).
-* ``AWS::RDS::DBClusterSnapshot`` (DescribeDBClusterSnapshots ``SnapshotType=manual``):
-  resourceId ``DBClusterSnapshotIdentifier``, arn ``DBClusterSnapshotArn``; keys
-  ``StorageEncrypted``, ``KmsKeyId``; ``supplementaryConfiguration.DBClusterSnapshotAttributes``
-  as above (from DescribeDBClusterSnapshotAttributes).
-
-A supplementary key that is absent means its call failed (see ``collectionErrors``).
-No account-level keys.
+Needed because an instance's (a cluster's) resourceId depends on the whole listing (``DbiResourceId``
+only when it is unique in the region's listing, else the identifier), and the relationships of
+clusters and snapshots name their members' and parents' resourceIds, known only from the instance
+and cluster listings of this run. Instances and clusters are collected here; the manual snapshots
+run their specs (:func:`~phiwatch.collect.generic.collect_spec`) and get their parent's
+relationship added here.
 """
 
 from __future__ import annotations
 
-import functools
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
-from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
+from phiwatch.collect.base import CollectContext, Collector, ListFailed, register, tags_from_list
+from phiwatch.collect.generic import collect_spec
 from phiwatch.model import ConfigurationItem
-from phiwatch.resources.rds import CLUSTER, CLUSTER_SNAPSHOT, INSTANCE, SNAPSHOT
+from phiwatch.resources.rds import CLUSTER, CLUSTER_SNAPSHOT, INSTANCE, SERVICE, SNAPSHOT
 
 MOVING_KEYS = frozenset({"LatestRestorableTime", "EarliestRestorableTime"})
 
@@ -75,49 +44,8 @@ def _security_groups(element: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-@dataclass(frozen=True)
-class _SnapshotKind:
-    resource_type: str
-    list_api: str
-    result_key: str
-    id_key: str
-    arn_key: str
-    attr_api: str
-    attr_result: str
-    attr_list: str
-    target: str
-    parent_key: str
-    parent_type: str
-
-
-_SNAPSHOT_KINDS = (
-    _SnapshotKind(
-        SNAPSHOT,
-        "DescribeDBSnapshots",
-        "DBSnapshots",
-        "DBSnapshotIdentifier",
-        "DBSnapshotArn",
-        "DescribeDBSnapshotAttributes",
-        "DBSnapshotAttributesResult",
-        "DBSnapshotAttributes",
-        "DBSnapshotAttributes",
-        "DBInstanceIdentifier",
-        INSTANCE,
-    ),
-    _SnapshotKind(
-        CLUSTER_SNAPSHOT,
-        "DescribeDBClusterSnapshots",
-        "DBClusterSnapshots",
-        "DBClusterSnapshotIdentifier",
-        "DBClusterSnapshotArn",
-        "DescribeDBClusterSnapshotAttributes",
-        "DBClusterSnapshotAttributesResult",
-        "DBClusterSnapshotAttributes",
-        "DBClusterSnapshotAttributes",
-        "DBClusterIdentifier",
-        CLUSTER,
-    ),
-)
+# snapshot type -> (the configuration key naming its parent, the parent's type)
+_PARENTS = {SNAPSHOT: ("DBInstanceIdentifier", INSTANCE), CLUSTER_SNAPSHOT: ("DBClusterIdentifier", CLUSTER)}
 
 
 @register
@@ -154,21 +82,12 @@ class RdsCollector(Collector):
                 if ctx.selected(CLUSTER, cluster_ids[name], name, element.get("DBClusterArn")):
                     yield self._cluster(ctx, element, cluster_ids, instance_ids)
             ctx.mark_complete(CLUSTER)
-        for kind in _SNAPSHOT_KINDS:
-            if not ctx.wants(kind.resource_type):
+        for spec in SERVICE.resources:
+            if spec.type not in _PARENTS:
                 continue
-            parents = instance_ids if kind.resource_type == SNAPSHOT else cluster_ids
-            try:
-                snapshots = list(
-                    ctx.paginate(
-                        "rds", kind.list_api, kind.result_key, resource_type=kind.resource_type, id_key=kind.id_key, SnapshotType="manual"
-                    )
-                )
-            except ListFailed:
-                continue
-            snapshots = [s for s in snapshots if ctx.selected(kind.resource_type, s.get(kind.id_key), s.get(kind.arn_key))]
-            yield from ctx.map(functools.partial(self._snapshot, ctx, kind, parents=parents), snapshots)
-            ctx.mark_complete(kind.resource_type)
+            parents = instance_ids if spec.type == SNAPSHOT else cluster_ids
+            for item in collect_spec(ctx, spec, "rds"):
+                yield _with_parent(item, parents)
 
     def _instance(self, ctx: CollectContext, element: dict[str, Any], ids: dict[str, str]) -> ConfigurationItem:
         name = element["DBInstanceIdentifier"]
@@ -224,32 +143,19 @@ class RdsCollector(Collector):
         item.refresh_state_id()
         return item
 
-    def _snapshot(
-        self, ctx: CollectContext, kind: _SnapshotKind, element: dict[str, Any], parents: dict[str, str] | None
-    ) -> ConfigurationItem:
-        name = element[kind.id_key]
-        relationships = []
-        parent = element.get(kind.parent_key)
-        if parents is not None and parent in parents:
-            relationships.append(
-                {
-                    "resourceType": kind.parent_type,
-                    "resourceId": parents[parent],
-                    "resourceName": parent,
-                    "name": f"Is associated with {kind.parent_type.rsplit(':', 1)[-1]}",
-                }
-            )
-        item = ctx.item(
-            kind.resource_type,
-            name,
-            resourceName=name,
-            arn=element.get(kind.arn_key),
-            configuration=element,
-            tags=tags_from_list(element.get("TagList")),
-            relationships=relationships,
-        )
-        response = ctx.call("rds", kind.attr_api, item=item, **{kind.id_key: name})
-        if response is not FAILED:
-            item.supplementaryConfiguration[kind.target] = (response.get(kind.attr_result) or {}).get(kind.attr_list, [])
+
+def _with_parent(item: ConfigurationItem, parents: dict[str, str] | None) -> ConfigurationItem:
+    """A snapshot's item with its parent instance (cluster) as relationship, when that was listed in this run."""
+    parent_key, parent_type = _PARENTS[item.resourceType]
+    parent = item.configuration.get(parent_key)
+    if parents is not None and parent in parents:
+        item.relationships = [
+            {
+                "resourceType": parent_type,
+                "resourceId": parents[parent],
+                "resourceName": parent,
+                "name": f"Is associated with {parent_type.rsplit(':', 1)[-1]}",
+            }
+        ]
         item.refresh_state_id()
-        return item
+    return item

@@ -1,8 +1,50 @@
-"""RDS: DB instances, DB clusters, manual DB snapshots and manual DB cluster snapshots."""
+"""RDS: DB instances, DB clusters, manual DB snapshots and manual DB cluster snapshots.
+
+``configuration`` is the describe API's element in boto3's shape (``TagList`` included); tags
+come from ``TagList`` (no extra call). Item layout per type:
+
+* ``AWS::RDS::DBInstance`` (DescribeDBInstances): resourceId is ``DbiResourceId`` (AWS Config's
+  id) when that value is unique within the region's listing, else ``DBInstanceIdentifier``
+  (moto gives every instance the same ``DbiResourceId``; real AWS never does, so against AWS the
+  id is always ``DbiResourceId``). resourceName ``DBInstanceIdentifier``, arn ``DBInstanceArn``.
+  Keys rules read: ``StorageEncrypted``, ``KmsKeyId``, ``PubliclyAccessible``, ``MultiAZ``,
+  ``BackupRetentionPeriod`` (0 = automated backups off), ``AutoMinorVersionUpgrade``,
+  ``DeletionProtection``, ``EnabledCloudwatchLogsExports`` (AWS omits it when no log type is
+  exported: absent = none), ``IAMDatabaseAuthenticationEnabled``, ``MonitoringInterval``
+  (0 = enhanced monitoring off), ``DBClusterIdentifier`` (Aurora members).
+  relationships: ``AWS::EC2::SecurityGroup`` and ``AWS::RDS::DBSubnetGroup`` (by name).
+  Instances and clusters leave out ``LatestRestorableTime`` and ``EarliestRestorableTime``: they
+  move every few minutes with the backups, which is not a configuration change.
+* ``AWS::RDS::DBCluster`` (DescribeDBClusters): resourceId ``DbClusterResourceId`` (AWS Config's
+  id) with the same uniqueness fallback to ``DBClusterIdentifier``; resourceName
+  ``DBClusterIdentifier``, arn ``DBClusterArn``. Keys: ``StorageEncrypted``, ``MultiAZ``,
+  ``DeletionProtection``, ``BackupRetentionPeriod``, ``EnabledCloudwatchLogsExports``, ...
+  relationships: member instances (``AWS::RDS::DBInstance``, only when the instance listing of
+  this run succeeded), security groups.
+* ``AWS::RDS::DBSnapshot`` (DescribeDBSnapshots ``SnapshotType=manual``: automated snapshots
+  cannot be shared, so they are not recorded): resourceId ``DBSnapshotIdentifier`` (the last
+  part of ``DBSnapshotArn``, unique per account and region), arn ``DBSnapshotArn``. Keys:
+  ``Encrypted``, ``KmsKeyId``, ``DBInstanceIdentifier``.
+  ``supplementaryConfiguration.DBSnapshotAttributes``: DescribeDBSnapshotAttributes' list
+  ``[{"AttributeName": "restore", "AttributeValues": [...]}]``; the snapshot is **public** when
+  the ``restore`` attribute's values contain ``"all"`` (other values are account ids it is
+  shared with).
+* ``AWS::RDS::DBClusterSnapshot`` (DescribeDBClusterSnapshots ``SnapshotType=manual``):
+  resourceId ``DBClusterSnapshotIdentifier``, arn ``DBClusterSnapshotArn``; keys
+  ``StorageEncrypted``, ``KmsKeyId``; ``supplementaryConfiguration.DBClusterSnapshotAttributes``
+  as above (from DescribeDBClusterSnapshotAttributes).
+
+A supplementary key that is absent means its call failed (see ``collectionErrors``).
+No account-level keys.
+
+Instances and clusters are collected by the hook :mod:`phiwatch.collect.rds`, which also adds
+the snapshots' relationships to their parents (its docstring says why); the snapshots' specs do
+the rest.
+"""
 
 from __future__ import annotations
 
-from phiwatch.resources.spec import P, R, ResourceSpec, Service, on
+from phiwatch.resources.spec import Call, P, R, ResourceSpec, Service, on
 
 INSTANCE = "AWS::RDS::DBInstance"
 CLUSTER = "AWS::RDS::DBCluster"
@@ -49,6 +91,19 @@ SERVICE = Service(
         ),
         ResourceSpec(
             SNAPSHOT,
+            client="rds",
+            listing=Call("DescribeDBSnapshots", "rds:DescribeDBSnapshots", {"SnapshotType": "'manual'"}, result="DBSnapshots"),
+            id="DBSnapshotIdentifier",
+            arn="DBSnapshotArn",
+            details={
+                "DBSnapshotAttributes": Call(
+                    "DescribeDBSnapshotAttributes",
+                    "rds:DescribeDBSnapshotAttributes",
+                    {"DBSnapshotIdentifier": "DBSnapshotIdentifier"},
+                    result="DBSnapshotAttributesResult.DBSnapshotAttributes || `[]`",
+                ),
+            },
+            tags="TagList",
             events=(
                 on(
                     "rds.amazonaws.com",
@@ -66,6 +121,21 @@ SERVICE = Service(
         ),
         ResourceSpec(
             CLUSTER_SNAPSHOT,
+            client="rds",
+            listing=Call(
+                "DescribeDBClusterSnapshots", "rds:DescribeDBClusterSnapshots", {"SnapshotType": "'manual'"}, result="DBClusterSnapshots"
+            ),
+            id="DBClusterSnapshotIdentifier",
+            arn="DBClusterSnapshotArn",
+            details={
+                "DBClusterSnapshotAttributes": Call(
+                    "DescribeDBClusterSnapshotAttributes",
+                    "rds:DescribeDBClusterSnapshotAttributes",
+                    {"DBClusterSnapshotIdentifier": "DBClusterSnapshotIdentifier"},
+                    result="DBClusterSnapshotAttributesResult.DBClusterSnapshotAttributes || `[]`",
+                ),
+            },
+            tags="TagList",
             events=(
                 on(
                     "rds.amazonaws.com",
@@ -82,11 +152,5 @@ SERVICE = Service(
             ),
         ),
     ),
-    iam=(
-        "rds:DescribeDBClusterSnapshots",
-        "rds:DescribeDBClusters",
-        "rds:DescribeDBInstances",
-        "rds:DescribeDBSnapshotAttributes",
-        "rds:DescribeDBSnapshots",
-    ),
+    iam=("rds:DescribeDBClusters", "rds:DescribeDBInstances"),
 )
