@@ -1,35 +1,13 @@
-"""Redshift: clusters (AWS::Redshift::Cluster) and cluster parameter groups
-(AWS::Redshift::ClusterParameterGroup), regional.
+"""Redshift's hook (both types): the item layout is in :mod:`phiwatch.resources.redshift`.
 
-Item layout:
+Needed because no part of it fits the generic collector:
 
-* ``AWS::Redshift::ClusterParameterGroup`` (DescribeClusterParameterGroups; default groups
-  included): resourceId and resourceName ``ParameterGroupName`` (AWS Config's id), arn
-  ``arn:aws:redshift:<region>:<account>:parametergroup:<name>``. ``configuration`` = the
-  listing element (``ParameterGroupFamily``, ``Description``); tags from its ``Tags``.
-  ``supplementaryConfiguration.Parameters``: DescribeClusterParameters' list
-  (``[{"ParameterName", "ParameterValue", "Source", ...}]``; ``require_ssl`` is among them),
-  absent when that call failed.
-* ``AWS::Redshift::Cluster`` (DescribeClusters): resourceId and resourceName
-  ``ClusterIdentifier`` (AWS Config's id), arn
-  ``arn:aws:redshift:<region>:<account>:cluster:<id>``. ``configuration`` = the
-  DescribeClusters element in boto3 shape; keys rules read: ``Encrypted``, ``KmsKeyId``,
-  ``PubliclyAccessible``, ``AutomatedSnapshotRetentionPeriod`` (0 = automated snapshots off),
-  ``AllowVersionUpgrade``, ``PreferredMaintenanceWindow``, ``NodeType``,
-  ``ClusterParameterGroups`` (``[{"ParameterGroupName", "ParameterApplyStatus"}]``). Tags from
-  its ``Tags``.
-  ``supplementaryConfiguration.LoggingStatus``: DescribeLoggingStatus's answer
-  (``{"LoggingEnabled": bool, "BucketName", "S3KeyPrefix", "LogDestinationType",
-  "LogExports"}``), as in AWS Config's cluster item.
-  ``supplementaryConfiguration.ParameterGroupSettings``: for each parameter group of the
-  cluster, ``{<group name>: {<parameter name>: <value>}}`` for the security-relevant
-  parameters ``require_ssl``, ``use_fips_ssl`` and ``enable_user_activity_logging`` (read once
-  per group with DescribeClusterParameters). A change of a group's parameters therefore
-  changes its clusters' items too. Absent when a group's parameters could not be read (the
-  error is copied onto the cluster item).
-  relationships: parameter groups, VPC, VPC security groups.
-
-A key that is absent means its call failed (see ``collectionErrors``). No account-level keys.
+* a cluster's ``supplementaryConfiguration.ParameterGroupSettings`` copies its parameter groups'
+  parameters (and their errors) onto the cluster item, reading also the groups a failed group
+  listing did not give, once per group for every cluster using it;
+* a parameter group's ``Parameters`` come from a paginated call (DescribeClusterParameters);
+* both types read their tags from the element's ``Tags`` but leave ``Tags`` out of
+  ``configuration`` (a spec's ``tags`` path is read after ``drop``).
 """
 
 from __future__ import annotations
@@ -39,25 +17,9 @@ from typing import Any
 
 from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
 from phiwatch.model import ConfigurationItem
-from phiwatch.resources.redshift import CLUSTER, PARAMETER_GROUP
+from phiwatch.resources.redshift import CLUSTER, PARAMETER_GROUP, cluster_relationships
 
 SECURITY_PARAMETERS = ("require_ssl", "use_fips_ssl", "enable_user_activity_logging")
-
-
-def _cluster_relationships(cluster: dict[str, Any]) -> list[dict[str, Any]]:
-    out = [
-        {"resourceType": PARAMETER_GROUP, "resourceId": g["ParameterGroupName"], "name": "Is associated with ClusterParameterGroup"}
-        for g in cluster.get("ClusterParameterGroups") or []
-        if g.get("ParameterGroupName")
-    ]
-    if cluster.get("VpcId"):
-        out.append({"resourceType": "AWS::EC2::VPC", "resourceId": cluster["VpcId"], "name": "Is contained in Vpc"})
-    out.extend(
-        {"resourceType": "AWS::EC2::SecurityGroup", "resourceId": g["VpcSecurityGroupId"], "name": "Is associated with SecurityGroup"}
-        for g in cluster.get("VpcSecurityGroups") or []
-        if g.get("VpcSecurityGroupId")
-    )
-    return out
 
 
 @register
@@ -146,7 +108,7 @@ class RedshiftCollector(Collector):
             arn=ctx.arn("redshift", f"cluster:{cid}"),
             configuration=configuration,
             tags=tags_from_list(cluster.get("Tags")),
-            relationships=_cluster_relationships(cluster),
+            relationships=cluster_relationships(cluster),
         )
         logging = ctx.call("redshift", "DescribeLoggingStatus", item=item, ClusterIdentifier=cid)
         if logging is not FAILED:
