@@ -1,59 +1,23 @@
-"""OpenSearch Service domains, recorded as AWS::OpenSearch::Domain and as the legacy
-AWS::Elasticsearch::Domain (regional).
+"""OpenSearch's hook (both types): the item layout is in :mod:`phiwatch.resources.opensearch`.
 
-Both APIs list *every* domain of the region, whatever its engine (OpenSearch or
-Elasticsearch), as AWS does: the ``opensearch`` API (ListDomainNames + DescribeDomains, five
-names per call) fills the AWS::OpenSearch::Domain items and the legacy ``es`` API
-(ListDomainNames + DescribeElasticsearchDomains, five names per call) the
-AWS::Elasticsearch::Domain items, so the pack's ``opensearch-*`` and ``elasticsearch-*``
-rules each see every domain, like AWS Config's.
+Needed because neither type fits the generic collector:
 
-Item layout (both types):
-
-* resourceId: ``DomainId`` (``<account>/<domain name>``); resourceName: ``DomainName``;
-  arn: ``ARN`` (``arn:aws:es:<region>:<account>:domain/<name>`` for both).
-* ``configuration``: the DomainStatus element in boto3 shape. Keys rules read:
-  ``EncryptionAtRestOptions`` (``{"Enabled": bool, "KmsKeyId"}``),
-  ``NodeToNodeEncryptionOptions`` (``{"Enabled": bool}``),
-  ``DomainEndpointOptions`` (``{"EnforceHTTPS": bool, "TLSSecurityPolicy": str, ...}``),
-  ``VPCOptions`` (``{"VPCId", "SubnetIds", "SecurityGroupIds", ...}``; absent for a public
-  domain), ``Endpoint`` (public domains) / ``Endpoints`` (``{"vpc": ...}`` for VPC domains),
-  ``LogPublishingOptions`` (``{"AUDIT_LOGS" | "ES_APPLICATION_LOGS" | "SEARCH_SLOW_LOGS" |
-  "INDEX_SLOW_LOGS": {"CloudWatchLogsLogGroupArn", "Enabled"}}``; absent when no log is
-  published), ``EngineVersion`` (OpenSearch API) / ``ElasticsearchVersion`` (es API),
-  ``AccessPolicies`` (policy JSON text).
-* ``tags``: ListTags, called once per domain and shared by its two items.
-* relationships: the domain's VPC, subnets and security groups.
-
-Domains being deleted (``Deleted: true``) are skipped. When a describe batch fails, its
-domains are not recorded and the type is not marked complete for this run (nothing is
-recorded as deleted). A failed ListTags leaves ``tags`` empty with the error on the items.
-No account-level keys.
+* domains are described five names per call (DescribeDomains, DescribeElasticsearchDomains take
+  a batch of names), and a failed batch leaves the type incomplete without any item;
+* ListTags is called once per domain and its answer (or error) is copied onto both of the
+  domain's items (AWS::OpenSearch::Domain and AWS::Elasticsearch::Domain);
+* domains being deleted (``Deleted: true`` in the describe answer) are skipped.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
 from phiwatch.model import ConfigurationItem
-from phiwatch.resources.opensearch import ELASTICSEARCH_DOMAIN, OPENSEARCH_DOMAIN
+from phiwatch.resources.opensearch import ELASTICSEARCH_DOMAIN, OPENSEARCH_DOMAIN, domain_relationships
 
 BATCH = 5  # DescribeDomains / DescribeElasticsearchDomains take at most five names
-
-
-def _relationships(status: dict[str, Any]) -> list[dict[str, Any]]:
-    vpc = status.get("VPCOptions") or {}
-    out: list[dict[str, Any]] = []
-    if vpc.get("VPCId"):
-        out.append({"resourceType": "AWS::EC2::VPC", "resourceId": vpc["VPCId"], "name": "Is contained in Vpc"})
-    out.extend({"resourceType": "AWS::EC2::Subnet", "resourceId": s, "name": "Is contained in Subnet"} for s in vpc.get("SubnetIds") or [])
-    out.extend(
-        {"resourceType": "AWS::EC2::SecurityGroup", "resourceId": g, "name": "Is associated with SecurityGroup"}
-        for g in vpc.get("SecurityGroupIds") or []
-    )
-    return out
 
 
 @register
@@ -114,7 +78,7 @@ class OpenSearchCollector(Collector):
                         resourceName=status.get("DomainName"),
                         arn=status.get("ARN"),
                         configuration=status,
-                        relationships=_relationships(status),
+                        relationships=domain_relationships(status),
                     )
                 )
         return items, whole
