@@ -1,8 +1,38 @@
-"""VPC networking: VPCs (with their flow logs), subnets, network ACLs, internet gateways, route tables."""
+"""VPC networking: VPCs (with their flow logs), subnets, network ACLs, internet gateways, route tables.
+
+Item layout (regional; ``configuration`` is the describe API's element in boto3 shape, with
+its ``Tags`` list moved to the item's ``tags`` dict; ``resourceName`` is the ``Name`` tag or
+the id; arns are ``arn:aws:ec2:<region>:<account>:<kind>/<id>``):
+
+* ``AWS::EC2::VPC`` (id ``vpc-…``): ``configuration`` = DescribeVpcs element (``CidrBlock``,
+  ``IsDefault``, ``State``, ...).
+  ``supplementaryConfiguration.FlowLogs`` = the DescribeFlowLogs elements whose ``ResourceId``
+  is this VPC (``FlowLogStatus``, ``TrafficType``, ``LogDestinationType``, ``LogDestination``
+  / ``LogGroupName``, ``DeliverLogsStatus``, ...); ``[]`` = no flow log. The key is absent
+  (and the error is on the item) when DescribeFlowLogs failed. DescribeFlowLogs is called
+  once per region, not per VPC.
+* ``AWS::EC2::Subnet`` (id ``subnet-…``): DescribeSubnets element incl. ``MapPublicIpOnLaunch``
+  (bool), ``VpcId``, ``CidrBlock``, ``DefaultForAz``; ``supplementaryConfiguration.FlowLogs``
+  as for VPCs but for subnet-level flow logs only (a VPC's flow log also covers its subnets).
+* ``AWS::EC2::NetworkAcl`` (id ``acl-…``): DescribeNetworkAcls element (``Entries`` with
+  ``RuleNumber``, ``Protocol``, ``RuleAction``, ``Egress``, ``CidrBlock``, ``PortRange``;
+  ``Associations``; ``IsDefault``).
+* ``AWS::EC2::InternetGateway`` (id ``igw-…``): DescribeInternetGateways element
+  (``Attachments[].VpcId`` / ``State``).
+* ``AWS::EC2::RouteTable`` (id ``rtb-…``): DescribeRouteTables element (``Routes`` with
+  ``DestinationCidrBlock`` / ``DestinationIpv6CidrBlock`` and ``GatewayId`` — ``igw-…`` for
+  an internet gateway —, ``Associations`` with ``SubnetId`` / ``Main``).
+
+As everywhere: a key that is absent means the call failed (see ``collectionErrors``).
+Security groups are collected by the ``ec2`` collector. The hook ``collect/vpc.py`` moves the
+``Tags`` out of ``configuration`` and adds the flow logs.
+"""
 
 from __future__ import annotations
 
-from phiwatch.resources.spec import P, R, ResourceSpec, Service, on
+from typing import Any
+
+from phiwatch.resources.spec import Call, P, R, ResourceSpec, Service, name_tag, on
 
 VPC = "AWS::EC2::VPC"
 SUBNET = "AWS::EC2::Subnet"
@@ -10,11 +40,45 @@ NETWORK_ACL = "AWS::EC2::NetworkAcl"
 INTERNET_GATEWAY = "AWS::EC2::InternetGateway"
 ROUTE_TABLE = "AWS::EC2::RouteTable"
 
+
+def _relation(resource_type: str, resource_id: Any, name: str) -> list[dict[str, Any]]:
+    """One relationship in AWS Config's shape (none when the id is missing)."""
+    return [{"resourceType": resource_type, "resourceId": resource_id, "relationshipName": name}] if resource_id else []
+
+
+def _in_vpc(element: dict[str, Any]) -> list[dict[str, Any]]:
+    return _relation(VPC, element.get("VpcId"), "Is contained in Vpc")
+
+
+def _acl_relations(acl: dict[str, Any]) -> list[dict[str, Any]]:
+    return _in_vpc(acl) + [r for a in acl.get("Associations") or [] for r in _relation(SUBNET, a.get("SubnetId"), "Is attached to Subnet")]
+
+
+def _igw_relations(igw: dict[str, Any]) -> list[dict[str, Any]]:
+    return [r for a in igw.get("Attachments") or [] for r in _relation(VPC, a.get("VpcId"), "Is attached to Vpc")]
+
+
+def _route_table_relations(table: dict[str, Any]) -> list[dict[str, Any]]:
+    return _in_vpc(table) + [
+        r for a in table.get("Associations") or [] for r in _relation(SUBNET, a.get("SubnetId"), "Is associated with Subnet")
+    ]
+
+
+def _arn(kind: str) -> str:
+    return f"arn:{{partition}}:ec2:{{region}}:{{account}}:{kind}/{{id}}"
+
+
 SERVICE = Service(
     "vpc",
     resources=(
         ResourceSpec(
             VPC,
+            client="ec2",
+            listing=Call("DescribeVpcs", "ec2:DescribeVpcs", result="Vpcs"),
+            id="VpcId",
+            name=name_tag(),
+            arn=_arn("vpc"),
+            tags="Tags",
             events=(
                 on(
                     "ec2.amazonaws.com",
@@ -33,6 +97,13 @@ SERVICE = Service(
         ),
         ResourceSpec(
             SUBNET,
+            client="ec2",
+            listing=Call("DescribeSubnets", "ec2:DescribeSubnets", result="Subnets"),
+            id="SubnetId",
+            name=name_tag(),
+            arn=_arn("subnet"),
+            tags="Tags",
+            relationships=_in_vpc,
             events=(
                 on(
                     "ec2.amazonaws.com",
@@ -50,6 +121,13 @@ SERVICE = Service(
         ),
         ResourceSpec(
             NETWORK_ACL,
+            client="ec2",
+            listing=Call("DescribeNetworkAcls", "ec2:DescribeNetworkAcls", result="NetworkAcls"),
+            id="NetworkAclId",
+            name=name_tag(),
+            arn=_arn("network-acl"),
+            tags="Tags",
+            relationships=_acl_relations,
             events=(
                 on(
                     "ec2.amazonaws.com",
@@ -70,6 +148,13 @@ SERVICE = Service(
         ),
         ResourceSpec(
             INTERNET_GATEWAY,
+            client="ec2",
+            listing=Call("DescribeInternetGateways", "ec2:DescribeInternetGateways", result="InternetGateways"),
+            id="InternetGatewayId",
+            name=name_tag(),
+            arn=_arn("internet-gateway"),
+            tags="Tags",
+            relationships=_igw_relations,
             events=(
                 on(
                     "ec2.amazonaws.com",
@@ -87,6 +172,13 @@ SERVICE = Service(
         ),
         ResourceSpec(
             ROUTE_TABLE,
+            client="ec2",
+            listing=Call("DescribeRouteTables", "ec2:DescribeRouteTables", result="RouteTables"),
+            id="RouteTableId",
+            name=name_tag(),
+            arn=_arn("route-table"),
+            tags="Tags",
+            relationships=_route_table_relations,
             events=(
                 on(
                     "ec2.amazonaws.com",
@@ -106,12 +198,5 @@ SERVICE = Service(
             ),
         ),
     ),
-    iam=(
-        "ec2:DescribeFlowLogs",
-        "ec2:DescribeInternetGateways",
-        "ec2:DescribeNetworkAcls",
-        "ec2:DescribeRouteTables",
-        "ec2:DescribeSubnets",
-        "ec2:DescribeVpcs",
-    ),
+    iam=("ec2:DescribeFlowLogs",),
 )
