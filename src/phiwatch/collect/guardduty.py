@@ -1,18 +1,8 @@
-"""GuardDuty: the region's detectors, as an account-level setting (AWS::::Account, regional).
+"""GuardDuty's hook: the region's detectors on the account item (layout in :mod:`phiwatch.resources.guardduty`).
 
-Account item key (this region):
-
-* ``configuration.guardDutyDetectors``: a list with one entry per detector (GuardDuty allows
-  one per account and region), ``[]`` when GuardDuty has never been enabled here. Entry:
-  ``{"DetectorId", "Status": "ENABLED"|"DISABLED", "FindingPublishingFrequency",
-  "CreatedAt", "UpdatedAt", "Administrator"}`` where ``Administrator`` is
-  GetAdministratorAccount's ``{"AccountId", "InvitationId", "RelationshipStatus",
-  "InvitedAt"}`` when the detector is a member of another account's GuardDuty, else ``None``
-  (``"Administrator"`` is left out of the entry when that call failed; the error is on the
-  account item).
-
-The key is absent when ListDetectors or a GetDetector failed (see ``collectionErrors``):
-"could not check", never "not enabled". No resources are recorded.
+A hook because GuardDuty is an account-level setting only: no resource type, so nothing for a
+resource spec to describe; its calls (ListDetectors, then GetDetector and GetAdministratorAccount
+per detector) fill one key of the ``AWS::::Account`` item, all or nothing.
 """
 
 from __future__ import annotations

@@ -1,4 +1,20 @@
-"""GuardDuty: the region's detectors, as an account-level setting (AWS::::Account, regional)."""
+"""GuardDuty: the region's detectors, as an account-level setting (AWS::::Account, regional).
+
+Account item key (this region):
+
+* ``configuration.guardDutyDetectors``: a list with one entry per detector (GuardDuty allows
+  one per account and region), ``[]`` when GuardDuty has never been enabled here. Entry:
+  ``{"DetectorId", "Status": "ENABLED"|"DISABLED", "FindingPublishingFrequency",
+  "CreatedAt", "UpdatedAt", "Administrator"}`` where ``Administrator`` is
+  GetAdministratorAccount's ``{"AccountId", "InvitationId", "RelationshipStatus",
+  "InvitedAt"}`` when the detector is a member of another account's GuardDuty, else ``None``
+  (``"Administrator"`` is left out of the entry when that call failed; the error is on the
+  account item).
+
+The key is absent when ListDetectors or a GetDetector failed (see ``collectionErrors``):
+"could not check", never "not enabled". No resources are recorded, so there is no resource
+spec: the hook (``collect/guardduty.py``) makes every call listed in ``iam``.
+"""
 
 from __future__ import annotations
 
