@@ -1,14 +1,8 @@
-"""Security Hub: whether the hub is enabled, as an account-level setting (AWS::::Account, regional).
+"""Security Hub's hook: whether the hub is enabled, on the account item (layout in
+:mod:`phiwatch.resources.securityhub`).
 
-Account item key (this region):
-
-* ``configuration.securityHub``: DescribeHub's answer ``{"HubArn", "SubscribedAt",
-  "AutoEnableControls", "ControlFindingGenerator"}`` when Security Hub is enabled here;
-  ``None`` when it is not (AWS answers ``InvalidAccessException`` "not subscribed" or
-  ``ResourceNotFoundException``).
-
-The key is absent when DescribeHub failed for any other reason, e.g. ``AccessDeniedException``
-(see ``collectionErrors``): "could not check", never "not enabled". No resources are recorded.
+A hook because Security Hub is an account-level setting only: no resource type, so nothing for
+a resource spec to describe; its one call (DescribeHub) fills one key of the ``AWS::::Account`` item.
 """
 
 from __future__ import annotations
