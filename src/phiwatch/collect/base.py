@@ -33,6 +33,7 @@ from botocore.parsers import ResponseParserError
 
 from phiwatch.aws.session import AwsContext, iam_action_for
 from phiwatch.model import ACCOUNT_TYPE, CollectionError, ConfigurationItem, to_jsonable
+from phiwatch.plugins import register_unique
 from phiwatch.resources import declared_action
 
 GLOBAL_REGION = "global"
@@ -431,10 +432,7 @@ REGISTRY: dict[str, type[Collector]] = {}
 
 def register(cls: type[Collector]) -> type[Collector]:
     """Class decorator: add a collector to the registry under ``cls.name``."""
-    if cls.name in REGISTRY and REGISTRY[cls.name] is not cls:
-        raise ValueError(f"collector '{cls.name}' registered twice")
-    REGISTRY[cls.name] = cls
-    return cls
+    return register_unique(REGISTRY, cls.name, cls, "collector")
 
 
 @dataclass

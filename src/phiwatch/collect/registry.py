@@ -3,24 +3,20 @@ every declarative service of ``phiwatch/resources/`` without a hook gets the gen
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
-import phiwatch.collect as package
 from phiwatch.collect.base import REGISTRY, Collector, register
 from phiwatch.collect.generic import spec_collector
+from phiwatch.plugins import import_package, package_modules
 from phiwatch.resources import services
 
 _MACHINERY = {"base", "generic", "registry", "runner"}
 
 
 def collector_modules() -> list[str]:
-    return sorted(m.name for m in pkgutil.iter_modules(package.__path__) if m.name not in _MACHINERY and not m.name.startswith("_"))
+    return package_modules("phiwatch.collect", skip=_MACHINERY)
 
 
 def load_collectors() -> dict[str, type[Collector]]:
-    for name in collector_modules():
-        importlib.import_module(f"phiwatch.collect.{name}")
+    import_package("phiwatch.collect", skip=_MACHINERY)
     for name, service in services().items():
         if name not in REGISTRY:
             if not service.declarative:

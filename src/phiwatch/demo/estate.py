@@ -12,14 +12,12 @@ from typing import Any
 
 import boto3
 
+from phiwatch.plugins import package_modules
+
 
 def seed_modules() -> list[str]:
     """Every ``seed_<area>`` module of this package, in name order."""
-    import pkgutil
-
-    import phiwatch.demo as package
-
-    return sorted(m.name for m in pkgutil.iter_modules(package.__path__) if m.name.startswith("seed_"))
+    return package_modules("phiwatch.demo", prefix="seed_")
 
 
 OWNER_TAG = "InstanceOwnerEmail"

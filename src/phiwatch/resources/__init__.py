@@ -13,12 +13,11 @@ what other layers need from all of them:
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from dataclasses import dataclass
 from functools import cache
 
 from phiwatch.model import ACCOUNT_TYPE
+from phiwatch.plugins import import_package
 from phiwatch.resources.spec import Event, ResourceSpec, Service
 
 _MACHINERY = {"spec"}
@@ -28,10 +27,10 @@ _MACHINERY = {"spec"}
 def services() -> dict[str, Service]:
     """Every service, by collector name (sorted)."""
     found: dict[str, Service] = {}
-    for module in sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name not in _MACHINERY and not m.name.startswith("_")):
-        service = getattr(importlib.import_module(f"{__name__}.{module}"), "SERVICE", None)
+    for module in import_package(__name__, skip=_MACHINERY):
+        service = getattr(module, "SERVICE", None)
         if not isinstance(service, Service):
-            raise TypeError(f"phiwatch.resources.{module} has no SERVICE")
+            raise TypeError(f"{module.__name__} has no SERVICE")
         if service.name in found:
             raise ValueError(f"service {service.name!r} is described twice")
         found[service.name] = service

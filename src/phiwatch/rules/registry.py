@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import pkgutil
 import sys
 import traceback
 from functools import lru_cache
@@ -20,8 +19,8 @@ from typing import Any
 
 import yaml
 
-import phiwatch.rules as package
 from phiwatch.errors import UsageError
+from phiwatch.plugins import import_package, package_modules
 from phiwatch.rules.base import FUNCTIONS, Param, Rule, checked, params_from_meta
 
 PACK_DIR = Path(__file__).with_name("packs")
@@ -33,13 +32,12 @@ SEVERITIES = ("low", "medium", "high", "critical")
 
 
 def builtin_modules() -> list[str]:
-    return sorted(m.name for m in pkgutil.iter_modules(package.__path__) if m.name not in _MACHINERY and not m.name.startswith("_"))
+    return package_modules("phiwatch.rules", skip=_MACHINERY)
 
 
 def import_builtin_rules() -> None:
     """Register the built-in rule functions (before any custom rule, so a clash names the custom file)."""
-    for name in builtin_modules():
-        importlib.import_module(f"phiwatch.rules.{name}")
+    import_package("phiwatch.rules", skip=_MACHINERY)
 
 
 @lru_cache(maxsize=1)

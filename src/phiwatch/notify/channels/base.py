@@ -12,17 +12,16 @@ or logs.
 
 from __future__ import annotations
 
-import importlib
 import ipaddress
 import logging
 import os
-import pkgutil
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
+from phiwatch.plugins import import_package, register_unique
 from phiwatch.policy import NotificationRoute
 
 
@@ -141,16 +140,11 @@ REGISTRY: dict[str, type[Channel]] = {}
 
 
 def register(cls: type[Channel]) -> type[Channel]:
-    REGISTRY[cls.name] = cls
-    return cls
+    return register_unique(REGISTRY, cls.name, cls, "channel")
 
 
 def load_channels() -> dict[str, type[Channel]]:
-    import phiwatch.notify.channels as package
-
-    for module in pkgutil.iter_modules(package.__path__):
-        if module.name != "base" and not module.name.startswith("_"):
-            importlib.import_module(f"phiwatch.notify.channels.{module.name}")
+    import_package("phiwatch.notify.channels", skip={"base"})
     return REGISTRY
 
 
