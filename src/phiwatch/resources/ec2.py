@@ -1,4 +1,46 @@
-"""EC2 and EBS: volumes, snapshots, instances, security groups, Elastic IPs, EBS account defaults."""
+"""EC2 and EBS: volumes, snapshots, instances, security groups, Elastic IPs, EBS account defaults.
+
+Item layout (regional; ``configuration`` is the describe API's element in boto3 shape, with
+its ``Tags`` list moved to the item's ``tags`` dict; ``resourceName`` is the ``Name`` tag or
+the id):
+
+* ``AWS::EC2::Volume`` (id ``vol-…``, arn ``arn:aws:ec2:<region>:<account>:volume/vol-…``):
+  ``configuration`` = DescribeVolumes element (``Encrypted``, ``KmsKeyId`` only when encrypted,
+  ``State``, ``Attachments``, ``VolumeType``, ``Size``, ...). Relationship "Is attached to
+  Instance" for each attachment.
+* ``AWS::EC2::Snapshot`` (snapshots the account owns; id ``snap-…``, arn
+  ``arn:aws:ec2:<region>::snapshot/snap-…`` — snapshot ARNs carry no account):
+  ``configuration`` = DescribeSnapshots element (``Encrypted``, ``VolumeId``, ``State``, ...);
+  ``supplementaryConfiguration.CreateVolumePermissions`` = DescribeSnapshotAttribute's list
+  (``[]`` = private, ``[{"Group": "all"}]`` = public, ``[{"UserId": "…"}]`` = shared with
+  an account). Not an AWS Config type in most packs: phiwatch's own name for it.
+* ``AWS::EC2::Instance`` (id ``i-…``; terminated instances are skipped):
+  ``configuration`` = DescribeInstances element incl. ``MetadataOptions`` (``HttpTokens``
+  ``required`` = IMDSv2 only), ``State``, ``VpcId``, ``SubnetId``, ``SecurityGroups``,
+  ``BlockDeviceMappings``. ``PublicIpAddress`` and ``IamInstanceProfile`` are always present:
+  ``None`` when the instance has no public IPv4 address / no instance profile (AWS omits them).
+  Relationships: Vpc, Subnet, SecurityGroup, Volume.
+* ``AWS::EC2::SecurityGroup`` (id ``sg-…``, resourceName = GroupName): ``configuration`` =
+  DescribeSecurityGroups element with ``IpPermissions`` / ``IpPermissionsEgress`` in boto3
+  shape (``IpProtocol``, ``FromPort``, ``ToPort``, ``IpRanges[].CidrIp``,
+  ``Ipv6Ranges[].CidrIpv6``, ``UserIdGroupPairs``, ``PrefixListIds``); the history diff
+  relies on those key names. ``GroupName == "default"`` marks a VPC's default group.
+* ``AWS::EC2::EIP`` (id = ``AllocationId``, or the public IP for a classic address without
+  one): ``configuration`` = DescribeAddresses element (``PublicIp``, ``InstanceId``,
+  ``AssociationId`` only when associated).
+
+Account item (``AWS::::Account``, this region):
+
+* ``configuration.ebsEncryptionByDefault``: bool (GetEbsEncryptionByDefault).
+* ``configuration.ebsDefaultKmsKeyId``: GetEbsDefaultKmsKeyId's ``KmsKeyId``, read only when
+  encryption by default is on; ``None`` when it is off (no default key in use).
+
+As everywhere: a key that is absent means the call failed (see ``collectionErrors``);
+``None`` means "not configured". Each API is called at most once per resource.
+
+Collected by the hook :mod:`phiwatch.collect.ec2` (the specs have no listing), whose calls are
+``SERVICE.iam``.
+"""
 
 from __future__ import annotations
 
