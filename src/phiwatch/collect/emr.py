@@ -1,28 +1,13 @@
-"""EMR: active clusters (AWS::EMR::Cluster), regional.
+"""The EMR hook: clusters are listed and identified from their spec (:mod:`phiwatch.resources.emr`,
+which describes the item layout); the per-cluster reads are irregular for the generic collector:
 
-Clusters are listed in the states STARTING, BOOTSTRAPPING, RUNNING and WAITING (a terminated
-cluster no longer processes data and drops out of the inventory as deleted).
-
-Item layout:
-
-* ``resourceId`` and ``resourceName``: the cluster ``Id`` (``j-...``, AWS Config's id) and
-  ``Name``; ``arn``: the ``ClusterArn``.
-* ``configuration``: DescribeCluster's ``Cluster`` in boto3 shape without ``Tags``; keys rules
-  read: ``SecurityConfiguration`` (the name, absent when none), ``KerberosAttributes`` (``Realm``
-  and the other non-secret fields; **every ``*Password`` field is removed**),
-  ``Ec2InstanceAttributes``, ``MasterPublicDnsName``, ``InstanceCollectionType``, ``Status``.
-  ``Configurations`` keep classifications but every property value is ``"REDACTED"`` (they may
-  hold database passwords). When DescribeCluster failed, ``configuration`` is the ListClusters
-  element and the error is on the item.
-* ``supplementaryConfiguration.SecurityConfiguration``: the cluster's security configuration
-  (DescribeSecurityConfiguration's JSON, parsed; read once per name), ``None`` when the cluster
-  has none, absent when the call failed.
-* ``supplementaryConfiguration.MasterInstances``: ListInstances' elements for the master
-  instance group or fleet (``Ec2InstanceId``, ``PublicIpAddress``, ``PublicDnsName``,
-  ``PrivateIpAddress``, ``Status``, ...); absent when that call failed.
-* ``tags``: DescribeCluster's ``Tags``.
-
-No account-level keys.
+* DescribeCluster's ``Cluster`` is both the configuration (without ``Tags``, passwords removed,
+  application properties redacted) and the source of the tags;
+* ``SecurityConfiguration`` is ``None`` only when DescribeCluster answered without one;
+* ListInstances (paginated) asks for the master instance group or fleet, depending on the
+  described ``InstanceCollectionType``;
+* DescribeSecurityConfiguration is called once per name and copied onto every cluster using it
+  (its error too).
 """
 
 from __future__ import annotations
@@ -32,10 +17,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
+from phiwatch.collect.generic import SpecRun
 from phiwatch.model import ConfigurationItem
-from phiwatch.resources.emr import CLUSTER
+from phiwatch.resources.emr import CLUSTER, SPEC
 
-ACTIVE_STATES = ["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING"]
 REDACTED = "REDACTED"
 
 
@@ -72,29 +57,21 @@ class EmrCollector(Collector):
     def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
         if not ctx.wants(CLUSTER):  # a targeted run for other services' resources
             return
-        try:
-            clusters = list(
-                ctx.paginate("emr", "ListClusters", "Clusters", resource_type=CLUSTER, id_key="Id", ClusterStates=ACTIVE_STATES)
-            )
-        except ListFailed:
+        run = SpecRun(ctx, SPEC, "emr")
+        clusters = run.elements()
+        if clusters is None:
             return
-        clusters = [c for c in clusters if ctx.selected(CLUSTER, c.get("Id"), c.get("Name"), c.get("ClusterArn"))]
-        items = list(ctx.map(lambda c: self._cluster(ctx, c), clusters))
+        items = list(ctx.map(lambda c: self._cluster(ctx, run, c), clusters))
         self._security_configurations(ctx, items)
         for item in items:
             item.refresh_state_id()
             yield item
         ctx.mark_complete(CLUSTER)
 
-    def _cluster(self, ctx: CollectContext, listed: dict[str, Any]) -> ConfigurationItem:
-        cid = listed["Id"]
-        item = ctx.item(
-            CLUSTER,
-            cid,
-            resourceName=listed.get("Name") or cid,
-            arn=listed.get("ClusterArn") or ctx.arn("elasticmapreduce", f"cluster/{cid}"),
-            configuration=dict(listed),
-        )
+    def _cluster(self, ctx: CollectContext, run: SpecRun, listed: dict[str, Any]) -> ConfigurationItem:
+        cid, name, arn = run.identifiers(listed)
+        assert cid is not None  # the listing keeps only elements with their Id
+        item = ctx.item(CLUSTER, cid, resourceName=name or cid, arn=arn, configuration=dict(listed))
         described = ctx.call("emr", "DescribeCluster", item=item, ClusterId=cid)
         if described is not FAILED:
             cluster = described.get("Cluster") or {}

@@ -1,37 +1,72 @@
-"""EMR: active clusters (AWS::EMR::Cluster), regional."""
+"""EMR: active clusters (AWS::EMR::Cluster), regional.
+
+Clusters are listed in the states STARTING, BOOTSTRAPPING, RUNNING and WAITING (a terminated
+cluster no longer processes data and drops out of the inventory as deleted).
+
+Item layout:
+
+* ``resourceId`` and ``resourceName``: the cluster ``Id`` (``j-...``, AWS Config's id) and
+  ``Name``; ``arn``: the ``ClusterArn``.
+* ``configuration``: DescribeCluster's ``Cluster`` in boto3 shape without ``Tags``; keys rules
+  read: ``SecurityConfiguration`` (the name, absent when none), ``KerberosAttributes`` (``Realm``
+  and the other non-secret fields; **every ``*Password`` field is removed**),
+  ``Ec2InstanceAttributes``, ``MasterPublicDnsName``, ``InstanceCollectionType``, ``Status``.
+  ``Configurations`` keep classifications but every property value is ``"REDACTED"`` (they may
+  hold database passwords). When DescribeCluster failed, ``configuration`` is the ListClusters
+  element and the error is on the item.
+* ``supplementaryConfiguration.SecurityConfiguration``: the cluster's security configuration
+  (DescribeSecurityConfiguration's JSON, parsed; read once per name), ``None`` when the cluster
+  has none, absent when the call failed.
+* ``supplementaryConfiguration.MasterInstances``: ListInstances' elements for the master
+  instance group or fleet (``Ec2InstanceId``, ``PublicIpAddress``, ``PublicDnsName``,
+  ``PrivateIpAddress``, ``Status``, ...); absent when that call failed.
+* ``tags``: DescribeCluster's ``Tags``.
+
+No account-level keys.
+
+The spec holds the listing and the identifiers; the per-cluster reads (DescribeCluster with its
+redaction and tags, the master instances, the security configurations read once per name) are
+done by the hook :mod:`phiwatch.collect.emr`.
+"""
 
 from __future__ import annotations
 
-from phiwatch.resources.spec import P, R, ResourceSpec, Service, on
+from phiwatch.resources.spec import Call, P, R, ResourceSpec, Service, on
 
 CLUSTER = "AWS::EMR::Cluster"
 
+ACTIVE_STATES = ["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING"]
+
+SPEC = ResourceSpec(
+    CLUSTER,
+    client="emr",
+    listing=Call("ListClusters", "elasticmapreduce:ListClusters", {"ClusterStates": ACTIVE_STATES}, result="Clusters"),
+    id="Id",
+    name="Name",
+    arn=("ClusterArn", "arn:{partition}:elasticmapreduce:{region}:{account}:cluster/{id}"),
+    events=(
+        on(
+            "elasticmapreduce.amazonaws.com",
+            (
+                "RunJobFlow TerminateJobFlows ModifyCluster SetTerminationProtection "
+                "SetVisibleToAllUsers SetKeepJobFlowAliveWhenNoSteps SetUnhealthyNodeReplacement "
+                "AddTags RemoveTags"
+            ),
+            P("responseElements.jobFlowId"),
+            P("requestParameters.jobFlowIds"),
+            P("requestParameters.clusterId"),
+            R("requestParameters.resourceId", "^(j-[0-9A-Za-z]+)$"),
+        ),
+        on("elasticmapreduce.amazonaws.com", "DeleteSecurityConfiguration"),
+    ),
+)
+
 SERVICE = Service(
     "emr",
-    resources=(
-        ResourceSpec(
-            CLUSTER,
-            events=(
-                on(
-                    "elasticmapreduce.amazonaws.com",
-                    (
-                        "RunJobFlow TerminateJobFlows ModifyCluster SetTerminationProtection "
-                        "SetVisibleToAllUsers SetKeepJobFlowAliveWhenNoSteps SetUnhealthyNodeReplacement "
-                        "AddTags RemoveTags"
-                    ),
-                    P("responseElements.jobFlowId"),
-                    P("requestParameters.jobFlowIds"),
-                    P("requestParameters.clusterId"),
-                    R("requestParameters.resourceId", "^(j-[0-9A-Za-z]+)$"),
-                ),
-                on("elasticmapreduce.amazonaws.com", "DeleteSecurityConfiguration"),
-            ),
-        ),
-    ),
+    resources=(SPEC,),
     iam=(
         "elasticmapreduce:DescribeCluster",
         "elasticmapreduce:DescribeSecurityConfiguration",
-        "elasticmapreduce:ListClusters",
         "elasticmapreduce:ListInstances",
     ),
 )
