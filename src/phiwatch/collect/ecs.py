@@ -1,23 +1,13 @@
-"""ECS: task definitions (AWS::ECS::TaskDefinition), the latest ACTIVE revision of each family,
-regional.
+"""ECS's hook: task definitions (AWS::ECS::TaskDefinition), the latest ACTIVE revision of each family.
 
-Older revisions are not collected: when a family gets a new revision, the previous one drops out
-of the inventory (recorded as deleted) and the new one appears.
+The item layout is described in :mod:`phiwatch.resources.ecs`.
 
-Item layout:
-
-* ``resourceId`` and ``arn``: the ``taskDefinitionArn`` (with its revision); ``resourceName``:
-  ``family:revision``.
-* ``configuration``: DescribeTaskDefinition's ``taskDefinition`` in boto3 shape; keys rules
-  read: ``networkMode`` (``host``, ``awsvpc``, ``bridge``, ``none``; absent = the default,
-  bridge), ``status``, ``containerDefinitions`` (each: ``name``, ``user`` (absent = the image's
-  user, normally root), ``privileged``, ``readonlyRootFilesystem`` (absent = false)).
-  Environment variable **values are replaced by ``"REDACTED"``** (names kept); ``secrets`` hold
-  only references (ARNs).
-* ``tags``: DescribeTaskDefinition's ``tags`` (asked for with ``include=["TAGS"]``).
-
-When DescribeTaskDefinition failed the item holds only ``family`` and ``revision`` in
-``configuration`` and the error. No account-level keys.
+Why a hook: the generic collector cannot express this type. The listing is reduced to the
+highest revision of each family (:func:`latest_per_family`); a targeted run lists the families of
+the wanted revisions (``familyPrefix``) and widens its targets to every revision listed, so the
+revision a new one replaces is recorded deleted; the tags come from DescribeTaskDefinition's own
+response (``include=["TAGS"]``, beside the ``taskDefinition`` that becomes ``configuration``),
+environment values are redacted, and a failed describe keeps ``family`` and ``revision``.
 """
 
 from __future__ import annotations
