@@ -1,6 +1,6 @@
 """Elastic Beanstalk rules of the HIPAA pack (AWS Config managed-rule semantics).
 
-Items come from :mod:`phiwatch.collect.elasticbeanstalk`: the managed platform update settings
+Items are described in :mod:`phiwatch.resources.elasticbeanstalk`: the managed platform update settings
 are in ``supplementaryConfiguration.ManagedActions``, absent when DescribeConfigurationSettings
 failed.
 """
