@@ -37,17 +37,15 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, insert, select, text
-from sqlalchemy.engine import Connection
-
+from phiwatch.errors import UsageError
 from phiwatch.model import canonical_json, isoformat, to_jsonable, utcnow
-from phiwatch.store.tables import audit_log, remediations
+from phiwatch.store import audit as audit_store
+from phiwatch.store.audit import Connection
 
 if TYPE_CHECKING:
     from phiwatch.store.db import Store
 
 GENESIS = "0" * 64
-_ADVISORY_KEY = 0x70687761  # "phwa": serialises audit appends on PostgreSQL
 _SECRET_KEY = re.compile(
     r"(?i)(password|passphrase|secret|secretaccesskey|secretstring|secretbinary|token|privatekey|private_key|credentials?)$"
 )
@@ -105,10 +103,8 @@ def append(
     now: dt.datetime | None = None,
 ) -> tuple[int, str]:
     """Append one entry in the caller's transaction; returns its (id, hash)."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_KEY})
-    last = conn.execute(select(audit_log.c.id, audit_log.c.hash).order_by(audit_log.c.id.desc()).limit(1)).first()
-    prev_id, prev_hash = (last.id, last.hash) if last else (0, GENESIS)
+    audit_store.lock_for_append(conn)
+    prev_id, prev_hash = audit_store.last_entry(conn) or (0, GENESIS)
     entry = {
         "id": prev_id + 1,
         "time": isoformat(now or utcnow()),
@@ -121,7 +117,7 @@ def append(
         "data": redact(data),
     }
     digest = entry_hash(prev_hash, entry)
-    conn.execute(insert(audit_log).values(**entry, prev_hash=prev_hash, hash=digest))
+    audit_store.insert_entry(conn, **entry, prev_hash=prev_hash, hash=digest)
     return entry["id"], digest
 
 
@@ -140,8 +136,7 @@ def verify(conn: Connection, head: str | None = None) -> Verification:
     expected_id = 1
     count = 0
     hashes: dict[int, str] = {}
-    rows = conn.execution_options(yield_per=500).execute(select(audit_log).order_by(audit_log.c.id)).mappings()
-    for row in rows:
+    for row in audit_store.iter_entries(conn):
         count += 1
         if row["id"] != expected_id:
             return Verification(False, count, expected_prev, expected_id, f"entry {expected_id} is missing (deleted)")
@@ -161,9 +156,7 @@ def verify(conn: Connection, head: str | None = None) -> Verification:
         hashes[row["id"]] = row["hash"]
         expected_id += 1
     # the newest entries cannot be checked by the chain alone: remediations remember theirs
-    refs = conn.execute(
-        select(remediations.c.id, remediations.c.audit_id, remediations.c.audit_hash).where(remediations.c.audit_id.is_not(None))
-    ).all()
+    refs = audit_store.remediation_refs(conn)
     for ref in sorted(refs, key=lambda r: r.audit_id):
         if hashes.get(ref.audit_id) != ref.audit_hash:
             return Verification(
@@ -188,32 +181,19 @@ def entries(
     conn: Connection, remediation_id: str | None = None, finding_id: str | None = None, limit: int | None = None
 ) -> list[dict[str, Any]]:
     """Entries (newest ``limit`` when given), oldest first, optionally of one remediation or finding."""
-    query = select(audit_log).order_by(audit_log.c.id.desc())
-    if remediation_id:
-        query = query.where(audit_log.c.remediation_id == remediation_id)
-    if finding_id:
-        query = query.where(audit_log.c.finding_id == finding_id)
-    if limit:
-        query = query.limit(limit)
-    rows = [dict(r) for r in conn.execute(query).mappings()]
+    rows = audit_store.select_entries(conn, remediation_id=remediation_id, finding_id=finding_id, limit=limit)
     return sorted(rows, key=lambda r: r["id"])
 
 
 def resolve_finding(conn: Connection, prefix: str) -> str:
     """The finding id that is ``prefix`` or the only one starting with it, among the findings the
     log or the store knows (UsageError when none or several, like ``phiwatch remediate``)."""
-    from phiwatch.errors import UsageError
-    from phiwatch.store.tables import findings
-
     prefix = prefix.strip().lower()
-    for column in (audit_log.c.finding_id, findings.c.id):
-        if conn.execute(select(column).where(column == prefix).limit(1)).first() is not None:
-            return prefix
+    if audit_store.finding_id_known(conn, prefix):
+        return prefix
     if len(prefix) < 4 or any(ch not in "0123456789abcdef" for ch in prefix):
         raise UsageError(f"{prefix!r} is not a finding id: give at least 4 hex characters of it (see `phiwatch findings`)")
-    found: set[str] = set()
-    for column in (audit_log.c.finding_id, findings.c.id):
-        found.update(r[0] for r in conn.execute(select(column).where(column.like(prefix + "%")).distinct().limit(3)))
+    found = audit_store.finding_ids_like(conn, prefix)
     if not found:
         raise UsageError(f"no finding with id {prefix!r} in the audit log or the store: see `phiwatch findings`")
     if len(found) > 1:
@@ -239,4 +219,4 @@ def show_entries(
 
 
 def count(conn: Connection) -> int:
-    return int(conn.execute(select(func.count()).select_from(audit_log)).scalar() or 0)
+    return audit_store.count(conn)

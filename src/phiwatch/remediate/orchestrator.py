@@ -56,9 +56,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select, update
-from sqlalchemy.engine import Connection
-
 from phiwatch.collect import runner
 from phiwatch.collect.base import REGISTRY
 from phiwatch.collect.registry import load_collectors
@@ -72,24 +69,17 @@ from phiwatch.remediate.executor import execute
 from phiwatch.rules.active import active_rules, resolve_rules, run_rule
 from phiwatch.rules.base import RuleContext
 from phiwatch.runbooks.document import RunbookError, builtin, is_write_api
+from phiwatch.store import remediations as rem_store
 from phiwatch.store.claims import holder_gone, process_token
 from phiwatch.store.db import Store
-from phiwatch.store.findings import OPEN, REMEDIATED, ExceptionInfo, FindingsWriter
-from phiwatch.store.tables import evaluations, finding_events, findings, remediations, resources, versions
+from phiwatch.store.findings import OPEN, ExceptionInfo, FindingsWriter
+from phiwatch.store.remediations import APPLIED, FAILED, PLANNED, RUNNING, SKIPPED, Connection, current_item
 
 log = logging.getLogger(__name__)
 
 MODES = ("off", "dry-run", "manual", "auto")
 GLOBAL_REGION = "global"
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
-
-# remediation statuses
-PLANNED = "planned"
-RUNNING = "running"
-APPLIED = "applied"
-FAILED = "failed"
-SKIPPED = "skipped"
-SUPERSEDED = "superseded"
 
 #: runbooks that change a setting of the whole account, not of one Region: one execution per
 #: account and batch, however many Regions' ``AWS::::Account`` items have the finding (a regional
@@ -281,25 +271,6 @@ def recollect(
     return {key: current_item(store, key) for key in keys}
 
 
-def current_item(store: Store, key: tuple[str, str, str, str]) -> ConfigurationItem | None:
-    account, region, rtype, rid = key
-    query = (
-        select(resources.c.status, versions.c.item)
-        .join(versions, and_(versions.c.resource_pk == resources.c.id, versions.c.version == resources.c.version))
-        .where(
-            resources.c.account_id == account,
-            resources.c.region == region,
-            resources.c.resource_type == rtype,
-            resources.c.resource_id == rid,
-        )
-    )
-    with store.engine.connect() as conn:
-        row = conn.execute(query).first()
-    if row is None or row.status == STATUS_DELETED:
-        return None
-    return ConfigurationItem.from_dict(row.item)
-
-
 # -- results -----------------------------------------------------------------------------------
 
 
@@ -487,44 +458,22 @@ class Remediator:
             now=self.now(),
         )
         if remediation_id:
-            conn.execute(update(remediations).where(remediations.c.id == remediation_id).values(audit_id=audit_id, audit_hash=digest))
+            rem_store.set_audit_ref(conn, remediation_id, audit_id, digest)
 
     def _event(
         self, conn: Connection, report: RemediationReport, finding_id: str, event: str, annotation: str, scan_id: str | None
     ) -> None:
         row = {"finding_id": finding_id, "event": event, "time": self.now(), "scan_id": scan_id or self.run_id, "annotation": annotation}
-        conn.execute(insert(finding_events).values(**row))
+        rem_store.insert_finding_event(conn, row)
         report.queued_alerts += enqueue_events(conn, self.policy, self.rules, [row], self.now())
         report.events.append(row)
 
     # -- selection -------------------------------------------------------------------------
     def targets(self, finding_ids: Iterable[str] | None = None, include_all_statuses: bool = False) -> list[Target]:
         """Open findings (of existing resources) whose rule names a runbook, most severe first."""
-        query = (
-            select(
-                findings.c.id,
-                findings.c.rule_id,
-                findings.c.resource_pk,
-                findings.c.severity,
-                findings.c.status,
-                findings.c.opened_at,
-                resources.c.state_id,
-                versions.c.item,
-                evaluations.c.state_id.label("evaluated_state"),
-                evaluations.c.evaluated_at,
-            )
-            .join(resources, resources.c.id == findings.c.resource_pk)
-            .join(versions, and_(versions.c.resource_pk == resources.c.id, versions.c.version == resources.c.version))
-            .outerjoin(evaluations, and_(evaluations.c.rule_id == findings.c.rule_id, evaluations.c.resource_pk == findings.c.resource_pk))
-            .where(resources.c.status != STATUS_DELETED)
-        )
-        if finding_ids is not None:
-            query = query.where(findings.c.id.in_(list(finding_ids)))
-        if not include_all_statuses:
-            query = query.where(findings.c.status == OPEN)
         out = []
         with self.store.engine.connect() as conn:
-            for row in conn.execute(query).mappings():
+            for row in rem_store.finding_rows(conn, finding_ids, only_open=not include_all_statuses):
                 rule = self.rules.get(row["rule_id"])
                 if rule is None or not rule.remediation:
                     continue
@@ -573,30 +522,9 @@ class Remediator:
             **kw,
         )
 
-    def _latest(self, conn: Connection, finding_id: str) -> dict[str, Any] | None:
-        row = (
-            conn.execute(
-                select(remediations)
-                .where(remediations.c.finding_id == finding_id)
-                .order_by(remediations.c.created_at.desc(), remediations.c.id)
-                .limit(1)
-            )
-            .mappings()
-            .first()
-        )
-        return dict(row) if row else None
-
     def executed_last_hour(self) -> int:
         since = self.now() - dt.timedelta(hours=1)
-        with self.store.engine.connect() as conn:
-            return int(
-                conn.execute(
-                    select(func.count())
-                    .select_from(remediations)
-                    .where(remediations.c.executed.is_(True), remediations.c.started_at >= _db_time(self.store, since))
-                ).scalar()
-                or 0
-            )
+        return rem_store.executed_since(self.store, since)
 
     # -- the scan's pass ---------------------------------------------------------------------
     def run(self, scan_id: str | None = None) -> RemediationReport:
@@ -657,7 +585,7 @@ class Remediator:
             if covered_by.status != PLANNED:
                 shared_reason += f": {covered_by.reason}"
         with self.store.engine.connect() as conn:
-            latest = self._latest(conn, target.finding_id)
+            latest = rem_store.latest_remediation(conn, target.finding_id)
         if (
             latest is not None
             and latest["status"] in (PLANNED, FAILED)
@@ -718,31 +646,26 @@ class Remediator:
             if mode == "manual":
                 annotation += f"; approve with `phiwatch remediate {target.finding_id[:12]} --approve`"
         with self.store.engine.begin() as conn:
-            conn.execute(
-                update(remediations)
-                .where(remediations.c.finding_id == target.finding_id, remediations.c.status == PLANNED)
-                .values(status=SUPERSEDED)
-            )
-            conn.execute(
-                insert(remediations).values(
-                    id=rid,
-                    finding_id=target.finding_id,
-                    rule_id=target.rule_id,
-                    runbook_id=target.runbook_id,
-                    resource_pk=target.resource_pk,
-                    region=region,
-                    mode=mode,
-                    status=status,
-                    executed=False,
-                    parameters=audit.redact(params),
-                    plan=calls,
-                    result=steps,
-                    reason=error or shared_reason,
-                    state_before=target.state_id,
-                    scan_id=scan_id,
-                    created_at=now,
-                    created_by=self.actor,
-                )
+            rem_store.supersede_plans(conn, target.finding_id)
+            rem_store.insert_remediation(
+                conn,
+                id=rid,
+                finding_id=target.finding_id,
+                rule_id=target.rule_id,
+                runbook_id=target.runbook_id,
+                resource_pk=target.resource_pk,
+                region=region,
+                mode=mode,
+                status=status,
+                executed=False,
+                parameters=audit.redact(params),
+                plan=calls,
+                result=steps,
+                reason=error or shared_reason,
+                state_before=target.state_id,
+                scan_id=scan_id,
+                created_at=now,
+                created_by=self.actor,
             )
             self._audit(
                 conn,
@@ -798,7 +721,7 @@ class Remediator:
         stale: list[Target] = []
         for target in targets:
             with self.store.engine.connect() as conn:
-                latest = self._latest(conn, target.finding_id)
+                latest = rem_store.latest_remediation(conn, target.finding_id)
             if (
                 limited
                 and latest is not None
@@ -907,7 +830,7 @@ class Remediator:
         """Record a run refused before it started (failed, nothing sent, not counted against the
         limits), once per finding, configuration and reason: later scans repeat no record and no alert."""
         with self.store.engine.connect() as conn:
-            latest = self._latest(conn, target.finding_id)
+            latest = rem_store.latest_remediation(conn, target.finding_id)
         redacted = audit.redact(params)
         if (
             latest is not None
@@ -923,27 +846,26 @@ class Remediator:
         rid = uuid.uuid4().hex
         now = self.now()
         with self.store.engine.begin() as conn:
-            conn.execute(
-                insert(remediations).values(
-                    id=rid,
-                    finding_id=target.finding_id,
-                    rule_id=target.rule_id,
-                    runbook_id=target.runbook_id,
-                    resource_pk=target.resource_pk,
-                    region=region,
-                    mode=mode,
-                    status=FAILED,
-                    executed=False,
-                    parameters=redacted,
-                    plan=[],
-                    result=[],
-                    reason=reason,
-                    state_before=target.state_id,
-                    scan_id=scan_id,
-                    created_at=now,
-                    created_by=self.actor,
-                    finished_at=now,
-                )
+            rem_store.insert_remediation(
+                conn,
+                id=rid,
+                finding_id=target.finding_id,
+                rule_id=target.rule_id,
+                runbook_id=target.runbook_id,
+                resource_pk=target.resource_pk,
+                region=region,
+                mode=mode,
+                status=FAILED,
+                executed=False,
+                parameters=redacted,
+                plan=[],
+                result=[],
+                reason=reason,
+                state_before=target.state_id,
+                scan_id=scan_id,
+                created_at=now,
+                created_by=self.actor,
+                finished_at=now,
             )
             self._audit(
                 conn,
@@ -1097,30 +1019,29 @@ class Remediator:
         now = self.now()
         with self.store.engine.begin() as conn:
             if approved_plan is not None:
-                conn.execute(update(remediations).where(remediations.c.id == approved_plan["id"]).values(status=SUPERSEDED))
-            conn.execute(
-                insert(remediations).values(
-                    id=rid,
-                    finding_id=target.finding_id,
-                    rule_id=target.rule_id,
-                    runbook_id=target.runbook_id,
-                    resource_pk=target.resource_pk,
-                    region=region,
-                    mode=mode,
-                    status=RUNNING,
-                    executed=executed_flag,
-                    parameters=audit.redact(params),
-                    plan=(approved_plan or {}).get("plan") or [],
-                    state_before=target.state_id,
-                    scan_id=scan_id,
-                    created_at=now,
-                    created_by=self.actor,
-                    started_at=now,
-                    approved_at=(approved_plan or {}).get("approved_at"),
-                    approved_by=(approved_plan or {}).get("approved_by"),
-                    reason=f"{COVERED_BY}{shared_with[:12]} (one run for the same change)" if shared_with else None,
-                    runner=process_token(),  # a process that dies mid-run: the next run closes and audits it
-                )
+                rem_store.supersede(conn, approved_plan["id"])
+            rem_store.insert_remediation(
+                conn,
+                id=rid,
+                finding_id=target.finding_id,
+                rule_id=target.rule_id,
+                runbook_id=target.runbook_id,
+                resource_pk=target.resource_pk,
+                region=region,
+                mode=mode,
+                status=RUNNING,
+                executed=executed_flag,
+                parameters=audit.redact(params),
+                plan=(approved_plan or {}).get("plan") or [],
+                state_before=target.state_id,
+                scan_id=scan_id,
+                created_at=now,
+                created_by=self.actor,
+                started_at=now,
+                approved_at=(approved_plan or {}).get("approved_at"),
+                approved_by=(approved_plan or {}).get("approved_by"),
+                reason=f"{COVERED_BY}{shared_with[:12]} (one run for the same change)" if shared_with else None,
+                runner=process_token(),  # a process that dies mid-run: the next run closes and audits it
             )
         return rid
 
@@ -1180,24 +1101,15 @@ class Remediator:
         status = APPLIED if fixed else FAILED
         state_after = item.configurationStateId if item is not None else None
         with self.store.engine.begin() as conn:
-            conn.execute(
-                update(remediations)
-                .where(remediations.c.id == rid)
-                .values(
-                    status=status,
-                    result=steps,
-                    reason=reason or None,
-                    failed_step=failed_step,
-                    state_after=state_after,
-                    finished_at=now,
-                    runner=None,
-                    plan=conn.execute(select(remediations.c.plan).where(remediations.c.id == rid)).scalar()
-                    or [
-                        {"step": c_step["step"], "service": c["service"], "api": c["api"], "params": c["params"]}
-                        for c_step in steps
-                        for c in c_step["calls"]
-                    ],
-                )
+            rem_store.finish_remediation(
+                conn,
+                rid,
+                status=status,
+                result=steps,
+                reason=reason or None,
+                failed_step=failed_step,
+                state_after=state_after,
+                finished_at=now,
             )
             if item is not None and result is not None:
                 writer = FindingsWriter(conn, scan_id or self.run_id, now)
@@ -1206,16 +1118,7 @@ class Remediator:
                 )
             if fixed:
                 assert result is not None  # fixed: the rule judged the item COMPLIANT
-                conn.execute(
-                    update(findings)
-                    .where(findings.c.id == target.finding_id, findings.c.status == OPEN)
-                    .values(
-                        status=REMEDIATED,
-                        resolved_at=now,
-                        updated_at=now,
-                        annotation=result.annotation or "remediated",
-                    )
-                )
+                rem_store.mark_remediated(conn, target.finding_id, now, result.annotation or "remediated")
                 self._event(
                     conn,
                     report,
@@ -1243,7 +1146,7 @@ class Remediator:
                     "rule_id": target.rule_id,
                     "runbook_id": target.runbook_id,
                     **_resource(target.item),
-                    "parameters": conn.execute(select(remediations.c.parameters).where(remediations.c.id == rid)).scalar(),
+                    "parameters": rem_store.remediation_value(conn, rid, "parameters"),
                     "shared_run": shared_with,
                     "status": status,
                     "execution_status": getattr(execution, "status", None),
@@ -1281,13 +1184,7 @@ class Remediator:
         within ``max_seconds``, are left alone."""
         report = report if report is not None else RemediationReport(run_id=self.run_id)
         limit = self.now() - dt.timedelta(seconds=2 * self.max_seconds)
-        with self.store.engine.connect() as conn:
-            rows = [
-                dict(r)
-                for r in conn.execute(
-                    select(remediations).where(remediations.c.status == RUNNING).order_by(remediations.c.created_at)
-                ).mappings()
-            ]
+        rows = rem_store.running_remediations(self.store)
         outcomes = []
         for row in rows:
             started = _aware(row["started_at"])
@@ -1297,23 +1194,7 @@ class Remediator:
         return outcomes
 
     def _close_interrupted(self, row: dict[str, Any], report: RemediationReport, scan_id: str | None) -> Outcome:
-        with self.store.engine.connect() as conn:
-            current = (
-                conn.execute(
-                    select(
-                        resources.c.status,
-                        resources.c.state_id,
-                        versions.c.item,
-                        findings.c.status.label("finding_status"),
-                        findings.c.severity,
-                    )
-                    .join(versions, and_(versions.c.resource_pk == resources.c.id, versions.c.version == resources.c.version))
-                    .join(findings, findings.c.id == row["finding_id"])
-                    .where(resources.c.id == row["resource_pk"])
-                )
-                .mappings()
-                .first()
-            )
+        current = rem_store.resource_and_finding(self.store, row["resource_pk"], row["finding_id"])
         item = ConfigurationItem.from_dict(current["item"]) if current is not None and current["status"] != STATUS_DELETED else None
         result = None
         if item is not None and current is not None and row["rule_id"] in self.active:
@@ -1345,29 +1226,10 @@ class Remediator:
         now = self.now()
         status = APPLIED if fixed else FAILED
         with self.store.engine.begin() as conn:
-            conn.execute(
-                update(remediations)
-                .where(remediations.c.id == row["id"], remediations.c.status == RUNNING)
-                .values(
-                    status=status,
-                    reason=reason,
-                    state_after=state_after,
-                    finished_at=now,
-                    runner=None,
-                )
-            )
+            rem_store.close_running(conn, row["id"], status=status, reason=reason, state_after=state_after, finished_at=now)
             if fixed:
                 assert result is not None  # fixed: the rule judged the item COMPLIANT
-                moved = conn.execute(
-                    update(findings)
-                    .where(findings.c.id == row["finding_id"], findings.c.status == OPEN)
-                    .values(
-                        status=REMEDIATED,
-                        resolved_at=now,
-                        updated_at=now,
-                        annotation=result.annotation or "remediated",
-                    )
-                ).rowcount
+                moved = rem_store.mark_remediated(conn, row["finding_id"], now, result.annotation or "remediated")
                 if moved:
                     self._event(
                         conn,
@@ -1422,12 +1284,7 @@ class Remediator:
         if len(prefix) < 4 or any(ch not in "0123456789abcdef" for ch in prefix):
             raise UsageError(f"{prefix!r} is not a finding id: give at least 4 hex characters of it (see `phiwatch findings`)")
         with self.store.engine.connect() as conn:
-            rows = [
-                dict(r)
-                for r in conn.execute(
-                    select(findings.c.id, findings.c.rule_id, findings.c.status).where(findings.c.id.like(prefix + "%")).limit(3)
-                ).mappings()
-            ]
+            rows = rem_store.findings_by_prefix(conn, prefix)
         if not rows:
             raise UsageError(f"no finding with id {prefix!r}: see `phiwatch findings`")
         if len(rows) > 1:
@@ -1535,16 +1392,14 @@ class Remediator:
         group = self._account_group(target)
         report = RemediationReport(run_id=self.run_id)
         with self.store.engine.connect() as conn:
-            latest = {t.finding_id: self._latest(conn, t.finding_id) for t in group}
+            latest = {t.finding_id: rem_store.latest_remediation(conn, t.finding_id) for t in group}
         plans = {fid: row if row is not None and row["status"] == PLANNED else None for fid, row in latest.items()}
         now = self.now()
         with self.store.engine.begin() as conn:
             for member in group:
                 plan = plans[member.finding_id]
                 if plan is not None:
-                    conn.execute(
-                        update(remediations).where(remediations.c.id == plan["id"]).values(approved_at=now, approved_by=self.actor)
-                    )
+                    rem_store.approve_plan(conn, plan["id"], now, self.actor)
                     plan = plans[member.finding_id] = {**plan, "approved_at": now, "approved_by": self.actor}
                 self._audit(
                     conn,
@@ -1576,21 +1431,14 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
-def _db_time(store: Store, value: dt.datetime) -> dt.datetime:
-    if store.engine.dialect.name == "sqlite":
-        return value.astimezone(dt.UTC).replace(tzinfo=None)
-    return value
-
-
 def recover_interrupted(aws: Any, store: Store, policy: Policy, rules: dict[str, Any]) -> RemediationReport | None:
     """Close remediations a dead process left running (:meth:`Remediator.recover_interrupted`):
     a scan calls it after collecting and before evaluating, so a run that took effect is recorded
     as the remediation it was, not as a finding that resolved by itself."""
     if aws is None:
         return None
-    with store.engine.connect() as conn:
-        if conn.execute(select(func.count()).select_from(remediations).where(remediations.c.status == RUNNING)).scalar() == 0:
-            return None
+    if rem_store.count_running(store) == 0:
+        return None
     remediator = Remediator(aws, store, policy, rules)
     report = RemediationReport(run_id=remediator.run_id)
     remediator.recover_interrupted(report)
