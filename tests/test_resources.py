@@ -156,3 +156,58 @@ def test_generic_collectors_are_those_of_declarative_services():
     for name, collector in load_collectors().items():
         if collector.__module__ == "phiwatch.collect.generic":
             assert services()[name].declarative, name
+
+
+def test_spec_options_keep_merge_shape_tags_before_drop_and_paged_details(aws_env):
+    sns = aws_env.client("sns")
+    kept = sns.create_topic(Name="spec-options-kept", Attributes={"DisplayName": "shown"})["TopicArn"]
+    sns.create_topic(Name="spec-options-skipped")
+    sqs = aws_env.client("sqs")
+    for i in range(3):
+        url = sqs.create_queue(QueueName=f"spec-options-q{i}")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=kept, Protocol="sqs", Endpoint=queue_arn)
+    sns.tag_resource(ResourceArn=kept, Tags=[{"Key": "PHI", "Value": "Yes"}])
+    spec = ResourceSpec(
+        TOPIC,
+        client="sns",
+        listing=Call("ListTopics", "sns:ListTopics", result="Topics"),
+        id="TopicArn",
+        arn="TopicArn",
+        keep=lambda topic: not topic["TopicArn"].endswith("-skipped"),
+        describe=Call("GetTopicAttributes", "sns:GetTopicAttributes", {"TopicArn": "TopicArn"}, result="Attributes"),
+        merge=True,
+        shape=lambda c: {**{k: v for k, v in c.items() if k != "DisplayName"}, "DisplayNamed": bool(c.get("DisplayName"))},
+        details={
+            "Subscriptions": Call(
+                "ListSubscriptionsByTopic", "sns:ListSubscriptionsByTopic", {"TopicArn": "TopicArn"}, result="Subscriptions", pages=True
+            )
+        },
+        tags=Call("ListTagsForResource", "sns:ListTagsForResource", {"ResourceArn": "TopicArn"}, result="Tags"),
+    )
+    ctx = CollectContext(aws=aws_env.context(), account_id="123456789012", region="us-east-1")
+    items = {i.resourceId: i for i in collect_spec(ctx, spec, "sns")}
+    assert ctx.errors == []
+    assert not [arn for arn in items if arn.endswith("-skipped")]  # keep=False: not a resource of this listing
+    item = items[kept]
+    assert item.configuration["DisplayNamed"] is True and "DisplayName" not in item.configuration  # shape
+    assert item.configuration["TopicArn"] == kept and "Owner" in item.configuration  # merged: element and attributes
+    assert len(item.supplementaryConfiguration["Subscriptions"]) == 3  # a paginated detail, joined
+    assert item.tags == {"PHI": "Yes"}
+
+    ec2 = aws_env.client("ec2")
+    volume = ec2.create_volume(
+        Size=1, AvailabilityZone="us-east-1a", TagSpecifications=[{"ResourceType": "volume", "Tags": [{"Key": "Name", "Value": "v"}]}]
+    )
+    volumes = ResourceSpec(
+        "AWS::EC2::Volume",
+        client="ec2",
+        listing=Call("DescribeVolumes", "ec2:DescribeVolumes", result="Volumes"),
+        id="VolumeId",
+        name=name_tag(),
+        tags="Tags",
+        drop=("Tags",),
+    )
+    ctx = CollectContext(aws=aws_env.context(), account_id="123456789012", region="us-east-1")
+    item = next(i for i in collect_spec(ctx, volumes, "ec2") if i.resourceId == volume["VolumeId"])
+    assert item.tags == {"Name": "v"} and "Tags" not in item.configuration and item.resourceName == "v"  # tags read before drop

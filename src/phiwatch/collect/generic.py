@@ -94,10 +94,14 @@ class SpecRun:
             return None
         if spec.id == "@":  # a listing of names: keep text ones, once each
             found = list(dict.fromkeys(e for e in found if isinstance(e, str) and e))
+        if spec.keep is not None:
+            found = [e for e in found if spec.keep(e)]
         return [e for e in found if ctx.selected(spec.type, *self.identifiers(e))]
 
     def call(self, call: Call, item: ConfigurationItem, element: Any, not_found: tuple[str, ...] = ()) -> Any:
         """The call's selected result; :data:`_ABSENT` for one of ``not_found``; FAILED (recorded on the item)."""
+        if call.pages:
+            return self.paged(call, item, element)
         response = self.ctx.call(
             call.client or self.client,
             call.op,
@@ -110,6 +114,14 @@ class SpecRun:
             return response
         selected = to_jsonable(search(call.result, response))
         return call.parse(selected) if call.parse is not None else selected
+
+    def paged(self, call: Call, item: ConfigurationItem, element: Any) -> Any:
+        """A paginated detail call's ``result`` lists joined over every page (FAILED, recorded on the item, on an error)."""
+        try:
+            found = list(self.ctx.paginate(call.client or self.client, call.op, call.result or "", item=item, **call_params(call, element)))
+        except ListFailed:
+            return FAILED
+        return call.parse(found) if call.parse is not None else found
 
     def item(self, element: Any) -> ConfigurationItem | None:
         ctx, spec = self.ctx, self.spec
@@ -126,18 +138,23 @@ class SpecRun:
                 else:
                     return None  # deleted between the listing and now
             if described is not FAILED and isinstance(described, dict):
-                item.configuration = dict(described)
+                item.configuration = {**item.configuration, **described} if spec.merge else dict(described)
                 item.resourceName = _text(search(spec.name, described)) if spec.name else None
                 item.resourceName = item.resourceName or name or rid
                 item.arn = self.arn(described, rid) or arn
+        if not isinstance(spec.tags, Call):  # read from the configuration, before its tags' member may be dropped
+            item.tags = self.tags(item, element)
         for key in spec.drop:
             item.configuration.pop(key, None)
+        if spec.shape is not None:
+            item.configuration = spec.shape(item.configuration)
         for key, call in spec.details.items():
             value = self.call(call, item, element)
             if value is FAILED:
                 continue
             item.supplementaryConfiguration[key] = call.default if value is _ABSENT else value
-        item.tags = self.tags(item, element)
+        if isinstance(spec.tags, Call):
+            item.tags = self.tags(item, element)
         if spec.relationships is not None:
             item.relationships = spec.relationships(item.configuration)
         item.refresh_state_id()

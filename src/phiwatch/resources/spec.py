@@ -175,6 +175,7 @@ class Call:
       (``PolicyNotFound``); any other error is recorded on the item ("could not check") and keeps
       the value unset, never the default.
     * ``parse``: a function of the selected result (a policy document's JSON text -> an object).
+    * ``pages``: a paginated detail call: ``result`` is a list on each page, joined over every page.
     """
 
     op: str
@@ -185,6 +186,7 @@ class Call:
     default: Any = None
     client: str | None = None
     parse: Callable[[Any], Any] | None = None
+    pages: bool = False
 
 
 @dataclass(frozen=True)
@@ -208,10 +210,15 @@ class ResourceSpec:
       identifier (id, name or ARN) given the context's ``{partition, region, account}``; None
       lists and keeps the wanted ones.
     * ``details``: ``supplementaryConfiguration`` key -> call.
-    * ``tags``: a call, or a JMESPath on the element; a list of ``{Key, Value}`` (``tag_keys``
-      names other members) or a map.
+    * ``tags``: a call, or a JMESPath on ``configuration`` read before ``drop`` (so the tags' own
+      member may be dropped); a list of ``{Key, Value}`` (``tag_keys`` names other members) or a map.
     * ``drop``: configuration keys not recorded (metered values that change without a change).
     * ``relationships``: a function of ``configuration`` -> AWS Config style relationships.
+    * ``keep``: a function of a listed element: False leaves it out (a resource being deleted, a
+      shadow copy homed elsewhere); left-out elements are not resources of this listing.
+    * ``merge``: ``describe``'s result is merged into the listed element instead of replacing it.
+    * ``shape``: a function of ``configuration`` (after ``describe`` and ``drop``) -> the recorded
+      configuration (a value replaced by whether it is present, never stored).
     """
 
     #: the AWS Config type (``AWS::EFS::FileSystem``)
@@ -232,6 +239,9 @@ class ResourceSpec:
     tag_keys: tuple[str, str] = ("Key", "Value")
     drop: tuple[str, ...] = ()
     relationships: Callable[[dict[str, Any]], list[dict[str, Any]]] | None = None
+    keep: Callable[[Any], bool] | None = None
+    merge: bool = False
+    shape: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
     @property
     def calls(self) -> tuple[Call, ...]:
