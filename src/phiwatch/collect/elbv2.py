@@ -1,36 +1,10 @@
-"""Elastic Load Balancing: ALB/NLB/GWLB (collector ``elbv2``) and Classic Load Balancers (``elb``).
+"""Elastic Load Balancing hooks: ALB/NLB/GWLB (collector ``elbv2``, items described in
+:mod:`phiwatch.resources.elbv2`) and Classic Load Balancers (``elb``, :mod:`phiwatch.resources.elb`).
 
-``AWS::ElasticLoadBalancingV2::LoadBalancer`` (collector ``elbv2``):
-
-* resourceId and arn ``LoadBalancerArn`` (AWS Config's id), resourceName ``LoadBalancerName``.
-* ``configuration``: DescribeLoadBalancers' element (``Type`` application|network|gateway,
-  ``Scheme``, ``VpcId``, ``AvailabilityZones``, ``SecurityGroups``, ...).
-* ``supplementaryConfiguration.Attributes``: DescribeLoadBalancerAttributes as a dict
-  ``{key: value}`` with string values as AWS returns them, e.g. ``"access_logs.s3.enabled":
-  "false"``, ``"deletion_protection.enabled"``, ``"routing.http.drop_invalid_header_fields.enabled"``,
-  ``"waf.fail_open.enabled"``. AWS always returns ``access_logs.s3.enabled``; moto omits it until
-  it is set, so treat a missing key as ``"false"``.
-* ``supplementaryConfiguration.Listeners``: DescribeListeners' elements (``Protocol``, ``Port``,
-  ``SslPolicy``, ``Certificates`` (the default certificate), ``DefaultActions`` with
-  ``Type`` forward|redirect|fixed-response|... and ``RedirectConfig`` for redirects).
-* ``tags``: DescribeTags, batched 20 ARNs per call.
-* relationships: VPC, subnets, security groups.
-
-``AWS::ElasticLoadBalancing::LoadBalancer`` (collector ``elb``, Classic Load Balancers):
-
-* resourceId and resourceName ``LoadBalancerName`` (AWS Config's id), arn
-  ``arn:aws:elasticloadbalancing:<region>:<account>:loadbalancer/<name>``.
-* ``configuration``: DescribeLoadBalancers' element (``ListenerDescriptions`` with each
-  listener's ``Protocol``, ``SSLCertificateId`` and ``PolicyNames``, ``Policies``, ``Scheme``, ...).
-* ``supplementaryConfiguration.LoadBalancerAttributes``: DescribeLoadBalancerAttributes'
-  ``{"AccessLog": {"Enabled", "S3BucketName", ...}, "CrossZoneLoadBalancing": {"Enabled"},
-  "ConnectionDraining", "ConnectionSettings", ...}``.
-* ``supplementaryConfiguration.PolicyDescriptions``: DescribeLoadBalancerPolicies' list (an SSL
-  negotiation policy's ``PolicyAttributeDescriptions`` hold ``Reference-Security-Policy``).
-* ``tags``: DescribeTags, batched 20 names per call.
-
-A supplementary key that is absent means its call failed (see ``collectionErrors``). A failed
-tag batch records the error on every item of the batch. No account-level keys.
+Both types are collected from their specs (listing, details, relationships); the hooks are needed
+only for the tags: DescribeTags takes up to 20 load balancers per call, and one call per batch (not
+one per load balancer) is a batch call the specs cannot say. A failed batch records its error on
+every item of the batch.
 """
 
 from __future__ import annotations
@@ -38,10 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
+from phiwatch.collect.base import FAILED, CollectContext, Collector, register, tags_from_list
+from phiwatch.collect.generic import collect_spec
 from phiwatch.model import ConfigurationItem
 from phiwatch.resources.elb import LOAD_BALANCER
+from phiwatch.resources.elb import SERVICE as ELB
 from phiwatch.resources.elbv2 import LOAD_BALANCER_V2
+from phiwatch.resources.elbv2 import SERVICE as ELBV2
 
 TAG_BATCH = 20  # DescribeTags accepts at most 20 ARNs / names per call
 
@@ -69,6 +46,15 @@ def _batched_tags(
             item.tags = by_id.get(ident(item), {})
 
 
+def _with_batched_tags(
+    ctx: CollectContext, items: list[ConfigurationItem], service: str, param: str, key: str
+) -> Iterator[ConfigurationItem]:
+    _batched_tags(ctx, service, items, param, lambda i: i.resourceId, key)
+    for item in items:
+        item.refresh_state_id()
+        yield item
+
+
 @register
 class Elbv2Collector(Collector):
     name = "elbv2"
@@ -76,54 +62,9 @@ class Elbv2Collector(Collector):
     targetable = frozenset({LOAD_BALANCER_V2})
 
     def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
-        if not ctx.wants(LOAD_BALANCER_V2):  # a targeted run for other services' resources
-            return
-        try:
-            elements = list(
-                ctx.paginate("elbv2", "DescribeLoadBalancers", "LoadBalancers", resource_type=LOAD_BALANCER_V2, id_key="LoadBalancerArn")
-            )
-        except ListFailed:
-            return
-        elements = [e for e in elements if ctx.selected(LOAD_BALANCER_V2, e.get("LoadBalancerArn"), e.get("LoadBalancerName"))]
-        items = [self._item(ctx, e) for e in elements]
-        _batched_tags(ctx, "elbv2", items, "ResourceArns", lambda i: i.resourceId, "ResourceArn")
-        yield from ctx.map(lambda i: self._details(ctx, i), items)
-        ctx.mark_complete(LOAD_BALANCER_V2)
-
-    def _item(self, ctx: CollectContext, element: dict[str, Any]) -> ConfigurationItem:
-        arn = element["LoadBalancerArn"]
-        relationships: list[dict[str, Any]] = []
-        if element.get("VpcId"):
-            relationships.append({"resourceType": "AWS::EC2::VPC", "resourceId": element["VpcId"], "name": "Is contained in Vpc"})
-        for zone in element.get("AvailabilityZones") or []:
-            if zone.get("SubnetId"):
-                relationships.append({"resourceType": "AWS::EC2::Subnet", "resourceId": zone["SubnetId"], "name": "Is attached to Subnet"})
-        for sg in element.get("SecurityGroups") or []:
-            relationships.append({"resourceType": "AWS::EC2::SecurityGroup", "resourceId": sg, "name": "Is associated with SecurityGroup"})
-        return ctx.item(
-            LOAD_BALANCER_V2,
-            arn,
-            resourceName=element.get("LoadBalancerName"),
-            arn=arn,
-            configuration=element,
-            relationships=relationships,
-        )
-
-    def _details(self, ctx: CollectContext, item: ConfigurationItem) -> ConfigurationItem:
-        arn = item.resourceId
-        attributes = ctx.call("elbv2", "DescribeLoadBalancerAttributes", item=item, LoadBalancerArn=arn)
-        if attributes is not FAILED:
-            item.supplementaryConfiguration["Attributes"] = {
-                a["Key"]: a.get("Value") for a in attributes.get("Attributes") or [] if "Key" in a
-            }
-        try:
-            item.supplementaryConfiguration["Listeners"] = list(
-                ctx.paginate("elbv2", "DescribeListeners", "Listeners", item=item, LoadBalancerArn=arn)
-            )
-        except ListFailed:
-            pass
-        item.refresh_state_id()
-        return item
+        [spec] = ELBV2.resources
+        items = list(collect_spec(ctx, spec, "elbv2"))
+        yield from _with_batched_tags(ctx, items, "elbv2", "ResourceArns", "ResourceArn")
 
 
 @register
@@ -132,35 +73,6 @@ class ClassicElbCollector(Collector):
     resource_types = (LOAD_BALANCER,)
 
     def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
-        try:
-            elements = list(
-                ctx.paginate(
-                    "elb", "DescribeLoadBalancers", "LoadBalancerDescriptions", resource_type=LOAD_BALANCER, id_key="LoadBalancerName"
-                )
-            )
-        except ListFailed:
-            return
-        items = [
-            ctx.item(
-                LOAD_BALANCER,
-                e["LoadBalancerName"],
-                resourceName=e["LoadBalancerName"],
-                arn=ctx.arn("elasticloadbalancing", f"loadbalancer/{e['LoadBalancerName']}"),
-                configuration=e,
-            )
-            for e in elements
-        ]
-        _batched_tags(ctx, "elb", items, "LoadBalancerNames", lambda i: i.resourceId, "LoadBalancerName")
-        yield from ctx.map(lambda i: self._details(ctx, i), items)
-        ctx.mark_complete(LOAD_BALANCER)
-
-    def _details(self, ctx: CollectContext, item: ConfigurationItem) -> ConfigurationItem:
-        name = item.resourceId
-        attributes = ctx.call("elb", "DescribeLoadBalancerAttributes", item=item, LoadBalancerName=name)
-        if attributes is not FAILED:
-            item.supplementaryConfiguration["LoadBalancerAttributes"] = attributes.get("LoadBalancerAttributes")
-        policies = ctx.call("elb", "DescribeLoadBalancerPolicies", item=item, LoadBalancerName=name)
-        if policies is not FAILED:
-            item.supplementaryConfiguration["PolicyDescriptions"] = policies.get("PolicyDescriptions") or []
-        item.refresh_state_id()
-        return item
+        [spec] = ELB.resources
+        items = list(collect_spec(ctx, spec, "elb"))
+        yield from _with_batched_tags(ctx, items, "elb", "LoadBalancerNames", "LoadBalancerName")
