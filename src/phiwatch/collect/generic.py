@@ -24,7 +24,7 @@ import jmespath
 
 from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, tags_from_list
 from phiwatch.model import ConfigurationItem, to_jsonable
-from phiwatch.resources.spec import Call, ResourceSpec, Service
+from phiwatch.resources.spec import Call, FromItem, ResourceSpec, Service
 
 _ABSENT = object()
 
@@ -42,11 +42,22 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def call_params(call: Call, element: Any) -> dict[str, Any]:
-    """The call's arguments for one element: JMESPaths read from it, functions applied to it, literals as they are."""
+def call_params(call: Call, element: Any, item: ConfigurationItem | None = None) -> dict[str, Any]:
+    """The call's arguments for one element: JMESPaths read from it, functions applied to it, :class:`FromItem`
+    read from the item being built, literals as they are."""
     out = {}
     for name, source in call.params.items():
-        out[name] = search(source, element) if isinstance(source, str) else source(element) if callable(source) else source
+        if isinstance(source, FromItem):
+            view = (
+                {"arn": item.arn, "resourceId": item.resourceId, "resourceName": item.resourceName, "configuration": item.configuration}
+                if item
+                else {}
+            )
+            out[name] = search(source.path, view)
+        elif isinstance(source, str):
+            out[name] = search(source, element)
+        else:
+            out[name] = source(element) if callable(source) else source
     return out
 
 
@@ -78,20 +89,25 @@ class SpecRun:
             return [spec.target(identifier, self.env) for identifier in sorted(wanted)]
         assert spec.listing is not None
         listing = spec.listing
-        id_key = spec.id if isinstance(spec.id, str) and spec.id.isidentifier() else None
+        params = call_params(listing, None)
+        not_found: tuple[str, ...] = ()
+        if wanted is not None and spec.target_listing is not None:
+            params.update(spec.target_listing(wanted, self.env))
+            not_found = spec.gone
+        id_key = spec.id if isinstance(spec.id, str) and spec.id.isidentifier() and not spec.unnest else None
+        client = listing.client or self.client
         try:
             found = list(
                 ctx.paginate(
-                    listing.client or self.client,
-                    listing.op,
-                    listing.result or "",
-                    resource_type=spec.type,
-                    id_key=id_key,
-                    **call_params(listing, None),
+                    client, listing.op, listing.result or "", resource_type=spec.type, id_key=id_key, not_found=not_found, **params
                 )
             )
         except ListFailed:
             return None
+        if spec.unnest:
+            inner = [x for e in found for x in (search(spec.unnest, e) or [])]
+            key = spec.id if isinstance(spec.id, str) and spec.id.isidentifier() else None
+            found = ctx.identified(client, listing.op, inner, key, resource_type=spec.type) if key else inner
         if spec.id == "@":  # a listing of names: keep text ones, once each
             found = list(dict.fromkeys(e for e in found if isinstance(e, str) and e))
         if spec.keep is not None:
@@ -108,7 +124,7 @@ class SpecRun:
             item=item,
             not_found=call.absent + not_found,
             absent=_ABSENT,
-            **call_params(call, element),
+            **call_params(call, element, item),
         )
         if response is FAILED or response is _ABSENT:
             return response
@@ -118,12 +134,38 @@ class SpecRun:
     def paged(self, call: Call, item: ConfigurationItem, element: Any) -> Any:
         """A paginated detail call's ``result`` lists joined over every page (FAILED, recorded on the item, on an error)."""
         try:
-            found = list(self.ctx.paginate(call.client or self.client, call.op, call.result or "", item=item, **call_params(call, element)))
+            found = list(
+                self.ctx.paginate(call.client or self.client, call.op, call.result or "", item=item, **call_params(call, element, item))
+            )
         except ListFailed:
             return FAILED
         return call.parse(found) if call.parse is not None else found
 
-    def item(self, element: Any) -> ConfigurationItem | None:
+    def described_in_batches(self, elements: list[Any]) -> dict[str, Any] | None:
+        """id -> description of each element, ``batch`` ids per call; a failed batch's ids are left out and
+        the type is marked incomplete. None when ``describe`` is not a batch call."""
+        call = self.spec.describe
+        if call is None or not call.batch or not call.batch_param:
+            return None
+        ids = [rid for rid in (self.identifiers(e)[0] for e in elements) if rid]
+        out: dict[str, Any] = {}
+        for start in range(0, len(ids), call.batch):
+            chunk = ids[start : start + call.batch]
+            response = self.ctx.call(
+                call.client or self.client, call.op, resource_type=self.spec.type, **{**call_params(call, None), call.batch_param: chunk}
+            )
+            if response is FAILED:
+                self.ctx.incomplete.add(self.spec.type)  # its resources could not be read: none is recorded deleted
+                for rid in chunk:
+                    out[rid] = FAILED
+                continue
+            for found in search(call.result, response) or []:
+                key = _text(search(call.match, found)) if call.match else None
+                if key in chunk:
+                    out[key] = to_jsonable(call.parse(found) if call.parse is not None else found)
+        return out
+
+    def item(self, element: Any, described_batch: dict[str, Any] | None = None) -> ConfigurationItem | None:
         ctx, spec = self.ctx, self.spec
         rid, name, arn = self.identifiers(element)
         if rid is None:
@@ -131,7 +173,12 @@ class SpecRun:
         configuration = dict(element) if isinstance(element, dict) else {spec.id_key or "Name": element}
         item = ctx.item(spec.type, rid, resourceName=name or rid, arn=arn, configuration=configuration)
         if spec.describe is not None:
-            described = self.call(spec.describe, item, element, not_found=spec.gone)
+            if described_batch is not None:
+                described = described_batch.get(rid, _ABSENT)  # not in the answer: gone since the listing
+                if described is FAILED:
+                    return None  # its batch failed: recorded once on the run, the type left incomplete
+            else:
+                described = self.call(spec.describe, item, element, not_found=spec.gone)
             if described is _ABSENT:
                 if spec.describe.absent and not spec.gone:
                     described = spec.describe.default
@@ -180,7 +227,8 @@ class SpecRun:
         elements = self.elements()
         if elements is None:
             return
-        for item in self.ctx.map(self.item, elements):
+        batch = self.described_in_batches(elements)
+        for item in self.ctx.map(lambda e: self.item(e, batch), elements):
             if item is not None:
                 yield item
         self.ctx.mark_complete(self.spec.type)

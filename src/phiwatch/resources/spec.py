@@ -158,8 +158,18 @@ def on(
 
 Scope = Literal["regional", "global"]
 
-#: a parameter value: a JMESPath on the element (text), a function of the element, or any other literal
+#: a parameter value: a JMESPath on the element (text), a function of the element, :class:`FromItem`, or any other literal
 Param = Any
+
+
+@dataclass(frozen=True)
+class FromItem:
+    """A parameter read from the item being built, not the listed element: a JMESPath on
+    ``{"arn", "resourceId", "resourceName", "configuration"}`` (``FromItem("arn")`` is the ARN the
+    spec's ``arn`` gives, its template included; ``FromItem("configuration.X")`` reads what
+    ``describe`` returned)."""
+
+    path: str
 
 
 @dataclass(frozen=True)
@@ -176,6 +186,10 @@ class Call:
       the value unset, never the default.
     * ``parse``: a function of the selected result (a policy document's JSON text -> an object).
     * ``pages``: a paginated detail call: ``result`` is a list on each page, joined over every page.
+    * ``batch``, ``batch_param``, ``match`` (``describe`` only): describe up to ``batch`` resources per
+      call, their ids in the list parameter ``batch_param``; ``result`` is the list of descriptions,
+      each matched back to its resource by the JMESPath ``match``. A failed batch records none of its
+      resources and leaves the type incomplete (nothing is recorded deleted).
     """
 
     op: str
@@ -187,6 +201,9 @@ class Call:
     client: str | None = None
     parse: Callable[[Any], Any] | None = None
     pages: bool = False
+    batch: int = 0
+    batch_param: str | None = None
+    match: str | None = None
 
 
 @dataclass(frozen=True)
@@ -216,6 +233,11 @@ class ResourceSpec:
     * ``relationships``: a function of ``configuration`` -> AWS Config style relationships.
     * ``keep``: a function of a listed element: False leaves it out (a resource being deleted, a
       shadow copy homed elsewhere); left-out elements are not resources of this listing.
+    * ``unnest``: a JMESPath on each listed element giving the resources in it (EC2's
+      ``Reservations[].Instances[]``: ``listing.result`` "Reservations", ``unnest`` "Instances").
+    * ``target_listing``: targeted re-collection through the listing itself: the listing's extra
+      parameters for the wanted identifiers (EC2's ``Filters``); the ``gone`` codes of the listing
+      then mean none of them exists.
     * ``merge``: ``describe``'s result is merged into the listed element instead of replacing it.
     * ``shape``: a function of ``configuration`` (after ``describe`` and ``drop``) -> the recorded
       configuration (a value replaced by whether it is present, never stored).
@@ -240,6 +262,8 @@ class ResourceSpec:
     drop: tuple[str, ...] = ()
     relationships: Callable[[dict[str, Any]], list[dict[str, Any]]] | None = None
     keep: Callable[[Any], bool] | None = None
+    unnest: str | None = None
+    target_listing: Callable[[frozenset[str], Mapping[str, str]], dict[str, Any]] | None = None
     merge: bool = False
     shape: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
