@@ -1,25 +1,13 @@
-"""AWS WAF (v2): web ACLs (AWS::WAFv2::WebACL) and which load balancers they protect (AWS::::Account).
+"""AWS WAF (v2) hook: web ACLs (items described in :mod:`phiwatch.resources.wafv2`) and the
+account part mapping load balancers to their web ACL.
 
-``AWS::WAFv2::WebACL`` (collector ``wafv2``), REGIONAL web ACLs in every region and, in
-us-east-1 only, CLOUDFRONT web ACLs (AWS Config records those in us-east-1):
+Each web ACL is read by its spec (``SpecRun.item``: logging configuration, tags, ``LockToken``
+dropped). The hook is needed for what the spec cannot say:
 
-* resourceId ``Id``, resourceName ``Name``, arn ``ARN``.
-* ``configuration``: ListWebACLs' element without the volatile ``LockToken``
-  (``Name``, ``Id``, ``ARN``, ``Description``) plus ``Scope`` (REGIONAL|CLOUDFRONT).
-* ``supplementaryConfiguration.LoggingConfiguration``: GetLoggingConfiguration's
-  ``LoggingConfiguration`` (``LogDestinationConfigs``, ``RedactedFields``, ...) or ``None`` when
-  logging is off.
-* ``supplementaryConfiguration.AssociatedResources`` (REGIONAL only): ListResourcesForWebACL's
-  ``ResourceArns`` for ``APPLICATION_LOAD_BALANCER`` (one call per web ACL, not one per ALB).
-* ``tags``: ListTagsForResource.
-
-Account item (per region): ``configuration.wafv2LoadBalancerWebAcls`` =
-``{load balancer ARN: {"Id", "Name", "ARN"} of its web ACL}`` for every ALB associated with a
-REGIONAL web ACL. Present only when the listing and every association read succeeded; absent
-(with the failed call in the account item's ``collectionErrors``) otherwise.
-
-A supplementary key that is absent means its call failed (see ``collectionErrors``); ``None``
-means "not configured". AWS WAF Classic (``waf-regional``) associations are not collected.
+* the listing: ListWebACLs once per scope (REGIONAL everywhere, CLOUDFRONT in us-east-1 only),
+  paged by ``NextMarker`` (boto3 has no paginator for it), the scope added to ``configuration``;
+* ``AssociatedResources``, read for REGIONAL web ACLs only;
+* the account item's ``wafv2LoadBalancerWebAcls``, built from every web ACL's associations.
 """
 
 from __future__ import annotations
@@ -27,13 +15,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
+from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register
+from phiwatch.collect.generic import SpecRun
 from phiwatch.model import ConfigurationItem
-from phiwatch.resources.wafv2 import WEB_ACL
+from phiwatch.resources.wafv2 import SERVICE, WEB_ACL
 
 ALB_TYPE = "APPLICATION_LOAD_BALANCER"
 CLOUDFRONT_REGION = "us-east-1"
-NOT_FOUND = ("WAFNonexistentItemException",)
+[SPEC] = SERVICE.resources
 
 
 def list_web_acls(ctx: CollectContext, scope: str) -> list[dict[str, Any]]:
@@ -62,18 +51,19 @@ class Wafv2Collector(Collector):
     def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
         if not ctx.wants(WEB_ACL):  # a targeted run for other services' resources
             return
+        run = SpecRun(ctx, SPEC, "wafv2")
         account = ctx.account_item()
         scopes = ["REGIONAL"] + (["CLOUDFRONT"] if ctx.region == CLOUDFRONT_REGION else [])
-        elements: list[tuple[str, dict[str, Any]]] = []
+        elements: list[dict[str, Any]] = []
         complete = True
         for scope in scopes:
             try:
-                elements.extend((scope, e) for e in list_web_acls(ctx, scope))
+                elements.extend({**e, "Scope": scope} for e in list_web_acls(ctx, scope))
             except ListFailed:
                 complete = False
                 account.collectionErrors.append(ctx.errors[-1].to_dict())
-        elements = [(s, e) for s, e in elements if ctx.selected(WEB_ACL, e.get("Id"), e.get("Name"), e.get("ARN"))]
-        items = list(ctx.map(lambda e: self._item(ctx, *e), elements))
+        elements = [e for e in elements if ctx.selected(WEB_ACL, *run.identifiers(e))]
+        items = [i for i in ctx.map(lambda e: self._item(ctx, run, e), elements) if i is not None]
         yield from items
         if ctx.only is not None:  # targeted: just the wanted web ACLs, no account summary
             if complete:
@@ -98,20 +88,11 @@ class Wafv2Collector(Collector):
                 account.configuration["wafv2LoadBalancerWebAcls"] = associations
         yield account
 
-    def _item(self, ctx: CollectContext, scope: str, element: dict[str, Any]) -> ConfigurationItem:
-        configuration = {k: v for k, v in element.items() if k != "LockToken"}
-        configuration["Scope"] = scope
-        arn = element["ARN"]
-        item = ctx.item(WEB_ACL, element["Id"], resourceName=element.get("Name"), arn=arn, configuration=configuration)
-        logging = ctx.call("wafv2", "GetLoggingConfiguration", item=item, not_found=NOT_FOUND, absent=None, ResourceArn=arn)
-        if logging is not FAILED:
-            item.supplementaryConfiguration["LoggingConfiguration"] = (logging or {}).get("LoggingConfiguration")
-        if scope == "REGIONAL":
-            resources = ctx.call("wafv2", "ListResourcesForWebACL", item=item, WebACLArn=arn, ResourceType=ALB_TYPE)
+    def _item(self, ctx: CollectContext, run: SpecRun, element: dict[str, Any]) -> ConfigurationItem | None:
+        item = run.item(element)
+        if item is not None and element["Scope"] == "REGIONAL":
+            resources = ctx.call("wafv2", "ListResourcesForWebACL", item=item, WebACLArn=element["ARN"], ResourceType=ALB_TYPE)
             if resources is not FAILED:
                 item.supplementaryConfiguration["AssociatedResources"] = sorted(resources.get("ResourceArns") or [])
-        tags = ctx.call("wafv2", "ListTagsForResource", item=item, ResourceARN=arn)
-        if tags is not FAILED:
-            item.tags = tags_from_list((tags.get("TagInfoForResource") or {}).get("TagList"))
-        item.refresh_state_id()
+            item.refresh_state_id()
         return item
