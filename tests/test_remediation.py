@@ -22,7 +22,7 @@ from sqlalchemy import select
 from phiwatch.model import ConfigurationItem
 from phiwatch.policy import parse_policy
 from phiwatch.remediate import audit
-from phiwatch.remediate.orchestrator import runbook_parameters
+from phiwatch.remediate.parameters import runbook_parameters
 from phiwatch.rules.active import resolve_rules
 from phiwatch.scan import remediator, run_scan
 from phiwatch.store.tables import finding_events, findings, outbox, remediations, resources

@@ -1,377 +1,52 @@
-"""Remediation: plan, approve, apply and verify runbooks for open findings, as the policy says.
+"""The remediation pass (:class:`Remediator`) and the scan's entry points to it.
 
-Modes (``remediation.mode`` in the policy, overridden per rule in ``remediation.rules``):
-
-* ``off``: nothing.
-* ``dry-run`` (default): the runbook runs in dry-run mode (no write call is sent) and the plan,
-  every API call it would make with its parameters, is stored in ``remediations`` (status
-  ``planned``), printed, audited and announced (``remediation_planned``).
-* ``manual``: the same plan, waiting for a human: ``phiwatch remediate FINDING --approve``
-  (:meth:`Remediator.approve`) executes it.
-* ``auto``: executed by the scan, within ``max_per_run`` and ``max_per_hour`` (executions
-  counted in the store: every run that sent write calls, whether it fixed the finding or not;
-  human approvals are not limited but are counted).
-
-Whatever the mode: only *open* findings are touched (excepted ones never), the rule's scope
-and the policy's exceptions are checked again on the current item, and a plan is made once per
-(finding, configuration, parameters): scans repeat no plan and no alert while nothing changed.
-
-Before acting, a resource whose evaluation is not fresh (older than ``fresh_seconds`` or of an
-older configuration than the store's) is re-collected and re-evaluated: if it is compliant now
-(or gone) nothing is done. After acting, the resource is re-collected (its service in its
-region: the whole service listing is recorded, which costs one collection of that service and
-region per remediation batch, not per finding) and the rule re-evaluated on the new item: the
-finding becomes ``remediated`` only if the rule is now COMPLIANT; otherwise it stays open with a
-``remediation_failed`` event giving the reason. A failed execution is not retried automatically
-while the resource's configuration is unchanged (no retry storm); a human may retry with
-``--approve``. Identical runs in one batch (same runbook, region and parameters, e.g. two rules
-fixed by blocking a bucket's public access) execute once. A runbook that changes an account-global
-setting (:data:`ACCOUNT_WIDE_RUNBOOKS`: the multi-Region trail, the IAM password policy, the
-account's S3 public access block) executes once per account and batch whichever Regions' account
-items asked for it (in the default Region when one of them is there); the other findings are
-recorded as covered by that execution and verified on their own re-collected item. Its dry-run and
-manual plans are made once per account the same way (the other findings' plans are "covered by
-plan X", with no calls of their own), and approving any of these findings executes that one plan,
-in the Region auto mode would use, for all of them.
-
-A run whose runbook parameters are missing or invalid is refused before it starts: recorded as
-failed with the message naming each parameter and where the policy gives it, no call sent, not
-counted against ``max_per_run`` / ``max_per_hour``, and not recorded again while nothing changed.
-
-Runbook parameters come from the finding's item and the rule's parameters (:func:`runbook_parameters`),
-then from ``remediation.rules.RULE.parameters`` in the policy (what no rule parameter gives, such as
-a flow log's destination).
-Events go to ``finding_events`` and, in the same transaction, the alert outbox. Every plan,
-approval and execution is appended to the hash-chained audit log (:mod:`phiwatch.remediate.audit`).
+What it does, mode by mode, is described in :mod:`phiwatch.remediate`.
 """
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import logging
-import re
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
-from phiwatch.collect import runner
-from phiwatch.collect.base import REGISTRY
-from phiwatch.collect.registry import load_collectors
-from phiwatch.collect.runner import SOURCES
 from phiwatch.errors import UsageError
-from phiwatch.model import ACCOUNT_TYPE, STATUS_DELETED, Compliance, ConfigurationItem, canonical_json, utcnow
+from phiwatch.model import STATUS_DELETED, Compliance, ConfigurationItem, canonical_json, utcnow
 from phiwatch.notify.outbox import enqueue_events
 from phiwatch.policy import Policy
 from phiwatch.remediate import audit
 from phiwatch.remediate.executor import execute
+from phiwatch.remediate.modes import (
+    ACCOUNT_WIDE_RUNBOOKS,
+    APPLIED,
+    COVERED_BY,
+    COVERED_BY_PLAN,
+    FAILED,
+    INTERRUPTED,
+    PLANNED,
+    RUNNING,
+    SEVERITY_ORDER,
+    SKIPPED,
+    region_of,
+    remediation_enabled,
+    rule_mode,
+)
+from phiwatch.remediate.parameters import parameter_problem, runbook_parameters
+from phiwatch.remediate.recollection import recollect, services_for
+from phiwatch.remediate.results import Outcome, RemediationReport, Target, aware, execution_steps, plan_calls, resource_fields
 from phiwatch.rules.active import active_rules, resolve_rules, run_rule
 from phiwatch.rules.base import RuleContext
-from phiwatch.runbooks.document import RunbookError, builtin, is_write_api
+from phiwatch.runbooks.document import RunbookError, builtin
 from phiwatch.store import remediations as rem_store
 from phiwatch.store.claims import holder_gone, process_token
 from phiwatch.store.db import Store
 from phiwatch.store.findings import OPEN, ExceptionInfo, FindingsWriter
-from phiwatch.store.remediations import APPLIED, FAILED, PLANNED, RUNNING, SKIPPED, Connection, current_item
+from phiwatch.store.remediations import Connection
+
+__all__ = ["Outcome", "RemediationReport", "Remediator", "Target", "recover_interrupted", "remediate_after_scan"]
 
 log = logging.getLogger(__name__)
-
-MODES = ("off", "dry-run", "manual", "auto")
-GLOBAL_REGION = "global"
-SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
-
-#: runbooks that change a setting of the whole account, not of one Region: one execution per
-#: account and batch, however many Regions' ``AWS::::Account`` items have the finding (a regional
-#: account setting such as EBS encryption by default is not listed: it runs per Region)
-ACCOUNT_WIDE_RUNBOOKS = frozenset(
-    {
-        "phiwatch-EnableCloudTrailMultiRegion",
-        "phiwatch-SetIamPasswordPolicy",
-        "phiwatch-BlockS3AccountPublicAccess",
-    }
-)
-#: how a remediation row that shares another finding's execution starts its reason
-COVERED_BY = "covered by remediation "
-#: how a plan row that shares another finding's plan (an account-wide runbook) starts its reason
-COVERED_BY_PLAN = "covered by plan "
-#: reason of a run whose process stopped before it finished (found and closed by the next run)
-INTERRUPTED = "interrupted: "
-#: runbook -> parameter -> (other parameter, value): parameters a runbook declares optional (SSM has
-#: no conditional requirement) but needs when the other parameter has that value
-NEEDED_WHEN: dict[str, dict[str, tuple[str, str]]] = {
-    "phiwatch-EnableVpcFlowLogs": {
-        "DeliverLogsPermissionArn": ("LogDestinationType", "cloud-watch-logs"),
-        "LogDestination": ("LogDestinationType", "s3"),
-    },
-}
-
-
-def rule_mode(policy: Policy, rule_id: str) -> str:
-    override = policy.remediation.rules.get(rule_id)
-    return override.mode if override is not None else policy.remediation.mode
-
-
-def remediation_enabled(policy: Policy) -> bool:
-    """True when any rule may be remediated (planned or applied) under this policy."""
-    return policy.remediation.mode != "off" or any(r.mode != "off" for r in policy.remediation.rules.values())
-
-
-# -- runbook parameters ------------------------------------------------------------------------
-
-
-def _region(item: ConfigurationItem, default: str) -> str:
-    return default if item.awsRegion in (GLOBAL_REGION, "", None) else item.awsRegion
-
-
-# CloudWatch Logs' allowed retention values (days)
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
-
-
-def _open_ingress_ports(rule_id: str, params: dict[str, Any]) -> dict[str, Any]:
-    if rule_id == "restricted-ssh":
-        return {"Ports": ["22"]}
-    if rule_id == "restricted-common-ports":
-        ports = [str(params[k]) for k in sorted(params) if k.startswith("blockedPort") and params[k] is not None]
-        return {"Ports": ports} if ports else {}
-    if rule_id == "vpc-sg-open-only-to-authorized-ports":
-        return {"Ports": ["all"]}
-    return {}
-
-
-def _retention(params: dict[str, Any]) -> dict[str, Any]:
-    minimum = params.get("MinRetentionTime", params.get("minRetentionTime"))
-    if minimum is None:
-        return {}
-    return {"RetentionInDays": next((d for d in LOG_RETENTION_DAYS if d >= int(minimum)), LOG_RETENTION_DAYS[-1])}
-
-
-def _kms_key(params: dict[str, Any]) -> dict[str, Any]:
-    keys = params.get("kmsKeyArns")
-    if isinstance(keys, str):
-        keys = [k.strip() for k in keys.split(",") if k.strip()]
-    # SSE-KMS with the given key, else the AWS managed key for S3 (any KMS key satisfies the rule)
-    return {"KmsKeyId": keys[0] if keys else "alias/aws/s3"}
-
-
-#: rule id -> runbook parameters derived from the rule's parameters (where names do not simply match)
-RULE_PARAMETERS: dict[str, Any] = {
-    "restricted-ssh": lambda item, p: _open_ingress_ports("restricted-ssh", p),
-    "restricted-common-ports": lambda item, p: _open_ingress_ports("restricted-common-ports", p),
-    "vpc-sg-open-only-to-authorized-ports": lambda item, p: _open_ingress_ports("vpc-sg-open-only-to-authorized-ports", p),
-    # each rule deactivates only the keys it judges: old keys, or unused ones (0 = no limit)
-    "access-keys-rotated": lambda item, p: {"MaxCredentialUsageAge": 0},
-    "iam-user-unused-credentials-check": lambda item, p: {"MaxAccessKeyAge": 0},
-    "s3-default-encryption-kms": lambda item, p: _kms_key(p),
-    "cw-loggroup-retention-period-check": lambda item, p: _retention(p),
-}
-
-#: resource type -> runbook parameters that depend on it
-TYPE_PARAMETERS: dict[str, dict[str, Any]] = {
-    "AWS::RDS::DBSnapshot": {"SnapshotType": "DBSnapshot"},
-    "AWS::RDS::DBClusterSnapshot": {"SnapshotType": "DBClusterSnapshot"},
-}
-
-
-def runbook_parameters(
-    doc: Any, item: ConfigurationItem, rule_params: dict[str, Any], default_region: str, rule_id: str | None = None
-) -> dict[str, Any]:
-    """The runbook's parameters for this finding.
-
-    From the item: ``ResourceId`` (AWS Config's id), ``AccountId``, ``Region`` (the item's, the
-    default region for account-global items), ``ResourceName``, ``ResourceArn``, ``ResourceType``,
-    and ``UserName`` (an IAM user's name); :data:`TYPE_PARAMETERS` by resource type. From the
-    rule: :data:`RULE_PARAMETERS` where a rule needs a translation (ports of the open-ingress
-    rules, which keys an access-key rule deactivates, the KMS key), then every rule parameter
-    whose name matches a runbook parameter (exactly, or but for the case of the first letter:
-    ``targetBucket`` fills ``TargetBucket``) and is set. Only parameters the runbook declares
-    are passed; the others keep the runbook's defaults.
-    """
-    declared = set(doc.parameters)
-    base: dict[str, Any] = {
-        "ResourceId": item.resourceId,
-        "AccountId": item.accountId,
-        "Region": _region(item, default_region),
-        "ResourceName": item.resourceName,
-        "ResourceArn": item.arn,
-        "ResourceType": item.resourceType,
-    }
-    if item.resourceType == "AWS::IAM::User":
-        base["UserName"] = item.resourceName
-    base.update(TYPE_PARAMETERS.get(item.resourceType, {}))
-    if rule_id in RULE_PARAMETERS:
-        base.update(RULE_PARAMETERS[rule_id](item, rule_params or {}))
-    values: dict[str, Any] = {}
-    for name, value in base.items():
-        if name in declared and value not in (None, ""):
-            values[name] = value
-    lowered = {n[:1].lower() + n[1:]: n for n in declared}
-    for name, value in (rule_params or {}).items():
-        if value is None:
-            continue
-        target = name if name in declared else lowered.get(name[:1].lower() + name[1:])
-        if target is not None and target not in values:
-            values[target] = value
-    return values
-
-
-# -- re-collection of one resource -------------------------------------------------------------
-
-
-def services_for(item: ConfigurationItem, rule: Any = None) -> list[str]:
-    """The collectors that produce ``item`` (for an account item: those owning the keys the rule reads)."""
-    load_collectors()
-    if item.resourceType == ACCOUNT_TYPE:
-        sources: dict[str, str] = item.supplementaryConfiguration.get(SOURCES, {}) or {}
-        keys = [path.split(".")[1] for path in (getattr(rule, "reads", None) or {}) if path.startswith("configuration.")]
-        owners = {sources[k] for k in keys if k in sources}
-        return sorted(owners or set(sources.values()))
-    return sorted(name for name, cls in REGISTRY.items() if item.resourceType in cls.resource_types)
-
-
-def recollect(
-    aws: Any, store: Store, wanted: Iterable[tuple[ConfigurationItem, list[str]]], changed_by: str | None = None
-) -> dict[tuple, ConfigurationItem | None]:
-    """Collect again what produces the given items; returns each item's new version (None: deleted).
-
-    Runs the item's collector(s) for its region (global services once), asking only for these
-    resources where the collector can target them (``collect(only=...)``); the others collect
-    their whole service, like ``phiwatch collect --service S --region R`` would.
-    """
-    regional: dict[str, set[str]] = {}
-    global_services: set[str] = set()
-    global_regions: set[str] = set()
-    # just these resources, per run: collectors that can target ask AWS for them alone
-    only: dict[str, dict[str, set[str]]] = {}
-    keys = []
-    for item, services in wanted:
-        keys.append(item.key)
-        for name in services:
-            cls = REGISTRY.get(name)
-            if cls is None:
-                continue
-            if cls.global_service:
-                global_services.add(name)
-                if item.awsRegion not in (GLOBAL_REGION, "", None):
-                    global_regions.add(item.awsRegion)
-                run = GLOBAL_REGION
-            else:
-                run = _region(item, aws.default_region)
-                regional.setdefault(run, set()).add(name)
-            only.setdefault(run, {}).setdefault(item.resourceType, set()).add(item.resourceId)
-    runs: list[tuple[str, list[str], list[str]]] = [(r, [r], sorted(s)) for r, s in sorted(regional.items())]
-    if global_services:
-        runs.append((GLOBAL_REGION, sorted(global_regions) or [aws.default_region], sorted(global_services)))
-    for run, regions, services in runs:
-        clone = copy.copy(aws)
-        clone.regions = regions
-        result = runner.collect(clone, store, services=services, changed_by=changed_by, only=only.get(run))
-        for err in result.errors:
-            log.info("re-collection error: %s", err.to_dict())
-    return {key: current_item(store, key) for key in keys}
-
-
-# -- results -----------------------------------------------------------------------------------
-
-
-@dataclass
-class Target:
-    """An open finding that has a runbook, with its current item."""
-
-    finding_id: str
-    rule_id: str
-    runbook_id: str
-    resource_pk: int
-    item: ConfigurationItem
-    severity: str
-    state_id: str  # the store's current configurationStateId
-    evaluated_state: str | None  # the configuration the rule last judged
-    evaluated_at: dt.datetime | None
-    status: str = OPEN
-
-
-@dataclass
-class Outcome:
-    """What happened to one finding in this run."""
-
-    finding_id: str
-    rule_id: str
-    runbook_id: str
-    resource_type: str
-    resource_id: str
-    region: str
-    mode: str
-    status: str  # planned | applied | failed | skipped | deferred
-    remediation_id: str | None = None
-    parameters: dict[str, Any] = field(default_factory=dict)
-    plan: list[dict[str, Any]] = field(default_factory=list)
-    steps: list[dict[str, Any]] = field(default_factory=list)
-    reason: str = ""
-    failed_step: str | None = None
-    new: bool = True  # False: an unchanged plan from an earlier run, not repeated
-    run_region: str | None = None  # a plan's: the Region its runbook runs in (a covered plan: the covering plan's)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
-
-
-@dataclass
-class RemediationReport:
-    run_id: str
-    outcomes: list[Outcome] = field(default_factory=list)
-    events: list[dict[str, Any]] = field(default_factory=list)
-    evaluation: Any = None  # the EvaluationSummary of the re-evaluation after re-collection
-    queued_alerts: int = 0
-
-    def by_status(self, status: str) -> list[Outcome]:
-        return [o for o in self.outcomes if o.status == status]
-
-
-# -- serialisation of an execution (what the store and the audit keep) -----------------------
-
-
-def _call_result(call: Any) -> dict[str, Any]:
-    """A call's service, api, parameters and outcome; never the response body (ids and parameters only)."""
-    out: dict[str, Any] = {"service": call.service, "api": call.api, "params": audit.redact(call.params or {})}
-    if getattr(call, "planned", False):
-        out["result"] = "planned (not sent)"
-    elif call.error:
-        out["result"] = "error"
-        out["error"] = str(call.error)[:500]
-    else:
-        out["result"] = "ok"
-    return out
-
-
-def execution_steps(execution: Any) -> list[dict[str, Any]]:
-    """Each step with its status and its calls' parameters and results (no response bodies)."""
-    return [
-        {
-            "step": s.name,
-            "action": s.action,
-            "status": s.status,
-            "message": str(s.message or "")[:500],
-            "calls": [_call_result(c) for c in s.calls],
-            "outputs": audit.redact(s.outputs or {}),
-        }
-        for s in execution.steps
-    ]
-
-
-def plan_calls(execution: Any) -> list[dict[str, Any]]:
-    """Every API call of a (dry-run) execution: step, service, api, params, and whether it writes."""
-    return [
-        {
-            "step": s.name,
-            "service": c.service,
-            "api": c.api,
-            "params": audit.redact(c.params or {}),
-            "write": is_write_api(c.api),
-            "sent": not getattr(c, "planned", False),
-        }
-        for s in execution.steps
-        for c in s.calls
-    ]
 
 
 # -- the orchestrator --------------------------------------------------------------------------
@@ -487,7 +162,7 @@ class Remediator:
                         severity=row["severity"],
                         state_id=row["state_id"],
                         evaluated_state=row["evaluated_state"],
-                        evaluated_at=_aware(row["evaluated_at"]),
+                        evaluated_at=aware(row["evaluated_at"]),
                         status=row["status"],
                     )
                 )
@@ -516,7 +191,7 @@ class Remediator:
             runbook_id=target.runbook_id,
             resource_type=target.item.resourceType,
             resource_id=target.item.resourceId,
-            region=_region(target.item, self.aws.default_region),
+            region=region_of(target.item, self.aws.default_region),
             mode=mode,
             status=status,
             **kw,
@@ -557,7 +232,7 @@ class Remediator:
             params = self._params(self.document(target.runbook_id), target)
         if target.runbook_id in ACCOUNT_WIDE_RUNBOOKS:
             return canonical_json([target.runbook_id, "account", target.item.accountId, params])
-        return canonical_json([target.runbook_id, _region(target.item, self.aws.default_region), params])
+        return canonical_json([target.runbook_id, region_of(target.item, self.aws.default_region), params])
 
     def _plan_once(self, target: Target, mode: str, report: RemediationReport, scan_id: str | None, plans: dict[str, Outcome]) -> Outcome:
         """:meth:`_plan`, once per account for an account-wide runbook: the first finding (in
@@ -608,7 +283,7 @@ class Remediator:
                 new=False,
                 run_region=latest["region"],
             )
-        region = _region(target.item, self.aws.default_region)
+        region = region_of(target.item, self.aws.default_region)
         error = None
         calls: list[dict[str, Any]] = []
         steps: list[dict[str, Any]] = []
@@ -674,7 +349,7 @@ class Remediator:
                     "mode": mode,
                     "rule_id": target.rule_id,
                     "runbook_id": target.runbook_id,
-                    **_resource(target.item),
+                    **resource_fields(target.item),
                     "parameters": params,
                     "calls": calls,
                     "state_before": target.state_id,
@@ -763,7 +438,7 @@ class Remediator:
         for target in self._execution_order(ready):
             doc = self.document(target.runbook_id)
             params = self._params(doc, target)
-            region = _region(target.item, self.aws.default_region)
+            region = region_of(target.item, self.aws.default_region)
             approved_plan = (approved_plans or {}).get(target.finding_id)
             if approved_plan is not None and canonical_json(approved_plan["parameters"]) != canonical_json(audit.redact(params)):
                 outcome = self._plan(target, "manual", report, scan_id)
@@ -874,7 +549,7 @@ class Remediator:
                     "mode": mode,
                     "rule_id": target.rule_id,
                     "runbook_id": target.runbook_id,
-                    **_resource(target.item),
+                    **resource_fields(target.item),
                     "parameters": redacted,
                     "shared_run": None,
                     "status": FAILED,
@@ -907,7 +582,7 @@ class Remediator:
         def where(target: Target) -> tuple[int, str]:
             if target.runbook_id not in ACCOUNT_WIDE_RUNBOOKS:
                 return (0, "")
-            region = _region(target.item, self.aws.default_region)
+            region = region_of(target.item, self.aws.default_region)
             return (0, "") if region == self.aws.default_region else (1, region)
 
         return sorted(ready, key=where)
@@ -977,7 +652,7 @@ class Remediator:
                     {
                         "rule_id": target.rule_id,
                         "runbook_id": target.runbook_id,
-                        **_resource(target.item),
+                        **resource_fields(target.item),
                         "reason": reason,
                         "state_before": target.state_id,
                         "state_now": item.configurationStateId if item else None,
@@ -1145,7 +820,7 @@ class Remediator:
                     "mode": mode,
                     "rule_id": target.rule_id,
                     "runbook_id": target.runbook_id,
-                    **_resource(target.item),
+                    **resource_fields(target.item),
                     "parameters": rem_store.remediation_value(conn, rid, "parameters"),
                     "shared_run": shared_with,
                     "status": status,
@@ -1187,7 +862,7 @@ class Remediator:
         rows = rem_store.running_remediations(self.store)
         outcomes = []
         for row in rows:
-            started = _aware(row["started_at"])
+            started = aware(row["started_at"])
             if not (holder_gone(row["runner"]) or (started is not None and started < limit)):
                 continue
             outcomes.append(self._close_interrupted(row, report, scan_id))
@@ -1344,43 +1019,9 @@ class Remediator:
             raise UsageError(problem)
 
     def _parameter_problem(self, target: Target, verb: str = "plan") -> str | None:
-        """Why the runbook cannot run with this finding's parameters (each one required and not
-        given, or invalid, and where the policy gives it), or None."""
+        """:func:`~phiwatch.remediate.parameters.parameter_problem` of this finding's runbook and parameters."""
         doc = self.document(target.runbook_id)
-        params = self._params(doc, target)
-        head = f"cannot {verb} {target.runbook_id} for finding {target.finding_id[:12]} ({target.rule_id})"
-        where = f"remediation.rules.{target.rule_id}.parameters"
-        missing = {name: "" for name, spec in doc.parameters.items() if spec.required and params.get(name) in (None, "")}
-        for name, (other, value) in NEEDED_WHEN.get(target.runbook_id, {}).items():
-            spec = doc.parameters.get(name)
-            given = params.get(other, doc.parameters[other].default if other in doc.parameters else None)
-            if spec is not None and given == value and params.get(name, spec.default) in (None, ""):
-                missing[name] = f" when {other} is {value}"
-        if missing:
-            rule = self.rules.get(target.rule_id)
-            rule_names = {n[:1].lower() + n[1:]: n for n in (getattr(rule, "parameters", None) or {})}
-            hints = []
-            for name, condition in missing.items():
-                spec = doc.parameters[name]
-                hint = f"runbook parameter {name} ({spec.type}) is required{condition} and not given"
-                if spec.description:
-                    hint += f" [{re.sub(r'^[(]Required[^)]*[)] ', '', spec.description).rstrip('.')}]"
-                hints.append(hint)
-            alternatives = [
-                f"rules.{target.rule_id}.parameters.{rule_names[n[:1].lower() + n[1:]]}"
-                for n in missing
-                if n[:1].lower() + n[1:] in rule_names
-            ]
-            return (
-                f"{head}: {'; '.join(hints)}. Give it in the policy file (--policy FILE or PHIWATCH_POLICY) under "
-                + ", ".join(f"{where}.{n}" for n in missing)
-                + (f" (or the rule's parameter {', '.join(alternatives)})" if alternatives else "")
-            )
-        try:
-            doc.bind(params)
-        except RunbookError as exc:
-            return f"{head}: {exc}. Check {where} in the policy file (--policy FILE or PHIWATCH_POLICY)"
-        return None
+        return parameter_problem(doc, self._params(doc, target), target, self.rules.get(target.rule_id), verb)
 
     def approve(self, prefix: str) -> RemediationReport:
         """A human approves the finding's plan: audit the approval, re-check, execute, verify.
@@ -1407,7 +1048,7 @@ class Remediator:
                     {
                         "rule_id": member.rule_id,
                         "runbook_id": member.runbook_id,
-                        **_resource(member.item),
+                        **resource_fields(member.item),
                         "plan": plan["id"] if plan else None,
                         "parameters": plan["parameters"] if plan else None,
                         "note": None if plan else "no stored plan: approved the runbook's current plan",
@@ -1419,16 +1060,6 @@ class Remediator:
         # a human approves later than the plan was made: always re-check the resource first
         self._apply_batch(group, "approved", report, None, limited=False, approved_plans=plans, recheck=True)
         return report
-
-
-def _resource(item: ConfigurationItem) -> dict[str, Any]:
-    return {"resource_type": item.resourceType, "resource_id": item.resourceId, "account_id": item.accountId, "region": item.awsRegion}
-
-
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def recover_interrupted(aws: Any, store: Store, policy: Policy, rules: dict[str, Any]) -> RemediationReport | None:
