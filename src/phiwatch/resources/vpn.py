@@ -37,7 +37,24 @@ def _relationships(configuration: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-#: collected by the hook (``collect/vpn.py``), which skips deleted connections and removes the secrets
+def redact(element: dict[str, Any]) -> dict[str, Any]:
+    """The element without pre-shared keys, the customer gateway configuration and status timestamps."""
+    configuration = {k: v for k, v in element.items() if k not in ("CustomerGatewayConfiguration", "Tags")}
+    options = configuration.get("Options")
+    if isinstance(options, dict) and options.get("TunnelOptions"):
+        configuration["Options"] = {
+            **options,
+            "TunnelOptions": [{k: v for k, v in t.items() if k != "PreSharedKey"} for t in options["TunnelOptions"]],
+        }
+    if configuration.get("VgwTelemetry"):
+        configuration["VgwTelemetry"] = [{k: v for k, v in t.items() if k != "LastStatusChange"} for t in configuration["VgwTelemetry"]]
+    return configuration
+
+
+def _not_deleted(element: Any) -> bool:
+    return not (isinstance(element, dict) and element.get("State") == "deleted")
+
+
 CONNECTION = ResourceSpec(
     VPN_CONNECTION,
     client="ec2",
@@ -46,6 +63,8 @@ CONNECTION = ResourceSpec(
     name=name_tag(),
     arn="arn:{partition}:ec2:{region}:{account}:vpn-connection/{id}",
     tags="Tags",
+    keep=_not_deleted,
+    shape=redact,
     relationships=_relationships,
     events=(
         on(
