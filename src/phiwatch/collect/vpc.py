@@ -1,10 +1,9 @@
 """VPC networking hook: the types of :mod:`phiwatch.resources.vpc` (which describes the items)
 collected from their specs, then completed here.
 
-Needed because the specs cannot say two things: move the element's ``Tags`` list out of
-``configuration`` once the tags are read from it (``drop`` happens before the tags are read),
-and give VPCs and subnets their flow logs from ONE DescribeFlowLogs listing per region (a
-region-wide call whose elements are spread over the items by ``ResourceId``, not a per-item call).
+Needed because the specs cannot say one thing: give VPCs and subnets their flow logs from ONE
+DescribeFlowLogs listing per region (a region-wide call whose elements are spread over the items
+by ``ResourceId``, not a per-item call).
 """
 
 from __future__ import annotations
@@ -38,10 +37,9 @@ class VpcCollector(Collector):
 
         for spec in SERVICE.resources:
             for item in collect_spec(ctx, spec, "ec2"):
-                item.configuration.pop("Tags", None)
                 if spec.type in WITH_FLOW_LOGS:
                     with_flow_logs(item)
-                item.refresh_state_id()
+                    item.refresh_state_id()
                 yield item
 
     def _flow_logs(self, ctx: CollectContext) -> tuple[dict[str, list[dict[str, Any]]] | None, dict[str, Any] | None]:

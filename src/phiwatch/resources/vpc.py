@@ -24,8 +24,8 @@ the id; arns are ``arn:aws:ec2:<region>:<account>:<kind>/<id>``):
   an internet gateway —, ``Associations`` with ``SubnetId`` / ``Main``).
 
 As everywhere: a key that is absent means the call failed (see ``collectionErrors``).
-Security groups are collected by the ``ec2`` collector. The hook ``collect/vpc.py`` moves the
-``Tags`` out of ``configuration`` and adds the flow logs.
+Security groups are collected by the ``ec2`` collector. The hook ``collect/vpc.py`` adds the
+flow logs.
 """
 
 from __future__ import annotations
@@ -79,6 +79,7 @@ SERVICE = Service(
             name=name_tag(),
             arn=_arn("vpc"),
             tags="Tags",
+            drop=("Tags",),
             events=(
                 on(
                     "ec2.amazonaws.com",
@@ -103,6 +104,7 @@ SERVICE = Service(
             name=name_tag(),
             arn=_arn("subnet"),
             tags="Tags",
+            drop=("Tags",),
             relationships=_in_vpc,
             events=(
                 on(
@@ -127,6 +129,7 @@ SERVICE = Service(
             name=name_tag(),
             arn=_arn("network-acl"),
             tags="Tags",
+            drop=("Tags",),
             relationships=_acl_relations,
             events=(
                 on(
@@ -154,6 +157,7 @@ SERVICE = Service(
             name=name_tag(),
             arn=_arn("internet-gateway"),
             tags="Tags",
+            drop=("Tags",),
             relationships=_igw_relations,
             events=(
                 on(
@@ -178,6 +182,7 @@ SERVICE = Service(
             name=name_tag(),
             arn=_arn("route-table"),
             tags="Tags",
+            drop=("Tags",),
             relationships=_route_table_relations,
             events=(
                 on(
