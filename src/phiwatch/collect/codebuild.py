@@ -1,71 +1,46 @@
-"""CodeBuild's hook: projects (AWS::CodeBuild::Project) are read by BatchGetProjects, up to 100 names a call.
+"""CodeBuild's hook: projects (AWS::CodeBuild::Project) are collected by their spec
+(:mod:`phiwatch.resources.codebuild`: listing, targeted names, ARN, tags, credentials cleaning),
+except for the BatchGetProjects batches, read here.
 
-The item layout is described in :mod:`phiwatch.resources.codebuild`.
-
-Why a hook: the generic collector has no batch describe call. Here the listing (ListProjects,
-or in a targeted run the wanted names) is read in batches of 100 by BatchGetProjects, whose
-elements alone make the items (nothing of a project is recorded from the listing); a failed batch
-yields none of its projects and leaves the type incomplete (nothing is recorded deleted), which a
-per-element ``describe`` (the listed element kept with the error, the type complete) would not
-reproduce. The credentials cleaning (:func:`clean_project`) is applied to every element.
+Why a hook: a BatchGetProjects element without its ``name`` must be an error of that call
+("could not check") leaving the type incomplete, so that its project is not recorded deleted;
+the generic batch describe reads such an element as a project gone since the listing. Each batch
+of the spec's ``describe`` is called here, its elements checked (:meth:`CollectContext.identified`),
+and the items made by the spec (:meth:`SpecRun.item`). A failed batch yields none of its projects
+and leaves the type incomplete, as the generic batch call does.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
+from phiwatch.collect.base import FAILED, CollectContext, Collector, register
+from phiwatch.collect.generic import SpecRun, call_params
 from phiwatch.model import ConfigurationItem
-from phiwatch.resources.codebuild import PROJECT
+from phiwatch.resources.codebuild import PROJECT, SERVICE, clean_project, clean_source, split_credentials
 
-REDACTED = "REDACTED"
-BATCH = 100
-_TOKEN_USERS = ("x-token-auth", "x-access-token", "oauth2", "gitlab-ci-token")
+__all__ = ["CodeBuildCollector", "clean_project", "clean_source", "split_credentials"]
 
-
-def split_credentials(location: str) -> tuple[str, bool]:
-    """(the URL without its user-info part, whether that part held a password or a token)."""
-    try:
-        parts = urlsplit(location)
-    except ValueError:
-        return location, False
-    if "@" not in parts.netloc:
-        return location, False
-    userinfo, _, host = parts.netloc.rpartition("@")
-    user, has_password, _ = userinfo.partition(":")
-    credentials = bool(has_password) or user.lower() in _TOKEN_USERS or len(user) >= 32
-    return urlunsplit(parts._replace(netloc=host)), credentials
+SPEC = SERVICE.resources[0]
 
 
-def clean_source(source: dict[str, Any]) -> dict[str, Any]:
-    source = dict(source)
-    if isinstance(source.get("location"), str):
-        source["location"], source["locationHasCredentials"] = split_credentials(source["location"])
-    else:
-        source["locationHasCredentials"] = False
-    spec = source.get("buildspec")
-    if isinstance(spec, str) and "\n" in spec.strip():
-        source["buildspec"] = REDACTED
-    return source
-
-
-def clean_project(project: dict[str, Any]) -> dict[str, Any]:
-    clean = {k: v for k, v in project.items() if k != "tags"}
-    environment = dict(clean.get("environment") or {})
-    if "environmentVariables" in environment:
-        environment["environmentVariables"] = [
-            {"name": v.get("name"), "type": v.get("type", "PLAINTEXT")} for v in environment["environmentVariables"] or []
-        ]
-        clean["environment"] = environment
-    if isinstance(clean.get("source"), dict):
-        clean["source"] = clean_source(clean["source"])
-    if isinstance(clean.get("secondarySources"), list):
-        clean["secondarySources"] = [clean_source(s) for s in clean["secondarySources"]]
-    if isinstance(clean.get("webhook"), dict):
-        clean["webhook"] = {k: v for k, v in clean["webhook"].items() if k != "secret"}
-    return clean
+def described(ctx: CollectContext, names: list[str]) -> dict[str, Any]:
+    """name -> BatchGetProjects' element, the spec's ``batch`` names a call; FAILED for each name of a failed batch."""
+    call = SPEC.describe
+    assert call is not None and call.batch_param is not None
+    out: dict[str, Any] = {}
+    for start in range(0, len(names), call.batch):
+        chunk = names[start : start + call.batch]
+        response = ctx.call("codebuild", call.op, resource_type=PROJECT, **{**call_params(call, None), call.batch_param: chunk})
+        if response is FAILED:
+            ctx.incomplete.add(PROJECT)  # its projects could not be read: none is recorded deleted
+            out.update(dict.fromkeys(chunk, FAILED))
+            continue
+        for project in ctx.identified("codebuild", call.op, response.get(call.result or ""), "name", resource_type=PROJECT):
+            if project["name"] in chunk:
+                out[project["name"]] = project
+    return out
 
 
 @register
@@ -75,34 +50,16 @@ class CodeBuildCollector(Collector):
     targetable = frozenset({PROJECT})
 
     def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
-        wanted = ctx.targets(PROJECT)
-        if wanted is not None:  # targeted: BatchGetProjects by name (an ARN's last part); unknown names are not found
-            names = sorted({i.rsplit(":project/", 1)[-1] for i in wanted})
-        else:
-            try:
-                names = list(ctx.paginate("codebuild", "ListProjects", "projects", resource_type=PROJECT))
-            except ListFailed:
-                return
-        complete = True
-        for start in range(0, len(names), BATCH):
-            response = ctx.call("codebuild", "BatchGetProjects", resource_type=PROJECT, names=names[start : start + BATCH])
-            if response is FAILED:
-                complete = False
-                continue
-            for project in ctx.identified("codebuild", "BatchGetProjects", response.get("projects"), "name", resource_type=PROJECT):
-                yield self._project(ctx, project)
-        if complete:
-            ctx.mark_complete(PROJECT)
-
-    def _project(self, ctx: CollectContext, project: dict[str, Any]) -> ConfigurationItem:
-        name = project["name"]
-        item = ctx.item(
-            PROJECT,
-            name,
-            resourceName=name,
-            arn=project.get("arn") or ctx.arn("codebuild", f"project/{name}"),
-            configuration=clean_project(project),
-            tags=tags_from_list(project.get("tags"), key="key", value="value"),
-        )
-        item.refresh_state_id()
-        return item
+        if not ctx.wants(PROJECT):
+            return
+        run = SpecRun(ctx, SPEC, "codebuild")
+        elements = run.elements()
+        if elements is None:  # the listing failed
+            return
+        names = list(dict.fromkeys(elements))  # a targeted name given both as itself and by its ARN, once
+        batch = described(ctx, names)
+        for name in names:
+            item = run.item(name, batch)
+            if item is not None:
+                yield item
+        ctx.mark_complete(PROJECT)
