@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from phiwatch.model import ConfigurationItem
+from phiwatch.resources.acm import CERTIFICATE
 from phiwatch.rules.base import Result, RuleContext, compliant, describe_failure, get, insufficient, non_compliant, not_applicable, rule
 
 
@@ -17,7 +18,17 @@ def parse_time(value: str) -> dt.datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
-@rule("acm-certificate-expiration-check", reads={"configuration.Status": "DescribeCertificate"})
+@rule(
+    "acm-certificate-expiration-check",
+    reads={"configuration.Status": "DescribeCertificate"},
+    aws_identifier="ACM_CERTIFICATE_EXPIRATION_CHECK",
+    service="AWS Certificate Manager",
+    resource_types=(CERTIFICATE,),
+    trigger="change+periodic",
+    severity="low",
+    compliant_when="ACM certificate is not due to expire within daysToExpiration days (docs default 14; pack does not override).",
+    parameters={"daysToExpiration": ("int", 14)},
+)
 def acm_certificate_expiration_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     not_after = get(item, "configuration.NotAfter")
     if not not_after:

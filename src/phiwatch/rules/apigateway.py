@@ -9,14 +9,27 @@ only when its GetStages call succeeded.
 from __future__ import annotations
 
 from phiwatch.model import ConfigurationItem
-from phiwatch.resources.apigateway import REST_STAGE
+from phiwatch.resources.apigateway import REST_STAGE, V2_STAGE
 from phiwatch.rules.base import Result, RuleContext, compliant, csv_list, get, non_compliant, rule
 
 CONF = "configuration."
 
 
 # reads is empty on purpose: REST and v2 stages keep their settings under different keys.
-@rule("api-gw-execution-logging-enabled", reads={})
+@rule(
+    "api-gw-execution-logging-enabled",
+    reads={},
+    aws_identifier="API_GW_EXECUTION_LOGGING_ENABLED",
+    service="Amazon API Gateway",
+    resource_types=(
+        REST_STAGE,
+        V2_STAGE,
+    ),
+    trigger="change",
+    severity="medium",
+    compliant_when="Execution logging is enabled for all methods of the API Gateway stage at level ERROR or INFO.",
+    parameters={"loggingLevel": ("str", "ERROR,INFO")},
+)
 def api_gw_execution_logging_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     allowed = [v.upper() for v in csv_list(params.get("loggingLevel"))] or ["ERROR", "INFO"]
     if item.resourceType == REST_STAGE:
@@ -40,7 +53,17 @@ def api_gw_execution_logging_enabled(item: ConfigurationItem, params: dict, ctx:
     return compliant(f"execution logging at {level} for all routes")
 
 
-@rule("api-gw-ssl-enabled", reads={})
+@rule(
+    "api-gw-ssl-enabled",
+    reads={},
+    aws_identifier="API_GW_SSL_ENABLED",
+    service="Amazon API Gateway",
+    resource_types=(REST_STAGE,),
+    trigger="change",
+    severity="high",
+    compliant_when="The API Gateway REST API stage has a client (SSL) certificate associated.",
+    parameters={"CertificateIDs": ("str", None)},
+)
 def api_gw_ssl_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     certificate = get(item, CONF + "clientCertificateId")
     if not certificate:
@@ -51,7 +74,17 @@ def api_gw_ssl_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) 
     return compliant(f"stage uses client certificate {certificate}")
 
 
-@rule("api-gw-associated-with-waf", reads={})
+@rule(
+    "api-gw-associated-with-waf",
+    reads={},
+    aws_identifier="API_GW_ASSOCIATED_WITH_WAF",
+    service="Amazon API Gateway",
+    resource_types=(REST_STAGE,),
+    trigger="change",
+    severity="low",
+    compliant_when="The API Gateway REST API stage is associated with an AWS WAF web ACL (optionally one of WebAclArns).",
+    parameters={"WebAclArns": ("str", None)},
+)
 def api_gw_associated_with_waf(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     acl = get(item, CONF + "webAclArn")
     if not acl:

@@ -28,6 +28,12 @@ import re
 from typing import Any
 
 from phiwatch.model import ConfigurationItem
+from phiwatch.resources.backup import PLAN, RECOVERY_POINT, VAULT
+from phiwatch.resources.dynamodb import TABLE
+from phiwatch.resources.ec2 import INSTANCE as EC2_INSTANCE
+from phiwatch.resources.ec2 import VOLUME
+from phiwatch.resources.efs import FILE_SYSTEM
+from phiwatch.resources.rds import CLUSTER, INSTANCE
 from phiwatch.rules._account import account_value
 from phiwatch.rules.base import (
     Result,
@@ -103,22 +109,55 @@ def _in_backup_plan(item: ConfigurationItem, ctx: RuleContext, arns: list[str]) 
     return non_compliant("not in any AWS Backup plan")
 
 
-@rule("ebs-in-backup-plan")
+@rule(
+    "ebs-in-backup-plan",
+    aws_identifier="EBS_IN_BACKUP_PLAN",
+    service="Amazon EC2 / EBS",
+    resource_types=(VOLUME,),
+    trigger="periodic",
+    severity="medium",
+    compliant_when="The EBS volume is included in at least one AWS Backup plan.",
+)
 def ebs_in_backup_plan(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
     return _in_backup_plan(item, ctx, [item.arn or ""])
 
 
-@rule("efs-in-backup-plan")
+@rule(
+    "efs-in-backup-plan",
+    aws_identifier="EFS_IN_BACKUP_PLAN",
+    service="Amazon EFS",
+    resource_types=(FILE_SYSTEM,),
+    trigger="periodic",
+    severity="medium",
+    compliant_when="The EFS file system is included in at least one AWS Backup plan.",
+)
 def efs_in_backup_plan(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
     return _in_backup_plan(item, ctx, [item.arn or ""])
 
 
-@rule("dynamodb-in-backup-plan")
+@rule(
+    "dynamodb-in-backup-plan",
+    aws_identifier="DYNAMODB_IN_BACKUP_PLAN",
+    service="Amazon DynamoDB",
+    resource_types=(TABLE,),
+    trigger="periodic",
+    severity="medium",
+    compliant_when="The DynamoDB table is included in at least one AWS Backup plan.",
+)
 def dynamodb_in_backup_plan(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
     return _in_backup_plan(item, ctx, [item.arn or ""])
 
 
-@rule("rds-in-backup-plan", reads={"configuration.Engine": "DescribeDBInstances"})
+@rule(
+    "rds-in-backup-plan",
+    reads={"configuration.Engine": "DescribeDBInstances"},
+    aws_identifier="RDS_IN_BACKUP_PLAN",
+    service="Amazon RDS / Aurora",
+    resource_types=(INSTANCE,),
+    trigger="periodic",
+    severity="medium",
+    compliant_when="The RDS database is included in at least one AWS Backup plan (docs: Aurora DB instances only).",
+)
 def rds_in_backup_plan(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
     if not str(get(item, "configuration.Engine") or "").lower().startswith("aurora"):
         return not_applicable("not an Aurora DB instance (the rule applies to Aurora DB instances only)")
@@ -159,12 +198,47 @@ def _protected(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Resul
     return compliant("protected by AWS Backup (recovery point exists)")
 
 
-@rule("ec2-resources-protected-by-backup-plan")
+@rule(
+    "ec2-resources-protected-by-backup-plan",
+    aws_identifier="EC2_RESOURCES_PROTECTED_BY_BACKUP_PLAN",
+    service="Amazon EC2 / EBS",
+    resource_types=(EC2_INSTANCE,),
+    trigger="periodic",
+    severity="medium",
+    compliant_when="The EC2 instance is protected by an AWS Backup plan.",
+    parameters={
+        "resourceTags": ("str", None),
+        "resourceId": ("str", None),
+        "crossRegionList": ("str", None),
+        "crossAccountList": ("str", None),
+        "maxRetentionDays": ("int", None),
+        "minRetentionDays": ("int", None),
+        "backupVaultLockCheck": ("bool", None),
+    },
+)
 def ec2_resources_protected_by_backup_plan(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
     return _protected(item, params, ctx)
 
 
-@rule("aurora-resources-protected-by-backup-plan", reads={"configuration.Engine": "DescribeDBClusters"})
+@rule(
+    "aurora-resources-protected-by-backup-plan",
+    reads={"configuration.Engine": "DescribeDBClusters"},
+    aws_identifier="AURORA_RESOURCES_PROTECTED_BY_BACKUP_PLAN",
+    service="Amazon RDS / Aurora",
+    resource_types=(CLUSTER,),
+    trigger="periodic",
+    severity="medium",
+    compliant_when="The Aurora DB cluster is protected by an AWS Backup plan.",
+    parameters={
+        "resourceTags": ("str", None),
+        "resourceId": ("str", None),
+        "crossRegionList": ("str", None),
+        "crossAccountList": ("str", None),
+        "maxRetentionDays": ("int", None),
+        "minRetentionDays": ("int", None),
+        "backupVaultLockCheck": ("bool", None),
+    },
+)
 def aurora_resources_protected_by_backup_plan(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
     if not str(get(item, "configuration.Engine") or "").lower().startswith("aurora"):
         return not_applicable("not an Aurora DB cluster")
@@ -251,7 +325,17 @@ def schedule_interval_hours(expression: str | None) -> float | None:
     return day_gap * 24.0 if day_gap > 1 else float(_max_gap(hours, 24))
 
 
-@rule("backup-plan-min-frequency-and-min-retention-check", reads={"configuration.Rules": "GetBackupPlan"})
+@rule(
+    "backup-plan-min-frequency-and-min-retention-check",
+    reads={"configuration.Rules": "GetBackupPlan"},
+    aws_identifier="BACKUP_PLAN_MIN_FREQUENCY_AND_MIN_RETENTION_CHECK",
+    service="AWS Backup",
+    resource_types=(PLAN,),
+    trigger="change",
+    severity="medium",
+    compliant_when="The backup plan has a rule creating recovery points at least every requiredFrequencyValue requiredFrequencyUnit (default 1 day) retained at least requiredRetentionDays (default 35).",
+    parameters={"requiredFrequencyValue": ("int", 1), "requiredRetentionDays": ("int", 35), "requiredFrequencyUnit": ("str", "days")},
+)
 def backup_plan_min_frequency_and_min_retention_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     unit = str(params.get("requiredFrequencyUnit") or "days").lower()
     value = int(params.get("requiredFrequencyValue") or 1)
@@ -277,7 +361,16 @@ def backup_plan_min_frequency_and_min_retention_check(item: ConfigurationItem, p
     return non_compliant("; ".join(reasons[:3]))
 
 
-@rule("backup-recovery-point-encrypted", reads={"configuration.IsEncrypted": "ListRecoveryPointsByBackupVault"})
+@rule(
+    "backup-recovery-point-encrypted",
+    reads={"configuration.IsEncrypted": "ListRecoveryPointsByBackupVault"},
+    aws_identifier="BACKUP_RECOVERY_POINT_ENCRYPTED",
+    service="AWS Backup",
+    resource_types=(RECOVERY_POINT,),
+    trigger="change",
+    severity="high",
+    compliant_when="The AWS Backup recovery point is encrypted.",
+)
 def backup_recovery_point_encrypted(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     if get(item, "configuration.IsEncrypted") is True:
         return compliant("recovery point is encrypted")
@@ -303,7 +396,17 @@ def _only_excepts(condition: Any, allowed: set[str]) -> bool:
     return True
 
 
-@rule("backup-recovery-point-manual-deletion-disabled", reads={SUP + "AccessPolicy": "GetBackupVaultAccessPolicy"})
+@rule(
+    "backup-recovery-point-manual-deletion-disabled",
+    reads={SUP + "AccessPolicy": "GetBackupVaultAccessPolicy"},
+    aws_identifier="BACKUP_RECOVERY_POINT_MANUAL_DELETION_DISABLED",
+    service="AWS Backup",
+    resource_types=(VAULT,),
+    trigger="change",
+    severity="medium",
+    compliant_when="The backup vault has a resource policy that Denies backup:DeleteRecoveryPoint, backup:UpdateRecoveryPointLifecycle and backup:PutBackupVaultAccessPolicy (wildcard Principal/Resource).",
+    parameters={"principalArnList": ("str", None)},
+)
 def backup_recovery_point_manual_deletion_disabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     text = get(item, SUP + "AccessPolicy")
     if not text:

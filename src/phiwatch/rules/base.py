@@ -189,6 +189,8 @@ class _FnEntry:
 
 
 FUNCTIONS: dict[str, _FnEntry] = {}
+#: rules with no evaluation function (AWS Config process checks: a manual task a person confirms)
+PROCESS_CHECKS: dict[str, dict[str, Any]] = {}
 # what @rule(...) may say about a rule besides its id and reads (Rule's metadata fields)
 _META_FIELDS = {
     "resource_types",
@@ -208,11 +210,14 @@ _META_FIELDS = {
 
 
 def rule(rule_id: str, reads: dict[str, str] | None = None, **meta: Any) -> Callable[[RuleFn], RuleFn]:
-    """Register ``fn`` as the evaluation of ``rule_id``.
+    """Register ``fn`` as the evaluation of ``rule_id``, with everything intrinsic to the rule.
 
-    ``reads`` maps item paths to the API that fills them. ``meta`` may hold Rule fields
-    (resource_types, severity, hipaa_sections, parameters as {name: (type, default)}, ...)
-    for rules that are in no pack file (custom rules).
+    ``reads`` maps item paths to the API that fills them. ``meta`` holds the rule's own fields:
+    ``aws_identifier`` (the AWS Config managed rule it implements), ``service``,
+    ``resource_types``, ``trigger``, ``severity``, ``compliant_when``, ``parameters`` as
+    ``{name: (type, default)}``, ``remediation`` (the phiwatch runbook that fixes it) and
+    ``aws_runbook``. Pack files (``rules/packs/*.yaml``) only map rules to a framework (HIPAA
+    sections and where that mapping comes from); a custom rule may give its sections here.
     """
 
     if not isinstance(rule_id, str) or not rule_id:
@@ -236,6 +241,16 @@ def rule(rule_id: str, reads: dict[str, str] | None = None, **meta: Any) -> Call
         return fn
 
     return decorator
+
+
+def process_check(rule_id: str, **meta: Any) -> None:
+    """Declare a process check: a rule with the metadata of :func:`rule` and no evaluation function."""
+    unknown = sorted(set(meta) - _META_FIELDS)
+    if unknown:
+        raise TypeError(f"process_check({rule_id!r}): unknown argument {unknown[0]!r}")
+    if rule_id in FUNCTIONS or PROCESS_CHECKS.get(rule_id, meta) != meta:
+        raise ValueError(f"rule '{rule_id}' declared twice")
+    PROCESS_CHECKS[rule_id] = dict(meta, trigger=meta.get("trigger", "process"))
 
 
 def checked(rule_id: str, fn: RuleFn) -> RuleFn:

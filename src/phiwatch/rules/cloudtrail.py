@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from phiwatch.model import ConfigurationItem
+from phiwatch.model import ACCOUNT_TYPE, ConfigurationItem
 from phiwatch.resources.cloudtrail import TRAIL
 from phiwatch.rules.base import Result, RuleContext, compliant, csv_list, get, insufficient, non_compliant, rule
 
@@ -182,7 +182,18 @@ def _selectors(trail: dict[str, Any], ctx: RuleContext) -> tuple[dict[str, Any] 
 # -- account-level rules ----------------------------------------------------------------------------
 
 
-@rule("cloudtrail-enabled", reads={TRAILS: "DescribeTrails"})
+@rule(
+    "cloudtrail-enabled",
+    reads={TRAILS: "DescribeTrails"},
+    aws_identifier="CLOUD_TRAIL_ENABLED",
+    service="AWS CloudTrail",
+    resource_types=(ACCOUNT_TYPE,),
+    trigger="periodic",
+    severity="high",
+    compliant_when="At least one CloudTrail trail is enabled (logging) in the account.",
+    parameters={"s3BucketName": ("str", None), "snsTopicArn": ("str", None), "cloudWatchLogsLogGroupArn": ("str", None)},
+    aws_runbook="AWS-EnableCloudTrail",
+)
 def cloudtrail_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     trails = get(item, TRAILS) or []
     if not trails:
@@ -204,7 +215,25 @@ def cloudtrail_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) 
     )
 
 
-@rule("multi-region-cloudtrail-enabled", reads={TRAILS: "DescribeTrails"})
+@rule(
+    "multi-region-cloudtrail-enabled",
+    reads={TRAILS: "DescribeTrails"},
+    aws_identifier="MULTI_REGION_CLOUD_TRAIL_ENABLED",
+    service="AWS CloudTrail",
+    resource_types=(ACCOUNT_TYPE,),
+    trigger="periodic",
+    severity="high",
+    compliant_when="At least one multi-Region CloudTrail trail exists that logs management events without excluded sources (and matches any provided parameters).",
+    parameters={
+        "s3BucketName": ("str", None),
+        "snsTopicArn": ("str", None),
+        "cloudWatchLogsLogGroupArn": ("str", None),
+        "includeManagementEvents": ("bool", None),
+        "readWriteType": ("str", None),
+    },
+    remediation="phiwatch-EnableCloudTrailMultiRegion",
+    aws_runbook="AWSConfigRemediation-CreateCloudTrailMultiRegionTrail",
+)
 def multi_region_cloudtrail_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     trails = [t for t in get(item, TRAILS) or [] if t.get("isMultiRegionTrail")]
     if not trails:
@@ -246,7 +275,17 @@ def multi_region_cloudtrail_enabled(item: ConfigurationItem, params: dict, ctx: 
     return result
 
 
-@rule("cloudtrail-s3-dataevents-enabled", reads={TRAILS: "DescribeTrails"})
+@rule(
+    "cloudtrail-s3-dataevents-enabled",
+    reads={TRAILS: "DescribeTrails"},
+    aws_identifier="CLOUDTRAIL_S3_DATAEVENTS_ENABLED",
+    service="AWS CloudTrail",
+    resource_types=(ACCOUNT_TYPE,),
+    trigger="periodic",
+    severity="medium",
+    compliant_when="At least one CloudTrail trail logs S3 data events for all S3 buckets (or for S3BucketNames if set).",
+    parameters={"S3BucketNames": ("str", None)},
+)
 def cloudtrail_s3_dataevents_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     trails = get(item, TRAILS) or []
     if not trails:
@@ -294,7 +333,17 @@ def _as_datetime(value: Any) -> dt.datetime | None:
     return None
 
 
-@rule("cloud-trail-cloud-watch-logs-enabled")
+@rule(
+    "cloud-trail-cloud-watch-logs-enabled",
+    aws_identifier="CLOUD_TRAIL_CLOUD_WATCH_LOGS_ENABLED",
+    service="AWS CloudTrail",
+    resource_types=(TRAIL,),
+    trigger="periodic",
+    severity="medium",
+    compliant_when="The CloudTrail trail has CloudWatchLogsLogGroupArn set (sends events to CloudWatch Logs).",
+    parameters={"expectedDeliveryWindowAge": ("int", None)},
+    aws_runbook="AWS-EnableCloudTrailCloudWatchLogs",
+)
 def cloud_trail_cloud_watch_logs_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     group = get(item, "configuration.CloudWatchLogsLogGroupArn")
     if not group:
@@ -316,14 +365,33 @@ def cloud_trail_cloud_watch_logs_enabled(item: ConfigurationItem, params: dict, 
     return compliant(f"trail delivered to CloudWatch Logs within {window} hours")
 
 
-@rule("cloud-trail-encryption-enabled")
+@rule(
+    "cloud-trail-encryption-enabled",
+    aws_identifier="CLOUD_TRAIL_ENCRYPTION_ENABLED",
+    service="AWS CloudTrail",
+    resource_types=(TRAIL,),
+    trigger="periodic",
+    severity="high",
+    compliant_when="The CloudTrail trail has a KmsKeyId set (SSE-KMS encryption of log files).",
+    aws_runbook="AWSConfigRemediation-EnableCloudTrailEncryptionWithKMS",
+)
 def cloud_trail_encryption_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     if get(item, "configuration.KmsKeyId"):
         return compliant("log files are encrypted with SSE-KMS")
     return non_compliant("log files are not encrypted with a KMS key (SSE-S3 only)")
 
 
-@rule("cloud-trail-log-file-validation-enabled")
+@rule(
+    "cloud-trail-log-file-validation-enabled",
+    aws_identifier="CLOUD_TRAIL_LOG_FILE_VALIDATION_ENABLED",
+    service="AWS CloudTrail",
+    resource_types=(TRAIL,),
+    trigger="periodic",
+    severity="medium",
+    compliant_when="Log file validation (signed digest files) is enabled on the CloudTrail trail.",
+    remediation="phiwatch-EnableCloudTrailLogFileValidation",
+    aws_runbook="AWSConfigRemediation-EnableCloudTrailLogFileValidation",
+)
 def cloud_trail_log_file_validation_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     if get(item, "configuration.LogFileValidationEnabled"):
         return compliant("log file validation is enabled")

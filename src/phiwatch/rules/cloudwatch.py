@@ -10,6 +10,7 @@ never expire** and no ``kmsKeyId`` means no customer KMS key.
 from __future__ import annotations
 
 from phiwatch.model import ConfigurationItem
+from phiwatch.resources.logs import ALARM, LOG_GROUP
 from phiwatch.rules.base import Result, RuleContext, compliant, csv_list, get, non_compliant, rule
 from phiwatch.rules.kms import key_matches
 
@@ -20,7 +21,25 @@ ACTION_KEYS = (
 )
 
 
-@rule("cloudwatch-alarm-action-check")
+@rule(
+    "cloudwatch-alarm-action-check",
+    aws_identifier="CLOUDWATCH_ALARM_ACTION_CHECK",
+    service="Amazon CloudWatch",
+    resource_types=(ALARM,),
+    trigger="change",
+    severity="low",
+    compliant_when="The CloudWatch alarm has at least one ALARM action and one INSUFFICIENT_DATA action (pack params; OK action not required).",
+    parameters={
+        "alarmActionRequired": ("bool", True),
+        "insufficientDataActionRequired": ("bool", True),
+        "okActionRequired": ("bool", False),
+        "action1": ("str", None),
+        "action2": ("str", None),
+        "action3": ("str", None),
+        "action4": ("str", None),
+        "action5": ("str", None),
+    },
+)
 def cloudwatch_alarm_action_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     missing = [state for param, key, state in ACTION_KEYS if params.get(param) and not (get(item, f"configuration.{key}") or [])]
     if missing:
@@ -34,7 +53,17 @@ def cloudwatch_alarm_action_check(item: ConfigurationItem, params: dict, ctx: Ru
     return compliant(f"actions configured for {', '.join(required)}" if required else "no action required by the parameters")
 
 
-@rule("cw-loggroup-retention-period-check")
+@rule(
+    "cw-loggroup-retention-period-check",
+    aws_identifier="CW_LOGGROUP_RETENTION_PERIOD_CHECK",
+    service="Amazon CloudWatch Logs",
+    resource_types=(LOG_GROUP,),
+    trigger="periodic",
+    severity="medium",
+    compliant_when="The log group keeps its events for at least MinRetentionTime days (default 365) or never expires them (AWS managed rule cw-loggroup-retention-period-check). With LogGroupNames, only the named log groups are evaluated.",
+    parameters={"MinRetentionTime": ("int", 365), "LogGroupNames": ("str", None)},
+    remediation="phiwatch-SetLogGroupRetention",
+)
 def cw_loggroup_retention_period_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
     names = csv_list(params.get("LogGroupNames"))
     if names and item.resourceId not in names:
@@ -48,7 +77,16 @@ def cw_loggroup_retention_period_check(item: ConfigurationItem, params: dict, ct
     return compliant(f"retention is {retention} days")
 
 
-@rule("cloudwatch-log-group-encrypted")
+@rule(
+    "cloudwatch-log-group-encrypted",
+    aws_identifier="CLOUDWATCH_LOG_GROUP_ENCRYPTED",
+    service="Amazon CloudWatch Logs",
+    resource_types=(LOG_GROUP,),
+    trigger="periodic",
+    severity="medium",
+    compliant_when="The log group is encrypted with an AWS KMS key (KmsKeyId if that parameter is set; AWS managed rule cloudwatch-log-group-encrypted).",
+    parameters={"KmsKeyId": ("str", None)},
+)
 def cloudwatch_log_group_encrypted(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     key = get(item, "configuration.kmsKeyId")
     if not key:

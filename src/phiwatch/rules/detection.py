@@ -9,7 +9,7 @@ account item), in which case the rule does not apply.
 
 from __future__ import annotations
 
-from phiwatch.model import ConfigurationItem
+from phiwatch.model import ACCOUNT_TYPE, ConfigurationItem
 from phiwatch.rules.base import Result, RuleContext, compliant, csv_list, describe_failure, get, has, insufficient, non_compliant, rule
 
 GUARDDUTY_APIS = ("ListDetectors", "GetDetector", "GetAdministratorAccount")
@@ -17,7 +17,18 @@ GUARDDUTY_APIS = ("ListDetectors", "GetDetector", "GetAdministratorAccount")
 
 # reads is empty on purpose: guardDutyDetectors is filled by two APIs (ListDetectors and
 # GetDetector), either of which may have failed; handled below.
-@rule("guardduty-enabled-centralized", reads={})
+@rule(
+    "guardduty-enabled-centralized",
+    reads={},
+    aws_identifier="GUARDDUTY_ENABLED_CENTRALIZED",
+    service="Amazon GuardDuty",
+    resource_types=(ACCOUNT_TYPE,),
+    trigger="periodic",
+    severity="high",
+    compliant_when="Amazon GuardDuty is enabled in the account and Region (or centralized in CentralMonitoringAccount if set).",
+    parameters={"CentralMonitoringAccount": ("str", None)},
+    aws_runbook="AWSConfigRemediation-CreateGuardDutyDetector",
+)
 def guardduty_enabled_centralized(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
     failed = [api for api in GUARDDUTY_APIS if api in item.failed_apis()]
     if not has(item, "configuration.guardDutyDetectors"):
@@ -40,7 +51,17 @@ def guardduty_enabled_centralized(item: ConfigurationItem, params: dict, ctx: Ru
     return compliant(f"GuardDuty is enabled and centralized in {admin.get('AccountId')}")
 
 
-@rule("securityhub-enabled", reads={"configuration.securityHub": "DescribeHub"})
+@rule(
+    "securityhub-enabled",
+    reads={"configuration.securityHub": "DescribeHub"},
+    aws_identifier="SECURITYHUB_ENABLED",
+    service="AWS Security Hub",
+    resource_types=(ACCOUNT_TYPE,),
+    trigger="periodic",
+    severity="high",
+    compliant_when="AWS Security Hub is enabled for the account.",
+    aws_runbook="AWSConfigRemediation-EnableSecurityHub",
+)
 def securityhub_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     hub = get(item, "configuration.securityHub")
     if not hub:

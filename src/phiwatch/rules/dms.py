@@ -7,10 +7,20 @@ element (from the listing that made the item).
 from __future__ import annotations
 
 from phiwatch.model import ConfigurationItem
+from phiwatch.resources.dms import REPLICATION_INSTANCE
 from phiwatch.rules.base import Result, RuleContext, compliant, get, non_compliant, rule
 
 
-@rule("dms-replication-not-public", reads={"configuration.PubliclyAccessible": "DescribeReplicationInstances"})
+@rule(
+    "dms-replication-not-public",
+    reads={"configuration.PubliclyAccessible": "DescribeReplicationInstances"},
+    aws_identifier="DMS_REPLICATION_NOT_PUBLIC",
+    service="AWS DMS",
+    resource_types=(REPLICATION_INSTANCE,),
+    trigger="periodic",
+    severity="critical",
+    compliant_when="The DMS replication instance has PubliclyAccessible = false.",
+)
 def dms_replication_not_public(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     if get(item, "configuration.PubliclyAccessible"):
         return non_compliant("replication instance is publicly accessible")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from phiwatch.model import ConfigurationItem
+from phiwatch.model import ACCOUNT_TYPE, ConfigurationItem
 from phiwatch.resources.dynamodb import TABLE
 from phiwatch.rules.base import (
     Result,
@@ -32,7 +32,18 @@ SUP = "supplementaryConfiguration."
 AUTOSCALING_APIS = ("DescribeScalableTargets", "DescribeScalingPolicies")
 
 
-@rule("dynamodb-pitr-enabled", reads={SUP + "ContinuousBackupsDescription": "DescribeContinuousBackups"})
+@rule(
+    "dynamodb-pitr-enabled",
+    reads={SUP + "ContinuousBackupsDescription": "DescribeContinuousBackups"},
+    aws_identifier="DYNAMODB_PITR_ENABLED",
+    service="Amazon DynamoDB",
+    resource_types=(TABLE,),
+    trigger="change",
+    severity="medium",
+    compliant_when="Point-in-time recovery is enabled on the DynamoDB table.",
+    remediation="phiwatch-EnableDynamoDbPitr",
+    aws_runbook="AWSConfigRemediation-EnablePITRForDynamoDbTable",
+)
 def dynamodb_pitr_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     backups = get(item, SUP + "ContinuousBackupsDescription") or {}
     status = (backups.get("PointInTimeRecoveryDescription") or {}).get("PointInTimeRecoveryStatus")
@@ -52,7 +63,25 @@ def _number(params: dict, name: str, kind: type) -> Any:
         raise ValueError(name) from exc
 
 
-@rule("dynamodb-autoscaling-enabled", reads={CONF + "TableName": "DescribeTable"})
+@rule(
+    "dynamodb-autoscaling-enabled",
+    reads={CONF + "TableName": "DescribeTable"},
+    aws_identifier="DYNAMODB_AUTOSCALING_ENABLED",
+    service="Amazon DynamoDB",
+    resource_types=(TABLE,),
+    trigger="periodic",
+    severity="low",
+    compliant_when="The DynamoDB table (and its GSIs) uses Auto Scaling or on-demand capacity.",
+    parameters={
+        "minProvisionedReadCapacity": ("str", None),
+        "maxProvisionedReadCapacity": ("str", None),
+        "targetReadUtilization": ("str", None),
+        "minProvisionedWriteCapacity": ("str", None),
+        "maxProvisionedWriteCapacity": ("str", None),
+        "targetWriteUtilization": ("str", None),
+    },
+    aws_runbook="AWS-EnableDynamoDbAutoscaling",
+)
 def dynamodb_autoscaling_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
     billing = (get(item, CONF + "BillingModeSummary") or {}).get("BillingMode") or "PROVISIONED"
     if billing == "PAY_PER_REQUEST":
@@ -110,7 +139,17 @@ def dynamodb_autoscaling_enabled(item: ConfigurationItem, params: dict, ctx: Rul
     return compliant("provisioned capacity with auto scaling on reads and writes")
 
 
-@rule("dynamodb-throughput-limit-check", reads={CONF + "dynamodbLimits": "DescribeLimits"})
+@rule(
+    "dynamodb-throughput-limit-check",
+    reads={CONF + "dynamodbLimits": "DescribeLimits"},
+    aws_identifier="DYNAMODB_THROUGHPUT_LIMIT_CHECK",
+    service="Amazon DynamoDB",
+    resource_types=(ACCOUNT_TYPE,),
+    trigger="periodic",
+    severity="low",
+    compliant_when="Provisioned DynamoDB RCU/WCU in the account stay below 80% (docs default) of the account limits.",
+    parameters={"accountRCUThresholdPercentage": ("int", 80), "accountWCUThresholdPercentage": ("int", 80)},
+)
 def dynamodb_throughput_limit_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     limits = get(item, CONF + "dynamodbLimits") or {}
     totals = {"Read": 0, "Write": 0}

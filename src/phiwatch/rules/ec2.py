@@ -26,7 +26,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from phiwatch.model import ConfigurationItem
+from phiwatch.model import ACCOUNT_TYPE, ConfigurationItem
+from phiwatch.resources.ec2 import INSTANCE, SNAPSHOT, VOLUME
 from phiwatch.rules.base import Result, RuleContext, compliant, csv_list, get, non_compliant, not_applicable, rule
 
 CONF = "configuration."
@@ -36,7 +37,18 @@ _STOP_TIME = re.compile(r"\((\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})\s*(?:GMT|UTC|Z
 
 
 # -- account ------------------------------------------------------------------------------
-@rule("ec2-ebs-encryption-by-default", reads={CONF + "ebsEncryptionByDefault": "GetEbsEncryptionByDefault"})
+@rule(
+    "ec2-ebs-encryption-by-default",
+    reads={CONF + "ebsEncryptionByDefault": "GetEbsEncryptionByDefault"},
+    aws_identifier="EC2_EBS_ENCRYPTION_BY_DEFAULT",
+    service="Amazon EC2 / EBS",
+    resource_types=(ACCOUNT_TYPE,),
+    trigger="periodic",
+    severity="high",
+    compliant_when="EBS encryption by default is enabled for the account in the Region.",
+    remediation="phiwatch-EnableEbsEncryptionByDefault",
+    aws_runbook="AWSConfigRemediation-EnableEbsEncryptionByDefault",
+)
 def ec2_ebs_encryption_by_default(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     if get(item, CONF + "ebsEncryptionByDefault") is True:
         return compliant(f"EBS encryption by default is on in {item.awsRegion}")
@@ -55,7 +67,17 @@ def _key_matches(actual: str, wanted: str) -> bool:
     return not actual.startswith("arn:") and wanted.endswith("key/" + actual)
 
 
-@rule("encrypted-volumes", reads={CONF + "Encrypted": "DescribeVolumes"})
+@rule(
+    "encrypted-volumes",
+    reads={CONF + "Encrypted": "DescribeVolumes"},
+    aws_identifier="ENCRYPTED_VOLUMES",
+    service="Amazon EC2 / EBS",
+    resource_types=(VOLUME,),
+    trigger="change",
+    severity="high",
+    compliant_when="Attached EBS volumes are encrypted (with kmsId if provided; not set by the pack).",
+    parameters={"kmsId": ("str", None)},
+)
 def encrypted_volumes(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     attachments = [a for a in get(item, CONF + "Attachments") or [] if a.get("State") != "detached"]
     if not attachments:
@@ -71,7 +93,18 @@ def encrypted_volumes(item: ConfigurationItem, params: dict, ctx: RuleContext) -
     return compliant("attached volume is encrypted")
 
 
-@rule("ebs-snapshot-public-restorable-check", reads={SUP + "CreateVolumePermissions": "DescribeSnapshotAttribute"})
+@rule(
+    "ebs-snapshot-public-restorable-check",
+    reads={SUP + "CreateVolumePermissions": "DescribeSnapshotAttribute"},
+    aws_identifier="EBS_SNAPSHOT_PUBLIC_RESTORABLE_CHECK",
+    service="Amazon EC2 / EBS",
+    resource_types=(SNAPSHOT,),
+    trigger="periodic",
+    severity="critical",
+    compliant_when="No EBS snapshot is publicly restorable (RestorableByUserIds is not 'all').",
+    remediation="phiwatch-MakeEbsSnapshotPrivate",
+    aws_runbook="AWSSupport-ModifyEBSSnapshotPermission",
+)
 def ebs_snapshot_public_restorable_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     permissions = get(item, SUP + "CreateVolumePermissions") or []
     if any(p.get("Group") == "all" for p in permissions):
@@ -83,7 +116,18 @@ def ebs_snapshot_public_restorable_check(item: ConfigurationItem, params: dict, 
 
 
 # -- instances ----------------------------------------------------------------------------
-@rule("ec2-imdsv2-check", reads={CONF + "MetadataOptions": "DescribeInstances"})
+@rule(
+    "ec2-imdsv2-check",
+    reads={CONF + "MetadataOptions": "DescribeInstances"},
+    aws_identifier="EC2_IMDSV2_CHECK",
+    service="Amazon EC2 / EBS",
+    resource_types=(INSTANCE,),
+    trigger="change",
+    severity="high",
+    compliant_when="The EC2 instance requires IMDSv2 (metadata HttpTokens = required).",
+    remediation="phiwatch-RequireImdsV2",
+    aws_runbook="AWSConfigRemediation-EnforceEC2InstanceIMDSv2",
+)
 def ec2_imdsv2_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     tokens = (get(item, CONF + "MetadataOptions") or {}).get("HttpTokens")
     if tokens == "required":
@@ -91,14 +135,34 @@ def ec2_imdsv2_check(item: ConfigurationItem, params: dict, ctx: RuleContext) ->
     return non_compliant(f"IMDSv1 is allowed (HttpTokens {tokens or 'not set'})")
 
 
-@rule("ec2-instance-no-public-ip", reads={CONF + "PublicIpAddress": "DescribeInstances"})
+@rule(
+    "ec2-instance-no-public-ip",
+    reads={CONF + "PublicIpAddress": "DescribeInstances"},
+    aws_identifier="EC2_INSTANCE_NO_PUBLIC_IP",
+    service="Amazon EC2 / EBS",
+    resource_types=(INSTANCE,),
+    trigger="change",
+    severity="critical",
+    compliant_when="The EC2 instance has no public IPv4 address (publicIp field absent).",
+)
 def ec2_instance_no_public_ip(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     if get(item, CONF + "PublicIpAddress"):
         return non_compliant("instance has a public IPv4 address")
     return compliant("instance has no public IPv4 address")
 
 
-@rule("ec2-instance-profile-attached", reads={CONF + "IamInstanceProfile": "DescribeInstances"})
+@rule(
+    "ec2-instance-profile-attached",
+    reads={CONF + "IamInstanceProfile": "DescribeInstances"},
+    aws_identifier="EC2_INSTANCE_PROFILE_ATTACHED",
+    service="Amazon EC2 / EBS",
+    resource_types=(INSTANCE,),
+    trigger="change",
+    severity="low",
+    compliant_when="An IAM instance profile is attached to the EC2 instance (optionally one of IamInstanceProfileArnList).",
+    parameters={"IamInstanceProfileArnList": ("str", None)},
+    aws_runbook="AWS-AttachIAMToInstance",
+)
 def ec2_instance_profile_attached(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     profile = get(item, CONF + "IamInstanceProfile")
     if not profile:
@@ -110,7 +174,17 @@ def ec2_instance_profile_attached(item: ConfigurationItem, params: dict, ctx: Ru
     return compliant(f"instance profile {arn.split('/')[-1] or profile.get('Id', '')} is attached")
 
 
-@rule("ec2-instances-in-vpc", reads={CONF + "InstanceId": "DescribeInstances"})
+@rule(
+    "ec2-instances-in-vpc",
+    reads={CONF + "InstanceId": "DescribeInstances"},
+    aws_identifier="INSTANCES_IN_VPC",
+    service="Amazon EC2 / EBS",
+    resource_types=(INSTANCE,),
+    trigger="change",
+    severity="low",
+    compliant_when="The EC2 instance belongs to a VPC (vpcId not set by the pack).",
+    parameters={"vpcId": ("str", None)},
+)
 def ec2_instances_in_vpc(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     vpc = get(item, CONF + "VpcId")
     if not vpc:
@@ -132,7 +206,17 @@ def stop_time(reason: str | None) -> dt.datetime | None:
         return None
 
 
-@rule("ec2-stopped-instance", reads={CONF + "State": "DescribeInstances"})
+@rule(
+    "ec2-stopped-instance",
+    reads={CONF + "State": "DescribeInstances"},
+    aws_identifier="EC2_STOPPED_INSTANCE",
+    service="Amazon EC2 / EBS",
+    resource_types=(INSTANCE,),
+    trigger="periodic",
+    severity="low",
+    compliant_when="No EC2 instance has been stopped longer than AllowedDays (docs default 30).",
+    parameters={"AllowedDays": ("int", 30)},
+)
 def ec2_stopped_instance(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     state = (get(item, CONF + "State") or {}).get("Name")
     if state != "stopped":

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from phiwatch.model import ConfigurationItem
+from phiwatch.resources.ecs import TASK_DEFINITION
 from phiwatch.rules.base import Result, RuleContext, compliant, get, non_compliant, not_applicable, rule
 
 CONTAINERS = "configuration.containerDefinitions"
@@ -20,7 +21,16 @@ def _names(containers: list[dict[str, Any]]) -> str:
     return ", ".join(str(c.get("name")) for c in containers)
 
 
-@rule("ecs-containers-readonly-access", reads={CONTAINERS: "DescribeTaskDefinition"})
+@rule(
+    "ecs-containers-readonly-access",
+    reads={CONTAINERS: "DescribeTaskDefinition"},
+    aws_identifier="ECS_CONTAINERS_READONLY_ACCESS",
+    service="Amazon ECS",
+    resource_types=(TASK_DEFINITION,),
+    trigger="change",
+    severity="low",
+    compliant_when="Every container definition in the (latest active) ECS task definition sets readonlyRootFilesystem = true.",
+)
 def ecs_containers_readonly_access(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     writable = [c for c in get(item, CONTAINERS) or [] if c.get("readonlyRootFilesystem") is not True]
     if writable:
@@ -35,7 +45,17 @@ def _runs_as_root(user: Any) -> bool:
     return name in ("root", "0")
 
 
-@rule("ecs-task-definition-user-for-host-mode-check", reads={CONTAINERS: "DescribeTaskDefinition"})
+@rule(
+    "ecs-task-definition-user-for-host-mode-check",
+    reads={CONTAINERS: "DescribeTaskDefinition"},
+    aws_identifier="ECS_TASK_DEFINITION_USER_FOR_HOST_MODE_CHECK",
+    service="Amazon ECS",
+    resource_types=(TASK_DEFINITION,),
+    trigger="change",
+    severity="low",
+    compliant_when="ECS task definitions using host network mode do not run containers as root/unspecified user unless privileged=true.",
+    parameters={"SkipInactiveTaskDefinitions": ("bool", None)},
+)
 def ecs_task_definition_user_for_host_mode_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
     if params.get("SkipInactiveTaskDefinitions") and str(get(item, "configuration.status") or "ACTIVE") == "INACTIVE":
         return None

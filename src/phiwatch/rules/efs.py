@@ -12,12 +12,23 @@ AWS Backup plan covers the file system.
 from __future__ import annotations
 
 from phiwatch.model import ConfigurationItem
+from phiwatch.resources.efs import FILE_SYSTEM
 from phiwatch.rules.base import Result, RuleContext, compliant, get, non_compliant, rule
 
 CONF = "configuration."
 
 
-@rule("efs-encrypted-check", reads={CONF + "Encrypted": "DescribeFileSystems"})
+@rule(
+    "efs-encrypted-check",
+    reads={CONF + "Encrypted": "DescribeFileSystems"},
+    aws_identifier="EFS_ENCRYPTED_CHECK",
+    service="Amazon EFS",
+    resource_types=(FILE_SYSTEM,),
+    trigger="periodic",
+    severity="high",
+    compliant_when="The EFS file system is encrypted with AWS KMS (and with KmsKeyId if that parameter is set).",
+    parameters={"KmsKeyId": ("str", None)},
+)
 def efs_encrypted_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     if get(item, CONF + "Encrypted") is not True:
         return non_compliant("file system is not encrypted")

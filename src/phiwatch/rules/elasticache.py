@@ -9,12 +9,25 @@ member of a replication group is judged on its group, where backups are configur
 from __future__ import annotations
 
 from phiwatch.model import ConfigurationItem
-from phiwatch.resources.elasticache import CLUSTER
+from phiwatch.resources.elasticache import CLUSTER, GROUP
 from phiwatch.rules.base import Result, RuleContext, compliant, get, non_compliant, not_applicable, rule
 
 
 # absent SnapshotRetentionLimit means no automatic backups.
-@rule("elasticache-redis-cluster-automatic-backup-check", reads={})
+@rule(
+    "elasticache-redis-cluster-automatic-backup-check",
+    reads={},
+    aws_identifier="ELASTICACHE_REDIS_CLUSTER_AUTOMATIC_BACKUP_CHECK",
+    service="Amazon ElastiCache",
+    resource_types=(
+        CLUSTER,
+        GROUP,
+    ),
+    trigger="periodic",
+    severity="medium",
+    compliant_when="The ElastiCache Redis cluster has automatic backups with SnapshotRetentionLimit >= snapshotRetentionPeriod (docs default 15 days).",
+    parameters={"snapshotRetentionPeriod": ("int", 15)},
+)
 def elasticache_redis_cluster_automatic_backup_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     engine = str(get(item, "configuration.Engine") or "redis").lower()
     if engine != "redis":

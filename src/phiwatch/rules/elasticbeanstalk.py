@@ -8,12 +8,23 @@ failed.
 from __future__ import annotations
 
 from phiwatch.model import ConfigurationItem
+from phiwatch.resources.elasticbeanstalk import ENVIRONMENT
 from phiwatch.rules.base import Result, RuleContext, compliant, get, non_compliant, rule
 
 MANAGED = "supplementaryConfiguration.ManagedActions"
 
 
-@rule("elastic-beanstalk-managed-updates-enabled", reads={MANAGED: "DescribeConfigurationSettings"})
+@rule(
+    "elastic-beanstalk-managed-updates-enabled",
+    reads={MANAGED: "DescribeConfigurationSettings"},
+    aws_identifier="ELASTIC_BEANSTALK_MANAGED_UPDATES_ENABLED",
+    service="AWS Elastic Beanstalk",
+    resource_types=(ENVIRONMENT,),
+    trigger="change",
+    severity="low",
+    compliant_when="Managed platform updates are enabled (ManagedActionsEnabled = true) on the Elastic Beanstalk environment.",
+    parameters={"UpdateLevel": ("str", None)},
+)
 def elastic_beanstalk_managed_updates_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     managed = get(item, MANAGED) or {}
     if not managed.get("ManagedActionsEnabled"):

@@ -25,6 +25,7 @@ from __future__ import annotations
 from typing import Any
 
 from phiwatch.model import ConfigurationItem
+from phiwatch.resources.elb import LOAD_BALANCER
 from phiwatch.resources.elbv2 import LOAD_BALANCER_V2 as V2
 from phiwatch.rules.base import (
     Result,
@@ -82,7 +83,16 @@ def _redirects_to_https(listener: dict[str, Any]) -> bool:
     return any(a.get("Type") == "redirect" and str((a.get("RedirectConfig") or {}).get("Protocol", "")).upper() == "HTTPS" for a in actions)
 
 
-@rule("alb-http-to-https-redirection-check", reads={SUP + "Listeners": "DescribeListeners"})
+@rule(
+    "alb-http-to-https-redirection-check",
+    reads={SUP + "Listeners": "DescribeListeners"},
+    aws_identifier="ALB_HTTP_TO_HTTPS_REDIRECTION_CHECK",
+    service="Elastic Load Balancing",
+    resource_types=(V2,),
+    trigger="periodic",
+    severity="high",
+    compliant_when="Every HTTP listener on the ALB redirects HTTP to HTTPS (none forwards plain HTTP).",
+)
 def alb_http_to_https_redirection_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     if _lb_type(item) != "application":
         return not_applicable(f"{_lb_type(item)} load balancer: the rule checks Application Load Balancers")
@@ -95,7 +105,17 @@ def alb_http_to_https_redirection_check(item: ConfigurationItem, params: dict, c
     return compliant("no HTTP listener")
 
 
-@rule("elb-deletion-protection-enabled", reads={SUP + "Attributes": "DescribeLoadBalancerAttributes"})
+@rule(
+    "elb-deletion-protection-enabled",
+    reads={SUP + "Attributes": "DescribeLoadBalancerAttributes"},
+    aws_identifier="ELB_DELETION_PROTECTION_ENABLED",
+    service="Elastic Load Balancing",
+    resource_types=(V2,),
+    trigger="change",
+    severity="medium",
+    compliant_when="Deletion protection (deletion_protection.enabled) is true on the ELBv2 load balancer.",
+    aws_runbook="AWSConfigRemediation-EnableELBDeletionProtection",
+)
 def elb_deletion_protection_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     attributes = get(item, SUP + "Attributes") or {}
     if str(attributes.get("deletion_protection.enabled", "false")).lower() == "true":
@@ -103,7 +123,17 @@ def elb_deletion_protection_enabled(item: ConfigurationItem, params: dict, ctx: 
     return non_compliant("deletion protection is off")
 
 
-@rule("elbv2-acm-certificate-required", reads={SUP + "Listeners": "DescribeListeners"})
+@rule(
+    "elbv2-acm-certificate-required",
+    reads={SUP + "Listeners": "DescribeListeners"},
+    aws_identifier="ELBV2_ACM_CERTIFICATE_REQUIRED",
+    service="Elastic Load Balancing",
+    resource_types=(V2,),
+    trigger="periodic",
+    severity="low",
+    compliant_when="All ALB/NLB listeners use certificates from ACM (optionally one of AcmCertificatesAllowed).",
+    parameters={"AcmCertificatesAllowed": ("str", None)},
+)
 def elbv2_acm_certificate_required(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     if _lb_type(item) == "gateway":
         return not_applicable("gateway load balancer: the rule checks Application and Network Load Balancers")
@@ -128,7 +158,20 @@ def elbv2_acm_certificate_required(item: ConfigurationItem, params: dict, ctx: R
 # -- both types -----------------------------------------------------------------------------------
 
 
-@rule("elb-logging-enabled")
+@rule(
+    "elb-logging-enabled",
+    aws_identifier="ELB_LOGGING_ENABLED",
+    service="Elastic Load Balancing",
+    resource_types=(
+        LOAD_BALANCER,
+        V2,
+    ),
+    trigger="change",
+    severity="medium",
+    compliant_when="Access logging is enabled on the ALB/CLB (access_logs.s3.enabled = true; bucket in s3BucketNames if set).",
+    parameters={"s3BucketNames": ("str", None)},
+    aws_runbook="AWSConfigRemediation-EnableLoggingForALBAndCLB",
+)
 def elb_logging_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
     buckets = csv_list(params.get("s3BucketNames"))
     if item.resourceType == V2:
@@ -155,7 +198,15 @@ def elb_logging_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext)
 # -- Classic Load Balancers -----------------------------------------------------------------------
 
 
-@rule("elb-acm-certificate-required")
+@rule(
+    "elb-acm-certificate-required",
+    aws_identifier="ELB_ACM_CERTIFICATE_REQUIRED",
+    service="Elastic Load Balancing",
+    resource_types=(LOAD_BALANCER,),
+    trigger="change",
+    severity="low",
+    compliant_when="The Classic Load Balancer's SSL/HTTPS listeners use ACM-provided certificates.",
+)
 def elb_acm_certificate_required(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     secure = [listener for listener in _classic_listeners(item) if listener.get("Protocol") in CLASSIC_SECURE]
     if not secure:
@@ -166,7 +217,17 @@ def elb_acm_certificate_required(item: ConfigurationItem, params: dict, ctx: Rul
     return compliant(f"HTTPS/SSL listeners use ACM certificates ({len(secure)})")
 
 
-@rule("elb-cross-zone-load-balancing-enabled", reads={SUP + "LoadBalancerAttributes": "DescribeLoadBalancerAttributes"})
+@rule(
+    "elb-cross-zone-load-balancing-enabled",
+    reads={SUP + "LoadBalancerAttributes": "DescribeLoadBalancerAttributes"},
+    aws_identifier="ELB_CROSS_ZONE_LOAD_BALANCING_ENABLED",
+    service="Elastic Load Balancing",
+    resource_types=(LOAD_BALANCER,),
+    trigger="change",
+    severity="low",
+    compliant_when="Cross-zone load balancing is enabled on the Classic Load Balancer.",
+    aws_runbook="AWSConfigRemediation-EnableCLBCrossZoneLoadBalancing",
+)
 def elb_cross_zone_load_balancing_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     attributes = get(item, SUP + "LoadBalancerAttributes") or {}
     if (attributes.get("CrossZoneLoadBalancing") or {}).get("Enabled") is True:
@@ -194,7 +255,17 @@ def _ssl_policy_names(listener: dict[str, Any], descriptions: list[dict[str, Any
     return names
 
 
-@rule("elb-predefined-security-policy-ssl-check", reads={SUP + "PolicyDescriptions": "DescribeLoadBalancerPolicies"})
+@rule(
+    "elb-predefined-security-policy-ssl-check",
+    reads={SUP + "PolicyDescriptions": "DescribeLoadBalancerPolicies"},
+    aws_identifier="ELB_PREDEFINED_SECURITY_POLICY_SSL_CHECK",
+    service="Elastic Load Balancing",
+    resource_types=(LOAD_BALANCER,),
+    trigger="change",
+    severity="high",
+    compliant_when="Every CLB HTTPS/SSL listener uses the predefined policy ELBSecurityPolicy-TLS-1-2-2017-01 (pack value).",
+    parameters={"predefinedPolicyName": ("str", "ELBSecurityPolicy-TLS-1-2-2017-01")},
+)
 def elb_predefined_security_policy_ssl_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     wanted = params.get("predefinedPolicyName") or "ELBSecurityPolicy-TLS-1-2-2017-01"
     secure = [listener for listener in _classic_listeners(item) if listener.get("Protocol") in CLASSIC_SECURE]
@@ -207,7 +278,15 @@ def elb_predefined_security_policy_ssl_check(item: ConfigurationItem, params: di
     return compliant(f"HTTPS/SSL listeners use {wanted}")
 
 
-@rule("elb-tls-https-listeners-only")
+@rule(
+    "elb-tls-https-listeners-only",
+    aws_identifier="ELB_TLS_HTTPS_LISTENERS_ONLY",
+    service="Elastic Load Balancing",
+    resource_types=(LOAD_BALANCER,),
+    trigger="change",
+    severity="high",
+    compliant_when="All Classic Load Balancer listeners use SSL or HTTPS.",
+)
 def elb_tls_https_listeners_only(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     listeners = _classic_listeners(item)
     if not listeners:

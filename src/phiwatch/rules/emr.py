@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from phiwatch.model import ConfigurationItem
+from phiwatch.resources.emr import CLUSTER
 from phiwatch.rules.base import (
     Result,
     RuleContext,
@@ -38,7 +39,23 @@ def _kerberos(security_configuration: Any) -> dict[str, Any] | None:
 
 # reads is empty on purpose: SecurityConfiguration is missing when DescribeCluster or
 # DescribeSecurityConfiguration failed; both are checked here.
-@rule("emr-kerberos-enabled", reads={})
+@rule(
+    "emr-kerberos-enabled",
+    reads={},
+    aws_identifier="EMR_KERBEROS_ENABLED",
+    service="Amazon EMR",
+    resource_types=(CLUSTER,),
+    trigger="periodic",
+    severity="low",
+    compliant_when="The EMR cluster has a security configuration with Kerberos enabled (matching any provided parameters).",
+    parameters={
+        "TicketLifetimeInHours": ("int", None),
+        "Realm": ("str", None),
+        "Domain": ("str", None),
+        "AdminServer": ("str", None),
+        "KdcServer": ("str", None),
+    },
+)
 def emr_kerberos_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
     if not has(item, SUP + "SecurityConfiguration"):
         failed = [api for api in ("DescribeCluster", "DescribeSecurityConfiguration") if api in item.failed_apis()]
@@ -62,7 +79,16 @@ def emr_kerberos_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext
     return compliant(f"Kerberos is enabled ({kerberos.get('Provider', 'provider unknown')})")
 
 
-@rule("emr-master-no-public-ip", reads={SUP + "MasterInstances": "ListInstances"})
+@rule(
+    "emr-master-no-public-ip",
+    reads={SUP + "MasterInstances": "ListInstances"},
+    aws_identifier="EMR_MASTER_NO_PUBLIC_IP",
+    service="Amazon EMR",
+    resource_types=(CLUSTER,),
+    trigger="periodic",
+    severity="critical",
+    compliant_when="The EMR cluster master node has no public IP address.",
+)
 def emr_master_no_public_ip(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     masters = get(item, SUP + "MasterInstances") or []
     if not masters:

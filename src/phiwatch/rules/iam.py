@@ -43,8 +43,8 @@ from collections.abc import Iterable
 from functools import cache, lru_cache
 from typing import Any
 
-from phiwatch.model import ConfigurationItem
-from phiwatch.resources.iam import GROUP, ROLE, USER
+from phiwatch.model import ACCOUNT_TYPE, ConfigurationItem
+from phiwatch.resources.iam import GROUP, POLICY, ROLE, USER
 from phiwatch.rules.base import (
     Result,
     RuleContext,
@@ -228,7 +228,16 @@ def _policy_document(item: ConfigurationItem, params: dict[str, Any]) -> tuple[A
     return document, None
 
 
-@rule("iam-customer-policy-blocked-kms-actions")
+@rule(
+    "iam-customer-policy-blocked-kms-actions",
+    aws_identifier="IAM_CUSTOMER_POLICY_BLOCKED_KMS_ACTIONS",
+    service="AWS IAM",
+    resource_types=(POLICY,),
+    trigger="change",
+    severity="high",
+    compliant_when="Customer-managed IAM policies do not allow the blocked KMS actions (pack: kms:*, kms:Decrypt, kms:ReEncrypt*) on all KMS keys.",
+    parameters={"blockedActionsPatterns": ("str", "kms:*, kms:Decrypt, kms:ReEncrypt*"), "excludePermissionBoundaryPolicy": ("bool", None)},
+)
 def iam_customer_policy_blocked_kms_actions(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     document, verdict = _policy_document(item, params)
     if verdict is not None:
@@ -239,7 +248,16 @@ def iam_customer_policy_blocked_kms_actions(item: ConfigurationItem, params: dic
     return compliant("no blocked KMS action is allowed on all KMS keys")
 
 
-@rule("iam-policy-no-statements-with-admin-access")
+@rule(
+    "iam-policy-no-statements-with-admin-access",
+    aws_identifier="IAM_POLICY_NO_STATEMENTS_WITH_ADMIN_ACCESS",
+    service="AWS IAM",
+    resource_types=(POLICY,),
+    trigger="change",
+    severity="high",
+    compliant_when="No customer-managed IAM policy has a statement with Effect Allow, Action '*' on Resource '*'.",
+    parameters={"excludePermissionBoundaryPolicy": ("bool", None)},
+)
 def iam_policy_no_statements_with_admin_access(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     document, verdict = _policy_document(item, params)
     if verdict is not None:
@@ -252,7 +270,16 @@ def iam_policy_no_statements_with_admin_access(item: ConfigurationItem, params: 
     return compliant("no statement allows all actions on all resources")
 
 
-@rule("iam-policy-no-statements-with-full-access")
+@rule(
+    "iam-policy-no-statements-with-full-access",
+    aws_identifier="IAM_POLICY_NO_STATEMENTS_WITH_FULL_ACCESS",
+    service="AWS IAM",
+    resource_types=(POLICY,),
+    trigger="change",
+    severity="high",
+    compliant_when="No customer-managed IAM policy allows full access ('service:*') to any AWS service.",
+    parameters={"excludePermissionBoundaryPolicy": ("bool", None)},
+)
 def iam_policy_no_statements_with_full_access(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     document, verdict = _policy_document(item, params)
     if verdict is not None:
@@ -293,7 +320,20 @@ def _only_other_account(item: ConfigurationItem) -> str | None:
     return None
 
 
-@rule("iam-inline-policy-blocked-kms-actions")
+@rule(
+    "iam-inline-policy-blocked-kms-actions",
+    aws_identifier="IAM_INLINE_POLICY_BLOCKED_KMS_ACTIONS",
+    service="AWS IAM",
+    resource_types=(
+        GROUP,
+        ROLE,
+        USER,
+    ),
+    trigger="change",
+    severity="high",
+    compliant_when="Inline policies of IAM users/roles/groups do not allow the blocked KMS actions (pack: kms:*, kms:Decrypt, kms:ReEncrypt*) on all KMS keys.",
+    parameters={"blockedActionsPatterns": ("str", "kms:*, kms:Decrypt, kms:ReEncrypt*"), "excludeRoleByManagementAccount": ("bool", None)},
+)
 def iam_inline_policy_blocked_kms_actions(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
     if item.resourceType not in INLINE_KEYS:
         return None
@@ -311,7 +351,20 @@ def iam_inline_policy_blocked_kms_actions(item: ConfigurationItem, params: dict,
     return non_compliant(f"an inline policy allows blocked KMS actions ({', '.join(hits)}) on all KMS keys")
 
 
-@rule("iam-no-inline-policy-check")
+@rule(
+    "iam-no-inline-policy-check",
+    aws_identifier="IAM_NO_INLINE_POLICY_CHECK",
+    service="AWS IAM",
+    resource_types=(
+        USER,
+        ROLE,
+        GROUP,
+    ),
+    trigger="change",
+    severity="low",
+    compliant_when="The IAM user, role or group has no inline policy.",
+    aws_runbook="AWSConfigRemediation-ReplaceIAMInlinePolicy",
+)
 def iam_no_inline_policy_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
     key = INLINE_KEYS.get(item.resourceType)
     if key is None:
@@ -323,7 +376,16 @@ def iam_no_inline_policy_check(item: ConfigurationItem, params: dict, ctx: RuleC
 
 
 # -- users ------------------------------------------------------------------------------------------
-@rule("iam-user-no-policies-check")
+@rule(
+    "iam-user-no-policies-check",
+    aws_identifier="IAM_USER_NO_POLICIES_CHECK",
+    service="AWS IAM",
+    resource_types=(USER,),
+    trigger="change",
+    severity="low",
+    compliant_when="No IAM policy is attached directly to the IAM user (permissions come from groups/roles).",
+    aws_runbook="AWSConfigRemediation-RemoveUserPolicies",
+)
 def iam_user_no_policies_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     attached = len(get(item, CONF + "attachedManagedPolicies") or [])
     inline = len(get(item, CONF + "userPolicyList") or [])
@@ -332,7 +394,16 @@ def iam_user_no_policies_check(item: ConfigurationItem, params: dict, ctx: RuleC
     return compliant("no policy attached directly to the user")
 
 
-@rule("iam-user-mfa-enabled", reads={CONF + "mfaDevices": "ListMFADevices"})
+@rule(
+    "iam-user-mfa-enabled",
+    reads={CONF + "mfaDevices": "ListMFADevices"},
+    aws_identifier="IAM_USER_MFA_ENABLED",
+    service="AWS IAM",
+    resource_types=(USER,),
+    trigger="periodic",
+    severity="high",
+    compliant_when="MFA is enabled for every IAM user.",
+)
 def iam_user_mfa_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     devices = get(item, CONF + "mfaDevices") or []
     if devices:
@@ -340,7 +411,16 @@ def iam_user_mfa_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext
     return non_compliant("no MFA device enabled")
 
 
-@rule("mfa-enabled-for-iam-console-access", reads={CONF + "loginProfile": "GetLoginProfile"})
+@rule(
+    "mfa-enabled-for-iam-console-access",
+    reads={CONF + "loginProfile": "GetLoginProfile"},
+    aws_identifier="MFA_ENABLED_FOR_IAM_CONSOLE_ACCESS",
+    service="AWS IAM",
+    resource_types=(USER,),
+    trigger="periodic",
+    severity="high",
+    compliant_when="MFA is enabled for every IAM user that has a console password.",
+)
 def mfa_enabled_for_iam_console_access(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
     if get(item, CONF + "loginProfile") is None:
         return not_applicable("no console password")
@@ -352,7 +432,18 @@ def mfa_enabled_for_iam_console_access(item: ConfigurationItem, params: dict, ct
     return non_compliant("console password without MFA")
 
 
-@rule("access-keys-rotated", reads={CONF + "accessKeys": "ListAccessKeys"})
+@rule(
+    "access-keys-rotated",
+    reads={CONF + "accessKeys": "ListAccessKeys"},
+    aws_identifier="ACCESS_KEYS_ROTATED",
+    service="AWS IAM",
+    resource_types=(USER,),
+    trigger="periodic",
+    severity="high",
+    compliant_when="Every active IAM access key has been rotated within maxAccessKeyAge days (pack: 90).",
+    parameters={"maxAccessKeyAge": ("int", 90)},
+    remediation="phiwatch-DeactivateOldAccessKeys",
+)
 def access_keys_rotated(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     max_age = params.get("maxAccessKeyAge")
     max_age = 90 if max_age is None else max_age
@@ -376,6 +467,15 @@ def access_keys_rotated(item: ConfigurationItem, params: dict, ctx: RuleContext)
 @rule(
     "iam-user-unused-credentials-check",
     reads={CONF + "loginProfile": "GetLoginProfile", CONF + "accessKeys": "ListAccessKeys"},
+    aws_identifier="IAM_USER_UNUSED_CREDENTIALS_CHECK",
+    service="AWS IAM",
+    resource_types=(USER,),
+    trigger="periodic",
+    severity="high",
+    compliant_when="IAM user passwords and active access keys have been used within maxCredentialUsageAge days (pack: 90).",
+    parameters={"maxCredentialUsageAge": ("int", 90)},
+    remediation="phiwatch-DeactivateOldAccessKeys",
+    aws_runbook="AWSConfigRemediation-RevokeUnusedIAMUserCredentials",
 )
 def iam_user_unused_credentials_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     max_age = params.get("maxCredentialUsageAge")
@@ -460,7 +560,15 @@ def _root_keys(item: ConfigurationItem) -> bool | None:
     )
 
 
-@rule("iam-root-access-key-check")
+@rule(
+    "iam-root-access-key-check",
+    aws_identifier="IAM_ROOT_ACCESS_KEY_CHECK",
+    service="AWS IAM",
+    resource_types=(ACCOUNT_TYPE,),
+    trigger="periodic",
+    severity="critical",
+    compliant_when="The root user has no access key.",
+)
 def iam_root_access_key_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
     if item.awsRegion != GLOBAL:
         return None
@@ -472,7 +580,15 @@ def iam_root_access_key_check(item: ConfigurationItem, params: dict, ctx: RuleCo
     return compliant("the root user has no access key")
 
 
-@rule("root-account-mfa-enabled")
+@rule(
+    "root-account-mfa-enabled",
+    aws_identifier="ROOT_ACCOUNT_MFA_ENABLED",
+    service="AWS IAM",
+    resource_types=(ACCOUNT_TYPE,),
+    trigger="periodic",
+    severity="critical",
+    compliant_when="MFA is enabled for the root user.",
+)
 def root_account_mfa_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
     if item.awsRegion != GLOBAL:
         return None
@@ -486,7 +602,15 @@ def _is_root_device(device: dict[str, Any]) -> bool:
     return str(device.get("UserArn") or "").endswith(":root") or str(device.get("SerialNumber") or "").endswith("/root-account-mfa-device")
 
 
-@rule("root-account-hardware-mfa-enabled")
+@rule(
+    "root-account-hardware-mfa-enabled",
+    aws_identifier="ROOT_ACCOUNT_HARDWARE_MFA_ENABLED",
+    service="AWS IAM",
+    resource_types=(ACCOUNT_TYPE,),
+    trigger="periodic",
+    severity="critical",
+    compliant_when="The root user signs in with a hardware MFA device (no virtual MFA device permitted).",
+)
 def root_account_hardware_mfa_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
     if item.awsRegion != GLOBAL:
         return None
@@ -503,7 +627,27 @@ def root_account_hardware_mfa_enabled(item: ConfigurationItem, params: dict, ctx
     return compliant("the root user's MFA is a hardware device (no virtual MFA device assigned)")
 
 
-@rule("iam-password-policy", reads={CONF + "iamPasswordPolicy": "GetAccountPasswordPolicy"})
+@rule(
+    "iam-password-policy",
+    reads={CONF + "iamPasswordPolicy": "GetAccountPasswordPolicy"},
+    aws_identifier="IAM_PASSWORD_POLICY",
+    service="AWS IAM",
+    resource_types=(ACCOUNT_TYPE,),
+    trigger="periodic",
+    severity="high",
+    compliant_when="The account password policy meets the pack values: min length 14, upper/lower/number/symbol required, reuse prevention 24, max age 90 days.",
+    parameters={
+        "RequireUppercaseCharacters": ("bool", True),
+        "RequireLowercaseCharacters": ("bool", True),
+        "RequireSymbols": ("bool", True),
+        "RequireNumbers": ("bool", True),
+        "MinimumPasswordLength": ("int", 14),
+        "PasswordReusePrevention": ("int", 24),
+        "MaxPasswordAge": ("int", 90),
+    },
+    remediation="phiwatch-SetIamPasswordPolicy",
+    aws_runbook="AWSConfigRemediation-SetIAMPasswordPolicy",
+)
 def iam_password_policy(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     policy = get(item, CONF + "iamPasswordPolicy")
     if not policy:

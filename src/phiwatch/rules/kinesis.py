@@ -7,10 +7,21 @@ Items are described in :mod:`phiwatch.resources.kinesis`: ``configuration`` is D
 from __future__ import annotations
 
 from phiwatch.model import ConfigurationItem
+from phiwatch.resources.kinesis import STREAM
 from phiwatch.rules.base import Result, RuleContext, compliant, get, non_compliant, rule
 
 
-@rule("kinesis-stream-encrypted", reads={"configuration.EncryptionType": "DescribeStreamSummary"})
+@rule(
+    "kinesis-stream-encrypted",
+    reads={"configuration.EncryptionType": "DescribeStreamSummary"},
+    aws_identifier="KINESIS_STREAM_ENCRYPTED",
+    service="Amazon Kinesis Data Streams",
+    resource_types=(STREAM,),
+    trigger="change",
+    severity="high",
+    compliant_when="The Kinesis data stream has server-side encryption (StreamEncryption present).",
+    aws_runbook="AWS-EnableKinesisStreamEncryption",
+)
 def kinesis_stream_encrypted(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     encryption = get(item, "configuration.EncryptionType")
     if str(encryption or "NONE").upper() == "NONE":

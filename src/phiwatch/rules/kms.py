@@ -75,7 +75,18 @@ def _names(item: ConfigurationItem) -> set[str]:
     return {n for n in names if n}
 
 
-@rule("kms-cmk-not-scheduled-for-deletion", reads={"configuration.KeyState": "DescribeKey"})
+@rule(
+    "kms-cmk-not-scheduled-for-deletion",
+    reads={"configuration.KeyState": "DescribeKey"},
+    aws_identifier="KMS_CMK_NOT_SCHEDULED_FOR_DELETION",
+    service="AWS KMS",
+    resource_types=(KEY,),
+    trigger="periodic",
+    severity="high",
+    compliant_when="No KMS key is scheduled for deletion.",
+    parameters={"kmsKeyIds": ("str", None)},
+    aws_runbook="AWSConfigRemediation-CancelKeyDeletion",
+)
 def kms_cmk_not_scheduled_for_deletion(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
     wanted = csv_list(params.get("kmsKeyIds"))
     if wanted and not (_names(item) & set(wanted)):
@@ -90,6 +101,13 @@ def kms_cmk_not_scheduled_for_deletion(item: ConfigurationItem, params: dict, ct
 @rule(
     "cmk-backing-key-rotation-enabled",
     reads={"configuration.KeyState": "DescribeKey", SUP + "KeyRotationStatus": "GetKeyRotationStatus"},
+    aws_identifier="CMK_BACKING_KEY_ROTATION_ENABLED",
+    service="AWS KMS",
+    resource_types=(KEY,),
+    trigger="periodic",
+    severity="medium",
+    compliant_when="Automatic key rotation is enabled for every customer managed symmetric KMS key (AWS managed rule cmk-backing-key-rotation-enabled). Asymmetric, HMAC, imported and pending-deletion keys are not applicable.",
+    remediation="phiwatch-EnableKmsKeyRotation",
 )
 def cmk_backing_key_rotation_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     state = get(item, "configuration.KeyState")

@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from phiwatch.model import ConfigurationItem
+from phiwatch.resources.lambda_ import FUNCTION
 from phiwatch.rules.base import Result, RuleContext, as_list, compliant, get, insufficient, non_compliant, principal_is_everyone, rule
 
 SUP = "supplementaryConfiguration."
@@ -60,7 +61,16 @@ def _restricted(condition: Any) -> bool:
     return False
 
 
-@rule("lambda-function-public-access-prohibited", reads={SUP + "Policy": "GetPolicy"})
+@rule(
+    "lambda-function-public-access-prohibited",
+    reads={SUP + "Policy": "GetPolicy"},
+    aws_identifier="LAMBDA_FUNCTION_PUBLIC_ACCESS_PROHIBITED",
+    service="AWS Lambda",
+    resource_types=(FUNCTION,),
+    trigger="change",
+    severity="critical",
+    compliant_when="The Lambda function resource policy does not allow public access.",
+)
 def lambda_function_public_access_prohibited(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     policy = get(item, SUP + "Policy")
     if policy is None:

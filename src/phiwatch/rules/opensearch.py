@@ -9,6 +9,7 @@ exists only when its describe call succeeded, so ``DomainName`` is always there.
 from __future__ import annotations
 
 from phiwatch.model import ConfigurationItem
+from phiwatch.resources.opensearch import ELASTICSEARCH_DOMAIN, OPENSEARCH_DOMAIN
 from phiwatch.rules.base import Result, RuleContext, compliant, csv_list, get, non_compliant, rule
 
 CONF = "configuration."
@@ -63,27 +64,75 @@ def _logs_to_cloudwatch(item: ConfigurationItem, params: dict) -> Result:
     return compliant(f"sends {', '.join(enabled)} to CloudWatch Logs")
 
 
-@rule("opensearch-encrypted-at-rest", reads=OS_READS)
+@rule(
+    "opensearch-encrypted-at-rest",
+    reads=OS_READS,
+    aws_identifier="OPENSEARCH_ENCRYPTED_AT_REST",
+    service="Amazon OpenSearch Service (incl. legacy Elasticsearch)",
+    resource_types=(OPENSEARCH_DOMAIN,),
+    trigger="change",
+    severity="high",
+    compliant_when="Encryption at rest (EncryptionAtRestOptions) is enabled on the OpenSearch Service domain.",
+)
 def opensearch_encrypted_at_rest(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     return _encrypted_at_rest(item)
 
 
-@rule("opensearch-node-to-node-encryption-check", reads=OS_READS)
+@rule(
+    "opensearch-node-to-node-encryption-check",
+    reads=OS_READS,
+    aws_identifier="OPENSEARCH_NODE_TO_NODE_ENCRYPTION_CHECK",
+    service="Amazon OpenSearch Service (incl. legacy Elasticsearch)",
+    resource_types=(OPENSEARCH_DOMAIN,),
+    trigger="change",
+    severity="high",
+    compliant_when="Node-to-node encryption is enabled on the OpenSearch Service domain.",
+)
 def opensearch_node_to_node_encryption_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     return _node_to_node(item)
 
 
-@rule("opensearch-in-vpc-only", reads=OS_READS)
+@rule(
+    "opensearch-in-vpc-only",
+    reads=OS_READS,
+    aws_identifier="OPENSEARCH_IN_VPC_ONLY",
+    service="Amazon OpenSearch Service (incl. legacy Elasticsearch)",
+    resource_types=(OPENSEARCH_DOMAIN,),
+    trigger="change",
+    severity="high",
+    compliant_when="The OpenSearch Service domain endpoint is in a VPC (not public).",
+)
 def opensearch_in_vpc_only(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     return _in_vpc(item)
 
 
-@rule("opensearch-logs-to-cloudwatch", reads=OS_READS)
+@rule(
+    "opensearch-logs-to-cloudwatch",
+    reads=OS_READS,
+    aws_identifier="OPENSEARCH_LOGS_TO_CLOUDWATCH",
+    service="Amazon OpenSearch Service (incl. legacy Elasticsearch)",
+    resource_types=(OPENSEARCH_DOMAIN,),
+    trigger="change",
+    severity="medium",
+    compliant_when="The OpenSearch Service domain sends logs to CloudWatch Logs (logTypes if set).",
+    parameters={"logTypes": ("str", None)},
+)
 def opensearch_logs_to_cloudwatch(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     return _logs_to_cloudwatch(item, params)
 
 
-@rule("opensearch-https-required", reads=OS_READS)
+@rule(
+    "opensearch-https-required",
+    reads=OS_READS,
+    aws_identifier="OPENSEARCH_HTTPS_REQUIRED",
+    service="Amazon OpenSearch Service (incl. legacy Elasticsearch)",
+    resource_types=(OPENSEARCH_DOMAIN,),
+    trigger="change",
+    severity="high",
+    compliant_when="The OpenSearch domain has EnforceHTTPS = true (and TLSSecurityPolicy in tlsPolicies if that parameter is set).",
+    parameters={"tlsPolicies": ("str", None)},
+    aws_runbook="AWSConfigRemediation-EnforceHTTPSOnOpenSearchDomain",
+)
 def opensearch_https_required(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     options = get(item, CONF + "DomainEndpointOptions") or {}
     if not options.get("EnforceHTTPS"):
@@ -95,21 +144,58 @@ def opensearch_https_required(item: ConfigurationItem, params: dict, ctx: RuleCo
     return compliant(f"HTTPS is enforced (TLS policy {policy or 'default'})")
 
 
-@rule("elasticsearch-encrypted-at-rest", reads=ES_READS)
+@rule(
+    "elasticsearch-encrypted-at-rest",
+    reads=ES_READS,
+    aws_identifier="ELASTICSEARCH_ENCRYPTED_AT_REST",
+    service="Amazon OpenSearch Service (incl. legacy Elasticsearch)",
+    resource_types=(ELASTICSEARCH_DOMAIN,),
+    trigger="periodic",
+    severity="high",
+    compliant_when="Encryption at rest (EncryptionAtRestOptions) is enabled on the Elasticsearch/OpenSearch domain.",
+)
 def elasticsearch_encrypted_at_rest(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     return _encrypted_at_rest(item)
 
 
-@rule("elasticsearch-node-to-node-encryption-check", reads=ES_READS)
+@rule(
+    "elasticsearch-node-to-node-encryption-check",
+    reads=ES_READS,
+    aws_identifier="ELASTICSEARCH_NODE_TO_NODE_ENCRYPTION_CHECK",
+    service="Amazon OpenSearch Service (incl. legacy Elasticsearch)",
+    resource_types=(ELASTICSEARCH_DOMAIN,),
+    trigger="change",
+    severity="high",
+    compliant_when="Node-to-node encryption is enabled on the Elasticsearch domain.",
+)
 def elasticsearch_node_to_node_encryption_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     return _node_to_node(item)
 
 
-@rule("elasticsearch-in-vpc-only", reads=ES_READS)
+@rule(
+    "elasticsearch-in-vpc-only",
+    reads=ES_READS,
+    aws_identifier="ELASTICSEARCH_IN_VPC_ONLY",
+    service="Amazon OpenSearch Service (incl. legacy Elasticsearch)",
+    resource_types=(ELASTICSEARCH_DOMAIN,),
+    trigger="periodic",
+    severity="high",
+    compliant_when="The Elasticsearch/OpenSearch domain endpoint is in a VPC (not public).",
+)
 def elasticsearch_in_vpc_only(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     return _in_vpc(item)
 
 
-@rule("elasticsearch-logs-to-cloudwatch", reads=ES_READS)
+@rule(
+    "elasticsearch-logs-to-cloudwatch",
+    reads=ES_READS,
+    aws_identifier="ELASTICSEARCH_LOGS_TO_CLOUDWATCH",
+    service="Amazon OpenSearch Service (incl. legacy Elasticsearch)",
+    resource_types=(ELASTICSEARCH_DOMAIN,),
+    trigger="change",
+    severity="medium",
+    compliant_when="The Elasticsearch domain is configured to send logs to CloudWatch Logs.",
+    parameters={"logTypes": ("str", None)},
+)
 def elasticsearch_logs_to_cloudwatch(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     return _logs_to_cloudwatch(item, params)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from phiwatch.model import ConfigurationItem
-from phiwatch.resources.rds import CLUSTER, SNAPSHOT
+from phiwatch.resources.rds import CLUSTER, CLUSTER_SNAPSHOT, INSTANCE, SNAPSHOT
 from phiwatch.rules.base import (
     Result,
     RuleContext,
@@ -79,7 +79,23 @@ def _absent(item: ConfigurationItem, api: str) -> Result | None:
 # -- DB instances --------------------------------------------------------------------------------
 
 
-@rule("db-instance-backup-enabled", reads={CONF + "BackupRetentionPeriod": "DescribeDBInstances"})
+@rule(
+    "db-instance-backup-enabled",
+    reads={CONF + "BackupRetentionPeriod": "DescribeDBInstances"},
+    aws_identifier="DB_INSTANCE_BACKUP_ENABLED",
+    service="Amazon RDS / Aurora",
+    resource_types=(INSTANCE,),
+    trigger="change",
+    severity="medium",
+    compliant_when="Automated backups are enabled on the RDS DB instance (optional retention/window parameters not set by the pack).",
+    parameters={
+        "backupRetentionMinimum": ("int", None),
+        "backupRetentionPeriod": ("int", None),
+        "checkReadReplicas": ("bool", None),
+        "preferredBackupWindow": ("str", None),
+    },
+    aws_runbook="AWSConfigRemediation-EnableRDSInstanceBackup",
+)
 def db_instance_backup_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     replica = get(item, CONF + "ReadReplicaSourceDBInstanceIdentifier") or get(item, CONF + "ReadReplicaSourceDBClusterIdentifier")
     if replica and not params.get("checkReadReplicas"):
@@ -101,14 +117,35 @@ def db_instance_backup_enabled(item: ConfigurationItem, params: dict, ctx: RuleC
     return compliant(f"automated backups kept {days} day(s)")
 
 
-@rule("rds-automatic-minor-version-upgrade-enabled", reads={CONF + "AutoMinorVersionUpgrade": "DescribeDBInstances"})
+@rule(
+    "rds-automatic-minor-version-upgrade-enabled",
+    reads={CONF + "AutoMinorVersionUpgrade": "DescribeDBInstances"},
+    aws_identifier="RDS_AUTOMATIC_MINOR_VERSION_UPGRADE_ENABLED",
+    service="Amazon RDS / Aurora",
+    resource_types=(INSTANCE,),
+    trigger="change",
+    severity="low",
+    compliant_when="autoMinorVersionUpgrade is true on the RDS DB instance.",
+    aws_runbook="AWSConfigRemediation-EnableMinorVersionUpgradeOnRDSDBInstance",
+)
 def rds_automatic_minor_version_upgrade_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     if get(item, CONF + "AutoMinorVersionUpgrade") is True:
         return compliant("AutoMinorVersionUpgrade is on")
     return non_compliant("AutoMinorVersionUpgrade is off")
 
 
-@rule("rds-enhanced-monitoring-enabled", reads={CONF + "MonitoringInterval": "DescribeDBInstances"})
+@rule(
+    "rds-enhanced-monitoring-enabled",
+    reads={CONF + "MonitoringInterval": "DescribeDBInstances"},
+    aws_identifier="RDS_ENHANCED_MONITORING_ENABLED",
+    service="Amazon RDS / Aurora",
+    resource_types=(INSTANCE,),
+    trigger="change",
+    severity="low",
+    compliant_when="Enhanced Monitoring is enabled on the RDS DB instance (monitoringInterval not set by the pack).",
+    parameters={"monitoringInterval": ("int", None)},
+    aws_runbook="AWSConfigRemediation-EnableEnhancedMonitoringOnRDSInstance",
+)
 def rds_enhanced_monitoring_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     interval = int(get(item, CONF + "MonitoringInterval") or 0)
     if interval <= 0:
@@ -119,7 +156,17 @@ def rds_enhanced_monitoring_enabled(item: ConfigurationItem, params: dict, ctx: 
     return compliant(f"Enhanced Monitoring every {interval}s")
 
 
-@rule("rds-instance-public-access-check", reads={CONF + "PubliclyAccessible": "DescribeDBInstances"})
+@rule(
+    "rds-instance-public-access-check",
+    reads={CONF + "PubliclyAccessible": "DescribeDBInstances"},
+    aws_identifier="RDS_INSTANCE_PUBLIC_ACCESS_CHECK",
+    service="Amazon RDS / Aurora",
+    resource_types=(INSTANCE,),
+    trigger="change",
+    severity="critical",
+    compliant_when="The RDS DB instance has publiclyAccessible = false.",
+    aws_runbook="AWSConfigRemediation-DisablePublicAccessToRDSInstance",
+)
 def rds_instance_public_access_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     if get(item, CONF + "PubliclyAccessible") is True:
         return non_compliant("PubliclyAccessible is true")
@@ -149,7 +196,17 @@ def _additional_logs(value: Any) -> dict[str, list[str]]:
     return out
 
 
-@rule("rds-logging-enabled", reads={CONF + "Engine": "DescribeDBInstances"})
+@rule(
+    "rds-logging-enabled",
+    reads={CONF + "Engine": "DescribeDBInstances"},
+    aws_identifier="RDS_LOGGING_ENABLED",
+    service="Amazon RDS / Aurora",
+    resource_types=(INSTANCE,),
+    trigger="change",
+    severity="medium",
+    compliant_when="All respective log types for the RDS DB instance engine are enabled (exported).",
+    parameters={"additionalLogs": ("str", None)},
+)
 def rds_logging_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     status = str(get(item, CONF + "DBInstanceStatus") or "")
     if status and status not in LOGGING_STATES:
@@ -175,7 +232,17 @@ def rds_logging_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext)
     return compliant(f"exports {', '.join(wanted)}")
 
 
-@rule("rds-multi-az-support", reads={CONF + "MultiAZ": "DescribeDBInstances"})
+@rule(
+    "rds-multi-az-support",
+    reads={CONF + "MultiAZ": "DescribeDBInstances"},
+    aws_identifier="RDS_MULTI_AZ_SUPPORT",
+    service="Amazon RDS / Aurora",
+    resource_types=(INSTANCE,),
+    trigger="change",
+    severity="medium",
+    compliant_when="The RDS DB instance is deployed Multi-AZ.",
+    aws_runbook="AWSConfigRemediation-EnableMultiAZOnRDSInstance",
+)
 def rds_multi_az_support(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     engine = _engine(item)
     if engine.startswith(("aurora", "docdb", "neptune")):
@@ -185,7 +252,17 @@ def rds_multi_az_support(item: ConfigurationItem, params: dict, ctx: RuleContext
     return non_compliant("not a Multi-AZ deployment")
 
 
-@rule("rds-storage-encrypted", reads={CONF + "StorageEncrypted": "DescribeDBInstances"})
+@rule(
+    "rds-storage-encrypted",
+    reads={CONF + "StorageEncrypted": "DescribeDBInstances"},
+    aws_identifier="RDS_STORAGE_ENCRYPTED",
+    service="Amazon RDS / Aurora",
+    resource_types=(INSTANCE,),
+    trigger="change",
+    severity="high",
+    compliant_when="Storage encryption is enabled on the RDS DB instance.",
+    parameters={"kmsKeyId": ("str", None)},
+)
 def rds_storage_encrypted(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     if get(item, CONF + "StorageEncrypted") is not True:
         return non_compliant("storage encryption is off")
@@ -198,14 +275,33 @@ def rds_storage_encrypted(item: ConfigurationItem, params: dict, ctx: RuleContex
 # -- DB clusters ---------------------------------------------------------------------------------
 
 
-@rule("rds-cluster-deletion-protection-enabled", reads={CONF + "DeletionProtection": "DescribeDBClusters"})
+@rule(
+    "rds-cluster-deletion-protection-enabled",
+    reads={CONF + "DeletionProtection": "DescribeDBClusters"},
+    aws_identifier="RDS_CLUSTER_DELETION_PROTECTION_ENABLED",
+    service="Amazon RDS / Aurora",
+    resource_types=(CLUSTER,),
+    trigger="change",
+    severity="medium",
+    compliant_when="Deletion protection is enabled on the RDS DB cluster.",
+    aws_runbook="AWSConfigRemediation-EnableRDSClusterDeletionProtection",
+)
 def rds_cluster_deletion_protection_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     if get(item, CONF + "DeletionProtection") is True:
         return compliant("deletion protection is on")
     return non_compliant("deletion protection is off")
 
 
-@rule("rds-cluster-multi-az-enabled", reads={CONF + "MultiAZ": "DescribeDBClusters"})
+@rule(
+    "rds-cluster-multi-az-enabled",
+    reads={CONF + "MultiAZ": "DescribeDBClusters"},
+    aws_identifier="RDS_CLUSTER_MULTI_AZ_ENABLED",
+    service="Amazon RDS / Aurora",
+    resource_types=(CLUSTER,),
+    trigger="change",
+    severity="medium",
+    compliant_when="Multi-AZ replication is enabled on the Aurora / Multi-AZ RDS DB cluster.",
+)
 def rds_cluster_multi_az_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     engine = _engine(item)
     if engine.startswith(("docdb", "neptune")):
@@ -218,7 +314,18 @@ def rds_cluster_multi_az_enabled(item: ConfigurationItem, params: dict, ctx: Rul
 # -- snapshots -----------------------------------------------------------------------------------
 
 
-@rule("rds-snapshot-encrypted")
+@rule(
+    "rds-snapshot-encrypted",
+    aws_identifier="RDS_SNAPSHOT_ENCRYPTED",
+    service="Amazon RDS / Aurora",
+    resource_types=(
+        CLUSTER_SNAPSHOT,
+        SNAPSHOT,
+    ),
+    trigger="change",
+    severity="high",
+    compliant_when="The RDS DB (cluster) snapshot is encrypted.",
+)
 def rds_snapshot_encrypted(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
     key = "Encrypted" if item.resourceType == SNAPSHOT else "StorageEncrypted"
     if not has(item, CONF + key):
@@ -228,7 +335,20 @@ def rds_snapshot_encrypted(item: ConfigurationItem, params: dict, ctx: RuleConte
     return non_compliant("snapshot is not encrypted")
 
 
-@rule("rds-snapshots-public-prohibited")
+@rule(
+    "rds-snapshots-public-prohibited",
+    aws_identifier="RDS_SNAPSHOTS_PUBLIC_PROHIBITED",
+    service="Amazon RDS / Aurora",
+    resource_types=(
+        CLUSTER_SNAPSHOT,
+        SNAPSHOT,
+    ),
+    trigger="change",
+    severity="critical",
+    compliant_when="The RDS DB (cluster) snapshot is not public.",
+    remediation="phiwatch-MakeRdsSnapshotPrivate",
+    aws_runbook="AWSSupport-ModifyRDSSnapshotPermission",
+)
 def rds_snapshots_public_prohibited(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
     if item.resourceType == SNAPSHOT:
         path, api = SUP + "DBSnapshotAttributes", "DescribeDBSnapshotAttributes"

@@ -9,7 +9,7 @@ the parameter groups' ``require_ssl`` values in
 from __future__ import annotations
 
 from phiwatch.model import ConfigurationItem
-from phiwatch.resources.redshift import CLUSTER
+from phiwatch.resources.redshift import CLUSTER, PARAMETER_GROUP
 from phiwatch.rules.base import Result, RuleContext, compliant, csv_list, describe_failure, get, insufficient, non_compliant, rule
 
 CONF = "configuration."
@@ -20,7 +20,18 @@ SUP = "supplementaryConfiguration."
 DOCUMENTED_NODE_TYPES = "dc1.large"
 
 
-@rule("redshift-backup-enabled", reads={CONF + "AutomatedSnapshotRetentionPeriod": "DescribeClusters"})
+@rule(
+    "redshift-backup-enabled",
+    reads={CONF + "AutomatedSnapshotRetentionPeriod": "DescribeClusters"},
+    aws_identifier="REDSHIFT_BACKUP_ENABLED",
+    service="Amazon Redshift",
+    resource_types=(CLUSTER,),
+    trigger="change",
+    severity="medium",
+    compliant_when="Automated snapshots are enabled (automatedSnapshotRetentionPeriod > 0, within Min/MaxRetentionPeriod if set) on the Redshift cluster.",
+    parameters={"MinRetentionPeriod": ("int", None), "MaxRetentionPeriod": ("int", None)},
+    aws_runbook="AWSConfigRemediation-EnableRedshiftClusterAutomatedSnapshot",
+)
 def redshift_backup_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     days = int(get(item, CONF + "AutomatedSnapshotRetentionPeriod") or 0)
     if days <= 0:
@@ -36,6 +47,14 @@ def redshift_backup_enabled(item: ConfigurationItem, params: dict, ctx: RuleCont
 @rule(
     "redshift-cluster-configuration-check",
     reads={CONF + "Encrypted": "DescribeClusters", SUP + "LoggingStatus": "DescribeLoggingStatus"},
+    aws_identifier="REDSHIFT_CLUSTER_CONFIGURATION_CHECK",
+    service="Amazon Redshift",
+    resource_types=(CLUSTER,),
+    trigger="change",
+    severity="low",
+    compliant_when="The Redshift cluster has database encryption enabled and audit logging enabled (pack: clusterDbEncrypted=true, loggingEnabled=true).",
+    parameters={"clusterDbEncrypted": ("bool", True), "loggingEnabled": ("bool", True), "nodeTypes": ("str", "dc1.large")},
+    aws_runbook="AWSConfigRemediation-EnableRedshiftClusterEncryption",
 )
 def redshift_cluster_configuration_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     problems = []
@@ -55,6 +74,18 @@ def redshift_cluster_configuration_check(item: ConfigurationItem, params: dict, 
 @rule(
     "redshift-cluster-maintenancesettings-check",
     reads={CONF + "AllowVersionUpgrade": "DescribeClusters", CONF + "AutomatedSnapshotRetentionPeriod": "DescribeClusters"},
+    aws_identifier="REDSHIFT_CLUSTER_MAINTENANCESETTINGS_CHECK",
+    service="Amazon Redshift",
+    resource_types=(CLUSTER,),
+    trigger="change",
+    severity="low",
+    compliant_when="The Redshift cluster has allowVersionUpgrade = true (pack) and matches any other maintenance parameters (docs default automatedSnapshotRetentionPeriod 1).",
+    parameters={
+        "allowVersionUpgrade": ("bool", True),
+        "preferredMaintenanceWindow": ("str", None),
+        "automatedSnapshotRetentionPeriod": ("int", 1),
+    },
+    aws_runbook="AWSConfigRemediation-ModifyRedshiftClusterMaintenanceSettings",
 )
 def redshift_cluster_maintenancesettings_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     problems = []
@@ -75,7 +106,17 @@ def redshift_cluster_maintenancesettings_check(item: ConfigurationItem, params: 
     return compliant("maintenance settings match (version upgrades allowed)")
 
 
-@rule("redshift-cluster-public-access-check", reads={CONF + "PubliclyAccessible": "DescribeClusters"})
+@rule(
+    "redshift-cluster-public-access-check",
+    reads={CONF + "PubliclyAccessible": "DescribeClusters"},
+    aws_identifier="REDSHIFT_CLUSTER_PUBLIC_ACCESS_CHECK",
+    service="Amazon Redshift",
+    resource_types=(CLUSTER,),
+    trigger="change",
+    severity="critical",
+    compliant_when="The Redshift cluster has publiclyAccessible = false.",
+    aws_runbook="AWSConfigRemediation-DisablePublicAccessToRedshiftCluster",
+)
 def redshift_cluster_public_access_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     if get(item, CONF + "PubliclyAccessible"):
         return non_compliant("cluster is publicly accessible")
@@ -85,7 +126,20 @@ def redshift_cluster_public_access_check(item: ConfigurationItem, params: dict, 
 # reads is empty on purpose: the rule also lists AWS::Redshift::ClusterParameterGroup (whose
 # items do not carry ParameterGroupSettings) but reports on clusters only, as AWS's does;
 # a cluster whose groups could not be read is handled below.
-@rule("redshift-require-tls-ssl", reads={})
+@rule(
+    "redshift-require-tls-ssl",
+    reads={},
+    aws_identifier="REDSHIFT_REQUIRE_TLS_SSL",
+    service="Amazon Redshift",
+    resource_types=(
+        CLUSTER,
+        PARAMETER_GROUP,
+    ),
+    trigger="change",
+    severity="high",
+    compliant_when="The Redshift cluster's parameter group sets require_SSL = true.",
+    aws_runbook="AWSConfigRemediation-EnforceSSLOnlyConnectionsToRedshiftCluster",
+)
 def redshift_require_tls_ssl(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
     if item.resourceType != CLUSTER:
         return None

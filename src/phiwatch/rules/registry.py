@@ -1,7 +1,10 @@
-"""Build the rule catalogue: pack files (metadata) joined with registered functions.
+"""Build the rule catalogue: registered rules (function and metadata) mapped by the pack files.
 
 Built-in rule modules are every module of this package except the machinery; each
-registers its functions with :func:`phiwatch.rules.base.rule`. Custom rules come from
+registers its functions, with each rule's own metadata, with :func:`phiwatch.rules.base.rule`
+(process checks, which have no function, with :func:`phiwatch.rules.base.process_check`).
+A pack file (``packs/<pack>.yaml``) is a framework mapping only: which rules the pack holds and,
+for each, its HIPAA sections and where that mapping comes from. Custom rules come from
 Python files or directories given by the policy, from the ``phiwatch.rules`` entry-point
 group, and from declarative YAML rule files (see :mod:`phiwatch.rules.declarative`).
 """
@@ -21,7 +24,7 @@ import yaml
 
 from phiwatch.errors import UsageError
 from phiwatch.plugins import import_package, package_modules
-from phiwatch.rules.base import FUNCTIONS, Param, Rule, checked, params_from_meta
+from phiwatch.rules.base import FUNCTIONS, PROCESS_CHECKS, Rule, checked, params_from_meta
 
 PACK_DIR = Path(__file__).with_name("packs")
 _MACHINERY = {"base", "registry", "declarative", "engine"}
@@ -45,8 +48,10 @@ def known_resource_types() -> frozenset[str]:
     """Resource types phiwatch collects or its packs name: what a custom rule may be about."""
     from phiwatch.collect.registry import load_collectors
 
+    import_builtin_rules()
     types = {t for collector in load_collectors().values() for t in collector.resource_types}
-    types.update(t for entries in load_pack_files().values() for entry in entries for t in entry.get("resource_types") or ())
+    types.update(t for entry in FUNCTIONS.values() if _builtin(entry.fn) for t in entry.meta.get("resource_types") or ())
+    types.update(t for meta in PROCESS_CHECKS.values() for t in meta.get("resource_types") or ())
     return frozenset(types)
 
 
@@ -90,26 +95,20 @@ def load_pack_files() -> dict[str, list[dict[str, Any]]]:
     return packs
 
 
-def _rule_from_pack(pack: str, entry: dict[str, Any]) -> Rule:
-    params = {
-        name: Param(name, spec.get("type", "str"), spec.get("default"), spec.get("description", ""))
-        for name, spec in (entry.get("parameters") or {}).items()
-    }
+def _builtin_rule(pack: str, entry: dict[str, Any], meta: dict[str, Any], fn: Any = None, reads: dict[str, str] | None = None) -> Rule:
+    """A built-in rule: its own metadata (from ``@rule``/``process_check``) with the pack's mapping."""
+    meta = dict(meta)
+    meta["rationale"] = meta.get("rationale") or meta.get("compliant_when", "")
     return Rule(
         id=entry["id"],
-        resource_types=tuple(entry.get("resource_types") or ()),
+        resource_types=tuple(meta.pop("resource_types", ())),
+        fn=fn,
+        reads=dict(reads or {}),
         pack=pack,
-        trigger=entry.get("trigger", "change"),
-        severity=entry.get("severity", "medium"),
+        parameters=params_from_meta(meta.pop("parameters", None)),
         hipaa_sections=tuple(entry.get("hipaa_sections") or ()),
         sections_source=entry.get("sections_source", ""),
-        parameters=params,
-        rationale=entry.get("rationale", "") or entry.get("compliant_when", ""),
-        compliant_when=entry.get("compliant_when", ""),
-        remediation=entry.get("remediation"),
-        aws_runbook=entry.get("aws_runbook"),
-        aws_identifier=entry.get("aws_identifier"),
-        service=entry.get("service", ""),
+        **meta,
     )
 
 
@@ -172,12 +171,14 @@ def catalogue(extra_rules: list[Rule] | None = None) -> dict[str, Rule]:
     rules: dict[str, Rule] = {}
     for pack, entries in load_pack_files().items():
         for entry in entries:
-            r = _rule_from_pack(pack, entry)
-            fn = FUNCTIONS.get(r.id)
+            rule_id = entry["id"]
+            fn = FUNCTIONS.get(rule_id)
             if fn is not None:
-                r.fn = fn.fn if _builtin(fn.fn) else checked(r.id, fn.fn)
-                r.reads = fn.reads
-            rules[r.id] = r
+                rules[rule_id] = _builtin_rule(pack, entry, fn.meta, fn.fn if _builtin(fn.fn) else checked(rule_id, fn.fn), fn.reads)
+            elif rule_id in PROCESS_CHECKS:
+                rules[rule_id] = _builtin_rule(pack, entry, PROCESS_CHECKS[rule_id])
+            else:
+                raise LookupError(f"pack {pack} maps rule '{rule_id}', which no rule module defines")
     for rule_id, fn in FUNCTIONS.items():
         if rule_id in rules:
             continue

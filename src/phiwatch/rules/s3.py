@@ -10,6 +10,8 @@ import json
 from typing import Any
 
 from phiwatch.model import ACCOUNT_TYPE, ConfigurationItem
+from phiwatch.resources.kms import KEY
+from phiwatch.resources.s3 import BUCKET
 from phiwatch.rules.base import Result, RuleContext, as_list, compliant, csv_list, get, non_compliant, rule
 
 SUP = "supplementaryConfiguration."
@@ -89,6 +91,14 @@ def _public_access(item: ConfigurationItem, ctx: RuleContext, acl_perms: tuple[s
         SUP + "BucketPolicy": "GetBucketPolicy",
         SUP + "PublicAccessBlockConfiguration": "GetPublicAccessBlock",
     },
+    aws_identifier="S3_BUCKET_PUBLIC_READ_PROHIBITED",
+    service="Amazon S3",
+    resource_types=(BUCKET,),
+    trigger="change+periodic",
+    severity="critical",
+    compliant_when="Block Public Access settings, bucket policy and ACL together do not allow public read access to the bucket.",
+    remediation="phiwatch-BlockS3BucketPublicAccess",
+    aws_runbook="AWS-DisableS3BucketPublicReadWrite",
 )
 def s3_bucket_public_read_prohibited(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     return _public_access(item, ctx, ("READ", "FULL_CONTROL"), ("s3:Get", "s3:List"))
@@ -101,12 +111,32 @@ def s3_bucket_public_read_prohibited(item: ConfigurationItem, params: dict, ctx:
         SUP + "BucketPolicy": "GetBucketPolicy",
         SUP + "PublicAccessBlockConfiguration": "GetPublicAccessBlock",
     },
+    aws_identifier="S3_BUCKET_PUBLIC_WRITE_PROHIBITED",
+    service="Amazon S3",
+    resource_types=(BUCKET,),
+    trigger="change+periodic",
+    severity="critical",
+    compliant_when="Block Public Access settings, bucket policy and ACL together do not allow public write access to the bucket.",
+    remediation="phiwatch-BlockS3BucketPublicAccess",
+    aws_runbook="AWS-DisableS3BucketPublicReadWrite",
 )
 def s3_bucket_public_write_prohibited(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     return _public_access(item, ctx, ("WRITE", "FULL_CONTROL"), ("s3:Put", "s3:Delete", "s3:Replicate", "s3:Restore"))
 
 
-@rule("s3-bucket-logging-enabled", reads={SUP + "BucketLoggingConfiguration": "GetBucketLogging"})
+@rule(
+    "s3-bucket-logging-enabled",
+    reads={SUP + "BucketLoggingConfiguration": "GetBucketLogging"},
+    aws_identifier="S3_BUCKET_LOGGING_ENABLED",
+    service="Amazon S3",
+    resource_types=(BUCKET,),
+    trigger="change",
+    severity="medium",
+    compliant_when="Server access logging is enabled on the S3 bucket.",
+    parameters={"targetBucket": ("str", None), "targetPrefix": ("str", None)},
+    remediation="phiwatch-EnableS3BucketLogging",
+    aws_runbook="AWS-ConfigureS3BucketLogging",
+)
 def s3_bucket_logging_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     logging = get(item, SUP + "BucketLoggingConfiguration")
     if not logging or not logging.get("destinationBucketName"):
@@ -119,7 +149,18 @@ def s3_bucket_logging_enabled(item: ConfigurationItem, params: dict, ctx: RuleCo
     return compliant(f"server access logs go to {logging['destinationBucketName']}")
 
 
-@rule("s3-bucket-server-side-encryption-enabled", reads={SUP + "ServerSideEncryptionConfiguration": "GetBucketEncryption"})
+@rule(
+    "s3-bucket-server-side-encryption-enabled",
+    reads={SUP + "ServerSideEncryptionConfiguration": "GetBucketEncryption"},
+    aws_identifier="S3_BUCKET_SERVER_SIDE_ENCRYPTION_ENABLED",
+    service="Amazon S3",
+    resource_types=(BUCKET,),
+    trigger="change",
+    severity="high",
+    compliant_when="The S3 bucket has default encryption enabled, or a bucket policy that denies put-object without SSE (AES-256 or KMS).",
+    remediation="phiwatch-EnableS3BucketEncryption",
+    aws_runbook="AWS-EnableS3BucketEncryption",
+)
 def s3_bucket_server_side_encryption_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     algorithms = _sse_algorithms(item)
     if not algorithms:
@@ -137,7 +178,22 @@ def _sse_algorithms(item: ConfigurationItem) -> dict[str, str | None]:
     return out
 
 
-@rule("s3-default-encryption-kms", reads={SUP + "ServerSideEncryptionConfiguration": "GetBucketEncryption"})
+@rule(
+    "s3-default-encryption-kms",
+    reads={SUP + "ServerSideEncryptionConfiguration": "GetBucketEncryption"},
+    aws_identifier="S3_DEFAULT_ENCRYPTION_KMS",
+    service="Amazon S3",
+    resource_types=(
+        BUCKET,
+        KEY,
+    ),
+    trigger="change",
+    severity="high",
+    compliant_when="The S3 bucket is encrypted by default with an AWS KMS key (optionally one of kmsKeyArns).",
+    parameters={"kmsKeyArns": ("str", None)},
+    remediation="phiwatch-EnableS3BucketEncryption",
+    aws_runbook="AWS-EnableS3BucketEncryption",
+)
 def s3_default_encryption_kms(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     algorithms = _sse_algorithms(item)
     kms = {a: k for a, k in algorithms.items() if a.startswith("aws:kms")}
@@ -151,7 +207,19 @@ def s3_default_encryption_kms(item: ConfigurationItem, params: dict, ctx: RuleCo
     return compliant("default encryption is SSE-KMS")
 
 
-@rule("s3-bucket-versioning-enabled", reads={SUP + "BucketVersioningConfiguration": "GetBucketVersioning"})
+@rule(
+    "s3-bucket-versioning-enabled",
+    reads={SUP + "BucketVersioningConfiguration": "GetBucketVersioning"},
+    aws_identifier="S3_BUCKET_VERSIONING_ENABLED",
+    service="Amazon S3",
+    resource_types=(BUCKET,),
+    trigger="change",
+    severity="medium",
+    compliant_when="Versioning is enabled on the S3 bucket (MFA delete only checked if isMfaDeleteEnabled is set; not set by the pack).",
+    parameters={"isMfaDeleteEnabled": ("bool", None)},
+    remediation="phiwatch-EnableS3BucketVersioning",
+    aws_runbook="AWS-ConfigureS3BucketVersioning",
+)
 def s3_bucket_versioning_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     versioning = get(item, SUP + "BucketVersioningConfiguration") or {}
     if versioning.get("status") != "Enabled":
@@ -178,7 +246,18 @@ def _denies_insecure_transport(statement: dict[str, Any]) -> bool:
     return False
 
 
-@rule("s3-bucket-ssl-requests-only", reads={SUP + "BucketPolicy": "GetBucketPolicy"})
+@rule(
+    "s3-bucket-ssl-requests-only",
+    reads={SUP + "BucketPolicy": "GetBucketPolicy"},
+    aws_identifier="S3_BUCKET_SSL_REQUESTS_ONLY",
+    service="Amazon S3",
+    resource_types=(BUCKET,),
+    trigger="change",
+    severity="high",
+    compliant_when="The S3 bucket policy requires SSL/TLS (denies HTTP requests).",
+    remediation="phiwatch-RestrictS3BucketToTLS",
+    aws_runbook="AWSConfigRemediation-RestrictBucketSSLRequestsOnly",
+)
 def s3_bucket_ssl_requests_only(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     policy = _policy(item)
     if policy is None:
@@ -191,6 +270,12 @@ def s3_bucket_ssl_requests_only(item: ConfigurationItem, params: dict, ctx: Rule
 @rule(
     "s3-bucket-acl-prohibited",
     reads={SUP + "AccessControlList": "GetBucketAcl", SUP + "BucketOwnershipControls": "GetBucketOwnershipControls"},
+    aws_identifier="S3_BUCKET_ACL_PROHIBITED",
+    service="Amazon S3",
+    resource_types=(BUCKET,),
+    trigger="change",
+    severity="low",
+    compliant_when="The S3 bucket does not grant user permissions through ACLs.",
 )
 def s3_bucket_acl_prohibited(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     ownership = get(item, SUP + "BucketOwnershipControls") or []
@@ -204,7 +289,17 @@ def s3_bucket_acl_prohibited(item: ConfigurationItem, params: dict, ctx: RuleCon
     return compliant("only the bucket owner is granted access by the ACL")
 
 
-@rule("s3-bucket-default-lock-enabled", reads={SUP + "ObjectLockConfiguration": "GetObjectLockConfiguration"})
+@rule(
+    "s3-bucket-default-lock-enabled",
+    reads={SUP + "ObjectLockConfiguration": "GetObjectLockConfiguration"},
+    aws_identifier="S3_BUCKET_DEFAULT_LOCK_ENABLED",
+    service="Amazon S3",
+    resource_types=(BUCKET,),
+    trigger="change",
+    severity="medium",
+    compliant_when="S3 Object Lock is enabled by default on the bucket (mode not set by the pack).",
+    parameters={"mode": ("str", None)},
+)
 def s3_bucket_default_lock_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     lock = get(item, SUP + "ObjectLockConfiguration") or {}
     if lock.get("ObjectLockEnabled") != "Enabled":
@@ -216,7 +311,18 @@ def s3_bucket_default_lock_enabled(item: ConfigurationItem, params: dict, ctx: R
     return compliant("object lock is enabled")
 
 
-@rule("s3-bucket-replication-enabled", reads={SUP + "BucketReplicationConfiguration": "GetBucketReplication"})
+@rule(
+    "s3-bucket-replication-enabled",
+    reads={SUP + "BucketReplicationConfiguration": "GetBucketReplication"},
+    aws_identifier="S3_BUCKET_REPLICATION_ENABLED",
+    service="Amazon S3",
+    resource_types=(BUCKET,),
+    trigger="change",
+    severity="medium",
+    compliant_when="The S3 bucket has at least one enabled replication rule.",
+    parameters={"ReplicationType": ("str", None)},
+    aws_runbook="AWSSupport-ConfigureS3ReplicationSameAndCrossAccount",
+)
 def s3_bucket_replication_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     config = get(item, SUP + "BucketReplicationConfiguration") or {}
     enabled = [r for r in config.get("Rules", []) or [] if r.get("Status") == "Enabled"]
@@ -230,7 +336,17 @@ def s3_bucket_replication_enabled(item: ConfigurationItem, params: dict, ctx: Ru
     return compliant(f"replication enabled ({len(enabled)} rule(s))")
 
 
-@rule("s3-event-notifications-enabled", reads={SUP + "BucketNotificationConfiguration": "GetBucketNotificationConfiguration"})
+@rule(
+    "s3-event-notifications-enabled",
+    reads={SUP + "BucketNotificationConfiguration": "GetBucketNotificationConfiguration"},
+    aws_identifier="S3_EVENT_NOTIFICATIONS_ENABLED",
+    service="Amazon S3",
+    resource_types=(BUCKET,),
+    trigger="change",
+    severity="low",
+    compliant_when="S3 event notifications are configured on the bucket (matching eventTypes/destinationArn if set).",
+    parameters={"destinationArn": ("str", None), "eventTypes": ("str", None)},
+)
 def s3_event_notifications_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     config = get(item, SUP + "BucketNotificationConfiguration") or {}
     targets = []
@@ -260,6 +376,13 @@ def s3_event_notifications_enabled(item: ConfigurationItem, params: dict, ctx: R
         SUP + "BucketLifecycleConfiguration": "GetBucketLifecycleConfiguration",
         SUP + "BucketVersioningConfiguration": "GetBucketVersioning",
     },
+    aws_identifier="S3_VERSION_LIFECYCLE_POLICY_CHECK",
+    service="Amazon S3",
+    resource_types=(BUCKET,),
+    trigger="change",
+    severity="low",
+    compliant_when="The versioning-enabled S3 bucket has a lifecycle policy configured.",
+    parameters={"bucketNames": ("str", None)},
 )
 def s3_version_lifecycle_policy_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
     names = csv_list(params.get("bucketNames"))
@@ -274,7 +397,24 @@ def s3_version_lifecycle_policy_check(item: ConfigurationItem, params: dict, ctx
     return compliant("versioned bucket has an active lifecycle policy")
 
 
-@rule("s3-account-level-public-access-blocks-periodic", reads={"configuration.s3AccountPublicAccessBlock": "GetPublicAccessBlock"})
+@rule(
+    "s3-account-level-public-access-blocks-periodic",
+    reads={"configuration.s3AccountPublicAccessBlock": "GetPublicAccessBlock"},
+    aws_identifier="S3_ACCOUNT_LEVEL_PUBLIC_ACCESS_BLOCKS_PERIODIC",
+    service="Amazon S3",
+    resource_types=(ACCOUNT_TYPE,),
+    trigger="periodic",
+    severity="critical",
+    compliant_when="All four account-level S3 Block Public Access settings are enabled (pack: all true).",
+    parameters={
+        "IgnorePublicAcls": ("bool", True),
+        "BlockPublicPolicy": ("bool", True),
+        "BlockPublicAcls": ("bool", True),
+        "RestrictPublicBuckets": ("bool", True),
+    },
+    remediation="phiwatch-BlockS3AccountPublicAccess",
+    aws_runbook="AWSConfigRemediation-ConfigureS3PublicAccessBlock",
+)
 def s3_account_level_public_access_blocks(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     bpa = get(item, "configuration.s3AccountPublicAccessBlock")
     if not bpa:

@@ -9,6 +9,7 @@ INSUFFICIENT_DATA.
 from __future__ import annotations
 
 from phiwatch.model import ConfigurationItem
+from phiwatch.resources.sagemaker import ENDPOINT_CONFIG, NOTEBOOK
 from phiwatch.rules.base import Result, RuleContext, compliant, csv_list, describe_failure, get, insufficient, non_compliant, rule
 from phiwatch.rules.kms import key_matches
 
@@ -27,17 +28,46 @@ def _kms_key_configured(item: ConfigurationItem, params: dict, ctx: RuleContext,
 
 # reads is empty on purpose: an absent KmsKeyId means "no key" when the describe call
 # succeeded; its failure is checked in _kms_key_configured.
-@rule("sagemaker-endpoint-configuration-kms-key-configured", reads={})
+@rule(
+    "sagemaker-endpoint-configuration-kms-key-configured",
+    reads={},
+    aws_identifier="SAGEMAKER_ENDPOINT_CONFIGURATION_KMS_KEY_CONFIGURED",
+    service="Amazon SageMaker",
+    resource_types=(ENDPOINT_CONFIG,),
+    trigger="periodic",
+    severity="high",
+    compliant_when="The SageMaker endpoint configuration specifies a KmsKeyId (optionally one of kmsKeyArns).",
+    parameters={"kmsKeyArns": ("str", None)},
+)
 def sagemaker_endpoint_configuration_kms_key_configured(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     return _kms_key_configured(item, params, ctx, "DescribeEndpointConfig", "endpoint configuration")
 
 
-@rule("sagemaker-notebook-instance-kms-key-configured", reads={})
+@rule(
+    "sagemaker-notebook-instance-kms-key-configured",
+    reads={},
+    aws_identifier="SAGEMAKER_NOTEBOOK_INSTANCE_KMS_KEY_CONFIGURED",
+    service="Amazon SageMaker",
+    resource_types=(NOTEBOOK,),
+    trigger="periodic",
+    severity="high",
+    compliant_when="The SageMaker notebook instance specifies a KmsKeyId (optionally one of kmsKeyArns).",
+    parameters={"kmsKeyArns": ("str", None)},
+)
 def sagemaker_notebook_instance_kms_key_configured(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     return _kms_key_configured(item, params, ctx, "DescribeNotebookInstance", "notebook instance")
 
 
-@rule("sagemaker-notebook-no-direct-internet-access", reads={"configuration.DirectInternetAccess": "DescribeNotebookInstance"})
+@rule(
+    "sagemaker-notebook-no-direct-internet-access",
+    reads={"configuration.DirectInternetAccess": "DescribeNotebookInstance"},
+    aws_identifier="SAGEMAKER_NOTEBOOK_NO_DIRECT_INTERNET_ACCESS",
+    service="Amazon SageMaker",
+    resource_types=(NOTEBOOK,),
+    trigger="periodic",
+    severity="low",
+    compliant_when="Direct internet access is disabled on the SageMaker notebook instance.",
+)
 def sagemaker_notebook_no_direct_internet_access(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     if str(get(item, "configuration.DirectInternetAccess")).lower() == "disabled":
         return compliant("direct internet access is disabled")

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from phiwatch.model import ConfigurationItem
+from phiwatch.resources.secretsmanager import SECRET
 from phiwatch.rules.base import Result, RuleContext, compliant, csv_list, get, insufficient, non_compliant, rule
 from phiwatch.rules.kms import key_matches, resolve_key
 
@@ -137,7 +138,17 @@ def _describe(hours: float) -> str:
 # -- rules ------------------------------------------------------------------------------------------
 
 
-@rule("secretsmanager-rotation-enabled-check")
+@rule(
+    "secretsmanager-rotation-enabled-check",
+    aws_identifier="SECRETSMANAGER_ROTATION_ENABLED_CHECK",
+    service="AWS Secrets Manager",
+    resource_types=(SECRET,),
+    trigger="change",
+    severity="low",
+    compliant_when="The Secrets Manager secret has rotation scheduled (within the optional maximum frequency, not set by the pack).",
+    parameters={"maximumAllowedRotationFrequency": ("int", None), "maximumAllowedRotationFrequencyInHours": ("int", None)},
+    aws_runbook="AWSConfigRemediation-RotateSecret",
+)
 def secretsmanager_rotation_enabled_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     if not get(item, "configuration.RotationEnabled"):
         return non_compliant("rotation is not enabled")
@@ -158,7 +169,16 @@ def secretsmanager_rotation_enabled_check(item: ConfigurationItem, params: dict,
     return compliant(f"rotation every {_describe(interval)} (maximum {_describe(limit)})")
 
 
-@rule("secretsmanager-using-cmk")
+@rule(
+    "secretsmanager-using-cmk",
+    aws_identifier="SECRETSMANAGER_USING_CMK",
+    service="AWS Secrets Manager",
+    resource_types=(SECRET,),
+    trigger="change",
+    severity="low",
+    compliant_when="The secret is encrypted with a customer managed KMS key (not aws/secretsmanager).",
+    parameters={"kmsKeyArns": ("str", None)},
+)
 def secretsmanager_using_cmk(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     key = get(item, "configuration.KmsKeyId")
     if not key or key == AWS_MANAGED_ALIAS or key.endswith(":" + AWS_MANAGED_ALIAS):

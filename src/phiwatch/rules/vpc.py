@@ -35,6 +35,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from phiwatch.model import ConfigurationItem
+from phiwatch.resources.ec2 import SECURITY_GROUP
+from phiwatch.resources.vpc import INTERNET_GATEWAY, ROUTE_TABLE, SUBNET, VPC
 from phiwatch.rules.base import Result, RuleContext, compliant, csv_list, get, insufficient, non_compliant, not_applicable, rule
 
 CONF = "configuration."
@@ -136,7 +138,18 @@ def _within(span: tuple[int, int], ranges: list[tuple[int, int]]) -> bool:
 
 
 # -- security-group rules -------------------------------------------------------------------
-@rule("restricted-ssh", reads=_SG_READS)
+@rule(
+    "restricted-ssh",
+    reads=_SG_READS,
+    aws_identifier="INCOMING_SSH_DISABLED",
+    service="Amazon VPC / EC2 networking",
+    resource_types=(SECURITY_GROUP,),
+    trigger="change",
+    severity="high",
+    compliant_when="No security group allows inbound SSH (TCP 22) from 0.0.0.0/0 or ::/0.",
+    remediation="phiwatch-RevokeOpenIngress",
+    aws_runbook="AWS-DisableIncomingSSHOnPort22",
+)
 def restricted_ssh(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     found = _open_to_ports(item, [22])
     if found:
@@ -144,7 +157,25 @@ def restricted_ssh(item: ConfigurationItem, params: dict, ctx: RuleContext) -> R
     return compliant("no inbound SSH from 0.0.0.0/0 or ::/0")
 
 
-@rule("restricted-common-ports", reads=_SG_READS)
+@rule(
+    "restricted-common-ports",
+    reads=_SG_READS,
+    aws_identifier="RESTRICTED_INCOMING_TRAFFIC",
+    service="Amazon VPC / EC2 networking",
+    resource_types=(SECURITY_GROUP,),
+    trigger="change",
+    severity="high",
+    compliant_when="No security group allows unrestricted (0.0.0.0/0 or ::/0) inbound TCP to ports 20, 21, 3389, 3306, 4333 (pack values).",
+    parameters={
+        "blockedPort1": ("int", 20),
+        "blockedPort2": ("int", 21),
+        "blockedPort3": ("int", 3389),
+        "blockedPort4": ("int", 3306),
+        "blockedPort5": ("int", 4333),
+    },
+    remediation="phiwatch-RevokeOpenIngress",
+    aws_runbook="AWSConfigRemediation-RemoveUnrestrictedSourceIngressRules",
+)
 def restricted_common_ports(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     ports = [int(params[f"blockedPort{i}"]) for i in range(1, 6) if params.get(f"blockedPort{i}") is not None]
     if not ports:
@@ -155,7 +186,19 @@ def restricted_common_ports(item: ConfigurationItem, params: dict, ctx: RuleCont
     return compliant(f"ports {', '.join(str(p) for p in ports)} are not open to 0.0.0.0/0 or ::/0")
 
 
-@rule("vpc-sg-open-only-to-authorized-ports", reads=_SG_READS)
+@rule(
+    "vpc-sg-open-only-to-authorized-ports",
+    reads=_SG_READS,
+    aws_identifier="VPC_SG_OPEN_ONLY_TO_AUTHORIZED_PORTS",
+    service="Amazon VPC / EC2 networking",
+    resource_types=(SECURITY_GROUP,),
+    trigger="change+periodic",
+    severity="high",
+    compliant_when="Security groups open to 0.0.0.0/0 or ::/0 allow inbound TCP/UDP only on authorized ports (pack sets none, so any such open port is NON_COMPLIANT).",
+    parameters={"authorizedTcpPorts": ("str", None), "authorizedUdpPorts": ("str", None)},
+    remediation="phiwatch-RevokeOpenIngress",
+    aws_runbook="AWSConfigRemediation-RemoveUnrestrictedSourceIngressRules",
+)
 def vpc_sg_open_only_to_authorized_ports(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     open_permissions = list(_open_ingress(item))
     if not open_permissions:
@@ -185,7 +228,17 @@ def vpc_sg_open_only_to_authorized_ports(item: ConfigurationItem, params: dict, 
     return compliant("only authorized ports are open to 0.0.0.0/0 or ::/0")
 
 
-@rule("vpc-default-security-group-closed", reads={**_SG_READS, CONF + "IpPermissionsEgress": "DescribeSecurityGroups"})
+@rule(
+    "vpc-default-security-group-closed",
+    reads={**_SG_READS, CONF + "IpPermissionsEgress": "DescribeSecurityGroups"},
+    aws_identifier="VPC_DEFAULT_SECURITY_GROUP_CLOSED",
+    service="Amazon VPC / EC2 networking",
+    resource_types=(SECURITY_GROUP,),
+    trigger="change",
+    severity="low",
+    compliant_when="The VPC default security group has no inbound or outbound rules.",
+    aws_runbook="AWSConfigRemediation-RemoveVPCDefaultSecurityGroupRules",
+)
 def vpc_default_security_group_closed(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     if get(item, CONF + "GroupName") != "default":
         return not_applicable("not a default security group")
@@ -197,7 +250,19 @@ def vpc_default_security_group_closed(item: ConfigurationItem, params: dict, ctx
 
 
 # -- VPCs, subnets, gateways, routes --------------------------------------------------------
-@rule("vpc-flow-logs-enabled", reads={SUP + "FlowLogs": "DescribeFlowLogs"})
+@rule(
+    "vpc-flow-logs-enabled",
+    reads={SUP + "FlowLogs": "DescribeFlowLogs"},
+    aws_identifier="VPC_FLOW_LOGS_ENABLED",
+    service="Amazon VPC / EC2 networking",
+    resource_types=(VPC,),
+    trigger="periodic",
+    severity="medium",
+    compliant_when="Flow logs are enabled for the VPC (trafficType not set by the pack).",
+    parameters={"trafficType": ("str", None)},
+    remediation="phiwatch-EnableVpcFlowLogs",
+    aws_runbook="AWSConfigRemediation-EnableVPCFlowLogsToCloudWatch",
+)
 def vpc_flow_logs_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     active = [f for f in get(item, SUP + "FlowLogs") or [] if str(f.get("FlowLogStatus", "")).upper() == "ACTIVE"]
     if not active:
@@ -212,14 +277,35 @@ def vpc_flow_logs_enabled(item: ConfigurationItem, params: dict, ctx: RuleContex
     return compliant(f"flow log {active[0].get('FlowLogId')} is active ({active[0].get('TrafficType')})")
 
 
-@rule("subnet-auto-assign-public-ip-disabled", reads={CONF + "MapPublicIpOnLaunch": "DescribeSubnets"})
+@rule(
+    "subnet-auto-assign-public-ip-disabled",
+    reads={CONF + "MapPublicIpOnLaunch": "DescribeSubnets"},
+    aws_identifier="SUBNET_AUTO_ASSIGN_PUBLIC_IP_DISABLED",
+    service="Amazon VPC / EC2 networking",
+    resource_types=(SUBNET,),
+    trigger="change",
+    severity="critical",
+    compliant_when="The VPC subnet is not configured to assign public IP addresses.",
+    aws_runbook="AWSConfigRemediation-DisableSubnetAutoAssignPublicIP",
+)
 def subnet_auto_assign_public_ip_disabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     if get(item, CONF + "MapPublicIpOnLaunch"):
         return non_compliant("subnet assigns public IPv4 addresses on launch (MapPublicIpOnLaunch)")
     return compliant("subnet does not assign public IPv4 addresses on launch")
 
 
-@rule("internet-gateway-authorized-vpc-only", reads={CONF + "Attachments": "DescribeInternetGateways"})
+@rule(
+    "internet-gateway-authorized-vpc-only",
+    reads={CONF + "Attachments": "DescribeInternetGateways"},
+    aws_identifier="INTERNET_GATEWAY_AUTHORIZED_VPC_ONLY",
+    service="Amazon VPC / EC2 networking",
+    resource_types=(INTERNET_GATEWAY,),
+    trigger="change",
+    severity="low",
+    compliant_when="Internet gateways are attached only to VPCs listed in AuthorizedVpcIds (pack leaves it empty, so every attached IGW evaluates NON_COMPLIANT).",
+    parameters={"AuthorizedVpcIds": ("str", None)},
+    aws_runbook="AWSConfigRemediation-DetachAndDeleteInternetGateway",
+)
 def internet_gateway_authorized_vpc_only(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     vpcs = [a.get("VpcId") for a in get(item, CONF + "Attachments") or [] if a.get("VpcId") and a.get("State") != "detached"]
     if not vpcs:
@@ -232,7 +318,17 @@ def internet_gateway_authorized_vpc_only(item: ConfigurationItem, params: dict, 
     return compliant(f"attached only to authorized VPC {', '.join(vpcs)}")
 
 
-@rule("no-unrestricted-route-to-igw", reads={CONF + "Routes": "DescribeRouteTables"})
+@rule(
+    "no-unrestricted-route-to-igw",
+    reads={CONF + "Routes": "DescribeRouteTables"},
+    aws_identifier="NO_UNRESTRICTED_ROUTE_TO_IGW",
+    service="Amazon VPC / EC2 networking",
+    resource_types=(ROUTE_TABLE,),
+    trigger="change+periodic",
+    severity="high",
+    compliant_when="No route table has a route to an internet gateway with destination 0.0.0.0/0 or ::/0 (unless the table is listed in routeTableIds).",
+    parameters={"routeTableIds": ("str", None)},
+)
 def no_unrestricted_route_to_igw(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     if item.resourceId in csv_list(params.get("routeTableIds")):
         return compliant("route table is listed in routeTableIds")

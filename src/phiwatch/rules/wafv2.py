@@ -14,13 +14,24 @@ re-evaluated (a full scan, ``--full``, re-evaluates at once).
 from __future__ import annotations
 
 from phiwatch.model import ConfigurationItem
+from phiwatch.resources.elbv2 import LOAD_BALANCER_V2
+from phiwatch.resources.wafv2 import WEB_ACL
 from phiwatch.rules._account import account_value
 from phiwatch.rules.base import Result, RuleContext, compliant, csv_list, get, non_compliant, not_applicable, rule
 
 SUP = "supplementaryConfiguration."
 
 
-@rule("alb-waf-enabled")
+@rule(
+    "alb-waf-enabled",
+    aws_identifier="ALB_WAF_ENABLED",
+    service="Elastic Load Balancing",
+    resource_types=(LOAD_BALANCER_V2,),
+    trigger="change",
+    severity="low",
+    compliant_when="WAF is enabled on the ALB (waf.enabled = true; optionally with one of the wafWebAclIds web ACLs).",
+    parameters={"wafWebAclIds": ("str", None)},
+)
 def alb_waf_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
     if str(get(item, "configuration.Type") or "application") != "application":
         return not_applicable("not an Application Load Balancer")
@@ -36,7 +47,18 @@ def alb_waf_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> 
     return compliant(f"web ACL {acl.get('Name')} is associated")
 
 
-@rule("wafv2-logging-enabled", reads={SUP + "LoggingConfiguration": "GetLoggingConfiguration"})
+@rule(
+    "wafv2-logging-enabled",
+    reads={SUP + "LoggingConfiguration": "GetLoggingConfiguration"},
+    aws_identifier="WAFV2_LOGGING_ENABLED",
+    service="AWS WAF",
+    resource_types=(WEB_ACL,),
+    trigger="periodic",
+    severity="medium",
+    compliant_when="Logging is enabled on the WAFv2 web ACL (to KinesisFirehoseDeliveryStreamArns if set).",
+    parameters={"KinesisFirehoseDeliveryStreamArns": ("str", None)},
+    aws_runbook="AWSConfigRemediation-EnableWAFV2Logging",
+)
 def wafv2_logging_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     logging = get(item, SUP + "LoggingConfiguration")
     if not logging:
