@@ -6,8 +6,9 @@ Item layout (boto3 shapes):
 * ``configuration``: ListFunctions' element (``Runtime``, ``Role``, ``Handler``, ``VpcConfig``
   (absent or with empty ``SubnetIds`` = not in a VPC), ``KmsKeyArn`` (absent = AWS managed
   key), ``TracingConfig``, ``Layers``, ...). ``Environment.Variables`` keeps the variable
-  NAMES only: every value is replaced by ``"REDACTED"`` before the item exists, so secrets
-  in environment variables are never stored (a changed value is therefore not a change).
+  NAMES only: every value is replaced by ``"REDACTED"`` (the spec's ``shape``) before the item
+  is recorded, so secrets in environment variables are never stored (a changed value is
+  therefore not a change).
 * ``supplementaryConfiguration.Policy``: the function's resource policy (GetPolicy) parsed
   from JSON (``{"Version", "Id", "Statement": [...]}``), ``None`` when the function has no
   resource policy (``ResourceNotFoundException``). A statement with ``Principal "*"`` (or
@@ -20,8 +21,8 @@ A supplementary key that is absent means its call failed (see ``collectionErrors
 No account-level keys. (moto: functions can be created and read, not invoked;
 ``VpcConfig.VpcId`` is a placeholder.)
 
-The environment redaction and the targeting by any spelling of a function (name, ARN, partial or
-qualified ARN) are done by the hook :mod:`phiwatch.collect.lambda_`; the rest is this spec.
+The targeting by any spelling of a function (name, ARN, partial or qualified ARN) is done by the
+hook :mod:`phiwatch.collect.lambda_`; the rest is this spec.
 """
 
 from __future__ import annotations
@@ -31,6 +32,17 @@ from typing import Any
 from phiwatch.resources.spec import Call, P, ResourceSpec, Service, json_document, on
 
 FUNCTION = "AWS::Lambda::Function"
+
+REDACTED = "REDACTED"
+
+
+def redact_environment(function: dict[str, Any]) -> dict[str, Any]:
+    """The function's configuration with every environment variable value replaced by ``REDACTED``."""
+    environment = function.get("Environment")
+    if isinstance(environment, dict) and isinstance(environment.get("Variables"), dict):
+        function = dict(function)
+        function["Environment"] = {**environment, "Variables": {k: REDACTED for k in environment["Variables"]}}
+    return function
 
 
 def _url_config(response: Any) -> Any:
@@ -63,6 +75,7 @@ SPEC = ResourceSpec(
         ),
     },
     tags=Call("ListTags", "lambda:ListTags", {"Resource": "FunctionArn"}, result="Tags"),
+    shape=redact_environment,
     events=(
         on(
             "lambda.amazonaws.com",
