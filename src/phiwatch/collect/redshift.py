@@ -1,13 +1,10 @@
-"""Redshift's hook (both types): the item layout is in :mod:`phiwatch.resources.redshift`.
+"""Redshift's hook (both types): the item layout, and the specs that read each cluster and
+parameter group, are in :mod:`phiwatch.resources.redshift`.
 
-Needed because no part of it fits the generic collector:
-
-* a cluster's ``supplementaryConfiguration.ParameterGroupSettings`` copies its parameter groups'
-  parameters (and their errors) onto the cluster item, reading also the groups a failed group
-  listing did not give, once per group for every cluster using it;
-* a parameter group's ``Parameters`` come from a paginated call (DescribeClusterParameters);
-* both types read their tags from the element's ``Tags`` but leave ``Tags`` out of
-  ``configuration`` (a spec's ``tags`` path is read after ``drop``).
+Still needed for one irregular part: a cluster's ``supplementaryConfiguration.ParameterGroupSettings``
+copies its parameter groups' parameters (and their errors) onto the cluster item. Each group's
+parameters are read once (the group spec's ``Parameters`` detail) for the group's item and every
+cluster using it, including the groups a failed or targeted group listing did not give.
 """
 
 from __future__ import annotations
@@ -15,11 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
+from phiwatch.collect.base import CollectContext, Collector, register
+from phiwatch.collect.generic import SpecRun
 from phiwatch.model import ConfigurationItem
-from phiwatch.resources.redshift import CLUSTER, PARAMETER_GROUP, cluster_relationships
+from phiwatch.resources.redshift import CLUSTER, PARAMETER_GROUP, SERVICE
 
 SECURITY_PARAMETERS = ("require_ssl", "use_fips_ssl", "enable_user_activity_logging")
+
+_SPECS = {spec.type: spec for spec in SERVICE.resources}
 
 
 @register
@@ -29,93 +29,38 @@ class RedshiftCollector(Collector):
     targetable = frozenset(resource_types)
 
     def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
-        groups: list[dict[str, Any]] | None = None
-        if ctx.wants(PARAMETER_GROUP):
-            try:
-                groups = [
-                    g
-                    for g in ctx.paginate(
-                        "redshift",
-                        "DescribeClusterParameterGroups",
-                        "ParameterGroups",
-                        resource_type=PARAMETER_GROUP,
-                        id_key="ParameterGroupName",
-                    )
-                    if ctx.selected(
-                        PARAMETER_GROUP, g["ParameterGroupName"], ctx.arn("redshift", f"parametergroup:{g['ParameterGroupName']}")
-                    )
-                ]
-            except ListFailed:
-                groups = None
-        clusters: list[dict[str, Any]] | None = None
-        if ctx.wants(CLUSTER):
-            try:
-                clusters = [
-                    c
-                    for c in ctx.paginate("redshift", "DescribeClusters", "Clusters", resource_type=CLUSTER, id_key="ClusterIdentifier")
-                    if ctx.selected(CLUSTER, c["ClusterIdentifier"], ctx.arn("redshift", f"cluster:{c['ClusterIdentifier']}"))
-                ]
-            except ListFailed:
-                clusters = None
+        group_run = SpecRun(ctx, _SPECS[PARAMETER_GROUP], "redshift")
+        cluster_run = SpecRun(ctx, _SPECS[CLUSTER], "redshift")
+        groups = group_run.elements() if ctx.wants(PARAMETER_GROUP) else None
+        clusters = cluster_run.elements() if ctx.wants(CLUSTER) else None
 
-        # One DescribeClusterParameters per group: every listed group, plus any group a cluster
-        # uses that the (failed) group listing did not give.
-        group_items: dict[str, ConfigurationItem] = {g["ParameterGroupName"]: self._group_item(ctx, g) for g in groups or []}
+        # One item (one DescribeClusterParameters) per group: every listed group, plus any group a
+        # cluster uses that the group listing did not give (only read for its clusters).
+        elements: dict[str, dict[str, Any]] = {g["ParameterGroupName"]: g for g in groups or []}
         for cluster in clusters or []:
             for ref in cluster.get("ClusterParameterGroups") or []:
                 name = ref.get("ParameterGroupName")
-                if name and name not in group_items:
-                    group_items[name] = self._group_item(ctx, {"ParameterGroupName": name})
-        for _ in ctx.map(lambda item: self._parameters(ctx, item), list(group_items.values())):
-            pass
+                if name and name not in elements:
+                    elements[name] = {"ParameterGroupName": name}
+        group_items: dict[str, ConfigurationItem] = {}
+        for item in ctx.map(group_run.item, list(elements.values())):
+            if item is not None:
+                group_items[item.resourceId] = item
         if groups is not None:
             for group in groups:
                 yield group_items[group["ParameterGroupName"]]
             ctx.mark_complete(PARAMETER_GROUP)
         if clusters is not None:
-            yield from ctx.map(lambda c: self._cluster(ctx, c, group_items), clusters)
+            for item in ctx.map(cluster_run.item, clusters):
+                if item is not None:
+                    yield self._settings(item, group_items)
             ctx.mark_complete(CLUSTER)
 
-    def _group_item(self, ctx: CollectContext, group: dict[str, Any]) -> ConfigurationItem:
-        name = group["ParameterGroupName"]
-        configuration = {k: v for k, v in group.items() if k != "Tags"}
-        return ctx.item(
-            PARAMETER_GROUP,
-            name,
-            resourceName=name,
-            arn=ctx.arn("redshift", f"parametergroup:{name}"),
-            configuration=configuration,
-            tags=tags_from_list(group.get("Tags")),
-        )
-
-    def _parameters(self, ctx: CollectContext, item: ConfigurationItem) -> None:
-        try:
-            parameters = list(
-                ctx.paginate("redshift", "DescribeClusterParameters", "Parameters", item=item, ParameterGroupName=item.resourceId)
-            )
-        except ListFailed:
-            return
-        item.supplementaryConfiguration["Parameters"] = parameters
-        item.refresh_state_id()
-
-    def _cluster(self, ctx: CollectContext, cluster: dict[str, Any], group_items: dict[str, ConfigurationItem]) -> ConfigurationItem:
-        cid = cluster["ClusterIdentifier"]
-        configuration = {k: v for k, v in cluster.items() if k != "Tags"}
-        item = ctx.item(
-            CLUSTER,
-            cid,
-            resourceName=cid,
-            arn=ctx.arn("redshift", f"cluster:{cid}"),
-            configuration=configuration,
-            tags=tags_from_list(cluster.get("Tags")),
-            relationships=cluster_relationships(cluster),
-        )
-        logging = ctx.call("redshift", "DescribeLoggingStatus", item=item, ClusterIdentifier=cid)
-        if logging is not FAILED:
-            item.supplementaryConfiguration["LoggingStatus"] = logging
+    def _settings(self, item: ConfigurationItem, group_items: dict[str, ConfigurationItem]) -> ConfigurationItem:
+        """The cluster's ``ParameterGroupSettings`` from its groups' items (their errors when unread)."""
         settings: dict[str, dict[str, Any]] = {}
         complete = True
-        for ref in cluster.get("ClusterParameterGroups") or []:
+        for ref in item.configuration.get("ClusterParameterGroups") or []:
             group = group_items.get(ref.get("ParameterGroupName", ""))
             if group is None:
                 continue
@@ -123,7 +68,7 @@ class RedshiftCollector(Collector):
             if parameters is None:
                 complete = False
                 item.collectionErrors.extend(
-                    {**e, "resource_type": CLUSTER, "resource_id": cid}
+                    {**e, "resource_type": CLUSTER, "resource_id": item.resourceId}
                     for e in group.collectionErrors
                     if e.get("api") == "DescribeClusterParameters"
                 )

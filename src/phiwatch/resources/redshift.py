@@ -31,14 +31,16 @@ Item layout:
 
 A key that is absent means its call failed (see ``collectionErrors``). No account-level keys.
 
-Both types are collected by the hook :mod:`phiwatch.collect.redshift` (its docstring says why).
+Both types are read by their specs (listing, identifiers, tags, ``Parameters``, ``LoggingStatus``,
+relationships); the hook :mod:`phiwatch.collect.redshift` runs them and adds the clusters'
+``ParameterGroupSettings`` (its docstring says why).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from phiwatch.resources.spec import P, R, ResourceSpec, Service, on
+from phiwatch.resources.spec import Call, P, R, ResourceSpec, Service, on
 
 CLUSTER = "AWS::Redshift::Cluster"
 PARAMETER_GROUP = "AWS::Redshift::ClusterParameterGroup"
@@ -67,6 +69,16 @@ SERVICE = Service(
         ResourceSpec(
             CLUSTER,
             client="redshift",
+            listing=Call("DescribeClusters", "redshift:DescribeClusters", result="Clusters"),
+            id="ClusterIdentifier",
+            arn="arn:{partition}:redshift:{region}:{account}:cluster:{id}",
+            details={
+                "LoggingStatus": Call(
+                    "DescribeLoggingStatus", "redshift:DescribeLoggingStatus", {"ClusterIdentifier": "ClusterIdentifier"}
+                ),
+            },
+            tags="Tags",
+            drop=("Tags",),
             relationships=cluster_relationships,
             events=(
                 on(
@@ -89,6 +101,20 @@ SERVICE = Service(
         ResourceSpec(
             PARAMETER_GROUP,
             client="redshift",
+            listing=Call("DescribeClusterParameterGroups", "redshift:DescribeClusterParameterGroups", result="ParameterGroups"),
+            id="ParameterGroupName",
+            arn="arn:{partition}:redshift:{region}:{account}:parametergroup:{id}",
+            details={
+                "Parameters": Call(
+                    "DescribeClusterParameters",
+                    "redshift:DescribeClusterParameters",
+                    {"ParameterGroupName": "ParameterGroupName"},
+                    result="Parameters",
+                    pages=True,
+                ),
+            },
+            tags="Tags",
+            drop=("Tags",),
             events=(
                 on(
                     "redshift.amazonaws.com",
@@ -103,11 +129,5 @@ SERVICE = Service(
                 ),
             ),
         ),
-    ),
-    iam=(
-        "redshift:DescribeClusterParameterGroups",
-        "redshift:DescribeClusterParameters",
-        "redshift:DescribeClusters",
-        "redshift:DescribeLoggingStatus",
     ),
 )
