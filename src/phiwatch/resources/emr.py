@@ -24,18 +24,49 @@ Item layout:
 
 No account-level keys.
 
-The spec holds the listing and the identifiers; the per-cluster reads (DescribeCluster with its
-redaction and tags, the master instances, the security configurations read once per name) are
-done by the hook :mod:`phiwatch.collect.emr`.
+The spec reads each cluster: the listing, DescribeCluster (its ``Cluster`` is the
+configuration, ``Tags`` the tags) and the redaction (``shape``). The hook
+:mod:`phiwatch.collect.emr` adds ``supplementaryConfiguration`` (the master instances, and the
+security configurations read once per name).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from phiwatch.resources.spec import Call, P, R, ResourceSpec, Service, on
 
 CLUSTER = "AWS::EMR::Cluster"
 
 ACTIVE_STATES = ["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING"]
+
+REDACTED = "REDACTED"
+
+
+def redact_configurations(configurations: Any) -> Any:
+    """Application configurations with every property value replaced (classifications kept)."""
+    if not isinstance(configurations, list):
+        return configurations
+    out = []
+    for conf in configurations:
+        conf = dict(conf)
+        if isinstance(conf.get("Properties"), dict):
+            conf["Properties"] = {k: REDACTED for k in conf["Properties"]}
+        if "Configurations" in conf:
+            conf["Configurations"] = redact_configurations(conf["Configurations"])
+        out.append(conf)
+    return out
+
+
+def clean_cluster(cluster: dict[str, Any]) -> dict[str, Any]:
+    """The recorded cluster: no ``*Password`` field of ``KerberosAttributes``, configuration properties redacted."""
+    clean = dict(cluster)
+    if isinstance(clean.get("KerberosAttributes"), dict):
+        clean["KerberosAttributes"] = {k: v for k, v in clean["KerberosAttributes"].items() if not k.endswith("Password")}
+    if "Configurations" in clean:
+        clean["Configurations"] = redact_configurations(clean["Configurations"])
+    return clean
+
 
 SPEC = ResourceSpec(
     CLUSTER,
@@ -44,6 +75,10 @@ SPEC = ResourceSpec(
     id="Id",
     name="Name",
     arn=("ClusterArn", "arn:{partition}:elasticmapreduce:{region}:{account}:cluster/{id}"),
+    describe=Call("DescribeCluster", "elasticmapreduce:DescribeCluster", {"ClusterId": "Id"}, result="Cluster"),
+    tags="Tags",
+    drop=("Tags",),
+    shape=clean_cluster,
     events=(
         on(
             "elasticmapreduce.amazonaws.com",
@@ -65,7 +100,6 @@ SERVICE = Service(
     "emr",
     resources=(SPEC,),
     iam=(
-        "elasticmapreduce:DescribeCluster",
         "elasticmapreduce:DescribeSecurityConfiguration",
         "elasticmapreduce:ListInstances",
     ),
