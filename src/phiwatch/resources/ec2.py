@@ -26,7 +26,8 @@ the id):
   ``Ipv6Ranges[].CidrIpv6``, ``UserIdGroupPairs``, ``PrefixListIds``); the history diff
   relies on those key names. ``GroupName == "default"`` marks a VPC's default group.
 * ``AWS::EC2::EIP`` (id = ``AllocationId``, or the public IP for a classic address without
-  one): ``configuration`` = DescribeAddresses element (``PublicIp``, ``InstanceId``,
+  one; an address with neither is skipped; resourceName = the ``Name`` tag or the public IP):
+  ``configuration`` = DescribeAddresses element (``PublicIp``, ``InstanceId``,
   ``AssociationId`` only when associated).
 
 Account item (``AWS::::Account``, this region):
@@ -38,13 +39,22 @@ Account item (``AWS::::Account``, this region):
 As everywhere: a key that is absent means the call failed (see ``collectionErrors``);
 ``None`` means "not configured". Each API is called at most once per resource.
 
-Collected by the hook :mod:`phiwatch.collect.ec2` (the specs have no listing), whose calls are
-``SERVICE.iam``.
+A targeted run (``watch``) lists only the wanted resources, with ``Filters`` on the id
+(``volume-id``, ``snapshot-id``, ``instance-id``, ``group-id``; an ARN counts by its id) and on
+the name (``tag:Name``, ``group-name``): :class:`Filtered`. Elastic IPs are not targeted.
+
+The specs are collected by the hook :mod:`phiwatch.collect.ec2` (the account part, the
+snapshots' permission call, a targeted run needing several filtered listings), whose own calls
+are ``SERVICE.iam``.
 """
 
 from __future__ import annotations
 
-from phiwatch.resources.spec import P, R, ResourceSpec, Service, on
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from phiwatch.resources.spec import Call, P, R, ResourceSpec, Service, name_tag, on
 
 VOLUME = "AWS::EC2::Volume"
 SNAPSHOT = "AWS::EC2::Snapshot"
@@ -52,11 +62,111 @@ INSTANCE = "AWS::EC2::Instance"
 SECURITY_GROUP = "AWS::EC2::SecurityGroup"
 EIP = "AWS::EC2::EIP"
 
+#: most values of one EC2 filter in one listing call
+FILTER_VALUES = 200
+
+
+def relation(resource_type: str, resource_id: str | None, name: str) -> dict[str, Any] | None:
+    """One relationship in AWS Config's shape (None when the id is missing)."""
+    if not resource_id:
+        return None
+    return {"resourceType": resource_type, "resourceId": resource_id, "relationshipName": name}
+
+
+@dataclass(frozen=True)
+class Filtered:
+    """A targeted listing through EC2 ``Filters``: the wanted ids (an ARN by its last part) with
+    ``id_filter``, the other wanted identifiers (not ARNs) with ``name_filter``.
+
+    EC2 ANDs different filters, so ids and names need a listing each, and one filter takes at most
+    :data:`FILTER_VALUES` values: :meth:`listings` gives every listing's ``Filters``; called as a
+    spec's ``target_listing`` it gives the first one's parameters (all of them when the wanted
+    identifiers are of one kind and few)."""
+
+    id_filter: str
+    prefix: str
+    name_filter: str
+
+    def listings(self, wanted: frozenset[str]) -> list[list[dict[str, Any]]]:
+        ids = sorted({w.rsplit("/", 1)[-1] for w in wanted if w.rsplit("/", 1)[-1].startswith(self.prefix)})
+        names = sorted(w for w in wanted if not w.startswith(self.prefix) and not w.startswith("arn:"))
+        return [
+            [{"Name": name, "Values": values[start : start + FILTER_VALUES]}]
+            for name, values in ((self.id_filter, ids), (self.name_filter, names))
+            for start in range(0, len(values), FILTER_VALUES)
+        ]
+
+    def __call__(self, wanted: frozenset[str], env: Mapping[str, str]) -> dict[str, Any]:
+        listings = self.listings(wanted)
+        return {"Filters": listings[0]} if listings else {}
+
+
+def _arn(kind: str, account: bool = True) -> str:
+    return f"arn:{{partition}}:ec2:{{region}}:{'{account}' if account else ''}:{kind}/{{id}}"
+
+
+def _volume_relations(volume: dict[str, Any]) -> list[dict[str, Any]]:
+    return [r for a in volume.get("Attachments") or [] if (r := relation(INSTANCE, a.get("InstanceId"), "Is attached to Instance"))]
+
+
+def _instance_defaults(instance: dict[str, Any]) -> dict[str, Any]:
+    """``PublicIpAddress`` and ``IamInstanceProfile`` always present (None when AWS omits them)."""
+    configuration = dict(instance)
+    configuration.setdefault("PublicIpAddress", None)
+    configuration.setdefault("IamInstanceProfile", None)
+    return configuration
+
+
+def _instance_relations(instance: dict[str, Any]) -> list[dict[str, Any]]:
+    related = [
+        relation("AWS::EC2::VPC", instance.get("VpcId"), "Is contained in Vpc"),
+        relation("AWS::EC2::Subnet", instance.get("SubnetId"), "Is contained in Subnet"),
+    ]
+    groups = list(instance.get("SecurityGroups") or [])
+    groups += [g for eni in instance.get("NetworkInterfaces") or [] for g in eni.get("Groups") or []]
+    group_ids = dict.fromkeys(g.get("GroupId") for g in groups)
+    related += [relation(SECURITY_GROUP, g, "Is associated with SecurityGroup") for g in group_ids]
+    related += [
+        relation(VOLUME, (m.get("Ebs") or {}).get("VolumeId"), "Is attached to Volume") for m in instance.get("BlockDeviceMappings") or []
+    ]
+    return [r for r in related if r]
+
+
+def _group_relations(group: dict[str, Any]) -> list[dict[str, Any]]:
+    vpc = relation("AWS::EC2::VPC", group.get("VpcId"), "Is contained in Vpc")
+    return [vpc] if vpc else []
+
+
+def _address_relations(address: dict[str, Any]) -> list[dict[str, Any]]:
+    related = [
+        relation(INSTANCE, address.get("InstanceId"), "Is attached to Instance"),
+        relation("AWS::EC2::NetworkInterface", address.get("NetworkInterfaceId"), "Is attached to NetworkInterface"),
+    ]
+    return [r for r in related if r]
+
+
+def _not_terminated(instance: Any) -> bool:
+    return (instance.get("State") or {}).get("Name") != "terminated"
+
+
+def _address_id(address: Any) -> Any:
+    return address.get("AllocationId") or address.get("PublicIp")
+
+
 SERVICE = Service(
     "ec2",
     resources=(
         ResourceSpec(
             VOLUME,
+            client="ec2",
+            listing=Call("DescribeVolumes", "ec2:DescribeVolumes", result="Volumes"),
+            target_listing=Filtered("volume-id", "vol-", "tag:Name"),
+            id="VolumeId",
+            name=name_tag(),
+            arn=_arn("volume"),
+            tags="Tags",
+            drop=("Tags",),
+            relationships=_volume_relations,
             events=(
                 on(
                     "ec2.amazonaws.com",
@@ -76,6 +186,14 @@ SERVICE = Service(
         ),
         ResourceSpec(
             SNAPSHOT,
+            client="ec2",
+            listing=Call("DescribeSnapshots", "ec2:DescribeSnapshots", {"OwnerIds": ["self"]}, result="Snapshots"),
+            target_listing=Filtered("snapshot-id", "snap-", "tag:Name"),
+            id="SnapshotId",
+            name=name_tag(),
+            arn=_arn("snapshot", account=False),
+            tags="Tags",
+            drop=("Tags",),
             events=(
                 on(
                     "ec2.amazonaws.com",
@@ -94,6 +212,18 @@ SERVICE = Service(
         ),
         ResourceSpec(
             INSTANCE,
+            client="ec2",
+            listing=Call("DescribeInstances", "ec2:DescribeInstances", result="Reservations"),
+            unnest="Instances",
+            keep=_not_terminated,
+            target_listing=Filtered("instance-id", "i-", "tag:Name"),
+            id="InstanceId",
+            name=name_tag(),
+            arn=_arn("instance"),
+            tags="Tags",
+            drop=("Tags",),
+            shape=_instance_defaults,
+            relationships=_instance_relations,
             events=(
                 on("ec2.amazonaws.com", "AttachVolume DetachVolume", P("requestParameters.instanceId")),
                 on(
@@ -126,6 +256,15 @@ SERVICE = Service(
         ),
         ResourceSpec(
             SECURITY_GROUP,
+            client="ec2",
+            listing=Call("DescribeSecurityGroups", "ec2:DescribeSecurityGroups", result="SecurityGroups"),
+            target_listing=Filtered("group-id", "sg-", "group-name"),
+            id="GroupId",
+            name="GroupName",
+            arn=_arn("security-group"),
+            tags="Tags",
+            drop=("Tags",),
+            relationships=_group_relations,
             events=(
                 on(
                     "ec2.amazonaws.com",
@@ -151,6 +290,14 @@ SERVICE = Service(
         ),
         ResourceSpec(
             EIP,
+            client="ec2",
+            listing=Call("DescribeAddresses", "ec2:DescribeAddresses", result="Addresses"),
+            id=_address_id,
+            name=f"{name_tag()} || PublicIp",
+            arn=_arn("elastic-ip"),
+            tags="Tags",
+            drop=("Tags",),
+            relationships=_address_relations,
             events=(
                 on(
                     "ec2.amazonaws.com",
@@ -174,13 +321,8 @@ SERVICE = Service(
             ("EnableEbsEncryptionByDefault DisableEbsEncryptionByDefault ModifyEbsDefaultKmsKeyId ResetEbsDefaultKmsKeyId"),
         ),
     ),
-    iam=(
-        "ec2:DescribeAddresses",
-        "ec2:DescribeInstances",
-        "ec2:DescribeSecurityGroups",
+    iam=(  # the hook's own calls: the account part and each snapshot's permissions
         "ec2:DescribeSnapshotAttribute",
-        "ec2:DescribeSnapshots",
-        "ec2:DescribeVolumes",
         "ec2:GetEbsDefaultKmsKeyId",  # not in the demo: only when EBS encryption by default is on (moto lacks it)
         "ec2:GetEbsEncryptionByDefault",
     ),
