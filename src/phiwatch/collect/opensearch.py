@@ -1,12 +1,18 @@
 """OpenSearch's hook (both types): the item layout is in :mod:`phiwatch.resources.opensearch`.
 
-Needed because neither type fits the generic collector:
+Needed because neither type fits the generic collector, even with its batch ``describe``:
 
-* domains are described five names per call (DescribeDomains, DescribeElasticsearchDomains take
-  a batch of names), and a failed batch leaves the type incomplete without any item;
+* the resourceId is the described ``DomainId`` (``<account>/<name>``), not the listed name that
+  DescribeDomains / DescribeElasticsearchDomains take (five per call); a spec's id is the one it
+  lists and describes by;
+* a targeted run (``watch``) may name a domain by that DomainId, its name or its ARN (each
+  matched by the name at its end);
+* a described domain without ``DomainName`` is an error of the describe call that leaves the type
+  incomplete (a batch ``describe`` would read it as gone);
+* domains being deleted (``Deleted: true`` in the describe answer, not in the listing: ``keep``
+  cannot see it) are skipped;
 * ListTags is called once per domain and its answer (or error) is copied onto both of the
-  domain's items (AWS::OpenSearch::Domain and AWS::Elasticsearch::Domain);
-* domains being deleted (``Deleted: true`` in the describe answer) are skipped.
+  domain's items (AWS::OpenSearch::Domain and AWS::Elasticsearch::Domain).
 """
 
 from __future__ import annotations
