@@ -20,8 +20,9 @@ Item layout:
 * ``relationships``: the KMS key when ``KmsKeyId`` is a key ARN or KeyId, and the rotation Lambda
   function (``AWS::Lambda::Function``, by name) when set.
 
-The allow-list of stored keys (with ``RotationEnabled`` normalised) and the targeting by partial
-ARN are done by the hook :mod:`phiwatch.collect.secretsmanager`; the rest is this spec.
+The stored configuration is an allow-list of the element's keys with ``RotationEnabled``
+normalised (the spec's ``shape``). The targeting by partial ARN is done by the hook
+:mod:`phiwatch.collect.secretsmanager`; the rest is this spec.
 """
 
 from __future__ import annotations
@@ -32,6 +33,39 @@ from phiwatch.resources.kms import kms_key_relationship
 from phiwatch.resources.spec import Call, P, ResourceSpec, Service, on
 
 SECRET = "AWS::SecretsManager::Secret"
+
+#: unless listed here (defence in depth: secret material must never reach the store)
+_ALLOWED = frozenset(
+    {
+        "ARN",
+        "Name",
+        "Type",
+        "Description",
+        "KmsKeyId",
+        "RotationEnabled",
+        "RotationLambdaARN",
+        "RotationRules",
+        "ExternalSecretRotationMetadata",
+        "ExternalSecretRotationRoleArn",
+        "LastRotatedDate",
+        "LastChangedDate",
+        "LastAccessedDate",
+        "DeletedDate",
+        "NextRotationDate",
+        "Tags",
+        "SecretVersionsToStages",
+        "OwningService",
+        "CreatedDate",
+        "PrimaryRegion",
+    }
+)
+
+
+def secret_configuration(element: dict[str, Any]) -> dict[str, Any]:
+    """The stored configuration of a ListSecrets element (allow-listed keys, RotationEnabled normalised)."""
+    configuration = {k: v for k, v in element.items() if k in _ALLOWED and v is not None}
+    configuration["RotationEnabled"] = bool(element.get("RotationEnabled", False))
+    return configuration
 
 
 def secret_relationships(configuration: dict[str, Any]) -> list[dict[str, Any]]:
@@ -52,6 +86,7 @@ SPEC = ResourceSpec(
     name="Name",
     arn="ARN",
     tags="Tags",
+    shape=secret_configuration,
     relationships=secret_relationships,
     events=(
         on(
