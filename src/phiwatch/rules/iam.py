@@ -672,3 +672,18 @@ def iam_password_policy(item: ConfigurationItem, params: dict, ctx: RuleContext)
     if gaps:
         return non_compliant("password policy: " + "; ".join(gaps))
     return compliant("password policy meets every required setting")
+
+
+@rule(
+    "iam-access-keys-rotated-yearly",
+    reads={"configuration.accessKeys": "ListAccessKeys"},
+    service="AWS IAM",
+    resource_types=(USER,),
+    trigger="periodic",
+    severity="medium",
+    compliant_when="Every active access key of the user is younger than maxAccessKeyAge days (default 365).",
+    parameters={"maxAccessKeyAge": ("int", 365)},
+)
+def iam_access_keys_rotated_yearly(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
+    """access-keys-rotated with a yearly ceiling (maxAccessKeyAge, default 365 days)."""
+    return access_keys_rotated(item, params, ctx)

@@ -423,3 +423,59 @@ def s3_account_level_public_access_blocks(item: ConfigurationItem, params: dict,
     if missing:
         return non_compliant(f"account public access block has {', '.join(missing)} off")
     return compliant("account-level S3 public access block is on")
+
+
+# -- PHI buckets (the hipaa-extras pack) ----------------------------------------------------
+
+
+def _is_phi(item: ConfigurationItem, params: dict) -> bool:
+    return (item.tags or {}).get(params.get("phiTagKey") or "PHI") == (params.get("phiTagValue") or "Yes")
+
+
+@rule(
+    "s3-phi-bucket-object-lock-enabled",
+    reads={SUP + "ObjectLockConfiguration": "GetObjectLockConfiguration"},
+    service="Amazon S3",
+    resource_types=(BUCKET,),
+    trigger="change",
+    severity="high",
+    compliant_when="A bucket tagged as holding PHI has S3 Object Lock enabled. Buckets without the PHI tag are not evaluated.",
+    parameters={"phiTagKey": ("str", "PHI"), "phiTagValue": ("str", "Yes")},
+)
+def s3_phi_bucket_object_lock_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
+    if not _is_phi(item, params):
+        return None
+    lock = get(item, SUP + "ObjectLockConfiguration") or {}
+    if lock.get("ObjectLockEnabled") == "Enabled":
+        return compliant("PHI bucket has object lock enabled")
+    return non_compliant("PHI bucket without object lock")
+
+
+@rule(
+    "s3-phi-bucket-cross-region-replication",
+    reads={SUP + "BucketReplicationConfiguration": "GetBucketReplication"},
+    service="Amazon S3",
+    resource_types=(BUCKET,),
+    trigger="change",
+    severity="medium",
+    compliant_when="A bucket tagged as holding PHI replicates (an enabled rule) to a bucket in another region. When the destination bucket is not in the inventory its region is unknown and the rule says so.",
+    parameters={"phiTagKey": ("str", "PHI"), "phiTagValue": ("str", "Yes")},
+)
+def s3_phi_bucket_cross_region_replication(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
+    if not _is_phi(item, params):
+        return None
+    config = get(item, SUP + "BucketReplicationConfiguration") or {}
+    destinations = [
+        ((r.get("Destination") or {}).get("Bucket") or "").split(":::")[-1]
+        for r in config.get("Rules", []) or []
+        if r.get("Status") == "Enabled"
+    ]
+    if not destinations:
+        return non_compliant("PHI bucket is not replicated")
+    regions = {b.resourceId: b.awsRegion for b in ctx.items(BUCKET, account_id=None)}
+    unknown = [d for d in destinations if d not in regions]
+    if any(regions.get(d) not in (None, item.awsRegion) for d in destinations):
+        return compliant("PHI bucket replicates to another region")
+    if unknown:
+        return non_compliant("PHI bucket replicates to a bucket outside the inventory: its region could not be confirmed")
+    return non_compliant("PHI bucket replicates only within its own region")

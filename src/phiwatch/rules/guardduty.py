@@ -1,10 +1,8 @@
-"""Threat-detection rules of the HIPAA pack: GuardDuty and Security Hub, evaluated on the
-regional AWS::::Account items (AWS Config managed-rule semantics).
+"""GuardDuty rules, evaluated on the regional AWS::::Account items (AWS Config managed-rule semantics).
 
-Keys come from :mod:`phiwatch.collect.guardduty` (``guardDutyDetectors``) and
-:mod:`phiwatch.collect.securityhub` (``securityHub``; ``None`` = not enabled). A missing key
-means the read failed, or the service was not collected for that item (e.g. the "global"
-account item), in which case the rule does not apply.
+The key ``guardDutyDetectors`` is described in :mod:`phiwatch.resources.guardduty`. A missing key
+means the read failed, or GuardDuty was not collected for that item (e.g. the "global" account
+item), in which case the rule does not apply.
 """
 
 from __future__ import annotations
@@ -49,21 +47,3 @@ def guardduty_enabled_centralized(item: ConfigurationItem, params: dict, ctx: Ru
     if admin.get("RelationshipStatus") != "Enabled":
         return non_compliant(f"membership in {admin.get('AccountId')}'s GuardDuty is {admin.get('RelationshipStatus')}")
     return compliant(f"GuardDuty is enabled and centralized in {admin.get('AccountId')}")
-
-
-@rule(
-    "securityhub-enabled",
-    reads={"configuration.securityHub": "DescribeHub"},
-    aws_identifier="SECURITYHUB_ENABLED",
-    service="AWS Security Hub",
-    resource_types=(ACCOUNT_TYPE,),
-    trigger="periodic",
-    severity="high",
-    compliant_when="AWS Security Hub is enabled for the account.",
-    aws_runbook="AWSConfigRemediation-EnableSecurityHub",
-)
-def securityhub_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
-    hub = get(item, "configuration.securityHub")
-    if not hub:
-        return non_compliant("Security Hub is not enabled in this region")
-    return compliant("Security Hub is enabled")
