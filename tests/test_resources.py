@@ -245,7 +245,9 @@ def test_spec_options_unnest_target_listing_from_item_and_batches(aws_env, store
         aws=aws_env.context(), account_id="123456789012", region="us-east-1", only={"AWS::EC2::Instance": frozenset({ids[1]})}
     )
     calls: list[dict] = []
-    targeted.client("ec2").meta.events.register("before-parameter-build.ec2.DescribeInstances", lambda params, **_: calls.append(dict(params)))
+    targeted.client("ec2").meta.events.register(
+        "before-parameter-build.ec2.DescribeInstances", lambda params, **_: calls.append(dict(params))
+    )
     assert [i.resourceId for i in collect_spec(targeted, instances, "ec2")] == [ids[1]]
     assert calls[0]["Filters"] == [{"Name": "instance-id", "Values": [ids[1]]}]  # the listing itself was filtered
 
@@ -275,3 +277,24 @@ def test_spec_options_unnest_target_listing_from_item_and_batches(aws_env, store
     denied.client("codebuild").meta.events.register("before-call.codebuild.BatchGetProjects", _Denied("BatchGetProjects"))
     assert list(collect_spec(denied, projects, "codebuild")) == []
     assert denied.complete == set() and {e.api for e in denied.errors} == {"BatchGetProjects"}  # nothing would be recorded deleted
+
+
+def test_a_collection_task_is_a_plain_value_run_by_a_plain_function(aws_env):
+    """What a worker process would receive and run: one service of one account in one region."""
+    import pickle
+
+    from phiwatch.collect.runner import CollectionTask, plan_tasks, run_task
+
+    aws_env.client("sns").create_topic(Name="task-topic")
+    tasks = plan_tasks(["sns", "s3"], ["us-east-1", "eu-west-1"], "123456789012")
+    assert [(t.service, t.region) for t in tasks] == [("sns", "us-east-1"), ("sns", "eu-west-1"), ("s3", "global")]
+    task = pickle.loads(pickle.dumps(tasks[0]))  # crosses a process boundary as it is
+    assert task == CollectionTask("123456789012", "sns", "us-east-1", ("us-east-1", "eu-west-1"))
+    items = []
+    ctx = run_task(aws_env.context(), task, lambda item: items.append(item) or True)
+    assert ctx.errors == [] and (TOPIC, "us-east-1") in ctx.complete
+    assert any(i.resourceName == "task-topic" and i.accountId == "123456789012" for i in items)
+    stopped: list = []
+    aws_env.client("sns").create_topic(Name="task-topic-2")
+    run_task(aws_env.context(), task, lambda item: stopped.append(item) and False)  # the consumer says stop after one
+    assert len(stopped) == 1

@@ -45,17 +45,77 @@ class CollectResult:
     changed_keys: list[tuple[str, str, str, str]] = field(default_factory=list)
 
 
-def plan_tasks(services: Iterable[str] | None, regions: list[str]) -> list[tuple[type[Collector], str]]:
-    load_collectors()
-    names = list(services) if services else sorted(REGISTRY)
-    tasks: list[tuple[type[Collector], str]] = []
+@dataclass(frozen=True)
+class CollectionTask:
+    """One unit of collection: one service of one account in one region (``global`` for global services).
+
+    Everything the task needs besides AWS credentials is here, so a task is a plain value a
+    worker process can receive; :func:`run_task` runs it."""
+
+    account_id: str
+    service: str
+    region: str
+    #: every region of the run (global services such as S3 keep the buckets of these)
+    regions: tuple[str, ...]
+    #: targeted re-collection for this service (see :func:`targeting`); None: everything
+    only: Mapping[str, frozenset[str]] | None = None
+
+
+def plan_tasks(
+    services: Iterable[str] | None, regions: list[str], account_id: str = "", only: Mapping[str, Iterable[str]] | None = None
+) -> list[CollectionTask]:
+    """The tasks of one account's collection: each service in each region (global services once)."""
+    collectors = load_collectors()
+    names = list(services) if services else sorted(collectors)
+    tasks: list[CollectionTask] = []
     for name in names:
-        cls = REGISTRY[name]
-        if cls.global_service:
-            tasks.append((cls, GLOBAL_REGION))
-        else:
-            tasks.extend((cls, region) for region in regions)
+        cls = collectors[name]
+        for region in [GLOBAL_REGION] if cls.global_service else regions:
+            tasks.append(CollectionTask(account_id, name, region, tuple(regions), targeting(cls, only)))
     return tasks
+
+
+def run_task(aws: AwsContext, task: CollectionTask, emit: Callable[[ConfigurationItem], bool]) -> CollectContext:
+    """Run one task: each item it collects goes to ``emit`` (which returns False to stop the task);
+    returns the task's context: its errors and the types it listed completely.
+
+    A collector bug is an error of the task, never an exception: the other tasks go on. An item that
+    cannot be stored is an error on that resource, and its type is then not complete."""
+    cls = load_collectors()[task.service]
+    only = {t: frozenset(ids) for t, ids in task.only.items()} if task.only is not None else None
+    ctx = CollectContext(aws=aws, account_id=task.account_id, region=task.region, regions=task.regions, only=only)
+    dropped: set[str] = set()
+    try:
+        for item in cls().collect(ctx):
+            problem = _unstorable(item)
+            if problem:
+                ctx.errors.append(
+                    CollectionError(
+                        service=task.service,
+                        api="*",
+                        region=task.region,
+                        error="UnstorableItem",
+                        iam_action="",
+                        resource_type=item.resourceType,
+                        resource_id=item.resourceId,
+                        message=problem,
+                    )
+                )
+                dropped.add(item.resourceType)
+                continue
+            if not emit(item):
+                break
+    except Exception as exc:  # noqa: BLE001 - a collector bug must not stop the others
+        log.debug("collector %s in %s crashed:\n%s", task.service, task.region, traceback.format_exc())
+        ctx.errors.append(
+            CollectionError(
+                service=task.service, api="*", region=task.region, error=type(exc).__name__, iam_action="", message=str(exc)[:300]
+            )
+        )
+        ctx.complete.clear()
+    # a dropped item's type was not recorded completely: never mark its resources deleted
+    ctx.complete = {c for c in ctx.complete if c[0] not in dropped}
+    return ctx
 
 
 def collect(
@@ -77,8 +137,8 @@ def collect(
     """
     account_id = aws.account_id()
     regions = list(regions or aws.regions)
-    tasks = plan_tasks(services, regions)
-    service_names = sorted({cls.name for cls, _ in tasks})
+    tasks = plan_tasks(services, regions, account_id, only)
+    service_names = sorted({task.service for task in tasks})
     run_id = store.start_run(account_id, regions, service_names, aws.endpoint_url)
     result = CollectResult(run_id=run_id, account_id=account_id, regions=list(regions))
     started = utcnow()
@@ -98,51 +158,14 @@ def collect(
                 continue
         return False
 
-    def work(cls: type[Collector], region: str) -> None:
+    def work(task: CollectionTask) -> None:
         if stop.is_set():
             return
-        ctx = CollectContext(aws=aws, account_id=account_id, region=region, regions=tuple(regions), only=targeting(cls, only))
-        dropped: set[str] = set()
-        try:
-            for item in cls().collect(ctx):
-                problem = _unstorable(item)
-                if problem:
-                    # one bad item is an error on that resource, not the end of the run
-                    ctx.errors.append(
-                        CollectionError(
-                            service=cls.name,
-                            api="*",
-                            region=region,
-                            error="UnstorableItem",
-                            iam_action="",
-                            resource_type=item.resourceType,
-                            resource_id=item.resourceId,
-                            message=problem,
-                        )
-                    )
-                    dropped.add(item.resourceType)
-                    continue
-                if not put(("item", cls.name, region, item)):
-                    return
-        except Exception as exc:  # noqa: BLE001 - a collector bug must not stop the others
-            log.debug("collector %s in %s crashed:\n%s", cls.name, region, traceback.format_exc())
-            ctx.errors.append(
-                CollectionError(
-                    service=cls.name,
-                    api="*",
-                    region=region,
-                    error=type(exc).__name__,
-                    iam_action="",
-                    message=str(exc)[:300],
-                )
-            )
-            ctx.complete.clear()
-        # a dropped item's type was not recorded completely: never mark its resources deleted
-        ctx.complete = {c for c in ctx.complete if c[0] not in dropped}
-        put(("done", cls.name, region, ctx))
+        ctx = run_task(aws, task, lambda item: put(("item", task.service, task.region, item)))
+        put(("done", task.service, task.region, ctx))
 
     # targeted runs not asking for the account part never write it (a collector may yield it anyway)
-    untargeted_account = {cls.name for cls, _ in tasks if (t := targeting(cls, only)) is not None and ACCOUNT_TYPE not in t}
+    untargeted_account = {task.service for task in tasks if task.only is not None and ACCOUNT_TYPE not in task.only}
     status = "failed"
     counts: dict[tuple[str, str], int] = {}
     account_parts: dict[str, ConfigurationItem] = {}
@@ -151,11 +174,11 @@ def collect(
             store.writer(run_id) as writer,
             _collector_pool(max(1, min(max_workers, len(tasks))), stop) as pool,
         ):
-            for cls, region in tasks:
-                counts[(cls.name, region)] = 0
+            for task in tasks:
+                counts[(task.service, task.region)] = 0
                 if progress:
-                    progress("start", cls.name, region, 0)
-                pool.submit(work, cls, region)
+                    progress("start", task.service, task.region, 0)
+                pool.submit(work, task)
             remaining = len(tasks)
             while remaining:
                 try:
