@@ -1,25 +1,23 @@
 """ECS's hook: task definitions (AWS::ECS::TaskDefinition), the latest ACTIVE revision of each family.
 
-The item layout is described in :mod:`phiwatch.resources.ecs`.
+Each revision's item (DescribeTaskDefinition with its tags, environment values redacted, only
+``family`` and ``revision`` when it failed) is built by the spec, :mod:`phiwatch.resources.ecs`,
+which also describes the item layout.
 
-Why a hook: the generic collector cannot express this type. The listing is reduced to the
-highest revision of each family (:func:`latest_per_family`); a targeted run lists the families of
-the wanted revisions (``familyPrefix``) and widens its targets to every revision listed, so the
-revision a new one replaces is recorded deleted; the tags come from DescribeTaskDefinition's own
-response (``include=["TAGS"]``, beside the ``taskDefinition`` that becomes ``configuration``),
-environment values are redacted, and a failed describe keeps ``family`` and ``revision``.
+Why a hook: the generic collector cannot express this listing. It is reduced to the highest
+revision of each family (:func:`latest_per_family`); a targeted run lists the families of the
+wanted revisions (``familyPrefix``) and widens its targets to every revision listed, so the
+revision a new one replaces is recorded deleted.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
-from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
+from phiwatch.collect.base import CollectContext, Collector, ListFailed, register
+from phiwatch.collect.generic import SpecRun, call_params
 from phiwatch.model import ConfigurationItem
-from phiwatch.resources.ecs import TASK_DEFINITION
-
-REDACTED = "REDACTED"
+from phiwatch.resources.ecs import SPEC, TASK_DEFINITION
 
 
 def latest_per_family(arns: list[str]) -> list[str]:
@@ -31,18 +29,6 @@ def latest_per_family(arns: list[str]) -> list[str]:
         if family not in latest or rev > latest[family][0]:
             latest[family] = (rev, arn)
     return [arn for _, arn in sorted(latest.values(), key=lambda v: v[1])]
-
-
-def redact_environment(definition: dict[str, Any]) -> dict[str, Any]:
-    containers = []
-    for container in definition.get("containerDefinitions") or []:
-        container = dict(container)
-        if "environment" in container:
-            container["environment"] = [{**e, "value": REDACTED} if "value" in e else e for e in container["environment"] or []]
-        containers.append(container)
-    if "containerDefinitions" in definition:
-        definition = {**definition, "containerDefinitions": containers}
-    return definition
 
 
 def _family(reference: str) -> str:
@@ -59,18 +45,19 @@ class EcsCollector(Collector):
     targetable = frozenset({TASK_DEFINITION})
 
     def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
+        run = SpecRun(ctx, SPEC, "ecs")
         wanted = ctx.targets(TASK_DEFINITION)
-        arns: list[str]
-        try:
-            if wanted is None:
-                arns = list(
-                    ctx.paginate("ecs", "ListTaskDefinitions", "taskDefinitionArns", resource_type=TASK_DEFINITION, status="ACTIVE")
-                )
-            else:
+        arns: list[str] | None
+        if wanted is None:
+            arns = run.elements()
+        else:
+            try:
                 arns = self._families(ctx, wanted)
-        except ListFailed:
+            except ListFailed:
+                arns = None
+        if arns is None:
             return
-        for item in ctx.map(lambda a: self._task_definition(ctx, a), latest_per_family(arns)):
+        for item in ctx.map(run.item, latest_per_family(arns)):
             if item is not None:
                 yield item
         ctx.mark_complete(TASK_DEFINITION)
@@ -81,40 +68,16 @@ class EcsCollector(Collector):
         Every listed revision joins the run's targets, so a previous revision the new one replaces
         is recorded as deleted, as in a full collection.
         """
+        listing = SPEC.listing
+        assert listing is not None
         families = sorted({_family(i) for i in wanted})
         arns: list[str] = [
             arn
             for family in families
             for arn in ctx.paginate(
-                "ecs", "ListTaskDefinitions", "taskDefinitionArns", resource_type=TASK_DEFINITION, status="ACTIVE", familyPrefix=family
+                "ecs", listing.op, listing.result or "", resource_type=TASK_DEFINITION, familyPrefix=family, **call_params(listing, None)
             )
             if _family(arn) == family  # familyPrefix is a prefix
         ]
         ctx.widen_targets(TASK_DEFINITION, arns)
         return arns
-
-    def _task_definition(self, ctx: CollectContext, arn: str) -> ConfigurationItem | None:
-        family, _, revision = arn.rsplit("/", 1)[-1].rpartition(":")
-        item = ctx.item(
-            TASK_DEFINITION,
-            arn,
-            resourceName=f"{family}:{revision}",
-            arn=arn,
-            configuration={"family": family, "revision": int(revision) if revision.isdigit() else revision},
-        )
-        described = ctx.call(
-            "ecs",
-            "DescribeTaskDefinition",
-            item=item,
-            not_found=("ClientException",),
-            absent=None,
-            taskDefinition=arn,
-            include=["TAGS"],
-        )
-        if described is None:
-            return None  # deregistered between the listing and now
-        if described is not FAILED:
-            item.configuration = redact_environment(described.get("taskDefinition") or item.configuration)
-            item.tags = tags_from_list(described.get("tags"), key="key", value="value")
-        item.refresh_state_id()
-        return item
