@@ -17,6 +17,7 @@ os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
 import boto3  # noqa: E402
 
 from phiwatch import emulator_apis  # noqa: E402
+from phiwatch.aws.session import make_client  # noqa: E402
 from phiwatch.errors import CannotRunError  # noqa: E402
 
 EMULATOR_ACCOUNT = "123456789012"
@@ -57,8 +58,6 @@ class Emulator:
         return boto3.Session(region_name=region, **FAKE_CREDENTIALS)
 
     def client(self, service: str, region: str = "us-east-1") -> Any:
-        from phiwatch.aws.session import make_client
-
         return make_client(self.session(region), service, self.endpoint, region)
 
     def reset(self) -> None:

@@ -8,7 +8,7 @@ import datetime as dt
 import fnmatch
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError, ValidationInfo, field_validator
@@ -17,6 +17,18 @@ from phiwatch.errors import UsageError
 from phiwatch.model import EVENTS
 from phiwatch.runbooks.document import RunbookError, builtin
 from phiwatch.yaml_input import YamlProblem, load_yaml
+
+
+class Identified(Protocol):
+    """What scopes and exceptions match on: a resource's ids, place and tags (a ConfigurationItem, or a
+    findings row's resource)."""
+
+    arn: str | None
+    resourceId: str
+    resourceName: str | None
+    accountId: str
+    awsRegion: str
+    tags: dict[str, str]
 
 
 class _Strict(BaseModel):
@@ -36,7 +48,7 @@ class Scope(_Strict):
     accounts: list[str] = Field(default_factory=list)
     regions: list[str] = Field(default_factory=list)
 
-    def matches(self, item: Any) -> bool:
+    def matches(self, item: Identified) -> bool:
         tags = item.tags or {}
         for key, value in self.tags.items():
             if key not in tags or (value != "*" and tags[key] != value):
@@ -50,7 +62,7 @@ class Scope(_Strict):
         return True
 
 
-def _id_match(pattern: str, item: Any) -> bool:
+def _id_match(pattern: str, item: Identified) -> bool:
     """Exact match on ARN, id or name, or an explicit glob (``*``, ``?``, ``[``); never a substring."""
     candidates = [c for c in (item.arn, item.resourceId, item.resourceName) if c]
     if any(ch in pattern for ch in "*?["):
@@ -81,7 +93,7 @@ class ExceptionEntry(_Strict):
             raise ValueError(f"expected a date YYYY-MM-DD, got {value[:40]!r}")
         return value
 
-    def matches(self, rule_id: str, item: Any) -> bool:
+    def matches(self, rule_id: str, item: Identified) -> bool:
         return (self.rule == rule_id or (self.rule.endswith("*") and fnmatch.fnmatchcase(rule_id, self.rule))) and _id_match(
             self.resource, item
         )
@@ -215,7 +227,7 @@ class Policy(_Strict):
     def override(self, rule_id: str) -> RuleOverride | None:
         return self.rules.get(rule_id)
 
-    def exception_for(self, rule_id: str, item: Any) -> ExceptionEntry | None:
+    def exception_for(self, rule_id: str, item: Identified) -> ExceptionEntry | None:
         for entry in self.exceptions:
             if entry.matches(rule_id, item):
                 return entry

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from phiwatch.aws.session import AwsContext
 from phiwatch.collect import runner
 from phiwatch.collect.runner import CollectResult
 from phiwatch.evaluation import EvaluationSummary, Evaluator, StoredEvaluations, excepted_findings
@@ -61,14 +62,14 @@ def reevaluation(store: Store, policy: Policy, rules: dict[str, Rule]) -> Callab
     return lambda: Evaluator(store, policy, rules).evaluate()
 
 
-def remediator(aws: Any, store: Store, policy: Policy, rules: dict[str, Rule] | None = None, **options: Any) -> Remediator:
+def remediator(aws: AwsContext | None, store: Store, policy: Policy, rules: dict[str, Rule] | None = None, **options: Any) -> Remediator:
     """A :class:`Remediator` that re-evaluates through the engine after acting (``options``: its keywords)."""
     rules = rules if rules is not None else resolve_rules(policy)
     return Remediator(aws, store, policy, rules, evaluate=reevaluation(store, policy, rules), **options)
 
 
 def run_scan(
-    aws: Any,
+    aws: AwsContext | None,
     store: Store,
     policy: Policy,
     *,
@@ -91,6 +92,7 @@ def run_scan(
 ) -> ScanOutcome:
     """Collect (optional), recover, evaluate incrementally, remediate, deliver alerts (optional).
 
+    ``aws``: None only without ``collect_first`` (nothing is collected; nothing is remediated).
     ``rules``: the policy's resolved rules (resolved here when not given). Without ``collect_first``
     the evaluation judges what the store holds, recorded against ``run_id`` when given.
     ``evaluator``: a long-lived :class:`Evaluator` to evaluate with (the watch's); ``full`` and
@@ -107,6 +109,8 @@ def run_scan(
     collected = None
     errors: list[dict[str, Any]] = []
     if collect_first:
+        if aws is None:
+            raise ValueError("collecting needs an AWS context")
         collected = runner.collect(aws, store, services=services, progress=progress)
         errors = [e.to_dict() for e in collected.errors]
         run_id = collected.run_id

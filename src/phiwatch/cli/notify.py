@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -21,7 +21,7 @@ from phiwatch.cli.common import (
 from phiwatch.errors import CannotRunError, UsageError
 from phiwatch.notify.dispatcher import Dispatcher, queue_test_message
 from phiwatch.notify.reminders import enqueue_reminders
-from phiwatch.policy import load_policy
+from phiwatch.policy import NotificationRoute, Policy, load_policy
 from phiwatch.rules.active import resolve_rules
 from phiwatch.store.outbox import delivery_log
 
@@ -38,7 +38,7 @@ TimeoutOpt = Annotated[float, typer.Option("--timeout", help="Seconds to wait fo
 STATUSES = ("pending", "sent", "failed", "retried")
 
 
-def _route(policy: Any, name: str) -> Any:
+def _route(policy: Policy, name: str) -> NotificationRoute:
     for route in policy.notifications:
         if route.name == name:
             return route

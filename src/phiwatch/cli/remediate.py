@@ -29,6 +29,7 @@ from phiwatch.remediate.iam_policy import runbook_policy, scanner_policy
 from phiwatch.rules.active import resolve_rules
 from phiwatch.runbooks.document import builtin, builtin_ids, load_document
 from phiwatch.scan import remediator as make_remediator
+from phiwatch.store.db import Store
 from phiwatch.store.remediations import recent_remediations
 from phiwatch.ui import STATUS_STYLE, print_remediation_report
 
@@ -89,7 +90,7 @@ def remediate(
         raise typer.Exit(1)
 
 
-def _list_remediations(store: Any, json_out: bool) -> None:
+def _list_remediations(store: Store, json_out: bool) -> None:
 
     rows = recent_remediations(store, limit=200)
     if json_out:

@@ -13,6 +13,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from phiwatch.aws.session import AwsContext
 from phiwatch.cli.common import (
     DbOpt,
     EndpointOpt,
@@ -63,7 +64,7 @@ def _setup_logging(fmt: str, verbose: bool = False) -> None:
     logger.propagate = False
 
 
-def _default_queue_url(aws: Any, name: str) -> str:
+def _default_queue_url(aws: AwsContext, name: str) -> str:
     try:
         return aws.client("sqs", aws.regions[0]).get_queue_url(QueueName=name)["QueueUrl"]
     except Exception as exc:  # noqa: BLE001 - explained below

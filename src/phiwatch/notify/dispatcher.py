@@ -38,6 +38,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from phiwatch.aws.session import AwsContext
 from phiwatch.model import isoformat, utcnow
 from phiwatch.notify.channels.base import (
     Channel,
@@ -52,6 +53,7 @@ from phiwatch.notify.message import digest_message
 from phiwatch.notify.reminders import enqueue_reminders
 from phiwatch.policy import NotificationRoute, Policy
 from phiwatch.store.claims import holder_gone, process_token
+from phiwatch.store.db import Store
 from phiwatch.store.outbox import FAILED, PENDING, SENT, claim, queue_message, record_attempts
 
 log = logging.getLogger(__name__)
@@ -121,10 +123,10 @@ class Dispatcher:
 
     def __init__(
         self,
-        store: Any,
+        store: Store,
         policy: Policy,
         *,
-        aws: Any = None,
+        aws: AwsContext | None = None,
         endpoint_url: str | None = None,
         profile: str | None = None,
         timeout: float = 10.0,
@@ -440,7 +442,7 @@ class Dispatcher:
             record_attempts(conn, updates)
 
 
-def queue_test_message(store: Any, route: NotificationRoute, *, recipient: str | None = None, now: dt.datetime | None = None) -> int:
+def queue_test_message(store: Store, route: NotificationRoute, *, recipient: str | None = None, now: dt.datetime | None = None) -> int:
     """Write a test message for ``route`` to the outbox (it appears in the delivery log); returns its row id."""
     now = _aware(now or utcnow())
     payload: dict[str, Any] = {
@@ -472,11 +474,11 @@ def queue_test_message(store: Any, route: NotificationRoute, *, recipient: str |
 
 
 def deliver(
-    store: Any,
+    store: Store,
     policy: Policy,
     rules: dict[str, Any] | None = None,
     *,
-    aws: Any = None,
+    aws: AwsContext | None = None,
     endpoint_url: str | None = None,
     profile: str | None = None,
     now: dt.datetime | None = None,

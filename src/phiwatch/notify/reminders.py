@@ -17,6 +17,7 @@ from phiwatch.model import isoformat, utcnow
 from phiwatch.notify.message import finding_message
 from phiwatch.notify.routing import recipient, route_matches
 from phiwatch.policy import Policy
+from phiwatch.store.db import Store
 from phiwatch.store.outbox import last_notices, open_findings_for_messages, queue_message, tags_by_resource, undelivered
 
 NOTICE_EVENTS = ("opened", "exception_expired", "reminder")
@@ -26,7 +27,9 @@ def _aware(value: dt.datetime) -> dt.datetime:
     return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
-def enqueue_reminders(store: Any, policy: Policy, rules: dict[str, Any], now: dt.datetime | None = None, scan_id: str | None = None) -> int:
+def enqueue_reminders(
+    store: Store, policy: Policy, rules: dict[str, Any], now: dt.datetime | None = None, scan_id: str | None = None
+) -> int:
     """Queue the reminders that are due; returns how many outbox rows were written."""
     routes = [r for r in policy.notifications if r.reminder_hours]
     if not routes:

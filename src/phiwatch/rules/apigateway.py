@@ -1,6 +1,6 @@
 """API Gateway rules of the HIPAA pack (AWS Config managed-rule semantics).
 
-Items come from :mod:`phiwatch.collect.apigateway`: a stage's settings are its GetStages
+Items are described in :mod:`phiwatch.resources.apigateway`: a stage's settings are its GetStages
 element in ``configuration`` (REST stages: ``methodSettings``, ``clientCertificateId``,
 ``webAclArn``; v2 stages: ``DefaultRouteSettings``, ``RouteSettings``). A stage item exists
 only when its GetStages call succeeded.

@@ -1,6 +1,6 @@
 """EC2 Auto Scaling rules of the HIPAA pack (AWS Config managed-rule semantics).
 
-Items come from :mod:`phiwatch.collect.autoscaling`: ``configuration`` is the
+Items are described in :mod:`phiwatch.resources.autoscaling`: ``configuration`` is the
 DescribeAutoScalingGroups / DescribeLaunchConfigurations element (both come from the listing,
 so a present item always has them).
 """

@@ -1,6 +1,6 @@
 """AWS Backup rules of the HIPAA pack (AWS Config managed-rule semantics).
 
-Items come from :mod:`phiwatch.collect.backup`:
+Items are described in :mod:`phiwatch.resources.backup`:
 
 * ``AWS::Backup::BackupPlan``: ``configuration.Rules`` (``ScheduleExpression`` ``cron(...)``,
   ``EnableContinuousBackup``, ``Lifecycle.DeleteAfterDays``; no ``DeleteAfterDays`` = kept forever).

@@ -1,6 +1,6 @@
 """CloudTrail rules of the HIPAA pack (AWS Config managed-rule semantics).
 
-Items come from :mod:`phiwatch.collect.cloudtrail`:
+Items are described in :mod:`phiwatch.resources.cloudtrail`:
 
 * trail items (``AWS::CloudTrail::Trail``, one per trail in its home region): ``configuration`` is
   the DescribeTrails element (absent optional keys = not configured), ``supplementaryConfiguration``

@@ -1,6 +1,6 @@
 """CodeBuild rules of the HIPAA pack (AWS Config managed-rule semantics).
 
-Items come from :mod:`phiwatch.collect.codebuild`: environment variables keep names and types
+Items are described in :mod:`phiwatch.resources.codebuild`: environment variables keep names and types
 only; each source carries ``locationHasCredentials`` instead of any credential in its URL.
 """
 

@@ -1,6 +1,6 @@
 """DynamoDB rules of the HIPAA pack (AWS Config managed-rule semantics).
 
-Items come from :mod:`phiwatch.collect.dynamodb`: ``configuration`` is DescribeTable's
+Items are described in :mod:`phiwatch.resources.dynamodb`: ``configuration`` is DescribeTable's
 ``Table`` (``{}`` when that call failed), point-in-time recovery and the table's Application
 Auto Scaling setup are in ``supplementaryConfiguration``, and the region's account limits
 (DescribeLimits) are on the region's ``AWS::::Account`` item. A missing key means its read

@@ -1,6 +1,6 @@
 """EC2 and EBS rules of the HIPAA pack (AWS Config managed-rule semantics).
 
-Items come from :mod:`phiwatch.collect.ec2`: volumes, snapshots and instances with their
+Items are described in :mod:`phiwatch.resources.ec2`: volumes, snapshots and instances with their
 describe element in ``configuration``; snapshot permissions in
 ``supplementaryConfiguration.CreateVolumePermissions``; EBS encryption by default on the
 regional ``AWS::::Account`` item (``configuration.ebsEncryptionByDefault``). ``None`` means

@@ -1,6 +1,6 @@
 """ECS rules of the HIPAA pack (AWS Config managed-rule semantics).
 
-Items come from :mod:`phiwatch.collect.ecs`: the latest ACTIVE revision of each task definition
+Items are described in :mod:`phiwatch.resources.ecs`: the latest ACTIVE revision of each task definition
 family, ``configuration`` = DescribeTaskDefinition's ``taskDefinition`` (environment values
 redacted). An absent ``readonlyRootFilesystem``/``privileged`` means false; an absent ``user``
 means the image's user (root unless the image says otherwise).

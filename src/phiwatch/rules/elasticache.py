@@ -1,6 +1,6 @@
 """ElastiCache rules of the HIPAA pack (AWS Config managed-rule semantics).
 
-Items come from :mod:`phiwatch.collect.elasticache`: ``configuration`` is the
+Items are described in :mod:`phiwatch.resources.elasticache`: ``configuration`` is the
 DescribeCacheClusters / DescribeReplicationGroups element. AWS's rule checks Redis clusters
 only: Memcached (no backups) and Valkey clusters are not applicable, and a cluster that is a
 member of a replication group is judged on its group, where backups are configured.

@@ -1,6 +1,6 @@
 """Elastic Load Balancing rules of the HIPAA pack (AWS Config managed-rule semantics).
 
-Items come from :mod:`phiwatch.collect.elbv2` (both collectors ``elbv2`` and ``elb``):
+Items are described in :mod:`phiwatch.resources.elbv2` and :mod:`phiwatch.resources.elb`:
 
 * ``AWS::ElasticLoadBalancingV2::LoadBalancer``: ``configuration`` = DescribeLoadBalancers'
   element (``Type`` application|network|gateway), ``supplementaryConfiguration.Attributes``

@@ -1,6 +1,6 @@
 """EMR rules of the HIPAA pack (AWS Config managed-rule semantics).
 
-Items come from :mod:`phiwatch.collect.emr` (active clusters only): the security configuration
+Items are described in :mod:`phiwatch.resources.emr` (active clusters only): the security configuration
 is in ``supplementaryConfiguration.SecurityConfiguration`` (None = the cluster has none), the
 master node's instances in ``supplementaryConfiguration.MasterInstances``; a missing key means
 its read failed.

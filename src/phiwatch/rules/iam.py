@@ -1,6 +1,6 @@
 """IAM rules of the HIPAA pack (AWS Config managed-rule semantics).
 
-Items come from :mod:`phiwatch.collect.iam`: users, groups, roles and customer managed
+Items are described in :mod:`phiwatch.resources.iam`: users, groups, roles and customer managed
 policies in region ``global``, and the ``AWS::::Account`` item of region ``global`` carrying
 ``iamPasswordPolicy``, ``iamAccountSummary``, ``iamCredentialReport`` and
 ``iamVirtualMfaDevices``. ``None`` means "not configured", a missing key means the read failed.

@@ -1,6 +1,6 @@
 """KMS rules (AWS Config managed-rule semantics), and KMS key matching shared by other rules.
 
-Items come from :mod:`phiwatch.collect.kms`: ``configuration`` is DescribeKey's ``KeyMetadata``
+Items are described in :mod:`phiwatch.resources.kms`: ``configuration`` is DescribeKey's ``KeyMetadata``
 (only ``KeyId``/``Arn`` when DescribeKey failed); ``supplementaryConfiguration.KeyRotationStatus``
 is ``None`` for keys that cannot rotate automatically, absent when GetKeyRotationStatus failed.
 AWS managed keys produce no items.

@@ -1,6 +1,6 @@
 """Lambda rules of the HIPAA pack (AWS Config managed-rule semantics).
 
-Items come from :mod:`phiwatch.collect.lambda_`: ``supplementaryConfiguration.Policy`` is the
+Items are described in :mod:`phiwatch.resources.lambda_`: ``supplementaryConfiguration.Policy`` is the
 function's resource policy parsed from JSON (``None`` = no resource policy; absent = GetPolicy
 failed).
 

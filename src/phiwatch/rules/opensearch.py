@@ -1,7 +1,7 @@
 """OpenSearch Service rules of the HIPAA pack: ``opensearch-*`` on AWS::OpenSearch::Domain and
 the legacy ``elasticsearch-*`` on AWS::Elasticsearch::Domain (AWS Config managed-rule semantics).
 
-Items come from :mod:`phiwatch.collect.opensearch`: ``configuration`` is the DomainStatus
+Items are described in :mod:`phiwatch.resources.opensearch`: ``configuration`` is the DomainStatus
 element (``VPCOptions`` and ``LogPublishingOptions`` are absent when not configured). An item
 exists only when its describe call succeeded, so ``DomainName`` is always there.
 """

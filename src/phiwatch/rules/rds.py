@@ -1,6 +1,6 @@
 """RDS rules of the HIPAA pack (AWS Config managed-rule semantics).
 
-Items come from :mod:`phiwatch.collect.rds`: ``configuration`` is the describe API's element
+Items are described in :mod:`phiwatch.resources.rds`: ``configuration`` is the describe API's element
 (DescribeDBInstances / DescribeDBClusters / DescribeDBSnapshots / DescribeDBClusterSnapshots),
 so an item exists only when its listing succeeded; the snapshots' ``restore`` attribute is in
 ``supplementaryConfiguration`` (absent = the attribute call failed).

@@ -1,6 +1,6 @@
 """Redshift rules of the HIPAA pack (AWS Config managed-rule semantics).
 
-Items come from :mod:`phiwatch.collect.redshift`: cluster settings are in ``configuration``
+Items are described in :mod:`phiwatch.resources.redshift`: cluster settings are in ``configuration``
 (DescribeClusters' element), audit logging in ``supplementaryConfiguration.LoggingStatus`` and
 the parameter groups' ``require_ssl`` values in
 ``supplementaryConfiguration.ParameterGroupSettings``; a missing key means the read failed.

@@ -24,6 +24,7 @@ import yaml
 
 from phiwatch.errors import UsageError
 from phiwatch.plugins import import_package, package_modules
+from phiwatch.resources import resource_types
 from phiwatch.rules.base import FUNCTIONS, PROCESS_CHECKS, Rule, checked, params_from_meta
 
 PACK_DIR = Path(__file__).with_name("packs")
@@ -45,11 +46,9 @@ def import_builtin_rules() -> None:
 
 @lru_cache(maxsize=1)
 def known_resource_types() -> frozenset[str]:
-    """Resource types phiwatch collects or its packs name: what a custom rule may be about."""
-    from phiwatch.collect.registry import load_collectors
-
+    """Resource types phiwatch collects or its rules name: what a custom rule may be about."""
     import_builtin_rules()
-    types = {t for collector in load_collectors().values() for t in collector.resource_types}
+    types = set(resource_types())
     types.update(t for entry in FUNCTIONS.values() if _builtin(entry.fn) for t in entry.meta.get("resource_types") or ())
     types.update(t for meta in PROCESS_CHECKS.values() for t in meta.get("resource_types") or ())
     return frozenset(types)

@@ -1,6 +1,6 @@
 """S3 rules of the HIPAA pack (AWS Config managed-rule semantics).
 
-Items come from :mod:`phiwatch.collect.s3`: settings are in ``supplementaryConfiguration``;
+Items are described in :mod:`phiwatch.resources.s3`: settings are in ``supplementaryConfiguration``;
 ``None`` means "not configured", a missing key means the read failed.
 """
 

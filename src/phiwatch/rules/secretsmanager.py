@@ -1,6 +1,6 @@
 """Secrets Manager rules of the HIPAA pack (AWS Config managed-rule semantics).
 
-Items come from :mod:`phiwatch.collect.secretsmanager` (ListSecrets metadata only): ``RotationEnabled``
+Items are described in :mod:`phiwatch.resources.secretsmanager` (ListSecrets metadata only): ``RotationEnabled``
 is always present; **no ``KmsKeyId`` means the AWS managed key aws/secretsmanager**. The rotation
 interval is read from ``RotationRules``: a ``rate(...)`` or ``cron(...)`` ``ScheduleExpression``
 (the longest gap between two runs of the schedule), else ``AutomaticallyAfterDays``.

@@ -1,6 +1,6 @@
 """Systems Manager rules of the HIPAA pack (AWS Config managed-rule semantics).
 
-Items come from :mod:`phiwatch.collect.ssm`:
+Items are described in :mod:`phiwatch.resources.ssm`:
 
 * ``ec2-instance-managed-by-systems-manager`` judges each ``AWS::EC2::Instance`` against the
   account item's ``ssmManagedInstances`` (``{node id: PingStatus}`` per region): a running

@@ -1,6 +1,6 @@
 """VPC and security-group rules of the HIPAA pack (AWS Config managed-rule semantics).
 
-Items come from :mod:`phiwatch.collect.vpc` (VPCs with ``supplementaryConfiguration.FlowLogs``,
+Items are described in :mod:`phiwatch.resources.vpc` (VPCs with ``supplementaryConfiguration.FlowLogs``,
 subnets, internet gateways, route tables) and :mod:`phiwatch.collect.ec2` (security groups with
 ``IpPermissions`` / ``IpPermissionsEgress`` in boto3 shape). A missing key means the read failed.
 

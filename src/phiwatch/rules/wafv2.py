@@ -1,6 +1,6 @@
 """AWS WAF rules of the HIPAA pack (AWS Config managed-rule semantics).
 
-Items come from :mod:`phiwatch.collect.wafv2`: ``AWS::WAFv2::WebACL`` with
+Items are described in :mod:`phiwatch.resources.wafv2`: ``AWS::WAFv2::WebACL`` with
 ``supplementaryConfiguration.LoggingConfiguration`` (``None`` = logging off), and the account
 item's ``wafv2LoadBalancerWebAcls`` (``{load balancer ARN: {"Id", "Name", "ARN"}}`` per region),
 which ``alb-waf-enabled`` reads for each Application Load Balancer of :mod:`phiwatch.collect.elbv2`.

@@ -18,8 +18,9 @@ from typing import Any
 
 from alembic.util.exc import CommandError as AlembicCommandError
 from sqlalchemy import and_, create_engine, event, func, insert, inspect, or_, select, update
-from sqlalchemy.engine import Connection, CursorResult, Engine
+from sqlalchemy.engine import Connection, CursorResult, Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.pool import StaticPool
 
 from phiwatch.errors import CannotRunError, StoreNotFoundError, UsageError
 from phiwatch.model import STATUS_DELETED, CollectionError, ConfigurationItem, isoformat, utcnow
@@ -99,8 +100,6 @@ class Store:
                     )
             if self.url in ("sqlite://", "sqlite:///:memory:"):
                 # one in-memory database shared by every thread (the default pool gives each its own)
-                from sqlalchemy.pool import StaticPool
-
                 self.engine: Engine = create_engine(self.url, future=True, poolclass=StaticPool, connect_args={"check_same_thread": False})
             else:
                 self.engine = create_engine(self.url, future=True, pool_pre_ping=True)
@@ -149,8 +148,6 @@ class Store:
     def safe_url(self) -> str:
         """The URL without its password, for messages."""
         try:
-            from sqlalchemy.engine import make_url
-
             return make_url(self.url).render_as_string(hide_password=True)
         except Exception:  # noqa: BLE001 - only for display
             return "(store URL)"

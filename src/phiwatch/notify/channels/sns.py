@@ -13,6 +13,10 @@ import json
 import re
 from typing import Any
 
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
+
+from phiwatch.aws.session import AwsContext
 from phiwatch.notify.channels.base import Channel, ChannelConfigError, DeliveryError, Outgoing, register
 
 TOPIC_ARN = re.compile(
@@ -80,10 +84,6 @@ class SnsChannel(Channel):
         self.client = client
 
     def _make_client(self) -> Any:
-        from botocore.config import Config
-
-        from phiwatch.aws.session import AwsContext
-
         aws = self.settings.aws
         if aws is None:
             aws = AwsContext(endpoint_url=self.settings.endpoint_url, profile=self.settings.profile)
@@ -143,8 +143,6 @@ class SnsChannel(Channel):
 
     def _publish(self, chunk: list[Outgoing]) -> DeliveryError | None:
         """Publish one batch; sets sent/error on each message; returns a channel-wide error, if any."""
-        from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
-
         for m in chunk:
             m.tried += 1
         try:
