@@ -51,7 +51,7 @@ import test_remediation_e2e as cases  # noqa: E402 - the seeding of every runboo
 from phiwatch import __version__  # noqa: E402
 from phiwatch.emulator import Emulator  # noqa: E402
 from phiwatch.policy import Policy, parse_policy  # noqa: E402
-from phiwatch.remediate import orchestrator  # noqa: E402
+from phiwatch.remediate import applying  # noqa: E402
 from phiwatch.rules.active import resolve_rules  # noqa: E402
 from phiwatch.scan import remediator, run_scan  # noqa: E402
 from phiwatch.store import Store  # noqa: E402
@@ -60,11 +60,11 @@ REGION = "us-east-1"
 
 
 class Timed:
-    """Wraps orchestrator.recollect to add up the time spent re-collecting (the verify part)."""
+    """Wraps applying.recollect to add up the time spent re-collecting (the verify part)."""
 
     def __init__(self) -> None:
         self.seconds = 0.0
-        self._original = orchestrator.recollect
+        self._original = applying.recollect
 
     def __enter__(self) -> Timed:
         def timed(*args: Any, **kw: Any) -> Any:
@@ -74,11 +74,11 @@ class Timed:
             finally:
                 self.seconds += time.perf_counter() - start
 
-        orchestrator.recollect = timed
+        applying.recollect = timed
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        orchestrator.recollect = self._original
+        applying.recollect = self._original
 
 
 def policy(case: Any, seeded: Any, mode: str, max_per_run: int = 20) -> Policy:

@@ -135,7 +135,7 @@ def test_a_remediation_left_running_by_a_dead_process_is_closed_audited_and_not_
     never audited, and the next scan either saw the fix as a finding that resolved by itself or
     never retried. Now the next scan judges it on the re-collected item: applied (the finding
     remediated, audited) when the calls took effect, else closed as interrupted and run again."""
-    from phiwatch.remediate import audit, orchestrator
+    from phiwatch.remediate import applying, audit, orchestrator
     from phiwatch.store.tables import finding_events, findings, remediations
 
     s3 = aws_env.client("s3")
@@ -153,7 +153,7 @@ def test_a_remediation_left_running_by_a_dead_process_is_closed_audited_and_not_
         raise Died()
 
     monkeypatch.setattr(orchestrator.Remediator, "_execute", execute_then_die)
-    monkeypatch.setattr(orchestrator, "process_token", dead_token)
+    monkeypatch.setattr(applying, "process_token", dead_token)
     with pytest.raises(Died):
         _scan(aws_env, store, pol)
     monkeypatch.undo()
