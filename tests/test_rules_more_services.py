@@ -554,7 +554,7 @@ def _environment(managed, errors=None):
 
 
 def test_elastic_beanstalk_managed_updates_on_items():
-    from phiwatch.collect.elasticbeanstalk import managed_actions
+    from phiwatch.resources.elasticbeanstalk import managed_actions
 
     options = [
         {"Namespace": "aws:elasticbeanstalk:managedactions", "OptionName": "ManagedActionsEnabled", "Value": "true"},
