@@ -29,13 +29,9 @@ from phiwatch.collect.registry import load_collectors
 from phiwatch.errors import UsageError
 from phiwatch.policy import load_policy
 from phiwatch.rules.active import resolve_rules
+from phiwatch.watch.log_format import JsonLogFormatter, TextLogFormatter
 from phiwatch.watch.metrics import Metrics, MetricsServer
-from phiwatch.watch.service import (
-    JsonLogFormatter,
-    TextLogFormatter,
-    WatchOptions,
-    WatchService,
-)
+from phiwatch.watch.service import WatchOptions, WatchService
 from phiwatch.watch.setup import SetupOptions, run_setup
 
 commands = typer.Typer()
