@@ -6,7 +6,8 @@ or out-of-order event names the version that first showed its change and never a
 re-collection captures the *current* state, so an older event can never write older configuration
 over newer history. A resource's first version is attributed only to a call that creates
 resources (:func:`creates`): otherwise it is the first observation of a resource changed before
-phiwatch saw it. An identifier that matches several stored resources names nobody.
+phiwatch saw it. An identifier that matches several stored resources of the account (in the
+event's region too) names nobody.
 """
 
 from __future__ import annotations
