@@ -239,6 +239,7 @@ def test_wait_times_out_and_fails_the_run(aws_env, aws, monkeypatch):
     """)
     clock = FakeClock()
     monkeypatch.setattr(executor_module, "time", clock)
+    monkeypatch.setattr(executor_module, "_call_with_timeout", lambda fn, timeout: fn())  # calls take no (clock) time
     run = execute(d, {}, aws, REGION, dry_run=False)
     assert run.status == "Failed" and run.failed_step == "WaitForVersioning"
     assert run.steps[0].status == "TimedOut" and [s.name for s in run.steps] == ["WaitForVersioning"]
@@ -358,6 +359,7 @@ def test_max_attempts_retries_with_backoff_then_fails(aws, aws_env, monkeypatch)
     """)
     clock = FakeClock()
     monkeypatch.setattr(executor_module, "time", clock)
+    monkeypatch.setattr(executor_module, "_call_with_timeout", lambda fn, timeout: fn())  # calls take no (clock) time
     run = execute(d, {}, aws, REGION, dry_run=False)
     step = run.steps[0]
     assert run.status == "Failed" and run.failed_step == "ReadMissingBucket" and len(run.steps) == 1
@@ -379,6 +381,7 @@ def test_max_seconds_bounds_the_run(aws, monkeypatch):
     """)
     clock = FakeClock()
     monkeypatch.setattr(executor_module, "time", clock)
+    monkeypatch.setattr(executor_module, "_call_with_timeout", lambda fn, timeout: fn())  # calls take no (clock) time
     run = execute(d, {}, aws, REGION, dry_run=False, max_seconds=0.5)
     assert clock.now == pytest.approx(0.5)  # the 30 s sleep, and its retries, end at the run's bound
     assert run.status == "Failed" and run.steps[0].status == "TimedOut"
