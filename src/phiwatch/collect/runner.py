@@ -324,26 +324,3 @@ def services_for_types(resource_types: Iterable[str]) -> list[str]:
     load_collectors()
     wanted = set(resource_types)
     return sorted(name for name, cls in REGISTRY.items() if wanted & set(cls.resource_types))
-
-
-def recollect(
-    aws: AwsContext,
-    store: Store,
-    resource_type: str,
-    region: str,
-    changed_by: str | None = None,
-    services: list[str] | None = None,
-) -> CollectResult:
-    """Re-collect what holds one resource type in one region (after a change or a remediation).
-
-    Collectors list whole services, so this collects the owning service in that region: a
-    few calls more than one resource needs, but the same code path and the same history
-    semantics as a full collection. Account items come with every service collector.
-    """
-    if services is None and resource_type != "AWS::::Account":
-        services = services_for_types([resource_type]) or None
-    # account items: pass the services owning the keys of interest (their supplementaryConfiguration
-    # .accountKeySources says which); without them every collector runs for that region
-    if region == GLOBAL_REGION:
-        region = aws.default_region
-    return collect(aws, store, services=services, regions=[region], changed_by=changed_by)

@@ -1,12 +1,10 @@
 """Re-collection of the resources a remediation pass acts on (before acting when their evaluation
 is not fresh, after acting to verify), and the collectors that produce an item.
 
-:func:`phiwatch.collect.runner.recollect` is not used: it re-collects one resource type's whole
-service in one Region and returns the collection's result, where a remediation batch needs many
-items at once (each service and Region collected once per batch, global services once with the
-items' Regions), collectors asked for just these resources where they can target them
-(``collect(only=...)``), an account item's collectors chosen by the keys its rule reads, and each
-item's new version back.
+A remediation batch needs many items at once: each service and Region collected once per batch
+(global services once, with the items' Regions), collectors asked for just these resources where
+they can target them (``collect(only=...)``), an account item's collectors chosen by the keys its
+rule reads, and each item's new version back.
 """
 
 from __future__ import annotations

@@ -179,7 +179,8 @@ class Call:
     * ``op``: the operation (``DescribeFileSystems``); ``client``: its boto3 client when it is not
       the spec's (``application-autoscaling`` for a DynamoDB table's scaling).
     * ``iam``: the IAM action it needs, written out.
-    * ``params``: parameter -> a JMESPath on the listed element, or a function of the element.
+    * ``params``: parameter -> a JMESPath on the listed element (literal text is a JMESPath raw
+      string: ``"'ACTIVE'"``), a function of the element, :class:`FromItem`, or any non-text literal.
     * ``result``: a JMESPath into the response (None: the whole response).
     * ``absent``: error codes meaning "no such configuration", a real answer stored as ``default``
       (``PolicyNotFound``); any other error is recorded on the item ("could not check") and keeps
