@@ -1,7 +1,7 @@
 """Remediation benchmark: plan and apply time per built-in runbook on the emulator, and for 100
 findings at once.
 
-Per runbook (every built-in, seeded as in tests/test_remediation_e2e.py: a violating resource in
+Per runbook (every built-in, seeded as in tests/remediate/test_remediation_e2e.py: a violating resource in
 the rule's scope, one excepted, one out of scope): reset moto's server (in-process), seed, and
 scan into a fresh SQLite store with remediation off (not timed). Then, timed:
 

@@ -10,10 +10,10 @@ import subprocess
 import pytest
 from sqlalchemy import update
 
+from notify_support import T0, bucket, evaluate, outbox_rows, policy, receiver, write  # noqa: F401 - fixtures
 from phiwatch.notify.dispatcher import Dispatcher, deliver
 from phiwatch.store.claims import holder_gone, process_token
 from phiwatch.store.tables import outbox
-from test_notify_support import T0, bucket, evaluate, outbox_rows, policy, receiver, write  # noqa: F401 - fixtures
 
 KEY = "recovery-signing-key"
 

@@ -6,7 +6,7 @@
   ``iam`` tuple of its ``phiwatch/resources/<service>.py``), so the command works offline.
   :func:`record_actions` (a botocore ``before-call`` hook that maps every (service, operation)
   a collection sends to its IAM action with :func:`~phiwatch.aws.session.iam_action_for`)
-  checks the declarations: ``tests/test_iam_policy.py`` collects the demo estate on moto's
+  checks the declarations: ``tests/remediate/test_iam_policy.py`` collects the demo estate on moto's
   server and fails when a collector calls an action its service does not declare.
 
 List what a collection of the demo estate calls, per service, after changing a collector::

@@ -1,0 +1,35 @@
+"""One rule on one item, the way a scan runs it, for rule tests that build items by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from phiwatch.model import ConfigurationItem, utcnow
+from phiwatch.rules.active import ActiveRule, run_rule
+from phiwatch.rules.base import Result, RuleContext
+from phiwatch.rules.registry import catalogue
+
+
+def judge_rule(
+    rule_id: str,
+    item: ConfigurationItem,
+    *,
+    others: Iterable[ConfigurationItem] = (),
+    lookup: Callable[[str], list[ConfigurationItem]] | None = None,
+    now: dt.datetime | None = None,
+    params: dict[str, Any] | None = None,
+) -> Result | None:
+    """``rule_id`` on ``item`` with its default parameters overridden by ``params``, seeing ``item`` and
+    ``others`` as the estate (or ``lookup``'s answer) at ``now``; None when the rule does not apply."""
+    rule = catalogue()[rule_id]
+    if lookup is None:
+        estate = [item, *others]
+        lookup = lambda resource_type: [i for i in estate if i.resourceType == resource_type]  # noqa: E731
+    context = RuleContext(now=now or utcnow(), lookup=lookup)
+    return run_rule(ActiveRule(rule, {**rule.defaults(), **(params or {})}, None), item, context)
+
+
+def verdict_and_annotation(result: Result | None) -> tuple[str, str] | None:
+    return None if result is None else (result.compliance.value, result.annotation)

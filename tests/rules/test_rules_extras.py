@@ -1,0 +1,98 @@
+"""hipaa-extras rules on constructed items (S3 PHI controls, yearly key rotation, identifiers in names)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from phiwatch.model import ConfigurationItem
+from phiwatch.rules.registry import catalogue
+from rule_runner import judge_rule, verdict_and_annotation
+
+NOW = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+RULES = catalogue()
+
+
+def judge(rule_id, item, items=()):
+    return verdict_and_annotation(judge_rule(rule_id, item, lookup=lambda t: [i for i in items if i.resourceType == t], now=NOW))
+
+
+def bucket(name, region="us-east-1", tags=None, **sup):
+    return ConfigurationItem(
+        resourceType="AWS::S3::Bucket",
+        resourceId=name,
+        resourceName=name,
+        awsRegion=region,
+        accountId="111122223333",
+        tags=tags or {},
+        supplementaryConfiguration=sup,
+    )
+
+
+PHI = {"PHI": "Yes"}
+
+
+def test_object_lock_on_phi_buckets():
+    locked = bucket("phi-locked", tags=PHI, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled"})
+    unlocked = bucket("phi-unlocked", tags=PHI, ObjectLockConfiguration=None)
+    assert judge("s3-phi-bucket-object-lock-enabled", locked)[0] == "COMPLIANT"
+    assert judge("s3-phi-bucket-object-lock-enabled", unlocked)[0] == "NON_COMPLIANT"
+    assert judge("s3-phi-bucket-object-lock-enabled", bucket("not-phi", ObjectLockConfiguration=None)) is None
+
+
+def _replicating(name, dest):
+    return bucket(
+        name, tags=PHI, BucketReplicationConfiguration={"Rules": [{"Status": "Enabled", "Destination": {"Bucket": f"arn:aws:s3:::{dest}"}}]}
+    )
+
+
+def test_cross_region_replication():
+    west = bucket("dr-copy-west", region="us-west-2")
+    east = bucket("copy-east")
+    assert judge("s3-phi-bucket-cross-region-replication", _replicating("phi-crr", "dr-copy-west"), [west, east])[0] == "COMPLIANT"
+    verdict, why = judge("s3-phi-bucket-cross-region-replication", _replicating("phi-srr", "copy-east"), [west, east])
+    assert verdict == "NON_COMPLIANT" and "own region" in why
+    verdict, why = judge("s3-phi-bucket-cross-region-replication", _replicating("phi-unknown", "elsewhere"), [west])
+    assert verdict == "NON_COMPLIANT" and "outside the inventory" in why
+    assert (
+        judge("s3-phi-bucket-cross-region-replication", bucket("phi-none", tags=PHI, BucketReplicationConfiguration=None))[0]
+        == "NON_COMPLIANT"
+    )
+
+
+def _user(age_days):
+    created = (NOW - dt.timedelta(days=age_days)).isoformat()
+    return ConfigurationItem(
+        resourceType="AWS::IAM::User",
+        resourceId="AIDAEXAMPLE",
+        resourceName="svc",
+        awsRegion="global",
+        accountId="111122223333",
+        configuration={"accessKeys": [{"AccessKeyId": "AKIAEXAMPLE", "Status": "Active", "CreateDate": created}]},
+    )
+
+
+def test_yearly_key_rotation():
+    assert judge("iam-access-keys-rotated-yearly", _user(200))[0] == "COMPLIANT"  # fails the pack's 90 days, passes a year
+    assert judge("access-keys-rotated", _user(200))[0] == "NON_COMPLIANT"
+    assert judge("iam-access-keys-rotated-yearly", _user(400))[0] == "NON_COMPLIANT"
+
+
+@pytest.mark.parametrize(
+    "name,tags,pattern",
+    [
+        ("patient-123-45-6789-scans", {}, "social security"),
+        ("exports", {"Subject": "MRN0042317"}, "medical record"),
+        ("dob-1984-02-29-intake", {}, "date of birth"),
+    ],
+)
+def test_identifier_like_names_are_flagged_without_echoing(name, tags, pattern):
+    verdict, why = judge("no-phi-in-resource-names", bucket(name, tags=tags))
+    assert verdict == "NON_COMPLIANT" and pattern in why
+    for fragment in ("123-45-6789", "0042317", "1984"):
+        assert fragment not in why
+
+
+def test_ordinary_names_pass():
+    assert judge("no-phi-in-resource-names", bucket("phi-records-2026", tags={"Environment": "PROD"}))[0] == "COMPLIANT"
