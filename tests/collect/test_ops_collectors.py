@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 
 from phiwatch.collect.runner import collect
-from phiwatch.collect.vpn import redact
 from phiwatch.model import ACCOUNT_TYPE
+from phiwatch.resources.vpn import redact
 from stored import stored_item
 
 ACCOUNT = "123456789012"
