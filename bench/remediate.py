@@ -41,13 +41,14 @@ from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
-sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests"), str(ROOT / "tests" / "remediate")]
 os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
 for _var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
     os.environ.pop(_var, None)
 os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
 
 import test_remediation_e2e as cases  # noqa: E402 - the seeding of every runbook's end-to-end case
+
 from phiwatch import __version__  # noqa: E402
 from phiwatch.emulator import Emulator  # noqa: E402
 from phiwatch.policy import Policy, parse_policy  # noqa: E402
