@@ -1,17 +1,13 @@
-"""hipaa-extras rules on constructed items (S3 PHI controls, yearly key rotation, identifiers in names)."""
+"""hipaa-extras S3 rules on constructed items: Object Lock and cross-region replication of PHI buckets."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-import pytest
-
 from phiwatch.model import ConfigurationItem
-from phiwatch.rules.registry import catalogue
 from rule_runner import judge_rule, verdict_and_annotation
 
 NOW = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
-RULES = catalogue()
 
 
 def judge(rule_id, item, items=()):
@@ -59,40 +55,3 @@ def test_cross_region_replication():
         judge("s3-phi-bucket-cross-region-replication", bucket("phi-none", tags=PHI, BucketReplicationConfiguration=None))[0]
         == "NON_COMPLIANT"
     )
-
-
-def _user(age_days):
-    created = (NOW - dt.timedelta(days=age_days)).isoformat()
-    return ConfigurationItem(
-        resourceType="AWS::IAM::User",
-        resourceId="AIDAEXAMPLE",
-        resourceName="svc",
-        awsRegion="global",
-        accountId="111122223333",
-        configuration={"accessKeys": [{"AccessKeyId": "AKIAEXAMPLE", "Status": "Active", "CreateDate": created}]},
-    )
-
-
-def test_yearly_key_rotation():
-    assert judge("iam-access-keys-rotated-yearly", _user(200))[0] == "COMPLIANT"  # fails the pack's 90 days, passes a year
-    assert judge("access-keys-rotated", _user(200))[0] == "NON_COMPLIANT"
-    assert judge("iam-access-keys-rotated-yearly", _user(400))[0] == "NON_COMPLIANT"
-
-
-@pytest.mark.parametrize(
-    "name,tags,pattern",
-    [
-        ("patient-123-45-6789-scans", {}, "social security"),
-        ("exports", {"Subject": "MRN0042317"}, "medical record"),
-        ("dob-1984-02-29-intake", {}, "date of birth"),
-    ],
-)
-def test_identifier_like_names_are_flagged_without_echoing(name, tags, pattern):
-    verdict, why = judge("no-phi-in-resource-names", bucket(name, tags=tags))
-    assert verdict == "NON_COMPLIANT" and pattern in why
-    for fragment in ("123-45-6789", "0042317", "1984"):
-        assert fragment not in why
-
-
-def test_ordinary_names_pass():
-    assert judge("no-phi-in-resource-names", bucket("phi-records-2026", tags={"Environment": "PROD"}))[0] == "COMPLIANT"

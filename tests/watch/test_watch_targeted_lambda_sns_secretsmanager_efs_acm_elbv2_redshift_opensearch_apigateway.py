@@ -1,5 +1,6 @@
 """Targeted re-collection of the Lambda, SNS, Secrets Manager, EFS, ACM, ELBv2, Redshift, OpenSearch
-and API Gateway collectors against moto's server (the checks of test_watch_targeted_more).
+and API Gateway collectors against moto's server (the checks of
+test_watch_targeted_kinesis_elasticache_sagemaker_emr_codebuild_dms_ecs_autoscaling_wafv2_ssm_vpn_backup).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import json
 import zipfile
 
 import pytest
-from test_watch_targeted_more import Case, check_targeted
+from test_watch_targeted_kinesis_elasticache_sagemaker_emr_codebuild_dms_ecs_autoscaling_wafv2_ssm_vpn_backup import Case, check_targeted
 
 
 def _topics(env):

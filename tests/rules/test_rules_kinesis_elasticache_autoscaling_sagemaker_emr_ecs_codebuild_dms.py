@@ -1,4 +1,4 @@
-"""Kinesis, ElastiCache, Auto Scaling, SageMaker, EMR, ECS, CodeBuild, DMS and Elastic Beanstalk: collectors and
+"""Kinesis, ElastiCache, Auto Scaling, SageMaker, EMR, ECS, CodeBuild and DMS: collectors and
 HIPAA rules on one estate in moto's server (one collection, one scan), then what moto cannot
 represent on constructed items."""
 
@@ -542,49 +542,3 @@ def test_ecs_user_forms_and_codebuild_url_forms():
     assert split_credentials("https://x-token-auth:t@bitbucket.org/a/b.git") == ("https://bitbucket.org/a/b.git", True)
     assert split_credentials("https://clinic-dev@bitbucket.org/a/b.git") == ("https://bitbucket.org/a/b.git", False)
     assert split_credentials("https://github.com/a/b") == ("https://github.com/a/b", False)
-
-
-def _environment(managed, errors=None):
-    return _item(
-        "AWS::ElasticBeanstalk::Environment", {"EnvironmentName": "e"}, {} if managed is None else {"ManagedActions": managed}, errors
-    )
-
-
-def test_elastic_beanstalk_managed_updates_on_items():
-    from phiwatch.resources.elasticbeanstalk import managed_actions
-
-    options = [
-        {"Namespace": "aws:elasticbeanstalk:managedactions", "OptionName": "ManagedActionsEnabled", "Value": "true"},
-        {"Namespace": "aws:elasticbeanstalk:managedactions:platformupdate", "OptionName": "UpdateLevel", "Value": "minor"},
-        {"Namespace": "aws:elasticbeanstalk:application:environment", "OptionName": "DB_PASSWORD", "Value": "x"},
-    ]
-    on = managed_actions(options)
-    assert on == {"ManagedActionsEnabled": True, "UpdateLevel": "minor", "PreferredStartTime": None}
-    assert run("elastic-beanstalk-managed-updates-enabled", _environment(on))[0] == "COMPLIANT"
-    assert run("elastic-beanstalk-managed-updates-enabled", _environment(on), UpdateLevel="patch")[0] == "NON_COMPLIANT"
-    off = managed_actions(options[1:])
-    assert run("elastic-beanstalk-managed-updates-enabled", _environment(off)) == ("NON_COMPLIANT", "managed platform updates are disabled")
-    denied = _environment(None, _error("DescribeConfigurationSettings", "elasticbeanstalk:DescribeConfigurationSettings"))
-    assert run("elastic-beanstalk-managed-updates-enabled", denied)[0] == "INSUFFICIENT_DATA"
-
-
-def test_elastic_beanstalk_collector_on_moto(aws_env, store):
-    """moto lists environments but lacks DescribeConfigurationSettings: the failure is recorded
-    on the item and the rule says INSUFFICIENT_DATA, never NON_COMPLIANT."""
-    eb = aws_env.client("elasticbeanstalk")
-    eb.create_application(ApplicationName="patient-portal")
-    arn = eb.create_environment(
-        ApplicationName="patient-portal",
-        EnvironmentName="portal-prod",
-        SolutionStackName="64bit Amazon Linux 2023 v6.1.0 running Node.js 20",
-        Tags=[{"Key": "PHI", "Value": "Yes"}],
-    )["EnvironmentArn"]
-    outcome = run_scan(aws_env.context(), store, Policy(), services=["elasticbeanstalk"])
-    row = store.resolve("portal-prod", "AWS::ElasticBeanstalk::Environment")
-    item = store.item_at(row["id"])["item"]
-    assert item["arn"] == arn and item["tags"] == {"PHI": "Yes"}
-    assert item["configuration"]["ApplicationName"] == "patient-portal"
-    assert "ManagedActions" not in item["supplementaryConfiguration"]
-    assert [e["api"] for e in item["collectionErrors"]] == ["DescribeConfigurationSettings"]
-    result = [e for e in outcome.scan["evaluations"] if e["rule_id"] == "elastic-beanstalk-managed-updates-enabled"]
-    assert [e["compliance"] for e in result] == ["INSUFFICIENT_DATA"]
