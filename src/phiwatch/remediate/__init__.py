@@ -59,7 +59,8 @@ Events go to ``finding_events`` and, in the same transaction, the alert outbox. 
 approval and execution is appended to the hash-chained audit log (:mod:`phiwatch.remediate.audit`).
 """
 
-from phiwatch.remediate.executor import ApiCall, Execution, StepResult, execute
+from phiwatch.remediate.execution import ApiCall, Execution, StepResult
+from phiwatch.remediate.executor import execute
 from phiwatch.runbooks.document import Document, ParamSpec, RunbookError, Step, builtin, builtin_ids, load_document
 
 __all__ = [
