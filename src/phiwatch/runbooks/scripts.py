@@ -9,7 +9,7 @@ SSM itself solves this with ``aws:executeScript``; so do we, with two restrictio
   step must name one of the handlers below (``Handler``) and carry, as ``Script``, exactly
   that function's source (what :func:`script_source` returns). phiwatch then calls the
   function from this module; real SSM runs the identical inline text. Anything else is
-  refused at validation (see :mod:`phiwatch.runbooks.document`).
+  refused at validation (see :mod:`phiwatch.runbooks.step_inputs`).
 * Scripts decide, ``aws:executeAwsApi`` steps write: every write of a built-in runbook is a
   visible executeAwsApi step (planned in a dry run, listed in the audit trail). A script's own
   AWS calls are reads, declared in :data:`SCRIPTS` (for the runbook's IAM policy) and routed by
