@@ -29,6 +29,7 @@ from phiwatch.errors import UsageError
 from phiwatch.model import ConfigurationItem
 from phiwatch.policy import _Lines, error_text, policy_error, yaml_problem_message
 from phiwatch.rules.base import Result, Rule, RuleContext, compliant, non_compliant, params_from_meta
+from phiwatch.rules.registry import resource_type_problem
 from phiwatch.yaml_input import YamlProblem, load_yaml
 
 
@@ -54,8 +55,6 @@ class DeclarativeRule(BaseModel):
     @field_validator("resource_types")
     @classmethod
     def _known_types(cls, value: list[str]) -> list[str]:
-        from phiwatch.rules.registry import resource_type_problem
-
         problem = resource_type_problem(value)
         if problem:
             raise ValueError(problem)

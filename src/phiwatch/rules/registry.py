@@ -28,7 +28,7 @@ from phiwatch.resources import resource_types
 from phiwatch.rules.base import FUNCTIONS, PROCESS_CHECKS, Rule, checked, params_from_meta
 
 PACK_DIR = Path(__file__).with_name("packs")
-_MACHINERY = {"base", "registry", "declarative", "engine"}
+_MACHINERY = {"base", "registry", "declarative", "active"}
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
