@@ -399,3 +399,29 @@ def test_watch_setup_takes_the_store_like_every_command(aws_env, tmp_path):
     Store(f"sqlite:///{db}", create=False).close()  # a real store, ready for `phiwatch watch`
     bad = phiwatch("watch", "setup", "--endpoint-url", aws_env.endpoint, "--db", "postgresql+psycopg://nobody@127.0.0.1:1/none", env=env)
     assert_one_line_error(bad, 3, "cannot open the store")
+
+
+def test_collect_reports_retries_and_takes_the_retry_options(aws_env, tmp_path):
+    env = cli_env(tmp_path)
+    aws_env.client("s3").create_bucket(Bucket="retry-options")
+    db = f"sqlite:///{tmp_path / 'retries.db'}"
+    done = phiwatch(
+        "collect",
+        "--endpoint-url",
+        aws_env.endpoint,
+        "--db",
+        db,
+        "-s",
+        "s3",
+        "--json",
+        "--max-attempts",
+        "2",
+        "--retry-budget",
+        "7",
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    retries = json.loads(done.stdout)["retries"]
+    assert retries["budget"] == 7 and retries["budget_left"] == 7 and retries["retries"] == 0 and retries["apis"] == []
+    bad = phiwatch("collect", "--endpoint-url", aws_env.endpoint, "--db", db, "--retry-budget", "-1", env=env)
+    assert bad.returncode == 2 and "--retry-budget" in bad.stderr

@@ -2,8 +2,10 @@
 
 Honours the standard credential chain, ``AWS_PROFILE``, ``AWS_REGION`` /
 ``AWS_DEFAULT_REGION`` and ``AWS_ENDPOINT_URL``. Every client uses botocore's adaptive
-retry mode, so a throttled collection slows down instead of failing, and every request
-is counted through botocore's event hooks so benchmarks and ``--verbose`` can report it.
+retry mode's rate limiter, so a throttled collection slows down instead of failing, with
+retries decided by error class (:mod:`phiwatch.aws.retries`: throttling, transient, permanent;
+one retry budget per context), and every request is counted through botocore's event hooks
+so benchmarks and ``--verbose`` can report it.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from botocore.exceptions import (
 )
 from botocore.parsers import ResponseParserError
 
+from phiwatch.aws.retries import RetryStats
+from phiwatch.aws.retries import install as install_retries
 from phiwatch.errors import CannotRunError, UsageError
 
 # boto3 service name -> IAM action prefix, where they differ.
@@ -188,6 +192,8 @@ class AwsContext:
         max_attempts: int = 10,
         max_pool_connections: int = 20,
         session: boto3.Session | None = None,
+        transient_attempts: int = 3,
+        retry_budget: int = 1000,
     ) -> None:
         self.endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
         self.profile = profile
@@ -196,6 +202,12 @@ class AwsContext:
         except ProfileNotFound as exc:
             raise UsageError(f"AWS profile '{profile}' not found: check ~/.aws/config or --profile") from exc
         self.counter = RequestCounter()
+        #: retries by error class (phiwatch/aws/retries.py): throttles up to ``max_attempts`` retries,
+        #: transient failures ``transient_attempts`` attempts in all, permanent ones never; every retry of
+        #: every client spends one unit of ``retry_budget``
+        self.max_attempts = max_attempts
+        self.transient_attempts = transient_attempts
+        self.retry_stats = RetryStats(retry_budget)
         self._config = Config(
             retries={"mode": "adaptive", "max_attempts": max_attempts},
             max_pool_connections=max_pool_connections,
@@ -232,6 +244,7 @@ class AwsContext:
                 config = config.merge(extra)
             client = self.session.client(service, region_name=region, endpoint_url=self.endpoint_url, config=config)
             adapt_client(client, service, self.endpoint_url)
+            install_retries(client, self.max_attempts, self.transient_attempts, self.retry_stats)
             client.meta.events.register("before-send", self.counter.sent_hook)
             self._clients[key] = client
             return client

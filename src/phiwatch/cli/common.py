@@ -10,6 +10,7 @@ import sys
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 from rich.markup import escape
 
 from phiwatch.aws import AwsContext
@@ -47,6 +48,20 @@ RegionOpt = Annotated[
     typer.Option("--region", "-r", help="Region to collect (repeatable). Default: the configured region (AWS_REGION)."),
 ]
 AllRegionsOpt = Annotated[bool, typer.Option("--all-regions", help="Collect every region enabled for the account.")]
+MaxAttemptsOpt = Annotated[
+    int,
+    typer.Option(
+        "--max-attempts",
+        min=0,
+        max=50,
+        help="Retries of a throttled call (throttling is retried with back-off and a shared rate limiter; "
+        "5xx and connection errors get 3 attempts at most; 501 and NotImplemented are never retried).",
+    ),
+]
+RetryBudgetOpt = Annotated[
+    int,
+    typer.Option("--retry-budget", min=0, help="Retries the whole run may spend; then failing calls are 'could not check' at once."),
+]
 DbOpt = Annotated[
     str | None,
     typer.Option(
@@ -99,13 +114,33 @@ def aws_context(
     region: list[str] | None,
     all_regions: bool = False,
     check: bool = True,
+    max_attempts: int = 10,
+    retry_budget: int = 1000,
 ) -> AwsContext:
     """The AWS context of the common options. ``check``: its credentials are checked now (one STS
     call) so a bad profile or endpoint is one clear error; ``all_regions``: every Region enabled
     for the account."""
-    aws = AwsContext(endpoint_url=endpoint_url, profile=profile, regions=region)
+    retries = {"max_attempts": max_attempts, "retry_budget": retry_budget}
+    aws = AwsContext(endpoint_url=endpoint_url, profile=profile, regions=region, **retries)
     if check or all_regions:
         aws.account_id()
     if all_regions:
-        aws = AwsContext(endpoint_url=endpoint_url, profile=profile, regions=aws.all_regions())
+        aws = AwsContext(endpoint_url=endpoint_url, profile=profile, regions=aws.all_regions(), **retries)
     return aws
+
+
+def print_retries(aws: AwsContext | None, to: Console) -> None:
+    """One line on retries and calls given up (when there were any), naming the APIs that gave up."""
+    if aws is None:
+        return
+    summary = aws.retry_stats.summary()
+    if not summary["retries"] and not summary["give_ups"]:
+        return
+    gave_up = [f"{a['service']}:{a['api']} ({a['gave_up_because']})" for a in summary["apis"] if a["give_ups"]]
+    to.print(
+        f"[yellow]retries: {summary['retries']} ({summary['throttles']} throttled answers), "
+        f"budget left {summary['budget_left']} of {summary['budget']}"
+        + (f"; gave up on {', '.join(gave_up[:5])}" + (" ..." if len(gave_up) > 5 else "") if gave_up else "")
+        + "[/yellow]",
+        soft_wrap=True,
+    )

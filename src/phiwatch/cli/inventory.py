@@ -12,12 +12,15 @@ from phiwatch.cli.common import (
     AllRegionsOpt,
     DbOpt,
     EndpointOpt,
+    MaxAttemptsOpt,
     ProfileOpt,
     RegionOpt,
+    RetryBudgetOpt,
     aws_context,
     console,
     open_store,
     print_json,
+    print_retries,
 )
 from phiwatch.collect.registry import load_collectors
 from phiwatch.collect.runner import collect as run_collect
@@ -51,13 +54,15 @@ def collect(
     ] = None,
     workers: Annotated[int, typer.Option(help="Services and regions collected at once.", min=1, max=64)] = 8,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    max_attempts: MaxAttemptsOpt = 10,
+    retry_budget: RetryBudgetOpt = 1000,
 ) -> None:
     """Inventory resources into the store (a new history version only where something changed)."""
     known = load_collectors()
     for name in service or []:
         if name not in known:
             raise UsageError(f"unknown service '{name}': choose from {', '.join(sorted(known))}")
-    aws = aws_context(endpoint_url, profile, region, all_regions)
+    aws = aws_context(endpoint_url, profile, region, all_regions, max_attempts=max_attempts, retry_budget=retry_budget)
     store = open_store(db, create=True)
     with collection_progress(enabled=not json_out) as progress:
         result = run_collect(aws, store, services=service, progress=progress, max_workers=workers)
@@ -75,10 +80,12 @@ def collect(
                 "seconds": round(result.seconds, 3),
                 "types": result.types_seen,
                 "errors": [e.to_dict() for e in result.errors],
+                "retries": aws.retry_stats.summary(),
             }
         )
     else:
         print_collect_summary(result)
+        print_retries(aws, console)
 
 
 @commands.command()

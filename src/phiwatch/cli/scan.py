@@ -14,14 +14,17 @@ from phiwatch.cli.common import (
     AllRegionsOpt,
     DbOpt,
     EndpointOpt,
+    MaxAttemptsOpt,
     ProfileOpt,
     RegionOpt,
+    RetryBudgetOpt,
     aws_context,
     console,
     deliver_alerts,
     err_console,
     open_store,
     print_json,
+    print_retries,
 )
 from phiwatch.errors import UsageError
 from phiwatch.evaluation import summary_by_section
@@ -140,13 +143,19 @@ def scan(
     fail_on_findings: Annotated[
         bool, typer.Option("--fail-on-findings", help="Exit 1 when any resource is non-compliant (not excepted).")
     ] = False,
+    max_attempts: MaxAttemptsOpt = 10,
+    retry_budget: RetryBudgetOpt = 1000,
 ) -> None:
     """Collect, evaluate the HIPAA rules, update findings and report by HIPAA section."""
     if fmt not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}")
     pol = load_policy(policy)
     rules = resolve_rules(pol)
-    aws = None if no_collect else aws_context(endpoint_url, profile, region, all_regions)
+    aws = (
+        None
+        if no_collect
+        else aws_context(endpoint_url, profile, region, all_regions, max_attempts=max_attempts, retry_budget=retry_budget)
+    )
     store = open_store(db, create=not no_collect)  # --no-collect judges what an earlier collection stored
     with collection_progress(enabled=fmt == "table" or output is not None) as progress:
         # after the scan committed, its alerts are sent (failures stay queued, never fail the scan)
@@ -170,6 +179,7 @@ def scan(
         console.print(
             f"[yellow]{len(outcome.collect_result.errors)} API call(s) failed during collection: see `phiwatch collect` output or --format json errors[/yellow]"
         )
+    print_retries(aws, console if fmt == "table" else err_console)
     if fail_on_findings:
         excepted = {(x["rule_id"], x["resource_id"]) for x in outcome.scan.get("excepted", [])}
         if any(
