@@ -12,8 +12,6 @@ by hand, because the generic collector cannot:
   ANDs different filters; more than 200 values for one filter) runs the spec's listing once
   per ``Filters`` of :meth:`~phiwatch.resources.ec2.Filtered.listings`, and none when nothing
   wanted can be filtered on.
-
-:func:`relation` and :func:`split_tags` are shared with :mod:`phiwatch.collect.vpc`.
 """
 
 from __future__ import annotations
@@ -22,20 +20,13 @@ import dataclasses
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from phiwatch.collect.base import FAILED, CollectContext, Collector, register, tags_from_list
+from phiwatch.collect.base import FAILED, CollectContext, Collector, register
 from phiwatch.collect.generic import SpecRun
 from phiwatch.model import ACCOUNT_TYPE, ConfigurationItem
 from phiwatch.resources.ec2 import INSTANCE, SECURITY_GROUP, SERVICE, SNAPSHOT, VOLUME, Filtered
-from phiwatch.resources.ec2 import relation as relation
 from phiwatch.resources.spec import ResourceSpec
 
 _GONE = object()
-
-
-def split_tags(element: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
-    """The element without its ``Tags`` list, and the tags as a dict."""
-    configuration = {k: v for k, v in element.items() if k != "Tags"}
-    return configuration, tags_from_list(element.get("Tags"))
 
 
 def _listing_with(filters: list[dict[str, Any]]) -> Callable[[frozenset[str], Mapping[str, str]], dict[str, Any]]:

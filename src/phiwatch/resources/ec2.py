@@ -54,7 +54,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from phiwatch.resources.spec import Call, P, R, ResourceSpec, Service, name_tag, on
+from phiwatch.resources.spec import Call, Event, P, R, ResourceSpec, Service, name_tag, on, relation
 
 VOLUME = "AWS::EC2::Volume"
 SNAPSHOT = "AWS::EC2::Snapshot"
@@ -66,11 +66,19 @@ EIP = "AWS::EC2::EIP"
 FILTER_VALUES = 200
 
 
-def relation(resource_type: str, resource_id: str | None, name: str) -> dict[str, Any] | None:
-    """One relationship in AWS Config's shape (None when the id is missing)."""
-    if not resource_id:
-        return None
-    return {"resourceType": resource_type, "resourceId": resource_id, "relationshipName": name}
+def tagged(prefix: str) -> Event:
+    """EC2's CreateTags/DeleteTags of resources whose id starts with ``prefix`` (``vol-``, ``subnet-``, ...)."""
+    return on(
+        "ec2.amazonaws.com",
+        "CreateTags DeleteTags",
+        R("requestParameters.resourcesSet.items[].resourceId", rf"^({prefix}[0-9a-zA-Z]+)$"),
+        optional=True,
+    )
+
+
+def ec2_arn(kind: str, account: bool = True) -> str:
+    """The ARN template of an EC2 resource (snapshots' ARNs have no account)."""
+    return f"arn:{{partition}}:ec2:{{region}}:{'{account}' if account else ''}:{kind}/{{id}}"
 
 
 @dataclass(frozen=True)
@@ -101,12 +109,8 @@ class Filtered:
         return {"Filters": listings[0]} if listings else {}
 
 
-def _arn(kind: str, account: bool = True) -> str:
-    return f"arn:{{partition}}:ec2:{{region}}:{'{account}' if account else ''}:{kind}/{{id}}"
-
-
 def _volume_relations(volume: dict[str, Any]) -> list[dict[str, Any]]:
-    return [r for a in volume.get("Attachments") or [] if (r := relation(INSTANCE, a.get("InstanceId"), "Is attached to Instance"))]
+    return [r for a in volume.get("Attachments") or [] for r in relation(INSTANCE, a.get("InstanceId"), "Is attached to Instance")]
 
 
 def _instance_defaults(instance: dict[str, Any]) -> dict[str, Any]:
@@ -118,31 +122,28 @@ def _instance_defaults(instance: dict[str, Any]) -> dict[str, Any]:
 
 
 def _instance_relations(instance: dict[str, Any]) -> list[dict[str, Any]]:
-    related = [
-        relation("AWS::EC2::VPC", instance.get("VpcId"), "Is contained in Vpc"),
-        relation("AWS::EC2::Subnet", instance.get("SubnetId"), "Is contained in Subnet"),
-    ]
+    related = relation("AWS::EC2::VPC", instance.get("VpcId"), "Is contained in Vpc")
+    related += relation("AWS::EC2::Subnet", instance.get("SubnetId"), "Is contained in Subnet")
     groups = list(instance.get("SecurityGroups") or [])
     groups += [g for eni in instance.get("NetworkInterfaces") or [] for g in eni.get("Groups") or []]
     group_ids = dict.fromkeys(g.get("GroupId") for g in groups)
-    related += [relation(SECURITY_GROUP, g, "Is associated with SecurityGroup") for g in group_ids]
+    related += [r for g in group_ids for r in relation(SECURITY_GROUP, g, "Is associated with SecurityGroup")]
     related += [
-        relation(VOLUME, (m.get("Ebs") or {}).get("VolumeId"), "Is attached to Volume") for m in instance.get("BlockDeviceMappings") or []
+        r
+        for m in instance.get("BlockDeviceMappings") or []
+        for r in relation(VOLUME, (m.get("Ebs") or {}).get("VolumeId"), "Is attached to Volume")
     ]
-    return [r for r in related if r]
+    return related
 
 
 def _group_relations(group: dict[str, Any]) -> list[dict[str, Any]]:
-    vpc = relation("AWS::EC2::VPC", group.get("VpcId"), "Is contained in Vpc")
-    return [vpc] if vpc else []
+    return relation("AWS::EC2::VPC", group.get("VpcId"), "Is contained in Vpc")
 
 
 def _address_relations(address: dict[str, Any]) -> list[dict[str, Any]]:
-    related = [
-        relation(INSTANCE, address.get("InstanceId"), "Is attached to Instance"),
-        relation("AWS::EC2::NetworkInterface", address.get("NetworkInterfaceId"), "Is attached to NetworkInterface"),
-    ]
-    return [r for r in related if r]
+    return relation(INSTANCE, address.get("InstanceId"), "Is attached to Instance") + relation(
+        "AWS::EC2::NetworkInterface", address.get("NetworkInterfaceId"), "Is attached to NetworkInterface"
+    )
 
 
 def _not_terminated(instance: Any) -> bool:
@@ -163,7 +164,7 @@ SERVICE = Service(
             target_listing=Filtered("volume-id", "vol-", "tag:Name"),
             id="VolumeId",
             name=name_tag(),
-            arn=_arn("volume"),
+            arn=ec2_arn("volume"),
             tags="Tags",
             drop=("Tags",),
             relationships=_volume_relations,
@@ -176,12 +177,7 @@ SERVICE = Service(
                     P("requestParameters.ModifyVolumeRequest.VolumeId"),
                 ),
                 on("ec2.amazonaws.com", "AttachVolume DetachVolume", P("requestParameters.volumeId")),
-                on(
-                    "ec2.amazonaws.com",
-                    "CreateTags DeleteTags",
-                    R("requestParameters.resourcesSet.items[].resourceId", r"^(vol-[0-9a-zA-Z]+)$"),
-                    optional=True,
-                ),
+                tagged("vol-"),
             ),
         ),
         ResourceSpec(
@@ -191,7 +187,7 @@ SERVICE = Service(
             target_listing=Filtered("snapshot-id", "snap-", "tag:Name"),
             id="SnapshotId",
             name=name_tag(),
-            arn=_arn("snapshot", account=False),
+            arn=ec2_arn("snapshot", account=False),
             tags="Tags",
             drop=("Tags",),
             events=(
@@ -202,12 +198,7 @@ SERVICE = Service(
                     P("responseElements.snapshotId"),
                     P("responseElements.snapshotSet.items[].snapshotId"),
                 ),
-                on(
-                    "ec2.amazonaws.com",
-                    "CreateTags DeleteTags",
-                    R("requestParameters.resourcesSet.items[].resourceId", r"^(snap-[0-9a-zA-Z]+)$"),
-                    optional=True,
-                ),
+                tagged("snap-"),
             ),
         ),
         ResourceSpec(
@@ -219,7 +210,7 @@ SERVICE = Service(
             target_listing=Filtered("instance-id", "i-", "tag:Name"),
             id="InstanceId",
             name=name_tag(),
-            arn=_arn("instance"),
+            arn=ec2_arn("instance"),
             tags="Tags",
             drop=("Tags",),
             shape=_instance_defaults,
@@ -246,12 +237,7 @@ SERVICE = Service(
                     P("requestParameters.instanceId"),
                     optional=True,
                 ),
-                on(
-                    "ec2.amazonaws.com",
-                    "CreateTags DeleteTags",
-                    R("requestParameters.resourcesSet.items[].resourceId", r"^(i-[0-9a-zA-Z]+)$"),
-                    optional=True,
-                ),
+                tagged("i-"),
             ),
         ),
         ResourceSpec(
@@ -261,7 +247,7 @@ SERVICE = Service(
             target_listing=Filtered("group-id", "sg-", "group-name"),
             id="GroupId",
             name="GroupName",
-            arn=_arn("security-group"),
+            arn=ec2_arn("security-group"),
             tags="Tags",
             drop=("Tags",),
             relationships=_group_relations,
@@ -280,12 +266,7 @@ SERVICE = Service(
                     P("requestParameters.ModifySecurityGroupRulesRequest.GroupId"),
                     P("requestParameters.groupName"),
                 ),
-                on(
-                    "ec2.amazonaws.com",
-                    "CreateTags DeleteTags",
-                    R("requestParameters.resourcesSet.items[].resourceId", r"^(sg-[0-9a-zA-Z]+)$"),
-                    optional=True,
-                ),
+                tagged("sg-"),
             ),
         ),
         ResourceSpec(
@@ -294,7 +275,7 @@ SERVICE = Service(
             listing=Call("DescribeAddresses", "ec2:DescribeAddresses", result="Addresses"),
             id=_address_id,
             name=f"{name_tag()} || PublicIp",
-            arn=_arn("elastic-ip"),
+            arn=ec2_arn("elastic-ip"),
             tags="Tags",
             drop=("Tags",),
             relationships=_address_relations,
@@ -306,12 +287,7 @@ SERVICE = Service(
                     P("responseElements.allocationId"),
                     P("requestParameters.publicIp"),
                 ),
-                on(
-                    "ec2.amazonaws.com",
-                    "CreateTags DeleteTags",
-                    R("requestParameters.resourcesSet.items[].resourceId", r"^(eipalloc-[0-9a-zA-Z]+)$"),
-                    optional=True,
-                ),
+                tagged("eipalloc-"),
             ),
         ),
     ),

@@ -323,6 +323,11 @@ def json_document(text: Any) -> Any:
         return {"policyText": text}
 
 
+def relation(resource_type: str, resource_id: Any, name: str) -> list[dict[str, Any]]:
+    """One relationship in AWS Config's shape, as a list (empty when the id is missing)."""
+    return [{"resourceType": resource_type, "resourceId": resource_id, "relationshipName": name}] if resource_id else []
+
+
 def name_tag(tags: str = "Tags") -> str:
     """A JMESPath to the ``Name`` tag of a ``[{Key, Value}]`` list."""
     return f"({tags}[?Key=='Name'].Value | [0])"

@@ -32,7 +32,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from phiwatch.resources.spec import Call, P, R, ResourceSpec, Service, name_tag, on
+from phiwatch.resources.ec2 import ec2_arn, tagged
+from phiwatch.resources.spec import Call, P, ResourceSpec, Service, name_tag, on, relation
 
 VPC = "AWS::EC2::VPC"
 SUBNET = "AWS::EC2::Subnet"
@@ -41,31 +42,22 @@ INTERNET_GATEWAY = "AWS::EC2::InternetGateway"
 ROUTE_TABLE = "AWS::EC2::RouteTable"
 
 
-def _relation(resource_type: str, resource_id: Any, name: str) -> list[dict[str, Any]]:
-    """One relationship in AWS Config's shape (none when the id is missing)."""
-    return [{"resourceType": resource_type, "resourceId": resource_id, "relationshipName": name}] if resource_id else []
-
-
 def _in_vpc(element: dict[str, Any]) -> list[dict[str, Any]]:
-    return _relation(VPC, element.get("VpcId"), "Is contained in Vpc")
+    return relation(VPC, element.get("VpcId"), "Is contained in Vpc")
 
 
 def _acl_relations(acl: dict[str, Any]) -> list[dict[str, Any]]:
-    return _in_vpc(acl) + [r for a in acl.get("Associations") or [] for r in _relation(SUBNET, a.get("SubnetId"), "Is attached to Subnet")]
+    return _in_vpc(acl) + [r for a in acl.get("Associations") or [] for r in relation(SUBNET, a.get("SubnetId"), "Is attached to Subnet")]
 
 
 def _igw_relations(igw: dict[str, Any]) -> list[dict[str, Any]]:
-    return [r for a in igw.get("Attachments") or [] for r in _relation(VPC, a.get("VpcId"), "Is attached to Vpc")]
+    return [r for a in igw.get("Attachments") or [] for r in relation(VPC, a.get("VpcId"), "Is attached to Vpc")]
 
 
 def _route_table_relations(table: dict[str, Any]) -> list[dict[str, Any]]:
     return _in_vpc(table) + [
-        r for a in table.get("Associations") or [] for r in _relation(SUBNET, a.get("SubnetId"), "Is associated with Subnet")
+        r for a in table.get("Associations") or [] for r in relation(SUBNET, a.get("SubnetId"), "Is associated with Subnet")
     ]
-
-
-def _arn(kind: str) -> str:
-    return f"arn:{{partition}}:ec2:{{region}}:{{account}}:{kind}/{{id}}"
 
 
 SERVICE = Service(
@@ -77,16 +69,11 @@ SERVICE = Service(
             listing=Call("DescribeVpcs", "ec2:DescribeVpcs", result="Vpcs"),
             id="VpcId",
             name=name_tag(),
-            arn=_arn("vpc"),
+            arn=ec2_arn("vpc"),
             tags="Tags",
             drop=("Tags",),
             events=(
-                on(
-                    "ec2.amazonaws.com",
-                    "CreateTags DeleteTags",
-                    R("requestParameters.resourcesSet.items[].resourceId", r"^(vpc-[0-9a-zA-Z]+)$"),
-                    optional=True,
-                ),
+                tagged("vpc-"),
                 on(
                     "ec2.amazonaws.com",
                     "CreateVpc DeleteVpc ModifyVpcAttribute CreateFlowLogs DeleteFlowLogs",
@@ -102,17 +89,12 @@ SERVICE = Service(
             listing=Call("DescribeSubnets", "ec2:DescribeSubnets", result="Subnets"),
             id="SubnetId",
             name=name_tag(),
-            arn=_arn("subnet"),
+            arn=ec2_arn("subnet"),
             tags="Tags",
             drop=("Tags",),
             relationships=_in_vpc,
             events=(
-                on(
-                    "ec2.amazonaws.com",
-                    "CreateTags DeleteTags",
-                    R("requestParameters.resourcesSet.items[].resourceId", r"^(subnet-[0-9a-zA-Z]+)$"),
-                    optional=True,
-                ),
+                tagged("subnet-"),
                 on(
                     "ec2.amazonaws.com",
                     "CreateSubnet DeleteSubnet ModifySubnetAttribute",
@@ -127,17 +109,12 @@ SERVICE = Service(
             listing=Call("DescribeNetworkAcls", "ec2:DescribeNetworkAcls", result="NetworkAcls"),
             id="NetworkAclId",
             name=name_tag(),
-            arn=_arn("network-acl"),
+            arn=ec2_arn("network-acl"),
             tags="Tags",
             drop=("Tags",),
             relationships=_acl_relations,
             events=(
-                on(
-                    "ec2.amazonaws.com",
-                    "CreateTags DeleteTags",
-                    R("requestParameters.resourcesSet.items[].resourceId", r"^(acl-[0-9a-zA-Z]+)$"),
-                    optional=True,
-                ),
+                tagged("acl-"),
                 on(
                     "ec2.amazonaws.com",
                     (
@@ -155,17 +132,12 @@ SERVICE = Service(
             listing=Call("DescribeInternetGateways", "ec2:DescribeInternetGateways", result="InternetGateways"),
             id="InternetGatewayId",
             name=name_tag(),
-            arn=_arn("internet-gateway"),
+            arn=ec2_arn("internet-gateway"),
             tags="Tags",
             drop=("Tags",),
             relationships=_igw_relations,
             events=(
-                on(
-                    "ec2.amazonaws.com",
-                    "CreateTags DeleteTags",
-                    R("requestParameters.resourcesSet.items[].resourceId", r"^(igw-[0-9a-zA-Z]+)$"),
-                    optional=True,
-                ),
+                tagged("igw-"),
                 on(
                     "ec2.amazonaws.com",
                     ("CreateInternetGateway DeleteInternetGateway AttachInternetGateway DetachInternetGateway"),
@@ -180,17 +152,12 @@ SERVICE = Service(
             listing=Call("DescribeRouteTables", "ec2:DescribeRouteTables", result="RouteTables"),
             id="RouteTableId",
             name=name_tag(),
-            arn=_arn("route-table"),
+            arn=ec2_arn("route-table"),
             tags="Tags",
             drop=("Tags",),
             relationships=_route_table_relations,
             events=(
-                on(
-                    "ec2.amazonaws.com",
-                    "CreateTags DeleteTags",
-                    R("requestParameters.resourcesSet.items[].resourceId", r"^(rtb-[0-9a-zA-Z]+)$"),
-                    optional=True,
-                ),
+                tagged("rtb-"),
                 on(
                     "ec2.amazonaws.com",
                     (

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from phiwatch.resources.spec import Call, P, R, ResourceSpec, Service, name_tag, on
+from phiwatch.resources.ec2 import tagged
+from phiwatch.resources.spec import Call, P, ResourceSpec, Service, name_tag, on
 
 VPN_CONNECTION = "AWS::EC2::VPNConnection"
 
@@ -67,12 +68,7 @@ CONNECTION = ResourceSpec(
     shape=redact,
     relationships=_relationships,
     events=(
-        on(
-            "ec2.amazonaws.com",
-            "CreateTags DeleteTags",
-            R("requestParameters.resourcesSet.items[].resourceId", r"^(vpn-[0-9a-zA-Z]+)$"),
-            optional=True,
-        ),
+        tagged("vpn-"),
         on(
             "ec2.amazonaws.com",
             (
