@@ -6,6 +6,7 @@ import io
 import json
 import zipfile
 
+from denied import Denied
 from phiwatch.collect.runner import collect
 from phiwatch.store.diff import diff_items
 from stored import stored_item
@@ -33,21 +34,6 @@ def _network(aws_env):
         for i, az in ((1, "a"), (2, "b"))
     ]
     return vpc, subnets
-
-
-class _Denied:
-    """A before-call hook answering AccessDenied for one operation (moto allows everything)."""
-
-    status_code = 403
-    headers: dict = {}
-
-    def __init__(self, operation: str) -> None:
-        self.operation = operation
-
-    def __call__(self, model, **_):
-        if model.name == self.operation:
-            return self, {"Error": {"Code": "AccessDenied", "Message": "denied by test"}}
-        return None
 
 
 # -- RDS -------------------------------------------------------------------------------------
@@ -275,7 +261,7 @@ def test_efs_denied_detail_is_an_error_not_none(aws_env, store):
     efs = aws_env.client("efs")
     fs_id = efs.create_file_system(CreationToken="efs-backup-unknown", Tags=_tags({"Name": "efs-backup-unknown"}))["FileSystemId"]
     ctx = aws_env.context()
-    ctx.client("efs", "us-east-1").meta.events.register("before-call.efs.DescribeBackupPolicy", _Denied("DescribeBackupPolicy"))
+    ctx.client("efs", "us-east-1").meta.events.register("before-call.efs.DescribeBackupPolicy", Denied("DescribeBackupPolicy"))
     result = collect(ctx, store, services=["efs"])
     assert [(e.api, e.error, e.iam_action) for e in result.errors] == [
         ("DescribeBackupPolicy", "AccessDenied", "elasticfilesystem:DescribeBackupPolicy")

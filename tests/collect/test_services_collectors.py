@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from denied import Denied
 from phiwatch.collect.runner import collect
 from phiwatch.demo.seed_services import self_signed
 from phiwatch.model import ACCOUNT_TYPE
@@ -28,19 +29,6 @@ def _all_stored_json(store) -> str:
 
 def _tags(tags: dict[str, str]) -> list[dict[str, str]]:
     return [{"Key": k, "Value": v} for k, v in tags.items()]
-
-
-class _Denied:
-    """A before-call hook answering an error for one operation (moto allows everything)."""
-
-    status_code = 403
-    headers: dict = {}
-
-    def __init__(self, code: str = "AccessDenied") -> None:
-        self.code = code
-
-    def __call__(self, model, **_):
-        return self, {"Error": {"Code": self.code, "Message": "denied by test"}}
 
 
 # -- ACM ----------------------------------------------------------------------------------------
@@ -80,7 +68,7 @@ def test_acm_describe_denied_keeps_summary_and_records_error(aws_env, store):
     pem, key = self_signed("cert-describe-denied.example.org", 30)
     arn = aws_env.client("acm").import_certificate(Certificate=pem, PrivateKey=key)["CertificateArn"]
     ctx = aws_env.context()
-    ctx.client("acm", "us-east-1").meta.events.register("before-call.acm.DescribeCertificate", _Denied())
+    ctx.client("acm", "us-east-1").meta.events.register("before-call.acm.DescribeCertificate", Denied())
     result = collect(ctx, store, services=["acm"])
     assert [(e.api, e.iam_action) for e in result.errors] == [("DescribeCertificate", "acm:DescribeCertificate")]
     item = stored_item(store, arn, "AWS::ACM::Certificate")
@@ -141,7 +129,7 @@ def test_opensearch_domains_recorded_as_both_types(aws_env, store):
 def test_opensearch_list_tags_denied_marks_both_items(aws_env, store):
     aws_env.client("opensearch").create_domain(DomainName="search-tags-denied", TagList=_tags({"PHI": "Yes"}))
     ctx = aws_env.context()
-    ctx.client("opensearch", "us-east-1").meta.events.register("before-call.opensearch.ListTags", _Denied())
+    ctx.client("opensearch", "us-east-1").meta.events.register("before-call.opensearch.ListTags", Denied())
     result = collect(ctx, store, services=["opensearch"])
     assert [(e.api, e.iam_action) for e in result.errors] == [("ListTags", "es:ListTags")]
     for resource_type in ("AWS::OpenSearch::Domain", "AWS::Elasticsearch::Domain"):
@@ -221,7 +209,7 @@ def test_redshift_clusters_logging_and_parameter_groups(aws_env, store):
 def test_redshift_parameters_denied_leaves_settings_absent(aws_env, store):
     aws_env.client("redshift").create_cluster(ClusterIdentifier="redshift-params-denied", **RS_COMMON)
     ctx = aws_env.context()
-    ctx.client("redshift", "us-east-1").meta.events.register("before-call.redshift.DescribeClusterParameters", _Denied())
+    ctx.client("redshift", "us-east-1").meta.events.register("before-call.redshift.DescribeClusterParameters", Denied())
     result = collect(ctx, store, services=["redshift"])
     assert {(e.api, e.iam_action) for e in result.errors} == {("DescribeClusterParameters", "redshift:DescribeClusterParameters")}
     cluster = stored_item(store, "redshift-params-denied", "AWS::Redshift::Cluster")
@@ -300,7 +288,7 @@ def test_apigateway_get_stages_denied_is_not_a_deletion(aws_env, store):
     apigw.create_stage(restApiId=api, stageName="stage-kept", deploymentId=deployment)
     ctx = aws_env.context()
     collect(ctx, store, services=["apigateway"])
-    ctx.client("apigateway", "us-east-1").meta.events.register("before-call.apigateway.GetStages", _Denied())
+    ctx.client("apigateway", "us-east-1").meta.events.register("before-call.apigateway.GetStages", Denied())
     result = collect(ctx, store, services=["apigateway"])
     assert [(e.api, e.iam_action) for e in result.errors] == [("GetStages", "apigateway:GET")]
     assert result.deleted == 0
@@ -346,8 +334,8 @@ def test_guardduty_and_securityhub_account_keys_per_region(aws_env, store):
 def test_denied_detection_reads_leave_keys_absent(aws_env, store):
     aws_env.client("guardduty").create_detector(Enable=True)
     ctx = aws_env.context()
-    ctx.client("guardduty", "us-east-1").meta.events.register("before-call.guardduty.GetDetector", _Denied())
-    ctx.client("securityhub", "us-east-1").meta.events.register("before-call.securityhub.DescribeHub", _Denied("AccessDeniedException"))
+    ctx.client("guardduty", "us-east-1").meta.events.register("before-call.guardduty.GetDetector", Denied())
+    ctx.client("securityhub", "us-east-1").meta.events.register("before-call.securityhub.DescribeHub", Denied(code="AccessDeniedException"))
     result = collect(ctx, store, services=["guardduty", "securityhub"])
     assert sorted((e.api, e.iam_action) for e in result.errors) == [
         ("DescribeHub", "securityhub:DescribeHub"),

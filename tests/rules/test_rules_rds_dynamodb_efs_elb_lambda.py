@@ -14,6 +14,7 @@ import zipfile
 
 import pytest
 
+from denied import Denied
 from phiwatch.aws.session import AwsContext, make_client
 from phiwatch.collect.runner import collect
 from phiwatch.model import ConfigurationItem
@@ -455,27 +456,12 @@ def test_dynamodb_autoscaling_and_limits_are_collected(data_scan):
     assert limits["AccountMaxReadCapacityUnits"] == 20000 and limits["TableMaxWriteCapacityUnits"] == 10000
 
 
-class _Denied:
-    """A before-call hook answering AccessDenied for one operation (moto allows everything)."""
-
-    status_code = 403
-    headers: dict = {}
-
-    def __init__(self, operation: str) -> None:
-        self.operation = operation
-
-    def __call__(self, model, **_):
-        if model.name == self.operation:
-            return self, {"Error": {"Code": "AccessDenied", "Message": "denied by test"}}
-        return None
-
-
 def test_denied_autoscaling_read_is_insufficient_for_provisioned_tables_only(aws_env, store):
     ddb = aws_env.client("dynamodb")
     ddb.create_table(TableName="ddb-on-demand", BillingMode="PAY_PER_REQUEST", **TABLE_KEY)
     ddb.create_table(TableName="ddb-provisioned", ProvisionedThroughput={"ReadCapacityUnits": 1, "WriteCapacityUnits": 1}, **TABLE_KEY)
     ctx = aws_env.context()
-    ctx.client("application-autoscaling", "us-east-1").meta.events.register("before-call", _Denied("DescribeScalableTargets"))
+    ctx.client("application-autoscaling", "us-east-1").meta.events.register("before-call", Denied("DescribeScalableTargets"))
     result = collect(ctx, store, services=["dynamodb"])
     assert [(e.api, e.iam_action) for e in result.errors] == [
         ("DescribeScalableTargets", "application-autoscaling:DescribeScalableTargets")
