@@ -33,3 +33,28 @@ def judge_rule(
 
 def verdict_and_annotation(result: Result | None) -> tuple[str, str] | None:
     return None if result is None else (result.compliance.value, result.annotation)
+
+
+def built_item(
+    resource_type: str,
+    configuration: dict[str, Any] | None = None,
+    supplementary: dict[str, Any] | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    resource_id: str = "r-1",
+    region: str = "us-east-1",
+) -> ConfigurationItem:
+    """An item built by hand (account 123456789012), for cases the emulator cannot represent."""
+    return ConfigurationItem(
+        resourceType=resource_type,
+        resourceId=resource_id,
+        awsRegion=region,
+        accountId="123456789012",
+        configuration=configuration or {},
+        supplementaryConfiguration=supplementary or {},
+        collectionErrors=errors or [],
+    )
+
+
+def denied_read(api: str, iam_action: str) -> list[dict[str, Any]]:
+    """``collectionErrors`` of an item whose ``api`` call was refused."""
+    return [{"api": api, "error": "AccessDenied", "iam_action": iam_action}]

@@ -15,7 +15,7 @@ from phiwatch.policy import Policy
 from phiwatch.rules.registry import catalogue
 from phiwatch.scan import run_scan
 from phiwatch.store import Store
-from rule_runner import judge_rule, verdict_and_annotation
+from rule_runner import built_item, denied_read, judge_rule, verdict_and_annotation
 
 ACCOUNT = "123456789012"
 SERVICES = ["acm", "opensearch", "redshift", "apigateway", "guardduty", "securityhub"]
@@ -209,24 +209,8 @@ def run(rule_id, item, **params):
     return verdict_and_annotation(judge_rule(rule_id, item, lookup=lambda t: [], now=NOW, params=params))
 
 
-def _item(resource_type, resource_id="r-1", region="us-east-1", configuration=None, supplementary=None, errors=None):
-    return ConfigurationItem(
-        resourceType=resource_type,
-        resourceId=resource_id,
-        awsRegion=region,
-        accountId=ACCOUNT,
-        configuration=configuration or {},
-        supplementaryConfiguration=supplementary or {},
-        collectionErrors=errors or [],
-    )
-
-
-def _error(api, iam_action):
-    return [{"api": api, "error": "AccessDenied", "iam_action": iam_action}]
-
-
 def _cert(**config):
-    return _item("AWS::ACM::Certificate", configuration={"Status": "ISSUED", "Type": "IMPORTED", **config})
+    return built_item("AWS::ACM::Certificate", configuration={"Status": "ISSUED", "Type": "IMPORTED", **config})
 
 
 def test_acm_parameter_expired_and_not_issued():
@@ -240,13 +224,13 @@ def test_acm_parameter_expired_and_not_issued():
 
 
 def test_acm_insufficient_data_when_describe_failed():
-    item = _item("AWS::ACM::Certificate", errors=_error("DescribeCertificate", "acm:DescribeCertificate"))
+    item = built_item("AWS::ACM::Certificate", errors=denied_read("DescribeCertificate", "acm:DescribeCertificate"))
     result = run("acm-certificate-expiration-check", item)
     assert result[0] == "INSUFFICIENT_DATA" and "acm:DescribeCertificate" in result[1]
 
 
 def test_api_gw_ssl_and_waf_parameters():
-    stage = _item(
+    stage = built_item(
         "AWS::ApiGateway::Stage",
         configuration={"stageName": "prod", "clientCertificateId": "cert1", "webAclArn": "arn:aws:wafv2:us-east-1:1:regional/webacl/a/1"},
     )
@@ -258,10 +242,10 @@ def test_api_gw_ssl_and_waf_parameters():
 
 
 def test_api_gw_logging_level_parameter():
-    stage = _item("AWS::ApiGateway::Stage", configuration={"methodSettings": {"*/*": {"loggingLevel": "ERROR"}}})
+    stage = built_item("AWS::ApiGateway::Stage", configuration={"methodSettings": {"*/*": {"loggingLevel": "ERROR"}}})
     assert run("api-gw-execution-logging-enabled", stage)[0] == "COMPLIANT"
     assert run("api-gw-execution-logging-enabled", stage, loggingLevel="INFO")[0] == "NON_COMPLIANT"
-    route_off = _item(
+    route_off = built_item(
         "AWS::ApiGatewayV2::Stage",
         configuration={"DefaultRouteSettings": {"LoggingLevel": "INFO"}, "RouteSettings": {"$connect": {"LoggingLevel": "OFF"}}},
     )
@@ -269,7 +253,7 @@ def test_api_gw_logging_level_parameter():
 
 
 def _domain(resource_type="AWS::OpenSearch::Domain", **config):
-    return _item(resource_type, configuration={"DomainName": "d", **config})
+    return built_item(resource_type, configuration={"DomainName": "d", **config})
 
 
 def test_opensearch_log_types_and_tls_policy_parameters():
@@ -308,7 +292,7 @@ def _cluster(supplementary=None, errors=None, **config):
         "NodeType": "ra3.xlplus",
     }
     sup = {"LoggingStatus": {"LoggingEnabled": True}} if supplementary is None else supplementary
-    return _item("AWS::Redshift::Cluster", configuration={**base, **config}, supplementary=sup, errors=errors)
+    return built_item("AWS::Redshift::Cluster", configuration={**base, **config}, supplementary=sup, errors=errors)
 
 
 def test_redshift_parameters():
@@ -334,14 +318,16 @@ def test_redshift_require_tls_ssl_on_items():
     assert run("redshift-require-tls-ssl", on) == ("COMPLIANT", "parameter group pg-ssl sets require_ssl=true")
     off = _cluster(supplementary={"ParameterGroupSettings": {"pg-ssl": {"require_ssl": "TRUE"}, "pg-plain": {"require_ssl": "false"}}})
     assert run("redshift-require-tls-ssl", off) == ("NON_COMPLIANT", "parameter group pg-plain does not set require_ssl=true")
-    denied = _cluster(supplementary={}, errors=_error("DescribeClusterParameters", "redshift:DescribeClusterParameters"))
+    denied = _cluster(supplementary={}, errors=denied_read("DescribeClusterParameters", "redshift:DescribeClusterParameters"))
     assert run("redshift-require-tls-ssl", denied)[0] == "INSUFFICIENT_DATA"
-    group = _item("AWS::Redshift::ClusterParameterGroup", errors=_error("DescribeClusterParameters", "redshift:DescribeClusterParameters"))
+    group = built_item(
+        "AWS::Redshift::ClusterParameterGroup", errors=denied_read("DescribeClusterParameters", "redshift:DescribeClusterParameters")
+    )
     assert run("redshift-require-tls-ssl", group) is None  # reported on clusters only
 
 
 def test_redshift_insufficient_data_when_logging_status_failed():
-    item = _cluster(supplementary={}, errors=_error("DescribeLoggingStatus", "redshift:DescribeLoggingStatus"))
+    item = _cluster(supplementary={}, errors=denied_read("DescribeLoggingStatus", "redshift:DescribeLoggingStatus"))
     result = run("redshift-cluster-configuration-check", item)
     assert result[0] == "INSUFFICIENT_DATA" and "redshift:DescribeLoggingStatus" in result[1]
 
@@ -375,10 +361,10 @@ def test_guardduty_centralized_parameter():
 
 
 def test_detection_rules_insufficient_data_and_not_applicable():
-    denied = _account(errors=_error("GetDetector", "guardduty:GetDetector"))
+    denied = _account(errors=denied_read("GetDetector", "guardduty:GetDetector"))
     result = run("guardduty-enabled-centralized", denied)
     assert result[0] == "INSUFFICIENT_DATA" and "guardduty:GetDetector" in result[1]
-    hub = run("securityhub-enabled", _account(errors=_error("DescribeHub", "securityhub:DescribeHub")))
+    hub = run("securityhub-enabled", _account(errors=denied_read("DescribeHub", "securityhub:DescribeHub")))
     assert hub[0] == "INSUFFICIENT_DATA" and "securityhub:DescribeHub" in hub[1]
     # the global account item carries neither key: the rules do not apply to it
     assert run("guardduty-enabled-centralized", _account(region="global")) is None

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from phiwatch.model import ConfigurationItem
 from phiwatch.policy import Policy
 from phiwatch.scan import run_scan
-from rule_runner import judge_rule, verdict_and_annotation
+from rule_runner import built_item, denied_read, judge_rule, verdict_and_annotation
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -19,24 +18,8 @@ def run(rule_id, item, **params):
     return verdict_and_annotation(judge_rule(rule_id, item, lookup=lambda t: [], now=NOW, params=params))
 
 
-def _item(resource_type, configuration=None, supplementary=None, errors=None, resource_id="r-1"):
-    return ConfigurationItem(
-        resourceType=resource_type,
-        resourceId=resource_id,
-        awsRegion=REGION,
-        accountId=ACCOUNT,
-        configuration=configuration or {},
-        supplementaryConfiguration=supplementary or {},
-        collectionErrors=errors or [],
-    )
-
-
-def _error(api, iam_action):
-    return [{"api": api, "error": "AccessDenied", "iam_action": iam_action}]
-
-
 def _environment(managed, errors=None):
-    return _item(
+    return built_item(
         "AWS::ElasticBeanstalk::Environment", {"EnvironmentName": "e"}, {} if managed is None else {"ManagedActions": managed}, errors
     )
 
@@ -55,7 +38,7 @@ def test_elastic_beanstalk_managed_updates_on_items():
     assert run("elastic-beanstalk-managed-updates-enabled", _environment(on), UpdateLevel="patch")[0] == "NON_COMPLIANT"
     off = managed_actions(options[1:])
     assert run("elastic-beanstalk-managed-updates-enabled", _environment(off)) == ("NON_COMPLIANT", "managed platform updates are disabled")
-    denied = _environment(None, _error("DescribeConfigurationSettings", "elasticbeanstalk:DescribeConfigurationSettings"))
+    denied = _environment(None, denied_read("DescribeConfigurationSettings", "elasticbeanstalk:DescribeConfigurationSettings"))
     assert run("elastic-beanstalk-managed-updates-enabled", denied)[0] == "INSUFFICIENT_DATA"
 
 

@@ -11,12 +11,11 @@ import pytest
 
 from phiwatch.aws.session import AwsContext, make_client
 from phiwatch.collect.runner import collect
-from phiwatch.model import ConfigurationItem
 from phiwatch.policy import Policy
 from phiwatch.rules.registry import catalogue
 from phiwatch.scan import run_scan
 from phiwatch.store import Store
-from rule_runner import judge_rule, verdict_and_annotation
+from rule_runner import built_item, denied_read, judge_rule, verdict_and_annotation
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -448,60 +447,46 @@ def run(rule_id, item, **params):
     return verdict_and_annotation(judge_rule(rule_id, item, lookup=lambda t: [], now=NOW, params=params))
 
 
-def _item(resource_type, configuration=None, supplementary=None, errors=None, resource_id="r-1"):
-    return ConfigurationItem(
-        resourceType=resource_type,
-        resourceId=resource_id,
-        awsRegion=REGION,
-        accountId=ACCOUNT,
-        configuration=configuration or {},
-        supplementaryConfiguration=supplementary or {},
-        collectionErrors=errors or [],
-    )
-
-
-def _error(api, iam_action):
-    return [{"api": api, "error": "AccessDenied", "iam_action": iam_action}]
-
-
 def test_insufficient_data_when_describe_failed():
-    stream = _item("AWS::Kinesis::Stream", {"StreamName": "s"}, errors=_error("DescribeStreamSummary", "kinesis:DescribeStreamSummary"))
+    stream = built_item(
+        "AWS::Kinesis::Stream", {"StreamName": "s"}, errors=denied_read("DescribeStreamSummary", "kinesis:DescribeStreamSummary")
+    )
     result = run("kinesis-stream-encrypted", stream)
     assert result[0] == "INSUFFICIENT_DATA" and "kinesis:DescribeStreamSummary" in result[1]
-    notebook = _item(
+    notebook = built_item(
         "AWS::SageMaker::NotebookInstance",
         {"NotebookInstanceName": "n"},
-        errors=_error("DescribeNotebookInstance", "sagemaker:DescribeNotebookInstance"),
+        errors=denied_read("DescribeNotebookInstance", "sagemaker:DescribeNotebookInstance"),
     )
     for rule_id in ("sagemaker-notebook-instance-kms-key-configured", "sagemaker-notebook-no-direct-internet-access"):
         assert run(rule_id, notebook)[0] == "INSUFFICIENT_DATA"
-    config = _item(
+    config = built_item(
         "AWS::SageMaker::EndpointConfig",
         {"EndpointConfigName": "e"},
-        errors=_error("DescribeEndpointConfig", "sagemaker:DescribeEndpointConfig"),
+        errors=denied_read("DescribeEndpointConfig", "sagemaker:DescribeEndpointConfig"),
     )
     assert run("sagemaker-endpoint-configuration-kms-key-configured", config)[0] == "INSUFFICIENT_DATA"
 
 
 def test_retention_and_key_parameters():
-    group = _item("AWS::ElastiCache::ReplicationGroup", {"SnapshotRetentionLimit": 7})
+    group = built_item("AWS::ElastiCache::ReplicationGroup", {"SnapshotRetentionLimit": 7})
     assert run("elasticache-redis-cluster-automatic-backup-check", group)[0] == "NON_COMPLIANT"
     assert run("elasticache-redis-cluster-automatic-backup-check", group, snapshotRetentionPeriod=7)[0] == "COMPLIANT"
-    member = _item("AWS::ElastiCache::CacheCluster", {"Engine": "redis", "ReplicationGroupId": "rg-1", "SnapshotRetentionLimit": 0})
+    member = built_item("AWS::ElastiCache::CacheCluster", {"Engine": "redis", "ReplicationGroupId": "rg-1", "SnapshotRetentionLimit": 0})
     assert run("elasticache-redis-cluster-automatic-backup-check", member)[0] == "NOT_APPLICABLE"
     key = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-    notebook = _item("AWS::SageMaker::NotebookInstance", {"KmsKeyId": key, "DirectInternetAccess": "Disabled"})
+    notebook = built_item("AWS::SageMaker::NotebookInstance", {"KmsKeyId": key, "DirectInternetAccess": "Disabled"})
     assert run("sagemaker-notebook-instance-kms-key-configured", notebook, kmsKeyArns=f"{key}, arn:aws:kms:x")[0] == "COMPLIANT"
     assert run("sagemaker-notebook-instance-kms-key-configured", notebook, kmsKeyArns="arn:aws:kms:other")[0] == "NON_COMPLIANT"
     # target groups count as load balancers; "EC2,ELB" includes ELB checks
-    asg = _item("AWS::AutoScaling::AutoScalingGroup", {"TargetGroupARNs": ["arn:tg"], "HealthCheckType": "EC2"})
+    asg = built_item("AWS::AutoScaling::AutoScalingGroup", {"TargetGroupARNs": ["arn:tg"], "HealthCheckType": "EC2"})
     assert run("autoscaling-group-elb-healthcheck-required", asg)[0] == "NON_COMPLIANT"
     asg.configuration["HealthCheckType"] = "EC2,ELB"
     assert run("autoscaling-group-elb-healthcheck-required", asg)[0] == "COMPLIANT"
 
 
 def test_emr_parameters_and_master_ip_on_items():
-    kerberos = _item(
+    kerberos = built_item(
         "AWS::EMR::Cluster",
         {"SecurityConfiguration": "kerberos-on"},
         {"SecurityConfiguration": KERBEROS_CONFIGURATION, "MasterInstances": [{"Ec2InstanceId": "i-1", "PrivateIpAddress": "10.0.0.5"}]},
@@ -513,23 +498,23 @@ def test_emr_parameters_and_master_ip_on_items():
     )
     wrong = run("emr-kerberos-enabled", kerberos, TicketLifetimeInHours=10, Domain="other.example.org")
     assert wrong == ("NON_COMPLIANT", "Kerberos is enabled but TicketLifetimeInHours, Domain does not match the rule parameters")
-    denied = _item(
+    denied = built_item(
         "AWS::EMR::Cluster",
         {"SecurityConfiguration": "kerberos-on"},
         {"MasterInstances": []},
-        errors=_error("DescribeSecurityConfiguration", "elasticmapreduce:DescribeSecurityConfiguration"),
+        errors=denied_read("DescribeSecurityConfiguration", "elasticmapreduce:DescribeSecurityConfiguration"),
     )
     result = run("emr-kerberos-enabled", denied)
     assert result[0] == "INSUFFICIENT_DATA" and "elasticmapreduce:DescribeSecurityConfiguration" in result[1]
-    no_list = _item(
-        "AWS::EMR::Cluster", {}, {"SecurityConfiguration": None}, errors=_error("ListInstances", "elasticmapreduce:ListInstances")
+    no_list = built_item(
+        "AWS::EMR::Cluster", {}, {"SecurityConfiguration": None}, errors=denied_read("ListInstances", "elasticmapreduce:ListInstances")
     )
     assert run("emr-master-no-public-ip", no_list)[0] == "INSUFFICIENT_DATA"
 
 
 def test_ecs_user_forms_and_codebuild_url_forms():
     def host(**container):
-        return _item(
+        return built_item(
             "AWS::ECS::TaskDefinition", {"networkMode": "host", "status": "ACTIVE", "containerDefinitions": [{"name": "a", **container}]}
         )
 
