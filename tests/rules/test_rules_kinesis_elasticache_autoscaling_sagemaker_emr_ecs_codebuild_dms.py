@@ -521,7 +521,7 @@ def test_ecs_user_forms_and_codebuild_url_forms():
     assert run("ecs-task-definition-user-for-host-mode-check", host(user="0:0"))[0] == "NON_COMPLIANT"
     assert run("ecs-task-definition-user-for-host-mode-check", host(user="1000:1000"))[0] == "COMPLIANT"
     assert run("ecs-task-definition-user-for-host-mode-check", host(user="root", privileged=False))[0] == "NON_COMPLIANT"
-    from phiwatch.collect.codebuild import split_credentials
+    from phiwatch.resources.codebuild import split_credentials
 
     assert split_credentials("https://user:pass@bitbucket.org/a/b.git") == ("https://bitbucket.org/a/b.git", True)
     assert split_credentials("https://x-token-auth:t@bitbucket.org/a/b.git") == ("https://bitbucket.org/a/b.git", True)

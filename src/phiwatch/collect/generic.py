@@ -86,7 +86,9 @@ class SpecRun:
         ctx, spec = self.ctx, self.spec
         wanted = ctx.targets(spec.type)
         if wanted is not None and spec.target is not None:
-            return [spec.target(identifier, self.env) for identifier in sorted(wanted)]
+            targets = [spec.target(identifier, self.env) for identifier in sorted(wanted)]
+            # one resource named twice (by its name and by its ARN) is read once
+            return list(dict.fromkeys(targets)) if all(isinstance(t, str) for t in targets) else targets
         assert spec.listing is not None
         listing = spec.listing
         params = call_params(listing, None)
@@ -159,10 +161,14 @@ class SpecRun:
                 for rid in chunk:
                     out[rid] = FAILED
                 continue
-            for found in search(call.result, response) or []:
-                key = _text(search(call.match, found)) if call.match else None
+            found = search(call.result, response) or []
+            if call.match and call.match.isidentifier():
+                # a description without its id is an error of the call (the type stays incomplete), never "gone"
+                found = self.ctx.identified(call.client or self.client, call.op, found, call.match, resource_type=self.spec.type)
+            for description in found:
+                key = _text(search(call.match, description)) if call.match else None
                 if key in chunk:
-                    out[key] = to_jsonable(call.parse(found) if call.parse is not None else found)
+                    out[key] = to_jsonable(call.parse(description) if call.parse is not None else description)
         return out
 
     def item(self, element: Any, described_batch: dict[str, Any] | None = None) -> ConfigurationItem | None:

@@ -21,8 +21,7 @@ Item layout:
 The listing is ListProjects (in a targeted run, ``watch``: the wanted names, an ARN's last part,
 without listing); BatchGetProjects reads 100 projects a call, and its elements alone make the
 items. When BatchGetProjects fails for a batch, or answers an element without its name, the type
-is not marked complete (nothing is recorded deleted). The batches are read by the hook
-:mod:`phiwatch.collect.codebuild`. No account-level keys.
+is not marked complete (nothing is recorded deleted). No account-level keys.
 """
 
 from __future__ import annotations

@@ -189,8 +189,9 @@ class Call:
     * ``pages``: a paginated detail call: ``result`` is a list on each page, joined over every page.
     * ``batch``, ``batch_param``, ``match`` (``describe`` only): describe up to ``batch`` resources per
       call, their ids in the list parameter ``batch_param``; ``result`` is the list of descriptions,
-      each matched back to its resource by the JMESPath ``match``. A failed batch records none of its
-      resources and leaves the type incomplete (nothing is recorded deleted).
+      each matched back to its resource by the JMESPath ``match``. A failed batch, or a description
+      without its ``match`` key, records none of those resources and leaves the type incomplete
+      (nothing is recorded deleted); a resource the answer leaves out is gone.
     """
 
     op: str
