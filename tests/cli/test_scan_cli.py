@@ -51,3 +51,22 @@ def test_rules_commands():
     shown = json.loads(run(["rules", "show", "restricted-common-ports", "--json"]).stdout)
     assert shown["parameters"]["blockedPort1"] == {"type": "int", "default": 20}
     assert run(["rules", "show", "no-such-rule"]).returncode == 2
+
+
+def test_scan_output_to_a_pipe_writes_into_it_and_leaves_it_a_pipe(aws_env, tmp_path):
+    """``-o /dev/null`` or a named pipe is written to, never replaced by a regular file."""
+    import stat
+    import threading
+
+    aws_env.client("s3").create_bucket(Bucket="bucket-to-a-pipe")
+    fifo = tmp_path / "report.fifo"
+    os.mkfifo(fifo)
+    received: list[str] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text()), daemon=True)
+    reader.start()
+    db = f"sqlite:///{tmp_path / 'p.db'}"
+    result = run(["scan", "--db", db, "-s", "s3", "--format", "json", "--output", str(fifo)], aws_env.endpoint)
+    reader.join(timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert stat.S_ISFIFO(fifo.stat().st_mode) and not (tmp_path / "report.fifo.tmp").exists()
+    assert any(e["resource_id"] == "bucket-to-a-pipe" for e in json.loads(received[0])["evaluations"])

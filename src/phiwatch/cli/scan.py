@@ -50,16 +50,21 @@ FORMATS = ("table", "json", "csv", "ocsf")
 
 
 def _write_with(write: Callable[[TextIO], None], output: Path | None) -> None:
-    """Write a report to ``output`` (replaced at once when complete) or stdout, piece by piece."""
+    """Write a report to ``output`` (a file is replaced at once when complete; a device or pipe such as
+    ``/dev/null`` or ``/dev/stdout`` is written to as it is, never replaced) or stdout, piece by piece."""
     if output is None:
         write(sys.stdout)
         return
     try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        tmp = output.with_suffix(output.suffix + ".tmp")
-        with tmp.open("w") as fh:
-            write(fh)
-        tmp.replace(output)
+        if output.exists() and not output.is_file():
+            with output.open("w") as fh:
+                write(fh)
+        else:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            tmp = output.with_suffix(output.suffix + ".tmp")
+            with tmp.open("w") as fh:
+                write(fh)
+            tmp.replace(output)
     except OSError as exc:
         raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from exc
     err_console.print(f"wrote {output}")
