@@ -104,7 +104,9 @@ def iam_action_for(service: str, api: str) -> str:
 
 
 class RequestCounter:
-    """Counts HTTP requests per (service, operation) through botocore's event hooks."""
+    """Counts HTTP requests (every attempt, retries included) per (service, operation) through
+    botocore's ``before-send`` event, whose name is ``before-send.<service-id>.<Operation>``: the
+    service is botocore's hyphenated service id (``s3``, ``s3-control``, ``elastic-load-balancing-v2``)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -114,21 +116,26 @@ class RequestCounter:
         event = kwargs.get("event_name", "")
         parts = event.split(".")
         service = parts[1] if len(parts) > 1 else "?"
+        operation = parts[2] if len(parts) > 2 else "?"
         with self._lock:
-            self.by_operation[(service, "*http")] += 1
+            self.by_operation[(service, operation)] += 1
 
     @property
     def total(self) -> int:
         with self._lock:
-            return sum(n for (svc, op), n in self.by_operation.items() if op == "*http")
+            return sum(self.by_operation.values())
 
     def per_service(self) -> dict[str, int]:
         with self._lock:
             out: Counter[str] = Counter()
-            for (svc, op), n in self.by_operation.items():
-                if op == "*http":
-                    out[svc] += n
+            for (svc, _op), n in self.by_operation.items():
+                out[svc] += n
             return dict(out)
+
+    def per_operation(self) -> dict[tuple[str, str], int]:
+        """Requests per (service, operation) so far."""
+        with self._lock:
+            return dict(self.by_operation)
 
     def reset(self) -> None:
         with self._lock:
