@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP_TOOLS := pip-tools==7.7.0
 
-.PHONY: demo test lint install lock bench bench-scan bench-faults clean
+.PHONY: demo test lint install lock bench bench-scan bench-faults bench-peers clean
 
 # Everything comes from requirements.lock (exact versions with hashes, build tools included), then
 # phiwatch itself without dependencies or an isolated build, so nothing unlocked is ever resolved.
@@ -49,6 +49,10 @@ bench-scan: $(STAMP)
 
 bench-faults: $(STAMP)
 	$(BIN)/python bench/faults.py
+
+# phiwatch scan against Prowler (installed on first use into bench/.peers/prowler)
+bench-peers: $(STAMP)
+	$(BIN)/python bench/peers.py
 
 clean:
 	rm -rf $(VENV) $(VENV)-lock build *.egg-info

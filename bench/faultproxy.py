@@ -25,6 +25,12 @@ and, per request, with a seeded RNG, answers instead with:
   for one in two, after it reached the upstream (the call happened, its answer is lost);
 * **delay**: the answer is delayed by ``delay_seconds`` (2 s by default).
 
+**Latency** (``Rates.latency_seconds``, ``--latency-ms``) is not a fault: every signed request is
+held that long before it is forwarded, so a loopback emulator answers with AWS-like round trips
+(``bench/peers.py`` uses the proxy this way, with no faults). The proxy also keeps how many
+requests were in flight at once (``max_in_flight``) and the summed time requests spent in it
+(``request_seconds``: divided by a run's wall time, the client's effective concurrency).
+
 Every injected fault is counted by kind (``FaultProxy.injected``); every request by service,
 operation and whether it reads or writes (``FaultProxy.requests``).
 
@@ -78,6 +84,8 @@ class Rates:
     reset: float = 0.0
     delay: float = 0.0
     delay_seconds: float = 2.0
+    #: seconds added to every signed request (a round trip), independently of the faults
+    latency_seconds: float = 0.0
 
     @property
     def any(self) -> bool:
@@ -228,6 +236,9 @@ class FaultProxy:
         self.trips: list[Trip] = []
         self.order: list[bool] = []  # write flag of every signed request, in arrival order
         self.forwarded: Counter[tuple[str, str]] = Counter()  # write requests that reached the upstream
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.request_seconds = 0.0  # time signed requests spent in the proxy, summed
         self._port = port
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -251,6 +262,8 @@ class FaultProxy:
             self.requests.clear()
             self.order.clear()
             self.forwarded.clear()
+            self.max_in_flight = self.in_flight
+            self.request_seconds = 0.0
 
     def reads_before_first_write(self) -> int:
         with self.lock:
@@ -314,6 +327,17 @@ class FaultProxy:
     def count(self, kind: str) -> None:
         with self.lock:
             self.injected[kind] += 1
+
+    def enter(self) -> float:
+        with self.lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        return time.monotonic()
+
+    def leave(self, started: float) -> None:
+        with self.lock:
+            self.in_flight -= 1
+            self.request_seconds += time.monotonic() - started
 
     def forward(
         self, method: str, path: str, headers: Any, body: bytes, info: RequestInfo | None = None
@@ -396,7 +420,16 @@ class _Handler(BaseHTTPRequestHandler):
         if info is None:  # moto's own API, unsigned
             self._send(*proxy.forward(self.command, self.path, self.headers, body))
             return
+        started = proxy.enter()
+        try:
+            self._handle_signed(proxy, info, body)
+        finally:
+            proxy.leave(started)
+
+    def _handle_signed(self, proxy: FaultProxy, info: RequestInfo, body: bytes) -> None:
         kind, trip, use_429 = proxy.decide(info)
+        if proxy.rates.latency_seconds:
+            time.sleep(proxy.rates.latency_seconds)
         if trip is not None:
             if trip.when == "after":
                 try:
@@ -453,10 +486,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reset", type=float, default=0.02, help="share of connections reset (default 0.02)")
     parser.add_argument("--delay", type=float, default=0.01, help="share delayed by --delay-seconds (default 0.01)")
     parser.add_argument("--delay-seconds", type=float, default=2.0)
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="hold every request this long before forwarding it (default 0)")
     args = parser.parse_args(argv)
-    proxy = FaultProxy(
-        args.upstream, Rates(args.throttle, args.error500, args.reset, args.delay, args.delay_seconds), seed=args.seed, port=args.port
-    ).start()
+    rates = Rates(args.throttle, args.error500, args.reset, args.delay, args.delay_seconds, args.latency_ms / 1000)
+    proxy = FaultProxy(args.upstream, rates, seed=args.seed, port=args.port).start()
     print(f"fault proxy on {proxy.endpoint} -> {args.upstream} (Ctrl-C to stop and print the counts)", flush=True)
     try:
         while True:
