@@ -28,8 +28,9 @@ and, per request, with a seeded RNG, answers instead with:
 **Latency** (``Rates.latency_seconds``, ``--latency-ms``) is not a fault: every signed request is
 held that long before it is forwarded, so a loopback emulator answers with AWS-like round trips
 (``bench/peers.py`` uses the proxy this way, with no faults). The proxy also keeps how many
-requests were in flight at once (``max_in_flight``) and the summed time requests spent in it
-(``request_seconds``: divided by a run's wall time, the client's effective concurrency).
+requests were in flight at once (``max_in_flight``), the summed time requests spent in it
+(``request_seconds``: divided by a run's wall time, the client's effective concurrency) and when
+each service was first and last called (``spans``).
 
 Every injected fault is counted by kind (``FaultProxy.injected``); every request by service,
 operation and whether it reads or writes (``FaultProxy.requests``).
@@ -239,6 +240,9 @@ class FaultProxy:
         self.in_flight = 0
         self.max_in_flight = 0
         self.request_seconds = 0.0  # time signed requests spent in the proxy, summed
+        self.t0 = time.monotonic()
+        #: service -> [first request's start, last request's end, requests], seconds since reset_counts
+        self.spans: dict[str, list[float]] = {}
         self._port = port
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -264,6 +268,8 @@ class FaultProxy:
             self.forwarded.clear()
             self.max_in_flight = self.in_flight
             self.request_seconds = 0.0
+            self.t0 = time.monotonic()
+            self.spans.clear()
 
     def reads_before_first_write(self) -> int:
         with self.lock:
@@ -328,16 +334,23 @@ class FaultProxy:
         with self.lock:
             self.injected[kind] += 1
 
-    def enter(self) -> float:
+    def enter(self, info: RequestInfo) -> float:
+        now = time.monotonic()
         with self.lock:
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
-        return time.monotonic()
+            self.spans.setdefault(info.service, [now - self.t0, now - self.t0, 0])
+        return now
 
-    def leave(self, started: float) -> None:
+    def leave(self, info: RequestInfo, started: float) -> None:
+        now = time.monotonic()
         with self.lock:
             self.in_flight -= 1
-            self.request_seconds += time.monotonic() - started
+            self.request_seconds += now - started
+            span = self.spans.get(info.service)
+            if span is not None:
+                span[1] = now - self.t0
+                span[2] += 1
 
     def forward(
         self, method: str, path: str, headers: Any, body: bytes, info: RequestInfo | None = None
@@ -420,11 +433,11 @@ class _Handler(BaseHTTPRequestHandler):
         if info is None:  # moto's own API, unsigned
             self._send(*proxy.forward(self.command, self.path, self.headers, body))
             return
-        started = proxy.enter()
+        started = proxy.enter(info)
         try:
             self._handle_signed(proxy, info, body)
         finally:
-            proxy.leave(started)
+            proxy.leave(info, started)
 
     def _handle_signed(self, proxy: FaultProxy, info: RequestInfo, body: bytes) -> None:
         kind, trip, use_429 = proxy.decide(info)

@@ -326,9 +326,12 @@ def run_phiwatch(endpoint: str, args: argparse.Namespace, workdir: Path) -> dict
         cmd += ["-r", region]
     if args.policy:
         cmd += ["--policy", str(Path(args.policy).resolve())]
+    started = datetime.now(UTC)
     measured = run_measured(cmd, clean_env(args.regions[0]), args.timeout, workdir)
     result: dict[str, Any] = {k: v for k, v in measured.items() if k not in ("stdout", "stderr")}
     result["command"] = " ".join(cmd)
+    if db.exists():
+        result["phases"] = phiwatch_phases(db, started, measured["wall_seconds"])
     if measured["exit_code"] != 0 or not report.exists():
         result["failed"] = True
         result["stderr_tail"] = measured["stderr"][-3000:]
@@ -343,6 +346,38 @@ def run_phiwatch(endpoint: str, args: argparse.Namespace, workdir: Path) -> dict
         Counter(f"{e.get('service')}:{e.get('api')} {e.get('error')}" for e in scan.get("errors", [])).most_common(10)
     )
     return result
+
+
+def phiwatch_phases(db: Path, started: datetime, wall: float) -> dict[str, Any]:
+    """Where a scan's wall time went, from its store: start-up (process start to the collection's
+    start: imports, store, credentials), collection, evaluation, and the rest (remediation planning,
+    alerts, the report, exit); with the collection's own request count and the remediations planned."""
+    import sqlite3
+
+    def at(text: str) -> datetime:
+        value = datetime.fromisoformat(text)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+    with sqlite3.connect(db) as conn:
+        run = conn.execute(
+            "SELECT started_at, finished_at, requests, items_seen FROM collection_runs ORDER BY started_at LIMIT 1"
+        ).fetchone()
+        scan = conn.execute("SELECT started_at, finished_at FROM scans ORDER BY started_at LIMIT 1").fetchone()
+        planned = conn.execute("SELECT status, COUNT(*) FROM remediations GROUP BY status").fetchall()
+    if run is None or run[1] is None:
+        return {}
+    collect_start, collect_end = at(run[0]), at(run[1])
+    phases: dict[str, Any] = {
+        "startup_seconds": round((collect_start - started).total_seconds(), 2),
+        "collect_seconds": round((collect_end - collect_start).total_seconds(), 2),
+        "collect_requests": run[2],
+        "items": run[3],
+        "remediations": dict(planned),
+    }
+    if scan is not None and scan[1] is not None:
+        phases["evaluate_seconds"] = round((at(scan[1]) - at(scan[0])).total_seconds(), 2)
+        phases["after_evaluation_seconds"] = round(wall - (at(scan[1]) - started).total_seconds(), 2)
+    return phases
 
 
 # -- throughput -------------------------------------------------------------------------------
@@ -391,6 +426,11 @@ def one_run(tool: str, size: int, latency_ms: float, args: argparse.Namespace, w
         wall = result["wall_seconds"]
         result["mean_in_flight"] = round(result["request_seconds"] / wall, 2) if wall else None
         result["services"] = dict(services.most_common())
+        # when each service was first and last called, the longest last: the critical path
+        result["service_spans"] = {
+            service: {"from": round(first, 2), "to": round(last, 2), "requests": int(n)}
+            for service, (first, last, n) in sorted(proxy.spans.items(), key=lambda kv: -kv[1][1])
+        }
         result["top_operations"] = dict(operations.most_common(15))
         result["load_average"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
     finally:
@@ -496,6 +536,28 @@ def markdown(report: dict[str, Any]) -> str:
             detail = f"{run.get('evaluations')} evaluations {run.get('status')}, {run.get('collection_errors')} collection errors"
         ops = ", ".join(f"{op} {n}" for op, n in list(run.get("top_operations", {}).items())[:8])
         lines.append(f"* size {run['size']}, {run['latency_ms']:g} ms, {run['tool']}: {detail}; top requests: {ops}")
+    phased = [run for run in report["runs"] if run.get("phases")]
+    if phased:
+        lines += [
+            "",
+            "Where phiwatch's wall time goes (from its store: process start → collection start → collection end; "
+            "evaluation; the rest is remediation planning, alerts, the report and exit), and the services called last:",
+            "",
+            "| size | latency ms | wall s | start-up s | collect s | collect requests | evaluate s | after evaluation s | "
+            "requests after collection | remediations | last services (from–to s, requests) |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+        ]
+        for run in phased:
+            ph = run["phases"]
+            last = ", ".join(
+                f"{svc} {sp['from']}–{sp['to']} ({sp['requests']})" for svc, sp in list(run.get("service_spans", {}).items())[:4]
+            )
+            lines.append(
+                f"| {run['size']} | {run['latency_ms']:g} | {run['wall_seconds']} | {ph.get('startup_seconds')} | "
+                f"{ph.get('collect_seconds')} | {ph.get('collect_requests')} | {_num(ph.get('evaluate_seconds'))} | "
+                f"{_num(ph.get('after_evaluation_seconds'))} | {run['requests'] - (ph.get('collect_requests') or 0)} | "
+                f"{ph.get('remediations') or ''} | {last} |"
+            )
     return "\n".join(lines) + "\n"
 
 
