@@ -31,6 +31,7 @@ from botocore.exceptions import (
 )
 from botocore.parsers import ResponseParserError
 
+from phiwatch.aws.limits import DEFAULT_TOTAL, RequestLimiter
 from phiwatch.aws.retries import RetryStats
 from phiwatch.aws.retries import install as install_retries
 from phiwatch.errors import CannotRunError, UsageError
@@ -201,6 +202,7 @@ class AwsContext:
         session: boto3.Session | None = None,
         transient_attempts: int = 3,
         retry_budget: int = 1000,
+        workers: int = DEFAULT_TOTAL,
     ) -> None:
         self.endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
         self.profile = profile
@@ -215,9 +217,12 @@ class AwsContext:
         self.max_attempts = max_attempts
         self.transient_attempts = transient_attempts
         self.retry_stats = RetryStats(retry_budget)
+        #: requests in flight at once: ``workers`` in all, fewer per service (phiwatch/aws/limits.py)
+        self.limiter = RequestLimiter(workers)
         self._config = Config(
             retries={"mode": "adaptive", "max_attempts": max_attempts},
-            max_pool_connections=max_pool_connections,
+            # a client never waits for a connection while it holds a request slot
+            max_pool_connections=max(max_pool_connections, workers),
             connect_timeout=5,
             read_timeout=60,
             user_agent_extra="phiwatch",
@@ -253,6 +258,7 @@ class AwsContext:
             adapt_client(client, service, self.endpoint_url)
             install_retries(client, self.max_attempts, self.transient_attempts, self.retry_stats)
             client.meta.events.register("before-send", self.counter.sent_hook)
+            self.limiter.install(client, service, region)
             self._clients[key] = client
             return client
 

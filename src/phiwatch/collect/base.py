@@ -31,6 +31,7 @@ from botocore import xform_name
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
+from phiwatch.aws.limits import TaskStats, propagating
 from phiwatch.aws.session import AwsContext, iam_action_for
 from phiwatch.model import ACCOUNT_TYPE, CollectionError, ConfigurationItem, to_jsonable
 from phiwatch.plugins import register_unique
@@ -203,11 +204,14 @@ class CollectContext:
     partition: str = "aws"
     #: regions the user asked for (global collectors such as S3 filter on it)
     regions: tuple[str, ...] = ()
-    #: threads for per-resource detail calls within one collector
+    #: threads for per-resource detail calls within one collector (the run sets it to the
+    #: service's request limit: :mod:`phiwatch.aws.limits` decides how many are in flight)
     detail_workers: int = 8
     #: targeted re-collection: resource type -> identifiers (id, name or ARN) to collect, other
     #: types not at all (``AWS::::Account``: the collector's account part). None: everything.
     only: dict[str, frozenset[str]] | None = None
+    #: the requests this run sent and how long they waited for a slot (:mod:`phiwatch.aws.limits`)
+    stats: TaskStats = field(default_factory=TaskStats)
 
     def wants(self, resource_type: str) -> bool:
         """Whether this run collects ``resource_type`` (or, for ``AWS::::Account``, the account part)."""
@@ -377,10 +381,11 @@ class CollectContext:
     def map(self, fn: Callable[[Any], Any], elements: Iterable[Any]) -> Iterator[Any]:
         """``fn`` over ``elements`` on ``detail_workers`` threads, results in order, a bounded window at a time."""
         window = self.detail_workers * 4
+        in_scope = propagating(fn)  # the calls count towards this task, whichever thread makes them
         with ThreadPoolExecutor(max_workers=self.detail_workers) as pool:
             pending: deque = deque()
             for element in elements:
-                pending.append(pool.submit(fn, element))
+                pending.append(pool.submit(in_scope, element))
                 if len(pending) >= window:
                     yield pending.popleft().result()
             while pending:

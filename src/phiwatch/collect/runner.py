@@ -17,10 +17,12 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from phiwatch.aws.limits import task_scope
 from phiwatch.aws.session import AwsContext
 from phiwatch.collect.base import GLOBAL_REGION, REGISTRY, CollectContext, Collector
 from phiwatch.collect.registry import load_collectors
 from phiwatch.model import ACCOUNT_TYPE, CollectionError, ConfigurationItem, utcnow
+from phiwatch.resources import services as resource_services
 from phiwatch.store.db import CHANGED, NEW, Store
 
 log = logging.getLogger(__name__)
@@ -43,6 +45,8 @@ class CollectResult:
     types_seen: dict[str, int] = field(default_factory=dict)
     errors: list[CollectionError] = field(default_factory=list)
     changed_keys: list[tuple[str, str, str, str]] = field(default_factory=list)
+    #: every task, slowest first
+    tasks: list[TaskTiming] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -60,19 +64,51 @@ class CollectionTask:
     #: targeted re-collection for this service (see :func:`targeting`); None: everything
     only: Mapping[str, frozenset[str]] | None = None
 
+    @property
+    def label(self) -> str:
+        """How progress, timings and request counts name the task: ``service region``."""
+        return f"{self.service} {self.region}"
+
+
+@dataclass
+class TaskTiming:
+    """How one task of a collection went: for ``--verbose`` and the JSON outputs (slowest first)."""
+
+    service: str
+    region: str
+    seconds: float
+    requests: int
+    items: int
+    #: seconds its requests waited for a slot (:mod:`phiwatch.aws.limits`), all threads together
+    waited: float = 0.0
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "service": self.service,
+            "region": self.region,
+            "seconds": round(self.seconds, 3),
+            "requests": self.requests,
+            "items": self.items,
+            "waited_seconds": round(self.waited, 3),
+        }
+
 
 def plan_tasks(
     services: Iterable[str] | None, regions: list[str], account_id: str = "", only: Mapping[str, Iterable[str]] | None = None
 ) -> list[CollectionTask]:
-    """The tasks of one account's collection: each service in each region (global services once)."""
+    """The tasks of one account's collection: each service in each region (global services once),
+    costliest first (:attr:`Service.cost <phiwatch.resources.spec.Service.cost>`): S3's and IAM's
+    long tasks start at once instead of when the short ones are done, so they do not set the wall time."""
     collectors = load_collectors()
     names = list(services) if services else sorted(collectors)
+    declared = resource_services()
     tasks: list[CollectionTask] = []
     for name in names:
         cls = collectors[name]
         for region in [GLOBAL_REGION] if cls.global_service else regions:
             tasks.append(CollectionTask(account_id, name, region, tuple(regions), targeting(cls, only)))
-    return tasks
+    cost = {name: declared[name].cost if name in declared else 1 for name in names}
+    return sorted(tasks, key=lambda task: -cost[task.service])  # stable: names and regions in order within a cost
 
 
 def run_task(aws: AwsContext, task: CollectionTask, emit: Callable[[ConfigurationItem], bool]) -> CollectContext:
@@ -83,28 +119,36 @@ def run_task(aws: AwsContext, task: CollectionTask, emit: Callable[[Configuratio
     cannot be stored is an error on that resource, and its type is then not complete."""
     cls = load_collectors()[task.service]
     only = {t: frozenset(ids) for t, ids in task.only.items()} if task.only is not None else None
-    ctx = CollectContext(aws=aws, account_id=task.account_id, region=task.region, regions=task.regions, only=only)
+    ctx = CollectContext(
+        aws=aws,
+        account_id=task.account_id,
+        region=task.region,
+        regions=task.regions,
+        only=only,
+        detail_workers=aws.limiter.limit(task.service),
+    )
     dropped: set[str] = set()
     try:
-        for item in cls().collect(ctx):
-            problem = _unstorable(item)
-            if problem:
-                ctx.errors.append(
-                    CollectionError(
-                        service=task.service,
-                        api="*",
-                        region=task.region,
-                        error="UnstorableItem",
-                        iam_action="",
-                        resource_type=item.resourceType,
-                        resource_id=item.resourceId,
-                        message=problem,
+        with task_scope(ctx.stats):
+            for item in cls().collect(ctx):
+                problem = _unstorable(item)
+                if problem:
+                    ctx.errors.append(
+                        CollectionError(
+                            service=task.service,
+                            api="*",
+                            region=task.region,
+                            error="UnstorableItem",
+                            iam_action="",
+                            resource_type=item.resourceType,
+                            resource_id=item.resourceId,
+                            message=problem,
+                        )
                     )
-                )
-                dropped.add(item.resourceType)
-                continue
-            if not emit(item):
-                break
+                    dropped.add(item.resourceType)
+                    continue
+                if not emit(item):
+                    break
     except Exception as exc:  # noqa: BLE001 - a collector bug must not stop the others
         log.debug("collector %s in %s crashed:\n%s", task.service, task.region, traceback.format_exc())
         ctx.errors.append(
@@ -123,7 +167,7 @@ def collect(
     store: Store,
     services: Iterable[str] | None = None,
     progress: ProgressFn | None = None,
-    max_workers: int = 8,
+    max_workers: int | None = None,
     changed_by: str | None = None,
     regions: list[str] | None = None,
     only: Mapping[str, Iterable[str]] | None = None,
@@ -134,6 +178,9 @@ def collect(
     account part) re-collects just those resources: a collector that can (:attr:`Collector.targetable`)
     asks only for them, and only those of them that are gone are recorded as deleted. A collector
     that cannot collects its whole service, as without ``only``.
+
+    ``max_workers``: tasks run at once (default: the AWS context's request limit, ``--workers``);
+    how many requests they have in flight is the context's :class:`~phiwatch.aws.limits.RequestLimiter`'s to say.
     """
     account_id = aws.account_id()
     regions = list(regions or aws.regions)
@@ -161,8 +208,9 @@ def collect(
     def work(task: CollectionTask) -> None:
         if stop.is_set():
             return
+        began = time.monotonic()
         ctx = run_task(aws, task, lambda item: put(("item", task.service, task.region, item)))
-        put(("done", task.service, task.region, ctx))
+        put(("done", task.service, task.region, (ctx, time.monotonic() - began)))
 
     # targeted runs not asking for the account part never write it (a collector may yield it anyway)
     untargeted_account = {task.service for task in tasks if task.only is not None and ACCOUNT_TYPE not in task.only}
@@ -172,7 +220,7 @@ def collect(
     try:
         with (
             store.writer(run_id) as writer,
-            _collector_pool(max(1, min(max_workers, len(tasks))), stop) as pool,
+            _collector_pool(max(1, min(max_workers or aws.limiter.total, len(tasks))), stop) as pool,
         ):
             for task in tasks:
                 counts[(task.service, task.region)] = 0
@@ -201,7 +249,8 @@ def collect(
                         progress("item", name, region, counts[(name, region)])
                     continue
                 remaining -= 1
-                ctx: CollectContext = payload
+                ctx: CollectContext = payload[0]
+                result.tasks.append(TaskTiming(name, region, payload[1], ctx.stats.requests, counts[(name, region)], ctx.stats.waited))
                 for resource_type, scope_region in sorted(ctx.complete):
                     if ctx.only is None:
                         writer.mark_missing_deleted(account_id, scope_region, resource_type, started)
@@ -224,6 +273,7 @@ def collect(
             )
         status = "complete"
     finally:
+        result.tasks.sort(key=lambda timing: -timing.seconds)
         result.requests = aws.counter.total - requests_before
         result.seconds = time.monotonic() - t0
         store.record_errors(run_id, result.errors)

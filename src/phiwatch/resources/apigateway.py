@@ -39,6 +39,7 @@ V2_STAGE = "AWS::ApiGatewayV2::Stage"
 
 SERVICE = Service(
     "apigateway",
+    cost=2,
     resources=(
         ResourceSpec(
             REST_STAGE,

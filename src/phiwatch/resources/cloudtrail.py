@@ -105,6 +105,7 @@ _TRAIL = "TrailARN || Name"
 
 SERVICE = Service(
     "cloudtrail",
+    cost=2,
     resources=(
         ResourceSpec(
             TRAIL,

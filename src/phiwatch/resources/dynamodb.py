@@ -44,6 +44,7 @@ TABLE = "AWS::DynamoDB::Table"
 
 SERVICE = Service(
     "dynamodb",
+    cost=3,
     resources=(
         ResourceSpec(
             TABLE,

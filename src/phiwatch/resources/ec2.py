@@ -156,6 +156,7 @@ def _address_id(address: Any) -> Any:
 
 SERVICE = Service(
     "ec2",
+    cost=2,
     resources=(
         ResourceSpec(
             VOLUME,

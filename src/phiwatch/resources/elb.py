@@ -25,6 +25,7 @@ LOAD_BALANCER = "AWS::ElasticLoadBalancing::LoadBalancer"
 
 SERVICE = Service(
     "elb",
+    cost=2,
     resources=(
         ResourceSpec(
             LOAD_BALANCER,

@@ -48,6 +48,7 @@ def _relationships(configuration: dict[str, Any]) -> list[dict[str, Any]]:
 
 SERVICE = Service(
     "elbv2",
+    cost=2,
     resources=(
         ResourceSpec(
             LOAD_BALANCER_V2,

@@ -11,6 +11,7 @@ POLICY = "AWS::IAM::Policy"
 
 SERVICE = Service(
     "iam",
+    cost=8,
     resources=(
         ResourceSpec(
             USER,

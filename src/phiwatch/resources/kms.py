@@ -61,6 +61,7 @@ def kms_key_relationship(reference: Any, name: str = "Is associated with KmsKey"
 
 SERVICE = Service(
     "kms",
+    cost=3,
     resources=(
         ResourceSpec(
             KEY,

@@ -90,4 +90,4 @@ SPEC = ResourceSpec(
     ),
 )
 
-SERVICE = Service("lambda", resources=(SPEC,))
+SERVICE = Service("lambda", resources=(SPEC,), cost=3)

@@ -59,6 +59,7 @@ def domain_relationships(status: dict[str, Any]) -> list[dict[str, Any]]:
 
 SERVICE = Service(
     "opensearch",
+    cost=2,
     resources=(
         ResourceSpec(
             OPENSEARCH_DOMAIN,

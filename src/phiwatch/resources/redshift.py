@@ -65,6 +65,7 @@ def cluster_relationships(cluster: dict[str, Any]) -> list[dict[str, Any]]:
 
 SERVICE = Service(
     "redshift",
+    cost=2,
     resources=(
         ResourceSpec(
             CLUSTER,

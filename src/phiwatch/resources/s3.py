@@ -8,6 +8,7 @@ BUCKET = "AWS::S3::Bucket"
 
 SERVICE = Service(
     "s3",
+    cost=10,
     resources=(
         ResourceSpec(
             BUCKET,

@@ -289,6 +289,9 @@ class Service:
     * ``iam``: the IAM actions its hook (``collect/<service>.py``) calls, written out (never
       derived from an operation name: ``s3:ListBuckets`` is really ``s3:ListAllMyBuckets``); the
       specs' calls declare their own. The scanner's policy is the union over every service.
+    * ``cost``: about how many requests one region's collection takes, relative to a service
+      with one listing and no detail calls (1). A collection starts its costliest tasks first, so
+      the long ones (S3's dozen reads per bucket) do not begin when the short ones are done.
     """
 
     name: str
@@ -297,6 +300,7 @@ class Service:
     global_items: bool = False
     account_events: tuple[Event, ...] = ()
     iam: tuple[str, ...] = ()
+    cost: int = 1
 
     @property
     def types(self) -> tuple[str, ...]:
