@@ -139,7 +139,20 @@ def run_scan(
         elif summary.queued_alerts or act_when_unchanged:
             delivery = _deliver(deliver)
     scan = _assemble(store, policy, rules, summary, started, errors, only_rules, stream) if report else None
+    if scan is not None and collected is not None and aws is not None:
+        scan["collection"] = collection_summary(collected, aws)
     return ScanOutcome(scan=scan, summary=summary, collect_result=collected, remediation=remediation, delivery=delivery)
+
+
+def collection_summary(collected: CollectResult, aws: AwsContext) -> dict[str, Any]:
+    """How the collection went, for the scan's JSON: requests, time, retries by API, each task (slowest first)."""
+    return {
+        "requests": collected.requests,
+        "seconds": round(collected.seconds, 3),
+        "workers": aws.limiter.total,
+        "retries": aws.retry_stats.summary(),
+        "tasks": [task.to_dict() for task in collected.tasks],
+    }
 
 
 def _deliver(deliver: Callable[[], Any]) -> Any:

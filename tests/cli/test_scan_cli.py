@@ -27,6 +27,11 @@ def test_scan_json_output_and_fail_on_findings(aws_env, tmp_path):
     logging = [e for e in data["evaluations"] if e["rule_id"] == "s3-bucket-logging-enabled"]
     assert logging[0]["resource_id"] == "bucket-logging-off" and logging[0]["compliance"] == "NON_COMPLIANT"
     assert data["errors"] == []
+    collection = data["collection"]  # how the collection went: requests, retries, each task
+    assert collection["requests"] == sum(t["requests"] for t in collection["tasks"]) > 0
+    assert [(t["service"], t["region"]) for t in collection["tasks"]] == [("s3", "global")]
+    assert collection["tasks"][0]["items"] >= 1
+    assert collection["retries"]["retries"] == 0 and collection["retries"]["budget_left"] == collection["retries"]["budget"]
     failing = run(["scan", "--db", db, "-s", "s3", "--fail-on-findings"], aws_env.endpoint)
     assert failing.returncode == 1
     assert "164.312(b)" in failing.stdout  # summary by HIPAA section

@@ -12,6 +12,7 @@ import urllib.request
 import uuid
 
 import pytest
+from botocore.awsrequest import AWSResponse
 
 from phiwatch.aws.session import AwsContext
 from phiwatch.collect.runner import collect
@@ -20,6 +21,7 @@ from phiwatch.store.tables import findings, resources
 from phiwatch.watch.metrics import MetricsServer
 from phiwatch.watch.service import WatchOptions, WatchService
 from phiwatch.watch.setup import SetupOptions, queue_policy, run_setup
+from test_faults import _Body
 
 ACCOUNT = "123456789012"
 MALLORY = f"arn:aws:iam::{ACCOUNT}:user/mallory"
@@ -461,3 +463,34 @@ def test_scheduled_sweeps_catch_changes_without_events(watch):
     assert again.metrics.counter("sweeps_total", kind="full") == 0
     svc.run_due_sweeps(now=time.monotonic() + 61)
     assert svc.metrics.counter("sweeps_total", kind="periodic") == 1
+
+
+def test_aws_retries_are_in_the_metrics_and_each_batch_has_a_whole_retry_budget(watch, aws_env):
+    sg = watch.security_group("budget-tier")
+    collect(watch.aws, watch.store, services=["ec2"])
+    aws = AwsContext(endpoint_url=aws_env.endpoint, regions=["us-east-1"], session=aws_env.emu.session("us-east-1"), retry_budget=1)
+    throttled: list[str] = []
+
+    def throttle(request, event_name, **_):  # EC2's own shape of a throttle, once per batch
+        if event_name.endswith(".DescribeSecurityGroups") and not throttled:
+            throttled.append(event_name)
+            body = b"<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>slow down</Message></Error></Errors></Response>"
+            return AWSResponse(request.url, 503, {"Content-Type": "text/xml"}, _Body(body))
+        return None
+
+    aws.client("ec2", "us-east-1").meta.events.register("before-send", throttle)
+    svc = watch.service(aws=aws)
+    svc.run(max_polls=1)
+    request = {"groupId": sg, "ipPermissions": {"items": []}}
+    for _ in range(2):  # two batches, each re-collecting the group with one throttled answer first
+        throttled.clear()
+        watch.put("ec2.amazonaws.com", "AuthorizeSecurityGroupIngress", request)
+        svc.run(max_polls=1)
+
+    m = svc.metrics
+    assert m.counter("aws_throttles_total", service="ec2", api="DescribeSecurityGroups") == 2
+    assert m.counter("aws_retries_total", service="ec2", api="DescribeSecurityGroups") == 2  # the 2nd batch had a budget too
+    assert m.counter("aws_give_ups_total", service="ec2", api="DescribeSecurityGroups") == 0
+    assert m.counter("aws_requests_total", service="ec2") >= 4
+    assert 'phiwatch_watch_aws_retries_total{api="DescribeSecurityGroups",service="ec2"} 2' in m.render()
+    assert watch.queued() == 0

@@ -89,6 +89,12 @@ class RetryStats:
             self.spent += 1
             return True
 
+    def refill(self) -> None:
+        """A new budget for the next unit of work (a long-running watch: each batch and sweep);
+        the counts go on adding up."""
+        with self._lock:
+            self.spent = 0
+
     def record(self, key: tuple[str, str], kind: str | None, retried: bool, reason: str | None = None) -> None:
         with self._lock:
             if kind == THROTTLE:

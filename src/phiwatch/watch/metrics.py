@@ -13,6 +13,9 @@ Metric names (all prefixed ``phiwatch_watch_``):
   enqueued in SQS -> processed), ``batch_seconds`` (histogram)
 * ``recollections_total{service}``, ``evaluations_total`` (rule evaluations),
   ``finding_events_total{event}``, ``alerts_total{result}``, ``remediations_total{status}``
+* ``aws_requests_total{service}``, ``aws_retries_total{service,api}``,
+  ``aws_throttles_total{service,api}``, ``aws_give_ups_total{service,api}`` (calls given up: not
+  retried because they cannot succeed, out of attempts, or the batch's retry budget spent)
 * ``sweeps_total{kind}`` (full, periodic), ``receive_errors_total``,
   ``last_receive_timestamp_seconds``, ``up``, ``process_resident_memory_bytes``
 """
@@ -85,6 +88,10 @@ class Metrics:
         "alerts_total": ("counter", "Alert deliveries by result."),
         "remediations_total": ("counter", "Remediation outcomes by status."),
         "sweeps_total": ("counter", "Scheduled sweeps (full re-collection, periodic rules)."),
+        "aws_requests_total": ("counter", "AWS requests sent (every attempt), by service."),
+        "aws_retries_total": ("counter", "AWS calls retried, by service and API."),
+        "aws_throttles_total": ("counter", "Throttled AWS answers, by service and API."),
+        "aws_give_ups_total": ("counter", "AWS calls given up (cannot succeed, out of attempts or of retry budget), by service and API."),
         "receive_errors_total": ("counter", "Failed queue receives (throttled, unreachable)."),
         "last_receive_timestamp_seconds": ("gauge", "Unix time of the last successful receive."),
         "up": ("gauge", "1 while the service runs."),
@@ -105,6 +112,28 @@ class Metrics:
         key = (name, tuple(sorted(labels.items())))
         with self._lock:
             self._counters[key] = self._counters.get(key, 0) + value
+
+    def set_total(self, name: str, value: float, **labels: str) -> None:
+        """Set a counter to a total kept elsewhere (it only grows there)."""
+        key = (name, tuple(sorted(labels.items())))
+        with self._lock:
+            self._counters[key] = max(self._counters.get(key, 0), value)
+
+    def aws_calls(self, aws: Any) -> None:
+        """Take the AWS context's request counts and retry statistics (they add up over its life)."""
+        counter = getattr(aws, "counter", None)
+        if counter is not None:
+            for service, sent in counter.per_service().items():
+                self.set_total("aws_requests_total", sent, service=service)
+        stats = getattr(aws, "retry_stats", None)
+        if stats is not None:
+            for row in stats.summary()["apis"]:
+                for name, key in (
+                    ("aws_retries_total", "retries"),
+                    ("aws_throttles_total", "throttles"),
+                    ("aws_give_ups_total", "give_ups"),
+                ):
+                    self.set_total(name, row[key], service=row["service"], api=row["api"])
 
     def set(self, name: str, value: float) -> None:
         with self._lock:

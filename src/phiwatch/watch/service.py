@@ -171,12 +171,15 @@ class WatchService(Sweeps, Acknowledging):
                 polls += 1
                 continue
             try:
+                self._new_retry_budget()
                 self.run_due_sweeps()
             except Exception as exc:  # noqa: BLE001 - a failed sweep is retried next time
                 log_line(logging.ERROR, "sweep failed", error=error_code(exc), message=str(exc)[:300])
                 self._backoff_wait(backoff := min(self.options.max_backoff, max(1.0, backoff * 2)))
                 polls += 1
                 continue
+            finally:
+                self.metrics.aws_calls(self.aws)
             if self.stopping:
                 break
             polls += 1
@@ -217,6 +220,7 @@ class WatchService(Sweeps, Acknowledging):
         """Handle one received batch; delete what was fully handled."""
         started = time.monotonic()
         self._busy_since = started
+        self._new_retry_budget()
         batch = [queue.received(m) for m in messages]
         result = BatchResult(received=len(batch))
         self.metrics.inc("events_received_total", len(batch))
@@ -237,7 +241,14 @@ class WatchService(Sweeps, Acknowledging):
         self._finish(batch, result)
         result.seconds = time.monotonic() - started
         self.metrics.observe("batch_seconds", result.seconds)
+        self.metrics.aws_calls(self.aws)
         return result
+
+    def _new_retry_budget(self) -> None:
+        """Each batch and sweep gets the whole retry budget (a scan's is per run; the watch never ends)."""
+        stats = getattr(self.aws, "retry_stats", None)
+        if stats is not None:
+            stats.refill()
 
     def _handle(self, batch: list[Received], result: BatchResult) -> None:
         seen_now: set[str] = set()
