@@ -29,19 +29,21 @@ class Remediator(Applier):
         report = RemediationReport(run_id=self.run_id)
         self.recover_interrupted(report, scan_id)
         to_apply: list[Target] = []
-        plans: dict[str, Outcome] = {}  # account-wide plan key -> the plan that covers the others
+        entries: list[Outcome | tuple[Target, str]] = []  # in order: a skipped finding's outcome, or a plan to make
         for target in self._execution_order(self.targets()):
             mode = self.mode(target.rule_id)
             if mode == "off":
                 continue
             blocked = self._blocked(target)
             if blocked:
-                report.outcomes.append(self._outcome(target, mode, SKIPPED, reason=blocked))
+                entries.append(self._outcome(target, mode, SKIPPED, reason=blocked))
                 continue
             if mode in ("dry-run", "manual"):
-                report.outcomes.append(self._plan_once(target, mode, report, scan_id, plans))
+                entries.append((target, mode))
             else:
                 to_apply.append(target)
+        planned = iter(self._plan_all([e for e in entries if isinstance(e, tuple)], report, scan_id))
+        report.outcomes.extend(next(planned) if isinstance(entry, tuple) else entry for entry in entries)
         if to_apply:
             self._apply_batch(to_apply, "auto", report, scan_id, limited=True)
         return report

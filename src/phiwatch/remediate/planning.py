@@ -1,13 +1,20 @@
 """Planning: dry-run a finding's runbook and store, audit and announce the plan (once per finding,
 configuration and parameters; once per account for an account-wide runbook), and the finding a
 human names for ``phiwatch remediate`` (with the findings the same execution fixes).
+
+A scan's plans (:meth:`Planner._plan_all`) read AWS concurrently: the dry runs of the findings
+that need a new plan of their own run on ``planning_workers`` threads, while storing, auditing and
+announcing stay on the calling thread, in the findings' order, so the remediation rows, the audit
+chain and the events are the same as when the plans are made one after the other.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any
+from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, NamedTuple
 
 from phiwatch.errors import UsageError
 from phiwatch.model import canonical_json
@@ -22,34 +29,78 @@ from phiwatch.store import remediations as rem_store
 log = logging.getLogger(__name__)
 
 
+class DryRun(NamedTuple):
+    """What a runbook's dry run gives a plan: its calls and steps as stored, and why it cannot
+    be planned (None when it can)."""
+
+    calls: list[dict[str, Any]]
+    steps: list[dict[str, Any]]
+    error: str | None
+
+
 class Planner(Selector):
     """Makes the plans of the dry-run and manual modes and of ``phiwatch remediate FINDING``."""
 
-    def _plan_once(self, target: Target, mode: str, report: RemediationReport, scan_id: str | None, plans: dict[str, Outcome]) -> Outcome:
+    def _plan_all(self, jobs: Iterable[tuple[Target, str]], report: RemediationReport, scan_id: str | None) -> list[Outcome]:
+        """The plans of ``jobs`` ((target, mode), in :meth:`_execution_order`), exactly as
+        :meth:`_plan_once` makes them one after the other, with the dry runs (the part that reads
+        AWS) of the findings that need a new plan of their own running on ``planning_workers``
+        threads. Storing, auditing and announcing stay on this thread and in this order, so the
+        rows, the audit chain and the events do not depend on which dry run finishes first."""
+        jobs = list(jobs)
+        plans: dict[str, Outcome] = {}
+        pending = self._dry_runs_needed(jobs)
+        if self.planning_workers <= 1 or len(pending) <= 1:
+            return [self._plan_once(target, mode, report, scan_id, plans) for target, mode in jobs]
+        futures: dict[str, Future[DryRun]] = {}
+        with ThreadPoolExecutor(max_workers=min(self.planning_workers, len(pending)), thread_name_prefix="phiwatch-plan") as pool:
+            try:
+                for target in pending:
+                    futures[target.finding_id] = pool.submit(self._dry_run, target)
+                return [
+                    self._plan_once(target, mode, report, scan_id, plans, dry_run=futures.get(target.finding_id)) for target, mode in jobs
+                ]
+            except BaseException:
+                for future in futures.values():
+                    future.cancel()
+                raise
+
+    def _dry_runs_needed(self, jobs: list[tuple[Target, str]]) -> list[Target]:
+        """The targets of ``jobs`` whose plan :meth:`_plan_once` will make by a dry run: not covered
+        by another finding's account-wide plan, and with no unchanged plan to reuse."""
+        needed: list[Target] = []
+        primaries: set[str] = set()
+        for target, mode in jobs:
+            if target.runbook_id in ACCOUNT_WIDE_RUNBOOKS:
+                key = canonical_json([mode, self._run_key(target)])
+                if key in primaries:
+                    continue  # covered by the first finding's plan: no calls of its own
+                primaries.add(key)
+            if self._unchanged_plan(target, mode, self._params(self.document(target.runbook_id), target), None) is None:
+                needed.append(target)
+        return needed
+
+    def _plan_once(
+        self,
+        target: Target,
+        mode: str,
+        report: RemediationReport,
+        scan_id: str | None,
+        plans: dict[str, Outcome],
+        dry_run: Future[DryRun] | None = None,
+    ) -> Outcome:
         """:meth:`_plan`, once per account for an account-wide runbook: the first finding (in
         :meth:`_execution_order`) gets the plan, the others a record covered by it."""
         if target.runbook_id not in ACCOUNT_WIDE_RUNBOOKS:
-            return self._plan(target, mode, report, scan_id)
+            return self._plan(target, mode, report, scan_id, dry_run=dry_run)
         key = canonical_json([mode, self._run_key(target)])
-        outcome = self._plan(target, mode, report, scan_id, covered_by=plans.get(key))
+        outcome = self._plan(target, mode, report, scan_id, covered_by=plans.get(key), dry_run=dry_run)
         plans.setdefault(key, outcome)
         return outcome
 
-    def _plan(
-        self, target: Target, mode: str, report: RemediationReport, scan_id: str | None, covered_by: Outcome | None = None
-    ) -> Outcome:
-        """Plan the runbook for one finding (dry-run execution), stored, audited and announced.
-
-        ``covered_by``: the plan of another finding of the same account-wide change; this one
-        then records no calls of its own and its reason starts with "covered by plan X".
-        """
-        doc = self.document(target.runbook_id)
-        params = self._params(doc, target)
-        shared_reason = None
-        if covered_by is not None:
-            shared_reason = f"{COVERED_BY_PLAN}{(covered_by.remediation_id or '')[:12]}"
-            if covered_by.status != PLANNED:
-                shared_reason += f": {covered_by.reason}"
+    def _unchanged_plan(self, target: Target, mode: str, params: dict[str, Any], shared_reason: str | None) -> Outcome | None:
+        """The finding's stored plan when it still holds (same configuration, runbook, parameters,
+        mode and, for a covered plan, the same covering plan), else None."""
         with self.store.engine.connect() as conn:
             latest = rem_store.latest_remediation(conn, target.finding_id)
         if (
@@ -74,6 +125,54 @@ class Planner(Selector):
                 new=False,
                 run_region=latest["region"],
             )
+        return None
+
+    def _dry_run(self, target: Target) -> DryRun:
+        """The runbook's dry run for one finding: its calls, its steps and why it cannot be
+        planned (None when it can). Reads AWS, never the store: safe on a planning thread; never
+        raises (a crash is the plan's error)."""
+        doc = self.document(target.runbook_id)
+        params = self._params(doc, target)
+        region = region_of(target.item, self.aws.default_region)
+        try:
+            self._check_parameters(target)  # names what the policy must give
+            execution = execute(doc, params, self.aws, region, dry_run=True, max_seconds=self.max_seconds)
+            calls, steps = plan_calls(execution), execution_steps(execution)
+            error = f"cannot plan: {execution.error or execution.failed_step}" if execution.status == "Failed" else None
+            return DryRun(calls, steps, error)
+        except RunbookError as exc:
+            return DryRun([], [], f"cannot plan: {exc}")
+        except UsageError as exc:
+            return DryRun([], [], str(exc))
+        except Exception as exc:  # noqa: BLE001 - a broken runbook must not stop the scan
+            log.exception("planning %s crashed", target.runbook_id)
+            return DryRun([], [], f"cannot plan: {type(exc).__name__}: {exc}"[:500])
+
+    def _plan(
+        self,
+        target: Target,
+        mode: str,
+        report: RemediationReport,
+        scan_id: str | None,
+        covered_by: Outcome | None = None,
+        dry_run: Future[DryRun] | None = None,
+    ) -> Outcome:
+        """Plan the runbook for one finding (dry-run execution), stored, audited and announced.
+
+        ``covered_by``: the plan of another finding of the same account-wide change; this one
+        then records no calls of its own and its reason starts with "covered by plan X".
+        ``dry_run``: this finding's :meth:`_dry_run`, already started on a planning thread.
+        """
+        doc = self.document(target.runbook_id)
+        params = self._params(doc, target)
+        shared_reason = None
+        if covered_by is not None:
+            shared_reason = f"{COVERED_BY_PLAN}{(covered_by.remediation_id or '')[:12]}"
+            if covered_by.status != PLANNED:
+                shared_reason += f": {covered_by.reason}"
+        unchanged = self._unchanged_plan(target, mode, params, shared_reason)
+        if unchanged is not None:
+            return unchanged
         region = region_of(target.item, self.aws.default_region)
         error = None
         calls: list[dict[str, Any]] = []
@@ -82,19 +181,7 @@ class Planner(Selector):
             region = covered_by.run_region or covered_by.region
             error = shared_reason if covered_by.status != PLANNED else None
         else:
-            try:
-                self._check_parameters(target)  # names what the policy must give
-                execution = execute(doc, params, self.aws, region, dry_run=True, max_seconds=self.max_seconds)
-                calls, steps = plan_calls(execution), execution_steps(execution)
-                if execution.status == "Failed":
-                    error = f"cannot plan: {execution.error or execution.failed_step}"
-            except RunbookError as exc:
-                error = f"cannot plan: {exc}"
-            except UsageError as exc:
-                error = str(exc)
-            except Exception as exc:  # noqa: BLE001 - a broken runbook must not stop the scan
-                log.exception("planning %s crashed", target.runbook_id)
-                error = f"cannot plan: {type(exc).__name__}: {exc}"[:500]
+            calls, steps, error = dry_run.result() if dry_run is not None else self._dry_run(target)
         rid = uuid.uuid4().hex
         status = FAILED if error else PLANNED
         now = self.now()

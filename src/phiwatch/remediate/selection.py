@@ -44,10 +44,12 @@ class Selector:
         fresh_seconds: float = 300.0,
         documents: dict[str, Any] | None = None,
         evaluate: Callable[[], Any] | None = None,
+        planning_workers: int = 8,
     ) -> None:
         """``evaluate``: the evaluation to run after acting (what the re-collection changed is evaluated
         like in a scan); required to apply remediations, not to plan them
-        (:func:`phiwatch.scan.remediator` builds a Remediator with the engine's)."""
+        (:func:`phiwatch.scan.remediator` builds a Remediator with the engine's).
+        ``planning_workers``: how many dry runs a pass runs at once (1: one after the other)."""
         self.aws = aws
         self.store = store
         self.policy = policy
@@ -59,6 +61,7 @@ class Selector:
         self.fresh_seconds = fresh_seconds
         self.documents = dict(documents or {})
         self.evaluate = evaluate
+        self.planning_workers = max(1, planning_workers)
         self.run_id = uuid.uuid4().hex
         self._caller: str | None = None
         self.executions = 0
@@ -140,7 +143,8 @@ class Selector:
                         status=row["status"],
                     )
                 )
-        out.sort(key=lambda t: (SEVERITY_ORDER.get(t.severity, 9), t.rule_id, t.item.resourceId))
+        # ties broken by Region and finding, never by the store's row order (which collection decides)
+        out.sort(key=lambda t: (SEVERITY_ORDER.get(t.severity, 9), t.rule_id, t.item.resourceId, t.item.awsRegion, t.finding_id))
         return out
 
     def _blocked(self, target: Target, item: ConfigurationItem | None = None) -> str | None:
