@@ -111,6 +111,7 @@ def run_scan(
     if collect_first:
         if aws is None:
             raise ValueError("collecting needs an AWS context")
+        aws.retry_stats.refill()  # each scan has the whole retry budget, and asks again what was unavailable
         collected = runner.collect(aws, store, services=services, progress=progress)
         errors = [e.to_dict() for e in collected.errors]
         run_id = collected.run_id

@@ -65,3 +65,44 @@ def test_a_spent_retry_budget_stops_retrying(aws_env, store):
     assert sum(faults.injected.values()) == 4  # 2 first attempts + the 2 retries the budget allowed
     assert sorted(e.resource_id for e in result.errors if e.api == "GetBucketVersioning") == ["budget-a", "budget-b"]
     assert "retry budget (2) is spent" in next(a for a in summary["apis"] if a["api"] == "GetBucketVersioning")["gave_up_because"]
+
+
+def test_an_operation_the_endpoint_does_not_have_is_asked_once_per_run(aws_env, store):
+    """UnknownOperation for one table's DescribeContinuousBackups: the other tables are not asked
+    (each is "could not check" with the same code at once), until the next run."""
+    import json
+
+    from botocore.awsrequest import AWSResponse
+
+    from test_faults import _Body
+
+    ddb = aws_env.client("dynamodb")
+    for n in range(3):
+        ddb.create_table(
+            TableName=f"unknown-op-{n}",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+    aws = _context(aws_env)
+    aws.limiter.service_limits["dynamodb"] = 1  # one table after the other (in parallel, calls already in flight are answered)
+    sent: list[str] = []
+
+    def unknown(request, event_name, **_):
+        if event_name.endswith(".DescribeContinuousBackups"):
+            sent.append(event_name)
+            body = json.dumps({"__type": "com.amazonaws.dynamodb#UnknownOperationException", "message": "no such operation"})
+            return AWSResponse(request.url, 400, {"Content-Type": "application/x-amz-json-1.0"}, _Body(body.encode()))
+        return None
+
+    aws.client("dynamodb", "us-east-1").meta.events.register("before-send", unknown)
+    result = collect(aws, store, services=["dynamodb"], regions=["us-east-1"])
+
+    assert len(sent) == 1  # asked once; the other two tables were not asked
+    failed = sorted((e.api, e.error, e.resource_id) for e in result.errors)
+    assert failed == [("DescribeContinuousBackups", "UnknownOperationException", f"unknown-op-{n}") for n in range(3)]
+    row = next(a for a in aws.retry_stats.summary()["apis"] if a["api"] == "DescribeContinuousBackups")
+    assert row["not_sent"] == 2 and row["retries"] == 0
+    aws.retry_stats.refill()  # a new run asks again
+    collect(aws, store, services=["dynamodb"], regions=["us-east-1"])
+    assert len(sent) == 2

@@ -12,7 +12,12 @@ implement then holds a collection for the whole back-off. phiwatch classifies ea
   at most ``transient_attempts`` attempts in all, with capped, jittered back-off;
 * **permanent** (HTTP 501, ``NotImplemented``, ``UnknownOperation``, ``InvalidAction``,
   ``UnsupportedOperation``, ``OptInRequired``): never retried,
-  so the call becomes "could not check" with its reason at once;
+  so the call becomes "could not check" with its reason at once. When the code says the
+  operation itself is not there (:data:`UNAVAILABLE_CODES`: not for a resource's sake, as EC2's
+  ``UnsupportedOperation`` or S3's ``NotImplemented`` for a header can be), the operation is not
+  sent again in that region until :meth:`RetryStats.refill` (the next scan, watch batch or
+  sweep): each later call fails at once with the same code, so a collector does not ask every
+  bucket or table what the endpoint said it cannot answer;
 * anything else (a refusal, a missing resource): not retried, as before.
 
 An endpoint that cannot be reached is transient here (botocore cannot tell a region without the
@@ -29,6 +34,7 @@ import threading
 from collections import Counter
 from typing import Any
 
+from botocore.exceptions import ClientError
 from botocore.retries import quota, standard
 
 THROTTLE, TRANSIENT, PERMANENT = "throttle", "transient", "permanent"
@@ -47,6 +53,12 @@ PERMANENT_CODES = frozenset(
         "UnrecognizedClientException",
     }
 )
+#: permanent codes that are about the operation in that region, whatever the resource
+UNAVAILABLE_CODES = frozenset(
+    {"NotImplemented", "NotImplementedException", "UnknownOperation", "UnknownOperationException", "InvalidAction", "OptInRequired"}
+)
+#: services where one of those codes can be about the request (S3: a header it does not implement)
+REQUEST_SPECIFIC = frozenset({"s3", "s3control"})
 #: throttling codes botocore does not list
 EXTRA_THROTTLE_CODES = frozenset({"TooManyRequestsException", "RequestThrottled", "SlowDown"})
 
@@ -79,6 +91,10 @@ class RetryStats:
         self.throttles: Counter[tuple[str, str]] = Counter()
         self.give_ups: Counter[tuple[str, str]] = Counter()
         self.reasons: dict[tuple[str, str], list[str]] = {}
+        #: (service, region, operation) that answered a permanent error -> that error, until refill()
+        self.unavailable: dict[tuple[str, str, str], dict[str, Any]] = {}
+        #: calls not sent because their operation is unavailable, per (service, operation)
+        self.not_sent: Counter[tuple[str, str]] = Counter()
         self._lock = threading.Lock()
 
     def take(self) -> bool:
@@ -94,6 +110,26 @@ class RetryStats:
         the counts go on adding up."""
         with self._lock:
             self.spent = 0
+            self.unavailable.clear()
+
+    def mark_unavailable(self, service: str, region: str, operation: str, code: str, status: int | None) -> None:
+        with self._lock:
+            self.unavailable[(service, region, operation)] = {"Code": code, "HTTPStatusCode": status}
+
+    def refuse_unavailable(self, service: str, region: str, operation: str) -> None:
+        """Raise, without sending it, for a call whose operation answered a permanent error in this run."""
+        with self._lock:
+            known = self.unavailable.get((service, region, operation))
+            if known is None:
+                return
+            self.not_sent[(service, operation)] += 1
+        raise ClientError(
+            {
+                "Error": {"Code": known["Code"], "Message": f"not sent: {operation} answered {known['Code']} earlier in this run"},
+                "ResponseMetadata": {"HTTPStatusCode": known["HTTPStatusCode"] or 501},
+            },
+            operation,
+        )
 
     def record(self, key: tuple[str, str], kind: str | None, retried: bool, reason: str | None = None) -> None:
         with self._lock:
@@ -110,7 +146,7 @@ class RetryStats:
     def summary(self) -> dict[str, Any]:
         """What a report shows: totals, the budget, and per API its retries, throttles and give-ups (with why)."""
         with self._lock:
-            keys = sorted(set(self.retries) | set(self.throttles) | set(self.give_ups))
+            keys = sorted(set(self.retries) | set(self.throttles) | set(self.give_ups) | set(self.not_sent))
             return {
                 "retries": sum(self.retries.values()),
                 "throttles": sum(self.throttles.values()),
@@ -124,6 +160,7 @@ class RetryStats:
                         "retries": self.retries[(service, api)],
                         "throttles": self.throttles[(service, api)],
                         "give_ups": self.give_ups[(service, api)],
+                        "not_sent": self.not_sent[(service, api)],
                         **({"gave_up_because": "; ".join(self.reasons[(service, api)])} if (service, api) in self.reasons else {}),
                     }
                     for service, api in keys
@@ -134,8 +171,9 @@ class RetryStats:
 class ClassChecker:
     """A botocore retry checker applying :func:`classify`, the attempt limits of each class and the budget."""
 
-    def __init__(self, service: str, max_attempts: int, transient_attempts: int, stats: RetryStats) -> None:
+    def __init__(self, service: str, max_attempts: int, transient_attempts: int, stats: RetryStats, region: str = "") -> None:
         self.service = service
+        self.region = region
         self.total = {THROTTLE: max_attempts + 1, TRANSIENT: min(transient_attempts, max_attempts + 1)}
         self.stats = stats
 
@@ -145,7 +183,11 @@ class ClassChecker:
         if kind is None:
             return False
         if kind == PERMANENT:
-            self.stats.record(key, kind, False, "not retried: the call cannot succeed (" + (context.get_error_code() or "501") + ")")
+            code = context.get_error_code() or "NotImplemented"
+            self.stats.record(key, kind, False, f"not retried: the call cannot succeed ({code})")
+            status = getattr(context.http_response, "status_code", None) if context.http_response is not None else None
+            if code in UNAVAILABLE_CODES and self.service not in REQUEST_SPECIFIC:
+                self.stats.mark_unavailable(self.service, self.region, key[1], code, status)
             return False
         if context.attempt_number >= self.total[kind]:
             self.stats.record(key, kind, False, f"{kind}: gave up after {context.attempt_number} attempts")
@@ -167,7 +209,9 @@ def install(client: Any, max_attempts: int, transient_attempts: int, stats: Retr
     retry_quota = standard.RetryQuotaChecker(quota.RetryQuota(), detector)
     handler = standard.RetryHandler(
         retry_policy=standard.RetryPolicy(
-            retry_checker=ClassChecker(client.meta.service_model.service_name, max_attempts, transient_attempts, stats),
+            retry_checker=ClassChecker(
+                client.meta.service_model.service_name, max_attempts, transient_attempts, stats, client.meta.region_name
+            ),
             retry_backoff=standard.ExponentialBackoff(max_backoff=20),
         ),
         retry_event_adapter=adapter,
@@ -175,3 +219,9 @@ def install(client: Any, max_attempts: int, transient_attempts: int, stats: Retr
     )
     client.meta.events.register(f"after-call.{name}", retry_quota.release_retry_quota)
     client.meta.events.register(f"needs-retry.{name}", handler.needs_retry, unique_id=f"retry-config-{name}")
+    service, region = client.meta.service_model.service_name, client.meta.region_name
+    client.meta.events.register(
+        f"before-call.{name}",
+        lambda model, **_: stats.refuse_unavailable(service, region, model.name),
+        unique_id="phiwatch-unavailable",
+    )
