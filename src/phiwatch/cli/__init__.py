@@ -2,6 +2,8 @@
 
 This package's root builds the app from the command modules (``inventory``, ``local``, ``scan``,
 ``notify``, ``remediate``, ``watch``); they share ``common`` and never import the root or each other.
+They only declare the commands (options, help) and import no engine, so `--help` and `--version`
+are quick; each command's work is in ``phiwatch.cli.run.<module>``, imported when it runs.
 
 Exit status: 0 done, 1 done with findings (with --fail-on-findings), 2 bad usage or input,
 3 could not run (credentials, endpoint, store).

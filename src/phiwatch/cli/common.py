@@ -1,6 +1,8 @@
-"""What every command shares: the common options, opening the store, the AWS context, output.
+"""What every command declaration shares: the common options, the consoles, JSON output.
 
-Command modules import this module; nothing here imports a command module.
+Declaration modules (``phiwatch.cli.<group>``) and implementations (``phiwatch.cli.run.<group>``)
+import this module; it imports no engine (AWS, store, policy), so `--help` stays fast. Opening
+the store, the AWS context and alert delivery are in ``phiwatch.cli.run.common``.
 """
 
 from __future__ import annotations
@@ -10,28 +12,25 @@ import sys
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
-from phiwatch.aws import AwsContext
-from phiwatch.notify.dispatcher import DispatchResult, deliver
-from phiwatch.policy import Policy
-from phiwatch.store import Store
 from phiwatch.ui import console, err_console
 
 __all__ = [
     "AllRegionsOpt",
     "DbOpt",
     "EndpointOpt",
+    "MaxAttemptsOpt",
     "ProfileOpt",
     "RegionOpt",
-    "aws_context",
+    "RetryBudgetOpt",
+    "WATCH_QUEUE",
     "console",
-    "deliver_alerts",
     "err_console",
-    "open_store",
     "print_json",
 ]
+
+# the queue `watch setup` creates and `watch` reads when given no --queue-url
+WATCH_QUEUE = "phiwatch-watch"
 
 EndpointOpt = Annotated[
     str | None,
@@ -75,72 +74,3 @@ DbOpt = Annotated[
 
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
-
-
-def open_store(db: str | None, *, create: bool = False) -> Store:
-    """The store named by --db / PHIWATCH_DB. Only commands that write pass ``create=True``: a read
-    command on a store that does not exist says so and exits 3 instead of showing an empty one."""
-    return Store(db, create=create)
-
-
-def deliver_alerts(
-    store: Store,
-    policy: Policy,
-    rules: dict[str, Any] | None,
-    *,
-    aws: AwsContext | None = None,
-    endpoint_url: str | None = None,
-    profile: str | None = None,
-) -> DispatchResult | None:
-    """After a scan: send due alerts and reminders; one line on stderr. Never fails the scan."""
-    if not policy.notifications:
-        return None
-    try:
-        result = deliver(store, policy, rules, aws=aws, endpoint_url=endpoint_url, profile=profile)
-    except Exception as exc:  # noqa: BLE001 - alerts stay in the outbox for the next run
-        err_console.print(
-            f"[yellow]alerts not sent this time ({escape(type(exc).__name__)}); they stay queued: see `phiwatch notifications`[/yellow]"
-        )
-        return None
-    if result is not None and result.routes:
-        style = "yellow" if result.failed else "green"
-        err_console.print(f"[{style}]{escape(result.summary())}[/{style}]", highlight=False, soft_wrap=True)
-    return result
-
-
-def aws_context(
-    endpoint_url: str | None,
-    profile: str | None,
-    region: list[str] | None,
-    all_regions: bool = False,
-    check: bool = True,
-    max_attempts: int = 10,
-    retry_budget: int = 1000,
-) -> AwsContext:
-    """The AWS context of the common options. ``check``: its credentials are checked now (one STS
-    call) so a bad profile or endpoint is one clear error; ``all_regions``: every Region enabled
-    for the account."""
-    retries = {"max_attempts": max_attempts, "retry_budget": retry_budget}
-    aws = AwsContext(endpoint_url=endpoint_url, profile=profile, regions=region, **retries)
-    if check or all_regions:
-        aws.account_id()
-    if all_regions:
-        aws = AwsContext(endpoint_url=endpoint_url, profile=profile, regions=aws.all_regions(), **retries)
-    return aws
-
-
-def print_retries(aws: AwsContext | None, to: Console) -> None:
-    """One line on retries and calls given up (when there were any), naming the APIs that gave up."""
-    if aws is None:
-        return
-    summary = aws.retry_stats.summary()
-    if not summary["retries"] and not summary["give_ups"]:
-        return
-    gave_up = [f"{a['service']}:{a['api']} ({a['gave_up_because']})" for a in summary["apis"] if a["give_ups"]]
-    to.print(
-        f"[yellow]retries: {summary['retries']} ({summary['throttles']} throttled answers), "
-        f"budget left {summary['budget_left']} of {summary['budget']}"
-        + (f"; gave up on {', '.join(gave_up[:5])}" + (" ..." if len(gave_up) > 5 else "") if gave_up else "")
-        + "[/yellow]",
-        soft_wrap=True,
-    )

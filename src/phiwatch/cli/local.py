@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-import time
 from typing import Annotated
 
 import typer
 
-from phiwatch.cli.common import RegionOpt, console
-from phiwatch.demo.estate import seed_estate
-from phiwatch.demo.run import run_demo
-from phiwatch.emulator import Emulator
+from phiwatch.cli import run
+from phiwatch.cli.common import RegionOpt
 
 commands = typer.Typer()
 
@@ -23,22 +19,7 @@ def emulator(
     seed: Annotated[bool, typer.Option("--seed/--no-seed", help="Create the demo healthcare estate in it.")] = False,
 ) -> None:
     """Run the embedded local AWS (moto's server) in the foreground and print its endpoint."""
-    emu = Emulator(host, port).start()
-    if seed:
-        seed_estate(emu.session(), emu.endpoint)
-    console.print(f"Embedded AWS emulator listening on [bold]{emu.endpoint}[/bold]")
-    console.print("Use it from another shell:")
-    console.print(f"  export AWS_ENDPOINT_URL={emu.endpoint} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1")
-    console.print("  phiwatch collect")
-    console.print("Press Ctrl-C to stop.")
-    sys.stdout.flush()
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        emu.stop()
+    run.local.emulator(host=host, port=port, seed=seed)
 
 
 @commands.command()
@@ -49,4 +30,4 @@ def demo(
     regions: RegionOpt = None,
 ) -> None:
     """Start the embedded AWS, seed a demo healthcare estate, then collect, scan, alert and remediate it, narrated."""
-    run_demo(db=db, regions=regions or ["us-east-1"])
+    run.local.demo(db=db, regions=regions)
