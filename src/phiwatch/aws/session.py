@@ -10,6 +10,7 @@ so benchmarks and ``--verbose`` can report it.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections import Counter
@@ -143,13 +144,15 @@ class RequestCounter:
             self.by_operation.clear()
 
 
-def _known_regions() -> set[str]:
+@functools.cache
+def _known_regions() -> frozenset[str]:
+    """Every region botocore knows (read once: building a session and its endpoint data costs ~0.4 s)."""
     session = botocore.session.get_session()
     regions: set[str] = set()
     for partition in session.get_available_partitions():
         for service in ("ec2", "sts"):
             regions.update(session.get_available_regions(service, partition_name=partition, allow_non_regional=False))
-    return regions
+    return frozenset(regions)
 
 
 def endpoint_config(service: str, endpoint_url: str | None) -> Config | None:
