@@ -24,6 +24,7 @@ class Identified(Protocol):
     findings row's resource)."""
 
     arn: str | None
+    resourceType: str
     resourceId: str
     resourceName: str | None
     accountId: str
@@ -41,14 +42,20 @@ _NON_BLANK = r"\S"
 
 
 class Scope(_Strict):
-    """Where a rule applies; every given criterion must match (tags: all listed tags)."""
+    """Where a rule applies; every given criterion must match (tags: all listed tags).
+
+    ``resource_types`` is AWS Config's ``ComplianceResourceTypes``: the rule judges only resources
+    of these types (of those it is about)."""
 
     tags: dict[str, str] = Field(default_factory=dict)
     resource_ids: list[str] = Field(default_factory=list)
     accounts: list[str] = Field(default_factory=list)
     regions: list[str] = Field(default_factory=list)
+    resource_types: list[str] = Field(default_factory=list)
 
     def matches(self, item: Identified) -> bool:
+        if self.resource_types and item.resourceType not in self.resource_types:
+            return False
         tags = item.tags or {}
         for key, value in self.tags.items():
             if key not in tags or (value != "*" and tags[key] != value):
@@ -71,7 +78,8 @@ def _id_match(pattern: str, item: Identified) -> bool:
 
 
 class RuleOverride(_Strict):
-    enabled: StrictBool = True
+    #: True runs the rule whatever pack holds it; False switches it off in every pack; unset: as its packs say
+    enabled: StrictBool | None = None
     parameters: dict[str, Any] = Field(default_factory=dict)
     scope: Scope | None = None
 
@@ -334,8 +342,11 @@ def parse_policy(text: str, source: str = "policy.yaml", base_dir: str = ".") ->
     return policy
 
 
-def validate_against_rules(policy: Policy, rules: dict[str, Any], known_packs: set[str]) -> None:
-    """Check rule ids, parameter names and types, packs, exception rule ids; raise with line numbers."""
+def validate_against_rules(policy: Policy, rules: dict[str, Any], known_packs: set[str], running: set[str] | None = None) -> None:
+    """Check rule ids, parameter names and types, packs, exception rule ids, scopes; raise with line numbers.
+
+    ``running``: the ids of the rules the policy runs; remediation and notification settings that
+    name another rule are errors (they would never act)."""
     lines: _Lines = getattr(policy, "_lines", _Lines(""))
     problems: list[str] = []
     for i, pack in enumerate(policy.packs):
@@ -373,18 +384,36 @@ def validate_against_rules(policy: Policy, rules: dict[str, Any], known_packs: s
                 override.parameters[name] = param.coerce(value)
             except ValueError as exc:
                 problems.append(policy_error(policy.source, lines, ("rules", rule_id, "parameters", name), str(exc)))
+        if override.scope is not None and override.scope.resource_types and rule.resource_types:
+            for j, resource_type in enumerate(override.scope.resource_types):
+                if resource_type not in rule.resource_types:
+                    problems.append(
+                        policy_error(
+                            policy.source,
+                            lines,
+                            ("rules", rule_id, "scope", "resource_types", j),
+                            f"rule {rule_id} does not judge {resource_type} (it judges {', '.join(rule.resource_types)})",
+                        )
+                    )
     for i, entry in enumerate(policy.exceptions):
         if entry.rule not in rules and not entry.rule.endswith("*"):
             problems.append(policy_error(policy.source, lines, ("exceptions", i, "rule"), f"unknown rule id '{entry.rule}'"))
+    not_run = "the policy does not run rule '{}' (add its pack to packs, or enable it: rules: {{{}: {{enabled: true}}}})"
     for i, route in enumerate(policy.notifications):
         for j, rule_id in enumerate(route.when.rules):
             if rule_id not in rules:
                 problems.append(
                     policy_error(policy.source, lines, ("notifications", i, "when", "rules", j), f"unknown rule id '{rule_id}'")
                 )
+            elif running is not None and rule_id not in running:
+                problems.append(
+                    policy_error(policy.source, lines, ("notifications", i, "when", "rules", j), not_run.format(rule_id, rule_id))
+                )
     for rule_id, setting in policy.remediation.rules.items():
         if rule_id not in rules:
             problems.append(policy_error(policy.source, lines, ("remediation", "rules", rule_id), f"unknown rule id '{rule_id}'"))
+        elif running is not None and rule_id not in running and setting.mode != "off":
+            problems.append(policy_error(policy.source, lines, ("remediation", "rules", rule_id), not_run.format(rule_id, rule_id)))
         elif setting.parameters:
             problems.extend(_runbook_parameter_problems(policy, lines, rule_id, rules[rule_id], setting.parameters))
     if problems:

@@ -234,6 +234,7 @@ class _ResourceProxy:
 
     def __init__(self, row: dict[str, Any]) -> None:
         self.arn = row["arn"]
+        self.resourceType = row["resource_type"]
         self.resourceId = row["resource_id"]
         self.resourceName = row["resource_name"]
         self.accountId = row["account_id"]

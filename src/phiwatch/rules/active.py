@@ -44,8 +44,17 @@ def resolve_rules(policy: Policy) -> dict[str, Rule]:
             load_python_rules(path)
     rules = catalogue(extra)
     known_packs = set(load_pack_files()) | {"custom"}
-    validate_against_rules(policy, rules, known_packs)
+    validate_against_rules(policy, rules, known_packs, running={rule.id for rule in rules.values() if runs(policy, rule)})
     return rules
+
+
+def runs(policy: Policy, rule: Rule) -> bool:
+    """Whether ``policy`` runs ``rule``: ``rules: {ID: {enabled: true|false}}`` decides, whatever
+    pack holds it; otherwise a custom rule runs, and a built-in one when one of its packs is selected."""
+    override = policy.override(rule.id)
+    if override is not None and override.enabled is not None:
+        return override.enabled
+    return "custom" in rule.packs or bool(set(rule.packs) & set(policy.packs))
 
 
 def active_rules(policy: Policy, rules: dict[str, Rule], only: set[str] | None = None) -> list[ActiveRule]:
@@ -53,11 +62,9 @@ def active_rules(policy: Policy, rules: dict[str, Rule], only: set[str] | None =
     for rule in rules.values():
         if only is not None and rule.id not in only:
             continue
-        if rule.pack != "custom" and rule.pack not in policy.packs:
+        if not runs(policy, rule):
             continue
         override = policy.override(rule.id)
-        if override is not None and not override.enabled:
-            continue
         if not rule.implemented:
             continue
         params = rule.defaults()

@@ -139,7 +139,11 @@ class Rule:
     id: str
     resource_types: tuple[str, ...]
     fn: RuleFn | None = None
+    #: the pack it is listed first by (hipaa before hipaa-extras before aws-managed), "custom" for a
+    #: custom rule, "" for a built-in rule no pack lists (it runs only when the policy enables it)
     pack: str = "custom"
+    #: every pack that lists it
+    packs: tuple[str, ...] = ()
     trigger: str = "change"  # change | periodic | change+periodic | process
     severity: str = "medium"
     hipaa_sections: tuple[str, ...] = ()
@@ -153,6 +157,10 @@ class Rule:
     service: str = ""
     reads: dict[str, str] = field(default_factory=dict)  # item path -> API that fills it
     origin: str = ""  # where a custom rule is defined (file:line), for messages
+
+    def __post_init__(self) -> None:
+        if not self.packs and self.pack:
+            self.packs = (self.pack,)
 
     @property
     def implemented(self) -> bool:

@@ -86,12 +86,18 @@ def _import_failure(file: Path, exc: BaseException) -> str:
     return f"{file}:{line or '?'}: custom rules: {file.name} failed to import: {type(exc).__name__}: {exc}"
 
 
+#: packs in the order a rule listed by several takes its HIPAA sections and home pack from; others after, by name
+PACK_ORDER = ("hipaa", "hipaa-extras", "aws-managed")
+
+
 def load_pack_files() -> dict[str, list[dict[str, Any]]]:
+    """Every pack file's entries by pack name, in :data:`PACK_ORDER`."""
     packs: dict[str, list[dict[str, Any]]] = {}
     for path in sorted(PACK_DIR.glob("*.yaml")):
         data = yaml.load(path.read_text(), Loader=_LOADER)  # libyaml when present: the packs are large
         packs[data["pack"]] = data["rules"]
-    return packs
+    rank = {name: n for n, name in enumerate(PACK_ORDER)}
+    return dict(sorted(packs.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0])))
 
 
 def _builtin_rule(pack: str, entry: dict[str, Any], meta: dict[str, Any], fn: Any = None, reads: dict[str, str] | None = None) -> Rule:
@@ -171,6 +177,13 @@ def catalogue(extra_rules: list[Rule] | None = None) -> dict[str, Rule]:
     for pack, entries in load_pack_files().items():
         for entry in entries:
             rule_id = entry["id"]
+            known = rules.get(rule_id)
+            if known is not None:  # listed by an earlier pack too: one rule, several packs
+                known.packs += (pack,)
+                if not known.hipaa_sections and entry.get("hipaa_sections"):
+                    known.hipaa_sections = tuple(entry["hipaa_sections"])
+                    known.sections_source = entry.get("sections_source", "")
+                continue
             fn = FUNCTIONS.get(rule_id)
             if fn is not None:
                 rules[rule_id] = _builtin_rule(pack, entry, fn.meta, fn.fn if _builtin(fn.fn) else checked(rule_id, fn.fn), fn.reads)
@@ -180,6 +193,9 @@ def catalogue(extra_rules: list[Rule] | None = None) -> dict[str, Rule]:
                 raise LookupError(f"pack {pack} maps rule '{rule_id}', which no rule module defines")
     for rule_id, fn in FUNCTIONS.items():
         if rule_id in rules:
+            continue
+        if _builtin(fn.fn):  # a built-in rule no pack lists: it runs when a policy enables it
+            rules[rule_id] = _builtin_rule("", {"id": rule_id}, fn.meta, fn.fn, fn.reads)
             continue
         rules[rule_id] = _custom_rule(rule_id, fn)
     for r in extra_rules or []:
