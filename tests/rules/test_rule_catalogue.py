@@ -57,7 +57,8 @@ TOPICS = {"backup": "backup", "waf": "wafv2"}
 
 
 def _allowed_modules(rule) -> set[str]:
-    allowed = {SERVICE_MODULES[rule.service]}
+    """Its service's module (when the service is named above) or the module of a type it judges."""
+    allowed = {SERVICE_MODULES[rule.service]} if rule.service in SERVICE_MODULES else set()
     for resource_type in rule.resource_types:
         service = service_for_type(resource_type)
         if service:
