@@ -2,7 +2,9 @@
 
 The documents themselves live in :mod:`phiwatch.runbooks` (re-exported here).
 
-* :mod:`~phiwatch.remediate.executor`: run or plan (dry run) a document through boto3.
+* :mod:`~phiwatch.remediate.executor`: run or plan (dry run) a document through boto3; a plan
+  answers the reads the finding's freshly collected item holds from it
+  (:mod:`~phiwatch.remediate.item_reads`).
 * :mod:`~phiwatch.remediate.export`: write the built-in runbooks as SSM documents.
 * :mod:`~phiwatch.remediate.orchestrator`: the remediation pass of a scan and ``phiwatch remediate``
   (:class:`~phiwatch.remediate.orchestrator.Remediator`), built from :mod:`~phiwatch.remediate.modes`,

@@ -19,7 +19,9 @@ SUCCESS, FAILED, SKIPPED, TIMED_OUT, DRY_RUN = "Success", "Failed", "Skipped", "
 @dataclass
 class ApiCall:
     """One AWS call of a step: interpolated params, JSON-normalised response or the error.
-    ``planned`` is True for a call a dry run did not send."""
+    ``planned`` is True for a call a dry run did not send; ``from_item`` for a read a dry run
+    answered from the finding's collected item instead of sending it
+    (:mod:`~phiwatch.remediate.item_reads`)."""
 
     service: str
     api: str
@@ -28,6 +30,7 @@ class ApiCall:
     error: str | None = None
     planned: bool = False
     error_code: str | None = None
+    from_item: bool = False
 
     @property
     def write(self) -> bool:

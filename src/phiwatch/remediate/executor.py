@@ -35,7 +35,9 @@ recorded as an :class:`ApiCall` with ``planned=True`` and step status "DryRun"; 
 planned, every later step is planned the same way without calling AWS (its reads would see the
 state before the change); a branch on a value only the planned write would produce stops the
 plan there (step status "Skipped"). The run's status is "DryRun" (or "Failed" when a read, an
-assertion or the parameters already fail).
+assertion or the parameters already fail). Given the finding's collected item (``item_reads``),
+a dry run answers the reads the item holds from it instead of AWS, recorded as the same call
+marked ``from_item`` (:mod:`~phiwatch.remediate.item_reads`).
 
 Modules: the records are in :mod:`~phiwatch.remediate.execution`, ``{{ }}`` values and their
 conversions in :mod:`~phiwatch.remediate.values`, the run's state and AWS calls (with the dry
@@ -69,6 +71,7 @@ from phiwatch.remediate.execution import (
     StepResult,
     StepTimeout,
 )
+from phiwatch.remediate.item_reads import ItemReads
 from phiwatch.remediate.run_state import RunState
 from phiwatch.runbooks.document import Document, Step
 
@@ -140,16 +143,18 @@ def execute(
     *,
     dry_run: bool,
     max_seconds: float = 600,
+    item_reads: ItemReads | None = None,
 ) -> Execution:
     """Run (or, with ``dry_run``, plan) ``doc`` with ``parameters`` in ``region``.
 
     Raises RunbookError (naming the parameter) for a missing, unknown or invalid parameter,
     before any AWS call. Everything else — API errors, failed assertions, timeouts — ends in
     the returned Execution (status Failed, ``failed_step``, ``error``), never in an exception.
-    See the module docstring for the semantics and what a dry run calls.
+    See the module docstring for the semantics and what a dry run calls. ``item_reads`` (dry run
+    only): the finding's item, which answers the reads it holds instead of AWS.
     """
     values = doc.bind(parameters)
-    run = RunState(doc, values, aws, region, dry_run, max_seconds, clock=time, call_with_timeout=_call_with_timeout)
+    run = RunState(doc, values, aws, region, dry_run, max_seconds, clock=time, call_with_timeout=_call_with_timeout, item_reads=item_reads)
     execution = Execution(
         runbook_id=doc.id,
         parameters=to_jsonable(values),

@@ -20,6 +20,7 @@ from phiwatch.errors import UsageError
 from phiwatch.model import canonical_json
 from phiwatch.remediate import audit
 from phiwatch.remediate.executor import execute
+from phiwatch.remediate.item_reads import ItemReads
 from phiwatch.remediate.modes import ACCOUNT_WIDE_RUNBOOKS, COVERED_BY_PLAN, FAILED, PLANNED, region_of
 from phiwatch.remediate.results import Outcome, RemediationReport, Target, execution_steps, plan_calls, resource_fields
 from phiwatch.remediate.selection import Selector
@@ -136,7 +137,9 @@ class Planner(Selector):
         region = region_of(target.item, self.aws.default_region)
         try:
             self._check_parameters(target)  # names what the policy must give
-            execution = execute(doc, params, self.aws, region, dry_run=True, max_seconds=self.max_seconds)
+            # an item judged moments ago answers the reads it holds; an older one is read again from AWS
+            reads = None if self._is_stale(target) else ItemReads(target.item, region)
+            execution = execute(doc, params, self.aws, region, dry_run=True, max_seconds=self.max_seconds, item_reads=reads)
             calls, steps = plan_calls(execution), execution_steps(execution)
             error = f"cannot plan: {execution.error or execution.failed_step}" if execution.status == "Failed" else None
             return DryRun(calls, steps, error)

@@ -73,6 +73,8 @@ class RemediationReport:
 def _call_result(call: Any) -> dict[str, Any]:
     """A call's service, api, parameters and outcome; never the response body (ids and parameters only)."""
     out: dict[str, Any] = {"service": call.service, "api": call.api, "params": audit.redact(call.params or {})}
+    if getattr(call, "from_item", False):
+        out["from_item"] = True  # a dry run's read answered by the collected item, not sent
     if getattr(call, "planned", False):
         out["result"] = "planned (not sent)"
     elif call.error:
@@ -99,7 +101,8 @@ def execution_steps(execution: Any) -> list[dict[str, Any]]:
 
 
 def plan_calls(execution: Any) -> list[dict[str, Any]]:
-    """Every API call of a (dry-run) execution: step, service, api, params, and whether it writes."""
+    """Every API call of a (dry-run) execution: step, service, api, params, whether it writes, whether
+    it was sent, and ``from_item`` for a read answered by the finding's collected item instead."""
     return [
         {
             "step": s.name,
@@ -107,7 +110,8 @@ def plan_calls(execution: Any) -> list[dict[str, Any]]:
             "api": c.api,
             "params": audit.redact(c.params or {}),
             "write": is_write_api(c.api),
-            "sent": not getattr(c, "planned", False),
+            "sent": not getattr(c, "planned", False) and not getattr(c, "from_item", False),
+            **({"from_item": True} if getattr(c, "from_item", False) else {}),
         }
         for s in execution.steps
         for c in s.calls

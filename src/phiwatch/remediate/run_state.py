@@ -7,7 +7,9 @@ timeout-bounded caller the executor hands it, so every step waits and sleeps the
 
 :meth:`RunState.send` is the one place a call reaches AWS: it records an
 :class:`~phiwatch.remediate.execution.ApiCall`, and in a dry run plans a write (any Api not
-starting with Get/Describe/List/Head), and every call after one, instead of sending it.
+starting with Get/Describe/List/Head), and every call after one, instead of sending it; a dry
+run given the finding's item answers the reads the item holds from it
+(:mod:`~phiwatch.remediate.item_reads`).
 :meth:`RunState.api_call` sends a step's own Api with its inputs interpolated and fitted to
 the botocore input shape.
 """
@@ -24,6 +26,7 @@ from phiwatch.aws.session import AwsContext
 from phiwatch.collect.base import error_code, snake
 from phiwatch.model import to_jsonable
 from phiwatch.remediate.execution import ApiCall, StepFailure, StepResult
+from phiwatch.remediate.item_reads import NOT_ANSWERED, ItemReads
 from phiwatch.remediate.values import RunValues, fit_to_shape
 from phiwatch.runbooks.document import Document, Step, is_write_api, service_model
 
@@ -68,8 +71,11 @@ class RunState:
         *,
         clock: Clock,
         call_with_timeout: CallWithTimeout,
+        item_reads: ItemReads | None = None,
     ) -> None:
         self.doc, self.aws, self.region, self.dry_run = doc, aws, region, dry_run
+        #: dry run only: answers reads the finding's collected item holds (not sent to AWS)
+        self.item_reads = item_reads if dry_run else None
         self.clock, self.call_with_timeout = clock, call_with_timeout
         self.started = clock.monotonic()
         self.deadline = self.started + max_seconds
@@ -90,6 +96,16 @@ class RunState:
             record.planned = True
             self.planned_write = self.planned_write or is_write_api(api)
             return {}
+        if self.item_reads is not None:
+            answer = self.item_reads.answer(service, api, params)
+            if answer is not NOT_ANSWERED:
+                record.from_item = True
+                if isinstance(answer, ClientError):
+                    record.error_code = error_code(answer)
+                    record.error = f"{record.error_code}: {answer.response['Error']['Message']}"
+                    raise answer
+                record.response = to_jsonable(answer)
+                return answer if raw else record.response
         client = self.aws.client(service, self.region)
         method = method_name(client, api)
         try:
