@@ -425,3 +425,20 @@ def test_collect_reports_retries_and_takes_the_retry_options(aws_env, tmp_path):
     assert retries["budget"] == 7 and retries["budget_left"] == 7 and retries["retries"] == 0 and retries["apis"] == []
     bad = phiwatch("collect", "--endpoint-url", aws_env.endpoint, "--db", db, "--retry-budget", "-1", env=env)
     assert bad.returncode == 2 and "--retry-budget" in bad.stderr
+
+
+def test_workers_bound_requests_in_flight_and_verbose_names_the_slowest_tasks(aws_env, tmp_path):
+    env = cli_env(tmp_path)
+    aws_env.client("s3").create_bucket(Bucket="workers-bucket")
+    db = ["--db", f"sqlite:///{tmp_path / 'w.db'}"]
+    where = ["--endpoint-url", aws_env.endpoint, "--region", "us-east-1"]
+    collected = phiwatch("collect", *where, *db, "--service", "s3", "--service", "sns", "--workers", "3", "--json", env=env)
+    assert collected.returncode == 0, collected.stderr
+    data = json.loads(collected.stdout)
+    assert data["workers"] == 3
+    assert {(t["service"], t["region"]) for t in data["tasks"]} == {("s3", "global"), ("sns", "us-east-1")}
+    assert sum(t["requests"] for t in data["tasks"]) == data["requests"]
+    scanned = phiwatch("--verbose", "scan", *where, *db, "-s", "s3", "--workers", "2", env=env)
+    assert scanned.returncode == 0, scanned.stderr
+    assert "slowest tasks: s3 global" in scanned.stdout.replace("\n", " ")
+    assert phiwatch("collect", *where, *db, "--workers", "0", env=env).returncode == 2

@@ -23,6 +23,7 @@ __all__ = [
     "ProfileOpt",
     "RegionOpt",
     "RetryBudgetOpt",
+    "WorkersOpt",
     "WATCH_QUEUE",
     "console",
     "err_console",
@@ -55,6 +56,16 @@ MaxAttemptsOpt = Annotated[
         max=50,
         help="Retries of a throttled call (throttling is retried with back-off and a shared rate limiter; "
         "5xx and connection errors get 3 attempts at most; 501 and NotImplemented are never retried).",
+    ),
+]
+WorkersOpt = Annotated[
+    int,
+    typer.Option(
+        "--workers",
+        min=1,
+        max=256,
+        help="AWS requests in flight at once (collection tasks and their per-resource reads share them; "
+        "S3 gets at most 16 of them, IAM 6, other services 8). With real latency, time is about requests x round trip / workers.",
     ),
 ]
 RetryBudgetOpt = Annotated[

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from phiwatch.cli import run
-from phiwatch.cli.common import AllRegionsOpt, DbOpt, EndpointOpt, MaxAttemptsOpt, ProfileOpt, RegionOpt, RetryBudgetOpt
+from phiwatch.cli.common import AllRegionsOpt, DbOpt, EndpointOpt, MaxAttemptsOpt, ProfileOpt, RegionOpt, RetryBudgetOpt, WorkersOpt
 
 commands = typer.Typer()
 
@@ -22,7 +22,7 @@ def collect(
     service: Annotated[
         list[str] | None, typer.Option("--service", "-s", help="Only these services (repeatable), e.g. s3, iam, ec2.")
     ] = None,
-    workers: Annotated[int, typer.Option(help="Services and regions collected at once.", min=1, max=64)] = 8,
+    workers: WorkersOpt = 16,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     max_attempts: MaxAttemptsOpt = 10,
     retry_budget: RetryBudgetOpt = 1000,

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from phiwatch.cli import run
-from phiwatch.cli.common import AllRegionsOpt, DbOpt, EndpointOpt, MaxAttemptsOpt, ProfileOpt, RegionOpt, RetryBudgetOpt
+from phiwatch.cli.common import AllRegionsOpt, DbOpt, EndpointOpt, MaxAttemptsOpt, ProfileOpt, RegionOpt, RetryBudgetOpt, WorkersOpt
 
 commands = typer.Typer()
 
@@ -43,6 +43,7 @@ def scan(
     ] = False,
     max_attempts: MaxAttemptsOpt = 10,
     retry_budget: RetryBudgetOpt = 1000,
+    workers: WorkersOpt = 16,
 ) -> None:
     """Collect, evaluate the HIPAA rules, update findings and report by HIPAA section."""
     run.scan.scan(
@@ -60,6 +61,7 @@ def scan(
         fail_on_findings=fail_on_findings,
         max_attempts=max_attempts,
         retry_budget=retry_budget,
+        workers=workers,
     )
 
 

@@ -3,18 +3,20 @@ delivery after a scan, the retries line."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 
 from phiwatch.aws import AwsContext
+from phiwatch.aws.limits import DEFAULT_TOTAL
 from phiwatch.cli.common import err_console
 from phiwatch.notify.dispatcher import DispatchResult, deliver
 from phiwatch.policy import Policy
 from phiwatch.store import Store
 
-__all__ = ["aws_context", "deliver_alerts", "open_store", "print_retries"]
+__all__ = ["aws_context", "deliver_alerts", "open_store", "print_retries", "print_slow_tasks", "verbose"]
 
 
 def open_store(db: str | None, *, create: bool = False) -> Store:
@@ -56,11 +58,12 @@ def aws_context(
     check: bool = True,
     max_attempts: int = 10,
     retry_budget: int = 1000,
+    workers: int = DEFAULT_TOTAL,
 ) -> AwsContext:
     """The AWS context of the common options. ``check``: its credentials are checked now (one STS
     call) so a bad profile or endpoint is one clear error; ``all_regions``: every Region enabled
     for the account."""
-    retries = {"max_attempts": max_attempts, "retry_budget": retry_budget}
+    retries = {"max_attempts": max_attempts, "retry_budget": retry_budget, "workers": workers}
     aws = AwsContext(endpoint_url=endpoint_url, profile=profile, regions=region, **retries)
     if check or all_regions:
         aws.account_id()
@@ -84,3 +87,16 @@ def print_retries(aws: AwsContext | None, to: Console) -> None:
         + "[/yellow]",
         soft_wrap=True,
     )
+
+
+def print_slow_tasks(tasks: list[Any], to: Console, shown: int = 5) -> None:
+    """The slowest collection tasks (``--verbose``): where a collection's wall time went."""
+    if not tasks:
+        return
+    parts = [f"{t.service} {t.region} {t.seconds:.1f} s, {t.requests} requests, {t.items} items" for t in tasks[:shown]]
+    to.print(f"[dim]slowest tasks: {'; '.join(parts)}[/dim]", highlight=False, soft_wrap=True)
+
+
+def verbose() -> bool:
+    """Whether the command runs with ``phiwatch --verbose``."""
+    return logging.getLogger().isEnabledFor(logging.DEBUG)

@@ -6,7 +6,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from phiwatch.cli.common import console, print_json
-from phiwatch.cli.run.common import aws_context, open_store, print_retries
+from phiwatch.cli.run.common import aws_context, open_store, print_retries, print_slow_tasks, verbose
 from phiwatch.collect.registry import load_collectors
 from phiwatch.collect.runner import collect as run_collect
 from phiwatch.errors import UsageError
@@ -41,10 +41,10 @@ def collect(
     for name in service or []:
         if name not in known:
             raise UsageError(f"unknown service '{name}': choose from {', '.join(sorted(known))}")
-    aws = aws_context(endpoint_url, profile, region, all_regions, max_attempts=max_attempts, retry_budget=retry_budget)
+    aws = aws_context(endpoint_url, profile, region, all_regions, max_attempts=max_attempts, retry_budget=retry_budget, workers=workers)
     store = open_store(db, create=True)
     with collection_progress(enabled=not json_out) as progress:
-        result = run_collect(aws, store, services=service, progress=progress, max_workers=workers)
+        result = run_collect(aws, store, services=service, progress=progress)
     if json_out:
         print_json(
             {
@@ -60,11 +60,15 @@ def collect(
                 "types": result.types_seen,
                 "errors": [e.to_dict() for e in result.errors],
                 "retries": aws.retry_stats.summary(),
+                "workers": aws.limiter.total,
+                "tasks": [task.to_dict() for task in result.tasks],
             }
         )
     else:
         print_collect_summary(result)
         print_retries(aws, console)
+        if verbose():
+            print_slow_tasks(result.tasks, console)
 
 
 def inventory(resource_type: str | None, tag: list[str] | None, region: str | None, deleted: bool, json_out: bool, db: str | None) -> None:

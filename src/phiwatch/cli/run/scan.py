@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from phiwatch.cli.common import console, err_console, print_json
-from phiwatch.cli.run.common import aws_context, deliver_alerts, open_store, print_retries
+from phiwatch.cli.run.common import aws_context, deliver_alerts, open_store, print_retries, print_slow_tasks, verbose
 from phiwatch.errors import UsageError
 from phiwatch.evaluation import summary_by_section
 from phiwatch.policy import load_policy
@@ -120,6 +120,7 @@ def scan(
     fail_on_findings: bool,
     max_attempts: int,
     retry_budget: int,
+    workers: int,
 ) -> None:
     if fmt not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}")
@@ -128,7 +129,7 @@ def scan(
     aws = (
         None
         if no_collect
-        else aws_context(endpoint_url, profile, region, all_regions, max_attempts=max_attempts, retry_budget=retry_budget)
+        else aws_context(endpoint_url, profile, region, all_regions, max_attempts=max_attempts, retry_budget=retry_budget, workers=workers)
     )
     store = open_store(db, create=not no_collect)  # --no-collect judges what an earlier collection stored
     with collection_progress(enabled=fmt == "table" or output is not None) as progress:
@@ -154,6 +155,8 @@ def scan(
             f"[yellow]{len(outcome.collect_result.errors)} API call(s) failed during collection: see `phiwatch collect` output or --format json errors[/yellow]"
         )
     print_retries(aws, console if fmt == "table" else err_console)
+    if verbose() and outcome.collect_result is not None:
+        print_slow_tasks(outcome.collect_result.tasks, console if fmt == "table" else err_console)
     if fail_on_findings:
         excepted = {(x["rule_id"], x["resource_id"]) for x in outcome.scan.get("excepted", [])}
         if any(
