@@ -21,9 +21,9 @@ For each estate size and each added latency, and for each tool one after the oth
 The emulator floor: once per size, on a freshly seeded server of its own, 8 threads send a burst
 of cheap calls (STS GetCallerIdentity, EC2 DescribeVpcs) through the proxy without latency; the
 floor of a run without latency is its requests ÷ that throughput, with latency its requests ×
-latency ÷ phiwatch's collection workers (and never below the former).
+latency ÷ the requests phiwatch keeps in flight (``--workers``; never below the former).
 
-    .venv/bin/python bench/peers.py                          # sizes 250,2500; latencies 0,50 (~15 min on 2 cores)
+    .venv/bin/python bench/peers.py                          # sizes 250,2500; latencies 0,50 (~30 min on 2 cores, 20 of them Prowler)
     .venv/bin/python bench/peers.py --sizes 250 --latency-ms 0 --tools phiwatch
 
 Results: a Markdown table on stdout and ``bench/results/peers-<time>.{md,json}`` (plus
@@ -308,11 +308,18 @@ def run_prowler(endpoint: str, args: argparse.Namespace, workdir: Path) -> dict[
 
 # -- phiwatch ---------------------------------------------------------------------------------
 def phiwatch_workers() -> int:
-    """phiwatch's collection worker count (the default of ``collect``)."""
-    from phiwatch.collect.runner import collect
+    """How many requests phiwatch keeps in flight by default: the scan's request limit
+    (``--workers``, ``phiwatch.aws.limits.DEFAULT_TOTAL``), or in older versions the collection's
+    worker count (the default of ``collect``)."""
+    try:
+        from phiwatch.aws.limits import DEFAULT_TOTAL
 
-    default = inspect.signature(collect).parameters["max_workers"].default
-    return int(default) if isinstance(default, int) else 8
+        return int(DEFAULT_TOTAL)
+    except ImportError:
+        from phiwatch.collect.runner import collect
+
+        default = inspect.signature(collect).parameters["max_workers"].default
+        return int(default) if isinstance(default, int) else 8
 
 
 def run_phiwatch(endpoint: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
@@ -326,6 +333,8 @@ def run_phiwatch(endpoint: str, args: argparse.Namespace, workdir: Path) -> dict
         cmd += ["-r", region]
     if args.policy:
         cmd += ["--policy", str(Path(args.policy).resolve())]
+    if args.workers:
+        cmd += ["--workers", str(args.workers)]
     started = datetime.now(UTC)
     measured = run_measured(cmd, clean_env(args.regions[0]), args.timeout, workdir)
     result: dict[str, Any] = {k: v for k, v in measured.items() if k not in ("stdout", "stderr")}
@@ -342,6 +351,12 @@ def run_phiwatch(endpoint: str, args: argparse.Namespace, workdir: Path) -> dict
     result["evaluations"] = len(evaluations)
     result["status"] = dict(Counter(e["compliance"] for e in evaluations))
     result["collection_errors"] = len(scan.get("errors", []))
+    collection = scan.get("collection") or {}  # newer versions report how the collection went
+    result["slowest_tasks"] = [
+        f"{t.get('service')}/{t.get('region')} {t.get('seconds')} s, {t.get('requests')} requests"
+        for t in sorted(collection.get("tasks", []), key=lambda t: -(t.get("seconds") or 0))[:3]
+    ]
+    result["retries"] = collection.get("retries")
     result["error_kinds"] = dict(
         Counter(f"{e.get('service')}:{e.get('api')} {e.get('error')}" for e in scan.get("errors", [])).most_common(10)
     )
@@ -506,7 +521,7 @@ def markdown(report: dict[str, Any]) -> str:
         f"Machine: {m['cpus']} CPUs ({m['cpu']}), {m['memory']} RAM, Python {m['python']}, boto3 {m['boto3']}, "
         f"moto {m['moto']}, commit {m['commit'] or '?'}  ",
         f"Prowler: {report.get('prowler_version') or 'not run'}; regions {', '.join(report['regions'])}; "
-        f"phiwatch {'policy ' + report['policy'] if report['policy'] else 'default policy'}, {report['phiwatch_workers']} collection workers  ",
+        f"phiwatch {'policy ' + report['policy'] if report['policy'] else 'default policy'}, {report['phiwatch_workers']} requests in flight at most  ",
         "Emulator throughput (8 threads, STS GetCallerIdentity + EC2 DescribeVpcs, through the proxy): "
         + ", ".join(f"size {t['size']}: {t['requests_per_second']} req/s" for t in report["throughput"]),
         "",
@@ -544,8 +559,8 @@ def markdown(report: dict[str, Any]) -> str:
             "evaluation; the rest is remediation planning, alerts, the report and exit), and the services called last:",
             "",
             "| size | latency ms | wall s | start-up s | collect s | collect requests | evaluate s | after evaluation s | "
-            "requests after collection | remediations | last services (from–to s, requests) |",
-            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+            "requests after collection | remediations | slowest collection tasks | last services (from–to s, requests) |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|",
         ]
         for run in phased:
             ph = run["phases"]
@@ -556,7 +571,7 @@ def markdown(report: dict[str, Any]) -> str:
                 f"| {run['size']} | {run['latency_ms']:g} | {run['wall_seconds']} | {ph.get('startup_seconds')} | "
                 f"{ph.get('collect_seconds')} | {ph.get('collect_requests')} | {_num(ph.get('evaluate_seconds'))} | "
                 f"{_num(ph.get('after_evaluation_seconds'))} | {run['requests'] - (ph.get('collect_requests') or 0)} | "
-                f"{ph.get('remediations') or ''} | {last} |"
+                f"{ph.get('remediations') or ''} | {'; '.join(run.get('slowest_tasks') or [])} | {last} |"
             )
     return "\n".join(lines) + "\n"
 
@@ -574,6 +589,11 @@ def main(argv: list[str] | None = None) -> int:
         "--regions", default="us-east-1,eu-west-1", help="comma-separated regions, seeded and scanned (default us-east-1,eu-west-1)"
     )
     parser.add_argument("--policy", help="phiwatch policy file (default: phiwatch's default policy, as a user runs it)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help="phiwatch scan --workers (requests in flight); the floor with latency divides by it (default: phiwatch's own)",
+    )
     parser.add_argument("--burst", type=int, default=800, help="requests in the throughput burst (default 800)")
     parser.add_argument("--seed-workers", type=int, default=16, help="seeding threads (default 16)")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per tool run (default 1800)")
@@ -601,7 +621,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine(),
         "regions": args.regions,
         "policy": args.policy,
-        "phiwatch_workers": phiwatch_workers(),
+        "phiwatch_workers": args.workers or phiwatch_workers(),
         "prowler_version": ensure_prowler() if "prowler" in tools else None,
         "throughput": [],
         "runs": [],
