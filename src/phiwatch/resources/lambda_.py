@@ -3,18 +3,21 @@
 Item layout (boto3 shapes):
 
 * resourceId and resourceName ``FunctionName`` (AWS Config's id), arn ``FunctionArn``.
-* ``configuration``: ListFunctions' element (``Runtime``, ``Role``, ``Handler``, ``VpcConfig``
-  (absent or with empty ``SubnetIds`` = not in a VPC), ``KmsKeyArn`` (absent = AWS managed
-  key), ``TracingConfig``, ``Layers``, ...). ``Environment.Variables`` keeps the variable
-  NAMES only: every value is replaced by ``"REDACTED"`` (the spec's ``shape``) before the item
-  is recorded, so secrets in environment variables are never stored (a changed value is
-  therefore not a change).
+* ``configuration``: ListFunctions' element (``Runtime``, ``Role``, ``Handler``, ``Timeout``,
+  ``MemorySize``, ``PackageType``, ``VpcConfig`` (absent or with empty ``SubnetIds`` = not in a
+  VPC), ``KmsKeyArn`` (absent = AWS managed key), ``TracingConfig``, ``Layers``,
+  ``DeadLetterConfig.TargetArn`` (AWS lists it; moto 5.2 leaves it out), ...).
+  ``Environment.Variables`` keeps the variable NAMES only: every value is replaced by
+  ``"REDACTED"`` (the spec's ``shape``) before the item is recorded, so secrets in environment
+  variables are never stored (a changed value is therefore not a change).
 * ``supplementaryConfiguration.Policy``: the function's resource policy (GetPolicy) parsed
   from JSON (``{"Version", "Id", "Statement": [...]}``), ``None`` when the function has no
   resource policy (``ResourceNotFoundException``). A statement with ``Principal "*"`` (or
   ``{"AWS": "*"}``) and no restricting condition makes the function public.
 * ``supplementaryConfiguration.FunctionUrlConfig``: GetFunctionUrlConfig's ``{"FunctionUrl",
   "AuthType": "NONE"|"AWS_IAM", "Cors", ...}``, ``None`` when the function has no URL.
+* ``supplementaryConfiguration.ReservedConcurrentExecutions``: GetFunctionConcurrency's
+  function-level concurrency limit (an integer), ``None`` when the function has none.
 * ``tags``: ListTags.
 
 A supplementary key that is absent means its call failed (see ``collectionErrors``).
@@ -73,6 +76,12 @@ SPEC = ResourceSpec(
             absent=("ResourceNotFoundException",),
             parse=_url_config,
         ),
+        "ReservedConcurrentExecutions": Call(
+            "GetFunctionConcurrency",
+            "lambda:GetFunctionConcurrency",
+            {"FunctionName": "FunctionName"},
+            result="ReservedConcurrentExecutions",
+        ),
     },
     tags=Call("ListTags", "lambda:ListTags", {"Resource": "FunctionArn"}, result="Tags"),
     shape=redact_environment,
@@ -82,7 +91,8 @@ SPEC = ResourceSpec(
             (
                 "CreateFunction DeleteFunction UpdateFunctionConfiguration UpdateFunctionCode "
                 "AddPermission RemovePermission CreateFunctionUrlConfig UpdateFunctionUrlConfig "
-                "DeleteFunctionUrlConfig TagResource UntagResource"
+                "DeleteFunctionUrlConfig TagResource UntagResource PutFunctionConcurrency "
+                "DeleteFunctionConcurrency"
             ),
             P("requestParameters.functionName"),
             P("requestParameters.resource"),

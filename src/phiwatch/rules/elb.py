@@ -1,4 +1,4 @@
-"""Elastic Load Balancing rules of the HIPAA pack (AWS Config managed-rule semantics).
+"""Elastic Load Balancing rules: the HIPAA pack's and the other AWS Config managed rules (AWS's semantics).
 
 Items are described in :mod:`phiwatch.resources.elbv2` and :mod:`phiwatch.resources.elb`:
 
@@ -295,3 +295,247 @@ def elb_tls_https_listeners_only(item: ConfigurationItem, params: dict, ctx: Rul
     if plain:
         return non_compliant(f"listener(s) without SSL/HTTPS: {', '.join(plain)}")
     return compliant("every listener uses SSL or HTTPS")
+
+
+# -- managed rules outside the HIPAA pack ---------------------------------------------------------
+
+DESYNC_MODES = ("defensive", "strictest", "monitor")
+#: the options of an SSL negotiation policy that are neither a protocol nor a cipher
+SSL_POLICY_OPTIONS = {"server-defined-cipher-order"}
+
+
+def _desync_modes(value: Any) -> list[str] | Result:
+    """``desyncMode`` as lower-case modes, or INSUFFICIENT_DATA naming what is wrong with it."""
+    modes = [mode.lower() for mode in csv_list(value)]
+    if not modes:
+        return insufficient("could not check: the rule needs parameter desyncMode (defensive, strictest or monitor)")
+    unknown = [mode for mode in modes if mode not in DESYNC_MODES]
+    if unknown or len(set(modes)) > 2:
+        return insufficient(f"could not check: parameter desyncMode takes at most two of {', '.join(DESYNC_MODES)}, got {value!r}")
+    return modes
+
+
+def _min_zones(params: dict) -> int | Result:
+    """``minAvailabilityZones`` (2 when not set), or INSUFFICIENT_DATA when outside 2..10."""
+    value = params.get("minAvailabilityZones")
+    if value is None:
+        return 2
+    if not 2 <= int(value) <= 10:
+        return insufficient(f"could not check: parameter minAvailabilityZones must be between 2 and 10, got {value}")
+    return int(value)
+
+
+def _v2_attribute(item: ConfigurationItem, key: str, default: str) -> str:
+    return str((get(item, SUP + "Attributes") or {}).get(key, default)).lower()
+
+
+@rule(
+    "alb-desync-mode-check",
+    aws_identifier="ALB_DESYNC_MODE_CHECK",
+    service="Elastic Load Balancing",
+    resource_types=(V2,),
+    trigger="change",
+    severity="medium",
+    compliant_when="The ALB's desync mitigation mode (routing.http.desync_mitigation_mode) is one of desyncMode.",
+    parameters={"desyncMode": ("str", None)},
+)
+def alb_desync_mode_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
+    """AWS: NON_COMPLIANT when the ALB's desync mitigation mode is not one of ``desyncMode`` (at most
+    two of defensive, strictest, monitor; compared without case). Network and gateway load balancers
+    have no such mode: NOT_APPLICABLE. AWS always returns the attribute (``defensive`` by default);
+    moto omits it until it is set, so a missing attribute reads as ``defensive``."""
+    if _lb_type(item) != "application":
+        return not_applicable(f"{_lb_type(item)} load balancer: the rule checks Application Load Balancers")
+    wanted = _desync_modes(params.get("desyncMode"))
+    if isinstance(wanted, Result):
+        return wanted
+    if not has(item, SUP + "Attributes"):
+        return _absent(item, "DescribeLoadBalancerAttributes")
+    mode = _v2_attribute(item, "routing.http.desync_mitigation_mode", "defensive")
+    if mode in wanted:
+        return compliant(f"desync mitigation mode is {mode}")
+    return non_compliant(f"desync mitigation mode is {mode}, not one of desyncMode ({', '.join(wanted)})")
+
+
+@rule(
+    "alb-http-drop-invalid-header-enabled",
+    aws_identifier="ALB_HTTP_DROP_INVALID_HEADER_ENABLED",
+    service="Elastic Load Balancing",
+    resource_types=(V2,),
+    trigger="change",
+    severity="medium",
+    compliant_when="The ALB drops HTTP headers with invalid fields (routing.http.drop_invalid_header_fields.enabled = true).",
+)
+def alb_http_drop_invalid_header_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
+    """AWS: NON_COMPLIANT when routing.http.drop_invalid_header_fields.enabled is false. Only
+    Application Load Balancers have the attribute: others are NOT_APPLICABLE. A missing attribute
+    reads as AWS's default, false (moto omits it until it is set)."""
+    if _lb_type(item) != "application":
+        return not_applicable(f"{_lb_type(item)} load balancer: the rule checks Application Load Balancers")
+    if not has(item, SUP + "Attributes"):
+        return _absent(item, "DescribeLoadBalancerAttributes")
+    if _v2_attribute(item, "routing.http.drop_invalid_header_fields.enabled", "false") == "true":
+        return compliant("invalid HTTP header fields are dropped")
+    return non_compliant("invalid HTTP header fields are passed to targets (drop_invalid_header_fields is off)")
+
+
+@rule(
+    "elbv2-multiple-az",
+    aws_identifier="ELBV2_MULTIPLE_AZ",
+    service="Elastic Load Balancing",
+    resource_types=(V2,),
+    trigger="change",
+    severity="medium",
+    compliant_when="The ALB/NLB/GWLB is mapped to at least minAvailabilityZones (2 when not set) Availability Zones.",
+    parameters={"minAvailabilityZones": ("int", None)},
+)
+def elbv2_multiple_az(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    """AWS's current page: NON_COMPLIANT when the load balancer is mapped to fewer than two
+    Availability Zones (or fewer than ``minAvailabilityZones``, 2 to 10). The 2023 guide said
+    "has registered instances from" fewer than two zones; AWS now judges the zones the load
+    balancer is mapped to (its ``AvailabilityZones``), and so does phiwatch."""
+    wanted = _min_zones(params)
+    if isinstance(wanted, Result):
+        return wanted
+    zones = sorted({str(z.get("ZoneName")) for z in get(item, CONF + "AvailabilityZones") or [] if z.get("ZoneName")})
+    if len(zones) < wanted:
+        return non_compliant(f"mapped to {len(zones)} Availability Zone(s), fewer than {wanted}")
+    return compliant(f"mapped to {len(zones)} Availability Zones ({', '.join(zones)})")
+
+
+@rule(
+    "nlb-cross-zone-load-balancing-enabled",
+    aws_identifier="NLB_CROSS_ZONE_LOAD_BALANCING_ENABLED",
+    service="Elastic Load Balancing",
+    resource_types=(V2,),
+    trigger="change",
+    severity="low",
+    compliant_when="Cross-zone load balancing (load_balancing.cross_zone.enabled) is on for the Network Load Balancer.",
+)
+def nlb_cross_zone_load_balancing_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
+    """AWS: NON_COMPLIANT when cross-zone load balancing is off on a Network Load Balancer;
+    application and gateway load balancers are NOT_APPLICABLE. A missing attribute reads as the
+    NLB default, false."""
+    if _lb_type(item) != "network":
+        return not_applicable(f"{_lb_type(item)} load balancer: the rule checks Network Load Balancers")
+    if not has(item, SUP + "Attributes"):
+        return _absent(item, "DescribeLoadBalancerAttributes")
+    if _v2_attribute(item, "load_balancing.cross_zone.enabled", "false") == "true":
+        return compliant("cross-zone load balancing is on")
+    return non_compliant("cross-zone load balancing is off")
+
+
+@rule(
+    "clb-desync-mode-check",
+    aws_identifier="CLB_DESYNC_MODE_CHECK",
+    service="Elastic Load Balancing",
+    resource_types=(LOAD_BALANCER,),
+    trigger="change",
+    severity="medium",
+    compliant_when="The Classic Load Balancer's desync mitigation mode (elb.http.desyncmitigationmode) is one of desyncMode.",
+    parameters={"desyncMode": ("str", None)},
+)
+def clb_desync_mode_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
+    """AWS: NON_COMPLIANT when the CLB's desync mitigation mode (the additional attribute
+    ``elb.http.desyncmitigationmode``) is not one of ``desyncMode`` (at most two of Defensive,
+    Strictest, Monitor; compared without case). A missing attribute reads as AWS's default,
+    defensive (moto lists no additional attribute until one is set)."""
+    wanted = _desync_modes(params.get("desyncMode"))
+    if isinstance(wanted, Result):
+        return wanted
+    if not has(item, SUP + "LoadBalancerAttributes"):
+        return _absent(item, "DescribeLoadBalancerAttributes")
+    additional = (get(item, SUP + "LoadBalancerAttributes") or {}).get("AdditionalAttributes") or []
+    modes = [a.get("Value") for a in additional if a.get("Key") == "elb.http.desyncmitigationmode"]
+    mode = str(modes[0] if modes and modes[0] else "defensive").lower()
+    if mode in wanted:
+        return compliant(f"desync mitigation mode is {mode}")
+    return non_compliant(f"desync mitigation mode is {mode}, not one of desyncMode ({', '.join(wanted)})")
+
+
+@rule(
+    "clb-multiple-az",
+    aws_identifier="CLB_MULTIPLE_AZ",
+    service="Elastic Load Balancing",
+    resource_types=(LOAD_BALANCER,),
+    trigger="change",
+    severity="medium",
+    compliant_when="The Classic Load Balancer spans at least minAvailabilityZones (2 when not set) Availability Zones.",
+    parameters={"minAvailabilityZones": ("int", None)},
+)
+def clb_multiple_az(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    """AWS: NON_COMPLIANT when the CLB spans fewer than two Availability Zones, or fewer than
+    ``minAvailabilityZones`` (2 to 10; a value outside is reported as a parameter error)."""
+    wanted = _min_zones(params)
+    if isinstance(wanted, Result):
+        return wanted
+    zones = sorted({str(z) for z in get(item, CONF + "AvailabilityZones") or [] if z})
+    if len(zones) < wanted:
+        return non_compliant(f"spans {len(zones)} Availability Zone(s), fewer than {wanted}")
+    return compliant(f"spans {len(zones)} Availability Zones ({', '.join(zones)})")
+
+
+def _ssl_negotiation_policy(listener: dict[str, Any], descriptions: list[dict[str, Any]]) -> dict[str, Any] | str | None:
+    """The listener's SSL negotiation policy description, else the name of a predefined policy it
+    names without a description, else None (the load balancer's default predefined policy)."""
+    by_name = {d.get("PolicyName"): d for d in descriptions}
+    for name in listener.get("PolicyNames") or []:
+        description = by_name.get(name)
+        if description is not None and description.get("PolicyTypeName") == "SSLNegotiationPolicyType":
+            return description
+    predefined = [n for n in listener.get("PolicyNames") or [] if n not in by_name and str(n).startswith("ELBSecurityPolicy-")]
+    return predefined[0] if predefined else None
+
+
+@rule(
+    "elb-custom-security-policy-ssl-check",
+    aws_identifier="ELB_CUSTOM_SECURITY_POLICY_SSL_CHECK",
+    service="Elastic Load Balancing",
+    resource_types=(LOAD_BALANCER,),
+    trigger="change",
+    severity="medium",
+    compliant_when="Every CLB HTTPS/SSL listener uses a custom SSL policy enabling exactly the protocols and ciphers of sslProtocolsAndCiphers.",
+    parameters={"sslProtocolsAndCiphers": ("str", None)},
+)
+def elb_custom_security_policy_ssl_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
+    """AWS: applies only to a Classic Load Balancer with SSL listeners (HTTPS or SSL; NOT_APPLICABLE
+    otherwise); NON_COMPLIANT when a listener's SSL negotiation policy is not a custom policy whose
+    enabled protocols and ciphers are those of ``sslProtocolsAndCiphers``. A policy made from a
+    predefined one (``Reference-Security-Policy``) or a listener with no SSL negotiation policy (the
+    default predefined policy) is not custom. The enabled set is compared as a set, without case;
+    the option ``Server-Defined-Cipher-Order`` is neither a protocol nor a cipher and is not compared."""
+    secure = [listener for listener in _classic_listeners(item) if listener.get("Protocol") in CLASSIC_SECURE]
+    if not secure:
+        return not_applicable("no HTTPS or SSL listener")
+    wanted = {v.lower() for v in csv_list(params.get("sslProtocolsAndCiphers"))}
+    if not wanted:
+        return insufficient("could not check: the rule needs parameter sslProtocolsAndCiphers")
+    if not has(item, SUP + "PolicyDescriptions"):
+        return _absent(item, "DescribeLoadBalancerPolicies")
+    descriptions = get(item, SUP + "PolicyDescriptions") or []
+    problems = []
+    for listener in secure:
+        policy = _ssl_negotiation_policy(listener, descriptions)
+        if policy is None:
+            problems.append(f"{_port(listener)} has no custom SSL policy (the default predefined policy applies)")
+            continue
+        if isinstance(policy, str):
+            problems.append(f"{_port(listener)} uses the predefined policy {policy}")
+            continue
+        attributes = policy.get("PolicyAttributeDescriptions") or []
+        reference = [a.get("AttributeValue") for a in attributes if a.get("AttributeName") == "Reference-Security-Policy"]
+        if reference:
+            problems.append(f"{_port(listener)} uses the predefined policy {reference[0]}")
+            continue
+        enabled = {
+            str(a.get("AttributeName")).lower()
+            for a in attributes
+            if str(a.get("AttributeValue")).lower() == "true" and str(a.get("AttributeName")).lower() not in SSL_POLICY_OPTIONS
+        }
+        missing, extra = sorted(wanted - enabled), sorted(enabled - wanted)
+        if missing or extra:
+            parts = ([f"does not enable {', '.join(missing)}"] if missing else []) + ([f"also enables {', '.join(extra)}"] if extra else [])
+            problems.append(f"{_port(listener)} policy {policy.get('PolicyName')} {'; '.join(parts)}")
+    if problems:
+        return non_compliant("; ".join(problems))
+    return compliant(f"HTTPS/SSL listeners use custom policies with exactly sslProtocolsAndCiphers ({len(secure)})")
