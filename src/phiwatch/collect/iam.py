@@ -58,6 +58,8 @@ The ``AWS::::Account`` item in region ``global`` gets:
   user's virtual device); never the seed or QR code
 
 A key that is absent means the call failed (see ``collectionErrors``); ``None`` means "not configured".
+When GetAccountAuthorizationDetails failed, its error is also on the global account item: the users,
+groups and roles recorded are then not all of them.
 """
 
 from __future__ import annotations
@@ -214,7 +216,9 @@ class IamCollector(Collector):
                 )
                 yield from ctx.map(lambda u: self._user(ctx, u, password_last_used, list_users_errors), users)
         except ListFailed:
-            pass  # recorded by ctx.call; no type was listed completely
+            # recorded by ctx.call; no type was listed completely, and the account-level rules that
+            # look at every user, group and role (iam-policy-in-use) say "could not check"
+            account.collectionErrors.append(ctx.errors[-1].to_dict())
         else:
             ctx.mark_complete(USER, GROUP, ROLE)
             if not names.failed:

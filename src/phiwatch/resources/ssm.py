@@ -7,6 +7,12 @@
   ``PlatformType``, ``AgentVersion``, ``ResourceType`` EC2Instance|ManagedInstance, ``IsLatestVersion``,
   ``AssociationStatus``, ...) without the volatile ``LastPingDateTime``, ``LastAssociationExecutionDate``
   and ``LastSuccessfulAssociationExecutionDate`` (they change every few minutes).
+* ``supplementaryConfiguration.Inventory``: the node's Systems Manager inventory (GetInventory
+  filtered to the node: one call per node), reduced to ``{"TypeNames": [...], "Applications":
+  [{"Name", "Version"}]}``: the inventory types collected for it (``AWS:Application``,
+  ``AWS:Network``, ...; ``[]`` when no inventory is collected) and the name and version of each
+  ``AWS:Application`` entry (nothing else of the inventory's content is kept). Absent when the call
+  failed.
 * ``relationships``: the EC2 instance, for an ``EC2Instance`` node.
 
 ``AWS::SSM::AssociationCompliance`` and ``AWS::SSM::PatchCompliance`` (ListResourceComplianceSummaries,
@@ -49,6 +55,28 @@ DOCUMENT = "AWS::SSM::Document"
 VOLATILE_INFO = ("LastPingDateTime", "LastAssociationExecutionDate", "LastSuccessfulAssociationExecutionDate")
 
 
+def _node_filter(element: Any) -> list[dict[str, Any]]:
+    return [{"Key": "AWS:InstanceInformation.InstanceId", "Values": [element.get("InstanceId")], "Type": "Equal"}]
+
+
+def inventory_summary(entities: Any) -> dict[str, Any]:
+    """GetInventory's entities of one node as ``{"TypeNames", "Applications"}`` (names and versions only)."""
+    types: set[str] = set()
+    applications: list[dict[str, Any]] = []
+    for entity in entities if isinstance(entities, list) else []:
+        data = entity.get("Data") if isinstance(entity, dict) else None
+        if not isinstance(data, dict):
+            continue
+        types.update(name for name in data if isinstance(name, str))
+        content = (data.get("AWS:Application") or {}).get("Content") or []
+        applications.extend(
+            {"Name": entry.get("Name"), "Version": entry.get("Version")}
+            for entry in content
+            if isinstance(entry, dict) and entry.get("Name")
+        )
+    return {"TypeNames": sorted(types), "Applications": applications}
+
+
 def _node_relationships(configuration: dict[str, Any]) -> list[dict[str, Any]]:
     if configuration.get("ResourceType") != "EC2Instance":
         return []
@@ -65,10 +93,20 @@ SERVICE = Service(
             listing=Call("DescribeInstanceInformation", "ssm:DescribeInstanceInformation", result="InstanceInformationList"),
             id="InstanceId",
             drop=VOLATILE_INFO,
+            details={
+                "Inventory": Call(
+                    "GetInventory",
+                    "ssm:GetInventory",
+                    {"Filters": _node_filter},
+                    result="Entities",
+                    parse=inventory_summary,
+                )
+            },
             relationships=_node_relationships,
             events=(
                 on("ssm.amazonaws.com", "UpdateManagedInstanceRole", P("requestParameters.instanceId")),
                 on("ssm.amazonaws.com", "DeregisterManagedInstance", P("requestParameters.instanceId")),
+                on("ssm.amazonaws.com", "PutInventory", P("requestParameters.instanceId")),
             ),
         ),
         ResourceSpec(
