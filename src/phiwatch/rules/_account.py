@@ -8,6 +8,8 @@ from phiwatch.model import ACCOUNT_TYPE, ConfigurationItem
 from phiwatch.rules.base import Result, RuleContext, describe_failure, insufficient
 
 MISSING: Any = object()
+#: the region of account-global items (IAM, S3 account settings, the organization)
+GLOBAL_REGION = "global"
 
 
 def account_value(item: ConfigurationItem, ctx: RuleContext, key: str, apis: tuple[str, ...]) -> tuple[Any, Result | None]:
@@ -18,6 +20,22 @@ def account_value(item: ConfigurationItem, ctx: RuleContext, key: str, apis: tup
     then does not apply).
     """
     for account in ctx.items(ACCOUNT_TYPE, account_id=item.accountId, region=item.awsRegion):
+        if key in account.configuration:
+            return account.configuration[key], None
+        failed = account.failed_apis() & set(apis)
+        if failed:
+            return MISSING, insufficient(describe_failure(account, failed))
+    return MISSING, None
+
+
+def global_value(item: ConfigurationItem, ctx: RuleContext, key: str, apis: tuple[str, ...]) -> tuple[Any, Result | None]:
+    """``configuration[key]`` of the global account item (region ``global``) of ``item``'s account,
+    for a rule AWS Config evaluates in every region over an account-global setting.
+
+    Same answers as :func:`account_value`: the value, INSUFFICIENT_DATA when one of ``apis``
+    failed, or ``(MISSING, None)`` when the owning service was not collected.
+    """
+    for account in ctx.items(ACCOUNT_TYPE, account_id=item.accountId, region=GLOBAL_REGION):
         if key in account.configuration:
             return account.configuration[key], None
         failed = account.failed_apis() & set(apis)

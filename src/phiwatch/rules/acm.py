@@ -45,3 +45,31 @@ def acm_certificate_expiration_check(item: ConfigurationItem, params: dict, ctx:
     if left < dt.timedelta(days=days):
         return non_compliant(f"certificate expires on {when}, within {days} day(s)")
     return compliant(f"certificate expires on {when}, {left.days} days from now")
+
+
+@rule(
+    "acm-certificate-rsa-check",
+    reads={},
+    aws_identifier="ACM_CERTIFICATE_RSA_CHECK",
+    service="AWS Certificate Manager",
+    resource_types=(CERTIFICATE,),
+    trigger="change",
+    severity="medium",
+    compliant_when="An RSA certificate's key is at least 2048 bits; certificates with an elliptic-curve key are not applicable.",
+)
+def acm_certificate_rsa_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    algorithm = get(item, "configuration.KeyAlgorithm")
+    if not algorithm:
+        if "DescribeCertificate" in item.failed_apis():
+            return insufficient(describe_failure(item, ["DescribeCertificate"]))
+        return insufficient("could not check: the certificate's key algorithm is not in its description")
+    algorithm = str(algorithm).upper().replace("-", "_")
+    if not algorithm.startswith("RSA"):
+        return not_applicable(f"key algorithm {algorithm} is not RSA")
+    try:
+        bits = int(algorithm.rsplit("_", 1)[-1])
+    except ValueError:
+        return insufficient(f"could not check: unknown RSA key algorithm {algorithm}")
+    if bits < 2048:
+        return non_compliant(f"RSA key of {bits} bits, below 2048")
+    return compliant(f"RSA key of {bits} bits")

@@ -396,3 +396,57 @@ def cloud_trail_log_file_validation_enabled(item: ConfigurationItem, params: dic
     if get(item, "configuration.LogFileValidationEnabled"):
         return compliant("log file validation is enabled")
     return non_compliant("log file validation is disabled")
+
+
+@rule(
+    "cloudtrail-security-trail-enabled",
+    reads={TRAILS: "DescribeTrails"},
+    aws_identifier="CLOUDTRAIL_SECURITY_TRAIL_ENABLED",
+    service="AWS CloudTrail",
+    resource_types=(ACCOUNT_TYPE,),
+    trigger="periodic",
+    severity="high",
+    compliant_when=(
+        "At least one trail is multi-Region, records global service events, has log file validation, is encrypted with "
+        "a KMS key, and records read and write management events without excluding any event source."
+    ),
+)
+def cloudtrail_security_trail_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    """AWS's criteria exactly: whether the trail is logging is not one of them. A trail's settings and event
+    selectors are read from its item in its home region; a trail without an item there (another account's
+    organization trail, or a home region not collected) is 'could not check' unless another trail settles it."""
+    trails = [t for t in get(item, TRAILS) or [] if t.get("isMultiRegionTrail")]
+    if not trails:
+        return non_compliant("no multi-region CloudTrail trail")
+    tally = _Tally()
+    for trail in trails:
+        name = trail.get("name")
+        trail_item = _trail_item(ctx, trail.get("arn"))
+        if trail_item is None:
+            tally.unknown.append(f"trail {name}: settings not in the inventory (trail of another account or region not collected)")
+            continue
+        conf = trail_item.configuration
+        missing = [
+            what
+            for what, ok in (
+                ("global service events", conf.get("IncludeGlobalServiceEvents")),
+                ("log file validation", conf.get("LogFileValidationEnabled")),
+                ("KMS encryption", conf.get("KmsKeyId")),
+            )
+            if not ok
+        ]
+        if missing:
+            tally.bad.append(f"trail {name} lacks {', '.join(missing)}")
+            continue
+        selectors, why = _selectors(trail, ctx)
+        if selectors is None:
+            tally.unknown.append(why or f"trail {name}: event selectors unavailable")
+            continue
+        covered, excluded = management_events(selectors)
+        if excluded:
+            tally.bad.append(f"trail {name} excludes management events from {', '.join(excluded)}")
+        elif covered != BOTH:
+            tally.bad.append(f"trail {name} logs {'/'.join(sorted(covered)) or 'no'} management events, not read and write")
+        else:
+            tally.good.append(name)
+    return tally.result("no trail follows the security best practices", "security trail")

@@ -9,9 +9,14 @@ never expire** and no ``kmsKeyId`` means no customer KMS key.
 
 from __future__ import annotations
 
+from typing import Any
+
 from phiwatch.model import ConfigurationItem
+from phiwatch.resources.ec2 import INSTANCE, VOLUME
 from phiwatch.resources.logs import ALARM, LOG_GROUP
-from phiwatch.rules.base import Result, RuleContext, compliant, csv_list, get, non_compliant, rule
+from phiwatch.resources.rds import CLUSTER as DB_CLUSTER
+from phiwatch.resources.s3 import BUCKET
+from phiwatch.rules.base import Result, RuleContext, compliant, csv_list, get, non_compliant, not_applicable, rule
 from phiwatch.rules.kms import key_matches
 
 ACTION_KEYS = (
@@ -95,3 +100,118 @@ def cloudwatch_log_group_encrypted(item: ConfigurationItem, params: dict, ctx: R
     if wanted and not key_matches(key, [wanted], item, ctx):
         return non_compliant("log group is encrypted with a KMS key other than KmsKeyId")
     return compliant("log group is encrypted with a KMS key")
+
+
+@rule(
+    "cloudwatch-alarm-action-enabled-check",
+    reads={},
+    aws_identifier="CLOUDWATCH_ALARM_ACTION_ENABLED_CHECK",
+    service="Amazon CloudWatch",
+    resource_types=(ALARM,),
+    trigger="change",
+    severity="medium",
+    compliant_when="The CloudWatch alarm's actions are enabled (ActionsEnabled true).",
+)
+def cloudwatch_alarm_action_enabled_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    """CloudWatch's default is ActionsEnabled true: an alarm description without the key counts as enabled."""
+    if get(item, "configuration.ActionsEnabled", True) is False:
+        return non_compliant("the alarm's actions are disabled")
+    return compliant("the alarm's actions are enabled")
+
+
+#: the settings cloudwatch-alarm-settings-check compares: parameter -> DescribeAlarms member
+ALARM_SETTINGS = (
+    ("threshold", "Threshold"),
+    ("evaluationPeriods", "EvaluationPeriods"),
+    ("period", "Period"),
+    ("comparisonOperator", "ComparisonOperator"),
+    ("statistic", "Statistic"),
+)
+
+
+def _same(wanted: Any, actual: Any) -> bool:
+    if isinstance(wanted, (int, float)) and not isinstance(wanted, bool):
+        return isinstance(actual, (int, float)) and float(actual) == float(wanted)
+    return str(actual).strip().lower() == str(wanted).strip().lower()
+
+
+@rule(
+    "cloudwatch-alarm-settings-check",
+    reads={},
+    aws_identifier="CLOUDWATCH_ALARM_SETTINGS_CHECK",
+    service="Amazon CloudWatch",
+    resource_types=(ALARM,),
+    trigger="change",
+    severity="low",
+    compliant_when=(
+        "A CloudWatch alarm on metricName has the settings given as parameters (threshold, evaluationPeriods, "
+        "period (default 300 seconds), comparisonOperator, statistic); alarms on other metrics are not applicable."
+    ),
+    parameters={
+        "metricName": ("str", None),
+        "threshold": ("int", None),
+        "evaluationPeriods": ("int", None),
+        "period": ("int", 300),
+        "comparisonOperator": ("str", None),
+        "statistic": ("str", None),
+    },
+)
+def cloudwatch_alarm_settings_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
+    """metricName is required: without it the rule judges nothing. Metric names are compared exactly,
+    comparisonOperator and statistic without regard to case."""
+    metric = (params.get("metricName") or "").strip()
+    if not metric:
+        return None
+    if get(item, "configuration.MetricName") != metric:
+        return not_applicable(f"the alarm is not on metric {metric}")
+    wrong = [
+        f"{key} is {get(item, f'configuration.{key}')}, not {params[name]}"
+        for name, key in ALARM_SETTINGS
+        if params.get(name) not in (None, "") and not _same(params[name], get(item, f"configuration.{key}"))
+    ]
+    if wrong:
+        return non_compliant("; ".join(wrong))
+    return compliant(f"the alarm on {metric} has the required settings")
+
+
+#: the alarm dimension naming a resource of each type cloudwatch-alarm-resource-check accepts
+ALARM_DIMENSIONS = {
+    INSTANCE: "InstanceId",
+    VOLUME: "VolumeId",
+    DB_CLUSTER: "DBClusterIdentifier",
+    BUCKET: "BucketName",
+}
+
+
+@rule(
+    "cloudwatch-alarm-resource-check",
+    reads={},
+    aws_identifier="CLOUDWATCH_ALARM_RESOURCE_CHECK",
+    service="Amazon CloudWatch",
+    resource_types=tuple(ALARM_DIMENSIONS),
+    trigger="periodic",
+    severity="low",
+    compliant_when=(
+        "Each resource of resourceType (AWS::EC2::Instance, AWS::EC2::Volume, AWS::RDS::DBCluster or AWS::S3::Bucket) "
+        "has a CloudWatch alarm on metricName whose dimensions name it."
+    ),
+    parameters={"resourceType": ("str", None), "metricName": ("str", None)},
+)
+def cloudwatch_alarm_resource_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
+    """Both parameters are required: without them, or for a resource of another type, nothing is judged.
+    The alarm is looked for in the resource's account and region (alarms are regional; an S3
+    bucket's request metrics alarm lives in the bucket's region). An RDS cluster is named by its
+    identifier. The alarms are the ones collected: a region whose alarm listing failed shows its
+    resources without an alarm."""
+    wanted_type, metric = (params.get("resourceType") or "").strip(), (params.get("metricName") or "").strip()
+    if not wanted_type or not metric or item.resourceType != wanted_type:
+        return None
+    dimension = ALARM_DIMENSIONS[item.resourceType]
+    names = {n for n in (item.resourceId, item.resourceName, get(item, "configuration.DBClusterIdentifier")) if n}
+    for alarm in ctx.items(ALARM, account_id=item.accountId, region=item.awsRegion):
+        if get(alarm, "configuration.MetricName") != metric:
+            continue
+        for dim in get(alarm, "configuration.Dimensions") or []:
+            if isinstance(dim, dict) and dim.get("Name") == dimension and dim.get("Value") in names:
+                return compliant(f"alarm {alarm.resourceId} watches {metric} of this resource")
+    return non_compliant(f"no CloudWatch alarm on {metric} names this resource")

@@ -687,3 +687,180 @@ def iam_password_policy(item: ConfigurationItem, params: dict, ctx: RuleContext)
 def iam_access_keys_rotated_yearly(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
     """access-keys-rotated with a yearly ceiling (maxAccessKeyAge, default 365 days)."""
     return access_keys_rotated(item, params, ctx)
+
+
+# -- AWS Config managed rules on attachments and memberships ---------------------------------------
+#: what GetAccountAuthorizationDetails' failure leaves unknown (recorded on the global account item)
+AUTHORIZATION_API = "GetAccountAuthorizationDetails"
+NAME_KEYS = {USER: "UserName", GROUP: "GroupName", ROLE: "RoleName"}
+
+
+def _listing_failed(account_id: str, ctx: RuleContext) -> Result | None:
+    """INSUFFICIENT_DATA when the users, groups and roles of the account were not all listed."""
+    for account in ctx.items(ACCOUNT_TYPE, account_id=account_id, region=GLOBAL):
+        if AUTHORIZATION_API in account.failed_apis():
+            return insufficient(describe_failure(account, [AUTHORIZATION_API]))
+    return None
+
+
+def _attached_arns(item: ConfigurationItem) -> set[str]:
+    return {str(p["PolicyArn"]) for p in get(item, CONF + "attachedManagedPolicies") or [] if isinstance(p, dict) and p.get("PolicyArn")}
+
+
+def _members(group: ConfigurationItem, ctx: RuleContext) -> list[str]:
+    name = get(group, CONF + "GroupName") or group.resourceName
+    return [
+        u.resourceName or u.resourceId for u in ctx.items(USER, account_id=group.accountId) if name in (get(u, CONF + "groupList") or [])
+    ]
+
+
+@rule(
+    "iam-group-has-users-check",
+    reads={},
+    aws_identifier="IAM_GROUP_HAS_USERS_CHECK",
+    service="AWS IAM",
+    resource_types=(GROUP,),
+    trigger="change",
+    severity="low",
+    compliant_when="The IAM group has at least one IAM user.",
+)
+def iam_group_has_users_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    """Members are the users whose ``groupList`` names the group (the same listing as the group's)."""
+    members = _members(item, ctx)
+    if members:
+        return compliant(f"the group has {len(members)} user(s)")
+    return _listing_failed(item.accountId, ctx) or non_compliant("the group has no user")
+
+
+def exception_names(value: Any) -> dict[str, set[str]]:
+    """exceptionList ``users:[a;b], groups:[c], roles:[d;e]`` as ``{"users": {...}, "groups": {...}, "roles": {...}}``."""
+    out: dict[str, set[str]] = {"users": set(), "groups": set(), "roles": set()}
+    for kind, names in re.findall(r"(users|groups|roles)\s*:\s*\[([^\]]*)\]", str(value or ""), flags=re.IGNORECASE):
+        out[kind.lower()].update(n.strip() for n in names.split(";") if n.strip())
+    return out
+
+
+EXCEPTION_KINDS = {USER: "users", GROUP: "groups", ROLE: "roles"}
+
+
+@rule(
+    "iam-policy-blacklisted-check",
+    reads={},
+    aws_identifier="IAM_POLICY_BLACKLISTED_CHECK",
+    service="AWS IAM",
+    resource_types=(USER, GROUP, ROLE),
+    trigger="change",
+    severity="high",
+    compliant_when="None of the managed policies in policyArns (default AdministratorAccess) is attached to the IAM user, group or role.",
+    parameters={"policyArns": ("str", "arn:aws:iam::aws:policy/AdministratorAccess"), "exceptionList": ("str", None)},
+)
+def iam_policy_blacklisted_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
+    """exceptionList names resources (not ARNs) as ``users:[a;b], groups:[c], roles:[d]``: a listed
+    resource is NOT_APPLICABLE. An empty policyArns judges nothing."""
+    blocked = csv_list(params.get("policyArns"))
+    if not blocked:
+        return None
+    name = get(item, CONF + NAME_KEYS[item.resourceType]) or item.resourceName
+    if name in exception_names(params.get("exceptionList"))[EXCEPTION_KINDS[item.resourceType]]:
+        return not_applicable(f"{name} is in exceptionList")
+    attached = sorted(_attached_arns(item) & set(blocked))
+    if attached:
+        return non_compliant(f"blocked policy attached: {', '.join(attached)}")
+    return compliant("none of policyArns is attached")
+
+
+@rule(
+    "iam-role-managed-policy-check",
+    reads={},
+    aws_identifier="IAM_ROLE_MANAGED_POLICY_CHECK",
+    service="AWS IAM",
+    resource_types=(ROLE,),
+    trigger="change",
+    severity="low",
+    compliant_when="Every managed policy in managedPolicyArns is attached to the IAM role.",
+    parameters={"managedPolicyArns": ("str", None)},
+)
+def iam_role_managed_policy_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
+    """managedPolicyArns is required: without it nothing is judged. AWS's page speaks of AWS managed
+    policies; a customer managed policy's ARN is checked the same way."""
+    wanted = csv_list(params.get("managedPolicyArns"))
+    if not wanted:
+        return None
+    missing = [arn for arn in wanted if arn not in _attached_arns(item)]
+    if missing:
+        return non_compliant(f"not attached: {', '.join(missing)}")
+    return compliant("every policy of managedPolicyArns is attached")
+
+
+@rule(
+    "iam-user-group-membership-check",
+    reads={},
+    aws_identifier="IAM_USER_GROUP_MEMBERSHIP_CHECK",
+    service="AWS IAM",
+    resource_types=(USER,),
+    trigger="change",
+    severity="low",
+    compliant_when="The IAM user is a member of at least one IAM group (of one of groupNames when that parameter is set).",
+    parameters={"groupNames": ("str", None)},
+)
+def iam_user_group_membership_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    """groupNames is read as the groups a user may belong to: membership of any one of them is enough."""
+    groups = list(get(item, CONF + "groupList") or [])
+    wanted = csv_list(params.get("groupNames"))
+    if not groups:
+        return non_compliant("the user is in no IAM group")
+    if wanted and not set(groups) & set(wanted):
+        return non_compliant(f"the user is in none of groupNames ({', '.join(wanted)})")
+    return compliant(f"the user is in group(s) {', '.join(sorted(groups)[:5])}")
+
+
+POLICY_USAGE_TYPES = {"IAM_USER": (USER,), "IAM_GROUP": (GROUP,), "IAM_ROLE": (ROLE,), "ANY": (USER, GROUP, ROLE)}
+
+
+def _trusts_someone(role: ConfigurationItem) -> bool:
+    document = get(role, CONF + "AssumeRolePolicyDocument") or {}
+    return any(
+        isinstance(st, dict) and st.get("Effect") == "Allow" and st.get("Principal")
+        for st in as_list(document.get("Statement") if isinstance(document, dict) else None)
+    )
+
+
+@rule(
+    "iam-policy-in-use",
+    reads={},
+    aws_identifier="IAM_POLICY_IN_USE",
+    service="AWS IAM",
+    resource_types=(ACCOUNT_TYPE,),
+    trigger="periodic",
+    severity="low",
+    compliant_when=(
+        "The managed policy policyARN is attached to an IAM user, to a group with at least one user, or to a role with "
+        "at least one trusted entity (only the kind policyUsageType names, default ANY)."
+    ),
+    parameters={"policyARN": ("str", None), "policyUsageType": ("str", None)},
+)
+def iam_policy_in_use(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
+    """Judged once per account, on the global account item (IAM is global). policyARN is required:
+    without it nothing is judged; policyUsageType is compared without regard to case."""
+    policy = (params.get("policyARN") or "").strip()
+    if item.awsRegion != GLOBAL or not policy:
+        return None
+    if not any(key.startswith("iam") for key in item.configuration) and AUTHORIZATION_API not in item.failed_apis():
+        return None  # IAM was not collected
+    usage = (params.get("policyUsageType") or "ANY").strip().upper()
+    if usage not in POLICY_USAGE_TYPES:
+        return insufficient(f"could not check: policyUsageType {usage} is not one of {', '.join(POLICY_USAGE_TYPES)}")
+    for resource_type in POLICY_USAGE_TYPES[usage]:
+        for entity in ctx.items(resource_type, account_id=item.accountId):
+            if policy not in _attached_arns(entity):
+                continue
+            if resource_type == GROUP and not _members(entity, ctx):
+                continue
+            if resource_type == ROLE and not _trusts_someone(entity):
+                continue
+            kind = resource_type.rsplit("::", 1)[-1].lower()
+            return compliant(f"the policy is in use by {kind} {entity.resourceName or entity.resourceId}")
+    failed = _listing_failed(item.accountId, ctx)
+    if failed is not None:
+        return failed
+    return non_compliant("the policy is not attached to any user, group with users, or role with a trusted entity")

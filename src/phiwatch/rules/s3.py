@@ -6,13 +6,27 @@ Items are described in :mod:`phiwatch.resources.s3`: settings are in ``supplemen
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import re
 from typing import Any
 
 from phiwatch.model import ACCOUNT_TYPE, ConfigurationItem
 from phiwatch.resources.kms import KEY
 from phiwatch.resources.s3 import BUCKET
-from phiwatch.rules.base import Result, RuleContext, as_list, compliant, csv_list, get, non_compliant, rule
+from phiwatch.rules._account import GLOBAL_REGION, MISSING, global_value
+from phiwatch.rules.base import (
+    Result,
+    RuleContext,
+    as_list,
+    compliant,
+    csv_list,
+    describe_failure,
+    get,
+    insufficient,
+    non_compliant,
+    rule,
+)
 
 SUP = "supplementaryConfiguration."
 PUBLIC_GROUPS = (
@@ -479,3 +493,446 @@ def s3_phi_bucket_cross_region_replication(item: ConfigurationItem, params: dict
     if unknown:
         return non_compliant("PHI bucket replicates to a bucket outside the inventory: its region could not be confirmed")
     return non_compliant("PHI bucket replicates only within its own region")
+
+
+# -- AWS Config managed rules outside the HIPAA pack -------------------------------------------------
+
+
+@rule(
+    "s3-bucket-level-public-access-prohibited",
+    reads={SUP + "PublicAccessBlockConfiguration": "GetPublicAccessBlock"},
+    aws_identifier="S3_BUCKET_LEVEL_PUBLIC_ACCESS_PROHIBITED",
+    service="Amazon S3",
+    resource_types=(BUCKET,),
+    trigger="change",
+    severity="high",
+    compliant_when=(
+        "The bucket's own Block Public Access settings are all on (the account-level block is not considered), "
+        "or the bucket is one of excludedPublicBuckets."
+    ),
+    parameters={"excludedPublicBuckets": ("str", None)},
+)
+def s3_bucket_level_public_access_prohibited(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    if item.resourceId in csv_list(params.get("excludedPublicBuckets")):
+        return compliant("the bucket is in excludedPublicBuckets")
+    bpa = get(item, SUP + "PublicAccessBlockConfiguration") or {}
+    off = [k for k in BPA_KEYS if not bpa.get(k)]
+    if off:
+        return non_compliant(f"bucket-level Block Public Access has {', '.join(off)} off")
+    return compliant("bucket-level Block Public Access is on")
+
+
+def _rule_prefix(lifecycle_rule: dict[str, Any]) -> str:
+    found = lifecycle_rule.get("Filter") or {}
+    prefix = found.get("Prefix")
+    if prefix is None:
+        prefix = (found.get("And") or {}).get("Prefix")
+    if prefix is None:
+        prefix = lifecycle_rule.get("Prefix")
+    return prefix or ""
+
+
+def _lifecycle_mismatch(lifecycle_rule: dict[str, Any], params: dict) -> str | None:
+    """Why an enabled lifecycle rule does not match the parameters given (None when it does)."""
+    prefix = params.get("targetPrefix")
+    if prefix not in (None, "") and _rule_prefix(lifecycle_rule) != prefix:
+        return "prefix"
+    days, storage = params.get("targetTransitionDays"), (params.get("targetTransitionStorageClass") or "").strip()
+    if days is not None or storage:
+        transitions = [t for t in lifecycle_rule.get("Transitions") or [] if isinstance(t, dict)]
+        if not any(
+            (days is None or t.get("Days") == days) and (not storage or str(t.get("StorageClass", "")).upper() == storage.upper())
+            for t in transitions
+        ):
+            return "transition"
+    expiration = params.get("targetExpirationDays")
+    if expiration is not None and (lifecycle_rule.get("Expiration") or {}).get("Days") != expiration:
+        return "expiration"
+    return None
+
+
+@rule(
+    "s3-lifecycle-policy-check",
+    reads={SUP + "BucketLifecycleConfiguration": "GetBucketLifecycleConfiguration"},
+    aws_identifier="S3_LIFECYCLE_POLICY_CHECK",
+    service="Amazon S3",
+    resource_types=(BUCKET,),
+    trigger="change",
+    severity="low",
+    compliant_when=(
+        "The bucket has an enabled lifecycle rule, and one enabled rule matches every parameter given (targetTransitionDays, "
+        "targetExpirationDays, targetTransitionStorageClass, targetPrefix). With bucketNames, only those buckets are evaluated."
+    ),
+    parameters={
+        "targetTransitionDays": ("int", None),
+        "targetExpirationDays": ("int", None),
+        "targetTransitionStorageClass": ("str", None),
+        "targetPrefix": ("str", None),
+        "bucketNames": ("str", None),
+    },
+)
+def s3_lifecycle_policy_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
+    """Days are compared exactly (a rule that transitions after 60 days does not match targetTransitionDays 30);
+    the storage class without regard to case; the prefix is the rule's filter prefix ('' = whole bucket)."""
+    names = csv_list(params.get("bucketNames"))
+    if names and item.resourceId not in names:
+        return None
+    rules = [r for r in get(item, SUP + "BucketLifecycleConfiguration") or [] if isinstance(r, dict) and r.get("Status") == "Enabled"]
+    if not rules:
+        return non_compliant("no enabled lifecycle rule")
+    mismatches = [_lifecycle_mismatch(r, params) for r in rules]
+    if None in mismatches:
+        return compliant(f"{len(rules)} enabled lifecycle rule(s), one matching the parameters")
+    return non_compliant(f"no enabled lifecycle rule matches the parameters ({', '.join(sorted(set(m for m in mismatches if m)))})")
+
+
+# -- bucket policies: who is granted what --------------------------------------------------------------------
+
+
+def _wildcard(pattern: str) -> re.Pattern[str]:
+    return re.compile("^" + ".*".join(re.escape(part) for part in pattern.split("*")).replace("\\?", ".") + "$", re.IGNORECASE)
+
+
+def patterns_overlap(a: str, b: str) -> bool:
+    """Whether two IAM action patterns (``*`` and ``?`` wildcards) can name the same action."""
+    return bool(_wildcard(a).match(b) or _wildcard(b).match(a))
+
+
+def covers(pattern: str, value: str) -> bool:
+    """Whether ``pattern`` names everything ``value`` does (``s3:*`` covers ``s3:Get*``, not the reverse)."""
+    return bool(_wildcard(pattern).match(value))
+
+
+def _principals(statement: dict[str, Any]) -> list[tuple[str, str]]:
+    """(kind, value) of a statement's ``Principal``: kind AWS, Service, Federated, CanonicalUser or ``*``."""
+    principal = statement.get("Principal")
+    if principal == "*":
+        return [("*", "*")]
+    if not isinstance(principal, dict):
+        return []
+    return [(kind, str(value)) for kind, values in principal.items() for value in as_list(values)]
+
+
+def _account_of(principal: str) -> str | None:
+    if re.fullmatch(r"\d{12}", principal):
+        return principal
+    match = re.match(r"^arn:[^:]+:(iam|sts)::(\d{12}):", principal)
+    return match.group(2) if match else None
+
+
+def _other_account(kind: str, value: str, own: str) -> bool:
+    """Whether a principal is everyone or in another AWS account (services and federated users are not accounts)."""
+    if kind == "*" or value == "*":
+        return True
+    return kind == "AWS" and _account_of(value) != own
+
+
+def _allow_statements(policy: dict[str, Any] | None) -> list[dict[str, Any]]:
+    return [st for st in as_list((policy or {}).get("Statement")) if isinstance(st, dict) and st.get("Effect") == "Allow"]
+
+
+@rule(
+    "s3-bucket-blacklisted-actions-prohibited",
+    reads={SUP + "BucketPolicy": "GetBucketPolicy"},
+    aws_identifier="S3_BUCKET_BLACKLISTED_ACTIONS_PROHIBITED",
+    service="Amazon S3",
+    resource_types=(BUCKET,),
+    trigger="change",
+    severity="high",
+    compliant_when="The bucket policy allows none of blacklistedActionPattern to principals of other AWS accounts (or to everyone).",
+    parameters={"blacklistedActionPattern": ("str", None)},
+)
+def s3_bucket_blacklisted_actions_prohibited(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
+    """Patterns and actions are compared with wildcards on both sides (``s3:*`` allows ``s3:DeleteObject``; ``s3:Get*``
+    allows something ``s3:GetBucket*`` names); ``NotAction`` allows a pattern none of its entries covers. Conditions are
+    not evaluated. Without blacklistedActionPattern nothing is judged."""
+    blocked = csv_list(params.get("blacklistedActionPattern"))
+    if not blocked:
+        return None
+    hits: set[str] = set()
+    for statement in _allow_statements(_policy(item)):
+        if not any(_other_account(kind, value, item.accountId) for kind, value in _principals(statement)):
+            continue
+        actions = [str(a) for a in as_list(statement.get("Action"))]
+        not_actions = [str(a) for a in as_list(statement.get("NotAction"))]
+        for pattern in blocked:
+            if any(patterns_overlap(pattern, a) for a in actions) or (not_actions and not any(covers(n, pattern) for n in not_actions)):
+                hits.add(pattern)
+    if hits:
+        return non_compliant(f"the bucket policy allows {', '.join(sorted(hits))} to other accounts")
+    return compliant("the bucket policy allows no blacklisted action to other accounts")
+
+
+def _in_networks(cidr: str, allowed: list[str]) -> bool:
+    try:
+        network = ipaddress.ip_network(cidr.strip(), strict=False)
+    except ValueError:
+        return False
+    for entry in allowed:
+        try:
+            wanted = ipaddress.ip_network(entry.strip(), strict=False)
+        except ValueError:
+            continue
+        if network.version == wanted.version and network.subnet_of(wanted):  # type: ignore[arg-type]
+            return True
+    return False
+
+
+def _condition_values(statement: dict[str, Any], key: str) -> list[str]:
+    out: list[str] = []
+    for operator, block in (statement.get("Condition") or {}).items():
+        if str(operator).startswith("Not") or not isinstance(block, dict):
+            continue
+        for name, values in block.items():
+            if str(name).lower() == key.lower():
+                out.extend(str(v) for v in as_list(values))
+    return out
+
+
+@rule(
+    "s3-bucket-policy-grantee-check",
+    reads={SUP + "BucketPolicy": "GetBucketPolicy"},
+    aws_identifier="S3_BUCKET_POLICY_GRANTEE_CHECK",
+    service="Amazon S3",
+    resource_types=(BUCKET,),
+    trigger="change",
+    severity="medium",
+    compliant_when=(
+        "Every grantee of the bucket policy's Allow statements is one of awsPrincipals, servicePrincipals or federatedUsers, "
+        "or the statement is limited by aws:SourceIp / aws:SourceVpc conditions to ipAddresses / vpcIds. No policy: compliant."
+    ),
+    parameters={
+        "awsPrincipals": ("str", None),
+        "servicePrincipals": ("str", None),
+        "federatedUsers": ("str", None),
+        "ipAddresses": ("str", None),
+        "vpcIds": ("str", None),
+    },
+)
+def s3_bucket_policy_grantee_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    """An account id in awsPrincipals stands for the account's root (``arn:aws:iam::ID:root``) and every
+    principal of that account. A statement whose principals are not all listed is still accepted when its
+    ``aws:SourceIp`` values all lie within ipAddresses, or its ``aws:SourceVpc`` values are all in vpcIds."""
+    policy = _policy(item)
+    if policy is None:
+        return compliant("the bucket has no policy")
+    aws = csv_list(params.get("awsPrincipals"))
+    allowed_accounts = {a for a in aws if re.fullmatch(r"\d{12}", a)}
+    services, federated = set(csv_list(params.get("servicePrincipals"))), set(csv_list(params.get("federatedUsers")))
+    ips, vpcs = csv_list(params.get("ipAddresses")), set(csv_list(params.get("vpcIds")))
+
+    def listed(kind: str, value: str) -> bool:
+        if kind == "AWS":
+            return value in aws or _account_of(value) in allowed_accounts
+        if kind == "Service":
+            return value in services
+        if kind == "Federated":
+            return value in federated
+        return False
+
+    unlisted: list[str] = []
+    for statement in _allow_statements(policy):
+        outside = [value for kind, value in _principals(statement) if not listed(kind, value)]
+        if not outside:
+            continue
+        source_ips, source_vpcs = _condition_values(statement, "aws:SourceIp"), _condition_values(statement, "aws:SourceVpc")
+        if source_ips and ips and all(_in_networks(ip, ips) for ip in source_ips):
+            continue
+        if source_vpcs and vpcs and set(source_vpcs) <= vpcs:
+            continue
+        unlisted.extend(outside)
+    if unlisted:
+        return non_compliant(f"the bucket policy grants access to grantees not listed: {', '.join(sorted(set(unlisted))[:5])}")
+    return compliant("every grantee of the bucket policy is listed")
+
+
+@rule(
+    "s3-bucket-policy-not-more-permissive",
+    reads={SUP + "BucketPolicy": "GetBucketPolicy"},
+    aws_identifier="S3_BUCKET_POLICY_NOT_MORE_PERMISSIVE",
+    service="Amazon S3",
+    resource_types=(BUCKET,),
+    trigger="change",
+    severity="medium",
+    compliant_when=(
+        "Every permission the bucket policy grants to other accounts (or to everyone) is also granted by controlPolicy: "
+        "same or wider principal, action and resource. No policy: compliant."
+    ),
+    parameters={"controlPolicy": ("str", None)},
+)
+def s3_bucket_policy_not_more_permissive(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
+    """Each (principal, action, resource) of an Allow statement for another account is looked for in the control
+    policy's Allow statements, wildcards allowed on the control side only (``s3:*`` covers ``s3:GetObject``).
+    Conditions and Deny statements are not compared; a statement with NotAction, NotResource or NotPrincipal
+    is more permissive unless the control policy allows ``*`` to that principal. Without controlPolicy nothing is
+    judged; a controlPolicy that is not JSON is 'could not check'."""
+    text = (params.get("controlPolicy") or "").strip()
+    if not text:
+        return None
+    try:
+        control = json.loads(text)
+    except ValueError:
+        return insufficient("could not check: controlPolicy is not a JSON policy document")
+    allowed = [
+        (value, str(action), str(resource))
+        for st in _allow_statements(control)
+        for _, value in _principals(st)
+        for action in as_list(st.get("Action"))
+        for resource in as_list(st.get("Resource"))
+    ]
+
+    def granted(principal: str, action: str, resource: str) -> bool:
+        return any(covers(p, principal) and covers(a, action) and covers(r, resource) for p, a, r in allowed)
+
+    extra: list[str] = []
+    for statement in _allow_statements(_policy(item)):
+        principals = [value for kind, value in _principals(statement) if _other_account(kind, value, item.accountId)]
+        for principal in principals:
+            if statement.get("NotAction") or statement.get("NotResource") or statement.get("NotPrincipal"):
+                if not granted(principal, "*", "*"):
+                    extra.append(f"{principal}: NotAction/NotResource")
+                continue
+            for action in as_list(statement.get("Action")):
+                for resource in as_list(statement.get("Resource")):
+                    if not granted(principal, str(action), str(resource)):
+                        extra.append(f"{principal}: {action}")
+    if extra:
+        return non_compliant(f"the bucket policy grants more than controlPolicy: {', '.join(sorted(set(extra))[:5])}")
+    return compliant("the bucket policy grants other accounts nothing beyond controlPolicy")
+
+
+# -- the account's public access block, per region -------------------------------------------------------
+
+ACCOUNT_BPA_TYPE = "AWS::S3::AccountPublicAccessBlock"
+
+
+@rule(
+    "s3-account-level-public-access-blocks",
+    reads={},
+    aws_identifier="S3_ACCOUNT_LEVEL_PUBLIC_ACCESS_BLOCKS",
+    service="Amazon S3",
+    resource_types=(ACCOUNT_TYPE, ACCOUNT_BPA_TYPE),
+    trigger="change",
+    severity="critical",
+    compliant_when=(
+        "Each account-level S3 Block Public Access setting given as a parameter (IgnorePublicAcls, BlockPublicPolicy, "
+        "BlockPublicAcls, RestrictPublicBuckets; 'True' or 'False', default True) has that value."
+    ),
+    parameters={
+        "IgnorePublicAcls": ("str", "True"),
+        "BlockPublicPolicy": ("str", "True"),
+        "BlockPublicAcls": ("str", "True"),
+        "RestrictPublicBuckets": ("str", "True"),
+    },
+    aws_runbook="AWSConfigRemediation-ConfigureS3PublicAccessBlock",
+)
+def s3_account_level_public_access_blocks_change(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
+    """Judged on each region's account item (AWS Config deploys it per region) from the account-wide setting on the
+    global account item. An account without any public access block configuration is read as all four settings off
+    (AWS reports no evaluation there). A parameter that is empty is not checked; any value other than true/false
+    (any case) is 'could not check'."""
+    if item.awsRegion == GLOBAL_REGION:
+        return None
+    bpa, failure = global_value(item, ctx, "s3AccountPublicAccessBlock", ("GetPublicAccessBlock",))
+    if failure is not None or bpa is MISSING:
+        return failure
+    bpa = bpa or {}
+    wrong = []
+    for key in BPA_KEYS:
+        wanted = str(params.get(key) or "").strip().lower()
+        if not wanted:
+            continue
+        if wanted not in ("true", "false"):
+            return insufficient(f"could not check: parameter {key} is {params.get(key)!r}, not True or False")
+        if bool(bpa.get(key)) != (wanted == "true"):
+            wrong.append(f"{key} is {'on' if bpa.get(key) else 'off'}")
+    if wrong:
+        return non_compliant("account-level S3 Block Public Access: " + ", ".join(wrong))
+    return compliant("account-level S3 Block Public Access matches the parameters")
+
+
+# -- required-tags: every type of AWS's list phiwatch records -----------------------------------------------
+
+#: AWS's resource types for required-tags (the rule judges those phiwatch records; the others have no items)
+REQUIRED_TAGS_TYPES = (
+    "AWS::ACM::Certificate",
+    "AWS::AutoScaling::AutoScalingGroup",
+    "AWS::CloudFormation::Stack",
+    "AWS::CodeBuild::Project",
+    "AWS::DynamoDB::Table",
+    "AWS::EC2::CustomerGateway",
+    "AWS::EC2::Instance",
+    "AWS::EC2::InternetGateway",
+    "AWS::EC2::NetworkAcl",
+    "AWS::EC2::NetworkInterface",
+    "AWS::EC2::RouteTable",
+    "AWS::EC2::SecurityGroup",
+    "AWS::EC2::Subnet",
+    "AWS::EC2::Volume",
+    "AWS::EC2::VPC",
+    "AWS::EC2::VPNConnection",
+    "AWS::EC2::VPNGateway",
+    "AWS::ElasticLoadBalancing::LoadBalancer",
+    "AWS::ElasticLoadBalancingV2::LoadBalancer",
+    "AWS::RDS::DBInstance",
+    "AWS::RDS::DBSecurityGroup",
+    "AWS::RDS::DBSnapshot",
+    "AWS::RDS::DBSubnetGroup",
+    "AWS::RDS::EventSubscription",
+    "AWS::Redshift::Cluster",
+    "AWS::Redshift::ClusterParameterGroup",
+    "AWS::Redshift::ClusterSecurityGroup",
+    "AWS::Redshift::ClusterSnapshot",
+    "AWS::Redshift::ClusterSubnetGroup",
+    BUCKET,
+)
+#: the calls that read tags separately from the resource's description (a failure leaves ``tags`` empty)
+TAG_APIS = frozenset(
+    {
+        "GetBucketTagging",
+        "ListTagsForResource",
+        "ListTagsForCertificate",
+        "ListTagsOfResource",
+        "ListTags",
+        "DescribeTags",
+    }
+)
+
+
+@rule(
+    "required-tags",
+    reads={},
+    aws_identifier="REQUIRED_TAGS",
+    service="Amazon S3",
+    resource_types=REQUIRED_TAGS_TYPES,
+    trigger="change",
+    severity="low",
+    compliant_when=(
+        "The resource has every tag key given (tag1Key, default CostCenter, to tag6Key), each with one of the "
+        "comma-separated values of tagNValue when that parameter is set. scope.resource_types narrows the types."
+    ),
+    parameters={name: ("str", "CostCenter" if name == "tag1Key" else None) for i in range(1, 7) for name in (f"tag{i}Key", f"tag{i}Value")},
+)
+def required_tags(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
+    """Keys and values are compared exactly (case-sensitive, as AWS does); a tagNValue without its tagNKey is
+    ignored. A tag read that failed is 'could not check'. The annotation names missing keys, never tag values.
+    It lives with S3 because buckets are the type seed policies scope it to most; it judges every listed type."""
+    failed = item.failed_apis() & TAG_APIS
+    if failed:
+        return insufficient(describe_failure(item, failed))
+    required = [
+        (str(params.get(f"tag{i}Key")).strip(), csv_list(params.get(f"tag{i}Value")))
+        for i in range(1, 7)
+        if str(params.get(f"tag{i}Key") or "").strip()
+    ]
+    if not required:
+        return None
+    tags = item.tags or {}
+    missing = [key for key, _ in required if key not in tags]
+    wrong = [key for key, values in required if key in tags and values and tags[key] not in values]
+    if missing or wrong:
+        parts = ([f"missing tag(s) {', '.join(missing)}"] if missing else []) + (
+            [f"tag(s) {', '.join(wrong)} not set to an allowed value"] if wrong else []
+        )
+        return non_compliant("; ".join(parts))
+    return compliant(f"has the required tag(s) {', '.join(key for key, _ in required)}")

@@ -72,3 +72,45 @@ def sagemaker_notebook_no_direct_internet_access(item: ConfigurationItem, params
     if str(get(item, "configuration.DirectInternetAccess")).lower() == "disabled":
         return compliant("direct internet access is disabled")
     return non_compliant("direct internet access is enabled")
+
+
+@rule(
+    "sagemaker-notebook-instance-inside-vpc",
+    reads={},
+    aws_identifier="SAGEMAKER_NOTEBOOK_INSTANCE_INSIDE_VPC",
+    service="Amazon SageMaker",
+    resource_types=(NOTEBOOK,),
+    trigger="change",
+    severity="medium",
+    compliant_when="The notebook instance is launched in a VPC subnet (one of SubnetIds when that parameter is set).",
+    parameters={"SubnetIds": ("str", None)},
+)
+def sagemaker_notebook_instance_inside_vpc(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    if "DescribeNotebookInstance" in item.failed_apis():
+        return insufficient(describe_failure(item, ["DescribeNotebookInstance"]))
+    subnet = get(item, "configuration.SubnetId")
+    if not subnet:
+        return non_compliant("notebook instance is not launched in a VPC")
+    allowed = csv_list(params.get("SubnetIds"))
+    if allowed and subnet not in allowed:
+        return non_compliant(f"notebook instance is in subnet {subnet}, not one of SubnetIds")
+    return compliant(f"notebook instance is in subnet {subnet}")
+
+
+@rule(
+    "sagemaker-notebook-instance-root-access-check",
+    reads={},
+    aws_identifier="SAGEMAKER_NOTEBOOK_INSTANCE_ROOT_ACCESS_CHECK",
+    service="Amazon SageMaker",
+    resource_types=(NOTEBOOK,),
+    trigger="change",
+    severity="medium",
+    compliant_when="Root access is disabled for the notebook instance's users (RootAccess Disabled).",
+)
+def sagemaker_notebook_instance_root_access_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    """SageMaker's default is RootAccess Enabled: a description without ``RootAccess`` is Enabled."""
+    if "DescribeNotebookInstance" in item.failed_apis():
+        return insufficient(describe_failure(item, ["DescribeNotebookInstance"]))
+    if (get(item, "configuration.RootAccess") or "Enabled") == "Enabled":
+        return non_compliant("root access is enabled for the notebook instance's users")
+    return compliant("root access is disabled")
