@@ -5,7 +5,7 @@ only when it is unique in the region's listing, else the identifier), and the re
 clusters and snapshots name their members' and parents' resourceIds, known only from the instance
 and cluster listings of this run. Instances and clusters are collected here; the manual snapshots
 run their specs (:func:`~phiwatch.collect.generic.collect_spec`) and get their parent's
-relationship added here.
+relationship added here; the DB security groups run their spec as they are.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 from phiwatch.collect.base import CollectContext, Collector, ListFailed, register, tags_from_list
 from phiwatch.collect.generic import collect_spec
 from phiwatch.model import ConfigurationItem
-from phiwatch.resources.rds import CLUSTER, CLUSTER_SNAPSHOT, INSTANCE, SERVICE, SNAPSHOT
+from phiwatch.resources.rds import CLUSTER, CLUSTER_SNAPSHOT, DB_SECURITY_GROUP, INSTANCE, SERVICE, SNAPSHOT
 
 MOVING_KEYS = frozenset({"LatestRestorableTime", "EarliestRestorableTime"})
 
@@ -51,7 +51,7 @@ _PARENTS = {SNAPSHOT: ("DBInstanceIdentifier", INSTANCE), CLUSTER_SNAPSHOT: ("DB
 @register
 class RdsCollector(Collector):
     name = "rds"
-    resource_types = (INSTANCE, CLUSTER, SNAPSHOT, CLUSTER_SNAPSHOT)
+    resource_types = (INSTANCE, CLUSTER, SNAPSHOT, CLUSTER_SNAPSHOT, DB_SECURITY_GROUP)
     # targeted: the listings stay whole (ids and relationships depend on them), other elements are skipped
     targetable = frozenset(resource_types)
 
@@ -83,6 +83,8 @@ class RdsCollector(Collector):
                     yield self._cluster(ctx, element, cluster_ids, instance_ids)
             ctx.mark_complete(CLUSTER)
         for spec in SERVICE.resources:
+            if spec.type == DB_SECURITY_GROUP:
+                yield from collect_spec(ctx, spec, "rds")
             if spec.type not in _PARENTS:
                 continue
             parents = instance_ids if spec.type == SNAPSHOT else cluster_ids

@@ -1,4 +1,4 @@
-"""RDS: DB instances, DB clusters, manual DB snapshots and manual DB cluster snapshots.
+"""RDS: DB instances, DB clusters, manual DB snapshots, manual DB cluster snapshots and DB security groups.
 
 ``configuration`` is the describe API's element in boto3's shape (``TagList`` included); tags
 come from ``TagList`` (no extra call). Item layout per type:
@@ -8,6 +8,7 @@ come from ``TagList`` (no extra call). Item layout per type:
   (moto gives every instance the same ``DbiResourceId``; real AWS never does, so against AWS the
   id is always ``DbiResourceId``). resourceName ``DBInstanceIdentifier``, arn ``DBInstanceArn``.
   Keys rules read: ``StorageEncrypted``, ``KmsKeyId``, ``PubliclyAccessible``, ``MultiAZ``,
+  ``MasterUsername``, ``Engine``, ``DBInstanceStatus``,
   ``BackupRetentionPeriod`` (0 = automated backups off), ``AutoMinorVersionUpgrade``,
   ``DeletionProtection``, ``EnabledCloudwatchLogsExports`` (AWS omits it when no log type is
   exported: absent = none), ``IAMDatabaseAuthenticationEnabled``, ``MonitoringInterval``
@@ -18,7 +19,9 @@ come from ``TagList`` (no extra call). Item layout per type:
 * ``AWS::RDS::DBCluster`` (DescribeDBClusters): resourceId ``DbClusterResourceId`` (AWS Config's
   id) with the same uniqueness fallback to ``DBClusterIdentifier``; resourceName
   ``DBClusterIdentifier``, arn ``DBClusterArn``. Keys: ``StorageEncrypted``, ``MultiAZ``,
-  ``DeletionProtection``, ``BackupRetentionPeriod``, ``EnabledCloudwatchLogsExports``, ...
+  ``DeletionProtection``, ``BackupRetentionPeriod``, ``EnabledCloudwatchLogsExports``,
+  ``MasterUsername``, ``IAMDatabaseAuthenticationEnabled``, ``Engine``, ``BacktrackWindow``
+  (seconds; absent or 0 = backtracking off, Aurora MySQL only), ...
   relationships: member instances (``AWS::RDS::DBInstance``, only when the instance listing of
   this run succeeded), security groups.
 * ``AWS::RDS::DBSnapshot`` (DescribeDBSnapshots ``SnapshotType=manual``: automated snapshots
@@ -33,13 +36,17 @@ come from ``TagList`` (no extra call). Item layout per type:
   resourceId ``DBClusterSnapshotIdentifier``, arn ``DBClusterSnapshotArn``; keys
   ``StorageEncrypted``, ``KmsKeyId``; ``supplementaryConfiguration.DBClusterSnapshotAttributes``
   as above (from DescribeDBClusterSnapshotAttributes).
+* ``AWS::RDS::DBSecurityGroup`` (DescribeDBSecurityGroups: the EC2-Classic DB security groups
+  AWS retired in 2022, still listed where they exist): resourceId and resourceName
+  ``DBSecurityGroupName``, arn ``DBSecurityGroupArn``; ``configuration`` the listing element
+  (``EC2SecurityGroups``, ``IPRanges``, ``VpcId``); tags from ListTagsForResource.
 
 A supplementary key that is absent means its call failed (see ``collectionErrors``).
 No account-level keys.
 
 Instances and clusters are collected by the hook :mod:`phiwatch.collect.rds`, which also adds
-the snapshots' relationships to their parents (its docstring says why); the snapshots' specs do
-the rest.
+the snapshots' relationships to their parents (its docstring says why); the snapshots' and DB
+security groups' specs do the rest.
 """
 
 from __future__ import annotations
@@ -50,6 +57,7 @@ INSTANCE = "AWS::RDS::DBInstance"
 CLUSTER = "AWS::RDS::DBCluster"
 SNAPSHOT = "AWS::RDS::DBSnapshot"
 CLUSTER_SNAPSHOT = "AWS::RDS::DBClusterSnapshot"
+DB_SECURITY_GROUP = "AWS::RDS::DBSecurityGroup"
 
 SERVICE = Service(
     "rds",
@@ -147,6 +155,27 @@ SERVICE = Service(
                     "rds.amazonaws.com",
                     "AddTagsToResource RemoveTagsFromResource",
                     R("requestParameters.resourceName", "^arn:[^:]+:rds:[^:]*:[^:]*:cluster-snapshot:(.+)$"),
+                    optional=True,
+                ),
+            ),
+        ),
+        ResourceSpec(
+            DB_SECURITY_GROUP,
+            client="rds",
+            listing=Call("DescribeDBSecurityGroups", "rds:DescribeDBSecurityGroups", result="DBSecurityGroups"),
+            id="DBSecurityGroupName",
+            arn=("DBSecurityGroupArn", "arn:{partition}:rds:{region}:{account}:secgrp:{id}"),
+            tags=Call("ListTagsForResource", "rds:ListTagsForResource", {"ResourceName": "DBSecurityGroupArn"}, result="TagList"),
+            events=(
+                on(
+                    "rds.amazonaws.com",
+                    "CreateDBSecurityGroup DeleteDBSecurityGroup AuthorizeDBSecurityGroupIngress RevokeDBSecurityGroupIngress",
+                    P("requestParameters.dBSecurityGroupName"),
+                ),
+                on(
+                    "rds.amazonaws.com",
+                    "AddTagsToResource RemoveTagsFromResource",
+                    R("requestParameters.resourceName", "^arn:[^:]+:rds:[^:]*:[^:]*:secgrp:(.+)$"),
                     optional=True,
                 ),
             ),
