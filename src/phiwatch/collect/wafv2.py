@@ -18,42 +18,52 @@ from typing import Any
 from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register
 from phiwatch.collect.generic import SpecRun
 from phiwatch.model import ConfigurationItem
-from phiwatch.resources.wafv2 import SERVICE, WEB_ACL
+from phiwatch.resources.wafv2 import RULE_GROUP, SERVICE, WEB_ACL
 
 ALB_TYPE = "APPLICATION_LOAD_BALANCER"
 CLOUDFRONT_REGION = "us-east-1"
-[SPEC] = SERVICE.resources
+SPEC, RULE_GROUP_SPEC = SERVICE.resources
 
 
-def list_web_acls(ctx: CollectContext, scope: str) -> list[dict[str, Any]]:
-    """Every web ACL of ``scope`` (ListWebACLs pages by NextMarker); ListFailed on error."""
-    acls: list[dict[str, Any]] = []
+def list_scope(
+    ctx: CollectContext, scope: str, op: str = "ListWebACLs", key: str = "WebACLs", resource_type: str = WEB_ACL
+) -> list[dict[str, Any]]:
+    """Every web ACL (or rule group: ``ListRuleGroups``, ``RuleGroups``) of ``scope``, paged by
+    NextMarker; ListFailed on error."""
+    found: list[dict[str, Any]] = []
     marker: str | None = None
     while True:
         kwargs: dict[str, Any] = {"Scope": scope, "Limit": 100}
         if marker:
             kwargs["NextMarker"] = marker
-        page = ctx.call("wafv2", "ListWebACLs", resource_type=WEB_ACL, **kwargs)
+        page = ctx.call("wafv2", op, resource_type=resource_type, **kwargs)
         if page is FAILED:
-            raise ListFailed("wafv2:ListWebACLs")
-        acls.extend(ctx.identified("wafv2", "ListWebACLs", page.get("WebACLs"), ("Id", "ARN"), resource_type=WEB_ACL))
+            raise ListFailed(f"wafv2:{op}")
+        found.extend(ctx.identified("wafv2", op, page.get(key), ("Id", "ARN"), resource_type=resource_type))
         marker = page.get("NextMarker")
-        if not marker or not page.get("WebACLs"):
-            return acls
+        if not marker or not page.get(key):
+            return found
+
+
+def list_web_acls(ctx: CollectContext, scope: str) -> list[dict[str, Any]]:
+    """Every web ACL of ``scope`` (ListWebACLs pages by NextMarker); ListFailed on error."""
+    return list_scope(ctx, scope)
 
 
 @register
 class Wafv2Collector(Collector):
     name = "wafv2"
-    resource_types = (WEB_ACL,)
-    targetable = frozenset({WEB_ACL})  # the account part maps every web ACL's load balancers: not collected alone
+    resource_types = (WEB_ACL, RULE_GROUP)
+    targetable = frozenset({WEB_ACL, RULE_GROUP})  # the account part maps every web ACL's load balancers: not collected alone
 
     def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
-        if not ctx.wants(WEB_ACL):  # a targeted run for other services' resources
+        scopes = ["REGIONAL"] + (["CLOUDFRONT"] if ctx.region == CLOUDFRONT_REGION else [])
+        if ctx.wants(RULE_GROUP):
+            yield from self._rule_groups(ctx, scopes)
+        if not ctx.wants(WEB_ACL):  # a targeted run for other resources
             return
         run = SpecRun(ctx, SPEC, "wafv2")
         account = ctx.account_item()
-        scopes = ["REGIONAL"] + (["CLOUDFRONT"] if ctx.region == CLOUDFRONT_REGION else [])
         elements: list[dict[str, Any]] = []
         complete = True
         for scope in scopes:
@@ -87,6 +97,22 @@ class Wafv2Collector(Collector):
             if associations is not None:
                 account.configuration["wafv2LoadBalancerWebAcls"] = associations
         yield account
+
+    def _rule_groups(self, ctx: CollectContext, scopes: list[str]) -> Iterator[ConfigurationItem]:
+        run = SpecRun(ctx, RULE_GROUP_SPEC, "wafv2")
+        elements: list[dict[str, Any]] = []
+        complete = True
+        for scope in scopes:
+            try:
+                elements.extend({**e, "Scope": scope} for e in list_scope(ctx, scope, "ListRuleGroups", "RuleGroups", RULE_GROUP))
+            except ListFailed:
+                complete = False
+        elements = [e for e in elements if ctx.selected(RULE_GROUP, *run.identifiers(e))]
+        for item in ctx.map(run.item, elements):
+            if item is not None:
+                yield item
+        if complete:
+            ctx.mark_complete(RULE_GROUP)
 
     def _item(self, ctx: CollectContext, run: SpecRun, element: dict[str, Any]) -> ConfigurationItem | None:
         item = run.item(element)
