@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from phiwatch.model import ConfigurationItem
 from phiwatch.resources.elbv2 import LOAD_BALANCER_V2
-from phiwatch.resources.wafv2 import WEB_ACL
+from phiwatch.resources.wafv2 import RULE_GROUP, WEB_ACL
 from phiwatch.rules._account import account_value
 from phiwatch.rules.base import Result, RuleContext, compliant, csv_list, get, non_compliant, not_applicable, rule
+from phiwatch.rules.waf import unread
 
 SUP = "supplementaryConfiguration."
 
@@ -68,3 +69,48 @@ def wafv2_logging_enabled(item: ConfigurationItem, params: dict, ctx: RuleContex
     if allowed and not set(destinations) & set(allowed):
         return non_compliant("logging goes to a destination not in KinesisFirehoseDeliveryStreamArns")
     return compliant("logging is enabled")
+
+
+def _rules(item: ConfigurationItem, *keys: str) -> int:
+    return sum(len(value) for value in (get(item, "configuration." + k) for k in keys) if isinstance(value, list))
+
+
+@rule(
+    "wafv2-webacl-not-empty",
+    aws_identifier="WAFV2_WEBACL_NOT_EMPTY",
+    service="AWS WAF",
+    resource_types=(WEB_ACL,),
+    trigger="change",
+    severity="medium",
+    compliant_when="The WAFv2 web ACL contains at least one rule or rule group reference.",
+)
+def wafv2_webacl_not_empty(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    """The web ACL's own ``Rules`` (rules and rule group references) count, and so do the rule
+    groups Firewall Manager runs before and after them (``PreProcessFirewallManagerRuleGroups``,
+    ``PostProcessFirewallManagerRuleGroups``)."""
+    failed = unread(item, "configuration.Rules", "GetWebACL")
+    if failed is not None:
+        return failed
+    count = _rules(item, "Rules", "PreProcessFirewallManagerRuleGroups", "PostProcessFirewallManagerRuleGroups")
+    if not count:
+        return non_compliant("the web ACL has no rule or rule group")
+    return compliant(f"the web ACL has {count} rule(s) or rule group(s)")
+
+
+@rule(
+    "wafv2-rulegroup-not-empty",
+    aws_identifier="WAFV2_RULEGROUP_NOT_EMPTY",
+    service="AWS WAF",
+    resource_types=(RULE_GROUP,),
+    trigger="change",
+    severity="medium",
+    compliant_when="The WAFv2 rule group contains at least one rule.",
+)
+def wafv2_rulegroup_not_empty(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    failed = unread(item, "configuration.Rules", "GetRuleGroup")
+    if failed is not None:
+        return failed
+    count = _rules(item, "Rules")
+    if not count:
+        return non_compliant("the rule group has no rule")
+    return compliant(f"the rule group has {count} rule(s)")
