@@ -1,4 +1,4 @@
-"""DynamoDB rules of the HIPAA pack (AWS Config managed-rule semantics).
+"""DynamoDB rules: the HIPAA pack's and other AWS Config managed rules (AWS's semantics).
 
 Items are described in :mod:`phiwatch.resources.dynamodb`: ``configuration`` is DescribeTable's
 ``Table`` (``{}`` when that call failed), point-in-time recovery and the table's Application
@@ -20,6 +20,7 @@ from phiwatch.rules.base import (
     Result,
     RuleContext,
     compliant,
+    csv_list,
     describe_failure,
     get,
     insufficient,
@@ -179,3 +180,62 @@ def dynamodb_throughput_limit_check(item: ConfigurationItem, params: dict, ctx: 
     if problems:
         return non_compliant("; ".join(problems))
     return compliant("provisioned " + ", ".join(parts))
+
+
+# -- AWS Config managed rules beyond the HIPAA pack -----------------------------------------------
+
+#: SSEDescription.Status values under which the table is encrypted with its KMS key
+KMS_IN_USE = ("ENABLED", "ENABLING", "UPDATING")
+
+
+@rule(
+    "dynamodb-table-encryption-enabled",
+    reads={CONF + "TableName": "DescribeTable"},
+    aws_identifier="DYNAMODB_TABLE_ENCRYPTION_ENABLED",
+    service="Amazon DynamoDB",
+    resource_types=(TABLE,),
+    trigger="change",
+    severity="medium",
+    compliant_when="The DynamoDB table's server-side encryption (SSEDescription) status is ENABLED or ENABLING.",
+)
+def dynamodb_table_encryption_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    """AWS reads the status of the table's SSEDescription, which DynamoDB gives only for encryption with
+    a KMS key (AWS managed or customer managed). A table with the default AWS owned key has none and
+    is NON_COMPLIANT, as in AWS Config (its data is still encrypted at rest; the annotation says so).
+    Any status other than ENABLED or ENABLING (UPDATING, DISABLING, DISABLED) is NON_COMPLIANT, as the
+    page says."""
+    sse = get(item, CONF + "SSEDescription") or {}
+    status = str(sse.get("Status") or "")
+    if not status:
+        return non_compliant("no SSEDescription: encrypted only with the AWS owned key")
+    if status in ("ENABLED", "ENABLING"):
+        return compliant(f"server-side encryption is {status.lower()}")
+    return non_compliant(f"server-side encryption status is {status}")
+
+
+@rule(
+    "dynamodb-table-encrypted-kms",
+    reads={CONF + "TableName": "DescribeTable"},
+    aws_identifier="DYNAMODB_TABLE_ENCRYPTED_KMS",
+    service="Amazon DynamoDB",
+    resource_types=(TABLE,),
+    trigger="change",
+    severity="medium",
+    compliant_when="The DynamoDB table is encrypted with an AWS KMS key (one of kmsKeyArns when set).",
+    parameters={"kmsKeyArns": ("str", None)},
+)
+def dynamodb_table_encrypted_kms(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    """SSEType KMS with status ENABLED, ENABLING or UPDATING (a key change) is encryption with KMS; the
+    default AWS owned key (no SSEDescription) is not. kmsKeyArns entries are matched against
+    KMSMasterKeyArn, by ARN or key id."""
+    sse = get(item, CONF + "SSEDescription") or {}
+    status = str(sse.get("Status") or "")
+    if not sse:
+        return non_compliant("encrypted with the AWS owned key, not a KMS key")
+    if sse.get("SSEType") != "KMS" or status not in KMS_IN_USE:
+        return non_compliant(f"not encrypted with a KMS key (SSE {sse.get('SSEType') or 'type unknown'}, status {status or 'unknown'})")
+    keys = csv_list(params.get("kmsKeyArns"))
+    key = str(sse.get("KMSMasterKeyArn") or "")
+    if keys and not any(key == k or key.endswith("/" + k) for k in keys):
+        return non_compliant("encrypted with a KMS key that is not one of kmsKeyArns")
+    return compliant("encrypted with a KMS key")

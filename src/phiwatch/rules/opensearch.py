@@ -1,5 +1,6 @@
-"""OpenSearch Service rules of the HIPAA pack: ``opensearch-*`` on AWS::OpenSearch::Domain and
-the legacy ``elasticsearch-*`` on AWS::Elasticsearch::Domain (AWS Config managed-rule semantics).
+"""OpenSearch Service rules (the HIPAA pack's and other AWS Config managed rules, AWS's semantics):
+``opensearch-*`` on AWS::OpenSearch::Domain and the legacy ``elasticsearch-*`` on
+AWS::Elasticsearch::Domain.
 
 Items are described in :mod:`phiwatch.resources.opensearch`: ``configuration`` is the DomainStatus
 element (``VPCOptions`` and ``LogPublishingOptions`` are absent when not configured). An item
@@ -199,3 +200,74 @@ def elasticsearch_in_vpc_only(item: ConfigurationItem, params: dict, ctx: RuleCo
 )
 def elasticsearch_logs_to_cloudwatch(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     return _logs_to_cloudwatch(item, params)
+
+
+# -- AWS Config managed rules beyond the HIPAA pack -----------------------------------------------
+
+
+def _log_group(arn: object) -> str:
+    """A log group ARN without the ``:*`` some tools append."""
+    text = str(arn or "")
+    return text[:-2] if text.endswith(":*") else text
+
+
+@rule(
+    "opensearch-access-control-enabled",
+    reads=OS_READS,
+    aws_identifier="OPENSEARCH_ACCESS_CONTROL_ENABLED",
+    service="Amazon OpenSearch Service (incl. legacy Elasticsearch)",
+    resource_types=(OPENSEARCH_DOMAIN,),
+    trigger="change",
+    severity="high",
+    compliant_when="Fine-grained access control (AdvancedSecurityOptions) is enabled on the OpenSearch Service domain.",
+)
+def opensearch_access_control_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    if (get(item, CONF + "AdvancedSecurityOptions") or {}).get("Enabled") is True:
+        return compliant("fine-grained access control is enabled")
+    return non_compliant("fine-grained access control is not enabled")
+
+
+@rule(
+    "opensearch-audit-logging-enabled",
+    reads=OS_READS,
+    aws_identifier="OPENSEARCH_AUDIT_LOGGING_ENABLED",
+    service="Amazon OpenSearch Service (incl. legacy Elasticsearch)",
+    resource_types=(OPENSEARCH_DOMAIN,),
+    trigger="change",
+    severity="medium",
+    compliant_when="The OpenSearch Service domain publishes audit logs (to one of cloudWatchLogsLogGroupArnList when set).",
+    parameters={"cloudWatchLogsLogGroupArnList": ("str", None)},
+)
+def opensearch_audit_logging_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    """Audit logs are LogPublishingOptions.AUDIT_LOGS with Enabled true. A log group ARN is compared with
+    and without a trailing ``:*``."""
+    audit = (get(item, CONF + "LogPublishingOptions") or {}).get("AUDIT_LOGS") or {}
+    if audit.get("Enabled") is not True:
+        return non_compliant("audit logs are not published")
+    wanted = {_log_group(arn) for arn in csv_list(params.get("cloudWatchLogsLogGroupArnList"))}
+    if wanted and _log_group(audit.get("CloudWatchLogsLogGroupArn")) not in wanted:
+        return non_compliant("audit logs go to a log group that is not one of cloudWatchLogsLogGroupArnList")
+    return compliant("audit logs are published to CloudWatch Logs")
+
+
+@rule(
+    "opensearch-data-node-fault-tolerance",
+    reads=OS_READS,
+    aws_identifier="OPENSEARCH_DATA_NODE_FAULT_TOLERANCE",
+    service="Amazon OpenSearch Service (incl. legacy Elasticsearch)",
+    resource_types=(OPENSEARCH_DOMAIN,),
+    trigger="change",
+    severity="medium",
+    compliant_when="The OpenSearch Service domain has at least three data nodes and zone awareness enabled.",
+)
+def opensearch_data_node_fault_tolerance(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    cluster = get(item, CONF + "ClusterConfig") or {}
+    count = int(cluster.get("InstanceCount") or 0)
+    problems = []
+    if count < 3:
+        problems.append(f"{count} data node(s), fewer than 3")
+    if cluster.get("ZoneAwarenessEnabled") is not True:
+        problems.append("zone awareness is off")
+    if problems:
+        return non_compliant("; ".join(problems))
+    return compliant(f"{count} data nodes with zone awareness")

@@ -1,4 +1,4 @@
-"""RDS rules of the HIPAA pack (AWS Config managed-rule semantics).
+"""RDS rules: the HIPAA pack's and other AWS Config managed rules (AWS's semantics).
 
 Items are described in :mod:`phiwatch.resources.rds`: ``configuration`` is the describe API's element
 (DescribeDBInstances / DescribeDBClusters / DescribeDBSnapshots / DescribeDBClusterSnapshots),
@@ -15,11 +15,12 @@ from __future__ import annotations
 from typing import Any
 
 from phiwatch.model import ConfigurationItem
-from phiwatch.resources.rds import CLUSTER, CLUSTER_SNAPSHOT, INSTANCE, SNAPSHOT
+from phiwatch.resources.rds import CLUSTER, CLUSTER_SNAPSHOT, DB_SECURITY_GROUP, INSTANCE, SNAPSHOT
 from phiwatch.rules.base import (
     Result,
     RuleContext,
     compliant,
+    csv_list,
     describe_failure,
     get,
     has,
@@ -360,3 +361,170 @@ def rds_snapshots_public_prohibited(item: ConfigurationItem, params: dict, ctx: 
         if attribute.get("AttributeName") == "restore" and "all" in (attribute.get("AttributeValues") or []):
             return non_compliant("snapshot is public (restore attribute includes 'all')")
     return compliant("snapshot is not public")
+
+
+# -- AWS Config managed rules beyond the HIPAA pack -----------------------------------------------
+
+#: the master user names RDS proposes (``admin`` for MySQL, MariaDB, Oracle, SQL Server and Aurora
+#: MySQL; ``postgres`` for PostgreSQL and Aurora PostgreSQL): never accepted, even when listed
+DEFAULT_ADMIN_NAMES = ("admin", "postgres")
+# rds-instance-iam-authentication-enabled: the engines and instance states AWS's page names; any
+# other instance is NOT_APPLICABLE
+IAM_AUTH_ENGINES = ("mysql", "postgres", "aurora", "aurora-mysql", "aurora-postgresql")
+IAM_AUTH_STATES = ("available", "backing-up", "storage-optimization", "storage-full")
+
+
+def _admin_name_check(item: ConfigurationItem, params: dict, what: str) -> Result:
+    """NON_COMPLIANT when the master user name is a default one, or not one of validAdminUserNames."""
+    name = get(item, CONF + "MasterUsername")
+    if not name:
+        return not_applicable(f"the {what} reports no master user name")
+    if str(name).lower() in DEFAULT_ADMIN_NAMES:
+        return non_compliant(f"the master user name is the default '{str(name).lower()}'")
+    valid = [v for v in csv_list(params.get("validAdminUserNames")) if v.lower() not in DEFAULT_ADMIN_NAMES]
+    if valid and name not in valid:
+        return non_compliant("the master user name is not one of validAdminUserNames")
+    return compliant("the master user name is not a default one")
+
+
+@rule(
+    "rds-instance-default-admin-check",
+    reads={CONF + "DBInstanceIdentifier": "DescribeDBInstances"},
+    aws_identifier="RDS_INSTANCE_DEFAULT_ADMIN_CHECK",
+    service="Amazon RDS / Aurora",
+    resource_types=(INSTANCE,),
+    trigger="change",
+    severity="medium",
+    compliant_when="The RDS DB instance's master user name is not a default one (admin, postgres) and is one of validAdminUserNames if set.",
+    parameters={"validAdminUserNames": ("str", None)},
+)
+def rds_instance_default_admin_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    """AWS's defaults are ``admin`` and ``postgres`` (its page says validAdminUserNames cannot include
+    them): they are NON_COMPLIANT even when listed, compared without case (``Admin`` is the default too)."""
+    return _admin_name_check(item, params, "instance")
+
+
+@rule(
+    "rds-cluster-default-admin-check",
+    reads={CONF + "DBClusterIdentifier": "DescribeDBClusters"},
+    aws_identifier="RDS_CLUSTER_DEFAULT_ADMIN_CHECK",
+    service="Amazon RDS / Aurora",
+    resource_types=(CLUSTER,),
+    trigger="change",
+    severity="medium",
+    compliant_when="The RDS DB cluster's master user name is not a default one (admin, postgres) and is one of validAdminUserNames if set.",
+    parameters={"validAdminUserNames": ("str", None)},
+)
+def rds_cluster_default_admin_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    """As rds-instance-default-admin-check, on DB clusters."""
+    return _admin_name_check(item, params, "cluster")
+
+
+@rule(
+    "rds-instance-deletion-protection-enabled",
+    reads={CONF + "DBInstanceIdentifier": "DescribeDBInstances"},
+    aws_identifier="RDS_INSTANCE_DELETION_PROTECTION_ENABLED",
+    service="Amazon RDS / Aurora",
+    resource_types=(INSTANCE,),
+    trigger="change",
+    severity="medium",
+    compliant_when="Deletion protection is enabled on the RDS DB instance (only engines in databaseEngines when set).",
+    parameters={"databaseEngines": ("str", None)},
+)
+def rds_instance_deletion_protection_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    """databaseEngines (``mysql, postgres``) limits the rule to those engines (exact engine names, any
+    case); other instances are NOT_APPLICABLE. Instances of Aurora and DocumentDB clusters carry their
+    own DeletionProtection (false; the cluster holds the setting): AWS's page says they show as
+    NON_COMPLIANT, and so they do here."""
+    engine = _engine(item)
+    engines = [e.lower() for e in csv_list(params.get("databaseEngines"))]
+    if engines and engine not in engines:
+        return not_applicable(f"engine {engine or 'unknown'} is not one of databaseEngines")
+    if get(item, CONF + "DeletionProtection") is True:
+        return compliant("deletion protection is on")
+    return non_compliant("deletion protection is off")
+
+
+@rule(
+    "rds-instance-iam-authentication-enabled",
+    reads={CONF + "DBInstanceIdentifier": "DescribeDBInstances"},
+    aws_identifier="RDS_INSTANCE_IAM_AUTHENTICATION_ENABLED",
+    service="Amazon RDS / Aurora",
+    resource_types=(INSTANCE,),
+    trigger="change",
+    severity="medium",
+    compliant_when="IAM database authentication is enabled on the RDS DB instance (MySQL, PostgreSQL and Aurora engines).",
+)
+def rds_instance_iam_authentication_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    """AWS's current page: only engines mysql, postgres, aurora, aurora-mysql and aurora-postgresql in
+    state available, backing-up, storage-optimization or storage-full are judged; any other instance
+    is NOT_APPLICABLE (an instance without a recorded state is judged)."""
+    engine = _engine(item)
+    if engine not in IAM_AUTH_ENGINES:
+        return not_applicable(f"the rule does not evaluate {engine or 'unknown'} instances")
+    status = str(get(item, CONF + "DBInstanceStatus") or "")
+    if status and status not in IAM_AUTH_STATES:
+        return not_applicable(f"instance status is {status}")
+    if get(item, CONF + "IAMDatabaseAuthenticationEnabled") is True:
+        return compliant("IAM database authentication is on")
+    return non_compliant("IAM database authentication is off")
+
+
+@rule(
+    "rds-cluster-iam-authentication-enabled",
+    reads={CONF + "DBClusterIdentifier": "DescribeDBClusters"},
+    aws_identifier="RDS_CLUSTER_IAM_AUTHENTICATION_ENABLED",
+    service="Amazon RDS / Aurora",
+    resource_types=(CLUSTER,),
+    trigger="change",
+    severity="medium",
+    compliant_when="IAM database authentication is enabled on the RDS DB cluster.",
+)
+def rds_cluster_iam_authentication_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    if get(item, CONF + "IAMDatabaseAuthenticationEnabled") is True:
+        return compliant("IAM database authentication is on")
+    return non_compliant("IAM database authentication is off")
+
+
+@rule(
+    "aurora-mysql-backtracking-enabled",
+    reads={CONF + "DBClusterIdentifier": "DescribeDBClusters"},
+    aws_identifier="AURORA_MYSQL_BACKTRACKING_ENABLED",
+    service="Amazon RDS / Aurora",
+    resource_types=(CLUSTER,),
+    trigger="change",
+    severity="low",
+    compliant_when="The Aurora MySQL cluster has backtracking enabled (a window of at least BacktrackWindowInHours when set).",
+    parameters={"BacktrackWindowInHours": ("float", None)},
+)
+def aurora_mysql_backtracking_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    """Aurora MySQL clusters only (engine ``aurora-mysql``, or ``aurora`` for MySQL 5.6); other clusters
+    are NOT_APPLICABLE. BacktrackWindowInHours (up to 72) is read as a minimum: a longer window than
+    asked for is compliant."""
+    engine = _engine(item)
+    if engine not in ("aurora", "aurora-mysql"):
+        return not_applicable(f"engine {engine or 'unknown'} is not Aurora MySQL")
+    seconds = int(get(item, CONF + "BacktrackWindow") or 0)
+    if seconds <= 0:
+        return non_compliant("backtracking is off")
+    hours = params.get("BacktrackWindowInHours")
+    if hours is not None and seconds < float(hours) * 3600:
+        return non_compliant(f"backtrack window is {seconds / 3600:g} hour(s), below BacktrackWindowInHours {float(hours):g}")
+    return compliant(f"backtrack window is {seconds / 3600:g} hour(s)")
+
+
+@rule(
+    "rds-db-security-group-not-allowed",
+    reads={CONF + "DBSecurityGroupName": "DescribeDBSecurityGroups"},
+    aws_identifier="RDS_DB_SECURITY_GROUP_NOT_ALLOWED",
+    service="Amazon RDS / Aurora",
+    resource_types=(DB_SECURITY_GROUP,),
+    trigger="change",
+    severity="medium",
+    compliant_when="The DB security group is the default one (EC2-Classic DB security groups other than default are not allowed).",
+)
+def rds_db_security_group_not_allowed(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    """One evaluation per DB security group: ``default`` is COMPLIANT, any other NON_COMPLIANT."""
+    if get(item, CONF + "DBSecurityGroupName") == "default":
+        return compliant("the default DB security group")
+    return non_compliant("a DB security group other than default (use VPC security groups)")

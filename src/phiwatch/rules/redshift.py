@@ -1,4 +1,4 @@
-"""Redshift rules of the HIPAA pack (AWS Config managed-rule semantics).
+"""Redshift rules: the HIPAA pack's and other AWS Config managed rules (AWS's semantics).
 
 Items are described in :mod:`phiwatch.resources.redshift`: cluster settings are in ``configuration``
 (DescribeClusters' element), audit logging in ``supplementaryConfiguration.LoggingStatus`` and
@@ -10,7 +10,18 @@ from __future__ import annotations
 
 from phiwatch.model import ConfigurationItem
 from phiwatch.resources.redshift import CLUSTER, PARAMETER_GROUP
-from phiwatch.rules.base import Result, RuleContext, compliant, csv_list, describe_failure, get, insufficient, non_compliant, rule
+from phiwatch.rules.base import (
+    Result,
+    RuleContext,
+    compliant,
+    csv_list,
+    describe_failure,
+    get,
+    insufficient,
+    non_compliant,
+    not_applicable,
+    rule,
+)
 
 CONF = "configuration."
 SUP = "supplementaryConfiguration."
@@ -154,3 +165,123 @@ def redshift_require_tls_ssl(item: ConfigurationItem, params: dict, ctx: RuleCon
     if off:
         return non_compliant(f"parameter group {', '.join(off)} does not set require_ssl=true")
     return compliant(f"parameter group {', '.join(sorted(settings))} sets require_ssl=true")
+
+
+# -- AWS Config managed rules beyond the HIPAA pack -----------------------------------------------
+
+#: the defaults Redshift proposes: never accepted, even when a parameter lists them
+DEFAULT_ADMIN = "awsuser"
+DEFAULT_DB_NAME = "dev"
+
+
+@rule(
+    "redshift-audit-logging-enabled",
+    reads={SUP + "LoggingStatus": "DescribeLoggingStatus"},
+    aws_identifier="REDSHIFT_AUDIT_LOGGING_ENABLED",
+    service="Amazon Redshift",
+    resource_types=(CLUSTER,),
+    trigger="change",
+    severity="medium",
+    compliant_when="Audit logging is enabled on the Redshift cluster (to one of bucketNames when set).",
+    parameters={"bucketNames": ("str", None)},
+)
+def redshift_audit_logging_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    """bucketNames, when set, must name the S3 bucket logs go to: a cluster logging to CloudWatch Logs
+    (no bucket) is then NON_COMPLIANT."""
+    status = get(item, SUP + "LoggingStatus") or {}
+    if not status.get("LoggingEnabled"):
+        return non_compliant("audit logging is off")
+    buckets = csv_list(params.get("bucketNames"))
+    bucket = status.get("BucketName") or ""
+    if buckets and bucket not in buckets:
+        where = f"bucket {bucket}" if bucket else str(status.get("LogDestinationType") or "no S3 bucket")
+        return non_compliant(f"audit logs go to {where}, not one of bucketNames")
+    return compliant(f"audit logging to {bucket or status.get('LogDestinationType') or 'S3'}")
+
+
+@rule(
+    "redshift-cluster-kms-enabled",
+    reads={CONF + "ClusterIdentifier": "DescribeClusters"},
+    aws_identifier="REDSHIFT_CLUSTER_KMS_ENABLED",
+    service="Amazon Redshift",
+    resource_types=(CLUSTER,),
+    trigger="change",
+    severity="high",
+    compliant_when="The Redshift cluster is encrypted with a KMS key (one of kmsKeyArns when set).",
+    parameters={"kmsKeyArns": ("str", None)},
+)
+def redshift_cluster_kms_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    """A cluster encrypted with an HSM (no KmsKeyId) is not encrypted with KMS: NON_COMPLIANT. A
+    kmsKeyArns entry matches the cluster's key ARN, or its key id."""
+    if not get(item, CONF + "Encrypted"):
+        return non_compliant("the cluster is not encrypted")
+    key = str(get(item, CONF + "KmsKeyId") or "")
+    if not key:
+        return non_compliant("the cluster is not encrypted with a KMS key")
+    keys = csv_list(params.get("kmsKeyArns"))
+    if keys and not any(key == k or key.endswith("/" + k) for k in keys):
+        return non_compliant("the cluster is encrypted with a KMS key that is not one of kmsKeyArns")
+    return compliant("the cluster is encrypted with a KMS key")
+
+
+@rule(
+    "redshift-default-admin-check",
+    reads={CONF + "ClusterIdentifier": "DescribeClusters"},
+    aws_identifier="REDSHIFT_DEFAULT_ADMIN_CHECK",
+    service="Amazon Redshift",
+    resource_types=(CLUSTER,),
+    trigger="change",
+    severity="medium",
+    compliant_when="The Redshift cluster's admin user name is not awsuser and is one of validAdminUserNames if set.",
+    parameters={"validAdminUserNames": ("str", None)},
+)
+def redshift_default_admin_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    """``awsuser`` (any case) is NON_COMPLIANT even when validAdminUserNames lists it."""
+    name = str(get(item, CONF + "MasterUsername") or "")
+    if not name:
+        return not_applicable("the cluster reports no admin user name")
+    if name.lower() == DEFAULT_ADMIN:
+        return non_compliant(f"the admin user name is the default '{DEFAULT_ADMIN}'")
+    valid = [v for v in csv_list(params.get("validAdminUserNames")) if v.lower() != DEFAULT_ADMIN]
+    if valid and name not in valid:
+        return non_compliant("the admin user name is not one of validAdminUserNames")
+    return compliant("the admin user name is not the default one")
+
+
+@rule(
+    "redshift-default-db-name-check",
+    reads={CONF + "ClusterIdentifier": "DescribeClusters"},
+    aws_identifier="REDSHIFT_DEFAULT_DB_NAME_CHECK",
+    service="Amazon Redshift",
+    resource_types=(CLUSTER,),
+    trigger="change",
+    severity="low",
+    compliant_when="The Redshift cluster's database name is not dev and is one of validDatabaseNames if set.",
+    parameters={"validDatabaseNames": ("str", None)},
+)
+def redshift_default_db_name_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    """``dev`` (any case) is NON_COMPLIANT even when validDatabaseNames lists it; a cluster that reports
+    no database name was created with the default one."""
+    name = str(get(item, CONF + "DBName") or DEFAULT_DB_NAME)
+    if name.lower() == DEFAULT_DB_NAME:
+        return non_compliant(f"the database name is the default '{DEFAULT_DB_NAME}'")
+    valid = [v for v in csv_list(params.get("validDatabaseNames")) if v.lower() != DEFAULT_DB_NAME]
+    if valid and name not in valid:
+        return non_compliant("the database name is not one of validDatabaseNames")
+    return compliant("the database name is not the default one")
+
+
+@rule(
+    "redshift-enhanced-vpc-routing-enabled",
+    reads={CONF + "ClusterIdentifier": "DescribeClusters"},
+    aws_identifier="REDSHIFT_ENHANCED_VPC_ROUTING_ENABLED",
+    service="Amazon Redshift",
+    resource_types=(CLUSTER,),
+    trigger="change",
+    severity="medium",
+    compliant_when="Enhanced VPC routing is enabled on the Redshift cluster.",
+)
+def redshift_enhanced_vpc_routing_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    if get(item, CONF + "EnhancedVpcRouting") is True:
+        return compliant("enhanced VPC routing is on")
+    return non_compliant("enhanced VPC routing is off")
