@@ -1,5 +1,5 @@
-"""ECS: task definitions (AWS::ECS::TaskDefinition), the latest ACTIVE revision of each family,
-regional.
+"""ECS: task definitions (AWS::ECS::TaskDefinition), the latest ACTIVE revision of each family;
+clusters (AWS::ECS::Cluster) and services (AWS::ECS::Service); regional.
 
 Older revisions are not collected: when a family gets a new revision, the previous one drops out
 of the inventory (recorded as deleted) and the new one appears. Each revision's item is built by
@@ -19,7 +19,28 @@ Item layout:
 * ``tags``: DescribeTaskDefinition's ``tags`` (asked for with ``include=["TAGS"]``).
 
 When DescribeTaskDefinition failed the item holds only ``family`` and ``revision`` in
-``configuration`` and the error. No account-level keys.
+``configuration`` and the error.
+
+Clusters:
+
+* ``resourceId`` and ``resourceName``: the ``clusterName`` (AWS Config's id); ``arn``: the ``clusterArn``.
+* ``configuration``: DescribeClusters' element (asked with ``include=["SETTINGS", "TAGS"]``) without
+  its counts of tasks, services and instances; ``settings``: ``[{"name": "containerInsights",
+  "value": "enabled" | "enhanced" | "disabled"}]``.
+* ``tags``: the element's ``tags``. DescribeClusters reads 100 clusters a call.
+
+Services (listed per cluster):
+
+* ``resourceId`` and ``arn``: the ``serviceArn``; ``resourceName``: the ``serviceName``.
+* ``configuration``: DescribeServices' element (asked with ``include=["TAGS"]``) without what
+  changes as tasks run (``events``, ``deployments``, ``runningCount``, ``pendingCount``);
+  ``taskSets`` keep only ``id``, ``status``, ``launchType``, ``capacityProviderStrategy``,
+  ``platformVersion`` and ``platformFamily``. Keys rules read: ``launchType``,
+  ``capacityProviderStrategy``, ``platformVersion`` (``LATEST`` or ``1.4.0``), ``platformFamily``,
+  ``deploymentController.type``.
+* ``tags``: the element's ``tags``. DescribeServices reads 10 services a call.
+
+No account-level keys.
 """
 
 from __future__ import annotations
@@ -29,6 +50,8 @@ from typing import Any
 from phiwatch.resources.spec import Call, P, R, ResourceSpec, Service, on
 
 TASK_DEFINITION = "AWS::ECS::TaskDefinition"
+CLUSTER = "AWS::ECS::Cluster"
+SERVICE_TYPE = "AWS::ECS::Service"
 
 REDACTED = "REDACTED"
 
@@ -96,8 +119,93 @@ SPEC = ResourceSpec(
             "ecs.amazonaws.com",
             "TagResource UntagResource",
             R("requestParameters.resourceArn", "^(arn:[^:]+:ecs:[^:]*:[^:]*:task-definition/.+)$"),
+            optional=True,
         ),
     ),
 )
 
-SERVICE = Service("ecs", resources=(SPEC,))
+
+def _last_part(arn: Any) -> str | None:
+    return arn.rsplit("/", 1)[-1] if isinstance(arn, str) and arn else None
+
+
+CLUSTER_SPEC = ResourceSpec(
+    CLUSTER,
+    client="ecs",
+    listing=Call("ListClusters", "ecs:ListClusters", result="clusterArns"),
+    id=_last_part,
+    id_key="clusterArn",
+    arn="arn:{partition}:ecs:{region}:{account}:cluster/{id}",
+    describe=Call(
+        "DescribeClusters",
+        "ecs:DescribeClusters",
+        {"include": ["SETTINGS", "TAGS"]},
+        result="clusters",
+        batch=100,
+        batch_param="clusters",
+        match="clusterName",
+    ),
+    tags="tags",
+    tag_keys=("key", "value"),
+    drop=("tags", "runningTasksCount", "pendingTasksCount", "activeServicesCount", "registeredContainerInstancesCount", "statistics"),
+    events=(
+        on(
+            "ecs.amazonaws.com",
+            "CreateCluster DeleteCluster UpdateCluster UpdateClusterSettings PutClusterCapacityProviders",
+            P("requestParameters.clusterName"),
+            R("requestParameters.cluster", "^(?:arn:[^:]+:ecs:[^:]*:[^:]*:cluster/)?([^/:]+)$"),
+        ),
+        on(
+            "ecs.amazonaws.com",
+            "TagResource UntagResource",
+            R("requestParameters.resourceArn", "^arn:[^:]+:ecs:[^:]*:[^:]*:cluster/(.+)$"),
+            optional=True,
+        ),
+    ),
+)
+
+#: what a service's task set keeps (the rest counts tasks)
+TASK_SET_KEYS = ("id", "status", "launchType", "capacityProviderStrategy", "platformVersion", "platformFamily")
+
+
+def service_configuration(configuration: dict[str, Any]) -> dict[str, Any]:
+    """DescribeServices' element without what changes as tasks run."""
+    out = {k: v for k, v in configuration.items() if k not in ("events", "deployments", "runningCount", "pendingCount", "tags")}
+    if isinstance(out.get("taskSets"), list):
+        out["taskSets"] = [{k: t[k] for k in TASK_SET_KEYS if k in t} for t in out["taskSets"] if isinstance(t, dict)]
+    return out
+
+
+#: listed per cluster by the hook (:mod:`phiwatch.collect.ecs`), described 10 a call
+SERVICE_SPEC = ResourceSpec(
+    SERVICE_TYPE,
+    client="ecs",
+    id="serviceArn",
+    name="serviceName",
+    arn="serviceArn",
+    tags="tags",
+    tag_keys=("key", "value"),
+    shape=service_configuration,
+    events=(
+        on(
+            "ecs.amazonaws.com",
+            "CreateService UpdateService DeleteService",
+            P("responseElements.service.serviceArn"),
+            P("requestParameters.service"),
+            P("requestParameters.serviceName"),
+        ),
+        on(
+            "ecs.amazonaws.com",
+            "TagResource UntagResource",
+            R("requestParameters.resourceArn", "^(arn:[^:]+:ecs:[^:]*:[^:]*:service/.+)$"),
+            optional=True,
+        ),
+    ),
+)
+
+SERVICE = Service(
+    "ecs",
+    resources=(SPEC, CLUSTER_SPEC, SERVICE_SPEC),
+    iam=("ecs:ListServices", "ecs:DescribeServices"),
+    cost=2,
+)
