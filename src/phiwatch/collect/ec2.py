@@ -1,5 +1,6 @@
-"""EC2 and EBS (volumes, snapshots, instances, security groups, Elastic IPs, EBS account
-defaults): the hook collecting them; the item layout and the specs are in :mod:`phiwatch.resources.ec2`.
+"""EC2 and EBS (volumes, snapshots, instances, security groups, Elastic IPs, launch templates, EBS
+account defaults): the hook collecting them; the item layout and the specs are in
+:mod:`phiwatch.resources.ec2`.
 
 Every type is its spec's (:class:`~phiwatch.collect.generic.SpecRun`); what the hook still does
 by hand, because the generic collector cannot:
@@ -8,6 +9,10 @@ by hand, because the generic collector cannot:
 * a snapshot's ``CreateVolumePermissions`` (DescribeSnapshotAttribute) answering
   ``InvalidSnapshot.NotFound`` means the snapshot is gone (not recorded): ``gone`` codes on a
   detail call, not only on ``describe``;
+* region-wide joins: the instances' AMI tags (one DescribeImages) and EBS-optimization support
+  of their types (one DescribeInstanceTypes), each filtered on the values the instances use, and
+  the security groups' network interfaces (one DescribeNetworkInterfaces); a failed join leaves
+  the key unset on every item it would fill, with the error on each;
 * a targeted run whose wanted identifiers need several filtered listings (ids and names: EC2
   ANDs different filters; more than 200 values for one filter) runs the spec's listing once
   per ``Filters`` of :meth:`~phiwatch.resources.ec2.Filtered.listings`, and none when nothing
@@ -20,10 +25,10 @@ import dataclasses
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from phiwatch.collect.base import FAILED, CollectContext, Collector, register
+from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
 from phiwatch.collect.generic import SpecRun
 from phiwatch.model import ACCOUNT_TYPE, ConfigurationItem
-from phiwatch.resources.ec2 import INSTANCE, SECURITY_GROUP, SERVICE, SNAPSHOT, VOLUME, Filtered
+from phiwatch.resources.ec2 import FILTER_VALUES, INSTANCE, LAUNCH_TEMPLATE, SECURITY_GROUP, SERVICE, SNAPSHOT, VOLUME, Filtered
 from phiwatch.resources.spec import ResourceSpec
 
 _GONE = object()
@@ -58,7 +63,7 @@ def elements(ctx: CollectContext, spec: ResourceSpec) -> list[Any] | None:
 class Ec2Collector(Collector):
     name = "ec2"
     resource_types = SERVICE.types
-    targetable = frozenset({ACCOUNT_TYPE, VOLUME, SNAPSHOT, INSTANCE, SECURITY_GROUP})
+    targetable = frozenset({ACCOUNT_TYPE, VOLUME, SNAPSHOT, INSTANCE, SECURITY_GROUP, LAUNCH_TEMPLATE})
 
     def collect(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
         if ctx.wants(ACCOUNT_TYPE):
@@ -90,8 +95,15 @@ class Ec2Collector(Collector):
             return
         run = SpecRun(ctx, spec, "ec2")
         make = (lambda e: self._snapshot(ctx, run, e)) if spec.type == SNAPSHOT else run.item
-        for item in ctx.map(make, listed):
-            if item is not None:
+        made = (item for item in ctx.map(make, listed) if item is not None)
+        join = _JOINS.get(spec.type)
+        if join is None:
+            yield from made
+        else:
+            items = list(made)
+            join(ctx, items)
+            for item in items:
+                item.refresh_state_id()
                 yield item
         ctx.mark_complete(spec.type)
 
@@ -114,3 +126,94 @@ class Ec2Collector(Collector):
             item.supplementaryConfiguration["CreateVolumePermissions"] = response.get("CreateVolumePermissions") or []
         item.refresh_state_id()
         return item
+
+
+# -- region-wide joins -------------------------------------------------------------------------
+def _listed(
+    ctx: CollectContext, api: str, result_key: str, resource_type: str, filter_name: str | None, values: list[str], **params: Any
+) -> list[dict[str, Any]] | None:
+    """Every element of a region-wide listing (``filter_name`` on ``values``, FILTER_VALUES a call;
+    no filter when ``filter_name`` is None); None when a call failed (recorded on the context)."""
+    chunks = [values[i : i + FILTER_VALUES] for i in range(0, len(values), FILTER_VALUES)] if filter_name else [values]
+    found: list[dict[str, Any]] = []
+    try:
+        for chunk in chunks:
+            filters: dict[str, Any] = {"Filters": [{"Name": filter_name, "Values": chunk}]} if filter_name else {}
+            found.extend(
+                e for e in ctx.paginate("ec2", api, result_key, resource_type=resource_type, **filters, **params) if isinstance(e, dict)
+            )
+    except ListFailed:
+        return None
+    return found
+
+
+def _fill(
+    ctx: CollectContext,
+    items: list[ConfigurationItem],
+    key: str,
+    found: list[dict[str, Any]] | None,
+    errors_before: int,
+    value: Callable[[ConfigurationItem], Any],
+) -> None:
+    """``supplementaryConfiguration[key] = value(item)`` on each item, or the failed call's error on each."""
+    if found is None:
+        error = ctx.errors[errors_before].to_dict() if len(ctx.errors) > errors_before else None
+        for item in items:
+            if error:
+                item.collectionErrors.append(dict(error, resource_type=item.resourceType, resource_id=item.resourceId))
+        return
+    for item in items:
+        item.supplementaryConfiguration[key] = value(item)
+
+
+def _instance_images_and_types(ctx: CollectContext, items: list[ConfigurationItem]) -> None:
+    """``ImageTags`` and ``EbsOptimizedSupport`` of each instance: one DescribeImages and one
+    DescribeInstanceTypes for all of them, filtered on the AMIs and types they use."""
+    if not items:
+        return
+    images = sorted({i.configuration["ImageId"] for i in items if isinstance(i.configuration.get("ImageId"), str)})
+    before = len(ctx.errors)
+    found = (
+        _listed(ctx, "DescribeImages", "Images", INSTANCE, "image-id", images, IncludeDeprecated=True, IncludeDisabled=True)
+        if images
+        else []
+    )
+    tags = {image.get("ImageId"): tags_from_list(image.get("Tags")) for image in found or []}
+    _fill(ctx, items, "ImageTags", found, before, lambda item: tags.get(item.configuration.get("ImageId")))
+
+    types = sorted({i.configuration["InstanceType"] for i in items if isinstance(i.configuration.get("InstanceType"), str)})
+    before = len(ctx.errors)
+    found = _listed(ctx, "DescribeInstanceTypes", "InstanceTypes", INSTANCE, "instance-type", types) if types else []
+    support = {t.get("InstanceType"): (t.get("EbsInfo") or {}).get("EbsOptimizedSupport") for t in found or []}
+    _fill(ctx, items, "EbsOptimizedSupport", found, before, lambda item: support.get(item.configuration.get("InstanceType")))
+
+
+def _group_interfaces(ctx: CollectContext, items: list[ConfigurationItem]) -> None:
+    """``NetworkInterfaceIds`` of each security group: one DescribeNetworkInterfaces listing (filtered on
+    the groups' ids in a targeted run)."""
+    if not items:
+        return
+    groups = sorted(item.resourceId for item in items)
+    before = len(ctx.errors)
+    targeted = ctx.targets(SECURITY_GROUP) is not None
+    found = _listed(
+        ctx,
+        "DescribeNetworkInterfaces",
+        "NetworkInterfaces",
+        SECURITY_GROUP,
+        "group-id" if targeted else None,
+        groups,
+        IncludeManagedResources=True,
+    )
+    by_group: dict[str, set[str]] = {}
+    for interface in found or []:
+        for group in interface.get("Groups") or []:
+            if isinstance(group, dict) and isinstance(interface.get("NetworkInterfaceId"), str):
+                by_group.setdefault(group.get("GroupId") or "", set()).add(interface["NetworkInterfaceId"])
+    _fill(ctx, items, "NetworkInterfaceIds", found, before, lambda item: sorted(by_group.get(item.resourceId, ())))
+
+
+_JOINS: dict[str, Callable[[CollectContext, list[ConfigurationItem]], None]] = {
+    INSTANCE: _instance_images_and_types,
+    SECURITY_GROUP: _group_interfaces,
+}

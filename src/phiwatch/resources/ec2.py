@@ -1,4 +1,5 @@
-"""EC2 and EBS: volumes, snapshots, instances, security groups, Elastic IPs, EBS account defaults.
+"""EC2 and EBS: volumes, snapshots, instances, security groups, Elastic IPs, launch templates, EBS
+account defaults.
 
 Item layout (regional; ``configuration`` is the describe API's element in boto3 shape, with
 its ``Tags`` list moved to the item's ``tags`` dict; ``resourceName`` is the ``Name`` tag or
@@ -20,15 +21,29 @@ the id):
   ``BlockDeviceMappings``. ``PublicIpAddress`` and ``IamInstanceProfile`` are always present:
   ``None`` when the instance has no public IPv4 address / no instance profile (AWS omits them).
   Relationships: Vpc, Subnet, SecurityGroup, Volume.
+  ``supplementaryConfiguration.ImageTags`` = the tags of the instance's AMI as a map (``{}``: an
+  AMI without tags; ``None``: DescribeImages does not show the AMI any more, e.g. deregistered);
+  ``supplementaryConfiguration.EbsOptimizedSupport`` = DescribeInstanceTypes' ``EbsInfo.
+  EbsOptimizedSupport`` of its instance type (``unsupported``, ``supported``, ``default``;
+  ``None`` when the type is not described). Both come from one call each per region (the
+  instances' AMIs and types as ``Filters``), not one per instance.
 * ``AWS::EC2::SecurityGroup`` (id ``sg-…``, resourceName = GroupName): ``configuration`` =
   DescribeSecurityGroups element with ``IpPermissions`` / ``IpPermissionsEgress`` in boto3
   shape (``IpProtocol``, ``FromPort``, ``ToPort``, ``IpRanges[].CidrIp``,
   ``Ipv6Ranges[].CidrIpv6``, ``UserIdGroupPairs``, ``PrefixListIds``); the history diff
   relies on those key names. ``GroupName == "default"`` marks a VPC's default group.
+  ``supplementaryConfiguration.NetworkInterfaceIds`` = the sorted ids of the network interfaces
+  (ENIs, any status) the group is attached to (``[]``: none), from one DescribeNetworkInterfaces
+  listing per region (in a targeted run, filtered on the wanted groups' ids).
 * ``AWS::EC2::EIP`` (id = ``AllocationId``, or the public IP for a classic address without
   one; an address with neither is skipped; resourceName = the ``Name`` tag or the public IP):
   ``configuration`` = DescribeAddresses element (``PublicIp``, ``InstanceId``,
   ``AssociationId`` only when associated).
+* ``AWS::EC2::LaunchTemplate`` (id ``lt-…``, resourceName = LaunchTemplateName):
+  ``configuration`` = DescribeLaunchTemplates element (``DefaultVersionNumber``, ...);
+  ``supplementaryConfiguration.DefaultVersion`` = the default version's
+  DescribeLaunchTemplateVersions element with ``LaunchTemplateData`` without ``UserData`` (it may
+  hold secrets; ``UserDataPresent`` says whether there is any).
 
 Account item (``AWS::::Account``, this region):
 
@@ -61,6 +76,7 @@ SNAPSHOT = "AWS::EC2::Snapshot"
 INSTANCE = "AWS::EC2::Instance"
 SECURITY_GROUP = "AWS::EC2::SecurityGroup"
 EIP = "AWS::EC2::EIP"
+LAUNCH_TEMPLATE = "AWS::EC2::LaunchTemplate"
 
 #: most values of one EC2 filter in one listing call
 FILTER_VALUES = 200
@@ -144,6 +160,19 @@ def _address_relations(address: dict[str, Any]) -> list[dict[str, Any]]:
     return relation(INSTANCE, address.get("InstanceId"), "Is attached to Instance") + relation(
         "AWS::EC2::NetworkInterface", address.get("NetworkInterfaceId"), "Is attached to NetworkInterface"
     )
+
+
+def _version_without_user_data(version: Any) -> Any:
+    """A launch template version whose ``LaunchTemplateData.UserData`` (it may hold secrets) is replaced
+    by ``UserDataPresent``."""
+    if not isinstance(version, dict):
+        return None  # no default version in the answer
+    data = version.get("LaunchTemplateData")
+    if not isinstance(data, dict):
+        return version
+    shaped = {k: v for k, v in data.items() if k != "UserData"}
+    shaped["UserDataPresent"] = bool(data.get("UserData"))
+    return {**version, "LaunchTemplateData": shaped}
 
 
 def _not_terminated(instance: Any) -> bool:
@@ -267,6 +296,15 @@ SERVICE = Service(
                     P("requestParameters.ModifySecurityGroupRulesRequest.GroupId"),
                     P("requestParameters.groupName"),
                 ),
+                # the network interfaces a group is attached to (supplementaryConfiguration.NetworkInterfaceIds);
+                # a deleted ENI names no group: the region's groups are re-read. Instances launched or
+                # terminated with their interfaces are seen by the next full collection (watch's sweep).
+                on(
+                    "ec2.amazonaws.com",
+                    "CreateNetworkInterface ModifyNetworkInterfaceAttribute DeleteNetworkInterface",
+                    P("requestParameters.groupSet.items[].groupId"),
+                    P("requestParameters.networkInterfaceSet.items[].groupSet.items[].groupId"),
+                ),
                 tagged("sg-"),
             ),
         ),
@@ -291,6 +329,40 @@ SERVICE = Service(
                 tagged("eipalloc-"),
             ),
         ),
+        ResourceSpec(
+            LAUNCH_TEMPLATE,
+            client="ec2",
+            listing=Call("DescribeLaunchTemplates", "ec2:DescribeLaunchTemplates", result="LaunchTemplates"),
+            id="LaunchTemplateId",
+            name="LaunchTemplateName",
+            arn=ec2_arn("launch-template"),
+            tags="Tags",
+            drop=("Tags",),
+            details={
+                "DefaultVersion": Call(
+                    "DescribeLaunchTemplateVersions",
+                    "ec2:DescribeLaunchTemplateVersions",
+                    {"LaunchTemplateId": "LaunchTemplateId", "Versions": ["$Default"]},
+                    result="LaunchTemplateVersions[0]",
+                    parse=_version_without_user_data,
+                ),
+            },
+            events=(
+                on(
+                    "ec2.amazonaws.com",
+                    "CreateLaunchTemplate CreateLaunchTemplateVersion ModifyLaunchTemplate DeleteLaunchTemplate DeleteLaunchTemplateVersions",
+                    P("requestParameters.CreateLaunchTemplateVersionRequest.LaunchTemplateId"),
+                    P("requestParameters.ModifyLaunchTemplateRequest.LaunchTemplateId"),
+                    P("requestParameters.DeleteLaunchTemplateRequest.LaunchTemplateId"),
+                    P("requestParameters.DeleteLaunchTemplateVersionsRequest.LaunchTemplateId"),
+                    P("responseElements.CreateLaunchTemplateResponse.launchTemplate.launchTemplateId"),
+                    P("requestParameters.CreateLaunchTemplateRequest.LaunchTemplateName"),
+                    P("requestParameters.ModifyLaunchTemplateRequest.LaunchTemplateName"),
+                    P("requestParameters.CreateLaunchTemplateVersionRequest.LaunchTemplateName"),
+                ),
+                tagged("lt-"),
+            ),
+        ),
     ),
     account_events=(
         on(
@@ -298,7 +370,11 @@ SERVICE = Service(
             ("EnableEbsEncryptionByDefault DisableEbsEncryptionByDefault ModifyEbsDefaultKmsKeyId ResetEbsDefaultKmsKeyId"),
         ),
     ),
-    iam=(  # the hook's own calls: the account part and each snapshot's permissions
+    iam=(  # the hook's own calls: the account part, each snapshot's permissions, the instances' AMIs and
+        # types, the security groups' network interfaces
+        "ec2:DescribeImages",
+        "ec2:DescribeInstanceTypes",
+        "ec2:DescribeNetworkInterfaces",
         "ec2:DescribeSnapshotAttribute",
         "ec2:GetEbsDefaultKmsKeyId",  # not in the demo: only when EBS encryption by default is on (moto lacks it)
         "ec2:GetEbsEncryptionByDefault",

@@ -1,4 +1,5 @@
-"""VPC networking: VPCs (with their flow logs), subnets, network ACLs, internet gateways, route tables.
+"""VPC networking: VPCs (with their flow logs and endpoints), subnets, network ACLs, internet gateways,
+route tables, transit gateways, VPC peering connections.
 
 Item layout (regional; ``configuration`` is the describe API's element in boto3 shape, with
 its ``Tags`` list moved to the item's ``tags`` dict; ``resourceName`` is the ``Name`` tag or
@@ -11,6 +12,9 @@ the id; arns are ``arn:aws:ec2:<region>:<account>:<kind>/<id>``):
   / ``LogGroupName``, ``DeliverLogsStatus``, ...); ``[]`` = no flow log. The key is absent
   (and the error is on the item) when DescribeFlowLogs failed. DescribeFlowLogs is called
   once per region, not per VPC.
+  ``supplementaryConfiguration.VpcEndpoints`` = the VPC's endpoints from one DescribeVpcEndpoints
+  listing per region, each ``{VpcEndpointId, ServiceName, VpcEndpointType, State}`` sorted by id
+  (``[]``: none; absent with the error on the item when the listing failed).
 * ``AWS::EC2::Subnet`` (id ``subnet-…``): DescribeSubnets element incl. ``MapPublicIpOnLaunch``
   (bool), ``VpcId``, ``CidrBlock``, ``DefaultForAz``; ``supplementaryConfiguration.FlowLogs``
   as for VPCs but for subnet-level flow logs only (a VPC's flow log also covers its subnets).
@@ -22,10 +26,17 @@ the id; arns are ``arn:aws:ec2:<region>:<account>:<kind>/<id>``):
 * ``AWS::EC2::RouteTable`` (id ``rtb-…``): DescribeRouteTables element (``Routes`` with
   ``DestinationCidrBlock`` / ``DestinationIpv6CidrBlock`` and ``GatewayId`` — ``igw-…`` for
   an internet gateway —, ``Associations`` with ``SubnetId`` / ``Main``).
+* ``AWS::EC2::TransitGateway`` (id ``tgw-…``, arn ``TransitGatewayArn``): DescribeTransitGateways
+  element (``State``, ``Options.AutoAcceptSharedAttachments`` ``enable``/``disable``, ...);
+  deleted gateways are not recorded.
+* ``AWS::EC2::VPCPeeringConnection`` (id ``pcx-…``): DescribeVpcPeeringConnections element
+  (``Status.Code``, ``AccepterVpcInfo`` / ``RequesterVpcInfo`` with ``VpcId``, ``OwnerId`` and,
+  once active, ``PeeringOptions.AllowDnsResolutionFromRemoteVpc``); connections that are
+  deleted, rejected, failed or expired are not recorded.
 
 As everywhere: a key that is absent means the call failed (see ``collectionErrors``).
 Security groups are collected by the ``ec2`` collector. The hook ``collect/vpc.py`` adds the
-flow logs.
+flow logs and the endpoints.
 """
 
 from __future__ import annotations
@@ -40,6 +51,11 @@ SUBNET = "AWS::EC2::Subnet"
 NETWORK_ACL = "AWS::EC2::NetworkAcl"
 INTERNET_GATEWAY = "AWS::EC2::InternetGateway"
 ROUTE_TABLE = "AWS::EC2::RouteTable"
+TRANSIT_GATEWAY = "AWS::EC2::TransitGateway"
+VPC_PEERING_CONNECTION = "AWS::EC2::VPCPeeringConnection"
+
+#: peering connections in these states are gone (AWS lists them for a while after)
+_PEERING_ENDED = frozenset({"deleted", "deleting", "rejected", "failed", "expired"})
 
 
 def _in_vpc(element: dict[str, Any]) -> list[dict[str, Any]]:
@@ -57,6 +73,22 @@ def _igw_relations(igw: dict[str, Any]) -> list[dict[str, Any]]:
 def _route_table_relations(table: dict[str, Any]) -> list[dict[str, Any]]:
     return _in_vpc(table) + [
         r for a in table.get("Associations") or [] for r in relation(SUBNET, a.get("SubnetId"), "Is associated with Subnet")
+    ]
+
+
+def _transit_gateway_exists(gateway: Any) -> bool:
+    return gateway.get("State") not in ("deleted", "deleting")
+
+
+def _peering_exists(connection: Any) -> bool:
+    return (connection.get("Status") or {}).get("Code") not in _PEERING_ENDED
+
+
+def _peering_relations(connection: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        r
+        for side, name in (("RequesterVpcInfo", "Is associated with requester Vpc"), ("AccepterVpcInfo", "Is associated with accepter Vpc"))
+        for r in relation(VPC, (connection.get(side) or {}).get("VpcId"), name)
     ]
 
 
@@ -80,6 +112,13 @@ SERVICE = Service(
                     P("requestParameters.vpcId"),
                     P("responseElements.vpc.vpcId"),
                     P("requestParameters.CreateFlowLogsRequest.ResourceId"),
+                ),
+                # its endpoints (supplementaryConfiguration.VpcEndpoints); a deletion names no VPC
+                on(
+                    "ec2.amazonaws.com",
+                    "CreateVpcEndpoint ModifyVpcEndpoint DeleteVpcEndpoints",
+                    P("requestParameters.CreateVpcEndpointRequest.VpcId"),
+                    P("responseElements.CreateVpcEndpointResponse.vpcEndpoint.vpcId"),
                 ),
             ),
         ),
@@ -169,6 +208,52 @@ SERVICE = Service(
                 ),
             ),
         ),
+        ResourceSpec(
+            TRANSIT_GATEWAY,
+            client="ec2",
+            listing=Call("DescribeTransitGateways", "ec2:DescribeTransitGateways", result="TransitGateways"),
+            keep=_transit_gateway_exists,
+            id="TransitGatewayId",
+            name=name_tag(),
+            arn=("TransitGatewayArn", ec2_arn("transit-gateway")),
+            tags="Tags",
+            drop=("Tags",),
+            events=(
+                tagged("tgw-"),
+                on(
+                    "ec2.amazonaws.com",
+                    "CreateTransitGateway ModifyTransitGateway DeleteTransitGateway",
+                    P("requestParameters.ModifyTransitGatewayRequest.TransitGatewayId"),
+                    P("requestParameters.DeleteTransitGatewayRequest.TransitGatewayId"),
+                    P("responseElements.CreateTransitGatewayResponse.transitGateway.transitGatewayId"),
+                ),
+            ),
+        ),
+        ResourceSpec(
+            VPC_PEERING_CONNECTION,
+            client="ec2",
+            listing=Call("DescribeVpcPeeringConnections", "ec2:DescribeVpcPeeringConnections", result="VpcPeeringConnections"),
+            keep=_peering_exists,
+            id="VpcPeeringConnectionId",
+            name=name_tag(),
+            arn=ec2_arn("vpc-peering-connection"),
+            tags="Tags",
+            drop=("Tags",),
+            relationships=_peering_relations,
+            events=(
+                tagged("pcx-"),
+                on(
+                    "ec2.amazonaws.com",
+                    (
+                        "CreateVpcPeeringConnection AcceptVpcPeeringConnection RejectVpcPeeringConnection "
+                        "DeleteVpcPeeringConnection ModifyVpcPeeringConnectionOptions"
+                    ),
+                    P("requestParameters.vpcPeeringConnectionId"),
+                    P("requestParameters.ModifyVpcPeeringConnectionOptionsRequest.VpcPeeringConnectionId"),
+                    P("responseElements.vpcPeeringConnection.vpcPeeringConnectionId"),
+                ),
+            ),
+        ),
     ),
-    iam=("ec2:DescribeFlowLogs",),
+    iam=("ec2:DescribeFlowLogs", "ec2:DescribeVpcEndpoints"),
 )
