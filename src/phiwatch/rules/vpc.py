@@ -1,4 +1,5 @@
-"""VPC and security-group rules of the HIPAA pack (AWS Config managed-rule semantics).
+"""VPC, network ACL and security-group rules: the HIPAA pack's and the other AWS Config managed rules
+(AWS's semantics).
 
 Items are described in :mod:`phiwatch.resources.vpc` (VPCs with ``supplementaryConfiguration.FlowLogs``,
 subnets, internet gateways, route tables) and :mod:`phiwatch.collect.ec2` (security groups with
@@ -26,6 +27,22 @@ Decisions where AWS's documentation leaves room (each follows the rule's documen
 * no-unrestricted-route-to-igw: any route whose target is an internet gateway (``igw-…``)
   and whose destination is ``0.0.0.0/0`` or ``::/0`` (blackhole routes included), unless the
   table is listed in ``routeTableIds``.
+* ec2-security-group-attached-to-eni (and -periodic): a VPC's default group, or a group another
+  account owns, is NOT_APPLICABLE; any network interface counts, whatever its status.
+* nacl-no-unrestricted-ssh-rdp: an inbound ``allow`` entry from ``0.0.0.0/0`` or ``::/0`` for TCP,
+  UDP or all protocols whose port range covers 22 or 3389 (no range: every port), unless a
+  lower-numbered ``deny`` entry from the same /0 source covers the same protocol and port first
+  (entries are evaluated in rule-number order, as AWS applies them). Narrower sources are
+  restricted.
+* vpc-network-acl-unused-check: any ACL with no subnet association, default ACLs included.
+* vpc-peering-dns-resolution-check: a connection that is not ``active`` is NOT_APPLICABLE (peering
+  options exist only once active). Both sides must allow DNS resolution from the remote VPC;
+  with ``vpcIds``, only the sides whose VPC is listed are checked and a connection with neither
+  listed is NOT_APPLICABLE.
+* service-vpc-endpoint-enabled: AWS's current page judges ``AWS::EC2::VPC`` (the 2023 list had no
+  type), so each VPC is judged. ``serviceName`` is the full name or its suffix after a dot (``s3``
+  matches ``com.amazonaws.us-east-1.s3``); endpoints that are deleted, deleting, failed, rejected
+  or expired do not count. Without ``serviceName`` (required) nothing is judged.
 """
 
 from __future__ import annotations
@@ -36,7 +53,7 @@ from typing import Any
 
 from phiwatch.model import ConfigurationItem
 from phiwatch.resources.ec2 import SECURITY_GROUP
-from phiwatch.resources.vpc import INTERNET_GATEWAY, ROUTE_TABLE, SUBNET, VPC
+from phiwatch.resources.vpc import INTERNET_GATEWAY, NETWORK_ACL, ROUTE_TABLE, SUBNET, TRANSIT_GATEWAY, VPC, VPC_PEERING_CONNECTION
 from phiwatch.rules.base import Result, RuleContext, compliant, csv_list, get, insufficient, non_compliant, not_applicable, rule
 
 CONF = "configuration."
@@ -343,3 +360,194 @@ def no_unrestricted_route_to_igw(item: ConfigurationItem, params: dict, ctx: Rul
     if public:
         return non_compliant(f"unrestricted route to an internet gateway: {', '.join(public[:3])}")
     return compliant("no 0.0.0.0/0 or ::/0 route to an internet gateway")
+
+
+# -- other managed rules -----------------------------------------------------------------------
+_VPC = "Amazon VPC / EC2 networking"
+_ENI_READS = {SUP + "NetworkInterfaceIds": "DescribeNetworkInterfaces"}
+
+
+def _group_attached(item: ConfigurationItem) -> Result:
+    if get(item, CONF + "GroupName") == "default":
+        return not_applicable("a VPC's default security group")
+    owner = get(item, CONF + "OwnerId")
+    if owner and owner != item.accountId:
+        return not_applicable(f"security group is owned by account {owner}")
+    interfaces = get(item, SUP + "NetworkInterfaceIds") or []
+    if interfaces:
+        return compliant(f"security group is attached to {len(interfaces)} network interface(s)")
+    return non_compliant("security group is not attached to any network interface")
+
+
+@rule(
+    "ec2-security-group-attached-to-eni",
+    reads=_ENI_READS,
+    aws_identifier="EC2_SECURITY_GROUP_ATTACHED_TO_ENI",
+    service=_VPC,
+    resource_types=(SECURITY_GROUP,),
+    trigger="change",
+    severity="low",
+    compliant_when="Non-default security groups are attached to at least one network interface (ENI).",
+)
+def ec2_security_group_attached_to_eni(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    return _group_attached(item)
+
+
+@rule(
+    "ec2-security-group-attached-to-eni-periodic",
+    reads=_ENI_READS,
+    aws_identifier="EC2_SECURITY_GROUP_ATTACHED_TO_ENI_PERIODIC",
+    service=_VPC,
+    resource_types=(SECURITY_GROUP,),
+    trigger="periodic",
+    severity="low",
+    compliant_when="Non-default security groups the account owns are attached to at least one network interface (ENI).",
+)
+def ec2_security_group_attached_to_eni_periodic(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    return _group_attached(item)
+
+
+_REMOTE_ADMIN_PORTS = (22, 3389)
+
+
+def _acl_protocol(entry: dict[str, Any]) -> str:
+    return _PROTOCOLS.get(str(entry.get("Protocol", "")).lower(), str(entry.get("Protocol", "")).lower())
+
+
+def _acl_covers(entry: dict[str, Any], protocol: str, port: int) -> bool:
+    kind = _acl_protocol(entry)
+    if kind != "all" and kind != protocol:
+        return False
+    span = entry.get("PortRange") or {}
+    low, high = span.get("From"), span.get("To")
+    if kind == "all" or low is None or high is None:
+        return True
+    return int(low) <= port <= int(high)
+
+
+def _open_acl_entries(item: ConfigurationItem) -> list[str]:
+    """Descriptions of the (protocol, port, family) an unrestricted inbound allow entry opens first."""
+    inbound = sorted(
+        (e for e in get(item, CONF + "Entries") or [] if isinstance(e, dict) and not e.get("Egress")),
+        key=lambda e: int(e.get("RuleNumber") or 0),
+    )
+    found = []
+    for family in ("CidrBlock", "Ipv6CidrBlock"):
+        for protocol in ("tcp", "udp"):
+            for port in _REMOTE_ADMIN_PORTS:
+                for entry in inbound:
+                    if not _unrestricted(entry.get(family)) or not _acl_covers(entry, protocol, port):
+                        continue  # a narrower source neither opens nor closes the port to everyone
+                    if str(entry.get("RuleAction", "")).lower() == "allow":
+                        found.append(f"{protocol.upper()} {port} from {entry[family]} (rule {entry.get('RuleNumber')})")
+                    break
+    return found
+
+
+@rule(
+    "nacl-no-unrestricted-ssh-rdp",
+    reads={CONF + "Entries": "DescribeNetworkAcls"},
+    aws_identifier="NACL_NO_UNRESTRICTED_SSH_RDP",
+    service=_VPC,
+    resource_types=(NETWORK_ACL,),
+    trigger="change",
+    severity="high",
+    compliant_when="No network ACL inbound entry allows TCP or UDP ports 22 or 3389 from 0.0.0.0/0 or ::/0.",
+)
+def nacl_no_unrestricted_ssh_rdp(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    found = _open_acl_entries(item)
+    if found:
+        return non_compliant(f"inbound SSH/RDP allowed from anywhere: {'; '.join(found[:4])}")
+    return compliant("no inbound entry allows ports 22 or 3389 from 0.0.0.0/0 or ::/0")
+
+
+@rule(
+    "vpc-network-acl-unused-check",
+    reads={CONF + "Associations": "DescribeNetworkAcls"},
+    aws_identifier="VPC_NETWORK_ACL_UNUSED_CHECK",
+    service=_VPC,
+    resource_types=(NETWORK_ACL,),
+    trigger="change",
+    severity="low",
+    compliant_when="The network ACL is associated with at least one subnet.",
+)
+def vpc_network_acl_unused_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    subnets = [a.get("SubnetId") for a in get(item, CONF + "Associations") or [] if isinstance(a, dict) and a.get("SubnetId")]
+    if subnets:
+        return compliant(f"network ACL is associated with {len(subnets)} subnet(s)")
+    return non_compliant("network ACL is not associated with any subnet")
+
+
+@rule(
+    "ec2-transit-gateway-auto-vpc-attach-disabled",
+    reads={CONF + "Options": "DescribeTransitGateways"},
+    aws_identifier="EC2_TRANSIT_GATEWAY_AUTO_VPC_ATTACH_DISABLED",
+    service=_VPC,
+    resource_types=(TRANSIT_GATEWAY,),
+    trigger="change",
+    severity="medium",
+    compliant_when="The transit gateway does not accept shared attachments automatically (AutoAcceptSharedAttachments is not enable).",
+)
+def ec2_transit_gateway_auto_vpc_attach_disabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    setting = (get(item, CONF + "Options") or {}).get("AutoAcceptSharedAttachments")
+    if str(setting).lower() == "enable":
+        return non_compliant("transit gateway accepts shared attachments automatically")
+    return compliant(f"AutoAcceptSharedAttachments is {setting or 'not set'}")
+
+
+@rule(
+    "vpc-peering-dns-resolution-check",
+    reads={CONF + "Status": "DescribeVpcPeeringConnections"},
+    aws_identifier="VPC_PEERING_DNS_RESOLUTION_CHECK",
+    service=_VPC,
+    resource_types=(VPC_PEERING_CONNECTION,),
+    trigger="change",
+    severity="low",
+    compliant_when="An active VPC peering connection allows DNS resolution from the remote VPC on both sides (on the sides whose VPC is in vpcIds, if set).",
+    parameters={"vpcIds": ("str", None)},
+)
+def vpc_peering_dns_resolution_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    status = (get(item, CONF + "Status") or {}).get("Code")
+    if status != "active":
+        return not_applicable(f"peering connection is {status or 'in an unknown state'}, not active")
+    wanted = set(csv_list(params.get("vpcIds")))
+    sides = [(name, get(item, CONF + key) or {}) for name, key in (("requester", "RequesterVpcInfo"), ("accepter", "AccepterVpcInfo"))]
+    if wanted:
+        sides = [(name, info) for name, info in sides if info.get("VpcId") in wanted]
+        if not sides:
+            return not_applicable("neither VPC of the connection is in vpcIds")
+    off = [
+        f"{name} VPC {info.get('VpcId')}"
+        for name, info in sides
+        if (info.get("PeeringOptions") or {}).get("AllowDnsResolutionFromRemoteVpc") is not True
+    ]
+    if off:
+        return non_compliant(f"DNS resolution from the remote VPC is not enabled for the {' and '.join(off)}")
+    return compliant(f"DNS resolution from the remote VPC is enabled for the {' and '.join(n for n, _ in sides)} VPC")
+
+
+_ENDPOINT_ENDED = frozenset({"deleted", "deleting", "failed", "rejected", "expired"})
+
+
+@rule(
+    "service-vpc-endpoint-enabled",
+    reads={SUP + "VpcEndpoints": "DescribeVpcEndpoints"},
+    aws_identifier="SERVICE_VPC_ENDPOINT_ENABLED",
+    service=_VPC,
+    resource_types=(VPC,),
+    trigger="periodic",
+    severity="low",
+    compliant_when="Each VPC has a VPC endpoint for the service named by serviceName (full name or suffix).",
+    parameters={"serviceName": ("str", None)},
+)
+def service_vpc_endpoint_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
+    wanted = str(params.get("serviceName") or "").strip()
+    if not wanted:
+        return None
+    for endpoint in get(item, SUP + "VpcEndpoints") or []:
+        name = str(endpoint.get("ServiceName") or "")
+        if str(endpoint.get("State") or "").lower() in _ENDPOINT_ENDED:
+            continue
+        if name == wanted or name.endswith("." + wanted):
+            return compliant(f"VPC endpoint {endpoint.get('VpcEndpointId')} serves {name}")
+    return non_compliant(f"no VPC endpoint for {wanted}")
