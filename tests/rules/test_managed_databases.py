@@ -5,6 +5,7 @@ progress, Valkey, reads that failed) on constructed items."""
 
 from __future__ import annotations
 
+import functools
 import json
 
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from denied import Denied
 from phiwatch.aws.session import AwsContext, make_client
 from phiwatch.collect.runner import collect
-from phiwatch.model import Compliance
+from phiwatch.model import Compliance, utcnow
 from phiwatch.resources.dax import CLUSTER as DAX_CLUSTER
 from phiwatch.resources.dynamodb import TABLE
 from phiwatch.resources.elasticache import CLUSTER as CACHE_CLUSTER
@@ -21,8 +22,11 @@ from phiwatch.resources.opensearch import OPENSEARCH_DOMAIN
 from phiwatch.resources.rds import CLUSTER as DB_CLUSTER
 from phiwatch.resources.rds import DB_SECURITY_GROUP, INSTANCE
 from phiwatch.resources.redshift import CLUSTER as WAREHOUSE
+from phiwatch.rules.active import ActiveRule, run_rule
+from phiwatch.rules.base import RuleContext
+from phiwatch.rules.registry import catalogue
 from phiwatch.store import Store
-from rule_runner import built_item, denied_read, judge_rule
+from rule_runner import built_item, denied_read
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -32,6 +36,20 @@ OWNER = {"Key": "Owner", "Value": "jane.doe@example.org"}
 KEY = {"AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}], "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}]}
 AUDIT_GROUP = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/opensearch/audit"
 DAX_ROLE = f"arn:aws:iam::{ACCOUNT}:role/dax-access"
+
+
+@functools.cache
+def rules():
+    return catalogue()
+
+
+def judge_rule(rule_id, item, *, others=(), lookup=None, params=None):
+    """rule_runner.judge_rule with the catalogue read once for the module (this file judges a few hundred times)."""
+    rule = rules()[rule_id]
+    if lookup is None:
+        estate = [item, *others]
+        lookup = lambda resource_type: [i for i in estate if i.resourceType == resource_type]  # noqa: E731
+    return run_rule(ActiveRule(rule, {**rule.defaults(), **(params or {})}, None), item, RuleContext(now=utcnow(), lookup=lookup))
 
 
 def build(client) -> dict[str, str]:
