@@ -530,7 +530,10 @@ def ec2_token_hop_limit_check(item: ConfigurationItem, params: dict, ctx: RuleCo
     parameters={"deleteOnTermination": ("str", None)},
 )
 def ec2_volume_inuse_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
-    """An attachment counts while ``attaching`` or ``attached``. ``deleteOnTermination`` is read as
+    """AWS's current page: COMPLIANT when attached to a running or stopped instance, NON_COMPLIANT when
+    not attached (a volume whose instance was terminated is detached by then; terminated
+    instances are not recorded, so an attachment is not checked against its instance's state).
+    An attachment counts while ``attaching`` or ``attached``. ``deleteOnTermination`` is read as
     text, as AWS does: ``true``/``false`` in any case; any other value makes every volume
     NON_COMPLIANT (AWS's documented behaviour), so it is not refused when the policy loads."""
     raw = params.get("deleteOnTermination")

@@ -404,6 +404,8 @@ def ec2_security_group_attached_to_eni(item: ConfigurationItem, params: dict, ct
     compliant_when="Non-default security groups the account owns are attached to at least one network interface (ENI).",
 )
 def ec2_security_group_attached_to_eni_periodic(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    """AWS's current page: a group another account owns is NOT_APPLICABLE (the change-triggered
+    variant is judged the same way)."""
     return _group_attached(item)
 
 
@@ -541,6 +543,8 @@ _ENDPOINT_ENDED = frozenset({"deleted", "deleting", "failed", "rejected", "expir
     parameters={"serviceName": ("str", None)},
 )
 def service_vpc_endpoint_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
+    """AWS's current page names ``AWS::EC2::VPC`` as the resource type (the 2023 list gave none):
+    each VPC is judged, not the account."""
     wanted = str(params.get("serviceName") or "").strip()
     if not wanted:
         return None
