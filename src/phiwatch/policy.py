@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import fnmatch
 import re
+import string
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -82,6 +83,13 @@ class RuleOverride(_Strict):
     enabled: StrictBool | None = None
     parameters: dict[str, Any] = Field(default_factory=dict)
     scope: Scope | None = None
+
+    @field_validator("enabled", mode="before")
+    @classmethod
+    def _given_as_bool(cls, value: Any) -> Any:
+        if value is None:  # only leaving it out means "as its packs say"
+            raise ValueError("expected true or false (leave enabled out to run the rule as its packs say)")
+        return value
 
 
 class ExceptionEntry(_Strict):
@@ -420,8 +428,38 @@ def validate_against_rules(policy: Policy, rules: dict[str, Any], known_packs: s
         raise UsageError("invalid policy:\n  " + "\n  ".join(problems))
 
 
+#: what a remediation parameter may name in braces, filled per finding (``{{`` and ``}}`` are braces)
+PLACEHOLDERS = ("account_id", "region", "resource_id", "resource_name")
+
+
+def placeholder_problem(value: Any) -> str | None:
+    """Why a remediation parameter's text (or a list of texts) has a placeholder phiwatch cannot fill, or None."""
+    for text in value if isinstance(value, list) else [value]:
+        if not isinstance(text, str):
+            continue
+        try:
+            fields = [(name, spec, conv) for _, name, spec, conv in string.Formatter().parse(text) if name is not None]
+        except ValueError as exc:
+            return f"{exc} in {text!r} (write {{{{ and }}}} for a literal brace)"
+        for name, spec, conv in fields:
+            if name not in PLACEHOLDERS or spec or conv:
+                shown = "{" + name + (f"!{conv}" if conv else "") + (f":{spec}" if spec else "") + "}"
+                return f"unknown placeholder {shown} (known: {', '.join('{' + p + '}' for p in PLACEHOLDERS)})"
+    return None
+
+
+def fill_placeholders(value: Any, values: dict[str, str]) -> Any:
+    """``value`` with its placeholders filled from ``values`` (checked by :func:`placeholder_problem`)."""
+    if isinstance(value, list):
+        return [fill_placeholders(v, values) for v in value]
+    if isinstance(value, str) and ("{" in value or "}" in value):
+        return value.format_map(values)
+    return value
+
+
 def _runbook_parameter_problems(policy: Policy, lines: _Lines, rule_id: str, rule: Any, given: dict[str, Any]) -> list[str]:
-    """Names under ``remediation.rules.RULE.parameters`` that the rule's runbook does not declare."""
+    """Names under ``remediation.rules.RULE.parameters`` that the rule's runbook does not declare,
+    and placeholders that cannot be filled."""
     where = ("remediation", "rules", rule_id, "parameters")
     if not rule.remediation:
         return [policy_error(policy.source, lines, where, f"rule {rule_id} has no remediation runbook")]
@@ -429,10 +467,15 @@ def _runbook_parameter_problems(policy: Policy, lines: _Lines, rule_id: str, rul
         declared = builtin(rule.remediation).parameters
     except RunbookError as exc:
         return [policy_error(policy.source, lines, where, str(exc))]
-    return [
+    problems = [
         policy_error(
             policy.source, lines, (*where, name), f"unknown parameter of {rule.remediation} (known: {', '.join(sorted(declared))})"
         )
         for name in given
         if name not in declared
     ]
+    for name, value in given.items():
+        problem = placeholder_problem(value)
+        if problem:
+            problems.append(policy_error(policy.source, lines, (*where, name), problem))
+    return problems

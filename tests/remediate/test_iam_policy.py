@@ -17,7 +17,7 @@ import pytest
 from conftest import iam_enforcing_moto, moto_api
 from phiwatch.aws.session import AwsContext, make_client
 from phiwatch.collect.runner import collect
-from phiwatch.remediate.iam_policy import SCANNER_ACTIONS, policy_size, record_actions, runbook_policy, scanner_policy
+from phiwatch.remediate.iam_policy import SCANNER_ACTIONS, policy_size, record_actions, runbook_policy, scanner_policies, scanner_policy
 from phiwatch.resources import services
 from phiwatch.runbooks.document import builtin, builtin_ids
 from phiwatch.store import Store
@@ -82,7 +82,21 @@ def test_scanner_policy_is_read_only_and_fits_a_managed_policy():
     writes = [a for a in actions if a.split(":", 1)[1].startswith(WRITE_PREFIXES)]
     assert writes == []
     assert "sts:GetCallerIdentity" in actions and "s3:ListAllMyBuckets" in actions
-    assert policy_size(policy) <= 6144  # IAM's managed policy limit (whitespace excluded)
+    # as managed policies: each within IAM's limit (whitespace excluded), together every action once
+    parts = scanner_policies()
+    assert all(policy_size(part) <= 6144 for part in parts)
+    granted = [a for part in parts for a in _actions(part)]
+    assert sorted(granted) == sorted(actions) and len(granted) == len(set(granted))
+    assert len(parts) == (1 if policy_size(policy) <= 6144 else len(parts))
+
+
+def test_a_policy_too_long_for_one_managed_policy_is_split_by_service():
+    parts = scanner_policies(limit=1500)
+    assert len(parts) > 1 and all(policy_size(part) <= 1500 for part in parts)
+    prefixes = [{a.split(":")[0] for a in _actions(part)} for part in parts]
+    # a service is split only when it alone is longer than a part may be
+    assert sum(len(p) for p in prefixes) <= len(set().union(*prefixes)) + len(parts)
+    assert sorted(a for part in parts for a in _actions(part)) == sorted(set(SCANNER_ACTIONS))
 
 
 def test_iam_policy_cli():
@@ -94,6 +108,12 @@ def test_iam_policy_cli():
     assert sorted(_actions(json.loads(rb.stdout))) == builtin("phiwatch-RevokeOpenIngress").iam_actions()
     sc = run("--scanner")
     assert sc.returncode == 0 and json.loads(sc.stdout) == scanner_policy()
+    parts = scanner_policies()
+    first = run("--scanner", "--part", "1")
+    assert first.returncode == 0 and json.loads(first.stdout) == parts[0]
+    beyond = run("--scanner", "--part", str(len(parts) + 1))
+    assert beyond.returncode == 2 and f"--part must be 1 to {len(parts)}" in beyond.stderr
+    assert run("--runbook", "phiwatch-RevokeOpenIngress", "--part", "1").returncode == 2
     assert run().returncode == 2
     assert run("--scanner", "--runbook", "phiwatch-RevokeOpenIngress").returncode == 2
     unknown = run("--runbook", "phiwatch-Nope")

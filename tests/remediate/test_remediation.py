@@ -641,3 +641,17 @@ def test_runbook_parameters_come_from_the_item_and_the_rule():
         given = runbook_parameters(doc, item, rule.defaults(), "us-east-1", rule.id)
         missing = [n for n, p in doc.parameters.items() if p.required and n not in given]
         assert set(missing) <= {"TargetBucket", "S3BucketName"}, (rule.id, missing)
+
+
+def test_remediation_parameters_take_placeholders_filled_per_finding(aws_env, store):
+    """One access-log bucket per account and region, written once in the policy."""
+    seed_violations(aws_env)
+    text = policy_text("off", {"s3-bucket-logging-enabled": "dry-run"}).replace(
+        '    s3-bucket-logging-enabled: {mode: "dry-run"}',
+        "    s3-bucket-logging-enabled: {mode: dry-run, parameters: {TargetBucket: 'logs-{account_id}-{region}', TargetPrefix: '{resource_name}/'}}",
+    )
+    outcome = scan(aws_env, store, text, services=("s3",))
+    plan = next(o for o in outcome.remediation.outcomes if o.resource_id == "phi-records-logging-off")
+    assert plan.status == "planned", plan.reason
+    assert plan.parameters["TargetBucket"] == f"logs-{ACCOUNT}-us-east-1"
+    assert plan.parameters["TargetPrefix"] == "phi-records-logging-off/"

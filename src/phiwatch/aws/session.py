@@ -39,6 +39,7 @@ from phiwatch.errors import CannotRunError, UsageError
 
 # boto3 service name -> IAM action prefix, where they differ.
 _IAM_PREFIX = {
+    "efs": "elasticfilesystem",
     "elbv2": "elasticloadbalancing",
     "elb": "elasticloadbalancing",
     "logs": "logs",

@@ -98,9 +98,17 @@ def iam_policy(
     ] = None,
     scanner: Annotated[bool, typer.Option("--scanner", help="The read-only policy collection (collect, scan) needs.")] = False,
     list_runbooks: Annotated[bool, typer.Option("--list", help="List the built-in runbooks.")] = False,
+    part: Annotated[
+        int | None,
+        typer.Option(
+            "--part",
+            min=1,
+            help="With --scanner: print the Nth of the managed policies (6,144 characters each at most) that together grant the scanner's actions.",
+        ),
+    ] = None,
 ) -> None:
     """Print the least-privilege IAM policy (JSON) a runbook needs, or the scanner's read-only policy."""
-    run.remediate.iam_policy(runbook=runbook, scanner=scanner, list_runbooks=list_runbooks)
+    run.remediate.iam_policy(runbook=runbook, scanner=scanner, list_runbooks=list_runbooks, part=part)
 
 
 # -- export ssm --------------------------------------------------------------------------------

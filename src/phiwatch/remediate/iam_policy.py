@@ -57,10 +57,35 @@ def scanner_policy() -> dict[str, Any]:
     """The read-only policy collection needs (every collector, every region).
 
     One statement with every action, sorted: a statement per service would cost ~60 characters
-    each of IAM's 6,144 for a managed policy, and the collectors call about 40 services.
+    each. When it is longer than one managed policy may be (6,144 characters),
+    :func:`scanner_policies` splits it into several that together grant the same actions.
     """
     actions = sorted(set(SCANNER_ACTIONS))
     statement = {"Sid": "PhiwatchReadOnly", "Effect": "Allow", "Action": actions, "Resource": "*"}
+    return {"Version": POLICY_VERSION, "Statement": [statement]}
+
+
+#: characters (whitespace excluded) IAM allows in one customer managed policy
+MANAGED_POLICY_LIMIT = 6144
+
+
+def scanner_policies(limit: int = MANAGED_POLICY_LIMIT) -> list[dict[str, Any]]:
+    """:func:`scanner_policy` split into as few managed policies as hold it (each at most ``limit``
+    characters), by whole services in name order; together they grant exactly its actions."""
+    parts: list[list[str]] = [[]]
+    by_prefix: dict[str, list[str]] = {}
+    for action in sorted(set(SCANNER_ACTIONS)):
+        by_prefix.setdefault(action.split(":", 1)[0], []).append(action)
+    for actions in by_prefix.values():
+        for chunk in [actions] if policy_size(_part(actions, 1)) <= limit else [[a] for a in actions]:
+            if parts[-1] and policy_size(_part(parts[-1] + chunk, len(parts))) > limit:
+                parts.append([])
+            parts[-1].extend(chunk)
+    return [_part(actions, n) for n, actions in enumerate(parts, start=1)]
+
+
+def _part(actions: list[str], n: int) -> dict[str, Any]:
+    statement = {"Sid": f"PhiwatchReadOnly{n}", "Effect": "Allow", "Action": sorted(actions), "Resource": "*"}
     return {"Version": POLICY_VERSION, "Statement": [statement]}
 
 

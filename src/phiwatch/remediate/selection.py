@@ -14,7 +14,7 @@ from typing import Any
 from phiwatch.errors import UsageError
 from phiwatch.model import ConfigurationItem, canonical_json, utcnow
 from phiwatch.notify.outbox import enqueue_events
-from phiwatch.policy import Policy
+from phiwatch.policy import Policy, fill_placeholders
 from phiwatch.remediate import audit
 from phiwatch.remediate.modes import ACCOUNT_WIDE_RUNBOOKS, SEVERITY_ORDER, region_of, rule_mode
 from phiwatch.remediate.parameters import parameter_problem, runbook_parameters
@@ -96,7 +96,14 @@ class Selector:
         params = runbook_parameters(doc, target.item, self._rule_params(target.rule_id), self.aws.default_region, target.rule_id)
         setting = self.policy.remediation.rules.get(target.rule_id)
         if setting is not None:
-            params.update({k: v for k, v in setting.parameters.items() if k in doc.parameters and v is not None})
+            item = target.item
+            fill = {
+                "account_id": item.accountId,
+                "region": region_of(item, self.aws.default_region),
+                "resource_id": item.resourceId,
+                "resource_name": item.resourceName or item.resourceId,
+            }
+            params.update({k: fill_placeholders(v, fill) for k, v in setting.parameters.items() if k in doc.parameters and v is not None})
         return params
 
     def _audit(self, conn: Connection, action: str, data: dict[str, Any], remediation_id: str | None, finding_id: str) -> None:

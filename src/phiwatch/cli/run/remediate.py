@@ -15,7 +15,7 @@ from phiwatch.errors import UsageError
 from phiwatch.policy import load_policy
 from phiwatch.remediate.audit import show_entries, verify_store
 from phiwatch.remediate.export import write_ssm_documents
-from phiwatch.remediate.iam_policy import runbook_policy, scanner_policy
+from phiwatch.remediate.iam_policy import MANAGED_POLICY_LIMIT, policy_size, runbook_policy, scanner_policies, scanner_policy
 from phiwatch.rules.active import resolve_rules
 from phiwatch.runbooks.document import builtin, builtin_ids, load_document
 from phiwatch.scan import remediator as make_remediator
@@ -125,15 +125,30 @@ def audit_show(db: str | None, finding: str | None, remediation: str | None, lim
     console.print(t)
 
 
-def iam_policy(runbook: str | None, scanner: bool, list_runbooks: bool) -> None:
+def iam_policy(runbook: str | None, scanner: bool, list_runbooks: bool, part: int | None = None) -> None:
     if list_runbooks:
         for rid in builtin_ids():
             console.print(rid, highlight=False)
         return
     if bool(runbook) == scanner:
         raise UsageError("give exactly one of --runbook ID or --scanner")
+    if part is not None and not scanner:
+        raise UsageError("--part goes with --scanner")
     if not runbook:  # --scanner (exactly one of the two was given)
-        print_json(scanner_policy())
+        parts = scanner_policies()
+        if part is not None:
+            if not 1 <= part <= len(parts):
+                raise UsageError(f"--part must be 1 to {len(parts)}: the scanner's actions fill {len(parts)} managed policies")
+            print_json(parts[part - 1])
+            return
+        policy = scanner_policy()
+        print_json(policy)
+        if len(parts) > 1:
+            err_console.print(
+                f"[yellow]{policy_size(policy)} characters: longer than one managed policy may be ({MANAGED_POLICY_LIMIT}). "
+                f"Attach it inline to a role, or create {len(parts)} managed policies with --part 1 to --part {len(parts)}[/yellow]",
+                soft_wrap=True,
+            )
         return
     print_json(runbook_policy(_document(runbook)))
 
