@@ -14,6 +14,7 @@ from phiwatch.rules.registry import PACK_DIR, catalogue
 
 #: the rules module of each service a rule's ``service`` names (AWS's service names, as the rules give them)
 SERVICE_MODULES = {
+    "AWS Account Management": "organizations",
     "AWS Backup": "backup",
     "AWS Certificate Manager": "acm",
     "AWS CloudTrail": "cloudtrail",
@@ -23,8 +24,10 @@ SERVICE_MODULES = {
     "AWS IAM": "iam",
     "AWS KMS": "kms",
     "AWS Lambda": "lambda_",
+    "AWS Organizations": "organizations",
     "AWS Secrets Manager": "secretsmanager",
     "AWS Security Hub": "securityhub",
+    "AWS Shield": "shield",
     "AWS Systems Manager": "ssm",
     "AWS WAF": "wafv2",
     "Amazon API Gateway": "apigateway",
