@@ -9,7 +9,18 @@ from typing import Any
 from phiwatch.model import ConfigurationItem, utcnow
 from phiwatch.rules.active import ActiveRule, run_rule
 from phiwatch.rules.base import Result, RuleContext
+from phiwatch.rules.base import FUNCTIONS
 from phiwatch.rules.registry import catalogue
+
+_CATALOGUE: tuple[int, dict[str, Any]] | None = None
+
+
+def _catalogue() -> dict[str, Any]:
+    """The rule catalogue, built again only when a rule was registered since (a test's custom rule)."""
+    global _CATALOGUE
+    if _CATALOGUE is None or _CATALOGUE[0] != len(FUNCTIONS):
+        _CATALOGUE = (len(FUNCTIONS), catalogue())
+    return _CATALOGUE[1]
 
 
 def judge_rule(
@@ -23,7 +34,7 @@ def judge_rule(
 ) -> Result | None:
     """``rule_id`` on ``item`` with its default parameters overridden by ``params``, seeing ``item`` and
     ``others`` as the estate (or ``lookup``'s answer) at ``now``; None when the rule does not apply."""
-    rule = catalogue()[rule_id]
+    rule = _catalogue()[rule_id]
     if lookup is None:
         estate = [item, *others]
         lookup = lambda resource_type: [i for i in estate if i.resourceType == resource_type]  # noqa: E731

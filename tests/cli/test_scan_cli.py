@@ -8,8 +8,8 @@ import subprocess
 import sys
 
 
-def run(args, endpoint=None, **kw):
-    env = dict(os.environ, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
+def run(args, endpoint=None, extra_env=None, **kw):
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1", **(extra_env or {}))
     cmd = [sys.executable, "-m", "phiwatch.cli", *args]
     if endpoint:
         cmd += ["--endpoint-url", endpoint]
@@ -75,3 +75,24 @@ def test_scan_output_to_a_pipe_writes_into_it_and_leaves_it_a_pipe(aws_env, tmp_
     assert result.returncode == 0, result.stderr
     assert stat.S_ISFIFO(fifo.stat().st_mode) and not (tmp_path / "report.fifo.tmp").exists()
     assert any(e["resource_id"] == "bucket-to-a-pipe" for e in json.loads(received[0])["evaluations"])
+
+
+def test_rules_list_fits_the_terminal_and_filters_by_pack_service_and_section():
+    listed = {r["id"]: r for r in json.loads(run(["rules", "list", "--pack", "aws-managed", "--json"]).stdout)}
+    assert all("aws-managed" in r["packs"] for r in listed.values()) and "s3-bucket-logging-enabled" in listed
+    assert listed["s3-bucket-logging-enabled"]["packs"] == ["hipaa", "aws-managed"]
+    for columns in ("80", "60", "200"):
+        table = run(["rules", "list", "--pack", "aws-managed"], extra_env={"COLUMNS": columns})
+        assert table.returncode == 0, table.stderr
+        lines = table.stdout.splitlines()
+        assert max(len(line) for line in lines) <= max(int(columns), 56)  # never wider than the terminal (or the longest id)
+        words = {w for line in lines for w in line.split()}
+        assert set(listed) <= words, sorted(set(listed) - words)[:5]  # every id whole, never wrapped mid-word
+    s3 = json.loads(run(["rules", "list", "--service", "s3", "--json"]).stdout)
+    assert s3 and all("S3" in r["service"] or any(t.startswith("AWS::S3::") for t in r["resource_types"]) for r in s3)
+    audit = json.loads(run(["rules", "list", "--section", "164.312(b)", "--json"]).stdout)
+    assert audit and all(any(s.startswith("164.312(b)") for s in r["hipaa_sections"]) for r in audit)
+    wider = json.loads(run(["rules", "list", "--section", "164.312", "--json"]).stdout)
+    assert {r["id"] for r in audit} < {r["id"] for r in wider}
+    bad = run(["rules", "list", "--pack", "nope"])
+    assert bad.returncode == 2 and "unknown pack 'nope'" in bad.stderr

@@ -96,12 +96,22 @@ commands.add_typer(rules_app, name="rules")
 
 @rules_app.command("list")
 def rules_list(
-    pack: Annotated[str | None, typer.Option("--pack", help="Only this pack (hipaa, hipaa-extras, custom).")] = None,
+    pack: Annotated[
+        str | None, typer.Option("--pack", help="Only the rules this pack lists (hipaa, hipaa-extras, aws-managed, custom).")
+    ] = None,
+    service: Annotated[
+        str | None, typer.Option("--service", "-s", help="Only rules about this service: a collector (s3, ec2) or part of AWS's name (Lambda).")
+    ] = None,
+    section: Annotated[
+        str | None, typer.Option("--section", help="Only rules mapped to this HIPAA section or one under it, e.g. 164.312(b) or 164.308.")
+    ] = None,
     policy: PolicyOpt = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Every rule with its pack, resource types, severity and HIPAA sections."""
-    run.scan.rules_list(pack=pack, policy=policy, json_out=json_out)
+    """Every rule with its severity, packs, resource types and HIPAA sections (as many columns as the terminal holds).
+
+    Examples: `phiwatch rules list --pack aws-managed --service s3`, `phiwatch rules list --section 164.312(b)`."""
+    run.scan.rules_list(pack=pack, policy=policy, json_out=json_out, service=service, section=section)
 
 
 @rules_app.command("show")

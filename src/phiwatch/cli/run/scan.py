@@ -5,9 +5,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import typer
+from rich import box
 from rich.table import Table
 
 from phiwatch.cli.common import console, err_console, print_json
@@ -16,6 +17,7 @@ from phiwatch.errors import UsageError
 from phiwatch.evaluation import summary_by_section
 from phiwatch.policy import load_policy
 from phiwatch.report.formats import write_scan_csv, write_scan_json, write_scan_ocsf
+from phiwatch.resources import service_for_type
 from phiwatch.rules.active import resolve_rules
 from phiwatch.scan import run_scan
 from phiwatch.store.findings import list_findings
@@ -238,31 +240,71 @@ def findings(status: list[str] | None, rule: str | None, severity: list[str] | N
     console.print(t)
 
 
-def rules_list(pack: str | None, policy: Path | None, json_out: bool) -> None:
+def rules_list(
+    pack: str | None, policy: Path | None, json_out: bool, service: str | None = None, section: str | None = None
+) -> None:
     rules = resolve_rules(load_policy(policy))
-    selected = [r for r in sorted(rules.values(), key=lambda r: (r.pack, r.id)) if pack is None or r.pack == pack]
+    packs = {p for r in rules.values() for p in r.packs}
+    if pack is not None and pack not in packs:
+        raise UsageError(f"unknown pack '{pack}' (known: {', '.join(sorted(packs))})")
+    selected = [
+        r
+        for r in sorted(rules.values(), key=lambda r: (r.pack or "~", r.id))
+        if (pack is None or pack in r.packs) and _of_service(r, service) and _of_section(r, section)
+    ]
     if json_out:
         print_json([_rule_dict(r) for r in selected])
         return
-    t = Table(title=f"{len(selected)} rules ({sum(1 for r in selected if r.implemented)} evaluated by phiwatch)", show_edge=False)
-    for col in ("Rule", "Pack", "Resource types", "Severity", "HIPAA sections", "Evaluated"):
-        t.add_column(col, overflow="fold")
+    title = f"{len(selected)} rules ({sum(1 for r in selected if r.implemented)} evaluated by phiwatch)"
+    width = console.width
+    t = Table(title=title, show_edge=False, pad_edge=False, box=None if width < 100 else box.SIMPLE_HEAD)
+    # an id is never wrapped: the Rule column is as wide as the longest id; narrower terminals get fewer columns
+    t.add_column("Rule", no_wrap=True, min_width=max((len(r.id) for r in selected), default=4))
+    t.add_column("Severity", no_wrap=True)
+    wide = width >= 140
+    if width >= 100:
+        t.add_column("Packs", overflow="fold")
+    if wide:
+        t.add_column("Resource types", overflow="fold")
+        t.add_column("HIPAA sections", overflow="fold")
     for r in selected:
-        t.add_row(
-            r.id,
-            r.pack,
-            ", ".join(r.resource_types),
-            r.severity,
-            ", ".join(r.hipaa_sections),
-            "yes" if r.implemented else "[dim]no collector yet[/dim]",
-        )
+        row = [r.id, r.severity]
+        if width >= 100:
+            row.append(", ".join(r.packs) or "[dim]none: enable it[/dim]")
+        if wide:
+            row += [", ".join(r.resource_types), ", ".join(r.hipaa_sections)]
+        t.add_row(*row)
     console.print(t)
+    if width < 140:
+        console.print(
+            "[dim]A wider terminal shows packs, resource types and HIPAA sections; `phiwatch rules show ID` shows everything about one rule.[/dim]"
+        )
+
+
+def _of_service(rule: Any, service: str | None) -> bool:
+    """Whether ``rule`` is about ``service``: its AWS service name or a collector's (s3, ec2, ...)."""
+    if service is None:
+        return True
+    wanted = service.lower()
+    if wanted in rule.service.lower():
+        return True
+    return any(service_for_type(t) == wanted for t in rule.resource_types)
+
+
+def _of_section(rule: Any, section: str | None) -> bool:
+    """Whether ``rule`` maps to HIPAA ``section`` or one under it (164.312 takes 164.312(b))."""
+    if section is None:
+        return True
+    return any(s == section or s.startswith(section + "(") for s in rule.hipaa_sections)
 
 
 def _rule_dict(r) -> dict:  # noqa: ANN001
     return {
         "id": r.id,
         "pack": r.pack,
+        "packs": list(r.packs),
+        "service": r.service,
+        "aws_identifier": r.aws_identifier,
         "resource_types": list(r.resource_types),
         "trigger": r.trigger,
         "severity": r.severity,
