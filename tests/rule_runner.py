@@ -8,8 +8,7 @@ from typing import Any
 
 from phiwatch.model import ConfigurationItem, utcnow
 from phiwatch.rules.active import ActiveRule, run_rule
-from phiwatch.rules.base import Result, RuleContext
-from phiwatch.rules.base import FUNCTIONS
+from phiwatch.rules.base import FUNCTIONS, Result, RuleContext
 from phiwatch.rules.registry import catalogue
 
 _CATALOGUE: tuple[int, dict[str, Any]] | None = None
