@@ -1,7 +1,13 @@
-"""API Gateway stages: REST API stages (AWS::ApiGateway::Stage) and HTTP/WebSocket API
-stages (AWS::ApiGatewayV2::Stage), regional.
+"""API Gateway: REST APIs (AWS::ApiGateway::RestApi) and their stages (AWS::ApiGateway::Stage),
+HTTP/WebSocket API stages (AWS::ApiGatewayV2::Stage) and routes (AWS::ApiGatewayV2::Route), regional.
 
 Item layout:
+
+* ``AWS::ApiGateway::RestApi`` (GetRestApis): resourceId the API ``id``, resourceName its
+  ``name``, arn ``arn:aws:apigateway:<region>::/restapis/<api id>``. ``configuration`` = the
+  GetRestApis element in boto3 shape (its ``tags`` moved to the item's tags); keys rules read:
+  ``endpointConfiguration`` (``{"types": ["EDGE"|"REGIONAL"|"PRIVATE"], "vpcEndpointIds"}``),
+  ``disableExecuteApiEndpoint``, ``policy``.
 
 * ``AWS::ApiGateway::Stage`` (GetRestApis, then GetStages per API): resourceId and arn
   ``arn:aws:apigateway:<region>::/restapis/<api id>/stages/<stage name>`` (AWS Config's id),
@@ -32,15 +38,34 @@ Collected by the hook :mod:`phiwatch.collect.apigateway` (stages are listed per 
 
 from __future__ import annotations
 
-from phiwatch.resources.spec import R, ResourceSpec, Service, T, on
+from phiwatch.resources.spec import P, R, ResourceSpec, Service, T, on
 
+REST_API = "AWS::ApiGateway::RestApi"
 REST_STAGE = "AWS::ApiGateway::Stage"
 V2_STAGE = "AWS::ApiGatewayV2::Stage"
+V2_ROUTE = "AWS::ApiGatewayV2::Route"
 
 SERVICE = Service(
     "apigateway",
     cost=2,
     resources=(
+        ResourceSpec(
+            REST_API,
+            events=(
+                on(
+                    "apigateway.amazonaws.com",
+                    "CreateRestApi ImportRestApi PutRestApi UpdateRestApi DeleteRestApi",
+                    P("requestParameters.restApiId"),
+                    P("responseElements.id"),
+                ),
+                on(
+                    "apigateway.amazonaws.com",
+                    "TagResource UntagResource",
+                    R("requestParameters.resourceArn", "^arn:.*::/restapis/([^/]+)$"),
+                    optional=True,
+                ),
+            ),
+        ),
         ResourceSpec(
             REST_STAGE,
             events=(
@@ -75,6 +100,19 @@ SERVICE = Service(
                     R("requestParameters.resourceArn", "^(arn:.*::/apis/[^/]+/stages/[^/]+)$"),
                     optional=True,
                 ),
+            ),
+        ),
+        ResourceSpec(
+            V2_ROUTE,
+            events=(
+                on(
+                    "apigateway.amazonaws.com",
+                    "CreateRoute UpdateRoute DeleteRoute",
+                    T("arn:{partition}:apigateway:{region}::/apis/{requestParameters.apiId}/routes/{requestParameters.routeId}"),
+                    T("arn:{partition}:apigateway:{region}::/apis/{requestParameters.apiId}/routes/{responseElements.routeId}"),
+                    optional=True,
+                ),
+                on("apigateway.amazonaws.com", "DeleteApi"),
             ),
         ),
     ),
