@@ -1,4 +1,4 @@
-"""API Gateway rules of the HIPAA pack (AWS Config managed-rule semantics).
+"""API Gateway rules: the HIPAA pack's and other AWS Config managed rules (AWS's semantics).
 
 Items are described in :mod:`phiwatch.resources.apigateway`: a stage's settings are its GetStages
 element in ``configuration`` (REST stages: ``methodSettings``, ``clientCertificateId``,
@@ -9,7 +9,7 @@ only when its GetStages call succeeded.
 from __future__ import annotations
 
 from phiwatch.model import ConfigurationItem
-from phiwatch.resources.apigateway import REST_STAGE, V2_STAGE
+from phiwatch.resources.apigateway import REST_API, REST_STAGE, V2_ROUTE, V2_STAGE
 from phiwatch.rules.base import Result, RuleContext, compliant, csv_list, get, non_compliant, rule
 
 CONF = "configuration."
@@ -93,3 +93,124 @@ def api_gw_associated_with_waf(item: ConfigurationItem, params: dict, ctx: RuleC
     if allowed and acl not in allowed:
         return non_compliant("stage's web ACL is not one of WebAclArns")
     return compliant("stage is associated with an AWS WAF web ACL")
+
+
+# -- AWS Config managed rules beyond the HIPAA pack -----------------------------------------------
+
+
+@rule(
+    "api-gw-cache-enabled-and-encrypted",
+    reads={},
+    aws_identifier="API_GW_CACHE_ENABLED_AND_ENCRYPTED",
+    service="Amazon API Gateway",
+    resource_types=(REST_STAGE,),
+    trigger="change",
+    severity="medium",
+    compliant_when="The REST API stage has its cache cluster on and every method caches, with the cache encrypted.",
+)
+def api_gw_cache_enabled_and_encrypted(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    """ "All methods" is the stage-wide ``*/*`` method setting plus every per-method override: each must
+    have ``cachingEnabled`` and ``cacheDataEncrypted`` true, and the stage's cache cluster must be on
+    (without it API Gateway caches nothing whatever the method settings say)."""
+    if get(item, CONF + "cacheClusterEnabled") is not True:
+        return non_compliant("the stage's cache cluster is not enabled")
+    settings = get(item, CONF + "methodSettings") or {}
+    every = settings.get("*/*") or {}
+    if every.get("cachingEnabled") is not True:
+        return non_compliant("caching is not enabled for all methods (no */* cache setting)")
+    if every.get("cacheDataEncrypted") is not True:
+        return non_compliant("the cache is not encrypted for all methods")
+    uncached = sorted(m for m, s in settings.items() if m != "*/*" and (s or {}).get("cachingEnabled") is False)
+    if uncached:
+        return non_compliant(f"caching is off for {', '.join(uncached[:5])}")
+    plain = sorted(m for m, s in settings.items() if m != "*/*" and (s or {}).get("cacheDataEncrypted") is False)
+    if plain:
+        return non_compliant(f"the cache is not encrypted for {', '.join(plain[:5])}")
+    return compliant("every method caches, encrypted")
+
+
+@rule(
+    "api-gw-endpoint-type-check",
+    reads={},
+    aws_identifier="API_GW_ENDPOINT_TYPE_CHECK",
+    service="Amazon API Gateway",
+    resource_types=(REST_API,),
+    trigger="change",
+    severity="low",
+    compliant_when="The REST API's endpoint type is one of endpointConfigurationTypes (REGIONAL, PRIVATE, EDGE).",
+    parameters={"endpointConfigurationTypes": ("str", None)},
+)
+def api_gw_endpoint_type_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
+    """endpointConfigurationTypes is required: AWS does not deploy the rule without it, so nothing is
+    judged then. Types are compared without case. An API with several types (AWS allows only one
+    today) must have each of them allowed."""
+    allowed = {t.upper() for t in csv_list(params.get("endpointConfigurationTypes"))}
+    if not allowed:
+        return None
+    types = [str(t).upper() for t in (get(item, CONF + "endpointConfiguration") or {}).get("types") or []]
+    if not types:
+        return non_compliant("the API has no endpoint type")
+    outside = sorted(set(types) - allowed)
+    if outside:
+        return non_compliant(f"endpoint type {', '.join(outside)} is not one of endpointConfigurationTypes")
+    return compliant(f"endpoint type {', '.join(types)}")
+
+
+@rule(
+    "api-gw-xray-enabled",
+    reads={},
+    aws_identifier="API_GW_XRAY_ENABLED",
+    service="Amazon API Gateway",
+    resource_types=(REST_STAGE,),
+    trigger="change",
+    severity="low",
+    compliant_when="AWS X-Ray tracing is enabled on the REST API stage.",
+)
+def api_gw_xray_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    if get(item, CONF + "tracingEnabled") is True:
+        return compliant("X-Ray tracing is enabled")
+    return non_compliant("X-Ray tracing is not enabled")
+
+
+@rule(
+    "api-gwv2-access-logs-enabled",
+    reads={},
+    aws_identifier="API_GWV2_ACCESS_LOGS_ENABLED",
+    service="Amazon API Gateway",
+    resource_types=(V2_STAGE,),
+    trigger="change",
+    severity="medium",
+    compliant_when="The HTTP or WebSocket API stage has access logging settings (a destination).",
+)
+def api_gwv2_access_logs_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    """AWS: NON_COMPLIANT when the stage has no ``accessLogSettings``; settings without a destination
+    log nothing and count as absent."""
+    settings = get(item, CONF + "AccessLogSettings") or {}
+    if not settings.get("DestinationArn"):
+        return non_compliant("access logging is not configured")
+    return compliant("access logs are delivered")
+
+
+@rule(
+    "api-gwv2-authorization-type-configured",
+    reads={},
+    aws_identifier="API_GWV2_AUTHORIZATION_TYPE_CONFIGURED",
+    service="Amazon API Gateway",
+    resource_types=(V2_ROUTE,),
+    trigger="periodic",
+    severity="medium",
+    compliant_when="The HTTP or WebSocket API route has an authorization type (authorizationType when set), not NONE.",
+    parameters={"authorizationType": ("str", None)},
+)
+def api_gwv2_authorization_type_configured(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    """An absent AuthorizationType is NONE (AWS's default). With ``authorizationType`` set (CUSTOM,
+    AWS_IAM or JWT; compared without case), the route must use exactly that type. WebSocket APIs take
+    authorization on ``$connect`` only, yet their other routes report NONE and are judged like any
+    route, as AWS's rule does."""
+    kind = str(get(item, CONF + "AuthorizationType") or "NONE").upper()
+    if kind == "NONE":
+        return non_compliant("the route has no authorization (NONE)")
+    wanted = str(params.get("authorizationType") or "").strip().upper()
+    if wanted and kind != wanted:
+        return non_compliant(f"the route's authorization type is {kind}, not {wanted}")
+    return compliant(f"the route's authorization type is {kind}")

@@ -1,4 +1,4 @@
-"""Secrets Manager rules of the HIPAA pack (AWS Config managed-rule semantics).
+"""Secrets Manager rules: the HIPAA pack's and other AWS Config managed rules (AWS's semantics).
 
 Items are described in :mod:`phiwatch.resources.secretsmanager` (ListSecrets metadata only): ``RotationEnabled``
 is always present; **no ``KmsKeyId`` means the AWS managed key aws/secretsmanager**. The rotation
@@ -16,7 +16,7 @@ from typing import Any
 
 from phiwatch.model import ConfigurationItem
 from phiwatch.resources.secretsmanager import SECRET
-from phiwatch.rules.base import Result, RuleContext, compliant, csv_list, get, insufficient, non_compliant, rule
+from phiwatch.rules.base import Result, RuleContext, compliant, csv_list, get, insufficient, non_compliant, not_applicable, rule
 from phiwatch.rules.kms import key_matches, resolve_key
 
 AWS_MANAGED_ALIAS = "alias/aws/secretsmanager"
@@ -192,3 +192,133 @@ def secretsmanager_using_cmk(item: ConfigurationItem, params: dict, ctx: RuleCon
     if allowed and not key_matches(key, allowed, item, ctx):
         return non_compliant("secret is encrypted with a customer managed key that is not one of kmsKeyArns")
     return compliant("secret is encrypted with a customer managed KMS key")
+
+
+# -- AWS Config managed rules beyond the HIPAA pack -----------------------------------------------
+#
+# AWS's current pages give secretsmanager-secret-periodic-rotation and secretsmanager-secret-unused
+# the resource type AWS::SecretsManager::Secret (the 2023 list named none): each secret is judged.
+# A secret scheduled for deletion (DeletedDate) is NOT_APPLICABLE to the three rules below: it can
+# be neither rotated nor used any more.
+
+DEFAULT_DAYS = 90
+
+
+def _time(value: Any) -> dt.datetime | None:
+    """A date of ListSecrets (ISO text as stored, or epoch seconds) as an aware datetime; None when absent or unreadable."""
+    if value is None or value == "":
+        return None
+    try:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return dt.datetime.fromtimestamp(value, dt.UTC)
+        parsed = dt.datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+    except (ValueError, OverflowError, OSError):
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def _days(value: Any) -> int:
+    """A days parameter (a number, or its text): its value when set and positive, else AWS's default of 90."""
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else DEFAULT_DAYS
+
+
+def _deleted(item: ConfigurationItem) -> Result | None:
+    if get(item, "configuration.DeletedDate"):
+        return not_applicable("the secret is scheduled for deletion")
+    return None
+
+
+def _since(item: ConfigurationItem, key: str, ctx: RuleContext) -> tuple[dt.datetime | None, str]:
+    """(``key``'s date, or the creation date when ``key`` is absent; what the date is)."""
+    when = _time(get(item, f"configuration.{key}"))
+    if when is not None:
+        return when, key
+    return _time(get(item, "configuration.CreatedDate")), "CreatedDate"
+
+
+@rule(
+    "secretsmanager-scheduled-rotation-success-check",
+    aws_identifier="SECRETSMANAGER_SCHEDULED_ROTATION_SUCCESS_CHECK",
+    service="AWS Secrets Manager",
+    resource_types=(SECRET,),
+    trigger="change",
+    severity="medium",
+    compliant_when="The secret with rotation enabled was rotated on schedule: its next rotation date has not passed.",
+)
+def secretsmanager_scheduled_rotation_success_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    """A secret without rotation is NOT_APPLICABLE. Secrets Manager moves ``NextRotationDate`` on after
+    each successful rotation ("on or before this date"; "if rotation is unsuccessful, this date may
+    be in the past"), so a date in the past means a rotation was missed. Without ``NextRotationDate``
+    the due date is the last rotation (or the creation) plus the schedule's interval; when neither can
+    be told: INSUFFICIENT_DATA."""
+    gone = _deleted(item)
+    if gone is not None:
+        return gone
+    if not get(item, "configuration.RotationEnabled"):
+        return not_applicable("rotation is not enabled")
+    due = _time(get(item, "configuration.NextRotationDate"))
+    if due is None:
+        since, _ = _since(item, "LastRotatedDate", ctx)
+        hours = rotation_interval_hours(get(item, "configuration.RotationRules") or {}, ctx.now.date())
+        if since is None or hours is None:
+            return insufficient("could not check: neither the next rotation date nor the rotation schedule is known")
+        due = since + dt.timedelta(hours=hours)
+    if due < ctx.now:
+        return non_compliant(f"the rotation due {due:%Y-%m-%d %H:%M} UTC did not happen")
+    return compliant(f"next rotation due {due:%Y-%m-%d}")
+
+
+@rule(
+    "secretsmanager-secret-periodic-rotation",
+    aws_identifier="SECRETSMANAGER_SECRET_PERIODIC_ROTATION",
+    service="AWS Secrets Manager",
+    resource_types=(SECRET,),
+    trigger="periodic",
+    severity="medium",
+    compliant_when="The secret was rotated within the last maxDaysSinceRotation days (90 when not set).",
+    parameters={"maxDaysSinceRotation": ("int", None)},
+)
+def secretsmanager_secret_periodic_rotation(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    """Counts from ``LastRotatedDate``; a secret never rotated counts from its creation (a new secret is
+    not due before the period has passed). Unset or non-positive maxDaysSinceRotation: 90 (AWS's default)."""
+    gone = _deleted(item)
+    if gone is not None:
+        return gone
+    limit = _days(params.get("maxDaysSinceRotation"))
+    since, what = _since(item, "LastRotatedDate", ctx)
+    if since is None:
+        return insufficient("could not check: the secret has neither a last rotation nor a creation date")
+    age = (ctx.now - since).days
+    never = " (never rotated: counted from its creation)" if what == "CreatedDate" else ""
+    if age > limit:
+        return non_compliant(f"not rotated for {age} days, more than maxDaysSinceRotation {limit}{never}")
+    return compliant(f"rotated {age} day(s) ago{never}")
+
+
+@rule(
+    "secretsmanager-secret-unused",
+    aws_identifier="SECRETSMANAGER_SECRET_UNUSED",
+    service="AWS Secrets Manager",
+    resource_types=(SECRET,),
+    trigger="periodic",
+    severity="low",
+    compliant_when="The secret was accessed within the last unusedForDays days (90 when not set).",
+    parameters={"unusedForDays": ("int", None)},
+)
+def secretsmanager_secret_unused(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    """Counts from ``LastAccessedDate`` (Secrets Manager keeps it to the day); a secret never accessed
+    counts from its creation. Unset or non-positive unusedForDays: 90 (AWS's default)."""
+    gone = _deleted(item)
+    if gone is not None:
+        return gone
+    limit = _days(params.get("unusedForDays"))
+    since, what = _since(item, "LastAccessedDate", ctx)
+    if since is None:
+        return insufficient("could not check: the secret has neither a last access nor a creation date")
+    age = (ctx.now - since).days
+    never = " (never accessed: counted from its creation)" if what == "CreatedDate" else ""
+    if age > limit:
+        return non_compliant(f"not accessed for {age} days, more than unusedForDays {limit}{never}")
+    return compliant(f"accessed {age} day(s) ago{never}")

@@ -1,4 +1,4 @@
-"""SNS rules of the HIPAA pack (AWS Config managed-rule semantics).
+"""SNS rules: the HIPAA pack's and other AWS Config managed rules (AWS's semantics).
 
 Items are described in :mod:`phiwatch.resources.sns`: ``configuration`` is GetTopicAttributes' map, where
 **no ``KmsMasterKeyId`` means the topic is not encrypted**. When GetTopicAttributes failed,
@@ -38,3 +38,36 @@ def sns_encrypted_kms(item: ConfigurationItem, params: dict, ctx: RuleContext) -
     if allowed and not key_matches(key, allowed, item, ctx):
         return non_compliant("topic is encrypted with a KMS key that is not one of kmsKeyIds")
     return compliant(f"topic is encrypted with AWS KMS ({key})")
+
+
+# -- AWS Config managed rules beyond the HIPAA pack -----------------------------------------------
+
+#: the endpoint protocols whose delivery status SNS can log (``<protocol>SuccessFeedbackRoleArn`` /
+#: ``<protocol>FailureFeedbackRoleArn`` topic attributes)
+DELIVERY_PROTOCOLS = ("Application", "Firehose", "HTTP", "Lambda", "SQS")
+
+
+@rule(
+    "sns-topic-message-delivery-notification-enabled",
+    reads={},
+    aws_identifier="SNS_TOPIC_MESSAGE_DELIVERY_NOTIFICATION_ENABLED",
+    service="Amazon SNS",
+    resource_types=(TOPIC,),
+    trigger="change",
+    severity="low",
+    compliant_when="The SNS topic logs the delivery status of its messages for at least one endpoint protocol.",
+)
+def sns_topic_message_delivery_notification_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    """Delivery status logging is on for a protocol when the topic has its success or failure feedback
+    role (``HTTPSuccessFeedbackRoleArn``, ``SQSFailureFeedbackRoleArn``, ...); one protocol is enough.
+    When GetTopicAttributes failed the attributes are unknown: INSUFFICIENT_DATA."""
+    if "GetTopicAttributes" in item.failed_apis():
+        return insufficient(describe_failure(item, ["GetTopicAttributes"]))
+    logged = [
+        protocol
+        for protocol in DELIVERY_PROTOCOLS
+        if get(item, f"configuration.{protocol}SuccessFeedbackRoleArn") or get(item, f"configuration.{protocol}FailureFeedbackRoleArn")
+    ]
+    if not logged:
+        return non_compliant("delivery status logging is off for every protocol")
+    return compliant(f"delivery status is logged for {', '.join(logged)}")
