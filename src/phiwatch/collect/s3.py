@@ -15,7 +15,8 @@ Item layout (boto3 response shapes, keys named as in AWS Config's S3 bucket item
   ``BucketLifecycleConfiguration`` (list of lifecycle rules, or ``None``)
 
 A key that is absent means the call failed (see ``collectionErrors``); ``None`` means "not configured".
-The account item gets ``configuration.s3AccountPublicAccessBlock`` in region ``global``.
+The account item gets ``configuration.s3AccountPublicAccessBlock`` in region ``global`` and, as AWS
+Config records it, in each region of the run.
 """
 
 from __future__ import annotations
@@ -209,3 +210,10 @@ class S3Collector(Collector):
         if response is not FAILED:
             account.configuration["s3AccountPublicAccessBlock"] = response.get("PublicAccessBlockConfiguration")
         yield account
+        # AWS Config records the account's public access block in every region (and evaluates its
+        # rules per region): each region of the run gets the same value, or the same error
+        for region in ctx.regions:
+            regional = ctx.account_item(region)
+            regional.configuration.update(account.configuration)
+            regional.collectionErrors.extend(account.collectionErrors)
+            yield regional

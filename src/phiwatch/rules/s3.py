@@ -429,7 +429,12 @@ def s3_version_lifecycle_policy_check(item: ConfigurationItem, params: dict, ctx
     remediation="phiwatch-BlockS3AccountPublicAccess",
     aws_runbook="AWSConfigRemediation-ConfigureS3PublicAccessBlock",
 )
-def s3_account_level_public_access_blocks(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+def s3_account_level_public_access_blocks(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
+    """Judged on each region's account item, as AWS Config deploys the rule per region (the S3
+    collector records the account-wide setting in every region of the run); its remediation changes
+    the whole account once, and that one run covers every region's finding."""
+    if item.awsRegion == GLOBAL_REGION:
+        return None
     bpa = get(item, "configuration.s3AccountPublicAccessBlock")
     if not bpa:
         return non_compliant("no account-level S3 public access block")
