@@ -258,7 +258,7 @@ def test_apigateway_rest_and_v2_stages(aws_env, store):
     ctx = aws_env.context()
     result = collect(ctx, store, services=["apigateway"])
     assert result.errors == []
-    assert result.types_seen == {"AWS::ApiGateway::Stage": 2, "AWS::ApiGatewayV2::Stage": 2}
+    assert result.types_seen == {"AWS::ApiGateway::RestApi": 1, "AWS::ApiGateway::Stage": 2, "AWS::ApiGatewayV2::Stage": 2}
 
     on = stored_item(store, on_arn, "AWS::ApiGateway::Stage")
     assert on["resourceId"] == on_arn and on["arn"] == on_arn and on["resourceName"] == "stage-logging-on"
