@@ -273,6 +273,17 @@ def _points_by_resource(ctx: RuleContext) -> dict[tuple[str | None, str | None, 
     return index_now
 
 
+_SET_CACHE: dict[str, Any] = {"list": None, "set": frozenset()}
+
+
+def _as_set(values: list[str]) -> frozenset[str]:
+    """``values`` as a set, kept while the same list is asked again (one account item, many resources)."""
+    if _SET_CACHE["list"] is not values:
+        _SET_CACHE.update(list=values, set=frozenset(values))
+    found: frozenset[str] = _SET_CACHE["set"]
+    return found
+
+
 def _vaults_read(item: ConfigurationItem, ctx: RuleContext) -> Result | bool:
     """Whether the region's vaults (and so its recovery points) were listed: True, False (AWS
     Backup was not collected there), or INSUFFICIENT_DATA when ListBackupVaults failed."""
@@ -372,7 +383,7 @@ def _protected(item: ConfigurationItem, params: dict, ctx: RuleContext, arns: li
     protected, failure = account_value(item, ctx, "backupProtectedResourceArns", PROTECTED_APIS)
     if failure is not None or not isinstance(protected, list):
         return failure
-    if not set(arns) & set(protected):
+    if not any(arn in _as_set(protected) for arn in arns):
         return non_compliant("AWS Backup holds no recovery point of this resource")
     problems = []
     for check in (_lock_problem, _copy_problem):
