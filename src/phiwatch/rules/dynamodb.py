@@ -6,8 +6,8 @@ Auto Scaling setup are in ``supplementaryConfiguration``, and the region's accou
 (DescribeLimits) are on the region's ``AWS::::Account`` item. A missing key means its read
 failed.
 
-Not implemented here: ``dynamodb-in-backup-plan`` needs AWS Backup plans and selections, which
-phiwatch does not collect (and moto does not implement).
+The AWS Backup rules of DynamoDB (``dynamodb-in-backup-plan`` and the others) are in
+:mod:`phiwatch.rules.backup`.
 """
 
 from __future__ import annotations

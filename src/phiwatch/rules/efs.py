@@ -3,10 +3,9 @@
 Items are described in :mod:`phiwatch.resources.efs`: ``configuration`` is DescribeFileSystems' element
 (an item exists only when the listing succeeded).
 
-Not implemented here: ``efs-in-backup-plan`` needs AWS Backup plans and selections, which
-phiwatch does not collect (and moto does not implement). The file system's own backup policy
-(``supplementaryConfiguration.BackupPolicy``) is not the same thing: AWS's rule asks whether an
-AWS Backup plan covers the file system.
+The AWS Backup rules of EFS (``efs-in-backup-plan`` and the others) are in :mod:`phiwatch.rules.backup`.
+The file system's own backup policy (``supplementaryConfiguration.BackupPolicy``) is not the same
+thing: those rules ask whether AWS Backup covers the file system.
 """
 
 from __future__ import annotations

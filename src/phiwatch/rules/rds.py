@@ -5,9 +5,8 @@ Items are described in :mod:`phiwatch.resources.rds`: ``configuration`` is the d
 so an item exists only when its listing succeeded; the snapshots' ``restore`` attribute is in
 ``supplementaryConfiguration`` (absent = the attribute call failed).
 
-Not implemented here: ``rds-in-backup-plan`` and ``aurora-resources-protected-by-backup-plan``
-need AWS Backup plans and selections, which phiwatch does not collect (and moto does not
-implement).
+The AWS Backup rules of RDS and Aurora (``rds-in-backup-plan``, ``*-resources-protected-by-backup-plan``,
+``*-last-backup-recovery-point-created``) are in :mod:`phiwatch.rules.backup`.
 """
 
 from __future__ import annotations

@@ -240,9 +240,7 @@ def findings(status: list[str] | None, rule: str | None, severity: list[str] | N
     console.print(t)
 
 
-def rules_list(
-    pack: str | None, policy: Path | None, json_out: bool, service: str | None = None, section: str | None = None
-) -> None:
+def rules_list(pack: str | None, policy: Path | None, json_out: bool, service: str | None = None, section: str | None = None) -> None:
     rules = resolve_rules(load_policy(policy))
     packs = {p for r in rules.values() for p in r.packs}
     if pack is not None and pack not in packs:
@@ -328,7 +326,8 @@ def rules_show(rule_id: str, policy: Path | None, json_out: bool) -> None:
     if json_out:
         print_json(d)
         return
-    console.print(f"[bold]{r.id}[/bold]  ({r.pack} pack, severity {r.severity}, trigger {r.trigger})")
+    packs = f"packs {', '.join(r.packs)}" if len(r.packs) > 1 else f"{r.packs[0]} pack" if r.packs else "no pack: enable it in the policy"
+    console.print(f"[bold]{r.id}[/bold]  ({packs}, severity {r.severity}, trigger {r.trigger})")
     console.print(f"  Compliant when: {r.compliant_when or r.rationale}")
     console.print(f"  Resource types: {', '.join(r.resource_types)}")
     console.print(f"  HIPAA sections: {', '.join(r.hipaa_sections) or '-'}")
