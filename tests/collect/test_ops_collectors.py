@@ -1,15 +1,16 @@
 """WAFv2, Site-to-Site VPN, Systems Manager and AWS Backup collectors against moto's server.
 
 The embedded emulator answers ListResourcesForWebACL from moto's associations and has no managed
-nodes (no SSM Agent runs there). moto lacks backup selections, recovery points, vault access
-policies and ListProtectedResources: those calls are asserted to be recorded as failed (key
-absent, error naming the IAM action), never as "not configured".
+nodes (no SSM Agent runs there). moto makes no backup selection, recovery point or vault access
+policy (the emulator answers those reads as AWS does for none); refused reads are asserted to be
+recorded as failed (key absent, error naming the IAM action), never as "not configured".
 """
 
 from __future__ import annotations
 
 import json
 
+from denied import Denied
 from phiwatch.collect.runner import collect
 from phiwatch.model import ACCOUNT_TYPE
 from phiwatch.resources.vpn import redact
@@ -169,29 +170,46 @@ def test_backup_plans_and_vaults(aws_env, store):
         BackupPlanTags={"PHI": "Yes"},
     )
 
-    result = collect(aws_env.context(), store, services=["backup"])
+    # selections unreadable: neither the plan nor the account claims "no selection"
+    denied = aws_env.context()
+    denied.client("backup", "us-east-1").meta.events.register("before-call.backup.ListBackupSelections", Denied())
+    result = collect(denied, store, services=["backup"])
     item = stored_item(store, plan["BackupPlanId"], "AWS::Backup::BackupPlan")
     assert item["arn"] == plan["BackupPlanArn"] and item["resourceName"] == "phi-daily-35d"
     rules = item["configuration"]["Rules"]
     assert rules[0]["ScheduleExpression"] == "cron(0 5 ? * * *)" and rules[0]["Lifecycle"]["DeleteAfterDays"] == 35
     assert item["tags"] == {"PHI": "Yes"}
-    # moto lacks backup selections: failed, so neither the plan nor the account claims "no selection"
     assert "BackupSelections" not in item["supplementaryConfiguration"]
-    assert _apis(result.errors) == {"ListBackupSelections"}
-    assert {e.error for e in result.errors} == {"NotImplemented"}  # the emulator's 501: no retry storm
+    assert {(e.api, e.error) for e in result.errors} == {("ListBackupSelections", "AccessDenied")}
+    assert "backupSelections" not in _account(store)["configuration"]
+
+    # read: the plan has no selection (moto creates none)
+    result = collect(aws_env.context(), store, services=["backup"])
+    assert result.errors == []
+    assert stored_item(store, plan["BackupPlanId"], "AWS::Backup::BackupPlan")["supplementaryConfiguration"]["BackupSelections"] == []
     account = _account(store)
-    assert "backupSelections" not in account["configuration"]
+    assert account["configuration"]["backupSelections"] == []
     # no vault in the region: nothing can be protected, known without calling ListProtectedResources
     assert account["configuration"]["backupProtectedResourceArns"] == []
 
     backup.create_backup_vault(BackupVaultName="phi-vault", BackupVaultTags={"PHI": "Yes"})
-    result = collect(aws_env.context(), store, services=["backup"])
+    denied = aws_env.context()
+    client = denied.client("backup", "us-east-1")
+    for operation in ("GetBackupVaultAccessPolicy", "ListRecoveryPointsByBackupVault", "ListProtectedResources"):
+        client.meta.events.register(f"before-call.backup.{operation}", Denied())
+    result = collect(denied, store, services=["backup"])
     vault = stored_item(store, "phi-vault", "AWS::Backup::BackupVault")
     assert vault["arn"] == f"arn:aws:backup:us-east-1:{ACCOUNT}:backup-vault:phi-vault"
     assert "NumberOfRecoveryPoints" not in vault["configuration"] and vault["tags"] == {"PHI": "Yes"}
-    assert "AccessPolicy" not in vault["supplementaryConfiguration"]  # moto lacks the call: unknown, not None
-    assert {"GetBackupVaultAccessPolicy", "ListRecoveryPointsByBackupVault", "ListProtectedResources"} <= _apis(result.errors)
+    assert "AccessPolicy" not in vault["supplementaryConfiguration"]  # unreadable: unknown, not None
+    assert _apis(result.errors) == {"GetBackupVaultAccessPolicy", "ListRecoveryPointsByBackupVault", "ListProtectedResources"}
     assert "backupProtectedResourceArns" not in _account(store)["configuration"]
+
+    result = collect(aws_env.context(), store, services=["backup"])
+    assert result.errors == []
+    assert stored_item(store, "phi-vault", "AWS::Backup::BackupVault")["supplementaryConfiguration"]["AccessPolicy"] is None
+    assert _account(store)["configuration"]["backupProtectedResourceArns"] == []
+    assert result.types_seen.get("AWS::Backup::RecoveryPoint") is None
 
     backup.delete_backup_plan(BackupPlanId=plan["BackupPlanId"])
     result = collect(aws_env.context(), store, services=["backup"])

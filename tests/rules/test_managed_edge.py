@@ -178,7 +178,7 @@ def judge(estate, rule_id, item, **params):
 
 def test_collection_records_every_edge_type_without_errors(estate):
     # only SRT access, which moto does not implement, could not be read
-    assert {(e.service, e.api) for e in estate["errors"]} == {("shield", "DescribeDRTAccess")}
+    assert {(e.service, e.api) for e in estate["errors"]} == set()
     good = stored(estate, DISTRIBUTION, "cf-good")
     assert good.awsRegion == "global" and good.arn.endswith(f"distribution/{estate['ids']['cf-good']}")
     assert "InProgressInvalidationBatches" not in good.configuration
@@ -399,8 +399,16 @@ def test_fms_rule_group_association_on_constructed_items():
 def test_shield_account_rules_from_the_emulator(estate):
     account = stored(estate, ACCOUNT_TYPE, ACCOUNT, region="global")
     assert judge(estate, "shield-advanced-enabled-autorenew", account)[0] == "COMPLIANT"
-    # moto does not implement DescribeDRTAccess: the read failed, so it could not be checked
-    verdict, annotation = judge(estate, "shield-drt-access", account)
+    # subscribed, and the SRT has no role (moto cannot associate one)
+    assert judge(estate, "shield-drt-access", account)[0] == "NON_COMPLIANT"
+    refused = built_item(
+        ACCOUNT_TYPE,
+        {"shieldSubscription": account.configuration["shieldSubscription"]},
+        errors=denied_read("DescribeDRTAccess", "shield:DescribeDRTAccess"),
+        resource_id=ACCOUNT,
+        region="global",
+    )
+    verdict, annotation = judge(estate, "shield-drt-access", refused)
     assert verdict == "INSUFFICIENT_DATA" and "shield:DescribeDRTAccess" in annotation
     regional = stored(estate, ACCOUNT_TYPE, ACCOUNT, region=REGION)
     assert judge(estate, "shield-advanced-enabled-autorenew", regional) is None  # once per account, on the global item
