@@ -314,6 +314,7 @@ def test_guardduty_and_securityhub_account_keys_per_region(aws_env, store):
             "CreatedAt": east["guardDutyDetectors"][0]["CreatedAt"],
             "UpdatedAt": east["guardDutyDetectors"][0]["UpdatedAt"],
             "Administrator": None,
+            "NonArchivedFindings": [],
         }
     ]
     assert east["securityHub"]["HubArn"] == f"arn:aws:securityhub:us-east-1:{ACCOUNT}:hub/default"
@@ -329,6 +330,60 @@ def test_guardduty_and_securityhub_account_keys_per_region(aws_env, store):
     assert statuses == ["ENABLED", "DISABLED"]
     # keys of services not collected in this run are kept
     assert _account(store, "us-east-1")["configuration"]["securityHub"]["HubArn"]
+
+
+class _Answered:
+    """A botocore ``before-call`` answer of HTTP 200 (the request never reaches moto)."""
+
+    status_code = 200
+    headers: dict = {}
+
+
+def test_guardduty_non_archived_findings_are_read_fifty_at_a_time(aws_env, store):
+    detector = aws_env.client("guardduty").create_detector(Enable=True)["DetectorId"]
+    ids = [f"finding-{i:03d}" for i in range(120)]
+    criteria, asked = [], []
+
+    def findings(model, params, **_):  # moto keeps no findings: answer both reads here
+        body = json.loads(params["body"] or b"{}")
+        if model.name == "ListFindings":
+            criteria.append(body["findingCriteria"])
+            return _Answered(), {"FindingIds": list(reversed(ids))}
+        asked.append(body["findingIds"])
+        details = {"Resource": {"InstanceDetails": {"InstanceId": "i-phi"}}, "Service": {"Archived": False}, "Title": "port probe"}
+        return _Answered(), {
+            "Findings": [
+                {"Id": i, "Type": "Recon:EC2/PortProbeUnprotectedPort", "Severity": 5.0, "CreatedAt": "2026-01-02T03:04:05.000Z", **details}
+                for i in body["findingIds"]
+            ]
+        }
+
+    ctx = aws_env.context()
+    events = ctx.client("guardduty", "us-east-1").meta.events
+    events.register("before-call.guardduty.ListFindings", findings)
+    events.register("before-call.guardduty.GetFindings", findings)
+    result = collect(ctx, store, services=["guardduty"])
+    assert result.errors == []
+    assert criteria == [{"criterion": {"service.archived": {"eq": ["false"]}}}]
+    assert [len(batch) for batch in asked] == [50, 50, 20] and sorted(i for batch in asked for i in batch) == ids
+    (entry,) = _account(store, "us-east-1")["configuration"]["guardDutyDetectors"]
+    assert entry["DetectorId"] == detector
+    # only the id, type, severity and age: nothing of the resource or the service details
+    assert entry["NonArchivedFindings"] == [
+        {"Id": i, "Type": "Recon:EC2/PortProbeUnprotectedPort", "Severity": 5.0, "CreatedAt": "2026-01-02T03:04:05.000Z"} for i in ids
+    ]
+
+
+def test_guardduty_findings_unreadable_leave_the_detector_without_them(aws_env, store):
+    aws_env.client("guardduty").create_detector(Enable=True)
+    ctx = aws_env.context()
+    ctx.client("guardduty", "us-east-1").meta.events.register("before-call.guardduty.ListFindings", Denied())
+    result = collect(ctx, store, services=["guardduty"])
+    assert [(e.api, e.iam_action) for e in result.errors] == [("ListFindings", "guardduty:ListFindings")]
+    account = _account(store, "us-east-1")
+    (entry,) = account["configuration"]["guardDutyDetectors"]
+    assert entry["Status"] == "ENABLED" and "NonArchivedFindings" not in entry  # unknown, never "no finding"
+    assert [e["api"] for e in account["collectionErrors"]] == ["ListFindings"]
 
 
 def test_denied_detection_reads_leave_keys_absent(aws_env, store):

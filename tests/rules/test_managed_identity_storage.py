@@ -316,9 +316,10 @@ def test_account_rules_on_the_collected_estate(estate):
     assert judge_account(estate, "iam-policy-in-use", region="global", policyARN=denied, policyUsageType="IAM_THING").compliance == INS
 
 
-def test_guardduty_findings_not_collected_give_no_verdict(estate):
-    """The detector is read, its findings are not (moto does not implement ListFindings): no verdict, not a guess."""
-    assert judge_account(estate, "guardduty-non-archived-findings") is None
+def test_guardduty_findings_of_the_emulator_detector(estate):
+    """The detector and its non-archived findings are read (moto keeps no findings: none)."""
+    result = judge_account(estate, "guardduty-non-archived-findings")
+    assert result.compliance == C and result.annotation == "no non-archived finding is older than allowed"
     assert judge_account(estate, "guardduty-enabled-centralized").compliance == C
 
 

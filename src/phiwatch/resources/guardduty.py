@@ -9,7 +9,10 @@ Account item key (this region):
   GetAdministratorAccount's ``{"AccountId", "InvitationId", "RelationshipStatus",
   "InvitedAt"}`` when the detector is a member of another account's GuardDuty, else ``None``
   (``"Administrator"`` is left out of the entry when that call failed; the error is on the
-  account item).
+  account item), and ``NonArchivedFindings``: the detector's findings that are not archived
+  (ListFindings with ``service.archived`` false, then GetFindings), each reduced to ``{"Id",
+  "Type", "Severity", "CreatedAt"}`` (sorted by ``Id``; left out of the entry when either call
+  failed, the error on the account item).
 
 The key is absent when ListDetectors or a GetDetector failed (see ``collectionErrors``):
 "could not check", never "not enabled". No resources are recorded, so there is no resource
@@ -27,13 +30,16 @@ SERVICE = Service(
             "guardduty.amazonaws.com",
             (
                 "CreateDetector DeleteDetector UpdateDetector AcceptAdministratorInvitation "
-                "AcceptInvitation DisassociateFromAdministratorAccount DisassociateFromMasterAccount"
+                "AcceptInvitation DisassociateFromAdministratorAccount DisassociateFromMasterAccount "
+                "ArchiveFindings UnarchiveFindings"
             ),
         ),
     ),
     iam=(
         "guardduty:GetAdministratorAccount",
         "guardduty:GetDetector",
+        "guardduty:GetFindings",
         "guardduty:ListDetectors",
+        "guardduty:ListFindings",
     ),
 )
