@@ -9,7 +9,9 @@ import sys
 
 
 def run(args, endpoint=None, extra_env=None, **kw):
-    env = dict(os.environ, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1", **(extra_env or {}))
+    env = dict(
+        os.environ, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1", **(extra_env or {})
+    )
     cmd = [sys.executable, "-m", "phiwatch.cli", *args]
     if endpoint:
         cmd += ["--endpoint-url", endpoint]

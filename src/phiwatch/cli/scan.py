@@ -100,7 +100,8 @@ def rules_list(
         str | None, typer.Option("--pack", help="Only the rules this pack lists (hipaa, hipaa-extras, aws-managed, custom).")
     ] = None,
     service: Annotated[
-        str | None, typer.Option("--service", "-s", help="Only rules about this service: a collector (s3, ec2) or part of AWS's name (Lambda).")
+        str | None,
+        typer.Option("--service", "-s", help="Only rules about this service: a collector (s3, ec2) or part of AWS's name (Lambda)."),
     ] = None,
     section: Annotated[
         str | None, typer.Option("--section", help="Only rules mapped to this HIPAA section or one under it, e.g. 164.312(b) or 164.308.")
