@@ -168,8 +168,8 @@ def judged(estate, rule_id, resource_type, name, params=None, now=None):
 
 
 def test_collection_errors_are_only_what_moto_does_not_implement(estate):
-    # moto answers ListFirewallPolicies and ListRuleGroups "not implemented": those two types are
-    # tested on constructed items below
+    # the emulator lists no firewall policies or rule groups (moto cannot create them): those two
+    # types are tested on constructed items below
     assert {(e.service, e.api) for e in estate["result"].errors} <= {
         ("network-firewall", "ListFirewallPolicies"),
         ("network-firewall", "ListRuleGroups"),
