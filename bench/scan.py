@@ -58,6 +58,15 @@ PACKS = ("hipaa", "hipaa-extras")
 #: remediation is off so the scan measures collection and evaluation only (the default policy plans
 #: remediations in dry-run mode after every scan)
 POLICY = f"packs: [{', '.join(PACKS)}]\nremediation: {{mode: 'off'}}\n"
+
+
+def policy_text(packs: str | None) -> str:
+    """The bench policy: the given packs (comma-separated; default hipaa and hipaa-extras), remediation off."""
+    if not packs:
+        return POLICY
+    return f"packs: [{', '.join(p.strip() for p in packs.split(',') if p.strip())}]\nremediation: {{mode: 'off'}}\n"
+
+
 #: resource types changed for the re-scan, in round-robin order
 CHANGE_TYPES = (
     "AWS::S3::Bucket",
@@ -307,7 +316,7 @@ def bench_size(size: int, args: argparse.Namespace, endpoint: str, workdir: Path
         stale.unlink()
     db_url = f"sqlite:///{workdir / f'scan-{size}.db'}"
     policy = workdir / "policy.yaml"
-    policy.write_text(POLICY)
+    policy.write_text(policy_text(args.packs))
     result: dict[str, Any] = {"size": size, "seed": seeded}
 
     log(f"size {size}: full scan")
@@ -357,7 +366,7 @@ def markdown(report: dict[str, Any]) -> str:
         f"Command: `{report['command']}`  ",
         f"Machine: {m['cpus']} CPUs ({m['cpu']}), {m['memory']} RAM, Python {m['python']}, boto3 {m['boto3']}, "
         f"moto {m['moto']}, SQLAlchemy {m['sqlalchemy']}, commit {m['commit'] or '?'}  ",
-        f"Emulator: in-process moto server; region {report['region']}; packs {', '.join(PACKS)}; remediation off; "
+        f"Emulator: in-process moto server; region {report['region']}; packs {', '.join(report['packs'])}; remediation off; "
         f"change {report['change_percent']:g} %",
         "",
         "| size | items | full scan wall s | collect s | evaluate s | eval/collect | evaluations | peak RSS MiB (≤"
@@ -402,6 +411,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed-workers", type=int, default=16, help="seeding threads (default 16)")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per seeding or scan (default 1800)")
     parser.add_argument("--out", default=str(BENCH_DIR / "results"), help="results directory (default bench/results)")
+    parser.add_argument(
+        "--packs", default=None, help="rule packs the scans run, comma-separated (default hipaa,hipaa-extras; e.g. aws-managed)"
+    )
     parser.add_argument("--keep-db", action="store_true", help="keep the SQLite stores and scan JSON (in the results directory)")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
@@ -426,7 +438,7 @@ def main(argv: list[str] | None = None) -> int:
         ),
         "machine": machine(),
         "region": args.region,
-        "packs": list(PACKS),
+        "packs": args.packs.split(",") if args.packs else list(PACKS),
         "change_percent": args.change_percent,
         "results": [],
     }
