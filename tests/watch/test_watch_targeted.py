@@ -76,8 +76,11 @@ def test_one_security_group_is_asked_for_by_id_and_gets_its_new_version(estate, 
     result = collect(aws, store, services=["ec2"], only={SG: {groups["app-target"]}})
     described = calls.named("DescribeSecurityGroups")
     assert described == [{"Filters": [{"Name": "group-id", "Values": [groups["app-target"]]}]}]
-    assert {name for name, _ in calls.seen} == {"DescribeSecurityGroups"}  # no volumes, instances, EBS defaults...
-    assert result.requests == 1
+    # the group and the interfaces that use it (ec2-security-group-attached-to-eni): no volumes, instances, EBS defaults...
+    assert {name for name, _ in calls.seen} == {"DescribeSecurityGroups", "DescribeNetworkInterfaces"}
+    [interfaces] = calls.named("DescribeNetworkInterfaces")
+    assert interfaces["Filters"] == [{"Name": "group-id", "Values": [groups["app-target"]]}]
+    assert result.requests == 2
     target = row(store, SG, groups["app-target"])
     assert target["version"] == 2
     with store.engine.connect() as conn:
