@@ -10,7 +10,8 @@ one and checks the verdict its file name says.
 Run it after changing a rule, a collector or the demo estate, then read the diff: a case whose
 verdict changed moves to another file name::
 
-    .venv/bin/python tests/rules/snapshot.py
+    .venv/bin/python tests/rules/snapshot.py                 # every rule
+    .venv/bin/python tests/rules/snapshot.py RULE-ID [...]   # only these rules
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ def case_name(item: ConfigurationItem) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", item.resourceName or item.resourceId).strip("-")[:80] or "resource"
 
 
-def snapshot(per_verdict: int = 2) -> dict[str, int]:
+def snapshot(per_verdict: int = 2, only: frozenset[str] | None = None) -> dict[str, int]:
+    """Write the cases of every rule, or only of the rules in ``only`` (the others' cases stay)."""
     with Emulator() as emu, tempfile.TemporaryDirectory() as tmp:
         seed_estate(emu.session(REGION), emu.endpoint, REGION)
         store = Store(f"sqlite:///{tmp}/cases.db")
@@ -58,11 +60,17 @@ def snapshot(per_verdict: int = 2) -> dict[str, int]:
         finally:
             store.close()
     now = utcnow().replace(microsecond=0)
-    shutil.rmtree(CASES, ignore_errors=True)
+    rules = catalogue()
+    unknown = sorted((only or frozenset()) - set(rules))
+    if unknown:
+        raise SystemExit(f"unknown rule id: {', '.join(unknown)}")
+    if only is None:
+        shutil.rmtree(CASES, ignore_errors=True)
     written: dict[str, int] = {}
-    for rule_id, rule in sorted(catalogue().items()):
-        if rule.fn is None:
+    for rule_id, rule in sorted(rules.items()):
+        if rule.fn is None or (only is not None and rule_id not in only):
             continue
+        shutil.rmtree(CASES / rule_id, ignore_errors=True)
         kept: dict[str, int] = {}
         for resource_type in rule.resource_types:
             for item in sorted(by_type.get(resource_type, []), key=lambda i: (case_name(i), i.resourceId)):
@@ -100,8 +108,9 @@ def snapshot(per_verdict: int = 2) -> dict[str, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-verdict", type=int, default=2, help="cases kept per rule and verdict (default 2)")
+    parser.add_argument("rules", nargs="*", help="rule ids whose cases to regenerate (default: all, and stale ones removed)")
     args = parser.parse_args()
-    written = snapshot(args.per_verdict)
+    written = snapshot(args.per_verdict, frozenset(args.rules) if args.rules else None)
     print(f"{sum(written.values())} cases for {sum(1 for n in written.values() if n)} rules in {CASES}")
     empty = sorted(r for r, n in written.items() if not n)
     if empty:
