@@ -46,10 +46,13 @@ ACTION_KEYS = (
     },
 )
 def cloudwatch_alarm_action_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    """action1..action5 are ARNs compared exactly after trimming surrounding spaces (an empty one is
+    unset); the alarm matches when any of its ALARM, INSUFFICIENT_DATA or OK actions is one of them.
+    The three ``...Required`` flags accept true/false in any case."""
     missing = [state for param, key, state in ACTION_KEYS if params.get(param) and not (get(item, f"configuration.{key}") or [])]
     if missing:
         return non_compliant(f"no action for the {', '.join(missing)} state{'s' if len(missing) > 1 else ''}")
-    wanted = [params[f"action{i}"] for i in range(1, 6) if params.get(f"action{i}")]
+    wanted = [str(params[f"action{i}"]).strip() for i in range(1, 6) if str(params.get(f"action{i}") or "").strip()]
     if wanted:
         actions = {a for _, key, _ in ACTION_KEYS for a in get(item, f"configuration.{key}") or []}
         if not actions & set(wanted):
