@@ -31,7 +31,15 @@ Decisions where AWS's documentation leaves room (each follows the rule's documen
 * Root user: GetAccountSummary (``AccountMFAEnabled``, ``AccountAccessKeysPresent``) first,
   the credential report's ``<root_account>`` row when the summary could not be read.
   root-account-hardware-mfa-enabled: MFA on and no virtual MFA device assigned to the root
-  user (ListVirtualMFADevices; a FIDO security key counts as hardware).
+  user (ListVirtualMFADevices; a FIDO security key counts as hardware). AWS's current pages of
+  root-account-mfa-enabled and root-account-hardware-mfa-enabled return NOT_APPLICABLE for an
+  account without root user credentials (centralized root access); phiwatch cannot tell that
+  from the account's own IAM reads, so such an account is judged like any other.
+* Account-global IAM settings (password policy, root user) are judged once per account, on the
+  account item of region ``global``; AWS evaluates them in every Region the rule is deployed to.
+* iam-password-policy: AWS's current page reads only a lowercase ``true`` as true (``TRUE``
+  turns a requirement off); phiwatch reads true/false in any case, so a requirement is never
+  dropped because of its spelling.
 """
 
 from __future__ import annotations
