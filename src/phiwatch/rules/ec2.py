@@ -193,10 +193,11 @@ def ec2_instance_profile_attached(item: ConfigurationItem, params: dict, ctx: Ru
     parameters={"vpcId": ("str", None)},
 )
 def ec2_instances_in_vpc(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    """``vpcId`` is compared without surrounding spaces; an empty one is unset."""
     vpc = get(item, CONF + "VpcId")
     if not vpc:
         return non_compliant("instance is not in a VPC")
-    wanted = params.get("vpcId")
+    wanted = str(params.get("vpcId") or "").strip()
     if wanted and vpc != wanted:
         return non_compliant(f"instance is in {vpc}, not {wanted}")
     return compliant(f"instance is in {vpc}")

@@ -48,6 +48,7 @@ Decisions where AWS's documentation leaves room (each follows the rule's documen
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -182,19 +183,28 @@ def restricted_ssh(item: ConfigurationItem, params: dict, ctx: RuleContext) -> R
     resource_types=(SECURITY_GROUP,),
     trigger="change",
     severity="high",
-    compliant_when="No security group allows unrestricted (0.0.0.0/0 or ::/0) inbound TCP to ports 20, 21, 3389, 3306, 4333 (pack values).",
+    compliant_when="No security group allows unrestricted (0.0.0.0/0 or ::/0) inbound TCP to ports 20, 21, 3389, 3306, 4333 (pack values) or to blockedPorts.",
     parameters={
         "blockedPort1": ("int", 20),
         "blockedPort2": ("int", 21),
         "blockedPort3": ("int", 3389),
         "blockedPort4": ("int", 3306),
         "blockedPort5": ("int", 4333),
+        "blockedPorts": ("str", None),
     },
     remediation="phiwatch-RevokeOpenIngress",
     aws_runbook="AWSConfigRemediation-RemoveUnrestrictedSourceIngressRules",
 )
 def restricted_common_ports(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
-    ports = [int(params[f"blockedPort{i}"]) for i in range(1, 6) if params.get(f"blockedPort{i}") is not None]
+    """``blockedPorts`` is the comma-separated list of blocked TCP ports AWS's current page adds (the
+    2023 reference had only blockedPort1..5); its ports are blocked as well as blockedPort1..5's. A
+    part of it that is not a port number makes the verdict "could not check"."""
+    ports = [int(params[f"blockedPort{i}"]) for i in range(1, 6) if params.get(f"blockedPort{i}") not in (None, "")]
+    for token in csv_list(params.get("blockedPorts")):
+        if not re.fullmatch(r"[0-9]{1,5}", token) or int(token) > 65535:
+            return insufficient(f"invalid parameter: blockedPorts: '{token}' is not a port number")
+        ports.append(int(token))
+    ports = list(dict.fromkeys(ports))
     if not ports:
         return compliant("no blocked ports are configured")
     found = _open_to_ports(item, ports)
@@ -284,13 +294,13 @@ def vpc_flow_logs_enabled(item: ConfigurationItem, params: dict, ctx: RuleContex
     active = [f for f in get(item, SUP + "FlowLogs") or [] if str(f.get("FlowLogStatus", "")).upper() == "ACTIVE"]
     if not active:
         return non_compliant("no active flow log on the VPC")
-    wanted = params.get("trafficType")
+    wanted = str(params.get("trafficType") or "").strip().upper()
     if wanted:
-        matching = [f for f in active if str(f.get("TrafficType", "")).upper() == str(wanted).upper()]
+        matching = [f for f in active if str(f.get("TrafficType", "")).upper() == wanted]
         if not matching:
             types = ", ".join(sorted({str(f.get("TrafficType")) for f in active}))
-            return non_compliant(f"flow logs capture {types}, not trafficType {str(wanted).upper()}")
-        return compliant(f"flow log {matching[0].get('FlowLogId')} captures {str(wanted).upper()} traffic")
+            return non_compliant(f"flow logs capture {types}, not trafficType {wanted}")
+        return compliant(f"flow log {matching[0].get('FlowLogId')} captures {wanted} traffic")
     return compliant(f"flow log {active[0].get('FlowLogId')} is active ({active[0].get('TrafficType')})")
 
 
@@ -302,13 +312,21 @@ def vpc_flow_logs_enabled(item: ConfigurationItem, params: dict, ctx: RuleContex
     resource_types=(SUBNET,),
     trigger="change",
     severity="critical",
-    compliant_when="The VPC subnet is not configured to assign public IP addresses.",
+    compliant_when="The VPC subnet is not configured to assign public IPv4 or IPv6 addresses on launch.",
     aws_runbook="AWSConfigRemediation-DisableSubnetAutoAssignPublicIP",
 )
 def subnet_auto_assign_public_ip_disabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
-    if get(item, CONF + "MapPublicIpOnLaunch"):
-        return non_compliant("subnet assigns public IPv4 addresses on launch (MapPublicIpOnLaunch)")
-    return compliant("subnet does not assign public IPv4 addresses on launch")
+    """AWS's current page (the 2023 text named IPv4 only): NON_COMPLIANT when the subnet auto-assigns
+    public IPv4 addresses (``MapPublicIpOnLaunch``) or IPv6 addresses (``AssignIpv6AddressOnCreation``;
+    AWS treats every IPv6 global unicast range as public)."""
+    assigned = [
+        what
+        for key, what in (("MapPublicIpOnLaunch", "public IPv4"), ("AssignIpv6AddressOnCreation", "IPv6"))
+        if get(item, CONF + key) is True
+    ]
+    if assigned:
+        return non_compliant(f"subnet assigns {' and '.join(assigned)} addresses on launch")
+    return compliant("subnet does not assign public IPv4 or IPv6 addresses on launch")
 
 
 @rule(
