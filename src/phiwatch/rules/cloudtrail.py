@@ -240,7 +240,10 @@ def multi_region_cloudtrail_enabled(item: ConfigurationItem, params: dict, ctx: 
         return non_compliant("no multi-region CloudTrail trail")
     wants_management = params.get("includeManagementEvents") is not False
     rw_wanted = (params.get("readWriteType") or "").strip()
-    rw_needed = set(BOTH) if rw_wanted.upper() == "ALL" else {rw_wanted} if rw_wanted else set()
+    # AWS's valid values are ReadOnly, WriteOnly and ALL; read them without regard to case
+    rw_needed = {"ALL": set(BOTH), "READONLY": {"ReadOnly"}, "WRITEONLY": {"WriteOnly"}}.get(rw_wanted.upper(), set())
+    if rw_wanted and not rw_needed:
+        return insufficient(f"could not check: parameter readWriteType is {rw_wanted!r}, not ReadOnly, WriteOnly or ALL")
     tally = _Tally()
     caveat = ""
     for trail in trails:

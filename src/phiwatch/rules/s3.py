@@ -25,6 +25,7 @@ from phiwatch.rules.base import (
     get,
     insufficient,
     non_compliant,
+    principal_is_everyone,
     rule,
 )
 
@@ -90,7 +91,8 @@ def _public_access(item: ConfigurationItem, ctx: RuleContext, acl_perms: tuple[s
         if granted:
             reasons.append(f"ACL grants {'/'.join(sorted(granted))} to all users")
     if not bpa["RestrictPublicBuckets"]:
-        actions = [a for a in _public_policy_actions(item) if a in ("*", "s3:*") or a.startswith(action_prefixes)]
+        prefixes = tuple(p.lower() for p in action_prefixes)
+        actions = [a for a in _public_policy_actions(item) if str(a).lower() in ("*", "s3:*") or str(a).lower().startswith(prefixes)]
         if actions:
             reasons.append(f"bucket policy allows {', '.join(sorted(set(actions))[:3])} to everyone")
     if reasons:
@@ -176,10 +178,43 @@ def s3_bucket_logging_enabled(item: ConfigurationItem, params: dict, ctx: RuleCo
     aws_runbook="AWS-EnableS3BucketEncryption",
 )
 def s3_bucket_server_side_encryption_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    """Compliant with default encryption, or (AWS's page names both) with a bucket policy statement that Denies
+    ``s3:PutObject`` to everyone when the request carries no SSE header (``Null``
+    ``s3:x-amz-server-side-encryption: true``) or one other than AES256 / aws:kms (``StringNotEquals``)."""
     algorithms = _sse_algorithms(item)
-    if not algorithms:
-        return non_compliant("no default server-side encryption")
-    return compliant(f"default encryption {', '.join(sorted(algorithms))}")
+    if algorithms:
+        return compliant(f"default encryption {', '.join(sorted(algorithms))}")
+    policy = _policy(item)
+    if policy is not None and any(_denies_unencrypted_put(st) for st in as_list(policy.get("Statement"))):
+        return compliant("the bucket policy denies put-object requests without server-side encryption")
+    return non_compliant("no default server-side encryption and no bucket policy denying unencrypted put-object")
+
+
+SSE_HEADER = "s3:x-amz-server-side-encryption"
+SSE_VALUES = {"aes256", "aws:kms", "aws:kms:dsse"}
+
+
+def _denies_unencrypted_put(statement: Any) -> bool:
+    if not isinstance(statement, dict) or statement.get("Effect") != "Deny":
+        return False
+    if not principal_is_everyone(statement.get("Principal")):
+        return False
+    if not any(str(a).lower() in ("*", "s3:*", "s3:put*", "s3:putobject") for a in as_list(statement.get("Action"))):
+        return False
+    condition = statement.get("Condition") or {}
+    if not isinstance(condition, dict):
+        return False
+    for operator, block in condition.items():
+        if not isinstance(block, dict):
+            continue
+        values = [str(v).lower() for key, v_list in block.items() if str(key).lower() == SSE_HEADER for v in as_list(v_list)]
+        if not values:
+            continue
+        if operator == "Null" and values == ["true"]:
+            return True
+        if operator in ("StringNotEquals", "StringNotEqualsIgnoreCase") and set(values) <= SSE_VALUES:
+            return True
+    return False
 
 
 def _sse_algorithms(item: ConfigurationItem) -> dict[str, str | None]:
@@ -338,16 +373,36 @@ def s3_bucket_default_lock_enabled(item: ConfigurationItem, params: dict, ctx: R
     aws_runbook="AWSSupport-ConfigureS3ReplicationSameAndCrossAccount",
 )
 def s3_bucket_replication_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    """As AWS's page says, a bucket with a replication rule that is not enabled is NON_COMPLIANT even when another
+    rule is enabled. ReplicationType (CROSS-REGION or SAME-REGION, any case) asks that every rule replicates to a
+    bucket in another region (or in the same region); a destination bucket's region is read from the inventory,
+    and a destination outside it is 'could not check'."""
     config = get(item, SUP + "BucketReplicationConfiguration") or {}
-    enabled = [r for r in config.get("Rules", []) or [] if r.get("Status") == "Enabled"]
-    if not enabled:
-        return non_compliant("no enabled replication rule")
-    wanted = params.get("ReplicationType")
-    if wanted:
-        same_region = wanted.upper() == "SAME-REGION"
-        # Cross- vs same-region needs the destination's region, which the ARN of a bucket does not carry.
-        return compliant(f"replication enabled ({len(enabled)} rule(s)); type {'SRR' if same_region else 'CRR'} requested")
-    return compliant(f"replication enabled ({len(enabled)} rule(s))")
+    rules = [r for r in config.get("Rules", []) or [] if isinstance(r, dict)]
+    if not rules:
+        return non_compliant("no replication rule")
+    disabled = [str(r.get("ID") or "?") for r in rules if r.get("Status") != "Enabled"]
+    if disabled:
+        return non_compliant(f"replication rule(s) not enabled: {', '.join(disabled[:3])}")
+    wanted = str(params.get("ReplicationType") or "").strip().upper()
+    if not wanted:
+        return compliant(f"replication enabled ({len(rules)} rule(s))")
+    if wanted not in ("CROSS-REGION", "SAME-REGION"):
+        return insufficient(
+            f"could not check: parameter ReplicationType is {params.get('ReplicationType')!r}, not CROSS-REGION or SAME-REGION"
+        )
+    regions = {b.resourceId: b.awsRegion for b in ctx.items(BUCKET)}
+    destinations = [((r.get("Destination") or {}).get("Bucket") or "").split(":::")[-1] for r in rules]
+    unknown = [d for d in destinations if d not in regions]
+    same = [d for d in destinations if d in regions and regions[d] == item.awsRegion]
+    cross = [d for d in destinations if d in regions and regions[d] != item.awsRegion]
+    wrong = same if wanted == "CROSS-REGION" else cross
+    if wrong:
+        kind = "same-region" if wanted == "CROSS-REGION" else "cross-region"
+        return non_compliant(f"{kind} replication to {', '.join(sorted(set(wrong))[:3])} (ReplicationType {wanted})")
+    if unknown:
+        return insufficient(f"could not check ReplicationType: the region of {', '.join(sorted(set(unknown))[:3])} is not in the inventory")
+    return compliant(f"replication enabled ({len(rules)} rule(s)), {wanted.lower()} only")
 
 
 @rule(
@@ -432,16 +487,24 @@ def s3_version_lifecycle_policy_check(item: ConfigurationItem, params: dict, ctx
 def s3_account_level_public_access_blocks(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
     """Judged on each region's account item, as AWS Config deploys the rule per region (the S3
     collector records the account-wide setting in every region of the run); its remediation changes
-    the whole account once, and that one run covers every region's finding."""
+    the whole account once, and that one run covers every region's finding.
+
+    Each setting must match its parameter (AWS's page: NON_COMPLIANT when the configuration does not
+    match one or more settings from the parameters, default True): a parameter False asks for the
+    setting off. An account without a public access block has all four settings off."""
     if item.awsRegion == GLOBAL_REGION:
         return None
-    bpa = get(item, "configuration.s3AccountPublicAccessBlock")
-    if not bpa:
-        return non_compliant("no account-level S3 public access block")
-    missing = [k for k in BPA_KEYS if params.get(k, True) and not bpa.get(k)]
-    if missing:
-        return non_compliant(f"account public access block has {', '.join(missing)} off")
-    return compliant("account-level S3 public access block is on")
+    bpa = get(item, "configuration.s3AccountPublicAccessBlock") or {}
+    wrong = []
+    for key in BPA_KEYS:
+        wanted = params.get(key)
+        wanted = True if wanted is None else wanted
+        if bool(bpa.get(key)) != wanted:
+            wrong.append(f"{key} is {'on' if bpa.get(key) else 'off'}")
+    if wrong:
+        what = "account public access block" if bpa else "no account-level S3 public access block"
+        return non_compliant(f"{what}: {', '.join(wrong)}, not as the parameters ask")
+    return compliant("account-level S3 public access block matches the parameters")
 
 
 # -- PHI buckets (the hipaa-extras pack) ----------------------------------------------------
