@@ -306,7 +306,7 @@ def test_not_applicable_cases(estate):
     assert verdict(estate, "emr-master-no-public-ip", "emr-kerberos")["compliance"] == "NOT_APPLICABLE"  # no master listed
     public = verdict(estate, "emr-master-no-public-ip", "emr-no-kerberos-public-master")
     assert public["compliance"] == "NON_COMPLIANT" and "has a public IP address" in public["annotation"]
-    assert verdict(estate, "ecs-task-definition-user-for-host-mode-check", "task-awsvpc-root")["compliance"] == "NOT_APPLICABLE"
+    assert verdict(estate, "ecs-task-definition-user-for-host-mode-check", "task-awsvpc-root")["compliance"] == "COMPLIANT"
     assert verdict(estate, "codebuild-project-source-repo-url-check", "build-s3-source")["compliance"] == "NOT_APPLICABLE"
     assert (
         verdict(estate, "elasticache-redis-cluster-automatic-backup-check", "redis-backup-3d")["annotation"]

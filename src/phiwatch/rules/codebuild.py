@@ -13,7 +13,6 @@ from phiwatch.resources.codebuild import PROJECT
 from phiwatch.rules.base import Result, RuleContext, compliant, csv_list, get, non_compliant, not_applicable, rule
 
 CREDENTIAL_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
-REPOSITORY_TYPES = ("BITBUCKET", "GITHUB", "GITHUB_ENTERPRISE", "GITLAB", "GITLAB_SELF_MANAGED")
 
 
 @rule(
@@ -57,14 +56,17 @@ def _sources(item: ConfigurationItem) -> list[dict[str, Any]]:
     compliant_when="The CodeBuild project's Bitbucket source repository URL contains no sign-in credentials.",
 )
 def codebuild_project_source_repo_url_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
-    sources = _sources(item)
-    leaking = [s for s in sources if s.get("locationHasCredentials")]
-    if leaking:
-        kinds = ", ".join(sorted({str(s.get("type")) for s in leaking}))
-        return non_compliant(f"{kinds} source repository URL contains sign-in credentials")
-    if not any(str(s.get("type")) in REPOSITORY_TYPES for s in sources):
-        return not_applicable("project has no Bitbucket or GitHub source repository")
-    return compliant("source repository URLs contain no sign-in credentials")
+    """AWS's current page: the rule checks whether the Bitbucket source repository URL contains
+    sign-in credentials (NON_COMPLIANT when it does). The 2023 guide named GitHub and Bitbucket;
+    AWS now names Bitbucket only, and phiwatch follows: the primary and secondary sources of type
+    BITBUCKET are judged, and a project without one is NOT_APPLICABLE (a GitHub or GitLab source
+    is not judged, whatever its URL)."""
+    bitbucket = [s for s in _sources(item) if str(s.get("type") or "").upper() == "BITBUCKET"]
+    if not bitbucket:
+        return not_applicable("project has no Bitbucket source repository")
+    if any(s.get("locationHasCredentials") for s in bitbucket):
+        return non_compliant("Bitbucket source repository URL contains sign-in credentials")
+    return compliant("Bitbucket source repository URL contains no sign-in credentials")
 
 
 # -- AWS Config managed rules beyond the HIPAA pack ----------------------------------------------

@@ -32,6 +32,13 @@ def _names(containers: list[dict[str, Any]]) -> str:
     compliant_when="Every container definition in the (latest active) ECS task definition sets readonlyRootFilesystem = true.",
 )
 def ecs_containers_readonly_access(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    """AWS: NON_COMPLIANT when a container definition's ``readonlyRootFilesystem`` is false (absent
+    is ECS's default, false). AWS's current page says the rule evaluates only the latest active
+    revision of a task definition: an INACTIVE one (an item stored before its deregistration was
+    seen) is NOT_APPLICABLE."""
+    inactive = _inactive(item)
+    if inactive:
+        return inactive
     writable = [c for c in get(item, CONTAINERS) or [] if c.get("readonlyRootFilesystem") is not True]
     if writable:
         return non_compliant(f"container {_names(writable)} has a writable root file system")
@@ -57,10 +64,17 @@ def _runs_as_root(user: Any) -> bool:
     parameters={"SkipInactiveTaskDefinitions": ("bool", None)},
 )
 def ecs_task_definition_user_for_host_mode_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
-    if params.get("SkipInactiveTaskDefinitions") and str(get(item, "configuration.status") or "ACTIVE") == "INACTIVE":
+    """AWS: NON_COMPLIANT when a task definition in host network mode has a container with
+    privileged false (or unset) and user root (or unset); ``0`` and ``root:<group>`` / ``0:<gid>``
+    are root too. AWS's current page lists a network mode other than host as a COMPLIANT case
+    (the 2023 guide left it unsaid; phiwatch reported NOT_APPLICABLE before), and so does phiwatch.
+    With ``SkipInactiveTaskDefinitions`` true an INACTIVE task definition is not evaluated."""
+    skip = str(params.get("SkipInactiveTaskDefinitions")).strip().lower() == "true"  # True, or "true" in any case
+    if skip and str(get(item, "configuration.status") or "ACTIVE") == "INACTIVE":
         return None
-    if get(item, "configuration.networkMode") != "host":
-        return not_applicable("task definition does not use host network mode")
+    mode = get(item, "configuration.networkMode")
+    if mode != "host":
+        return compliant(f"task definition uses the {mode or 'default'} network mode, not host")
     as_root = [c for c in get(item, CONTAINERS) or [] if not c.get("privileged") and _runs_as_root(c.get("user"))]
     if as_root:
         return non_compliant(f"host-mode container {_names(as_root)} runs as root (or no user) without privileged=true")

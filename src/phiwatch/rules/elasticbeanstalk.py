@@ -27,12 +27,15 @@ MANAGED = "supplementaryConfiguration.ManagedActions"
     parameters={"UpdateLevel": ("str", None)},
 )
 def elastic_beanstalk_managed_updates_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    """AWS: NON_COMPLIANT when ManagedActionsEnabled is false, or when ``UpdateLevel`` (minor or
+    patch) is given and differs from the environment's; compared without case or surrounding
+    spaces, and an empty value is not set."""
     managed = get(item, MANAGED) or {}
-    if not managed.get("ManagedActionsEnabled"):
+    if managed.get("ManagedActionsEnabled") is not True:
         return non_compliant("managed platform updates are disabled")
-    wanted = params.get("UpdateLevel")
+    wanted = str(params.get("UpdateLevel") or "").strip()
     level = managed.get("UpdateLevel")
-    if wanted and str(level or "").lower() != wanted.lower():
+    if wanted and str(level or "").strip().lower() != wanted.lower():
         return non_compliant(f"managed platform updates apply {level or 'no'} updates, not {wanted}")
     return compliant(f"managed platform updates are enabled ({level or 'level unset'})")
 

@@ -26,6 +26,8 @@ from phiwatch.rules.base import (
 )
 
 SUP = "supplementaryConfiguration."
+#: the cluster states emr-master-no-public-ip judges
+CHECKED_STATES = ("RUNNING", "WAITING")
 # parameter -> where the security configuration's Kerberos section holds it
 _CROSS_REALM = ("Realm", "Domain", "AdminServer", "KdcServer")
 
@@ -90,7 +92,14 @@ def emr_kerberos_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext
     compliant_when="The EMR cluster master node has no public IP address.",
 )
 def emr_master_no_public_ip(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
-    masters = get(item, SUP + "MasterInstances") or []
+    """AWS: NON_COMPLIANT when the master node has a public IP address. AWS's current page says the
+    rule checks clusters in the RUNNING or WAITING state: a cluster still STARTING or
+    BOOTSTRAPPING (or TERMINATING) is NOT_APPLICABLE. A master instance already terminated (a
+    replaced one, listed by ListInstances) is not judged."""
+    state = str((get(item, "configuration.Status") or {}).get("State") or "")
+    if state and state not in CHECKED_STATES:
+        return not_applicable(f"cluster is {state}: the rule checks RUNNING and WAITING clusters")
+    masters = [i for i in get(item, SUP + "MasterInstances") or [] if str((i.get("Status") or {}).get("State") or "") != "TERMINATED"]
     if not masters:
         return not_applicable("cluster has no master instance yet")
     public = [i.get("Ec2InstanceId") or i.get("Id") for i in masters if i.get("PublicIpAddress")]

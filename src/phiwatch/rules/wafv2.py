@@ -5,8 +5,11 @@ Items are described in :mod:`phiwatch.resources.wafv2`: ``AWS::WAFv2::WebACL`` w
 item's ``wafv2LoadBalancerWebAcls`` (``{load balancer ARN: {"Id", "Name", "ARN"}}`` per region),
 which ``alb-waf-enabled`` reads for each Application Load Balancer of :mod:`phiwatch.collect.elbv2`.
 
-Known limits: AWS WAF Classic (``waf-regional``) web ACLs are not collected, so an ALB protected
-only by a Classic web ACL reads as unprotected. ``alb-waf-enabled`` is a change-triggered rule
+``alb-waf-enabled`` also counts AWS WAF Classic regional web ACLs (``AWS::WAFRegional::WebACL``
+items and their ``AssociatedResources``, :mod:`phiwatch.rules.wafregional`), as AWS's rule does:
+its ``wafWebAclIds`` takes WAF Classic web ACL ids as well as WAFv2 web ACL ARNs.
+
+Known limits: ``alb-waf-enabled`` is a change-triggered rule
 whose answer depends on the web ACLs: a new association is seen when the load balancer is next
 re-evaluated (a full scan, ``--full``, re-evaluates at once).
 """
@@ -15,10 +18,12 @@ from __future__ import annotations
 
 from phiwatch.model import ConfigurationItem
 from phiwatch.resources.elbv2 import LOAD_BALANCER_V2
+from phiwatch.resources.wafregional import WEB_ACL as CLASSIC_WEB_ACL
 from phiwatch.resources.wafv2 import RULE_GROUP, WEB_ACL
 from phiwatch.rules._account import account_value
 from phiwatch.rules.base import Result, RuleContext, compliant, csv_list, get, non_compliant, not_applicable, rule
 from phiwatch.rules.waf import unread
+from phiwatch.rules.wafregional import acl_matches, load_balancer_web_acls
 
 SUP = "supplementaryConfiguration."
 
@@ -34,18 +39,30 @@ SUP = "supplementaryConfiguration."
     parameters={"wafWebAclIds": ("str", None)},
 )
 def alb_waf_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
+    """AWS: NON_COMPLIANT when no web ACL protects the Application Load Balancer, or when
+    ``wafWebAclIds`` (comma-separated WAF Classic web ACL ids or WAFv2 web ACL ARNs) is set and the
+    load balancer's web ACL is none of them. Both a WAFv2 web ACL and a WAF Classic regional web
+    ACL count. Network and gateway load balancers are NOT_APPLICABLE. When neither WAF service was
+    collected for the region, nothing is judged."""
     if str(get(item, "configuration.Type") or "application") != "application":
         return not_applicable("not an Application Load Balancer")
-    associations, failure = account_value(item, ctx, "wafv2LoadBalancerWebAcls", ("ListWebACLs", "ListResourcesForWebACL"))
-    if failure is not None or not isinstance(associations, dict):
-        return failure  # INSUFFICIENT_DATA, or None when WAF was not collected
-    acl = associations.get(item.arn or item.resourceId)
-    if not acl:
+    found, failure = load_balancer_web_acls(item, ctx)
+    if failure is not None:
+        return failure  # INSUFFICIENT_DATA: a web ACL's associations could not be read
+    associations, _ = account_value(item, ctx, "wafv2LoadBalancerWebAcls", ("ListWebACLs", "ListResourcesForWebACL"))
+    v2 = associations.get(item.arn or item.resourceId) if isinstance(associations, dict) else None
+    classic_collected = bool(ctx.items(CLASSIC_WEB_ACL, account_id=item.accountId, region=item.awsRegion))
+    if not found:
+        if not isinstance(associations, dict) and not classic_collected:
+            return None  # no WAF service collected for this region: no verdict
         return non_compliant("no AWS WAF web ACL is associated with the load balancer")
+    names = sorted({str(v2.get("Name"))} if isinstance(v2, dict) and v2.get("Name") else found)
     allowed = csv_list(params.get("wafWebAclIds"))
-    if allowed and not {acl.get("Id"), acl.get("ARN"), acl.get("Name")} & set(allowed):
-        return non_compliant(f"web ACL {acl.get('Name')} is not one of wafWebAclIds")
-    return compliant(f"web ACL {acl.get('Name')} is associated")
+    if allowed:
+        candidates = found | ({str(v2.get("Name"))} if isinstance(v2, dict) and v2.get("Name") else set())
+        if not any(acl_matches(candidates, wanted) for wanted in allowed):
+            return non_compliant(f"web ACL {', '.join(names)} is not one of wafWebAclIds")
+    return compliant(f"web ACL {', '.join(names)} is associated")
 
 
 @rule(
