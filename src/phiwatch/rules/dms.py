@@ -13,7 +13,7 @@ from phiwatch.rules.base import Result, RuleContext, compliant, get, non_complia
 
 @rule(
     "dms-replication-not-public",
-    reads={"configuration.PubliclyAccessible": "DescribeReplicationInstances"},
+    reads={"configuration.ReplicationInstanceIdentifier": "DescribeReplicationInstances"},
     aws_identifier="DMS_REPLICATION_NOT_PUBLIC",
     service="AWS DMS",
     resource_types=(REPLICATION_INSTANCE,),
@@ -22,6 +22,9 @@ from phiwatch.rules.base import Result, RuleContext, compliant, get, non_complia
     compliant_when="The DMS replication instance has PubliclyAccessible = false.",
 )
 def dms_replication_not_public(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
-    if get(item, "configuration.PubliclyAccessible"):
+    """NON_COMPLIANT only when PubliclyAccessible is true, as AWS's page says. AWS always reports the
+    key; moto leaves it out when the create call did not set it: such an instance is judged (absent is
+    not true, so COMPLIANT) rather than skipped."""
+    if get(item, "configuration.PubliclyAccessible") is True:
         return non_compliant("replication instance is publicly accessible")
     return compliant("replication instance is not publicly accessible")

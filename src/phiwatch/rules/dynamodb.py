@@ -152,6 +152,9 @@ def dynamodb_autoscaling_enabled(item: ConfigurationItem, params: dict, ctx: Rul
     parameters={"accountRCUThresholdPercentage": ("int", 80), "accountWCUThresholdPercentage": ("int", 80)},
 )
 def dynamodb_throughput_limit_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    """One verdict per account and region (the region's account item): DynamoDB's account limits are
+    regional, so are the tables summed (tables and their GSIs). A threshold is NON_COMPLIANT once it
+    is reached (provisioned units at or above the percentage), as AWS's page says of both parameters."""
     limits = get(item, CONF + "dynamodbLimits") or {}
     totals = {"Read": 0, "Write": 0}
     unreadable = []
@@ -175,8 +178,10 @@ def dynamodb_throughput_limit_check(item: ConfigurationItem, params: dict, ctx: 
             return insufficient(f"DescribeLimits gave no AccountMax{direction}CapacityUnits")
         percent = 100.0 * totals[direction] / float(limit)
         parts.append(f"{totals[direction]} of {limit} {unit} ({percent:.1f}%)")
-        if percent > threshold:
-            problems.append(f"provisioned {unit} {totals[direction]} is {percent:.1f}% of the account limit {limit}, above {threshold}%")
+        if percent >= threshold:  # AWS: "when this value is reached, the rule is marked as noncompliant"
+            problems.append(
+                f"provisioned {unit} {totals[direction]} is {percent:.1f}% of the account limit {limit}, at or above {threshold}%"
+            )
     if problems:
         return non_compliant("; ".join(problems))
     return compliant("provisioned " + ", ".join(parts))

@@ -158,7 +158,7 @@ def rds_enhanced_monitoring_enabled(item: ConfigurationItem, params: dict, ctx: 
 
 @rule(
     "rds-instance-public-access-check",
-    reads={CONF + "PubliclyAccessible": "DescribeDBInstances"},
+    reads={CONF + "DBInstanceIdentifier": "DescribeDBInstances"},
     aws_identifier="RDS_INSTANCE_PUBLIC_ACCESS_CHECK",
     service="Amazon RDS / Aurora",
     resource_types=(INSTANCE,),
@@ -168,6 +168,9 @@ def rds_enhanced_monitoring_enabled(item: ConfigurationItem, params: dict, ctx: 
     aws_runbook="AWSConfigRemediation-DisablePublicAccessToRDSInstance",
 )
 def rds_instance_public_access_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    """NON_COMPLIANT only when PubliclyAccessible is true, as AWS's page says. AWS always reports the
+    key; an emulator that leaves it out (moto does when the create call did not set it) gives an
+    instance that is judged, not skipped: absent is not true, so COMPLIANT."""
     if get(item, CONF + "PubliclyAccessible") is True:
         return non_compliant("PubliclyAccessible is true")
     return compliant("PubliclyAccessible is false")
