@@ -11,6 +11,11 @@ Decisions where AWS's documentation leaves room (each follows the rule's documen
 
 * ec2-ebs-encryption-by-default is judged on the account item of each region (the only one
   carrying ``ebsEncryptionByDefault``); the global account item does not get a verdict.
+* ebs-snapshot-public-restorable-check: AWS's page names no resource type (a periodic check of the
+  account's snapshots in the region); phiwatch gives each snapshot the account owns its own verdict
+  (``AWS::EC2::Snapshot`` is phiwatch's item type), so a finding names the snapshot to make private.
+  Permissions are read with DescribeSnapshotAttribute per snapshot (moto's RestorableByUserIds
+  filter also lists private snapshots).
 * encrypted-volumes: a volume without an attachment is NOT_APPLICABLE ("attached EBS
   volumes"). ``kmsId`` (a key id or key ARN; a comma-separated list is accepted too) matches the
   volume's ``KmsKeyId`` ARN exactly or by its ``key/<id>`` suffix; aliases are not resolved.

@@ -14,8 +14,13 @@ Decisions where AWS's documentation leaves room (each follows the rule's documen
   A TCP/UDP permission without ports opens them all. A port range "covers" a port when
   ``FromPort <= port <= ToPort``.
 * restricted-ssh and restricted-common-ports look at inbound TCP (and all-traffic)
-  permissions from IPv4 and IPv6 unrestricted sources. Every collected security group is
-  judged: whether a group is "in use" is not known without network interfaces.
+  permissions from IPv4 and IPv6 unrestricted sources (AWS's current pages name ``::/0``; the 2023
+  text said IPv4 only). Every collected security group is judged, attached to a network
+  interface or not: AWS's "security groups in use" names no filter, and an open group not yet
+  attached is reported before it is used. restricted-common-ports blocks the ports of
+  ``blockedPorts`` (AWS's current page; not in the 2023 reference) as well as blockedPort1..5's.
+* subnet-auto-assign-public-ip-disabled: ``MapPublicIpOnLaunch`` or ``AssignIpv6AddressOnCreation``
+  set is NON_COMPLIANT (AWS's current page: public IPv4 or IPv6; the 2023 text named IPv4 only).
 * vpc-sg-open-only-to-authorized-ports: a group with no unrestricted inbound permission is
   NOT_APPLICABLE; otherwise every unrestricted TCP/UDP (or all-traffic) permission must lie
   within the authorized ranges of its protocol (none authorized by default). Other protocols
