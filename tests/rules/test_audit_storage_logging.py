@@ -209,3 +209,48 @@ def test_multi_region_read_write_type_any_case():
     assert verdict(rule_id, account, {"readWriteType": "readonly"}, others=[trail]) == "COMPLIANT"
     assert verdict(rule_id, account, {"readWriteType": "WRITEONLY"}, others=[trail]) == "NON_COMPLIANT"
     assert verdict(rule_id, account, {"readWriteType": "sometimes"}, others=[trail]) == "INSUFFICIENT_DATA"
+
+
+# -- s3-bucket-default-lock-enabled / s3-bucket-ssl-requests-only ------------------------------------------------
+
+
+def test_object_lock_mode_any_case():
+    item = bucket(
+        "locked", ObjectLockConfiguration={"ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}}}
+    )
+    assert verdict("s3-bucket-default-lock-enabled", item, {"mode": "governance"}) == "COMPLIANT"
+    assert verdict("s3-bucket-default-lock-enabled", item, {"mode": "COMPLIANCE"}) == "NON_COMPLIANT"
+
+
+def test_tls_deny_action_any_case():
+    policy = {
+        "Statement": [
+            {"Effect": "Deny", "Principal": "*", "Action": "S3:*", "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+        ]
+    }
+    item = bucket("tls", BucketPolicy={"policyText": json.dumps(policy)})
+    assert verdict("s3-bucket-ssl-requests-only", item) == "COMPLIANT"
+
+
+# -- backup-plan-min-frequency-and-min-retention-check ------------------------------------------------------
+
+
+def _plan(schedule: str, delete_after: int | None) -> ConfigurationItem:
+    lifecycle = {"DeleteAfterDays": delete_after} if delete_after is not None else {}
+    return built_item(
+        "AWS::Backup::BackupPlan",
+        {"BackupPlanName": "p", "Rules": [{"RuleName": "r", "ScheduleExpression": schedule, "Lifecycle": lifecycle}]},
+        resource_id="plan-1",
+    )
+
+
+def test_backup_plan_frequency_parameters_as_aws_accepts_them():
+    rule_id = "backup-plan-min-frequency-and-min-retention-check"
+    every_12h = _plan("cron(0 */12 ? * * *)", 35)
+    assert verdict(rule_id, every_12h, {"requiredFrequencyUnit": "HOURS", "requiredFrequencyValue": "12"}) == "COMPLIANT"
+    assert verdict(rule_id, every_12h, {"requiredFrequencyUnit": "hours", "requiredFrequencyValue": 6}) == "NON_COMPLIANT"
+    # 'weeks' is not a unit AWS accepts: not silently read as days
+    assert verdict(rule_id, every_12h, {"requiredFrequencyUnit": "weeks"}) == "INSUFFICIENT_DATA"
+    assert verdict(rule_id, every_12h, {"requiredFrequencyUnit": "hours", "requiredFrequencyValue": 48}) == "INSUFFICIENT_DATA"
+    assert verdict(rule_id, every_12h, {"requiredFrequencyValue": 0}) == "INSUFFICIENT_DATA"
+    assert verdict(rule_id, every_12h, {"requiredRetentionDays": "36"}) == "NON_COMPLIANT"

@@ -860,10 +860,23 @@ def schedule_interval_hours(expression: str | None) -> float | None:
     parameters={"requiredFrequencyValue": ("int", 1), "requiredRetentionDays": ("int", 35), "requiredFrequencyUnit": ("str", "days")},
 )
 def backup_plan_min_frequency_and_min_retention_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
-    unit = str(params.get("requiredFrequencyUnit") or "days").lower()
-    value = int(params.get("requiredFrequencyValue") or 1)
-    required_hours = value * (1 if unit.startswith("hour") else 24)
-    required_days = int(params.get("requiredRetentionDays") or 0)
+    """A plan complies when one of its rules satisfies both bounds (AWS's page: "has a backup rule that
+    satisfies"). requiredFrequencyUnit is 'hours' or 'days' (any case) and requiredFrequencyValue at most
+    24 hours or 31 days, as AWS accepts them; other values are 'could not check', not read as days."""
+    unit = str(params.get("requiredFrequencyUnit") or "days").strip().lower()
+    unit = {"hour": "hours", "day": "days"}.get(unit, unit)
+    if unit not in ("hours", "days"):
+        return insufficient(
+            f"could not check: parameter requiredFrequencyUnit is {params.get('requiredFrequencyUnit')!r}, not hours or days"
+        )
+    value = params.get("requiredFrequencyValue")
+    value = 1 if value in (None, "") else int(value)
+    limit = 24 if unit == "hours" else 31
+    if not 1 <= value <= limit:
+        return insufficient(f"could not check: parameter requiredFrequencyValue must be between 1 and {limit} {unit}, got {value}")
+    required_hours = value * (1 if unit == "hours" else 24)
+    required_days = params.get("requiredRetentionDays")
+    required_days = 35 if required_days in (None, "") else int(required_days)
     reasons = []
     for plan_rule in get(item, "configuration.Rules") or []:
         name = plan_rule.get("RuleName", "?")

@@ -285,7 +285,7 @@ def _denies_insecure_transport(statement: dict[str, Any]) -> bool:
     if not (principal == "*" or (isinstance(principal, dict) and "*" in as_list(principal.get("AWS")))):
         return False
     actions = as_list(statement.get("Action"))
-    if not any(a in ("*", "s3:*") for a in actions):
+    if not any(str(a).lower() in ("*", "s3:*") for a in actions):
         return False
     condition = statement.get("Condition") or {}
     for op in ("Bool", "BoolIfExists"):
@@ -353,9 +353,9 @@ def s3_bucket_default_lock_enabled(item: ConfigurationItem, params: dict, ctx: R
     lock = get(item, SUP + "ObjectLockConfiguration") or {}
     if lock.get("ObjectLockEnabled") != "Enabled":
         return non_compliant("object lock is not enabled")
-    mode = params.get("mode")
+    mode = str(params.get("mode") or "").strip().upper()  # GOVERNANCE or COMPLIANCE, read without regard to case
     actual = ((lock.get("Rule") or {}).get("DefaultRetention") or {}).get("Mode")
-    if mode and actual != mode:
+    if mode and str(actual or "").upper() != mode:
         return non_compliant(f"default retention mode is {actual or 'not set'}, not {mode}")
     return compliant("object lock is enabled")
 
