@@ -49,9 +49,25 @@ def estate(emulator, tmp_path_factory):
             serviceRole=f"arn:aws:iam::{ACCOUNT}:role/codebuild",
         )
         ids[name] = name
+    apigw = client("apigateway")
+    api = apigw.create_rest_api(name="claims-api")["id"]
+    root = apigw.get_resources(restApiId=api)["items"][0]["id"]
+    apigw.put_method(restApiId=api, resourceId=root, httpMethod="GET", authorizationType="NONE")
+    apigw.put_integration(restApiId=api, resourceId=root, httpMethod="GET", type="MOCK")
+    deployment = apigw.create_deployment(restApiId=api)["id"]
+    apigw.create_stage(restApiId=api, stageName="stage-metrics-override", deploymentId=deployment)
+    apigw.update_stage(
+        restApiId=api,
+        stageName="stage-metrics-override",
+        patchOperations=[
+            {"op": "replace", "path": "/*/*/logging/loglevel", "value": "INFO"},
+            {"op": "replace", "path": "/~1/GET/metrics/enabled", "value": "true"},  # an override of another setting
+        ],
+    )
+    ids["stage-metrics-override"] = f"arn:aws:apigateway:{REGION}::/restapis/{api}/stages/stage-metrics-override"
     store = Store(f"sqlite:///{tmp_path_factory.mktemp('auditcompute') / 'a.db'}")
     ctx = AwsContext(endpoint_url=emulator.endpoint, regions=[REGION], session=emulator.session())
-    outcome = run_scan(ctx, store, Policy(), services=["ecs", "codebuild"])
+    outcome = run_scan(ctx, store, Policy(), services=["ecs", "codebuild", "apigateway"])
     verdicts = {(e["rule_id"], e["resource_id"]): e for e in outcome.scan["evaluations"]}
     yield verdicts, ids
     store.close()
@@ -60,6 +76,22 @@ def estate(emulator, tmp_path_factory):
 def _verdict(estate, rule_id, name):
     verdicts, ids = estate
     return verdicts[(rule_id, ids[name])]
+
+
+# -- api-gw-execution-logging-enabled ------------------------------------------------------------
+
+
+def test_execution_logging_method_override_without_level_inherits_the_stage_level(estate):
+    """moto leaves loggingLevel out of a method override made for another setting (AWS returns the
+    inherited level): the override logs at the stage-wide level."""
+    result = _verdict(estate, "api-gw-execution-logging-enabled", "stage-metrics-override")
+    assert result["compliance"] == "COMPLIANT", result["annotation"]
+
+
+def test_execution_logging_explicit_off_override_is_non_compliant():
+    stage = built_item("AWS::ApiGateway::Stage", {"methodSettings": {"*/*": {"loggingLevel": "INFO"}, "~1/GET": {"loggingLevel": "OFF"}}})
+    result = judge_rule("api-gw-execution-logging-enabled", stage, params={"loggingLevel": " error , info "})
+    assert result is not None and result.compliance.value == "NON_COMPLIANT" and "~1/GET" in result.annotation
 
 
 # -- ecs-task-definition-user-for-host-mode-check -----------------------------------------------

@@ -31,12 +31,19 @@ CONF = "configuration."
     parameters={"loggingLevel": ("str", "ERROR,INFO")},
 )
 def api_gw_execution_logging_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    """AWS: NON_COMPLIANT when execution logging is off for some method of the stage, or its level is
+    not one of ``loggingLevel`` (comma-separated, default ERROR,INFO; compared without case). A REST
+    stage needs the stage-wide ``*/*`` level, and every per-method override is judged too. AWS
+    returns each override with its ``loggingLevel`` (inherited from the stage when the override
+    was made for another setting); the emulator (moto) leaves it out of such an override, which
+    then reads as the stage-wide level."""
     allowed = [v.upper() for v in csv_list(params.get("loggingLevel"))] or ["ERROR", "INFO"]
     if item.resourceType == REST_STAGE:
         settings = get(item, CONF + "methodSettings") or {}
-        if (settings.get("*/*") or {}).get("loggingLevel") is None:
+        stage_level = (settings.get("*/*") or {}).get("loggingLevel")
+        if stage_level is None:
             return non_compliant("execution logging is not configured for all methods (no */* logging level)")
-        bad = sorted(m for m, s in settings.items() if str((s or {}).get("loggingLevel", "OFF")).upper() not in allowed)
+        bad = sorted(m for m, s in settings.items() if str((s or {}).get("loggingLevel") or stage_level).upper() not in allowed)
         if bad:
             return non_compliant(f"execution logging level is not {'/'.join(allowed)} for {', '.join(bad[:5])}")
         return compliant(f"execution logging at {settings['*/*']['loggingLevel']} for all methods")
