@@ -254,3 +254,17 @@ def test_backup_plan_frequency_parameters_as_aws_accepts_them():
     assert verdict(rule_id, every_12h, {"requiredFrequencyUnit": "hours", "requiredFrequencyValue": 48}) == "INSUFFICIENT_DATA"
     assert verdict(rule_id, every_12h, {"requiredFrequencyValue": 0}) == "INSUFFICIENT_DATA"
     assert verdict(rule_id, every_12h, {"requiredRetentionDays": "36"}) == "NON_COMPLIANT"
+
+
+# -- s3-event-notifications-enabled -----------------------------------------------------------------------
+
+
+def test_event_types_covered_by_a_wildcard_event():
+    topic = f"arn:aws:sns:us-east-1:{ACCOUNT}:events"
+    item = bucket(
+        "notify",
+        BucketNotificationConfiguration={"TopicConfigurations": [{"TopicArn": topic, "Events": ["s3:ObjectCreated:*"]}]},
+    )
+    rule_id = "s3-event-notifications-enabled"
+    assert verdict(rule_id, item, {"eventTypes": "s3:ObjectCreated:Put, s3:ObjectCreated:Copy"}) == "COMPLIANT"
+    assert verdict(rule_id, item, {"eventTypes": "s3:ObjectCreated:Put,s3:ObjectRemoved:*"}) == "NON_COMPLIANT"

@@ -434,7 +434,8 @@ def s3_event_notifications_enabled(item: ConfigurationItem, params: dict, ctx: R
     if dest and dest not in targets:
         return non_compliant("event notifications do not go to destinationArn")
     wanted = csv_list(params.get("eventTypes"))
-    if wanted and not set(wanted) <= events:
+    # a configured wildcard event (s3:ObjectCreated:*) covers each event it names (s3:ObjectCreated:Put)
+    if wanted and not all(any(covers(e, w) for e in events) for w in wanted):
         return non_compliant("event notifications do not cover every event in eventTypes")
     return compliant("event notifications configured")
 
