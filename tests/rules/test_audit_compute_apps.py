@@ -4,6 +4,10 @@ through boto3 and one scan, the rest on constructed items."""
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
+
 import pytest
 
 from phiwatch.aws.session import AwsContext, make_client
@@ -65,10 +69,33 @@ def estate(emulator, tmp_path_factory):
         ],
     )
     ids["stage-metrics-override"] = f"arn:aws:apigateway:{REGION}::/restapis/{api}/stages/stage-metrics-override"
+    role = client("iam").create_role(
+        RoleName="audit-lambda",
+        AssumeRolePolicyDocument=json.dumps(
+            {"Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+        ),
+    )["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("index.py", "def handler(event, context):\n    return 1\n")
+    lam = client("lambda")
+    for name, account in (("lambda-s3-any-account", None), ("lambda-s3-own-account", ACCOUNT)):
+        lam.create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler="index.handler", Code={"ZipFile": code.getvalue()})
+        extra = {"SourceAccount": account} if account else {}
+        lam.add_permission(
+            FunctionName=name,
+            StatementId="s3",
+            Action="lambda:InvokeFunction",
+            Principal="s3.amazonaws.com",
+            SourceArn="arn:aws:s3:::clinic-uploads",
+            **extra,
+        )
+        ids[name] = name
     store = Store(f"sqlite:///{tmp_path_factory.mktemp('auditcompute') / 'a.db'}")
     ctx = AwsContext(endpoint_url=emulator.endpoint, regions=[REGION], session=emulator.session())
-    outcome = run_scan(ctx, store, Policy(), services=["ecs", "codebuild", "apigateway"])
+    outcome = run_scan(ctx, store, Policy(), services=["ecs", "codebuild", "apigateway", "lambda"])
     verdicts = {(e["rule_id"], e["resource_id"]): e for e in outcome.scan["evaluations"]}
+    verdicts |= {(e["rule_id"], e["resource_name"]): e for e in outcome.scan["evaluations"] if e["resource_name"].startswith("lambda-")}
     yield verdicts, ids
     store.close()
 
@@ -76,6 +103,18 @@ def estate(emulator, tmp_path_factory):
 def _verdict(estate, rule_id, name):
     verdicts, ids = estate
     return verdicts[(rule_id, ids[name])]
+
+
+# -- lambda-function-public-access-prohibited ----------------------------------------------------
+
+
+def test_s3_invoke_permission_without_source_account_is_public(estate):
+    """AWS's page: NON_COMPLIANT when S3 may invoke the function without a condition such as
+    aws:SourceAccount (a SourceArn alone names a bucket that any account could own)."""
+    open_ = _verdict(estate, "lambda-function-public-access-prohibited", "lambda-s3-any-account")
+    assert open_["compliance"] == "NON_COMPLIANT", open_["annotation"]
+    pinned = _verdict(estate, "lambda-function-public-access-prohibited", "lambda-s3-own-account")
+    assert pinned["compliance"] == "COMPLIANT", pinned["annotation"]
 
 
 # -- api-gw-execution-logging-enabled ------------------------------------------------------------

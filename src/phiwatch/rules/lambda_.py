@@ -76,6 +76,23 @@ def _restricted(condition: Any) -> bool:
     return False
 
 
+def _s3_without_source_account(statement: dict[str, Any]) -> bool:
+    """An Allow to the S3 service principal that does not pin the bucket owner's account with a
+    fixed ``aws:SourceAccount`` / ``aws:SourceOwner``: a bucket of any account could invoke the function."""
+    principal = statement.get("Principal")
+    services = as_list(principal.get("Service")) if isinstance(principal, dict) else []
+    if "s3.amazonaws.com" not in [str(s).lower() for s in services]:
+        return False
+    condition = statement.get("Condition")
+    owner_keys = {"aws:sourceaccount", "aws:sourceowner"}
+    pinned = {
+        op: {k: v for k, v in entries.items() if str(k).lower() in owner_keys}
+        for op, entries in (condition.items() if isinstance(condition, dict) else [])
+        if isinstance(entries, dict)
+    }
+    return not _restricted(pinned)
+
+
 @rule(
     "lambda-function-public-access-prohibited",
     reads={SUP + "Policy": "GetPolicy"},
@@ -87,6 +104,11 @@ def _restricted(condition: Any) -> bool:
     compliant_when="The Lambda function resource policy does not allow public access.",
 )
 def lambda_function_public_access_prohibited(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
+    """AWS: NON_COMPLIANT when the function policy allows public access: a principal ``*`` (or
+    ``{"AWS": "*"}``) not pinned by a fixed-value condition, or, as AWS's current page adds, an
+    invocation permission for Amazon S3 without a condition such as ``aws:SourceAccount`` (or
+    ``aws:SourceOwner``) limiting it to the bucket owner's account; ``aws:SourceArn`` alone does
+    not pin the account (a bucket name can be taken in another account)."""
     policy = get(item, SUP + "Policy")
     if policy is None:
         return compliant("no resource policy")
@@ -97,8 +119,7 @@ def lambda_function_public_access_prohibited(item: ConfigurationItem, params: di
         for n, st in enumerate(as_list(policy.get("Statement")))
         if isinstance(st, dict)
         and st.get("Effect") == "Allow"
-        and principal_is_everyone(st.get("Principal"))
-        and not _restricted(st.get("Condition"))
+        and ((principal_is_everyone(st.get("Principal")) and not _restricted(st.get("Condition"))) or _s3_without_source_account(st))
     ]
     if public:
         return non_compliant(f"resource policy allows public access (statement {', '.join(public[:3])})")
