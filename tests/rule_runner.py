@@ -38,7 +38,11 @@ def judge_rule(
         estate = [item, *others]
         lookup = lambda resource_type: [i for i in estate if i.resourceType == resource_type]  # noqa: E731
     context = RuleContext(now=now or utcnow(), lookup=lookup)
-    return run_rule(ActiveRule(rule, {**rule.defaults(), **(params or {})}, None), item, context)
+    merged = {**rule.defaults(), **(params or {})}
+    missing = rule.missing_parameters(merged)
+    if missing:  # as a scan: such a rule does not run (tests/rules/test_required_parameters.py)
+        raise ValueError(f"{rule_id} does not run without parameter {', '.join(missing)}")
+    return run_rule(ActiveRule(rule, merged, None), item, context)
 
 
 def verdict_and_annotation(result: Result | None) -> tuple[str, str] | None:

@@ -119,13 +119,24 @@ def dump(data: Any) -> str:
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False, width=10**6)
 
 
+def _is_rule_parameter(path: tuple[Any, ...]) -> bool:
+    """Whether ``path`` is ``rules.ID.parameters.NAME`` of a known rule and parameter (checked and converted to its type)."""
+    return len(path) == 4 and path[0] == "rules" and path[2] == "parameters" and path[1] in RULES and path[3] in RULES[path[1]].parameters
+
+
 def same(given: Any, parsed: Any, path: tuple[Any, ...] = ()) -> None:
     """``parsed`` (a model dump) holds exactly what was ``given`` (the YAML data)."""
     if isinstance(given, dict):
         assert isinstance(parsed, dict), (path, given, parsed)
         for key, value in given.items():
+            if _is_rule_parameter((*path, key)) and isinstance(value, str) and not value.strip():
+                assert key not in parsed, (path, key)  # an empty parameter is not given: the default applies
+                continue
             assert key in parsed, (path, key)
             same(value, parsed[key], (*path, key))
+    elif _is_rule_parameter(path):
+        expected = RULES[path[1]].parameters[path[3]].coerce(given)
+        assert type(parsed) is type(expected) and parsed == expected, (path, given, parsed)
     elif isinstance(given, list):
         assert isinstance(parsed, list) and len(given) == len(parsed), (path, given, parsed)
         for i, (g, p) in enumerate(zip(given, parsed)):
@@ -486,6 +497,9 @@ def test_rule_parameters_are_checked_against_the_rule(rule_id, data):
         assert_names_file_line_field(result, field=".".join(path), line=key_line(text, path))
         return
     param = rule.parameters[name]
+    if isinstance(result, Policy) and isinstance(value, str) and not value.strip():
+        assert name not in result.rules[rule_id].parameters  # an empty parameter is not given: the default applies
+        return
     if isinstance(result, Policy):
         kept = result.rules[rule_id].parameters[name]
         expected = {"int": int, "float": float, "bool": bool, "str": str}[param.type]

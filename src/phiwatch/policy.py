@@ -350,11 +350,20 @@ def parse_policy(text: str, source: str = "policy.yaml", base_dir: str = ".") ->
     return policy
 
 
-def validate_against_rules(policy: Policy, rules: dict[str, Any], known_packs: set[str], running: set[str] | None = None) -> None:
+def validate_against_rules(
+    policy: Policy,
+    rules: dict[str, Any],
+    known_packs: set[str],
+    running: set[str] | None = None,
+    waiting: dict[str, list[str]] | None = None,
+) -> None:
     """Check rule ids, parameter names and types, packs, exception rule ids, scopes; raise with line numbers.
 
     ``running``: the ids of the rules the policy runs; remediation and notification settings that
-    name another rule are errors (they would never act)."""
+    name another rule are errors (they would never act). ``waiting``: the rules the policy selects
+    that need parameters it does not give ({id: [names]}); configuring one under ``rules:`` without
+    them is an error, as AWS Config refuses to deploy such a rule."""
+    waiting = waiting or {}
     lines: _Lines = getattr(policy, "_lines", _Lines(""))
     problems: list[str] = []
     for i, pack in enumerate(policy.packs):
@@ -369,13 +378,18 @@ def validate_against_rules(policy: Policy, rules: dict[str, Any], known_packs: s
                 policy_error(policy.source, lines, ("rules", rule_id), f"unknown rule id '{rule_id}' (see `phiwatch rules list`)")
             )
             continue
-        for name, value in override.parameters.items():
+        given_parameters = bool(override.parameters)
+        for name, value in list(override.parameters.items()):
             param = rule.parameters.get(name)
             if param is None:
                 known = ", ".join(sorted(rule.parameters)) or "none"
                 problems.append(
                     policy_error(policy.source, lines, ("rules", rule_id, "parameters", name), f"unknown parameter (known: {known})")
                 )
+                continue
+            if isinstance(value, str) and not value.strip():
+                # as AWS Config reads an empty parameter: not given (the default applies; a required one is missing)
+                del override.parameters[name]
                 continue
             if value is None and param.default is not None:
                 # null would replace the default and reach the rule as None
@@ -392,6 +406,17 @@ def validate_against_rules(policy: Policy, rules: dict[str, Any], known_packs: s
                 override.parameters[name] = param.coerce(value)
             except ValueError as exc:
                 problems.append(policy_error(policy.source, lines, ("rules", rule_id, "parameters", name), str(exc)))
+        if rule_id in waiting and override.enabled is not False:
+            needs = ", ".join(waiting[rule_id])
+            problems.append(
+                policy_error(
+                    policy.source,
+                    lines,
+                    ("rules", rule_id, "parameters") if given_parameters else ("rules", rule_id),
+                    f"rule {rule_id} needs parameter {needs}, which has no default (AWS Config does not deploy the rule "
+                    f"without it): give it under rules: {{{rule_id}: {{parameters: {{...}}}}}}, or enabled: false",
+                )
+            )
         if override.scope is not None and override.scope.resource_types and rule.resource_types:
             for j, resource_type in enumerate(override.scope.resource_types):
                 if resource_type not in rule.resource_types:
@@ -407,6 +432,12 @@ def validate_against_rules(policy: Policy, rules: dict[str, Any], known_packs: s
         if entry.rule not in rules and not entry.rule.endswith("*"):
             problems.append(policy_error(policy.source, lines, ("exceptions", i, "rule"), f"unknown rule id '{entry.rule}'"))
     not_run = "the policy does not run rule '{}' (add its pack to packs, or enable it: rules: {{{}: {{enabled: true}}}})"
+
+    def not_run_text(rule_id: str) -> str:
+        if rule_id in waiting:
+            return f"rule '{rule_id}' does not run: it needs parameter {', '.join(waiting[rule_id])} (set it under rules: {{{rule_id}: {{parameters: ...}}}})"
+        return not_run.format(rule_id, rule_id)
+
     for i, route in enumerate(policy.notifications):
         for j, rule_id in enumerate(route.when.rules):
             if rule_id not in rules:
@@ -414,14 +445,12 @@ def validate_against_rules(policy: Policy, rules: dict[str, Any], known_packs: s
                     policy_error(policy.source, lines, ("notifications", i, "when", "rules", j), f"unknown rule id '{rule_id}'")
                 )
             elif running is not None and rule_id not in running:
-                problems.append(
-                    policy_error(policy.source, lines, ("notifications", i, "when", "rules", j), not_run.format(rule_id, rule_id))
-                )
+                problems.append(policy_error(policy.source, lines, ("notifications", i, "when", "rules", j), not_run_text(rule_id)))
     for rule_id, setting in policy.remediation.rules.items():
         if rule_id not in rules:
             problems.append(policy_error(policy.source, lines, ("remediation", "rules", rule_id), f"unknown rule id '{rule_id}'"))
         elif running is not None and rule_id not in running and setting.mode != "off":
-            problems.append(policy_error(policy.source, lines, ("remediation", "rules", rule_id), not_run.format(rule_id, rule_id)))
+            problems.append(policy_error(policy.source, lines, ("remediation", "rules", rule_id), not_run_text(rule_id)))
         elif setting.parameters:
             problems.extend(_runbook_parameter_problems(policy, lines, rule_id, rules[rule_id], setting.parameters))
     if problems:

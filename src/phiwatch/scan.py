@@ -34,7 +34,7 @@ from phiwatch.evaluation import EvaluationSummary, Evaluator, StoredEvaluations,
 from phiwatch.model import isoformat, utcnow
 from phiwatch.policy import Policy
 from phiwatch.remediate.orchestrator import RemediationReport, Remediator, recover_interrupted, remediate_after_scan
-from phiwatch.rules.active import active_rules, resolve_rules
+from phiwatch.rules.active import active_rules, resolve_rules, waiting_for_parameters
 from phiwatch.rules.base import Rule
 from phiwatch.store.db import Store
 
@@ -187,4 +187,10 @@ def _assemble(
         "excepted": excepted_findings(store),
         "events": [{"finding_id": e["finding_id"], "event": e["event"]} for e in summary.events],
         "rules_run": sorted(shown),
+        # selected by a pack but not run: they need a parameter without a default (AWS Config would not deploy them)
+        "rules_not_run": [
+            {"rule_id": rule_id, "needs_parameters": names}
+            for rule_id, names in waiting_for_parameters(policy, rules).items()
+            if only_rules is None or rule_id in only_rules
+        ],
     }

@@ -56,7 +56,7 @@ def test_rules_commands():
     assert {"s3-bucket-logging-enabled", "iam-password-policy", "s3-phi-bucket-object-lock-enabled"} <= ids
     assert sum(1 for r in listed if r["pack"] == "hipaa") == 130
     shown = json.loads(run(["rules", "show", "restricted-common-ports", "--json"]).stdout)
-    assert shown["parameters"]["blockedPort1"] == {"type": "int", "default": 20}
+    assert shown["parameters"]["blockedPort1"] == {"type": "int", "default": 20, "required": False}
     assert run(["rules", "show", "no-such-rule"]).returncode == 2
 
 

@@ -404,11 +404,9 @@ def test_compliant_and_non_compliant_on_moto(estate, rule_id, good, bad, params)
         ("ecs-task-definition-nonroot-user", "td-fargate", {}, "NOT_APPLICABLE"),
         ("ecs-fargate-latest-platform-version", "svc-ec2", {}, "NOT_APPLICABLE"),
         ("ecs-fargate-latest-platform-version", "svc-pinned", {"latestLinuxVersion": "1.3.0"}, "COMPLIANT"),
-        ("ecs-no-environment-secrets", "td-bad", {}, "INSUFFICIENT_DATA"),  # AWS requires secretKeys
         ("ecs-no-environment-secrets", "td-bad", {"secretKeys": "db_password"}, "COMPLIANT"),  # names compare exactly
         ("eks-cluster-oldest-supported-version", "eks-bad", {"oldestVersionSupported": "1.25"}, "NON_COMPLIANT"),  # older still
         ("eks-cluster-supported-version", "eks-bad", {"oldestVersionSupported": "1.24"}, "COMPLIANT"),
-        ("eks-cluster-supported-version", "eks-good", {}, "INSUFFICIENT_DATA"),  # AWS requires oldestVersionSupported
         ("eks-secrets-encrypted", "eks-good", {"kmsKeyArns": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/other"}, "NON_COMPLIANT"),
         ("codebuild-project-artifact-encryption", "build-s3-logs-clear", {}, "NOT_APPLICABLE"),  # NO_ARTIFACTS
         ("codebuild-project-s3-logs-encrypted", "build-bad", {}, "NOT_APPLICABLE"),  # no S3 logs

@@ -354,15 +354,17 @@ def test_not_applicable_cases(estate):
     assert verdict(estate, "ec2-transit-gateway-auto-vpc-attach-disabled", "tgw-manual-accept") == "COMPLIANT"
 
 
-def test_required_parameters_left_unset_judge_nothing(estate):
+def test_required_parameters_left_unset_do_not_run(estate):
+    """As AWS Config does not deploy them without it (tests/rules/test_required_parameters.py: what a scan does)."""
     for rule_id, name in (
         ("approved-amis-by-id", "i-hardened"),
         ("desired-instance-type", "i-hardened"),
         ("desired-instance-tenancy", "i-hardened"),
         ("service-vpc-endpoint-enabled", "vpc-main"),
     ):
-        assert judge(estate, rule_id, name) is None, rule_id
-        assert judge(estate, rule_id, name, **{p: "" for p in catalogue()[rule_id].parameters}) is None, rule_id
+        for params in ({}, {p: " " for p in catalogue()[rule_id].parameters}):
+            with pytest.raises(ValueError, match="does not run without parameter"):
+                judge(estate, rule_id, name, **params)
 
 
 def test_parameter_parsing(estate):

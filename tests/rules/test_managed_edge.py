@@ -28,6 +28,12 @@ REGION = "us-east-1"
 SERVICES = ["cloudfront", "wafv2", "shield", "elbv2", "ec2"]
 VISIBILITY = {"SampledRequestsEnabled": False, "CloudWatchMetricsEnabled": False, "MetricName": "m"}
 CERT = f"arn:aws:acm:us-east-1:{ACCOUNT}:certificate/0b1c2d3e-0000-4000-8000-000000000001"
+SHIELDED_TYPES = (
+    "AWS::CloudFront::Distribution",
+    "AWS::ElasticLoadBalancingV2::LoadBalancer",
+    "AWS::EC2::EIP",
+    "AWS::ElasticLoadBalancing::LoadBalancer",
+)
 V2_ACL_ARN = f"arn:aws:wafv2:us-east-1:{ACCOUNT}:global/webacl/edge/a1b2c3d4-0000-4000-8000-000000000001"
 FIREHOSE = f"arn:aws:firehose:us-east-1:{ACCOUNT}:deliverystream/aws-waf-logs-edge"
 
@@ -393,7 +399,8 @@ def test_fms_rule_group_association_on_constructed_items():
         and "rg-3 is not associated" in wrong.annotation
         and "override action NONE" in wrong.annotation
     )
-    assert judge_rule(rule_id, acl, params={"ruleGroups": ""}) is None  # required parameter missing: not run
+    with pytest.raises(ValueError, match="does not run without parameter ruleGroups"):  # required: a scan does not run it
+        judge_rule(rule_id, acl, params={"ruleGroups": ""})
 
 
 def test_shield_account_rules_from_the_emulator(estate):
@@ -436,17 +443,19 @@ def test_shield_account_rules_on_constructed_items():
 
 def test_fms_shield_policy_from_the_emulator(estate):
     rule_id = "fms-shield-resource-policy-check"
-    assert judge(estate, rule_id, stored(estate, LOAD_BALANCER_V2, "alb-shielded"))[0] == "COMPLIANT"
-    assert judge(estate, rule_id, stored(estate, LOAD_BALANCER_V2, "alb-bare"))[0] == "NON_COMPLIANT"
-    assert judge(estate, rule_id, stored(estate, EIP, "eip"))[0] == "COMPLIANT"
+    every_type = {"resourceTypes": ", ".join(sorted(SHIELDED_TYPES))}
+    alb_acl = {**every_type, "webACLId": estate["ids"]["acl-rules"]}
+    assert judge(estate, rule_id, stored(estate, LOAD_BALANCER_V2, "alb-shielded"), **alb_acl)[0] == "COMPLIANT"
+    assert judge(estate, rule_id, stored(estate, LOAD_BALANCER_V2, "alb-bare"), **alb_acl)[0] == "NON_COMPLIANT"
+    assert judge(estate, rule_id, stored(estate, EIP, "eip"), **alb_acl)[0] == "COMPLIANT"  # an EIP needs protection only
     # protected, and a WAFv2 web ACL is named by ARN, but not webACLId's
-    verdict, annotation = judge(estate, rule_id, stored(estate, DISTRIBUTION, "cf-good"), webACLId="other-acl")
+    verdict, annotation = judge(estate, rule_id, stored(estate, DISTRIBUTION, "cf-good"), **every_type, webACLId="other-acl")
     assert verdict == "NON_COMPLIANT" and "other-acl" in annotation
-    assert judge(estate, rule_id, stored(estate, DISTRIBUTION, "cf-good"), webACLId=V2_ACL_ARN)[0] == "COMPLIANT"
-    assert judge(estate, rule_id, stored(estate, DISTRIBUTION, "cf-bad"))[0] == "NON_COMPLIANT"
-    only_albs = {"resourceTypes": "AWS::ElasticLoadBalancingV2::LoadBalancer"}
+    assert judge(estate, rule_id, stored(estate, DISTRIBUTION, "cf-good"), **every_type, webACLId=V2_ACL_ARN)[0] == "COMPLIANT"
+    assert judge(estate, rule_id, stored(estate, DISTRIBUTION, "cf-bad"), **every_type, webACLId=V2_ACL_ARN)[0] == "NON_COMPLIANT"
+    only_albs = {"resourceTypes": "AWS::ElasticLoadBalancingV2::LoadBalancer", "webACLId": V2_ACL_ARN}
     assert judge(estate, rule_id, stored(estate, EIP, "eip"), **only_albs)[0] == "NOT_APPLICABLE"
-    assert judge(estate, rule_id, stored(estate, PROTECTION, "cf-good")) is None  # read, not judged
+    assert judge(estate, rule_id, stored(estate, PROTECTION, "cf-good"), **alb_acl) is None  # read, not judged
 
 
 def test_fms_web_acl_policy_from_the_emulator(estate):
@@ -455,7 +464,8 @@ def test_fms_web_acl_policy_from_the_emulator(estate):
     assert judge(estate, rule_id, stored(estate, LOAD_BALANCER_V2, "alb-shielded"), webACLId=acl)[0] == "COMPLIANT"
     assert judge(estate, rule_id, stored(estate, LOAD_BALANCER_V2, "alb-bare"), webACLId=acl)[0] == "NON_COMPLIANT"
     assert judge(estate, rule_id, stored(estate, DISTRIBUTION, "cf-good"), webACLId=V2_ACL_ARN)[0] == "COMPLIANT"
-    assert judge(estate, rule_id, stored(estate, LOAD_BALANCER_V2, "alb-bare")) is None  # webACLId is required
+    with pytest.raises(ValueError, match="does not run without parameter webACLId"):  # required: a scan does not run it
+        judge(estate, rule_id, stored(estate, LOAD_BALANCER_V2, "alb-bare"))
 
 
 def test_fms_web_acl_policy_scope_and_classic_associations():
@@ -486,6 +496,7 @@ def test_fms_web_acl_policy_scope_and_classic_associations():
 def test_fms_shield_policy_when_protections_could_not_be_listed():
     eip = built_item(EIP, {"AllocationId": "eipalloc-1"}, resource_id="eipalloc-1")
     refused = account({}, denied_read("ListProtections", "shield:ListProtections"))
-    result = judge_rule("fms-shield-resource-policy-check", eip, others=[refused])
+    params = {"webACLId": "acl-1", "resourceTypes": '["AWS::EC2::EIP"]'}
+    result = judge_rule("fms-shield-resource-policy-check", eip, others=[refused], params=params)
     assert result.compliance.value == "INSUFFICIENT_DATA" and "shield:ListProtections" in result.annotation
-    assert judge_rule("fms-shield-resource-policy-check", eip, params={"resourceTypes": '["AWS::EC2::EIP"]'}) is None  # not collected
+    assert judge_rule("fms-shield-resource-policy-check", eip, params=params) is None  # not collected

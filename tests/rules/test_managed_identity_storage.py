@@ -235,7 +235,6 @@ ALARM, NOTEBOOK, ACCESS_POINT = "AWS::CloudWatch::Alarm", "AWS::SageMaker::Noteb
         ("iam-user-group-membership-check", USER, "alice", {"groupNames": "admins"}, N),
         ("iam-role-managed-policy-check", ROLE, "app-role", {"managedPolicyArns": f"arn:aws:iam::{ACCOUNT}:policy/logs-read"}, C),
         ("iam-role-managed-policy-check", ROLE, "admin-role", {"managedPolicyArns": f"arn:aws:iam::{ACCOUNT}:policy/logs-read"}, N),
-        ("iam-role-managed-policy-check", ROLE, "admin-role", {}, None),
         ("iam-policy-blacklisted-check", USER, "alice", {"policyArns": f"arn:aws:iam::{ACCOUNT}:policy/denied-admin"}, C),
         ("iam-policy-blacklisted-check", USER, "bob", {"policyArns": f"arn:aws:iam::{ACCOUNT}:policy/denied-admin"}, N),
         ("iam-policy-blacklisted-check", GROUP, "empty-group", {"policyArns": f"arn:aws:iam::{ACCOUNT}:policy/denied-admin"}, N),
@@ -254,7 +253,6 @@ ALARM, NOTEBOOK, ACCESS_POINT = "AWS::CloudWatch::Alarm", "AWS::SageMaker::Noteb
         ("cloudwatch-alarm-settings-check", ALARM, "quiet-alarm", {"metricName": "4xxErrors"}, N),  # period 60, not 300
         ("cloudwatch-alarm-settings-check", ALARM, "bucket-4xx", {"metricName": "4xxErrors", "comparisonOperator": "LessThanThreshold"}, N),
         ("cloudwatch-alarm-settings-check", ALARM, "bucket-4xx", {"metricName": "CPUUtilization"}, NA),
-        ("cloudwatch-alarm-settings-check", ALARM, "bucket-4xx", {}, None),
         ("cloudwatch-alarm-resource-check", BUCKET, "tagged-locked", {"resourceType": BUCKET, "metricName": "4xxErrors"}, C),
         ("cloudwatch-alarm-resource-check", BUCKET, "untagged-open", {"resourceType": BUCKET, "metricName": "4xxErrors"}, N),
         ("cloudwatch-alarm-resource-check", BUCKET, "tagged-locked", {"resourceType": BUCKET, "metricName": "5xxErrors"}, N),
@@ -475,7 +473,6 @@ def _node(platform="Linux", applications=(), types=("AWS:Application", "AWS:Inst
             {"applicationNames": "Telnet"},
             C,
         ),  # exact names
-        ("ec2-managedinstance-applications-blacklisted", _node(), {}, None),
         (
             "ec2-managedinstance-applications-required",
             _node(applications=[("amazon-ssm-agent", "3.2")]),
@@ -504,7 +501,6 @@ def _node(platform="Linux", applications=(), types=("AWS:Application", "AWS:Inst
         ("ec2-managedinstance-platform-check", _node(platform="Windows"), {"platformType": "Linux"}, N),
         ("ec2-managedinstance-platform-check", _node(), {"platformType": "Linux", "agentVersion": "2.0.433.0"}, N),
         ("ec2-managedinstance-platform-check", _node(), {"platformType": "Linux", "platformName": "Ubuntu"}, N),
-        ("ec2-managedinstance-platform-check", _node(), {}, None),
     ],
 )
 def test_managed_node_rules(rule_id, node, params, expected):
@@ -644,7 +640,6 @@ def test_not_more_permissive_with_everyone_and_not_action():
     assert _judge("s3-bucket-policy-not-more-permissive", narrow, controlPolicy=control).compliance == C
     no_policy = built_item(BUCKET, {}, {"BucketPolicy": None})
     assert _judge("s3-bucket-policy-not-more-permissive", no_policy, controlPolicy=control).compliance == C
-    assert _judge("s3-bucket-policy-not-more-permissive", no_policy) is None
 
 
 TRAIL = "AWS::CloudTrail::Trail"

@@ -209,8 +209,6 @@ def test_compliant_and_non_compliant(estate, rule_id, resource_type, good, bad, 
 @pytest.mark.parametrize(
     ("rule_id", "resource_type", "name", "params", "verdict"),
     [
-        # a required parameter left unset: AWS does not deploy the rule, nothing is judged
-        ("api-gw-endpoint-type-check", REST_API, "portal-edge", {"endpointConfigurationTypes": ""}, None),
         ("api-gwv2-authorization-type-configured", V2_ROUTE, "GET /claims", {"authorizationType": "JWT"}, Compliance.NON_COMPLIANT),
         ("api-gwv2-authorization-type-configured", V2_ROUTE, "GET /claims", {"authorizationType": "aws_iam"}, Compliance.COMPLIANT),
         ("appsync-cache-encryption-at-rest", GRAPHQL_API, "graph-no-cache", None, Compliance.NOT_APPLICABLE),
@@ -344,7 +342,6 @@ def test_network_firewall_policy_default_actions(rule_id, key, param):
     result = judge_rule(rule_id, drop, params={param: "aws:forward_to_sfe,aws:pass"})
     assert result.compliance is Compliance.NON_COMPLIANT and "aws:drop" in result.annotation
     assert verdict(rule_id, _policy(), {param: "aws:drop"}) is Compliance.NON_COMPLIANT
-    assert verdict(rule_id, drop, {param: ""}) is None  # required parameter unset: not judged
     failed = built_item(
         FIREWALL_POLICY, {"Name": "p"}, errors=denied_read("DescribeFirewallPolicy", "network-firewall:DescribeFirewallPolicy")
     )

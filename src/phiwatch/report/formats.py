@@ -65,6 +65,8 @@ def write_scan_json(scan: dict[str, Any], out: TextIO) -> None:
     out.write(f',\n  "errors": {_nested(errors, 1)}')
     if scan.get("excepted"):
         out.write(f',\n  "excepted": {_nested(scan["excepted"], 1)}')
+    if scan.get("rules_not_run"):
+        out.write(f',\n  "rules_not_run": {_nested(scan["rules_not_run"], 1)}')
     if scan.get("collection"):
         out.write(f',\n  "collection": {_nested(scan["collection"], 1)}')
     out.write("\n}\n")

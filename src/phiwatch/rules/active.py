@@ -44,17 +44,49 @@ def resolve_rules(policy: Policy) -> dict[str, Rule]:
             load_python_rules(path)
     rules = catalogue(extra)
     known_packs = set(load_pack_files()) | {"custom"}
-    validate_against_rules(policy, rules, known_packs, running={rule.id for rule in rules.values() if runs(policy, rule)})
+    validate_against_rules(
+        policy,
+        rules,
+        known_packs,
+        running={rule.id for rule in rules.values() if runs(policy, rule)},
+        waiting=waiting_for_parameters(policy, rules),
+    )
     return rules
 
 
-def runs(policy: Policy, rule: Rule) -> bool:
-    """Whether ``policy`` runs ``rule``: ``rules: {ID: {enabled: true|false}}`` decides, whatever
-    pack holds it; otherwise a custom rule runs, and a built-in one when one of its packs is selected."""
+def selected(policy: Policy, rule: Rule) -> bool:
+    """Whether ``policy`` selects ``rule``: ``rules: {ID: {enabled: true|false}}`` decides, whatever
+    pack holds it; otherwise a custom rule is selected, and a built-in one when one of its packs is."""
     override = policy.override(rule.id)
     if override is not None and override.enabled is not None:
         return override.enabled
     return "custom" in rule.packs or bool(set(rule.packs) & set(policy.packs))
+
+
+def unset_parameters(policy: Policy, rule: Rule) -> list[str]:
+    """The required parameters of ``rule`` that neither the rule nor ``policy`` gives a value."""
+    override = policy.override(rule.id)
+    return rule.missing_parameters({**rule.defaults(), **(override.parameters if override else {})})
+
+
+def runs(policy: Policy, rule: Rule) -> bool:
+    """Whether ``policy`` runs ``rule``: it selects it and gives every parameter the rule requires.
+
+    A rule whose pack is selected but that needs a parameter without a default (``approved-amis-by-id``
+    needs ``amiIds``) does not run, as AWS Config does not deploy it; :func:`waiting_for_parameters`
+    names those, and a policy that configures such a rule without the parameter is refused."""
+    return selected(policy, rule) and not unset_parameters(policy, rule)
+
+
+def waiting_for_parameters(policy: Policy, rules: dict[str, Rule]) -> dict[str, list[str]]:
+    """The implemented rules ``policy`` selects that do not run for want of parameters: {id: [names]}."""
+    out = {}
+    for rule in rules.values():
+        if rule.implemented and selected(policy, rule):
+            unset = unset_parameters(policy, rule)
+            if unset:
+                out[rule.id] = unset
+    return dict(sorted(out.items()))
 
 
 def active_rules(policy: Policy, rules: dict[str, Rule], only: set[str] | None = None) -> list[ActiveRule]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from phiwatch.model import ConfigurationItem
 from phiwatch.resources.apigateway import REST_API, REST_STAGE, V2_ROUTE, V2_STAGE
-from phiwatch.rules.base import Result, RuleContext, compliant, csv_list, get, non_compliant, rule
+from phiwatch.rules.base import REQUIRED, Result, RuleContext, compliant, csv_list, get, non_compliant, rule
 
 CONF = "configuration."
 
@@ -145,11 +145,11 @@ def api_gw_cache_enabled_and_encrypted(item: ConfigurationItem, params: dict, ct
     trigger="change",
     severity="low",
     compliant_when="The REST API's endpoint type is one of endpointConfigurationTypes (REGIONAL, PRIVATE, EDGE).",
-    parameters={"endpointConfigurationTypes": ("str", None)},
+    parameters={"endpointConfigurationTypes": ("str", REQUIRED)},
 )
 def api_gw_endpoint_type_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
-    """endpointConfigurationTypes is required: AWS does not deploy the rule without it, so nothing is
-    judged then. Types are compared without case. An API with several types (AWS allows only one
+    """endpointConfigurationTypes is required: AWS does not deploy the rule without it, and
+    phiwatch does not run it without it. Types are compared without case. An API with several types (AWS allows only one
     today) must have each of them allowed."""
     allowed = {t.upper() for t in csv_list(params.get("endpointConfigurationTypes"))}
     if not allowed:

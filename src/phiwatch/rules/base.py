@@ -100,6 +100,8 @@ class Param:
     type: str  # int | bool | str | float
     default: Any = None
     description: str = ""
+    #: AWS Config does not deploy the rule without it (and it has no default): neither does phiwatch
+    required: bool = False
 
     def coerce(self, value: Any) -> Any:
         """Validate ``value`` for this parameter's type; raise ValueError with a readable reason."""
@@ -116,16 +118,28 @@ class Param:
         if self.type == "float":
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 return float(value)
+            if isinstance(value, str) and re.fullmatch(r"\s*-?([0-9]+\.?[0-9]*|\.[0-9]+)\s*", value):
+                return float(value)
             raise ValueError(f"expected a number, got {value!r}")
         if self.type == "bool":
             if isinstance(value, bool):
                 return value
-            if isinstance(value, str) and value.lower() in ("true", "false"):
-                return value.lower() == "true"
+            if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+                return value.strip().lower() == "true"
             raise ValueError(f"expected true or false, got {value!r}")
         if isinstance(value, (dict, list)):
             raise ValueError(f"expected a string, got {type(value).__name__}")
         return str(value)
+
+
+class _Required:
+    """The default of a parameter the rule cannot run without: ``parameters={"amiIds": ("str", REQUIRED)}``."""
+
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+REQUIRED: Any = _Required()
 
 
 # None: the rule does not apply to the item
@@ -172,6 +186,14 @@ class Rule:
 
     def defaults(self) -> dict[str, Any]:
         return {name: p.default for name, p in self.parameters.items()}
+
+    def missing_parameters(self, params: dict[str, Any]) -> list[str]:
+        """The required parameters ``params`` leaves unset (None or blank text): the rule cannot run."""
+        return [
+            name
+            for name, p in self.parameters.items()
+            if p.required and (params.get(name) is None or (isinstance(params.get(name), str) and not params[name].strip()))
+        ]
 
 
 @dataclass
@@ -223,7 +245,8 @@ def rule(rule_id: str, reads: dict[str, str] | None = None, **meta: Any) -> Call
     ``reads`` maps item paths to the API that fills them. ``meta`` holds the rule's own fields:
     ``aws_identifier`` (the AWS Config managed rule it implements), ``service``,
     ``resource_types``, ``trigger``, ``severity``, ``compliant_when``, ``parameters`` as
-    ``{name: (type, default)}``, ``remediation`` (the phiwatch runbook that fixes it) and
+    ``{name: (type, default)}`` (default :data:`REQUIRED` for a parameter the rule cannot run
+    without, as AWS Config deploys the managed rule only with it), ``remediation`` (the phiwatch runbook that fixes it) and
     ``aws_runbook``. Pack files (``rules/packs/*.yaml``) only map rules to a framework (HIPAA
     sections and where that mapping comes from); a custom rule may give its sections here.
     """
@@ -302,9 +325,15 @@ def params_from_meta(raw: dict[str, Any] | None) -> dict[str, Param]:
         if isinstance(spec, Param):
             out[name] = spec
         elif isinstance(spec, (tuple, list)):
-            out[name] = Param(name, spec[0], spec[1] if len(spec) > 1 else None)
+            default = spec[1] if len(spec) > 1 else None
+            out[name] = Param(name, spec[0], None if default is REQUIRED else default, required=default is REQUIRED)
         elif isinstance(spec, dict):
-            out[name] = Param(name, spec.get("type", "str"), spec.get("default"), spec.get("description", ""))
+            required = spec.get("required", False)
+            if not isinstance(required, bool):
+                raise ValueError(f"parameter {name}: required must be true or false")
+            if required and spec.get("default") is not None:
+                raise ValueError(f"parameter {name}: a required parameter has no default")
+            out[name] = Param(name, spec.get("type", "str"), spec.get("default"), spec.get("description", ""), required=required)
         else:
             raise ValueError(f"parameter {name}: give (type, default) or a mapping")
         param = out[name]

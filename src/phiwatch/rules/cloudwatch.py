@@ -16,7 +16,7 @@ from phiwatch.resources.ec2 import INSTANCE, VOLUME
 from phiwatch.resources.logs import ALARM, LOG_GROUP
 from phiwatch.resources.rds import CLUSTER as DB_CLUSTER
 from phiwatch.resources.s3 import BUCKET
-from phiwatch.rules.base import Result, RuleContext, compliant, csv_list, get, non_compliant, not_applicable, rule
+from phiwatch.rules.base import REQUIRED, Result, RuleContext, compliant, csv_list, get, non_compliant, not_applicable, rule
 from phiwatch.rules.kms import key_matches
 
 ACTION_KEYS = (
@@ -151,7 +151,7 @@ def _same(wanted: Any, actual: Any) -> bool:
         "period (default 300 seconds), comparisonOperator, statistic); alarms on other metrics are not applicable."
     ),
     parameters={
-        "metricName": ("str", None),
+        "metricName": ("str", REQUIRED),
         "threshold": ("int", None),
         "evaluationPeriods": ("int", None),
         "period": ("int", 300),
@@ -160,7 +160,7 @@ def _same(wanted: Any, actual: Any) -> bool:
     },
 )
 def cloudwatch_alarm_settings_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
-    """metricName is required: without it the rule judges nothing. Metric names are compared exactly,
+    """metricName is required: the rule does not run without it. Metric names are compared exactly,
     comparisonOperator and statistic without regard to case."""
     metric = (params.get("metricName") or "").strip()
     if not metric:
@@ -198,10 +198,10 @@ ALARM_DIMENSIONS = {
         "Each resource of resourceType (AWS::EC2::Instance, AWS::EC2::Volume, AWS::RDS::DBCluster or AWS::S3::Bucket) "
         "has a CloudWatch alarm on metricName whose dimensions name it."
     ),
-    parameters={"resourceType": ("str", None), "metricName": ("str", None)},
+    parameters={"resourceType": ("str", REQUIRED), "metricName": ("str", REQUIRED)},
 )
 def cloudwatch_alarm_resource_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
-    """Both parameters are required: without them, or for a resource of another type, nothing is judged.
+    """Both parameters are required: the rule does not run without them; a resource of another type is not judged.
     The alarm is looked for in the resource's account and region (alarms are regional; an S3
     bucket's request metrics alarm lives in the bucket's region). An RDS cluster is named by its
     identifier. The alarms are the ones collected: a region whose alarm listing failed shows its

@@ -25,8 +25,8 @@ Decisions where AWS's documentation leaves room (each follows the rule's documen
   of time cannot be determined"); an instance in any other state is NOT_APPLICABLE.
 * ec2-instances-in-vpc: an instance without ``VpcId`` (EC2-Classic) is NON_COMPLIANT.
 * A required parameter left unset (approved-amis-by-id ``amiIds``, desired-instance-type
-  ``instanceType``, desired-instance-tenancy ``tenancy``): AWS does not deploy such a rule, so
-  nothing is judged.
+  ``instanceType``, desired-instance-tenancy ``tenancy``): AWS does not deploy such a rule, and
+  phiwatch does not run it.
 * "Running instances" (approved-amis-by-id, approved-amis-by-tag, ec2-no-amazon-key-pair): an
   instance that is not ``pending`` or ``running`` (stopped, stopping, shutting-down) is
   NOT_APPLICABLE; terminated instances are not recorded.
@@ -40,7 +40,7 @@ import re
 
 from phiwatch.model import ACCOUNT_TYPE, ConfigurationItem
 from phiwatch.resources.ec2 import EIP, INSTANCE, LAUNCH_TEMPLATE, SNAPSHOT, VOLUME
-from phiwatch.rules.base import Result, RuleContext, compliant, csv_list, get, insufficient, non_compliant, not_applicable, rule
+from phiwatch.rules.base import REQUIRED, Result, RuleContext, compliant, csv_list, get, insufficient, non_compliant, not_applicable, rule
 
 CONF = "configuration."
 SUP = "supplementaryConfiguration."
@@ -273,10 +273,10 @@ def _not_running(item: ConfigurationItem) -> Result | None:
     trigger="change",
     severity="medium",
     compliant_when="Running EC2 instances use one of the AMIs listed in amiIds.",
-    parameters={"amiIds": ("str", None)},
+    parameters={"amiIds": ("str", REQUIRED)},
 )
 def approved_amis_by_id(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
-    """``amiIds`` is required: without it nothing is judged."""
+    """``amiIds`` is required: the rule does not run without it."""
     approved = csv_list(params.get("amiIds"))
     if not approved:
         return None
@@ -337,10 +337,10 @@ _TENANCIES = ("default", "dedicated", "host")
     trigger="change",
     severity="low",
     compliant_when="EC2 instances (launched from imageId's AMIs, if set) have the tenancy given (and run on one of hostId's Dedicated Hosts, if set).",
-    parameters={"tenancy": ("str", None), "imageId": ("str", None), "hostId": ("str", None)},
+    parameters={"tenancy": ("str", REQUIRED), "imageId": ("str", None), "hostId": ("str", None)},
 )
 def desired_instance_tenancy(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
-    """``tenancy`` is required (DEFAULT, DEDICATED or HOST, any case): without it nothing is judged;
+    """``tenancy`` is required (DEFAULT, DEDICATED or HOST, any case): the rule does not run without it;
     another value is "could not check". An instance not launched from one of ``imageId``'s AMIs is
     NOT_APPLICABLE. ``hostId`` applies whatever the tenancy."""
     wanted = str(params.get("tenancy") or "").strip().lower()
@@ -372,10 +372,10 @@ def desired_instance_tenancy(item: ConfigurationItem, params: dict, ctx: RuleCon
     trigger="change",
     severity="low",
     compliant_when="EC2 instances are of one of the instance types listed in instanceType.",
-    parameters={"instanceType": ("str", None)},
+    parameters={"instanceType": ("str", REQUIRED)},
 )
 def desired_instance_type(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
-    """``instanceType`` is required: without it nothing is judged. Types compare case-insensitively."""
+    """``instanceType`` is required: the rule does not run without it. Types compare case-insensitively."""
     wanted = [t.lower() for t in csv_list(params.get("instanceType"))]
     if not wanted:
         return None

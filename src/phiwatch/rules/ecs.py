@@ -12,7 +12,7 @@ from typing import Any
 
 from phiwatch.model import ConfigurationItem
 from phiwatch.resources.ecs import CLUSTER, SERVICE_TYPE, TASK_DEFINITION
-from phiwatch.rules.base import Result, RuleContext, compliant, csv_list, get, insufficient, non_compliant, not_applicable, rule
+from phiwatch.rules.base import REQUIRED, Result, RuleContext, compliant, csv_list, get, insufficient, non_compliant, not_applicable, rule
 
 CONTAINERS = "configuration.containerDefinitions"
 
@@ -144,13 +144,13 @@ def ecs_containers_nonprivileged(item: ConfigurationItem, params: dict, ctx: Rul
     trigger="change",
     severity="high",
     compliant_when="No container environment variable of the ECS task definition is named like one of secretKeys.",
-    parameters={"secretKeys": ("str", None)},
+    parameters={"secretKeys": ("str", REQUIRED)},
 )
 def ecs_no_environment_secrets(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     """``secretKeys`` is a comma-separated list of variable names, compared exactly after removing
     spaces around each; only ``environment`` is read (``environmentFiles`` in S3 and ``secrets``
-    references are not environment variables). AWS requires the parameter: without it the rule
-    cannot check (INSUFFICIENT_DATA). Variable values are never recorded, only names."""
+    references are not environment variables). AWS requires the parameter: the rule does not run
+    without it. Variable values are never recorded, only names."""
     keys = set(csv_list(params.get("secretKeys")))
     if not keys:
         return insufficient("could not check: the rule needs the secretKeys parameter")

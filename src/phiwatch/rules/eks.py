@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from phiwatch.model import ConfigurationItem
 from phiwatch.resources.eks import CLUSTER
-from phiwatch.rules.base import Result, RuleContext, compliant, csv_list, get, insufficient, non_compliant, rule
+from phiwatch.rules.base import REQUIRED, Result, RuleContext, compliant, csv_list, get, insufficient, non_compliant, rule
 
 #: the control plane log types EKS can send to CloudWatch Logs
 LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
@@ -68,12 +68,13 @@ def _text(version: tuple[int, ...]) -> str:
     trigger="change",
     severity="low",
     compliant_when="The EKS cluster runs a Kubernetes version newer than oldestVersionSupported.",
-    parameters={"oldestVersionSupported": ("str", None)},
+    parameters={"oldestVersionSupported": ("str", REQUIRED)},
 )
 def eks_cluster_oldest_supported_version(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     """AWS: NON_COMPLIANT when the cluster runs ``oldestVersionSupported`` itself. A cluster older
     still is NON_COMPLIANT here too (it is past the oldest supported version, not newer than it).
-    Versions compare numerically (1.9 < 1.10). Without the (required) parameter: INSUFFICIENT_DATA."""
+    Versions compare numerically (1.9 < 1.10). The parameter is required: the rule does not run
+    without it; a value that is not a version is INSUFFICIENT_DATA."""
     versions = _versions(item, params)
     if isinstance(versions, Result):
         return versions
@@ -94,11 +95,11 @@ def eks_cluster_oldest_supported_version(item: ConfigurationItem, params: dict, 
     trigger="change",
     severity="medium",
     compliant_when="The EKS cluster runs a Kubernetes version no older than oldestVersionSupported.",
-    parameters={"oldestVersionSupported": ("str", None)},
+    parameters={"oldestVersionSupported": ("str", REQUIRED)},
 )
 def eks_cluster_supported_version(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
-    """NON_COMPLIANT below ``oldestVersionSupported`` (numeric comparison); without the (required)
-    parameter: INSUFFICIENT_DATA."""
+    """NON_COMPLIANT below ``oldestVersionSupported`` (numeric comparison). The parameter is
+    required: the rule does not run without it; a value that is not a version is INSUFFICIENT_DATA."""
     versions = _versions(item, params)
     if isinstance(versions, Result):
         return versions

@@ -28,6 +28,7 @@ from phiwatch.model import ConfigurationItem
 from phiwatch.resources.elb import LOAD_BALANCER
 from phiwatch.resources.elbv2 import LOAD_BALANCER_V2 as V2
 from phiwatch.rules.base import (
+    REQUIRED,
     Result,
     RuleContext,
     compliant,
@@ -337,7 +338,7 @@ def _v2_attribute(item: ConfigurationItem, key: str, default: str) -> str:
     trigger="change",
     severity="medium",
     compliant_when="The ALB's desync mitigation mode (routing.http.desync_mitigation_mode) is one of desyncMode.",
-    parameters={"desyncMode": ("str", None)},
+    parameters={"desyncMode": ("str", REQUIRED)},
 )
 def alb_desync_mode_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
     """AWS: NON_COMPLIANT when the ALB's desync mitigation mode is not one of ``desyncMode`` (at most
@@ -433,7 +434,7 @@ def nlb_cross_zone_load_balancing_enabled(item: ConfigurationItem, params: dict,
     trigger="change",
     severity="medium",
     compliant_when="The Classic Load Balancer's desync mitigation mode (elb.http.desyncmitigationmode) is one of desyncMode.",
-    parameters={"desyncMode": ("str", None)},
+    parameters={"desyncMode": ("str", REQUIRED)},
 )
 def clb_desync_mode_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
     """AWS: NON_COMPLIANT when the CLB's desync mitigation mode (the additional attribute
@@ -495,7 +496,7 @@ def _ssl_negotiation_policy(listener: dict[str, Any], descriptions: list[dict[st
     trigger="change",
     severity="medium",
     compliant_when="Every CLB HTTPS/SSL listener uses a custom SSL policy enabling exactly the protocols and ciphers of sslProtocolsAndCiphers.",
-    parameters={"sslProtocolsAndCiphers": ("str", None)},
+    parameters={"sslProtocolsAndCiphers": ("str", REQUIRED)},
 )
 def elb_custom_security_policy_ssl_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
     """AWS: applies only to a Classic Load Balancer with SSL listeners (HTTPS or SSL; NOT_APPLICABLE

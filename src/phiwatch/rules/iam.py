@@ -54,6 +54,7 @@ from typing import Any
 from phiwatch.model import ACCOUNT_TYPE, ConfigurationItem
 from phiwatch.resources.iam import GROUP, POLICY, ROLE, USER
 from phiwatch.rules.base import (
+    REQUIRED,
     Result,
     RuleContext,
     as_list,
@@ -786,10 +787,10 @@ def iam_policy_blacklisted_check(item: ConfigurationItem, params: dict, ctx: Rul
     trigger="change",
     severity="low",
     compliant_when="Every managed policy in managedPolicyArns is attached to the IAM role.",
-    parameters={"managedPolicyArns": ("str", None)},
+    parameters={"managedPolicyArns": ("str", REQUIRED)},
 )
 def iam_role_managed_policy_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
-    """managedPolicyArns is required: without it nothing is judged. AWS's page speaks of AWS managed
+    """managedPolicyArns is required: the rule does not run without it. AWS's page speaks of AWS managed
     policies; a customer managed policy's ARN is checked the same way."""
     wanted = csv_list(params.get("managedPolicyArns"))
     if not wanted:
@@ -845,11 +846,11 @@ def _trusts_someone(role: ConfigurationItem) -> bool:
         "The managed policy policyARN is attached to an IAM user, to a group with at least one user, or to a role with "
         "at least one trusted entity (only the kind policyUsageType names, default ANY)."
     ),
-    parameters={"policyARN": ("str", None), "policyUsageType": ("str", None)},
+    parameters={"policyARN": ("str", REQUIRED), "policyUsageType": ("str", None)},
 )
 def iam_policy_in_use(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
     """Judged once per account, on the global account item (IAM is global). policyARN is required:
-    without it nothing is judged; policyUsageType is compared without regard to case."""
+    the rule does not run without it; policyUsageType is compared without regard to case."""
     policy = (params.get("policyARN") or "").strip()
     if item.awsRegion != GLOBAL or not policy:
         return None

@@ -24,6 +24,7 @@ from phiwatch.model import ConfigurationItem
 from phiwatch.resources.lambda_ import FUNCTION
 from phiwatch.resources.vpc import SUBNET
 from phiwatch.rules.base import (
+    REQUIRED,
     Result,
     RuleContext,
     as_list,
@@ -208,7 +209,7 @@ def lambda_dlq_check(item: ConfigurationItem, params: dict, ctx: RuleContext) ->
     trigger="change",
     severity="low",
     compliant_when="The function's runtime is one of runtime, and its role, timeout and memory size equal the parameters.",
-    parameters={"runtime": ("str", None), "role": ("str", None), "timeout": ("int", 3), "memorySize": ("int", 128)},
+    parameters={"runtime": ("str", REQUIRED), "role": ("str", None), "timeout": ("int", 3), "memorySize": ("int", 128)},
 )
 def lambda_function_settings_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result:
     """AWS: NON_COMPLIANT when the runtime is not one of ``runtime`` (comma-separated, required) or

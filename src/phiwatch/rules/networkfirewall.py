@@ -15,7 +15,7 @@ Decisions where AWS's documentation leaves room:
 * netfw-policy-default-action-*: the parameter lists the allowed standard actions (``aws:pass``,
   ``aws:drop``, ``aws:forward_to_sfe``; at most two). The policy's standard action (its one
   ``aws:`` entry; custom action names are ignored) must be one of them. The parameter is required:
-  AWS does not deploy the rule without it, so nothing is judged then.
+  AWS does not deploy the rule without it, and phiwatch does not run it without it.
 * netfw-stateless-rule-group-not-empty: a stateful rule group is NOT_APPLICABLE; the rules are
   counted in ``RulesSource.StatelessRulesAndCustomActions.StatelessRules`` (``NumberOfRules`` when
   the rule group's body is not recorded).
@@ -27,7 +27,7 @@ from typing import Any
 
 from phiwatch.model import ConfigurationItem
 from phiwatch.resources.networkfirewall import FIREWALL, FIREWALL_POLICY, RULE_GROUP
-from phiwatch.rules.base import Result, RuleContext, compliant, csv_list, get, insufficient, non_compliant, not_applicable, rule
+from phiwatch.rules.base import REQUIRED, Result, RuleContext, compliant, csv_list, get, insufficient, non_compliant, not_applicable, rule
 
 CONF = "configuration."
 SUBNET = "AWS::EC2::Subnet"
@@ -98,7 +98,7 @@ def _default_action(item: ConfigurationItem, key: str, param: str, params: dict[
     trigger="change",
     severity="medium",
     compliant_when="The firewall policy's stateless default action for fragmented packets is one of statelessFragmentDefaultActions.",
-    parameters={"statelessFragmentDefaultActions": ("str", None)},
+    parameters={"statelessFragmentDefaultActions": ("str", REQUIRED)},
 )
 def netfw_policy_default_action_fragment_packets(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
     return _default_action(item, "StatelessFragmentDefaultActions", "statelessFragmentDefaultActions", params)
@@ -113,7 +113,7 @@ def netfw_policy_default_action_fragment_packets(item: ConfigurationItem, params
     trigger="change",
     severity="medium",
     compliant_when="The firewall policy's stateless default action for full packets is one of statelessDefaultActions.",
-    parameters={"statelessDefaultActions": ("str", None)},
+    parameters={"statelessDefaultActions": ("str", REQUIRED)},
 )
 def netfw_policy_default_action_full_packets(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
     return _default_action(item, "StatelessDefaultActions", "statelessDefaultActions", params)

@@ -16,6 +16,7 @@ from phiwatch.resources.kms import KEY
 from phiwatch.resources.s3 import BUCKET
 from phiwatch.rules._account import GLOBAL_REGION, MISSING, global_value
 from phiwatch.rules.base import (
+    REQUIRED,
     Result,
     RuleContext,
     as_list,
@@ -709,12 +710,12 @@ def _allow_statements(policy: dict[str, Any] | None) -> list[dict[str, Any]]:
     trigger="change",
     severity="high",
     compliant_when="The bucket policy allows none of blacklistedActionPattern to principals of other AWS accounts (or to everyone).",
-    parameters={"blacklistedActionPattern": ("str", None)},
+    parameters={"blacklistedActionPattern": ("str", REQUIRED)},
 )
 def s3_bucket_blacklisted_actions_prohibited(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
     """Patterns and actions are compared with wildcards on both sides (``s3:*`` allows ``s3:DeleteObject``; ``s3:Get*``
     allows something ``s3:GetBucket*`` names); ``NotAction`` allows a pattern none of its entries covers. Conditions are
-    not evaluated. Without blacklistedActionPattern nothing is judged."""
+    not evaluated. blacklistedActionPattern is required: the rule does not run without it."""
     blocked = csv_list(params.get("blacklistedActionPattern"))
     if not blocked:
         return None
@@ -827,14 +828,14 @@ def s3_bucket_policy_grantee_check(item: ConfigurationItem, params: dict, ctx: R
         "Every permission the bucket policy grants to other accounts (or to everyone) is also granted by controlPolicy: "
         "same or wider principal, action and resource. No policy: compliant."
     ),
-    parameters={"controlPolicy": ("str", None)},
+    parameters={"controlPolicy": ("str", REQUIRED)},
 )
 def s3_bucket_policy_not_more_permissive(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
     """Each (principal, action, resource) of an Allow statement for another account is looked for in the control
     policy's Allow statements, wildcards allowed on the control side only (``s3:*`` covers ``s3:GetObject``).
     Conditions and Deny statements are not compared; a statement with NotAction, NotResource or NotPrincipal
-    is more permissive unless the control policy allows ``*`` to that principal. Without controlPolicy nothing is
-    judged; a controlPolicy that is not JSON is 'could not check'."""
+    is more permissive unless the control policy allows ``*`` to that principal. controlPolicy is required (the
+    rule does not run without it); a controlPolicy that is not JSON is 'could not check'."""
     text = (params.get("controlPolicy") or "").strip()
     if not text:
         return None

@@ -20,7 +20,17 @@ from phiwatch.resources.elbv2 import LOAD_BALANCER_V2
 from phiwatch.resources.shield import PROTECTION, REGIONAL_PROTECTION
 from phiwatch.resources.wafregional import WEB_ACL as REGIONAL_WEB_ACL
 from phiwatch.rules._account import MISSING
-from phiwatch.rules.base import Result, RuleContext, compliant, describe_failure, insufficient, non_compliant, not_applicable, rule
+from phiwatch.rules.base import (
+    REQUIRED,
+    Result,
+    RuleContext,
+    compliant,
+    describe_failure,
+    insufficient,
+    non_compliant,
+    not_applicable,
+    rule,
+)
 from phiwatch.rules.wafregional import acl_matches, resource_web_acls, tag_scope
 
 GLOBAL = "global"
@@ -130,8 +140,8 @@ def _protected(item: ConfigurationItem, arns: list[str]) -> bool:
     severity="medium",
     compliant_when="The resource is protected by Shield Advanced and, for an Application Load Balancer or CloudFront distribution, has a web ACL (webACLId when given).",
     parameters={
-        "webACLId": ("str", None),
-        "resourceTypes": ("str", None),
+        "webACLId": ("str", REQUIRED),
+        "resourceTypes": ("str", REQUIRED),
         "resourceTags": ("str", None),
         "excludeResourceTags": ("bool", None),
         "fmsManagedToken": ("str", None),
@@ -140,10 +150,11 @@ def _protected(item: ConfigurationItem, arns: list[str]) -> bool:
 )
 def fms_shield_resource_policy_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
     """A rule AWS Firewall Manager deploys. Judged: CloudFront distributions, load balancers
-    (Classic and v2) and Elastic IPs of ``resourceTypes`` (a JSON list or comma-separated; empty:
-    all four), within ``resourceTags``; the protections and regional web ACLs in AWS's list are
+    (Classic and v2) and Elastic IPs of ``resourceTypes`` (a JSON list or comma-separated), within
+    ``resourceTags``; webACLId and resourceTypes are required, as Firewall Manager always sets them
+    (the rule does not run without them); the protections and regional web ACLs in AWS's list are
     read, not judged. An Application Load Balancer or a distribution also needs a web ACL:
-    webACLId when given, any otherwise. Network and gateway load balancers need protection only.
+    the web ACL webACLId. Network and gateway load balancers need protection only.
     fmsManagedToken and fmsRemediationEnabled are Firewall Manager's, ignored as AWS Config does."""
     if item.resourceType not in SHIELDED:
         return None

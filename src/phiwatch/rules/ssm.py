@@ -24,7 +24,7 @@ from phiwatch.model import ConfigurationItem
 from phiwatch.resources.ec2 import INSTANCE
 from phiwatch.resources.ssm import ASSOCIATION_COMPLIANCE, DOCUMENT, MANAGED_INSTANCE, PATCH_COMPLIANCE
 from phiwatch.rules._account import account_value
-from phiwatch.rules.base import Result, RuleContext, compliant, csv_list, get, non_compliant, not_applicable, rule
+from phiwatch.rules.base import REQUIRED, Result, RuleContext, compliant, csv_list, get, non_compliant, not_applicable, rule
 
 
 @rule(
@@ -159,12 +159,12 @@ def _installed(item: ConfigurationItem) -> dict[str, list[str]]:
         "None of applicationNames is installed on the managed node (an application given with ':version' only at that "
         "version or older); with platformType, nodes of other platforms are not applicable."
     ),
-    parameters={"applicationNames": ("str", None), "platformType": ("str", None)},
+    parameters={"applicationNames": ("str", REQUIRED), "platformType": ("str", None)},
 )
 def ec2_managedinstance_applications_blacklisted(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
     """Names are matched exactly (no wildcards, as AWS documents); AWS: "Newer versions will not be denylisted",
-    so ``Chrome:0.5.3`` denies 0.5.3 and older. Versions compare by their numbers. Without applicationNames
-    nothing is judged."""
+    so ``Chrome:0.5.3`` denies 0.5.3 and older. Versions compare by their numbers. applicationNames is
+    required: the rule does not run without it."""
     wanted = _applications(params.get("applicationNames"))
     if not wanted:
         return None
@@ -194,11 +194,11 @@ def ec2_managedinstance_applications_blacklisted(item: ConfigurationItem, params
         "Every application of applicationNames is installed on the managed node (at least at the ':version' given); "
         "with platformType, nodes of other platforms are not applicable."
     ),
-    parameters={"applicationNames": ("str", None), "platformType": ("str", None)},
+    parameters={"applicationNames": ("str", REQUIRED), "platformType": ("str", None)},
 )
 def ec2_managedinstance_applications_required(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
     """Names are matched exactly; a version given is the minimum acceptable one (versions compare by their numbers).
-    Without applicationNames nothing is judged."""
+    applicationNames is required: the rule does not run without it."""
     wanted = _applications(params.get("applicationNames"))
     if not wanted:
         return None
@@ -228,10 +228,10 @@ def ec2_managedinstance_applications_required(item: ConfigurationItem, params: d
         "Systems Manager collects none of the inventoryNames types (AWS:Network, AWS:WindowsUpdate, ...) for the managed "
         "node; with platformType, nodes of other platforms are not applicable."
     ),
-    parameters={"inventoryNames": ("str", None), "platformType": ("str", None)},
+    parameters={"inventoryNames": ("str", REQUIRED), "platformType": ("str", None)},
 )
 def ec2_managedinstance_inventory_blacklisted(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
-    """Inventory type names are compared exactly. Without inventoryNames nothing is judged."""
+    """Inventory type names are compared exactly. inventoryNames is required: the rule does not run without it."""
     denied = csv_list(params.get("inventoryNames"))
     if not denied:
         return None
@@ -263,7 +263,7 @@ PLATFORM_SETTINGS = (
     severity="low",
     compliant_when="The managed node's platform type (and platformVersion, agentVersion, platformName when given) are the ones given.",
     parameters={
-        "platformType": ("str", None),
+        "platformType": ("str", REQUIRED),
         "platformVersion": ("str", None),
         "agentVersion": ("str", None),
         "platformName": ("str", None),
@@ -271,7 +271,7 @@ PLATFORM_SETTINGS = (
 )
 def ec2_managedinstance_platform_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
     """Values are compared without regard to case or surrounding spaces; versions exactly. platformType is required:
-    without it nothing is judged."""
+    the rule does not run without it."""
     if not (params.get("platformType") or "").strip():
         return None
     wrong = [

@@ -47,7 +47,7 @@ Decisions where AWS's documentation leaves room (each follows the rule's documen
 * service-vpc-endpoint-enabled: AWS's current page judges ``AWS::EC2::VPC`` (the 2023 list had no
   type), so each VPC is judged. ``serviceName`` is the full name or its suffix after a dot (``s3``
   matches ``com.amazonaws.us-east-1.s3``); endpoints that are deleted, deleting, failed, rejected
-  or expired do not count. Without ``serviceName`` (required) nothing is judged.
+  or expired do not count. ``serviceName`` is required: the rule does not run without it.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ from typing import Any
 from phiwatch.model import ConfigurationItem
 from phiwatch.resources.ec2 import SECURITY_GROUP
 from phiwatch.resources.vpc import INTERNET_GATEWAY, NETWORK_ACL, ROUTE_TABLE, SUBNET, TRANSIT_GATEWAY, VPC, VPC_PEERING_CONNECTION
-from phiwatch.rules.base import Result, RuleContext, compliant, csv_list, get, insufficient, non_compliant, not_applicable, rule
+from phiwatch.rules.base import REQUIRED, Result, RuleContext, compliant, csv_list, get, insufficient, non_compliant, not_applicable, rule
 
 CONF = "configuration."
 SUP = "supplementaryConfiguration."
@@ -563,7 +563,7 @@ _ENDPOINT_ENDED = frozenset({"deleted", "deleting", "failed", "rejected", "expir
     trigger="periodic",
     severity="low",
     compliant_when="Each VPC has a VPC endpoint for the service named by serviceName (full name or suffix).",
-    parameters={"serviceName": ("str", None)},
+    parameters={"serviceName": ("str", REQUIRED)},
 )
 def service_vpc_endpoint_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
     """AWS's current page names ``AWS::EC2::VPC`` as the resource type (the 2023 list gave none):

@@ -18,7 +18,19 @@ from typing import Any
 from phiwatch.model import ConfigurationItem
 from phiwatch.resources.waf import RULE, RULE_GROUP, WEB_ACL
 from phiwatch.resources.wafregional import WEB_ACL as REGIONAL_WEB_ACL
-from phiwatch.rules.base import Result, RuleContext, compliant, csv_list, describe_failure, get, has, insufficient, non_compliant, rule
+from phiwatch.rules.base import (
+    REQUIRED,
+    Result,
+    RuleContext,
+    compliant,
+    csv_list,
+    describe_failure,
+    get,
+    has,
+    insufficient,
+    non_compliant,
+    rule,
+)
 
 SERVICE = "AWS WAF"
 SUP = "supplementaryConfiguration."
@@ -174,12 +186,12 @@ def waf_classic_logging_enabled(item: ConfigurationItem, params: dict, ctx: Rule
     trigger="change",
     severity="medium",
     compliant_when="Every rule group of ruleGroups is associated with the web ACL, with its override action, at priorities in ruleGroups' order.",
-    parameters={"ruleGroups": ("str", None), "fmsManagedToken": ("str", None), "fmsRemediationEnabled": ("bool", None)},
+    parameters={"ruleGroups": ("str", REQUIRED), "fmsManagedToken": ("str", None), "fmsRemediationEnabled": ("bool", None)},
 )
 def fms_webacl_rulegroup_association_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
     """A rule AWS Firewall Manager deploys. ``ruleGroups`` is "id:ACTION" pairs, comma-separated,
     in rank order (an id alone expects NONE); the ranks' priorities must rise in that order (other
-    rules may sit between them). Without ruleGroups (required by AWS) the rule does not apply.
+    rules may sit between them). ruleGroups is required: the rule does not run without it.
     fmsManagedToken and fmsRemediationEnabled are Firewall Manager's, ignored as AWS Config does."""
     wanted = parse_rule_groups(params.get("ruleGroups"))
     if wanted is None:

@@ -20,7 +20,18 @@ from phiwatch.resources.cloudfront import DISTRIBUTION
 from phiwatch.resources.elbv2 import LOAD_BALANCER_V2
 from phiwatch.resources.wafregional import RULE, RULE_GROUP, WEB_ACL
 from phiwatch.rules._account import account_value
-from phiwatch.rules.base import Result, RuleContext, compliant, describe_failure, get, insufficient, non_compliant, not_applicable, rule
+from phiwatch.rules.base import (
+    REQUIRED,
+    Result,
+    RuleContext,
+    compliant,
+    describe_failure,
+    get,
+    insufficient,
+    non_compliant,
+    not_applicable,
+    rule,
+)
 from phiwatch.rules.waf import RULE_GROUP_READS, rule_group_not_empty, rule_not_empty, web_acl_not_empty
 
 SERVICE = "AWS WAF"
@@ -140,7 +151,7 @@ def acl_matches(found: set[str], wanted: str) -> bool:
     severity="medium",
     compliant_when="The CloudFront distribution, Application Load Balancer or API Gateway stage is associated with the web ACL webACLId.",
     parameters={
-        "webACLId": ("str", None),
+        "webACLId": ("str", REQUIRED),
         "resourceTags": ("str", None),
         "excludeResourceTags": ("bool", None),
         "fmsManagedToken": ("str", None),
@@ -149,8 +160,8 @@ def acl_matches(found: set[str], wanted: str) -> bool:
 )
 def fms_webacl_resource_policy_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
     """A rule AWS Firewall Manager deploys. Regional WAF Classic web ACLs are read, not judged
-    (their associations say which load balancers they protect). Without webACLId (required by
-    AWS) the rule does not apply. fmsManagedToken and fmsRemediationEnabled are Firewall Manager's,
+    (their associations say which load balancers they protect). webACLId is required: the rule
+    does not run without it. fmsManagedToken and fmsRemediationEnabled are Firewall Manager's,
     ignored as AWS Config does."""
     wanted = (params.get("webACLId") or "").strip()
     if not wanted or item.resourceType == WEB_ACL:

@@ -98,6 +98,18 @@ def print_scan_table(scan: dict, rules: dict) -> None:
         console.print(f"[yellow]{len(reopened)} finding(s) reopened because their exception expired[/yellow]")
 
 
+def print_not_run(not_run: list[dict], out: Any) -> None:
+    """Say once which selected rules did not run for want of a parameter, and how to run them."""
+    if not not_run:
+        return
+    shown = ", ".join(f"{r['rule_id']} ({', '.join(r['needs_parameters'])})" for r in not_run[:6])
+    more = f" and {len(not_run) - 6} more (--format json: rules_not_run)" if len(not_run) > 6 else ""
+    out.print(
+        f"[yellow]{len(not_run)} rule(s) of the selected packs did not run: they need a parameter that has no default: "
+        f"{shown}{more}. Give it under rules: {{ID: {{parameters: ...}}}} in the policy, or switch the rule off with enabled: false.[/yellow]"
+    )
+
+
 def _render(scan: dict, rules: dict, fmt: str, output: Path | None) -> None:
 
     writers = {"json": write_scan_json, "csv": write_scan_csv, "ocsf": write_scan_ocsf}
@@ -156,6 +168,7 @@ def scan(
         console.print(
             f"[yellow]{len(outcome.collect_result.errors)} API call(s) failed during collection: see `phiwatch collect` output or --format json errors[/yellow]"
         )
+    print_not_run(outcome.scan.get("rules_not_run", []), console if fmt == "table" else err_console)
     print_retries(aws, console if fmt == "table" else err_console)
     if verbose() and outcome.collect_result is not None:
         print_slow_tasks(outcome.collect_result.tasks, console if fmt == "table" else err_console)
@@ -308,7 +321,7 @@ def _rule_dict(r) -> dict:  # noqa: ANN001
         "severity": r.severity,
         "hipaa_sections": list(r.hipaa_sections),
         "sections_source": r.sections_source,
-        "parameters": {n: {"type": p.type, "default": p.default} for n, p in r.parameters.items()},
+        "parameters": {n: {"type": p.type, "default": p.default, "required": p.required} for n, p in r.parameters.items()},
         "compliant_when": r.compliant_when,
         "remediation": r.remediation,
         "aws_runbook": r.aws_runbook,
@@ -335,7 +348,9 @@ def rules_show(rule_id: str, policy: Path | None, json_out: bool) -> None:
     if r.parameters:
         console.print("  Parameters:")
         for n, p in r.parameters.items():
-            console.print(f"    {n} ({p.type}) default {p.default!r}")
+            console.print(
+                f"    {n} ({p.type}) " + ("required: the rule does not run without it" if p.required else f"default {p.default!r}")
+            )
     console.print(f"  Remediation runbook: {r.remediation or '-'}" + (f" (AWS: {r.aws_runbook})" if r.aws_runbook else ""))
     console.print(f"  Evaluated by phiwatch: {'yes' if r.implemented else 'no (no collector for its resource type yet)'}")
     if r.reads:
