@@ -250,6 +250,11 @@ class AwsContext:
         if region == "global":
             region = self.default_region
         key = (service, region)
+        # every request asks for its client: a created one is returned without the lock, so no
+        # thread waits while another creates a client (botocore's session creates one at a time)
+        cached = self._clients.get(key)
+        if cached is not None:
+            return cached
         with self._lock:
             cached = self._clients.get(key)
             if cached is not None:
