@@ -122,3 +122,25 @@ def test_a_limiter_needs_at_least_one_slot():
     with pytest.raises(ValueError):
         RequestLimiter(0)
     assert RequestLimiter(4).limit("s3") == 4  # a service never gets more than the run
+
+
+def test_service_models_are_parsed_once_per_process(monkeypatch):
+    """Every AWS context and the runbook validator read botocore's models through one loader."""
+    from phiwatch.aws.session import AwsContext
+    from phiwatch.runbooks.botocore_model import _botocore, service_model
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    first, second = AwsContext(regions=["us-east-1"]), AwsContext(regions=["eu-west-1"])
+    loader = first.session._session.get_component("data_loader")
+    assert second.session._session.get_component("data_loader") is loader
+    assert _botocore().get_component("data_loader") is loader
+    parsed: list[str] = []
+    load_file = loader.file_loader.load_file
+    monkeypatch.setattr(loader.file_loader, "load_file", lambda path: parsed.append(str(path)) or load_file(path))
+    first.client("sqs", "us-east-1")
+    sqs_files = [p for p in parsed if "/sqs/" in p and p.endswith("/service-2")]
+    assert sqs_files  # the first client parsed the model
+    second.client("sqs", "eu-west-1")
+    assert service_model("sqs").operation_model("SendMessage").input_shape is not None
+    assert [p for p in parsed if "/sqs/" in p and p.endswith("/service-2")] == sqs_files  # nobody parsed it again

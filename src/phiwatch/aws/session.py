@@ -146,9 +146,25 @@ class RequestCounter:
 
 
 @functools.cache
+def _shared_loader() -> Any:
+    """The process's one botocore data loader (its first session's, so ``AWS_DATA_PATH`` applies)."""
+    return botocore.session.get_session().get_component("data_loader")
+
+
+def botocore_session() -> botocore.session.Session:
+    """A new botocore session reading service models through the process's one data loader.
+
+    A loader parses each model once (the JSON of EC2, IAM or SageMaker takes tens of milliseconds);
+    every session having its own made each AWS context, and the runbook validator, parse them again."""
+    session = botocore.session.get_session()
+    session.register_component("data_loader", _shared_loader())
+    return session
+
+
+@functools.cache
 def _known_regions() -> frozenset[str]:
     """Every region botocore knows (read once: building a session and its endpoint data costs ~0.4 s)."""
-    session = botocore.session.get_session()
+    session = botocore_session()
     regions: set[str] = set()
     for partition in session.get_available_partitions():
         for service in ("ec2", "sts"):
@@ -211,7 +227,7 @@ class AwsContext:
         self.endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
         self.profile = profile
         try:
-            self.session = session or boto3.Session(profile_name=profile)
+            self.session = session or boto3.Session(profile_name=profile, botocore_session=botocore_session())
         except ProfileNotFound as exc:
             raise UsageError(f"AWS profile '{profile}' not found: check ~/.aws/config or --profile") from exc
         self.counter = RequestCounter()

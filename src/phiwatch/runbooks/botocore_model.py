@@ -10,6 +10,8 @@ from typing import Any
 import botocore.session
 from botocore import xform_name
 
+from phiwatch.aws.session import botocore_session
+
 READ_PREFIXES = ("Get", "Describe", "List", "Head")
 
 # SSM service names that are not boto3's.
@@ -23,7 +25,8 @@ def is_write_api(api: str) -> bool:
 
 @lru_cache(maxsize=1)
 def _botocore() -> botocore.session.Session:
-    return botocore.session.get_session()
+    # the models the AWS clients already parsed are not parsed again
+    return botocore_session()
 
 
 @cache
