@@ -144,3 +144,17 @@ def test_service_models_are_parsed_once_per_process(monkeypatch):
     second.client("sqs", "eu-west-1")
     assert service_model("sqs").operation_model("SendMessage").input_shape is not None
     assert [p for p in parsed if "/sqs/" in p and p.endswith("/service-2")] == sqs_files  # nobody parsed it again
+
+
+def test_the_commands_default_to_the_schedulers_limit():
+    """`scan` and `collect` spell the default out (their modules import no AWS code); it must be the limiter's."""
+    import inspect
+
+    from phiwatch.aws.limits import DEFAULT_TOTAL, SERVICE_LIMITS
+    from phiwatch.cli import inventory, scan
+    from phiwatch.cli.common import WorkersOpt
+
+    for command in (scan.scan, inventory.collect):
+        assert inspect.signature(command).parameters["workers"].default == DEFAULT_TOTAL, command.__name__
+    help_text = WorkersOpt.__metadata__[0].help
+    assert f"S3 gets at most {SERVICE_LIMITS['s3']} of them, IAM {SERVICE_LIMITS['iam']}" in help_text

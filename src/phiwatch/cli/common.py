@@ -65,7 +65,7 @@ WorkersOpt = Annotated[
         min=1,
         max=256,
         help="AWS requests in flight at once (collection tasks and their per-resource reads share them; "
-        "S3 gets at most 16 of them, IAM 6, other services 8). With real latency, time is about requests x round trip / workers.",
+        "S3 gets at most 24 of them, IAM 8, other services 8). With real latency, time is about requests x round trip / workers.",
     ),
 ]
 RetryBudgetOpt = Annotated[

@@ -22,7 +22,7 @@ def collect(
     service: Annotated[
         list[str] | None, typer.Option("--service", "-s", help="Only these services (repeatable), e.g. s3, iam, ec2.")
     ] = None,
-    workers: WorkersOpt = 16,
+    workers: WorkersOpt = 32,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     max_attempts: MaxAttemptsOpt = 10,
     retry_budget: RetryBudgetOpt = 1000,

@@ -43,7 +43,7 @@ def scan(
     ] = False,
     max_attempts: MaxAttemptsOpt = 10,
     retry_budget: RetryBudgetOpt = 1000,
-    workers: WorkersOpt = 16,
+    workers: WorkersOpt = 32,
 ) -> None:
     """Collect, evaluate the HIPAA rules, update findings and report by HIPAA section."""
     run.scan.scan(
