@@ -156,11 +156,6 @@ _READ_ORDER = {d.api: i for i, d in enumerate(BUCKET_DETAILS)} | {"GetBucketTagg
 _KEY_ORDER = [d.target.partition(".")[2] for d in BUCKET_DETAILS]
 
 
-def _read(ctx: CollectContext, item: ConfigurationItem, read: Callable[[CollectContext, ConfigurationItem], None]) -> ConfigurationItem:
-    read(ctx, item)
-    return item
-
-
 def _settle(item: ConfigurationItem) -> None:
     """Once its reads (made concurrently) are done: the settings and errors in the reads' order,
     whichever answered first, then the state id."""
@@ -190,19 +185,17 @@ class S3Collector(Collector):
         buckets = [b for b in buckets if ctx.selected(BUCKET, b["Name"], f"arn:{ctx.partition}:s3:::{b['Name']}")]
         owner = None
         wanted = set(ctx.regions)
-        located = (i for i in ctx.map(lambda b: self._located(ctx, b, owner), buckets) if i is not None)
+        located = [i for i in ctx.map(lambda b: self._located(ctx, b, owner), buckets) if i is not None]
         # every bucket's reads share the detail threads: a bucket's dozen reads do not wait for one
         # another, so with real latency the buckets take about reads x round trip / threads, not
-        # (buckets / threads) x a dozen round trips. Results come back in order, a bucket's reads
-        # one after the other: a bucket is yielded (and stored) as soon as its last read is in.
-        reads = ((item, read) for item in located for read in BUCKET_READS)
-        done = 0
-        for item in ctx.map(lambda pair: _read(ctx, *pair), reads):
-            done += 1
-            if done % len(BUCKET_READS) == 0:
-                _settle(item)
-                if item.awsRegion in wanted:
-                    yield item
+        # (buckets / threads) x a dozen round trips
+        reads = [(item, read) for item in located for read in BUCKET_READS]
+        for _ in ctx.map(lambda pair: pair[1](ctx, pair[0]), reads):
+            pass
+        for item in located:
+            _settle(item)
+            if item.awsRegion in wanted:
+                yield item
         if any(e.api == "GetBucketLocation" for e in ctx.errors):
             return  # some buckets could not be placed in a region: no deletions this run
         for region in wanted:
