@@ -158,29 +158,3 @@ def test_the_commands_default_to_the_schedulers_limit():
         assert inspect.signature(command).parameters["workers"].default == DEFAULT_TOTAL, command.__name__
     help_text = WorkersOpt.__metadata__[0].help
     assert f"S3 gets at most {SERVICE_LIMITS['s3']} of them, IAM {SERVICE_LIMITS['iam']}" in help_text
-
-
-def test_one_buckets_reads_are_in_flight_together(aws_env):
-    """S3's per-bucket reads share the task's detail threads: a lone bucket's dozen reads overlap
-    instead of taking a dozen round trips one after the other; the item is the same as ever."""
-    from phiwatch.collect.s3 import BUCKET_DETAILS
-
-    aws_env.client("s3").create_bucket(Bucket="lone-bucket")
-    aws = _context(aws_env, workers=16, s3=16)
-    aws.account_id()
-    _slow(aws, "s3", 0.05)
-    ctx = run_task(aws, CollectionTask("123456789012", "s3", "global", (REGION,)), lambda item: True)
-    assert ctx.errors == []
-    assert aws.limiter.peak_by_service[("s3", REGION)] >= 8
-    [bucket] = [i for i in store_items(aws_env, aws) if i.resourceType == "AWS::S3::Bucket"]
-    # the settings are recorded in the reads' order whichever answered first
-    assert list(bucket.supplementaryConfiguration) == [d.target.partition(".")[2] for d in BUCKET_DETAILS]
-
-
-def store_items(aws_env, aws):
-    """The items of a fresh full S3 collection (as the runner writes them)."""
-    from phiwatch.store import Store
-
-    store = Store("sqlite://", create=True)
-    collect(aws, store, services=["s3"])
-    return list(store.current_items())

@@ -21,7 +21,7 @@ Config records it, in each region of the run.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from phiwatch.collect.base import (
@@ -144,27 +144,6 @@ def bucket_region(location: Any) -> str:
     return str(location)
 
 
-def _tagging(ctx: CollectContext, item: ConfigurationItem) -> None:
-    tagging = ctx.call("s3", "GetBucketTagging", item=item, not_found=("NoSuchTagSet",), absent={}, Bucket=item.resourceId)
-    if tagging is not FAILED:
-        item.tags = tags_from_list(tagging.get("TagSet"))
-
-
-#: a bucket's reads after GetBucketLocation, each independent of the others
-BUCKET_READS: tuple[Callable[[CollectContext, ConfigurationItem], None], ...] = (*(d.apply for d in BUCKET_DETAILS), _tagging)
-_READ_ORDER = {d.api: i for i, d in enumerate(BUCKET_DETAILS)} | {"GetBucketTagging": len(BUCKET_DETAILS)}
-_KEY_ORDER = [d.target.partition(".")[2] for d in BUCKET_DETAILS]
-
-
-def _settle(item: ConfigurationItem) -> None:
-    """Once its reads (made concurrently) are done: the settings and errors in the reads' order,
-    whichever answered first, then the state id."""
-    sup = item.supplementaryConfiguration
-    item.supplementaryConfiguration = {k: sup[k] for k in [*_KEY_ORDER, *sorted(set(sup) - set(_KEY_ORDER))] if k in sup}
-    item.collectionErrors.sort(key=lambda e: _READ_ORDER.get(str(e.get("api")), len(_READ_ORDER)))
-    item.refresh_state_id()
-
-
 @register
 class S3Collector(Collector):
     name = "s3"
@@ -185,25 +164,15 @@ class S3Collector(Collector):
         buckets = [b for b in buckets if ctx.selected(BUCKET, b["Name"], f"arn:{ctx.partition}:s3:::{b['Name']}")]
         owner = None
         wanted = set(ctx.regions)
-        located = [i for i in ctx.map(lambda b: self._located(ctx, b, owner), buckets) if i is not None]
-        # every bucket's reads share the detail threads: a bucket's dozen reads do not wait for one
-        # another, so with real latency the buckets take about reads x round trip / threads, not
-        # (buckets / threads) x a dozen round trips
-        reads = [(item, read) for item in located for read in BUCKET_READS]
-        for _ in ctx.map(lambda pair: pair[1](ctx, pair[0]), reads):
-            pass
-        for item in located:
-            _settle(item)
-            if item.awsRegion in wanted:
+        for item in ctx.map(lambda b: self._bucket(ctx, b, owner), buckets):
+            if item is not None and item.awsRegion in wanted:
                 yield item
         if any(e.api == "GetBucketLocation" for e in ctx.errors):
             return  # some buckets could not be placed in a region: no deletions this run
         for region in wanted:
             ctx.mark_complete(BUCKET, region=region)
 
-    def _located(self, ctx: CollectContext, bucket: dict[str, Any], owner: Any) -> ConfigurationItem | None:
-        """The bucket's item in its Region (GetBucketLocation), without its settings yet; None when
-        its Region is unknown or not collected."""
+    def _bucket(self, ctx: CollectContext, bucket: dict[str, Any], owner: Any) -> ConfigurationItem | None:
         name = bucket["Name"]
         location = ctx.call("s3", "GetBucketLocation", resource_type=BUCKET, resource_id=name, Bucket=name)
         if location is FAILED:
@@ -220,6 +189,12 @@ class S3Collector(Collector):
             arn=f"arn:{ctx.partition}:s3:::{name}",
             configuration={"name": name, "creationDate": bucket.get("CreationDate"), "owner": owner},
         )
+        for detail in BUCKET_DETAILS:
+            detail.apply(ctx, item)
+        tagging = ctx.call("s3", "GetBucketTagging", item=item, not_found=("NoSuchTagSet",), absent={}, Bucket=name)
+        if tagging is not FAILED:
+            item.tags = tags_from_list(tagging.get("TagSet"))
+        item.refresh_state_id()
         return item
 
     def _account(self, ctx: CollectContext) -> Iterator[ConfigurationItem]:
