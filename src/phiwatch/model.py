@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -28,8 +30,27 @@ EVENTS = (
 )
 
 
+_clock: Callable[[], dt.datetime] | None = None
+
+
 def utcnow() -> dt.datetime:
+    """The current time in UTC: what the store records as "when". :func:`clock` can set it."""
+    if _clock is not None:
+        return _clock()
     return dt.datetime.now(dt.UTC)
+
+
+@contextmanager
+def clock(now: Callable[[], dt.datetime]) -> Iterator[None]:
+    """Make :func:`utcnow` return ``now()`` inside the block (history over simulated days, without sleeping).
+
+    It is process-wide: every thread's records take the same clock."""
+    global _clock
+    previous, _clock = _clock, now
+    try:
+        yield
+    finally:
+        _clock = previous
 
 
 def isoformat(value: dt.datetime) -> str:

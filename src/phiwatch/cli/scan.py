@@ -83,11 +83,19 @@ def findings(
     ] = None,
     rule: Annotated[str | None, typer.Option("--rule", help="Only this rule.")] = None,
     severity: Annotated[list[str] | None, typer.Option("--severity", help="Only these severities (repeatable).")] = None,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at", help="Point in time (ISO 8601, UTC unless a zone is given): the findings as they stood then, from the stored history."
+        ),
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     db: DbOpt = None,
 ) -> None:
-    """List findings with their lifecycle (opened, excepted, resolved) and timestamps."""
-    run.scan.findings(status=status, rule=rule, severity=severity, json_out=json_out, db=db)
+    """List findings with their lifecycle (opened, excepted, resolved) and timestamps.
+
+    `--at 2026-09-30T23:59:59Z` answers "what was open at the end of Q3" from the lifecycle events the store kept, without a new scan; `--status resolved --at ...` lists what had been fixed by then."""
+    run.scan.findings(status=status, rule=rule, severity=severity, json_out=json_out, db=db, at=at)
 
 
 rules_app = typer.Typer(help="Document the rules: ids, parameters, HIPAA sections, remediation.", no_args_is_help=True)

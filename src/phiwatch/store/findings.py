@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection, RowMapping
 from phiwatch.model import Compliance, utcnow
 from phiwatch.store.tables import (
     eval_state,
+    evaluation_history,
     evaluations,
     finding_events,
     findings,
@@ -48,6 +49,15 @@ _UPDATE_EVALUATION = update(evaluations).where(_EVAL_KEY)
 _DELETE_EVALUATION = delete(evaluations).where(_EVAL_KEY)
 _UPDATE_EVAL_STATE = update(eval_state).where(eval_state.c.resource_pk == bindparam("k_resource_pk"))
 _UPDATE_FINDING = update(findings).where(findings.c.id == bindparam("k_id"))
+_CLOSE_HISTORY = (
+    update(evaluation_history)
+    .where(
+        evaluation_history.c.rule_id == bindparam("k_rule_id"),
+        evaluation_history.c.resource_pk == bindparam("k_resource_pk"),
+        evaluation_history.c.valid_to.is_(None),
+    )
+    .values(valid_to=bindparam("k_valid_to"))
+)
 
 
 class FindingsWriter:
@@ -64,7 +74,7 @@ class FindingsWriter:
         self.now = now or utcnow()
         self.events: list[dict[str, Any]] = []
         self._loaded: set[int] = set()  # resource pks whose rows are cached below
-        self._eval_keys: set[tuple[str, int]] = set()  # (rule_id, resource_pk) with an evaluation row
+        self._evals: dict[tuple[str, int], tuple[str, str]] = {}  # (rule_id, resource_pk) -> (compliance, annotation) stored
         self._findings: dict[str, dict[str, Any]] = {}  # finding id -> row
         self._finding_keys: dict[tuple[str, int], str] = {}  # (rule_id, resource_pk) -> finding id
         self._touched: set[Any] = set()  # keys with a queued change (one change per key per batch)
@@ -76,8 +86,12 @@ class FindingsWriter:
         pks = [pk for pk in dict.fromkeys(resource_pks) if pk not in self._loaded]
         for start in range(0, len(pks), 500):
             part = pks[start : start + 500]
-            for r in self.conn.execute(select(evaluations.c.rule_id, evaluations.c.resource_pk).where(evaluations.c.resource_pk.in_(part))):
-                self._eval_keys.add((r.rule_id, r.resource_pk))
+            for r in self.conn.execute(
+                select(evaluations.c.rule_id, evaluations.c.resource_pk, evaluations.c.compliance, evaluations.c.annotation).where(
+                    evaluations.c.resource_pk.in_(part)
+                )
+            ):
+                self._evals[(r.rule_id, r.resource_pk)] = (r.compliance, r.annotation)
             for f in self.conn.execute(select(findings).where(findings.c.resource_pk.in_(part))).mappings():
                 self._findings[f["id"]] = dict(f)
                 self._finding_keys[(f["rule_id"], f["resource_pk"])] = f["id"]
@@ -87,7 +101,7 @@ class FindingsWriter:
         """Write what is queued and drop the cache (call after each chunk of resources)."""
         self.flush()
         self._loaded.clear()
-        self._eval_keys.clear()
+        self._evals.clear()
         self._findings.clear()
         self._finding_keys.clear()
 
@@ -107,6 +121,10 @@ class FindingsWriter:
                 self.conn.execute(insert(findings), rows)
             elif kind == "event_insert":
                 self.conn.execute(insert(finding_events), rows)
+            elif kind == "history_close":
+                self.conn.execute(_CLOSE_HISTORY, rows)
+            elif kind == "history_insert":
+                self.conn.execute(insert(evaluation_history), rows)
             elif kind == "state_insert":
                 self.conn.execute(insert(eval_state), rows)
             elif kind == "state_update":
@@ -149,8 +167,15 @@ class FindingsWriter:
                 row.update(values)
 
     # -- changes -----------------------------------------------------------------------------
-    def _event(self, fid: str, event: str, annotation: str) -> None:
-        row = {"finding_id": fid, "event": event, "time": self.now, "scan_id": self.scan_id, "annotation": annotation}
+    def _event(self, fid: str, event: str, annotation: str, exception: ExceptionInfo | None = None) -> None:
+        row = {
+            "finding_id": fid,
+            "event": event,
+            "time": self.now,
+            "scan_id": self.scan_id,
+            "annotation": annotation,
+            "detail": _exception_detail(exception) if event == "excepted" else None,
+        }
         if self._queue or self._loaded:
             self._queue_row("event_insert", dict(row))
         else:
@@ -158,36 +183,65 @@ class FindingsWriter:
         self.events.append(row)
 
     def record_evaluation(self, rule_id: str, resource_pk: int, state_id: str, compliance: Compliance, annotation: str) -> None:
+        """Store the evaluation; when its compliance or annotation changed, the history gets a new stretch."""
         values = dict(compliance=compliance.value, annotation=annotation, state_id=state_id, evaluated_at=self.now, scan_id=self.scan_id)
+        now_value = (compliance.value, annotation)
+        history = {
+            "rule_id": rule_id,
+            "resource_pk": resource_pk,
+            "compliance": compliance.value,
+            "annotation": annotation,
+            "valid_from": self.now,
+            "scan_id": self.scan_id,
+        }
+        close = {"k_rule_id": rule_id, "k_resource_pk": resource_pk, "k_valid_to": self.now}
         if resource_pk in self._loaded:
             key = (rule_id, resource_pk)
             self._claim(("evaluation", key))
-            if key in self._eval_keys:
+            before = self._evals.get(key)
+            if before is not None:
                 self._queue_row("eval_update", {"k_rule_id": rule_id, "k_resource_pk": resource_pk, **values})
+                if before != now_value:
+                    self._queue_row("history_close", close)
+                    self._queue_row("history_insert", history)
             else:
                 self._queue_row("eval_insert", {"rule_id": rule_id, "resource_pk": resource_pk, **values})
-                self._eval_keys.add(key)
+                self._queue_row("history_insert", history)
+            self._evals[key] = now_value
             return
-        updated = self.conn.execute(
+        found = self.conn.execute(
+            select(evaluations.c.compliance, evaluations.c.annotation).where(
+                evaluations.c.rule_id == rule_id, evaluations.c.resource_pk == resource_pk
+            )
+        ).first()
+        if found is None:
+            self.conn.execute(insert(evaluations).values(rule_id=rule_id, resource_pk=resource_pk, **values))
+            self.conn.execute(insert(evaluation_history).values(**history))
+            return
+        self.conn.execute(
             update(evaluations).where(evaluations.c.rule_id == rule_id, evaluations.c.resource_pk == resource_pk).values(**values)
         )
-        if updated.rowcount == 0:
-            self.conn.execute(insert(evaluations).values(rule_id=rule_id, resource_pk=resource_pk, **values))
+        if (found.compliance, found.annotation) != now_value:
+            self.conn.execute(_CLOSE_HISTORY, close)
+            self.conn.execute(insert(evaluation_history).values(**history))
 
     def forget_evaluation(self, rule_id: str, resource_pk: int, reason: str) -> None:
         """The rule no longer applies (out of scope, disabled): drop the evaluation, resolve the finding."""
+        close = {"k_rule_id": rule_id, "k_resource_pk": resource_pk, "k_valid_to": self.now}
         if resource_pk in self._loaded:
             key = (rule_id, resource_pk)
-            if key in self._eval_keys:
+            if key in self._evals:
                 self._claim(("evaluation", key))
                 self._queue_row("eval_delete", {"k_rule_id": rule_id, "k_resource_pk": resource_pk})
-                self._eval_keys.discard(key)
+                self._queue_row("history_close", close)
+                del self._evals[key]
             fid = self._finding_keys.get(key)
             row = self._findings.get(fid) if fid else None
             if row is not None and row["status"] in ACTIVE:
                 self._resolve(row["id"], reason, row)
             return
         self.conn.execute(delete(evaluations).where(evaluations.c.rule_id == rule_id, evaluations.c.resource_pk == resource_pk))
+        self.conn.execute(_CLOSE_HISTORY, close)
         found = self.conn.execute(
             select(findings.c.id, findings.c.status).where(findings.c.rule_id == rule_id, findings.c.resource_pk == resource_pk)
         ).first()
@@ -237,7 +291,7 @@ class FindingsWriter:
                     )
                 )
                 event = "excepted" if exception else "opened"
-                self._event(fid, event, annotation)
+                self._event(fid, event, annotation, exception)
                 return event
             if row["status"] not in ACTIVE:
                 self._update_finding(
@@ -254,12 +308,12 @@ class FindingsWriter:
                     ),
                 )
                 event = "excepted" if exception else "opened"
-                self._event(fid, event, annotation)
+                self._event(fid, event, annotation, exception)
                 return event
             if row["status"] != desired:
                 event = "excepted" if exception else "exception_expired"
                 self._update_finding(fid, row, dict(status=desired, annotation=annotation, updated_at=self.now, **exc_values))
-                self._event(fid, event, annotation)
+                self._event(fid, event, annotation, exception)
                 return event
             if row["annotation"] != annotation or row["severity"] != severity:
                 self._update_finding(fid, row, dict(annotation=annotation, severity=severity, updated_at=self.now))
@@ -302,7 +356,7 @@ class FindingsWriter:
                     exception_expires=exception.expires.isoformat(),
                 )
             )
-            self._event(fid, "excepted", row["annotation"])
+            self._event(fid, "excepted", row["annotation"], exception)
             return "excepted"
         return None
 
@@ -328,16 +382,24 @@ _KIND_ORDER = {
     "eval_delete": 0,
     "eval_update": 1,
     "eval_insert": 2,
-    "finding_insert": 3,
-    "event_insert": 5,
-    "state_update": 6,
-    "state_insert": 7,
+    "history_close": 3,
+    "history_insert": 4,
+    "finding_insert": 5,
+    "event_insert": 7,
+    "state_update": 8,
+    "state_insert": 9,
 }
+
+
+def _exception_detail(exception: ExceptionInfo | None) -> dict[str, str] | None:
+    if exception is None:
+        return None
+    return {"owner": exception.owner, "justification": exception.justification, "expires": exception.expires.isoformat()}
 
 
 def _flush_order(kind: Any) -> tuple[int, str]:
     """Statement order of a flush: finding rows before the events that reference them."""
-    return (_KIND_ORDER[kind], "") if isinstance(kind, str) else (4, ",".join(kind[1]))
+    return (_KIND_ORDER[kind], "") if isinstance(kind, str) else (6, ",".join(kind[1]))
 
 
 def active_findings(conn: Connection) -> Iterator[dict[str, Any]]:

@@ -10,6 +10,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -184,8 +185,50 @@ finding_events = Table(
     Column("time", DateTime(timezone=True), nullable=False),
     Column("scan_id", String(64)),
     Column("annotation", Text),
+    Column("detail", JSON),  # an "excepted" event: the exception's owner, justification and expiry
 )
-Index("ix_finding_events_finding", finding_events.c.finding_id)
+Index("ix_finding_events_finding", finding_events.c.finding_id, finding_events.c.time)
+Index("ix_finding_events_time", finding_events.c.time)
+
+# Every evaluation as it was: one row per (rule, resource) and stretch of time during which its
+# compliance and annotation stayed the same. valid_to is null while it is the current one. "What
+# was the compliance at T" is the rows with valid_from <= T < valid_to (or valid_to null).
+evaluation_history = Table(
+    "evaluation_history",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("rule_id", String(256), nullable=False),
+    Column("resource_pk", Integer, ForeignKey("resources.id", ondelete="CASCADE"), nullable=False),
+    Column("compliance", String(32), nullable=False),
+    Column("annotation", Text, nullable=False),
+    Column("valid_from", DateTime(timezone=True), nullable=False),
+    Column("valid_to", DateTime(timezone=True)),
+    Column("scan_id", String(64)),
+)
+Index("ix_evaluation_history_key", evaluation_history.c.rule_id, evaluation_history.c.resource_pk, evaluation_history.c.valid_to)
+Index("ix_evaluation_history_from", evaluation_history.c.valid_from)
+Index("ix_evaluation_history_to", evaluation_history.c.valid_to)
+
+# Signed human statements for what no AWS data can prove (risk analysis, training, BAAs, ...).
+attestations = Table(
+    "attestations",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("section", String(64), nullable=False),
+    Column("attested_by", String(256), nullable=False),
+    Column("statement", Text, nullable=False),
+    Column("attested_at", DateTime(timezone=True), nullable=False),
+    Column("expires", String(32)),  # ISO date, or null: does not expire
+    Column("evidence_name", String(256)),
+    Column("evidence_sha256", String(64)),
+    Column("evidence", LargeBinary),  # the file itself, so an evidence pack can carry it
+    Column("actor", String(256), nullable=False),  # the OS user who recorded it
+    Column("algorithm", String(32), nullable=False),
+    Column("public_key", Text, nullable=False),  # PEM
+    Column("signature", Text, nullable=False),  # base64, over the canonical JSON of the fields above
+    Column("revoked_at", DateTime(timezone=True)),
+)
+Index("ix_attestations_section", attestations.c.section, attestations.c.attested_at)
 
 # -- notifications ---------------------------------------------------------------------------
 

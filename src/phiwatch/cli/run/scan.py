@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -15,12 +16,16 @@ from phiwatch.cli.common import console, err_console, print_json
 from phiwatch.cli.run.common import aws_context, deliver_alerts, open_store, print_retries, print_slow_tasks, verbose
 from phiwatch.errors import UsageError
 from phiwatch.evaluation import summary_by_section
+from phiwatch.model import isoformat, utcnow
 from phiwatch.policy import load_policy
 from phiwatch.report.formats import write_scan_csv, write_scan_json, write_scan_ocsf
 from phiwatch.resources import service_for_type
 from phiwatch.rules.active import resolve_rules
 from phiwatch.scan import run_scan
+from phiwatch.store import Store
+from phiwatch.store.db import parse_time
 from phiwatch.store.findings import list_findings
+from phiwatch.store.timeline import findings_at
 from phiwatch.ui import collection_progress, print_remediation_report
 
 FORMATS = ("table", "json", "csv", "ocsf")
@@ -206,13 +211,22 @@ def evaluate(rule: list[str] | None, policy: Path | None, db: str | None, fmt: s
     _render(outcome.scan, rules, fmt, None)
 
 
-def findings(status: list[str] | None, rule: str | None, severity: list[str] | None, json_out: bool, db: str | None) -> None:
+def findings(
+    status: list[str] | None, rule: str | None, severity: list[str] | None, json_out: bool, db: str | None, at: str | None = None
+) -> None:
     wanted = status or ["open", "excepted"]
     for s in wanted:
         if s not in ("open", "excepted", "resolved", "remediated"):
             raise UsageError(f"--status must be open, excepted, resolved or remediated, got '{s}'")
+    when = parse_time(at) if at else None
+    if when is not None and when > utcnow():
+        raise UsageError(f"--at {at} is in the future: findings are known up to now")
     store = open_store(db)
-    rows = list_findings(store, wanted, rule_id=rule, severities=severity)
+    rows = (
+        list_findings(store, wanted, rule_id=rule, severities=severity)
+        if when is None
+        else _findings_then(store, when, wanted, rule, severity)
+    )
     if json_out:
         print_json(
             [
@@ -237,7 +251,8 @@ def findings(status: list[str] | None, rule: str | None, severity: list[str] | N
             ]
         )
         return
-    t = Table(title=f"{len(rows)} findings ({', '.join(wanted)})", show_edge=False)
+    then = f" at {isoformat(when)}" if when is not None else ""
+    t = Table(title=f"{len(rows)} findings ({', '.join(wanted)}){then}", show_edge=False)
     for col in ("Id", "Status", "Severity", "Rule", "Resource", "Opened", "Why"):
         t.add_column(col, overflow="fold")
     for r in rows:
@@ -251,6 +266,29 @@ def findings(status: list[str] | None, rule: str | None, severity: list[str] | N
             r["annotation"],
         )
     console.print(t)
+
+
+def _findings_then(store: Store, when: dt.datetime, wanted: list[str], rule: str | None, severity: list[str] | None) -> list[dict]:
+    """Findings as they stood at ``when`` (from their lifecycle events), in the shape of ``list_findings``'s rows."""
+    rows = []
+    for f in findings_at(store, when, statuses=wanted, rule_id=rule, severities=severity):
+        exception = f.exception or {}
+        rows.append(
+            {
+                "id": f.finding_id,
+                "rule_id": f.rule_id,
+                "status": f.status,
+                "severity": f.severity,
+                "annotation": f.annotation,
+                "opened_at": f.opened_at,
+                "updated_at": f.since,
+                "resolved_at": None if f.active else f.since,
+                "exception_owner": exception.get("owner"),
+                "exception_expires": exception.get("expires"),
+                **f.resource,
+            }
+        )
+    return rows
 
 
 def rules_list(pack: str | None, policy: Path | None, json_out: bool, service: str | None = None, section: str | None = None) -> None:

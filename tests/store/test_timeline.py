@@ -1,0 +1,170 @@
+"""Compliance and findings as they were: a history built over simulated days with the store's
+clock set (``phiwatch.model.clock``), then asked about points in time and periods. SQLite and
+PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from phiwatch.evaluation import Evaluator
+from phiwatch.model import ConfigurationItem, clock, isoformat
+from phiwatch.policy import Policy, RuleOverride, parse_policy
+from phiwatch.rules.active import resolve_rules
+from phiwatch.store import timeline
+
+ACCOUNT = "111122223333"
+DAY = dt.timedelta(days=1)
+T0 = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
+
+EXCEPTION = """
+exceptions:
+  - rule: s3-bucket-logging-enabled
+    resource: "bucket-b"
+    justification: Static website, holds no PHI
+    owner: security@example.org
+    expires: 2026-12-31
+"""
+
+
+def bucket(name: str, *, logging: bool, region: str = "us-east-1") -> ConfigurationItem:
+    return ConfigurationItem(
+        resourceType="AWS::S3::Bucket",
+        resourceId=name,
+        resourceName=name,
+        arn=f"arn:aws:s3:::{name}",
+        awsRegion=region,
+        accountId=ACCOUNT,
+        supplementaryConfiguration={
+            "BucketLoggingConfiguration": {"destinationBucketName": "logs", "logFilePrefix": ""} if logging else None,
+            "BucketPolicy": None,
+        },
+    )
+
+
+def only(text: str = "{}") -> Policy:
+    policy = parse_policy(text)
+    for rule_id, r in resolve_rules(policy).items():
+        if r.pack == "hipaa" and rule_id != "s3-bucket-logging-enabled":
+            policy.rules[rule_id] = RuleOverride(enabled=False)
+    return policy
+
+
+def day(store, when: dt.datetime, *items: ConfigurationItem, policy: Policy | None = None, deleted: tuple[str, ...] = ()) -> None:
+    """Record the items and evaluate, all at ``when``."""
+    with clock(lambda: when):
+        with store.writer(None) as w:
+            for item in items:
+                item.configurationItemCaptureTime = isoformat(when)  # as a collection at that time would
+                w.record(item)
+            for name in deleted:
+                gone = bucket(name, logging=False, region="eu-west-1")
+                gone.configurationItemStatus = "ResourceDeleted"
+                gone.configurationItemCaptureTime = isoformat(when)
+                w.record(gone)
+        Evaluator(store, policy or only()).evaluate(now=when)
+
+
+def at(store, when: dt.datetime) -> dict[str, str]:
+    return {e["resource_id"]: e["compliance"] for e in timeline.evaluations_at(store, when)}
+
+
+def history(store) -> None:
+    """Day 0: a failing, b compliant. Day 2: a fixed. Day 4: b breaks. Day 6: b excepted. Day 8: c appears, fails; day 9: c deleted."""
+    day(store, T0, bucket("bucket-a", logging=False), bucket("bucket-b", logging=True))
+    day(store, T0 + 2 * DAY, bucket("bucket-a", logging=True))
+    day(store, T0 + 4 * DAY, bucket("bucket-b", logging=False))
+    day(store, T0 + 6 * DAY, policy=only(EXCEPTION))
+    day(store, T0 + 8 * DAY, bucket("bucket-c", logging=False, region="eu-west-1"), policy=only(EXCEPTION))
+    day(store, T0 + 9 * DAY, policy=only(EXCEPTION), deleted=("bucket-c",))  # in eu-west-1
+
+
+def test_evaluations_at_each_point_in_time(store):
+    history(store)
+    assert at(store, T0 - DAY) == {}
+    assert at(store, T0) == {"bucket-a": "NON_COMPLIANT", "bucket-b": "COMPLIANT"}
+    assert at(store, T0 + DAY) == {"bucket-a": "NON_COMPLIANT", "bucket-b": "COMPLIANT"}
+    assert at(store, T0 + 2 * DAY) == {"bucket-a": "COMPLIANT", "bucket-b": "COMPLIANT"}
+    assert at(store, T0 + 5 * DAY) == {"bucket-a": "COMPLIANT", "bucket-b": "NON_COMPLIANT"}
+    assert at(store, T0 + 8 * DAY + dt.timedelta(hours=1)) == {
+        "bucket-a": "COMPLIANT",
+        "bucket-b": "NON_COMPLIANT",
+        "bucket-c": "NON_COMPLIANT",
+    }
+    # deleted on day 9: its evaluation's stretch closed then
+    assert at(store, T0 + 10 * DAY) == {"bucket-a": "COMPLIANT", "bucket-b": "NON_COMPLIANT"}
+    # the annotation is the one of the time, not today's
+    then = {e["resource_id"]: e for e in timeline.evaluations_at(store, T0 + DAY)}
+    assert then["bucket-a"]["valid_from"] == T0
+    assert then["bucket-a"]["annotation"]
+    assert timeline.history_starts(store) == T0
+
+
+def test_scope_filters(store):
+    history(store)
+    t = T0 + 8 * DAY + dt.timedelta(hours=1)
+    assert set(e["resource_id"] for e in timeline.evaluations_at(store, t, regions=["eu-west-1"])) == {"bucket-c"}
+    assert list(timeline.evaluations_at(store, t, accounts=["999999999999"])) == []
+    assert [r["resource_id"] for r in timeline.resources_at(store, t, regions=["eu-west-1"])] == ["bucket-c"]
+    assert [r["resource_id"] for r in timeline.resources_at(store, T0 + 10 * DAY)] == ["bucket-a", "bucket-b"]
+
+
+def test_findings_at_each_point_in_time(store):
+    history(store)
+    assert timeline.findings_at(store, T0 - DAY) == []
+    (a,) = timeline.findings_at(store, T0 + DAY)
+    assert (a.resource["resource_id"], a.status, a.opened_at, a.since, a.active) == ("bucket-a", "open", T0, T0, True)
+
+    fixed = {f.resource["resource_id"]: f for f in timeline.findings_at(store, T0 + 3 * DAY)}
+    assert (fixed["bucket-a"].status, fixed["bucket-a"].since, fixed["bucket-a"].opened_at) == ("resolved", T0 + 2 * DAY, T0)
+
+    later = {f.resource["resource_id"]: f for f in timeline.findings_at(store, T0 + 6 * DAY)}
+    assert later["bucket-b"].status == "excepted"
+    assert later["bucket-b"].opened_at == T0 + 4 * DAY
+    assert later["bucket-b"].exception == {
+        "owner": "security@example.org",
+        "justification": "Static website, holds no PHI",
+        "expires": "2026-12-31",
+    }
+    only_open = timeline.findings_at(store, T0 + 5 * DAY, statuses=["open"])
+    assert [f.resource["resource_id"] for f in only_open] == ["bucket-b"]
+    assert timeline.findings_at(store, T0 + 5 * DAY, rule_id="no-such-rule") == []
+
+    # deleted resources' findings are resolved at their deletion
+    end = {f.resource["resource_id"]: f.status for f in timeline.findings_at(store, T0 + 10 * DAY)}
+    assert end == {"bucket-a": "resolved", "bucket-b": "excepted", "bucket-c": "resolved"}
+
+
+def test_transitions_and_remediations_in_a_period(store):
+    history(store)
+    moves = timeline.transitions(store, T0 + DAY, T0 + 9 * DAY)
+    assert [(m.status, m.time) for m in moves] == [
+        ("resolved", T0 + 2 * DAY),
+        ("open", T0 + 4 * DAY),
+        ("excepted", T0 + 6 * DAY),
+        ("open", T0 + 8 * DAY),
+        ("resolved", T0 + 9 * DAY),
+    ]
+    # the start is excluded, the end included
+    assert [m.time for m in timeline.transitions(store, T0, T0 + 2 * DAY)] == [T0 + 2 * DAY]
+    assert timeline.remediations_between(store, None, T0 + 10 * DAY) == []
+
+
+def test_versions_between_keeps_the_state_before_the_period(store):
+    history(store)
+    pk = store.resolve("bucket-a")["id"]
+    rows = timeline.versions_between(store, [pk], T0 + DAY, T0 + 3 * DAY)[pk]
+    assert [r["capture_time"] for r in rows] == [T0, T0 + 2 * DAY]
+    assert [r["version"] for r in rows] == [1, 2]
+    assert timeline.versions_between(store, [pk], T0 + 3 * DAY, T0 + 4 * DAY)[pk][0]["version"] == 2
+
+
+def test_unchanged_evaluations_add_no_history(store):
+    day(store, T0, bucket("bucket-a", logging=False))
+    day(store, T0 + DAY, bucket("bucket-a", logging=False))
+    day(store, T0 + 2 * DAY, policy=only())
+    with store.engine.connect() as conn:
+        from sqlalchemy import func, select
+
+        from phiwatch.store.tables import evaluation_history
+
+        assert conn.execute(select(func.count()).select_from(evaluation_history)).scalar() == 1
