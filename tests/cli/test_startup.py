@@ -19,7 +19,7 @@ import sys
 HEAVY = ("boto3", "botocore", "s3transfer", "sqlalchemy", "alembic", "moto", "werkzeug", "jinja2", "fastapi", "apprise")
 # the phiwatch modules the declarations may use: the CLI's own modules, Rich rendering, error types
 LIGHT = {"phiwatch", "phiwatch.errors", "phiwatch.ui", "phiwatch.cli", "phiwatch.cli.common", "phiwatch.cli.run"}
-DECLARATIONS = {f"phiwatch.cli.{m}" for m in ("inventory", "local", "notify", "remediate", "scan", "watch")}
+DECLARATIONS = {f"phiwatch.cli.{m}" for m in ("evidence", "inventory", "local", "notify", "remediate", "scan", "watch")}
 
 _PROBE = """
 import json, sys

@@ -1,7 +1,7 @@
 """phiwatch command line: parses, calls the engine, prints with Rich.
 
 This package's root builds the app from the command modules (``inventory``, ``local``, ``scan``,
-``notify``, ``remediate``, ``watch``); they share ``common`` and never import the root or each other.
+``evidence``, ``notify``, ``remediate``, ``watch``); they share ``common`` and never import the root or each other.
 They only declare the commands (options, help) and import no engine, so `--help` and `--version`
 are quick; each command's work is in ``phiwatch.cli.run.<module>``, imported when it runs.
 
@@ -20,7 +20,7 @@ import typer
 from rich.markup import escape
 
 from phiwatch import __version__
-from phiwatch.cli import inventory, local, notify, remediate, scan, watch
+from phiwatch.cli import evidence, inventory, local, notify, remediate, scan, watch
 from phiwatch.cli.common import console, err_console
 from phiwatch.errors import PhiwatchError
 
@@ -61,7 +61,7 @@ def _include(commands: typer.Typer) -> None:
     app.registered_groups.extend(commands.registered_groups)
 
 
-for _module in (local, inventory, scan, notify, remediate, watch):
+for _module in (local, inventory, scan, evidence, notify, remediate, watch):
     _include(_module.commands)
 
 

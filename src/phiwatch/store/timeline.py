@@ -270,6 +270,38 @@ def transitions(
         ]
 
 
+def finding_events_of(
+    store: Store, finding_ids: Sequence[str], start: dt.datetime | None, end: dt.datetime
+) -> dict[str, list[dict[str, Any]]]:
+    """finding id -> its lifecycle events with ``start < time <= end`` (``start`` None: up to ``end``), in order."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    with store.engine.connect() as conn:
+        for begin in range(0, len(finding_ids), 500):
+            part = list(finding_ids[begin : begin + 500])
+            query = (
+                select(
+                    finding_events.c.finding_id,
+                    finding_events.c.event,
+                    finding_events.c.time,
+                    finding_events.c.annotation,
+                    finding_events.c.detail,
+                )
+                .where(
+                    finding_events.c.finding_id.in_(part),
+                    finding_events.c.time <= _db(conn, end),
+                    finding_events.c.event.in_(list(LIFECYCLE)),
+                )
+                .order_by(finding_events.c.finding_id, finding_events.c.time, finding_events.c.id)
+            )
+            if start is not None:
+                query = query.where(finding_events.c.time > _db(conn, start))
+            for r in conn.execute(query).mappings():
+                d = dict(r)
+                d["time"] = utc(d["time"])
+                out.setdefault(d["finding_id"], []).append(d)
+    return out
+
+
 def remediations_between(
     store: Store,
     start: dt.datetime | None,

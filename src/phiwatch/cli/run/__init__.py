@@ -18,9 +18,9 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from phiwatch.cli.run import inventory, local, notify, remediate, scan, watch
+    from phiwatch.cli.run import evidence, inventory, local, notify, remediate, scan, watch
 
-__all__ = ["inventory", "local", "notify", "remediate", "scan", "watch"]
+__all__ = ["evidence", "inventory", "local", "notify", "remediate", "scan", "watch"]
 
 
 def __getattr__(name: str) -> ModuleType:

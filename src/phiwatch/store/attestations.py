@@ -1,0 +1,39 @@
+"""Attestations in the store: signed human statements for what AWS data cannot prove."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import insert, select
+
+from phiwatch.store.tables import attestations
+from phiwatch.store.timeline import utc
+
+if TYPE_CHECKING:
+    from phiwatch.store.db import Store
+
+
+def add_attestation(store: Store, row: dict[str, Any]) -> None:
+    with store.engine.begin() as conn:
+        conn.execute(insert(attestations).values(**row))
+
+
+def list_attestations(store: Store, *, with_evidence: bool = False) -> list[dict[str, Any]]:
+    """Every attestation, oldest first (the evidence file's bytes only when ``with_evidence``)."""
+    columns = [c for c in attestations.c if with_evidence or c.name != "evidence"]
+    with store.engine.connect() as conn:
+        rows = [dict(r) for r in conn.execute(select(*columns).order_by(attestations.c.attested_at, attestations.c.id)).mappings()]
+    for r in rows:
+        r["attested_at"] = utc(r["attested_at"])
+        r["revoked_at"] = utc(r["revoked_at"])
+    return rows
+
+
+def valid_at(row: dict[str, Any], at: dt.datetime) -> bool:
+    """Whether the attestation stood at ``at``: made by then, not revoked by then, not expired."""
+    if row["attested_at"] > at:
+        return False
+    if row.get("revoked_at") is not None and row["revoked_at"] <= at:
+        return False
+    return not (row.get("expires") and dt.date.fromisoformat(row["expires"]) < at.date())
