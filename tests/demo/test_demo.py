@@ -36,6 +36,8 @@ def test_demo_runs_the_whole_loop(tmp_path):
         "arrived on the queue",
         "Remediation plan (mode dry-run",
         "hash chain intact",
+        "Evidence for the auditor",
+        "verified: every hash and signature checks out",
     ):
         assert expected in out, expected
     assert "0 could not check" in out  # every collector's calls work on the embedded emulator

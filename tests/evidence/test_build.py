@@ -137,3 +137,12 @@ def test_failing_resources_are_masked(store):
 )
 def test_redaction_of_configuration_items(item, expected):
     assert redact_item(item) == expected
+
+
+def test_long_lists_are_capped_and_counted(store, monkeypatch):
+    monkeypatch.setattr(m, "LISTED", 1)
+    day(store, T0, bucket("bucket-old", logging=False))
+    day(store, T0 + DAY, bucket("bucket-new", logging=False))
+    audit = specs(build_report(store, only(), ReportRequest(end=T0 + 2 * DAY)))[LOGGING_SPEC]
+    assert [f.resource.resource_id for f in audit.failing] == ["bucket-old"]  # the oldest of equal severity first
+    assert audit.more_failing == 1

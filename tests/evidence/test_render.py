@@ -93,7 +93,7 @@ def test_html_layout_order_and_content(report: Report, html_text: str) -> None:
     ):
         assert label in text[:summary]
     assert "Mean time to remediate: 37.2 hours" in text
-    assert "Attestation needed: record one with phiwatch attest 164.308(a)(1)(ii)(B) --by NAME --statement TEXT" in text
+    assert "Attestation needed: record one with phiwatch attest '164.308(a)(1)(ii)(B)' --by NAME --statement TEXT" in text
     assert "Covered by AWS (SOC 2 / BAA). Under the AWS shared responsibility model" in text
     assert "Invalid" in text and "Valid" in text  # signatures
     assert "expired" in text  # the lapsed exception and attestation
@@ -256,7 +256,7 @@ def test_pdf_holds_every_part_standard_and_specification(report: Report, pdf_pag
     for citation in citations(report):
         assert f"§ {citation} " in text
     assert HOSTILE in text  # escaped in the HTML, so shown as text
-    assert "Attestation needed: record one with phiwatch attest 164.314(a)(2)(i) --by NAME --statement TEXT" in text
+    assert "Attestation needed: record one with phiwatch attest '164.314(a)(2)(i)' --by NAME --statement TEXT" in text
 
 
 @needs_poppler
@@ -340,7 +340,7 @@ def test_markdown_structure_and_escaping(report: Report) -> None:
     assert "Console password without MFA<br>\\| injected \\| table \\|" in text
     # the trend is a table of the period's days
     assert "| 2026-11-30 | 13 | 3 | 3 |" in lines
-    assert "**Attestation needed:** record one with `phiwatch attest 164.308(a)(1)(ii)(B) --by NAME --statement TEXT`" in lines
+    assert "**Attestation needed:** record one with `phiwatch attest '164.308(a)(1)(ii)(B)' --by NAME --statement TEXT`" in lines
 
 
 def test_markdown_point_in_time() -> None:

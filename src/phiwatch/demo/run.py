@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import os
@@ -14,11 +15,18 @@ from pathlib import Path
 
 from rich.table import Table
 
+from phiwatch import __version__
 from phiwatch.aws import AwsContext
 from phiwatch.aws.session import make_client
 from phiwatch.demo.estate import OWNER_TAG, seed_estate
 from phiwatch.emulator import Emulator
 from phiwatch.evaluation import summary_by_section
+from phiwatch.evidence.assemble import pack_files
+from phiwatch.evidence.build import ReportRequest
+from phiwatch.evidence.pack import write_pack
+from phiwatch.evidence.signing import LocalSigner
+from phiwatch.evidence.verify import verify_pack
+from phiwatch.model import utcnow
 from phiwatch.notify.dispatcher import deliver
 from phiwatch.policy import NotificationRoute, Policy, Remediation, RouteFilter, RuleRemediation
 from phiwatch.remediate.audit import verify
@@ -33,6 +41,7 @@ def run_demo(db: str | None = None, regions: list[str] | None = None) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="phiwatch-demo-"))
     db = db or f"sqlite:///{workdir / 'demo.db'}"
     console.rule("[bold]phiwatch demo[/bold]")
+    started = utcnow().replace(microsecond=0)
     with Emulator() as emu:
         # the emulator lacks a few APIs (see `phiwatch emulator`); phiwatch handles those calls itself
         logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
@@ -71,7 +80,8 @@ def run_demo(db: str | None = None, regions: list[str] | None = None) -> None:
         )
         alerts.show(outcome.delivery, store)
         show_remediation(aws, store, policy, outcome, db, alerts, rules)
-        console.print(try_it_yourself(db), soft_wrap=True, highlight=False)
+        pack = show_evidence(store, policy, workdir, started)
+        console.print(try_it_yourself(db, pack), soft_wrap=True, highlight=False)
         store.close()
 
 
@@ -91,7 +101,26 @@ def phiwatch_command() -> str:
     return str(relative) if relative.parts and relative.parts[0] != ".." else os.fspath(script)
 
 
-def try_it_yourself(db: str) -> str:
+def show_evidence(store: Store, policy: Policy, workdir: Path, started: dt.datetime) -> Path:
+    """Step 10: the evidence pack of the demo's history, signed with a key of the demo's own (the
+    user's evidence key in phiwatch's data directory is left alone), then verified."""
+    request = ReportRequest(start=started - dt.timedelta(minutes=1), end=utcnow())
+    signer = LocalSigner.load_or_create(workdir)
+    out = workdir / "evidence-pack.zip"
+    files = list(pack_files(store, policy, request, algorithm=signer.algorithm))
+    summary = write_pack(files, out, signer, created_at=utcnow().replace(microsecond=0), tool_version=__version__, meta={"demo": True})
+    check = verify_pack(out, trusted_public_key_pem=signer.public_key_pem())
+    console.print(
+        f"10. Evidence for the auditor: {out} ({summary.files} files: the HIPAA report as PDF, HTML, Markdown and JSON, "
+        f"evaluations, each resource's configuration and changes, findings, the audit log, the rule catalogue), "
+        f"signed {summary.algorithm}; verified: {'every hash and signature checks out' if check.ok else 'FAILED'}",
+        soft_wrap=True,
+        highlight=False,
+    )
+    return out
+
+
+def try_it_yourself(db: str, pack: Path | None = None) -> str:
     """Commands that run as printed, against the demo's store."""
     cmd = phiwatch_command()
     lines = [
@@ -102,7 +131,10 @@ def try_it_yourself(db: str) -> str:
         f"  {cmd} history --db {db} phi-records-compliant",
         f"  {cmd} show --db {db} phi-imaging-noncompliant",
         f"  {cmd} rules show s3-bucket-logging-enabled",
+        f"  {cmd} report --db {db} --section '164.312(b)'",
     ]
+    if pack is not None:
+        lines.append(f"  {cmd} evidence verify {pack}")
     if cmd != "phiwatch":
         venv_bin = Path(cmd).parent
         if (venv_bin / "activate").exists():

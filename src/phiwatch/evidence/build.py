@@ -306,6 +306,15 @@ def _specification(
     else:
         base = m.COMPLIANT
     status = m.worst([base] + ([from_rules] if from_rules and from_rules != m.NOT_EVALUATED else []))
+    failing = sorted(
+        (f for r in rule_ids for f in failing_by_rule.get(r, ())), key=lambda f: (SEVERITY_RANK.get(f.severity, 9), f.opened_at, f.rule_id)
+    )
+    exceptions = [e for r in rule_ids for e in exceptions_by_rule.get(r, ())]
+    remediations = sorted(
+        (x for r in rule_ids for x in remediations_by_rule.get(r, ())),
+        key=lambda x: x.finished_at or dt.datetime.min.replace(tzinfo=dt.UTC),
+        reverse=True,
+    )
     return m.Specification(
         citation=spec.citation,
         title=spec.title,
@@ -314,10 +323,13 @@ def _specification(
         evidence=spec.evidence,
         status=status,
         rules=rules,
-        failing=tuple(f for r in rule_ids for f in failing_by_rule.get(r, ())),
-        exceptions=tuple(e for r in rule_ids for e in exceptions_by_rule.get(r, ())),
-        remediations=tuple(x for r in rule_ids for x in remediations_by_rule.get(r, ())),
+        failing=tuple(failing[: m.LISTED]),
+        exceptions=tuple(exceptions[: m.LISTED]),
+        remediations=tuple(remediations[: m.LISTED]),
         attestations=attestations,
+        more_failing=max(len(failing) - m.LISTED, 0),
+        more_exceptions=max(len(exceptions) - m.LISTED, 0),
+        more_remediations=max(len(remediations) - m.LISTED, 0),
     )
 
 

@@ -134,6 +134,15 @@ class Specification:
     exceptions: tuple[ExceptionEntry, ...] = ()
     remediations: tuple[RemediationEntry, ...] = ()
     attestations: tuple[Attestation, ...] = ()
+    # listed up to LISTED each (worst and oldest first); how many more there are
+    more_failing: int = 0
+    more_exceptions: int = 0
+    more_remediations: int = 0
+
+
+#: How many failing resources, exceptions and remediations a specification lists; the rest are
+#: counted, and the evidence pack's CSV files hold them all.
+LISTED = 25
 
 
 @dataclass(frozen=True)

@@ -121,6 +121,8 @@ def scope_text(report: Report, short: bool = False) -> str:
 def mttr_text(hours: float | None) -> str:
     if hours is None:
         return "No finding was fixed in the period"
+    if hours < 1:
+        return f"{hours * 60:.0f} minutes"
     if hours < 48:
         return f"{hours:.1f} hours"
     return f"{hours / 24:.1f} days ({hours:.0f} hours)"
@@ -383,7 +385,8 @@ def _md_specification(spec: Specification, report: Report, heading: str) -> list
     if spec.evidence == "aws-shared":
         lines += [f"**{md(label('covered_by_aws'))}.** {md(SHARED_RESPONSIBILITY)}", ""]
     if spec.evidence == "attestation" and not spec.attestations:
-        lines += [f"**Attestation needed:** record one with {code(f'phiwatch attest {spec.citation} --by NAME --statement TEXT')}", ""]
+        command = f"phiwatch attest '{spec.citation}' --by NAME --statement TEXT"
+        lines += [f"**Attestation needed:** record one with {code(command)}", ""]
     if spec.evidence == "aws-data" or spec.rules:
         lines += ["Rules:", "", *_md_rules(spec.rules)]
     for title, items, render in (
@@ -394,6 +397,13 @@ def _md_specification(spec: Specification, report: Report, heading: str) -> list
     ):
         if items:
             lines += [f"{title}:", "", *render()]
+            more = {
+                "Failing resources": spec.more_failing,
+                "Exceptions": spec.more_exceptions,
+                "Remediations in the period": spec.more_remediations,
+            }.get(title, 0)
+            if more:
+                lines += [f"… and {more} more (the evidence pack's CSV and JSON files hold them all).", ""]
         elif spec.evidence == "aws-data" and title != "Attestations":
             lines += [f"{title}: none.", ""]
     return lines
