@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP_TOOLS := pip-tools==7.7.0
 
-.PHONY: demo test lint install lock bench bench-scan bench-faults bench-peers clean
+.PHONY: demo test lint install system-packages lock bench bench-scan bench-faults bench-peers clean
 
 # Everything comes from requirements.lock (exact versions with hashes, build tools included), then
 # phiwatch itself without dependencies or an isolated build, so nothing unlocked is ever resolved.
@@ -14,9 +14,20 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	$(BIN)/pip check
+	@$(BIN)/python -c "import weasyprint" 2>/dev/null || $(MAKE) --no-print-directory system-packages
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The PDF report needs Pango (WeasyPrint loads it at run time). Installed with apt when it is
+# missing and we may (root on Debian); otherwise say what to install.
+system-packages:
+	@if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		echo "installing Pango for the PDF report (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core >/dev/null; \
+	else \
+		echo "PDF reports need Pango: install libpango-1.0-0 and libpangoft2-1.0-0 (Debian/Ubuntu) or pango (Homebrew)"; \
+	fi
 
 # Re-resolve requirements.lock from pyproject.toml and lock-constraints.txt. Run it on purpose
 # (to take upgrades, or after changing a dependency), then run `make test` and commit both files.
