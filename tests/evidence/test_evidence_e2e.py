@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from browser import CHROMIUM, open_checked
 from phiwatch.model import clock
 from phiwatch.policy import parse_policy
 from phiwatch.scan import run_scan
@@ -145,6 +146,13 @@ def test_report_formats_from_a_real_history(history):
     assert cli(["report", "-o", str(html_file), *period], env).returncode == 0
     page = html_file.read_text()
     assert "164.316(b)(2)(iii)" in page and "<script" not in page.lower()
+    if CHROMIUM is not None:  # the real report in a real browser: every section there, no broken image
+        check, text = open_checked(page, tmp)
+        assert check["broken"] == [] and check["images"] >= 2 and check["scripts"] == 1
+        for citation in specs:
+            assert f"§ {citation} " in text, citation
+        for value in PHI_VALUES:
+            assert value not in text
 
 
 def test_attestation_shows_in_the_report_and_stops_standing_when_tampered(history):
@@ -270,3 +278,26 @@ def test_evidence_pack_verifies_names_a_changed_file_and_leaks_no_phi(history):
     untrusted = cli(["evidence", "verify", str(pack), "--public-key", str(other), "--json"], env)
     assert untrusted.returncode == 1
     assert "untrusted-key" in {p["kind"] for p in json.loads(untrusted.stdout)["problems"]}
+
+
+def test_a_kms_key_that_cannot_sign_is_a_clear_error(history, aws_env):
+    key = aws_env.client("kms").create_key(KeyUsage="ENCRYPT_DECRYPT")["KeyMetadata"]["KeyId"]
+    env = dict(history["env"], AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
+    out = cli(
+        [
+            "evidence",
+            "pack",
+            "--at",
+            (T0 + 3 * DAY).isoformat(),
+            "-o",
+            str(history["tmp"] / "kms.zip"),
+            "--kms-key-id",
+            key,
+            "--endpoint-url",
+            aws_env.endpoint,
+        ],
+        env,
+    )
+    assert out.returncode == 2, out.stderr
+    assert "SIGN_VERIFY" in out.stderr and "Traceback" not in out.stderr
+    assert not (history["tmp"] / "kms.zip").exists()

@@ -7,10 +7,8 @@ sample PDF is rendered once for the module.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import datetime as dt
-import hashlib
 import html
 import json
 import re
@@ -24,13 +22,12 @@ from pathlib import Path
 import pytest
 from report_samples import HOSTILE, all_statuses, citations, point_in_time_report, sample_report
 
+from browser import dump_dom, needs_chromium, open_checked
 from phiwatch.evidence import charts, render
 from phiwatch.evidence.model import STATUS_LABELS, STATUS_ORDER, Day, Period, Report
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 PDFTOTEXT = shutil.which("pdftotext")
 PDFTOPPM = shutil.which("pdftoppm")
-needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
 needs_poppler = pytest.mark.skipif(
     PDFTOTEXT is None or PDFTOPPM is None, reason="poppler-utils is not installed (apt-get install poppler-utils)"
 )
@@ -122,61 +119,10 @@ def test_point_in_time_html_says_there_is_no_trend() -> None:
     assert "opened / fixed in the period" not in text
 
 
-def _chromium(url: str, tmp_path: Path) -> str:
-    assert CHROMIUM is not None
-    profile = tmp_path / "chromium-profile"
-    command = [
-        CHROMIUM,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={profile}",
-        "--virtual-time-budget=5000",
-        "--dump-dom",
-        url,
-    ]
-    proc = subprocess.run(command, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return proc.stdout
-
-
-# Run in the page after load: which images did not decode, how many scripts the page holds.
-_CHECK = """
-window.addEventListener("load", () => {
-  const images = Array.from(document.images);
-  const broken = images.filter((img) => !img.complete || img.naturalWidth === 0).map((img) => img.alt || img.src.slice(0, 40));
-  const out = document.createElement("pre");
-  out.id = "render-check";
-  out.textContent = JSON.stringify({images: images.length, broken: broken, scripts: document.scripts.length});
-  document.body.appendChild(out);
-});
-"""
-
-
 @needs_chromium
 def test_html_in_chromium_has_every_section_and_no_broken_image(report: Report, html_text: str, tmp_path: Path) -> None:
-    # the report's own Content-Security-Policy stays in force; it only gains the hash of the check
-    digest = base64.b64encode(hashlib.sha256(_CHECK.encode()).digest()).decode()
-    policy = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
-    page = html_text.replace(policy, f"{policy}; script-src 'sha256-{digest}'", 1).replace(
-        "</body>", f"<script>{_CHECK}</script></body>", 1
-    )
-    assert page.count("sha256-") == 1 and _CHECK in page
-    path = tmp_path / "report.html"
-    path.write_text(page, encoding="utf-8")
-    dom = _chromium(path.as_uri(), tmp_path)
-
-    found = re.search(r'<pre id="render-check">(.*?)</pre>', dom)
-    assert found, "the check did not run: " + dom[-500:]
-    check = json.loads(html.unescape(found.group(1)))
+    check, text = open_checked(html_text, tmp_path)
     assert check == {"images": 2, "broken": [], "scripts": 1}  # both charts decoded, no hostile script became one
-    text = words(html.unescape(re.sub(r"<[^>]+>", " ", dom)))
     for part in report.parts:
         assert f"§ {part.citation} {part.title}" in text
         for standard in part.standards:
@@ -190,7 +136,7 @@ def test_html_in_chromium_has_every_section_and_no_broken_image(report: Report, 
 def test_unmodified_html_opens_in_chromium(tmp_path: Path) -> None:
     path = tmp_path / "report.html"
     render.write_report(point_in_time_report(), "html", path)
-    dom = _chromium(path.as_uri(), tmp_path)
+    dom = dump_dom(path.as_uri(), tmp_path)
     text = words(html.unescape(re.sub(r"<[^>]+>", " ", dom)))
     assert "Overall posture" in text and "§ 164.316 Policies and procedures and documentation requirements" in text
     assert "<script" not in dom
