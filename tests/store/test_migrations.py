@@ -1,0 +1,89 @@
+"""The migrations build exactly the schema of store/tables.py, and 0007 gives an existing store's
+evaluations a history to answer point-in-time questions from. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import insert, select
+
+from phiwatch.store import Store
+from phiwatch.store.migrate import alembic_config
+from phiwatch.store.tables import evaluation_history, evaluations, findings, metadata, resources
+from phiwatch.store.timeline import utc
+
+T = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
+
+
+def test_migrations_match_the_tables(store):
+    with store.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+
+
+def test_0007_backfills_history_from_current_evaluations(store_url):
+    store = Store(store_url, migrate_schema=False)
+    cfg = alembic_config()
+    with store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0006")
+    with store.engine.begin() as conn:
+        for pk, name in ((1, "a"), (2, "b")):
+            conn.execute(
+                insert(resources).values(
+                    id=pk,
+                    account_id="1",
+                    region="r",
+                    resource_type="AWS::S3::Bucket",
+                    resource_id=name,
+                    status="OK",
+                    state_id="s",
+                    version=1,
+                    first_seen=T,
+                    last_seen=T,
+                    last_changed=T,
+                )
+            )
+        conn.execute(
+            insert(evaluations),
+            [
+                dict(
+                    rule_id="r1",
+                    resource_pk=1,
+                    compliance="NON_COMPLIANT",
+                    annotation="off",
+                    state_id="s",
+                    evaluated_at=T + dt.timedelta(days=5),
+                ),
+                dict(
+                    rule_id="r1",
+                    resource_pk=2,
+                    compliance="COMPLIANT",
+                    annotation="on",
+                    state_id="s",
+                    evaluated_at=T + dt.timedelta(days=5),
+                ),
+            ],
+        )
+        conn.execute(
+            insert(findings).values(
+                id="f1",
+                rule_id="r1",
+                resource_pk=1,
+                status="open",
+                severity="high",
+                annotation="off",
+                opened_at=T + dt.timedelta(days=2),
+                updated_at=T + dt.timedelta(days=2),
+            )
+        )
+    store.close()
+    store = Store(store_url)  # migrates to the head
+    with store.engine.connect() as conn:
+        rows = {r.resource_pk: r for r in conn.execute(select(evaluation_history))}
+    assert rows[1].compliance == "NON_COMPLIANT" and rows[1].valid_to is None
+    assert utc(rows[1].valid_from) == T + dt.timedelta(days=2)  # when its finding opened
+    assert utc(rows[2].valid_from) == T  # when the resource was first seen
+    store.close()
