@@ -146,3 +146,23 @@ def test_long_lists_are_capped_and_counted(store, monkeypatch):
     audit = specs(build_report(store, only(), ReportRequest(end=T0 + 2 * DAY)))[LOGGING_SPEC]
     assert [f.resource.resource_id for f in audit.failing] == ["bucket-old"]  # the oldest of equal severity first
     assert audit.more_failing == 1
+
+
+def test_the_packs_policy_keeps_routing_and_redacts_where_alerts_go(tmp_path):
+    from phiwatch.evidence.assemble import _policy
+    from phiwatch.policy import load_policy
+
+    path = tmp_path / "policy.yaml"
+    path.write_text(
+        "notifications:\n"
+        "  - name: team\n    channel: webhook\n    target: https://hooks.example.org/T0/secret-path\n"
+        "    when: {severity: [high]}\n    secret_env: HOOK_TOKEN\n"
+    )
+    shown = _policy(load_policy(path), path)
+    (route,) = shown["policy"]["notifications"]
+    assert route["target"] == REDACTED and route["secret_env"] == REDACTED
+    assert (route["name"], route["channel"], route["when"]["severity"]) == ("team", "webhook", ["high"])
+    assert "secret-path" not in repr(shown)
+    import hashlib
+
+    assert shown["file_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from history_days import DAY, T0, bucket, day, history, only
 from phiwatch.store import timeline
 
@@ -104,3 +106,30 @@ def test_unchanged_evaluations_add_no_history(store):
         from phiwatch.store.tables import evaluation_history
 
         assert conn.execute(select(func.count()).select_from(evaluation_history)).scalar() == 1
+
+
+def test_a_remediated_finding_is_remediated_from_then_on(store):
+    from phiwatch.store.remediations import mark_remediated
+
+    day(store, T0, bucket("bucket-a", logging=False))
+    (open_then,) = timeline.findings_at(store, T0 + DAY)
+    with store.engine.begin() as conn:
+        assert mark_remediated(conn, open_then.finding_id, T0 + 2 * DAY, "now compliant") == 1
+        assert mark_remediated(conn, open_then.finding_id, T0 + 3 * DAY, "again") == 0  # no longer open: nothing recorded
+    assert timeline.findings_at(store, T0 + DAY)[0].status == "open"
+    fixed = timeline.findings_at(store, T0 + 2 * DAY)[0]
+    assert (fixed.status, fixed.since, fixed.opened_at) == ("remediated", T0 + 2 * DAY, T0)
+    assert [t.status for t in timeline.transitions(store, T0, T0 + 4 * DAY)] == ["remediated"]
+
+
+def test_points_in_time_given_by_users():
+    from phiwatch.errors import UsageError
+    from phiwatch.store.db import parse_point
+
+    now = dt.datetime(2026, 10, 5, 12, 0, tzinfo=dt.UTC)
+    assert parse_point("2026-09-30", now) == dt.datetime(2026, 9, 30, 23, 59, 59, 999999, tzinfo=dt.UTC)  # the day's end
+    assert parse_point("2026-10-05", now) == now  # today: up to now
+    assert parse_point("2026-09-30T10:00:00+02:00", now) == dt.datetime(2026, 9, 30, 8, 0, tzinfo=dt.UTC)
+    for future in ("2026-10-06", "2026-10-05T12:00:01Z"):
+        with pytest.raises(UsageError, match="in the future"):
+            parse_point(future, now)

@@ -25,7 +25,10 @@ PolicyOpt = Annotated[
 ]
 AtOpt = Annotated[
     str | None,
-    typer.Option("--at", help="A point in time (ISO 8601, UTC unless a zone is given): compliance as it stood then. Not with --from/--to."),
+    typer.Option(
+        "--at",
+        help="A point in time (ISO 8601, UTC unless a zone is given; a date means its end, 23:59:59 UTC): compliance as it stood then. Not with --from/--to.",
+    ),
 ]
 FromOpt = Annotated[
     str | None,
@@ -53,7 +56,10 @@ def report(
     to: ToOpt = None,
     section: Annotated[
         str | None,
-        typer.Option("--section", help="Only this part, standard or implementation specification, e.g. 164.312(b) or 164.308."),
+        typer.Option(
+            "--section",
+            help="Only this part, standard or implementation specification, e.g. '164.312(b)' or 164.308 (quote parentheses in a shell).",
+        ),
     ] = None,
     account: AccountOpt = None,
     region: ScopeRegionOpt = None,
@@ -64,7 +70,7 @@ def report(
 
     For each standard and implementation specification of 45 CFR 164.308-164.316: what it asks, whether it is required or addressable, the rules that give evidence for it and their status, the failing resources with the reason, exceptions, remediations done in the period, and the attestations that stand for it. Sections no AWS data proves are shown as "attestation needed" (record one with `phiwatch attest`) or "covered by AWS".
 
-    Examples: `phiwatch report -o q3.pdf --from 2026-07-01 --to 2026-09-30`, `phiwatch report --at 2026-09-30T23:59:59Z --section 164.312(b) -f md`."""
+    Examples: `phiwatch report -o q3.pdf --from 2026-07-01 --to 2026-09-30`, `phiwatch report --at 2026-09-30 --section '164.312(b)' -f md`."""
     run.evidence.report(
         fmt=fmt, output=output, at=at, from_=from_, to=to, section=section, account=account, region=region, policy=policy, db=db
     )
@@ -119,7 +125,7 @@ def evidence_pack(
         str | None,
         typer.Option(
             "--kms-key-id",
-            help="Sign with this AWS KMS key (asymmetric, SIGN_VERIFY) instead of the local Ed25519 key. Uses --profile and AWS_REGION.",
+            help="Sign with this AWS KMS key (asymmetric, SIGN_VERIFY) instead of the local Ed25519 key: a key ARN (its Region is used) or an id or alias in AWS_REGION. Uses --profile.",
         ),
     ] = None,
     endpoint_url: EndpointOpt = None,

@@ -69,7 +69,13 @@ def history(
 @commands.command()
 def show(
     resource: Annotated[str, typer.Argument(help="ARN, resource id or name.")],
-    at: Annotated[str | None, typer.Option("--at", help="Point in time (ISO 8601): print the item as it was then.")] = None,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at",
+            help="Point in time (ISO 8601, UTC unless a zone is given; a date means its end, 23:59:59 UTC): print the item as it was then.",
+        ),
+    ] = None,
     resource_type: Annotated[str | None, typer.Option("--type", "-t", help="Disambiguate by type.")] = None,
     db: DbOpt = None,
 ) -> None:

@@ -86,7 +86,8 @@ def findings(
     at: Annotated[
         str | None,
         typer.Option(
-            "--at", help="Point in time (ISO 8601, UTC unless a zone is given): the findings as they stood then, from the stored history."
+            "--at",
+            help="Point in time (ISO 8601, UTC unless a zone is given; a date means its end, 23:59:59 UTC): the findings as they stood then, from the stored history.",
         ),
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
@@ -112,14 +113,14 @@ def rules_list(
         typer.Option("--service", "-s", help="Only rules about this service: a collector (s3, ec2) or part of AWS's name (Lambda)."),
     ] = None,
     section: Annotated[
-        str | None, typer.Option("--section", help="Only rules mapped to this HIPAA section or one under it, e.g. 164.312(b) or 164.308.")
+        str | None, typer.Option("--section", help="Only rules mapped to this HIPAA section or one under it, e.g. '164.312(b)' or 164.308.")
     ] = None,
     policy: PolicyOpt = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Every rule with its severity, packs, resource types and HIPAA sections (as many columns as the terminal holds).
 
-    Examples: `phiwatch rules list --pack aws-managed --service s3`, `phiwatch rules list --section 164.312(b)`."""
+    Examples: `phiwatch rules list --pack aws-managed --service s3`, `phiwatch rules list --section '164.312(b)'`."""
     run.scan.rules_list(pack=pack, policy=policy, json_out=json_out, service=service, section=section)
 
 

@@ -33,6 +33,7 @@ from phiwatch.remediate.audit import verify
 from phiwatch.rules.active import resolve_rules
 from phiwatch.scan import run_scan
 from phiwatch.store import Store
+from phiwatch.store.timeline import history_starts
 from phiwatch.ui import collection_progress, console, err_console
 
 
@@ -104,7 +105,9 @@ def phiwatch_command() -> str:
 def show_evidence(store: Store, policy: Policy, workdir: Path, started: dt.datetime) -> Path:
     """Step 10: the evidence pack of the demo's history, signed with a key of the demo's own (the
     user's evidence key in phiwatch's data directory is left alone), then verified."""
-    request = ReportRequest(start=started - dt.timedelta(minutes=1), end=utcnow())
+    first = history_starts(store) or started
+    # from just before the first scan, so its findings count as opened in the period
+    request = ReportRequest(start=first - dt.timedelta(microseconds=1), end=utcnow())
     signer = LocalSigner.load_or_create(workdir)
     out = workdir / "evidence-pack.zip"
     files = list(pack_files(store, policy, request, algorithm=signer.algorithm))

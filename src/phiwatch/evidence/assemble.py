@@ -162,7 +162,7 @@ def _findings(store: Store, request: ReportRequest) -> Iterator[tuple[str, bytes
                 "status_at_end": f.status,
                 "opened_at": f.opened_at,
                 "events": [
-                    {"event": e["event"], "time": e["time"], "annotation": mask_phi(e["annotation"]), "exception": e["detail"]}
+                    {"event": e["event"], "time": e["time"], "annotation": mask_phi(e["annotation"]), "exception": _masked(e["detail"])}
                     for e in events.get(fid, [])
                 ],
             }
@@ -293,7 +293,7 @@ def _exceptions(store: Store, policy: Policy, request: ReportRequest) -> dict[st
     excepted = tl.findings_at(store, request.end, statuses=["excepted"], accounts=request.accounts or None, regions=request.regions or None)
     return {
         "at": request.end,
-        "policy_exceptions": [e.model_dump(mode="json") for e in policy.exceptions],
+        "policy_exceptions": [_masked(e.model_dump(mode="json")) for e in policy.exceptions],
         "excepted_findings": [
             {
                 "finding_id": f.finding_id,
@@ -303,8 +303,8 @@ def _exceptions(store: Store, policy: Policy, request: ReportRequest) -> dict[st
                 "account_id": f.resource["account_id"],
                 "region": f.resource["region"],
                 "excepted_since": f.since,
-                "owner": (f.exception or {}).get("owner"),
-                "justification": (f.exception or {}).get("justification"),
+                "owner": mask_phi((f.exception or {}).get("owner")),
+                "justification": mask_phi((f.exception or {}).get("justification")),
                 "expires": (f.exception or {}).get("expires"),
             }
             for f in excepted
@@ -326,6 +326,7 @@ def _attestations(store: Store, end: dt.datetime) -> Iterator[tuple[str, bytes]]
             {
                 **{k: v for k, v in a.items() if k != "revoked_at"},
                 "statement": mask_phi(a["statement"]),
+                "attested_by": mask_phi(a["attested_by"]),
                 "evidence_file": file,
                 "key_fingerprint": key_fingerprint(a),
                 "signature_valid": signature_valid({**a, "evidence": evidence}),
@@ -335,7 +336,8 @@ def _attestations(store: Store, end: dt.datetime) -> Iterator[tuple[str, bytes]]
     yield "attestations/attestations.json", _json({"at": end, "attestations": listed})
 
 
-NOTIFICATION_KEEP = {"name", "channel", "events", "severities", "rules", "digest"}
+# what a notification route may show: where alerts go (targets, addresses, secrets, SMTP settings) is redacted
+NOTIFICATION_KEEP = {"name", "channel", "when", "digest", "reminder_hours", "owner_tag"}
 
 
 def _policy(policy: Policy, policy_file: Path | None) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from phiwatch.evidence.attest import attestations_for, key_fingerprint, signatur
 from phiwatch.hipaa import Part as HipaaPart
 from phiwatch.hipaa import Specification as HipaaSpec
 from phiwatch.hipaa import covers, parts, resolve
+from phiwatch.model import utcnow
 from phiwatch.phi import mask_phi
 from phiwatch.policy import Policy
 from phiwatch.rules.active import resolve_rules, runs
@@ -183,7 +184,7 @@ def build_report(store: Store, policy: Policy, request: ReportRequest) -> m.Repo
     starts = tl.history_starts(store)
     if starts is None:
         notes.append("The store holds no evaluations yet: run `phiwatch scan` first.")
-    elif (request.start or end) < starts:
+    elif (request.start or end) < starts - dt.timedelta(seconds=1):  # a period opening just before the first scan is whole
         notes.append(f"The store's history begins {m_time(starts)}: nothing is known before that time.")
     scope_rows = tl.resources_at(store, end, accounts=accounts, regions=regions)
     summary = m.Summary(
@@ -202,7 +203,7 @@ def build_report(store: Store, policy: Policy, request: ReportRequest) -> m.Repo
     )
     return m.Report(
         title=request.title,
-        generated_at=tl.utc(dt.datetime.now(dt.UTC)) or end,
+        generated_at=utcnow(),
         tool_version=__version__,
         period=m.Period(end=end, start=request.start),
         scope=m.Scope(
@@ -285,7 +286,7 @@ def _specification(
         m.Attestation(
             attestation_id=a["id"],
             section=a["section"],
-            by=a["attested_by"],
+            by=mask_phi(a["attested_by"]) or "",
             statement=mask_phi(a["statement"]) or "",
             attested_at=a["attested_at"],
             expires=dt.date.fromisoformat(a["expires"]) if a.get("expires") else None,

@@ -44,10 +44,8 @@ def redact_item(item: dict[str, Any]) -> dict[str, Any]:
 def _walk(value: Any, key: str) -> Any:
     if isinstance(value, dict):
         if key.lower() in TAG_LISTS:
-            return {k: _tag_value(str(k), v) for k, v in value.items()}
-        if _is_tag(value) and key.lower() in TAG_LISTS:
-            return _tag_entry(value)
-        return {k: (_redacted(v) if _is_data_key(str(k)) else _walk(v, str(k))) for k, v in value.items()}
+            return {_key(k): _tag_value(str(k), v) for k, v in value.items()}
+        return {_key(k): (_redacted(v) if _is_data_key(str(k)) else _walk(v, str(k))) for k, v in value.items()}
     if isinstance(value, list):
         if key.lower() in TAG_LISTS:
             return [_tag_entry(v) if _is_tag(v) else _walk(v, key) for v in value]
@@ -55,6 +53,11 @@ def _walk(value: Any, key: str) -> Any:
     if isinstance(value, str):
         return mask_phi(value)
     return value
+
+
+def _key(key: Any) -> Any:
+    """A key, masked like a value: a tag key can be named after a patient too."""
+    return mask_phi(key) if isinstance(key, str) else key
 
 
 def _is_data_key(key: str) -> bool:

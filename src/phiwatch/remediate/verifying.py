@@ -156,7 +156,7 @@ class Verifier(Selector):
                 )
             if fixed:
                 assert result is not None  # fixed: the rule judged the item COMPLIANT
-                rem_store.mark_remediated(conn, target.finding_id, now, result.annotation or "remediated")
+                rem_store.mark_remediated(conn, target.finding_id, now, result.annotation or "remediated", scan_id)
                 self._event(
                     conn,
                     report,
@@ -266,7 +266,7 @@ class Verifier(Selector):
             rem_store.close_running(conn, row["id"], status=status, reason=reason, state_after=state_after, finished_at=now)
             if fixed:
                 assert result is not None  # fixed: the rule judged the item COMPLIANT
-                moved = rem_store.mark_remediated(conn, row["finding_id"], now, result.annotation or "remediated")
+                moved = rem_store.mark_remediated(conn, row["finding_id"], now, result.annotation or "remediated", scan_id)
                 if moved:
                     self._event(
                         conn,

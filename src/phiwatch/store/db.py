@@ -60,6 +60,18 @@ def parse_time(text: str) -> dt.datetime:
     return _utc(value)  # type: ignore[return-value]
 
 
+def parse_point(text: str, now: dt.datetime, option: str = "--at") -> dt.datetime:
+    """A point in time given by a user: ISO 8601 (UTC unless a zone is given); a date alone means
+    the end of that day (23:59:59.999999 UTC), "as it stood on 2026-09-30". A date that is today
+    means now; a time after now is an error (nothing is known about it yet)."""
+    when = parse_time(text)
+    if len(text.strip()) == 10 and when.date() <= now.date():  # YYYY-MM-DD, today or before
+        when = min(when + dt.timedelta(days=1) - dt.timedelta(microseconds=1), now)
+    if when > now:
+        raise UsageError(f"{option} {text} is in the future: the store knows up to now ({isoformat(now)})")
+    return when
+
+
 def _inserted_pk(result: CursorResult[Any]) -> Any:
     """The primary key of a single-row INSERT (SQLAlchemy types it as optional; it is always set then)."""
     key = result.inserted_primary_key

@@ -257,13 +257,19 @@ def close_running(
     )
 
 
-def mark_remediated(conn: Connection, finding_id: str, now: dt.datetime, annotation: str) -> int:
-    """An open finding becomes remediated; returns how many rows changed (0: it was not open)."""
-    return conn.execute(
+def mark_remediated(conn: Connection, finding_id: str, now: dt.datetime, annotation: str, scan_id: str | None = None) -> int:
+    """An open finding becomes remediated, with its lifecycle event ``remediated`` (what point-in-time
+    answers read); returns how many rows changed (0: it was not open, and nothing is recorded)."""
+    moved = conn.execute(
         update(findings)
         .where(findings.c.id == finding_id, findings.c.status == OPEN)
         .values(status=REMEDIATED, resolved_at=now, updated_at=now, annotation=annotation)
     ).rowcount
+    if moved:
+        insert_finding_event(
+            conn, {"finding_id": finding_id, "event": REMEDIATED, "time": now, "scan_id": scan_id, "annotation": annotation}
+        )
+    return moved
 
 
 def insert_finding_event(conn: Connection, row: dict[str, Any]) -> None:

@@ -25,7 +25,7 @@ from phiwatch.evidence.verify import iter_problems, verify_pack
 from phiwatch.model import isoformat, utcnow
 from phiwatch.policy import load_policy
 from phiwatch.store.attestations import list_attestations, valid_at
-from phiwatch.store.db import parse_time
+from phiwatch.store.db import parse_point, parse_time
 
 DEFAULT_DAYS = 30
 SUFFIXES = {".html": "html", ".htm": "html", ".pdf": "pdf", ".md": "md", ".markdown": "md", ".json": "json"}
@@ -41,12 +41,7 @@ def period(at: str | None, from_: str | None, to: str | None) -> tuple[dt.dateti
     if at is not None:
         if from_ is not None or to is not None:
             raise UsageError("--at is a point in time; --from/--to a period: give one or the other")
-        when = parse_time(at)
-        if _is_date(at):
-            when = when + dt.timedelta(days=1) - dt.timedelta(microseconds=1)
-        if when > now:
-            raise UsageError(f"--at {at} is in the future: the store knows compliance up to now")
-        return None, when
+        return None, parse_point(at, now)
     end = parse_time(to) if to is not None else now
     if to is not None and _is_date(to):
         end = end + dt.timedelta(days=1) - dt.timedelta(microseconds=1)
@@ -102,7 +97,10 @@ def report(
 def _signer(kms_key_id: str | None, endpoint_url: str | None, profile: str | None) -> Signer:
     if kms_key_id is None:
         return LocalSigner.load_or_create(default_data_dir())
-    aws = aws_context(endpoint_url, profile, None, check=False)
+    # a key ARN names its Region (arn:aws:kms:REGION:ACCOUNT:key/ID); an id or alias is in the default Region
+    parts = kms_key_id.split(":")
+    region = [parts[3]] if kms_key_id.startswith("arn:") and len(parts) > 4 and parts[3] else None
+    aws = aws_context(endpoint_url, profile, region, check=False)
     return KmsSigner(aws.client("kms"), kms_key_id)
 
 

@@ -10,7 +10,8 @@ from phiwatch.cli.run.common import aws_context, open_store, print_retries, prin
 from phiwatch.collect.registry import load_collectors
 from phiwatch.collect.runner import collect as run_collect
 from phiwatch.errors import UsageError
-from phiwatch.store.db import parse_time
+from phiwatch.model import utcnow
+from phiwatch.store.db import parse_point
 from phiwatch.store.diff import Change, diff_items
 from phiwatch.ui import collection_progress, print_collect_summary
 
@@ -130,7 +131,7 @@ def history(resource: str, resource_type: str | None, json_out: bool, db: str | 
 
 
 def show(resource: str, at: str | None, resource_type: str | None, db: str | None) -> None:
-    when = parse_time(at) if at else None
+    when = parse_point(at, utcnow()) if at else None
     store = open_store(db)
     row = store.resolve(resource, resource_type)
     version = store.item_at(row["id"], when)

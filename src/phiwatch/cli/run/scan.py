@@ -23,7 +23,7 @@ from phiwatch.resources import service_for_type
 from phiwatch.rules.active import resolve_rules
 from phiwatch.scan import run_scan
 from phiwatch.store import Store
-from phiwatch.store.db import parse_time
+from phiwatch.store.db import parse_point
 from phiwatch.store.findings import list_findings
 from phiwatch.store.timeline import findings_at
 from phiwatch.ui import collection_progress, print_remediation_report
@@ -218,9 +218,7 @@ def findings(
     for s in wanted:
         if s not in ("open", "excepted", "resolved", "remediated"):
             raise UsageError(f"--status must be open, excepted, resolved or remediated, got '{s}'")
-    when = parse_time(at) if at else None
-    if when is not None and when > utcnow():
-        raise UsageError(f"--at {at} is in the future: findings are known up to now")
+    when = parse_point(at, utcnow()) if at else None
     store = open_store(db)
     rows = (
         list_findings(store, wanted, rule_id=rule, severities=severity)

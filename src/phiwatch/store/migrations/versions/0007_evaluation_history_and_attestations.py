@@ -4,7 +4,8 @@ Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-07 15:00:00.000000
 
-Existing stores get one history row per current evaluation. It starts when its finding opened
+Existing stores get one history row per current evaluation, and a "remediated" lifecycle event
+for each remediated finding's remediation_applied event. It starts when its finding opened
 (non-compliant with an active finding) or when the resource was first seen: the closest the old
 schema knows. Earlier changes of compliance were not kept before this revision.
 """
@@ -61,6 +62,16 @@ def upgrade() -> None:
         batch_op.drop_index("ix_finding_events_finding")
         batch_op.create_index("ix_finding_events_finding", ["finding_id", "time"], unique=False)
         batch_op.create_index("ix_finding_events_time", ["time"], unique=False)
+    # a remediated finding gets its lifecycle event (before this revision only the alert event
+    # remediation_applied was recorded)
+    op.execute(
+        """
+        INSERT INTO finding_events (finding_id, event, time, scan_id, annotation)
+        SELECT fe.finding_id, 'remediated', fe.time, fe.scan_id, fe.annotation
+          FROM finding_events fe JOIN findings f ON f.id = fe.finding_id
+         WHERE fe.event = 'remediation_applied' AND f.status = 'remediated'
+        """
+    )
     op.execute(
         """
         INSERT INTO evaluation_history (rule_id, resource_pk, compliance, annotation, valid_from, valid_to, scan_id)
