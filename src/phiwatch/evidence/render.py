@@ -121,6 +121,8 @@ def scope_text(report: Report, short: bool = False) -> str:
 def mttr_text(hours: float | None) -> str:
     if hours is None:
         return "No finding was fixed in the period"
+    if hours * 60 < 1:
+        return "under a minute"
     if hours < 1:
         return f"{hours * 60:.0f} minutes"
     if hours < 48:
