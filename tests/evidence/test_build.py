@@ -166,3 +166,9 @@ def test_the_packs_policy_keeps_routing_and_redacts_where_alerts_go(tmp_path):
     import hashlib
 
     assert shown["file_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_mean_time_to_remediate_reads_naturally():
+    from phiwatch.evidence.render import mttr_text
+
+    assert [mttr_text(h) for h in (0.005, 0.5, 3.25, 72)] == ["under a minute", "30 minutes", "3.2 hours", "3.0 days (72 hours)"]

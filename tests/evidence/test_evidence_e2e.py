@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from browser import CHROMIUM, open_checked
+from conftest import AwsEnv
 from phiwatch.model import clock
 from phiwatch.policy import parse_policy
 from phiwatch.scan import run_scan
@@ -70,12 +71,15 @@ def seed(aws_env) -> None:
     )
 
 
-@pytest.fixture
-def history(aws_env, tmp_path):
-    """Day 0: scan. Day 2: the PHI bucket gets access logging (a finding fixed). Day 4: scan. Day 6: scan."""
+@pytest.fixture(scope="module")
+def scanned(emulator, tmp_path_factory) -> Path:
+    """The store of real scans over simulated days, built once for the module: day 0 scan; day 2
+    the PHI bucket gets access logging (a finding fixed) and a scan; scans on days 4 and 6."""
+    emulator.reset()
+    aws_env = AwsEnv(emulator)
     seed(aws_env)
-    db = f"sqlite:///{tmp_path / 'evidence.db'}"
-    store = Store(db)
+    path = tmp_path_factory.mktemp("history") / "evidence.db"
+    store = Store(f"sqlite:///{path}")
     policy = parse_policy(POLICY)
     aws = aws_env.context()
     s3 = aws_env.client("s3")
@@ -88,6 +92,15 @@ def history(aws_env, tmp_path):
         with clock(lambda when=when: when):
             run_scan(aws, store, policy, services=["s3", "lambda"], now=when)
     store.close()
+    return path
+
+
+@pytest.fixture
+def history(scanned, tmp_path):
+    """A copy of the scanned store for one test, with its own data directory (evidence key)."""
+    path = tmp_path / "evidence.db"
+    shutil.copyfile(scanned, path)
+    db = f"sqlite:///{path}"
     policy_file = tmp_path / "policy.yaml"
     policy_file.write_text(POLICY)
     env = dict(os.environ, PHIWATCH_DB=db, PHIWATCH_HOME=str(tmp_path / "home"), COLUMNS="200")
