@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP_TOOLS := pip-tools==7.7.0
 
-.PHONY: demo test lint install system-packages lock bench bench-scan bench-faults bench-peers clean
+.PHONY: demo test lint install system-packages lock bench bench-scan bench-faults bench-peers bench-evidence clean
 
 # Everything comes from requirements.lock (exact versions with hashes, build tools included), then
 # phiwatch itself without dependencies or an isolated build, so nothing unlocked is ever resolved.
@@ -64,6 +64,10 @@ bench-faults: $(STAMP)
 # phiwatch scan against Prowler (installed on first use into bench/.peers/prowler)
 bench-peers: $(STAMP)
 	$(BIN)/python bench/peers.py
+
+# report and evidence pack on 5,000 resources with 30 days of history (cached in bench/.cache)
+bench-evidence: $(STAMP)
+	$(BIN)/python bench/evidence.py
 
 clean:
 	rm -rf $(VENV) $(VENV)-lock build *.egg-info
