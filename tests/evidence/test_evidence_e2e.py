@@ -122,6 +122,8 @@ def test_findings_at_answers_from_history(history):
     resolved = logging_finding(env, T0 + 3 * DAY, status="resolved")
     assert [f["resolved_at"][:10] for f in resolved if f["resource_id"] == PHI_BUCKET] == [str((T0 + 2 * DAY).date())]
     assert logging_finding(env, T0 - DAY) == []  # before the history
+    capped = cli(["findings", "--limit", "1", "--at", (T0 + 5 * DAY).isoformat()], env)
+    assert capped.returncode == 0 and "more (the oldest opened are shown)" in " ".join(capped.stdout.split())
     future = cli(["findings", "--at", "2999-01-01"], env)
     assert future.returncode == 2 and "in the future" in future.stderr
 

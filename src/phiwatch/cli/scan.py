@@ -90,13 +90,16 @@ def findings(
             help="Point in time (ISO 8601, UTC unless a zone is given; a date means its end, 23:59:59 UTC): the findings as they stood then, from the stored history.",
         ),
     ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", min=0, help="Show at most this many rows in the table (0: all). --json always lists every finding.")
+    ] = 1000,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     db: DbOpt = None,
 ) -> None:
     """List findings with their lifecycle (opened, excepted, resolved) and timestamps.
 
     `--at 2026-09-30T23:59:59Z` answers "what was open at the end of Q3" from the lifecycle events the store kept, without a new scan; `--status resolved --at ...` lists what had been fixed by then."""
-    run.scan.findings(status=status, rule=rule, severity=severity, json_out=json_out, db=db, at=at)
+    run.scan.findings(status=status, rule=rule, severity=severity, json_out=json_out, db=db, at=at, limit=limit)
 
 
 rules_app = typer.Typer(help="Document the rules: ids, parameters, HIPAA sections, remediation.", no_args_is_help=True)

@@ -14,7 +14,7 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -108,23 +108,7 @@ def pack_files(
     yield "report/report.md", render_markdown(report).encode()
     yield "report/report.json", render_json(report).encode()
 
-    evaluations = [
-        {
-            "rule_id": e["rule_id"],
-            "compliance": e["compliance"],
-            "since": e["valid_from"],
-            "resource_type": e["resource_type"],
-            "resource_id": mask_phi(e["resource_id"]),
-            "account_id": e["account_id"],
-            "region": e["region"],
-            "annotation": mask_phi(e["annotation"]),
-            "hipaa_sections": ";".join(rules[e["rule_id"]].hipaa_sections) if e["rule_id"] in rules else "",
-        }
-        for e in tl.evaluations_at(store, end, accounts=accounts, regions=regions)
-    ]
-    yield "evaluations/evaluations.json", _json({"at": end, "evaluations": evaluations})
-    yield "evaluations/evaluations.csv", _csv(list(evaluations[0]) if evaluations else ["rule_id"], evaluations)
-    del evaluations
+    yield from _evaluations(store, end, rules, accounts, regions)
 
     yield from _findings(store, request)
     yield from _resources(store, request)
@@ -133,6 +117,50 @@ def pack_files(
     yield from _attestations(store, end)
     yield "policy/policy.json", _json(_policy(policy, policy_file))
     yield "rules/catalogue.json", _json(_catalogue(policy))
+
+
+EVALUATION_FIELDS = [
+    "rule_id",
+    "compliance",
+    "since",
+    "resource_type",
+    "resource_id",
+    "account_id",
+    "region",
+    "annotation",
+    "hipaa_sections",
+]
+
+
+def _evaluations(
+    store: Store, end: dt.datetime, rules: dict[str, Any], accounts: Sequence[str] | None, regions: Sequence[str] | None
+) -> Iterator[tuple[str, bytes]]:
+    """evaluations.json and .csv, written row by row as the rows are read (no list of every row:
+    tens of thousands of dicts would outweigh the files themselves)."""
+    as_json = io.StringIO()
+    as_csv = io.StringIO()
+    writer = csv.DictWriter(as_csv, fieldnames=EVALUATION_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    as_json.write('{\n  "at": ' + json.dumps(isoformat(end)) + ',\n  "evaluations": [')
+    first = True
+    for e in tl.evaluations_at(store, end, accounts=accounts, regions=regions):
+        row = {
+            "rule_id": e["rule_id"],
+            "compliance": e["compliance"],
+            "since": isoformat(e["valid_from"]),
+            "resource_type": e["resource_type"],
+            "resource_id": mask_phi(e["resource_id"]),
+            "account_id": e["account_id"],
+            "region": e["region"],
+            "annotation": mask_phi(e["annotation"]),
+            "hipaa_sections": ";".join(rules[e["rule_id"]].hipaa_sections) if e["rule_id"] in rules else "",
+        }
+        as_json.write(("\n    " if first else ",\n    ") + json.dumps(row, ensure_ascii=False))
+        writer.writerow(row)
+        first = False
+    as_json.write("\n  ]\n}\n" if not first else "]\n}\n")
+    yield "evaluations/evaluations.json", as_json.getvalue().encode()
+    yield "evaluations/evaluations.csv", as_csv.getvalue().encode()
 
 
 def _findings(store: Store, request: ReportRequest) -> Iterator[tuple[str, bytes]]:

@@ -212,7 +212,13 @@ def evaluate(rule: list[str] | None, policy: Path | None, db: str | None, fmt: s
 
 
 def findings(
-    status: list[str] | None, rule: str | None, severity: list[str] | None, json_out: bool, db: str | None, at: str | None = None
+    status: list[str] | None,
+    rule: str | None,
+    severity: list[str] | None,
+    json_out: bool,
+    db: str | None,
+    at: str | None = None,
+    limit: int = 1000,
 ) -> None:
     wanted = status or ["open", "excepted"]
     for s in wanted:
@@ -253,7 +259,8 @@ def findings(
     t = Table(title=f"{len(rows)} findings ({', '.join(wanted)}){then}", show_edge=False)
     for col in ("Id", "Status", "Severity", "Rule", "Resource", "Opened", "Why"):
         t.add_column(col, overflow="fold")
-    for r in rows:
+    shown = rows[:limit] if limit else rows
+    for r in shown:
         t.add_row(
             r["id"][:12],
             r["status"],
@@ -264,6 +271,10 @@ def findings(
             r["annotation"],
         )
     console.print(t)
+    if len(shown) < len(rows):
+        console.print(
+            f"... and {len(rows) - len(shown)} more (the oldest opened are shown): `--limit 0` shows all, `--json` lists them as data"
+        )
 
 
 def _findings_then(store: Store, when: dt.datetime, wanted: list[str], rule: str | None, severity: list[str] | None) -> list[dict]:
