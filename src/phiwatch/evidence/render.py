@@ -27,7 +27,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime as dt
-import hashlib
+import io
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -187,8 +187,31 @@ def _data_uri(svg: str) -> str:
 
 def render_html(report: Report) -> str:
     """The report as one self-contained HTML document."""
-    trend = charts.trend_svg(report.summary.trend)
-    parts_chart = charts.parts_svg(report.parts) if report.parts else None
+    return _html(report)
+
+
+def _html(
+    report: Report,
+    *,
+    piece: tuple[str, str, bool, bool] | None = None,
+    toc_pages: dict[str, int | str] | None = None,
+    first_page: int | None = None,
+) -> str:
+    """The HTML document, or for the PDF one piece of it: ``piece`` None is the front matter (cover,
+    summary, contents) alone when ``first_page`` is given, else the whole report; otherwise (part
+    citation, standard citation, first standard of its part, last piece). ``toc_pages``: anchor ->
+    page number printed in the contents; ``first_page``: the number of the document's first page."""
+    from markupsafe import Markup
+
+    trend = charts.trend_svg(report.summary.trend) if piece is None else None
+    parts_chart = charts.parts_svg(report.parts) if report.parts and piece is None else None
+    front_only = piece is None and first_page is not None
+
+    def toc_page(name: str) -> Markup:
+        if toc_pages is None:
+            return Markup("")
+        return Markup(' data-page="{}"').format(toc_pages.get(name, ""))
+
     return str(
         _environment()
         .get_template("report.html.j2")
@@ -203,22 +226,84 @@ def render_html(report: Report) -> str:
             parts_chart=_data_uri(parts_chart) if parts_chart else None,
             sections=_ordered_counts(report.summary.sections),
             expired=lambda expires: _expired(expires, report),
+            piece=piece if not front_only else ("", "", False, False),
+            toc_pages=toc_pages,
+            first_page=first_page,
+            toc_page=toc_page,
+            front=piece is None,
         )
     )
 
 
-def render_pdf(report: Report, out: Path | None = None) -> bytes:
-    """The HTML report laid out by WeasyPrint; also written to ``out`` when given."""
-    import weasyprint
+def pdf_pieces(report: Report) -> list[tuple[str, str, bool, bool]]:
+    """The pieces the PDF is laid out in, one per standard: (part, standard, first of its part, last)."""
+    pieces = [(part.citation, standard.citation, i == 0, False) for part in report.parts for i, standard in enumerate(part.standards)]
+    if pieces:
+        pieces[-1] = (*pieces[-1][:3], True)
+    return pieces
 
-    html = render_html(report)
-    document = weasyprint.HTML(string=html, base_url=None, url_fetcher=_url_fetcher(weasyprint))
-    data = document.write_pdf(pdf_identifier=hashlib.sha256(html.encode("utf-8")).hexdigest()[:32].encode("ascii"))
-    if data is None:  # only when WeasyPrint is given a target
-        raise RuntimeError("WeasyPrint returned no PDF")
+
+def render_pdf(report: Report, out: Path | None = None) -> bytes:
+    """The HTML report laid out by WeasyPrint; also written to ``out`` when given.
+
+    WeasyPrint keeps every laid-out page in memory until the document is written (about 2 MiB a
+    page of tables), so the report is laid out a standard at a time and the pieces joined
+    (pypdf): the front matter first with placeholder page numbers to learn its length, then each
+    standard numbered on from the pages before it (the anchors each one holds give the contents'
+    page numbers), then the front matter again with the real numbers. Memory is bounded by the
+    largest standard instead of the whole report. Pages say "Page N"; the total is the PDF's own.
+    """
+    import weasyprint
+    from pypdf import PdfReader, PdfWriter
+
+    fetcher = _url_fetcher(weasyprint)
+
+    def lay_out(html: str) -> Any:
+        return weasyprint.HTML(string=html, base_url=None, url_fetcher=fetcher).render()
+
+    placeholder: dict[str, int | str] = {a: "000" for a in _anchors(report)}
+    front_pages = len(lay_out(_html(report, toc_pages=placeholder, first_page=1)).pages)
+    pages: dict[str, int | str] = {"summary": 1}
+    pieces: list[bytes] = []
+    next_page = front_pages + 1
+    for piece in pdf_pieces(report):
+        document = lay_out(_html(report, piece=piece, first_page=next_page))
+        for number, page in enumerate(document.pages, start=next_page):
+            for name in page.anchors:
+                pages.setdefault(name, number)
+        next_page += len(document.pages)
+        pieces.append(document.write_pdf())
+        del document
+    front = lay_out(_html(report, toc_pages=pages, first_page=1))
+    writer = PdfWriter()
+    for data in [front.write_pdf(), *pieces]:
+        writer.append(PdfReader(io.BytesIO(data)))
+    writer.add_metadata(
+        {
+            "/Title": report.title,
+            "/Creator": f"phiwatch {report.tool_version}",
+            "/Producer": "phiwatch",
+            "/CreationDate": _pdf_date(report.generated_at),
+        }
+    )
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    data = buffer.getvalue()
     if out is not None:
         Path(out).write_bytes(data)
-    return bytes(data)
+    return data
+
+
+def _pdf_date(value: dt.datetime) -> str:
+    return "D:" + value.astimezone(dt.UTC).strftime("%Y%m%d%H%M%S") + "Z"
+
+
+def _anchors(report: Report) -> list[str]:
+    return (
+        ["summary"]
+        + [anchor("part", p.citation) for p in report.parts]
+        + [anchor("std", s.citation) for p in report.parts for s in p.standards]
+    )
 
 
 def _url_fetcher(weasyprint: Any) -> Any:
