@@ -92,7 +92,7 @@ def findings(
     ] = None,
     limit: Annotated[
         int, typer.Option("--limit", min=0, help="Show at most this many rows in the table (0: all). --json always lists every finding.")
-    ] = 1000,
+    ] = 200,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     db: DbOpt = None,
 ) -> None:

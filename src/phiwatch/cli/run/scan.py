@@ -218,7 +218,7 @@ def findings(
     json_out: bool,
     db: str | None,
     at: str | None = None,
-    limit: int = 1000,
+    limit: int = 200,
 ) -> None:
     wanted = status or ["open", "excepted"]
     for s in wanted:
