@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import html
 import json
+import logging
 import re
 import shutil
 import subprocess
@@ -418,3 +419,10 @@ def test_empty_part_and_standard_are_said_not_omitted() -> None:
     nothing = dataclasses.replace(base, parts=())
     assert "No part of the Security Rule is in this report." in words(re.sub(r"<[^>]+>", " ", render.render_html(nothing)))
     assert "No part of the Security Rule is in this report." in render.render_markdown(nothing)
+
+
+def test_pdf_in_pieces_logs_no_error(caplog: pytest.LogCaptureFixture) -> None:
+    # the contents of a PDF laid out in pieces must not link to anchors of other pieces
+    with caplog.at_level(logging.WARNING, logger="weasyprint"):
+        render.render_pdf(sample_report())
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("weasyprint") and r.levelno >= logging.ERROR] == []

@@ -207,6 +207,12 @@ def _html(
     parts_chart = charts.parts_svg(report.parts) if report.parts and piece is None else None
     front_only = piece is None and first_page is not None
 
+    def href(name: str) -> Markup:
+        # a PDF laid out in pieces cannot link from one piece to another: its contents give page numbers
+        if piece is not None or first_page is not None:
+            return Markup("")
+        return Markup(' href="#{}"').format(name)
+
     def toc_page(name: str) -> Markup:
         if toc_pages is None:
             return Markup("")
@@ -230,6 +236,7 @@ def _html(
             toc_pages=toc_pages,
             first_page=first_page,
             toc_page=toc_page,
+            href=href,
             front=piece is None,
         )
     )
