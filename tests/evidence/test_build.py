@@ -172,3 +172,20 @@ def test_mean_time_to_remediate_reads_naturally():
     from phiwatch.evidence.render import mttr_text
 
     assert [mttr_text(h) for h in (0.005, 0.5, 3.25, 72)] == ["under a minute", "30 minutes", "3.2 hours", "3.0 days (72 hours)"]
+
+
+def test_a_revoked_attestation_stands_until_its_revocation(store, tmp_path):
+    from phiwatch.errors import UsageError
+    from phiwatch.store.attestations import revoke_attestation
+
+    history(store)
+    with clock(lambda: T0 + DAY):
+        made = record_attestation(store, LocalSigner.load_or_create(tmp_path), section="164.308(a)(1)(ii)(A)", by="Dana", statement="Done.")
+    assert revoke_attestation(store, made["id"][:6], T0 + 3 * DAY) == made["id"]
+    with pytest.raises(UsageError, match="already revoked"):
+        revoke_attestation(store, made["id"], T0 + 4 * DAY)
+    with pytest.raises(UsageError, match="no attestation"):
+        revoke_attestation(store, "ffffffff", T0 + 4 * DAY)
+    spec = "164.308(a)(1)(ii)(A)"
+    assert specs(build_report(store, only(), ReportRequest(end=T0 + 2 * DAY)))[spec].status == m.ATTESTED  # before: it stood
+    assert specs(build_report(store, only(), ReportRequest(end=T0 + 3 * DAY)))[spec].status == m.ATTESTATION_NEEDED

@@ -206,6 +206,12 @@ def test_attestation_shows_in_the_report_and_stops_standing_when_tampered(histor
     spec = next(s for p in data["parts"] for st in p["standards"] for s in st["specifications"] if s["citation"] == "164.308(a)(1)(ii)(A)")
     assert spec["status"] == "attestation_needed" and spec["attestations"][0]["signature_valid"] is False
 
+    revoked = cli(["attestations", "--revoke", listed[0]["id"][:8], "--json"], env)
+    assert revoked.returncode == 0, revoked.stderr
+    (after,) = json.loads(revoked.stdout)
+    assert after["standing"] is False and after["revoked_at"]
+    assert cli(["attestations", "--revoke", listed[0]["id"]], env).returncode == 2  # already revoked
+
     assert cli(["attest", "164.999", "--by", "x", "--statement", "y"], env).returncode == 2
     assert cli(["attest", "164.308(a)(1)(ii)(A)", "--by", " ", "--statement", "y"], env).returncode == 2
 

@@ -101,11 +101,18 @@ def attest(
 
 @commands.command()
 def attestations(
+    revoke: Annotated[
+        str | None,
+        typer.Option(
+            "--revoke",
+            help="Withdraw this attestation (its id, or a unique start of it) from now on; reports of earlier times still show it.",
+        ),
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     db: DbOpt = None,
 ) -> None:
-    """List the recorded attestations, with whether each signature still verifies and whether it has expired."""
-    run.evidence.attestations(json_out=json_out, db=db)
+    """List the recorded attestations, with whether each signature still verifies and whether it stands (not expired, not revoked)."""
+    run.evidence.attestations(json_out=json_out, db=db, revoke=revoke)
 
 
 evidence_app = typer.Typer(help="Signed evidence packs for auditors: write one for a period, verify one.", no_args_is_help=True)

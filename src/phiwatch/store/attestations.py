@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
+from phiwatch.errors import UsageError
 from phiwatch.store.tables import attestations
 from phiwatch.store.timeline import utc
 
@@ -28,6 +29,25 @@ def list_attestations(store: Store, *, with_evidence: bool = False) -> list[dict
         r["attested_at"] = utc(r["attested_at"])
         r["revoked_at"] = utc(r["revoked_at"])
     return rows
+
+
+def revoke_attestation(store: Store, prefix: str, at: dt.datetime) -> str:
+    """Mark the attestation whose id is or starts with ``prefix`` revoked at ``at``; returns its id."""
+    prefix = prefix.strip().lower()
+    if len(prefix) < 4:
+        raise UsageError(f"'{prefix}': give at least 4 characters of the attestation's id (see `phiwatch attestations`)")
+    with store.engine.begin() as conn:
+        found = [r.id for r in conn.execute(select(attestations.c.id).where(attestations.c.id.startswith(prefix, autoescape=True)))]
+        if len(found) != 1:
+            raise UsageError(
+                f"no attestation with id '{prefix}'" if not found else f"'{prefix}' matches {len(found)} attestations: give more of the id"
+            )
+        revoked = conn.execute(
+            update(attestations).where(attestations.c.id == found[0], attestations.c.revoked_at.is_(None)).values(revoked_at=at)
+        ).rowcount
+    if not revoked:
+        raise UsageError(f"attestation {found[0][:12]} is already revoked")
+    return found[0]
 
 
 def valid_at(row: dict[str, Any], at: dt.datetime) -> bool:

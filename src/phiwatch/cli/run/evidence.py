@@ -24,7 +24,7 @@ from phiwatch.evidence.signing import KmsSigner, LocalSigner, Signer, default_da
 from phiwatch.evidence.verify import iter_problems, verify_pack
 from phiwatch.model import isoformat, utcnow
 from phiwatch.policy import load_policy
-from phiwatch.store.attestations import list_attestations, valid_at
+from phiwatch.store.attestations import list_attestations, revoke_attestation, valid_at
 from phiwatch.store.db import parse_point, parse_time
 
 DEFAULT_DAYS = 30
@@ -121,9 +121,12 @@ def attest(section: str, by: str, statement: str, evidence: Path | None, expires
     )
 
 
-def attestations(json_out: bool, db: str | None) -> None:
+def attestations(json_out: bool, db: str | None, revoke: str | None = None) -> None:
     store = open_store(db)
     now = utcnow()
+    if revoke is not None:
+        revoked = revoke_attestation(store, revoke, now)
+        err_console.print(f"attestation {revoked[:12]} revoked from {isoformat(now)}: it no longer stands for its section")
     rows = list_attestations(store, with_evidence=True)
     out = [
         {
@@ -138,6 +141,7 @@ def attestations(json_out: bool, db: str | None) -> None:
             "key_fingerprint": key_fingerprint(r),
             "signature_valid": signature_valid(r),
             "standing": valid_at(r, now),
+            "revoked_at": isoformat(r["revoked_at"]) if r["revoked_at"] else None,
         }
         for r in rows
     ]
@@ -153,7 +157,7 @@ def attestations(json_out: bool, db: str | None) -> None:
             r["section"],
             r["attested_by"],
             r["attested_at"][:10],
-            (r["expires"] or "never") + ("" if r["standing"] else " (not standing)"),
+            (r["expires"] or "never") + (" (revoked)" if r["revoked_at"] else "" if r["standing"] else " (expired)"),
             "valid" if r["signature_valid"] else "[red]INVALID[/red]",
             r["statement"],
         )
