@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, overload
 
 ACCOUNT_TYPE = "AWS::::Account"
 
@@ -53,10 +53,22 @@ def clock(now: Callable[[], dt.datetime]) -> Iterator[None]:
         _clock = previous
 
 
-def isoformat(value: dt.datetime) -> str:
+@overload
+def as_utc(value: dt.datetime) -> dt.datetime: ...
+@overload
+def as_utc(value: None) -> None: ...
+def as_utc(value: dt.datetime | None) -> dt.datetime | None:
+    """``value`` as an aware UTC datetime: a naive one is taken as UTC (as SQLite returns them)."""
+    if value is None:
+        return None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
+def isoformat(value: dt.datetime) -> str:
+    """ISO 8601 in UTC with a ``Z`` (a naive datetime is taken as UTC)."""
+    return as_utc(value).isoformat().replace("+00:00", "Z")
 
 
 def _json_default(value: Any) -> Any:

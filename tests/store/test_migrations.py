@@ -10,10 +10,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import insert, select
 
+from phiwatch.model import as_utc
 from phiwatch.store import Store
 from phiwatch.store.migrate import alembic_config
 from phiwatch.store.tables import evaluation_history, evaluations, findings, metadata, resources
-from phiwatch.store.timeline import utc
 
 T = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
 
@@ -84,6 +84,6 @@ def test_0007_backfills_history_from_current_evaluations(store_url):
     with store.engine.connect() as conn:
         rows = {r.resource_pk: r for r in conn.execute(select(evaluation_history))}
     assert rows[1].compliance == "NON_COMPLIANT" and rows[1].valid_to is None
-    assert utc(rows[1].valid_from) == T + dt.timedelta(days=2)  # when its finding opened
-    assert utc(rows[2].valid_from) == T  # when the resource was first seen
+    assert as_utc(rows[1].valid_from) == T + dt.timedelta(days=2)  # when its finding opened
+    assert as_utc(rows[2].valid_from) == T  # when the resource was first seen
     store.close()

@@ -82,6 +82,16 @@ def _csv(fields: list[str], rows: list[dict[str, Any]]) -> bytes:
     return out.getvalue().encode()
 
 
+def _where(row: Any) -> dict[str, Any]:
+    """A resource's type, id (masked), account and Region, as every file of the pack names it."""
+    return {
+        "resource_type": row["resource_type"],
+        "resource_id": mask_phi(row["resource_id"]),
+        "account_id": row["account_id"],
+        "region": row["region"],
+    }
+
+
 def _slug(text: str, limit: int = 100) -> str:
     """A file name from a (masked) id: safe characters only, and short."""
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._")[:limit] or "resource"
@@ -148,10 +158,7 @@ def _evaluations(
             "rule_id": e["rule_id"],
             "compliance": e["compliance"],
             "since": isoformat(e["valid_from"]),
-            "resource_type": e["resource_type"],
-            "resource_id": mask_phi(e["resource_id"]),
-            "account_id": e["account_id"],
-            "region": e["region"],
+            **_where(e),
             "annotation": mask_phi(e["annotation"]),
             "hipaa_sections": ";".join(rules[e["rule_id"]].hipaa_sections) if e["rule_id"] in rules else "",
         }
@@ -183,10 +190,7 @@ def _findings(store: Store, request: ReportRequest) -> Iterator[tuple[str, bytes
                 "finding_id": fid,
                 "rule_id": f.rule_id,
                 "severity": f.severity,
-                "resource_type": f.resource["resource_type"],
-                "resource_id": mask_phi(f.resource["resource_id"]),
-                "account_id": f.resource["account_id"],
-                "region": f.resource["region"],
+                **_where(f.resource),
                 "status_at_end": f.status,
                 "opened_at": f.opened_at,
                 "events": [
@@ -202,10 +206,7 @@ def _findings(store: Store, request: ReportRequest) -> Iterator[tuple[str, bytes
             "rule_id": f.rule_id,
             "status": f.status,
             "severity": f.severity,
-            "resource_type": f.resource["resource_type"],
-            "resource_id": mask_phi(f.resource["resource_id"]),
-            "account_id": f.resource["account_id"],
-            "region": f.resource["region"],
+            **_where(f.resource),
             "opened_at": f.opened_at,
             "since": f.since,
             "annotation": mask_phi(f.annotation),
@@ -257,10 +258,7 @@ def _resources(store: Store, request: ReportRequest) -> Iterator[tuple[str, byte
                 )
             index.append(
                 {
-                    "resource_type": r["resource_type"],
-                    "resource_id": mask_phi(r["resource_id"]),
-                    "account_id": r["account_id"],
-                    "region": r["region"],
+                    **_where(r),
                     "version_at_end": rows[-1]["version"],
                     "changes_in_period": len(timeline),
                     "file": path,
@@ -326,10 +324,7 @@ def _exceptions(store: Store, policy: Policy, request: ReportRequest) -> dict[st
             {
                 "finding_id": f.finding_id,
                 "rule_id": f.rule_id,
-                "resource_type": f.resource["resource_type"],
-                "resource_id": mask_phi(f.resource["resource_id"]),
-                "account_id": f.resource["account_id"],
-                "region": f.resource["region"],
+                **_where(f.resource),
                 "excepted_since": f.since,
                 "owner": mask_phi((f.exception or {}).get("owner")),
                 "justification": mask_phi((f.exception or {}).get("justification")),

@@ -53,7 +53,17 @@ from pathlib import Path
 from typing import IO, Any
 
 from phiwatch.errors import CannotRunError, UsageError
-from phiwatch.evidence.signing import ALGORITHMS, ECDSA_SHA256, ED25519, RSA_PKCS1V15_SHA256, RSA_PSS_SHA256, Signer, verify_signature
+from phiwatch.evidence.signing import (
+    ALGORITHMS,
+    ECDSA_SHA256,
+    ED25519,
+    RSA_PKCS1V15_SHA256,
+    RSA_PSS_SHA256,
+    Signer,
+    fsync_dir,
+    verify_signature,
+)
+from phiwatch.model import isoformat
 
 FORMAT = "phiwatch-evidence-pack/1"
 MANIFEST = "manifest.json"
@@ -159,19 +169,12 @@ def openssl_commands(algorithm: str) -> list[str]:
     return [signature, f"sha256sum -c {SHA256SUMS}"]
 
 
-def iso_utc(moment: dt.datetime) -> str:
-    """``moment`` in UTC as ISO 8601 with a ``Z`` (a naive datetime is taken as UTC)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
-
-
 def manifest_bytes(
     *, created_at: dt.datetime, tool_version: str, meta: dict[str, Any], algorithm: str, key_fingerprint: str, files: Iterable[FileEntry]
 ) -> bytes:
     document = {
         "format": FORMAT,
-        "created_at": iso_utc(created_at),
+        "created_at": isoformat(created_at),
         "tool_version": tool_version,
         "meta": meta,
         "signature": {"algorithm": algorithm, "public_key": PUBLIC_KEY, "key_fingerprint": key_fingerprint, "signature_file": MANIFEST_SIG},
@@ -367,7 +370,7 @@ def _publish_file(tmp: Path, out: Path) -> None:
         if out.exists():
             raise UsageError(f"{out} already exists: choose a new name for the evidence pack") from None
         os.replace(tmp, out)
-    _fsync_dir(out.parent)
+    fsync_dir(out.parent)
 
 
 def _publish_dir(tmp: Path, out: Path) -> None:
@@ -380,19 +383,7 @@ def _publish_dir(tmp: Path, out: Path) -> None:
         os.rename(tmp, out)
     except OSError as exc:
         raise UsageError(f"{out} appeared while the evidence pack was written: choose a new name") from exc
-    _fsync_dir(out.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    if os.name != "posix":
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    fsync_dir(out.parent)
 
 
 __all__ = [
@@ -407,7 +398,6 @@ __all__ = [
     "FileEntry",
     "PackSummary",
     "check_paths",
-    "iso_utc",
     "manifest_bytes",
     "openssl_commands",
     "path_problem",

@@ -49,6 +49,7 @@ from phiwatch.evidence.model import (
     RuleStatus,
     Specification,
 )
+from phiwatch.model import as_utc, isoformat
 
 FORMAT = "phiwatch-hipaa-report/1"
 FORMATS = ("html", "pdf", "md", "json")
@@ -70,13 +71,9 @@ SHARED_RESPONSIBILITY = (
 # --- formatting shared by the renderers ------------------------------------------------------
 
 
-def _utc(value: dt.datetime) -> dt.datetime:
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
-
 def when(value: dt.datetime | None) -> str:
     """``2026-11-30 23:59 UTC`` (naive datetimes are taken as UTC); an em dash for None."""
-    return _utc(value).strftime("%Y-%m-%d %H:%M UTC") if value is not None else "—"
+    return as_utc(value).strftime("%Y-%m-%d %H:%M UTC") if value is not None else "—"
 
 
 def day(value: dt.date | None) -> str:
@@ -153,7 +150,7 @@ def _ordered_counts(counts: dict[str, int]) -> list[tuple[str, int]]:
 
 
 def _expired(expires: dt.date | None, report: Report) -> bool:
-    return expires is not None and expires < _utc(report.period.end).date()
+    return expires is not None and expires < as_utc(report.period.end).date()
 
 
 # --- HTML and PDF -----------------------------------------------------------------------------
@@ -196,6 +193,7 @@ def _html(
     piece: tuple[str, str, bool, bool] | None = None,
     toc_pages: dict[str, int | str] | None = None,
     first_page: int | None = None,
+    chart_uris: tuple[str | None, str | None] | None = None,
 ) -> str:
     """The HTML document, or for the PDF one piece of it: ``piece`` None is the front matter (cover,
     summary, contents) alone when ``first_page`` is given, else the whole report; otherwise (part
@@ -203,8 +201,7 @@ def _html(
     page number printed in the contents; ``first_page``: the number of the document's first page."""
     from markupsafe import Markup
 
-    trend = charts.trend_svg(report.summary.trend) if piece is None else None
-    parts_chart = charts.parts_svg(report.parts) if report.parts and piece is None else None
+    trend_uri, parts_uri = (chart_uris or _chart_uris(report)) if piece is None else (None, None)
     front_only = piece is None and first_page is not None
 
     def href(name: str) -> Markup:
@@ -227,9 +224,9 @@ def _html(
             period_text=period_text(report),
             scope_text=scope_text(report),
             scope_short=scope_text(report, short=True),
-            trend_chart=_data_uri(trend) if trend else None,
+            trend_chart=trend_uri,
             trend_note=trend_note(report),
-            parts_chart=_data_uri(parts_chart) if parts_chart else None,
+            parts_chart=parts_uri,
             sections=_ordered_counts(report.summary.sections),
             expired=lambda expires: _expired(expires, report),
             piece=piece if not front_only else ("", "", False, False),
@@ -269,7 +266,8 @@ def render_pdf(report: Report, out: Path | None = None) -> bytes:
         return weasyprint.HTML(string=html, base_url=None, url_fetcher=fetcher).render()
 
     placeholder: dict[str, int | str] = {a: "000" for a in _anchors(report)}
-    front_pages = len(lay_out(_html(report, toc_pages=placeholder, first_page=1)).pages)
+    uris = _chart_uris(report)  # drawn once for both layouts of the front matter
+    front_pages = len(lay_out(_html(report, toc_pages=placeholder, first_page=1, chart_uris=uris)).pages)
     pages: dict[str, int | str] = {"summary": 1}
     pieces: list[bytes] = []
     next_page = front_pages + 1
@@ -281,7 +279,7 @@ def render_pdf(report: Report, out: Path | None = None) -> bytes:
         next_page += len(document.pages)
         pieces.append(document.write_pdf())
         del document
-    front = lay_out(_html(report, toc_pages=pages, first_page=1))
+    front = lay_out(_html(report, toc_pages=pages, first_page=1, chart_uris=uris))
     writer = PdfWriter()
     for data in [front.write_pdf(), *pieces]:
         writer.append(PdfReader(io.BytesIO(data)))
@@ -303,6 +301,13 @@ def render_pdf(report: Report, out: Path | None = None) -> bytes:
 
 def _pdf_date(value: dt.datetime) -> str:
     return "D:" + value.astimezone(dt.UTC).strftime("%Y%m%d%H%M%S") + "Z"
+
+
+def _chart_uris(report: Report) -> tuple[str | None, str | None]:
+    """The trend and per-part charts as data: URIs (None where there is nothing to chart)."""
+    trend = charts.trend_svg(report.summary.trend)
+    parts_chart = charts.parts_svg(report.parts) if report.parts else None
+    return (_data_uri(trend) if trend else None, _data_uri(parts_chart) if parts_chart else None)
 
 
 def _anchors(report: Report) -> list[str]:
@@ -599,7 +604,7 @@ def render_markdown(report: Report) -> str:
 
 def _json_value(value: Any) -> Any:
     if isinstance(value, dt.datetime):
-        return _utc(value).isoformat().replace("+00:00", "Z")
+        return isoformat(value)
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, list | tuple):

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert, select, update
 
 from phiwatch.errors import UsageError
+from phiwatch.model import as_utc
 from phiwatch.store.tables import attestations
-from phiwatch.store.timeline import utc
 
 if TYPE_CHECKING:
     from phiwatch.store.db import Store
@@ -26,8 +26,8 @@ def list_attestations(store: Store, *, with_evidence: bool = False) -> list[dict
     with store.engine.connect() as conn:
         rows = [dict(r) for r in conn.execute(select(*columns).order_by(attestations.c.attested_at, attestations.c.id)).mappings()]
     for r in rows:
-        r["attested_at"] = utc(r["attested_at"])
-        r["revoked_at"] = utc(r["revoked_at"])
+        r["attested_at"] = as_utc(r["attested_at"])
+        r["revoked_at"] = as_utc(r["revoked_at"])
     return rows
 
 

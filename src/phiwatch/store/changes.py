@@ -13,6 +13,7 @@ from sqlalchemy import and_, select, update
 from sqlalchemy.engine import Connection
 
 from phiwatch.model import ACCOUNT_TYPE
+from phiwatch.store.db import naive_if_sqlite
 from phiwatch.store.tables import collection_runs, resources, versions
 
 if TYPE_CHECKING:
@@ -21,10 +22,7 @@ if TYPE_CHECKING:
 
 def db_time(store: Store, value: dt.datetime) -> dt.datetime:
     """``value`` as the store compares times (SQLite keeps naive UTC)."""
-    value = value.astimezone(dt.UTC)
-    if store.engine.dialect.name == "sqlite":
-        return value.replace(tzinfo=None)
-    return value
+    return naive_if_sqlite(store.engine, value)
 
 
 def account_item_pks(conn: Connection, account: str, region: str) -> list[int]:

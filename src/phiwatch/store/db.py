@@ -23,7 +23,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
 from phiwatch.errors import CannotRunError, StoreNotFoundError, UsageError
-from phiwatch.model import STATUS_DELETED, CollectionError, ConfigurationItem, isoformat, utcnow
+from phiwatch.model import STATUS_DELETED, CollectionError, ConfigurationItem, as_utc, isoformat, utcnow
 from phiwatch.store import migrate
 from phiwatch.store.tables import collection_errors, collection_runs, resource_tags, resources, versions
 
@@ -43,21 +43,13 @@ def default_db_url() -> str:
     return f"sqlite:///{Path(user_data_dir('phiwatch')) / 'phiwatch.db'}"
 
 
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
-
-
 def parse_time(text: str) -> dt.datetime:
     """ISO 8601 time (``2026-01-31``, ``2026-01-31T10:00:00Z``, ...), UTC when no zone is given."""
     try:
         value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError as exc:
         raise UsageError(f"not a time: '{text}' (use ISO 8601, e.g. 2026-01-31T10:00:00Z)") from exc
-    return _utc(value)  # type: ignore[return-value]
+    return as_utc(value)
 
 
 def parse_point(text: str, now: dt.datetime, option: str = "--at") -> dt.datetime:
@@ -302,14 +294,14 @@ class Store:
             out = []
             for r in rows:
                 d = dict(r)
-                d["capture_time"] = _utc(d["capture_time"])
+                d["capture_time"] = as_utc(d["capture_time"])
                 out.append(d)
             return out
 
     def item_at(self, resource_pk: int, at: dt.datetime | None = None) -> dict[str, Any] | None:
         query = select(versions).where(versions.c.resource_pk == resource_pk)
         if at is not None:
-            query = query.where(versions.c.capture_time <= _naive_if_sqlite(self.engine, at))
+            query = query.where(versions.c.capture_time <= naive_if_sqlite(self.engine, at))
         query = query.order_by(versions.c.version.desc()).limit(1)
         with self.engine.connect() as conn:
             row = conn.execute(query).mappings().first()
@@ -330,9 +322,10 @@ class Store:
                 yield ConfigurationItem.from_dict(item)
 
 
-def _naive_if_sqlite(engine: Engine, value: dt.datetime) -> dt.datetime:
-    value = _utc(value)  # type: ignore[assignment]
-    if engine.dialect.name == "sqlite":
+def naive_if_sqlite(bind: Engine | Connection, value: dt.datetime) -> dt.datetime:
+    """``value`` as the store compares times: aware UTC, naive UTC on SQLite (which keeps no zone)."""
+    value = as_utc(value)
+    if bind.dialect.name == "sqlite":
         return value.replace(tzinfo=None)
     return value
 
@@ -388,7 +381,7 @@ class Writer:
         self.seen += 1
         now = seen_at or utcnow()
         item.refresh_state_id()
-        capture = _utc(dt.datetime.fromisoformat(item.configurationItemCaptureTime.replace("Z", "+00:00")))
+        capture = as_utc(dt.datetime.fromisoformat(item.configurationItemCaptureTime.replace("Z", "+00:00")))
         row = (
             conn.execute(
                 select(resources).where(
@@ -425,7 +418,7 @@ class Writer:
             self.created += 1
             self._maybe_commit()
             return NEW
-        last_changed = _utc(row["last_changed"])
+        last_changed = as_utc(row["last_changed"])
         if last_changed is not None and capture is not None and capture < last_changed:
             # An older observation (a late or replayed event) never overwrites newer history.
             self._maybe_commit()
@@ -489,7 +482,7 @@ class Writer:
         listing complete for these identifiers, each an id, name or ARN; just they can be deleted).
         """
         self.commit()
-        since_q = _naive_if_sqlite(self.store.engine, since)
+        since_q = naive_if_sqlite(self.store.engine, since)
         scope = [
             resources.c.account_id == account_id,
             resources.c.region == region,

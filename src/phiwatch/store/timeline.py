@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.engine import Connection
 
-from phiwatch.model import STATUS_DELETED
+from phiwatch.model import STATUS_DELETED, as_utc
+from phiwatch.store.db import naive_if_sqlite
 from phiwatch.store.tables import evaluation_history, finding_events, findings, remediations, resources, versions
 
 if TYPE_CHECKING:
@@ -47,20 +48,6 @@ _RESOURCE_COLUMNS = (
 )
 
 
-def utc(value: dt.datetime | None) -> dt.datetime | None:
-    """A time read from the store as an aware UTC datetime (SQLite keeps naive UTC)."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
-
-
-def _db(conn: Connection, value: dt.datetime) -> dt.datetime:
-    value = value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
-    return value.replace(tzinfo=None) if conn.dialect.name == "sqlite" else value
-
-
 def _scoped(query: Any, accounts: Sequence[str] | None, regions: Sequence[str] | None) -> Any:
     if accounts:
         query = query.where(resources.c.account_id.in_(list(accounts)))
@@ -82,7 +69,7 @@ def evaluations_at(
     Rows: ``rule_id``, ``resource_pk``, ``compliance``, ``annotation``, ``valid_from``, the resource's
     ``resource_type``, ``resource_id``, ``resource_name``, ``arn``, ``account_id``, ``region``."""
     with store.engine.connect() as conn:
-        t = _db(conn, at)
+        t = naive_if_sqlite(conn, at)
         query = (
             select(
                 evaluation_history.c.rule_id,
@@ -104,7 +91,7 @@ def evaluations_at(
         query = _scoped(query, accounts, regions)
         for row in conn.execution_options(stream_results=True, yield_per=2000).execute(query).mappings():
             out = dict(row)
-            out["valid_from"] = utc(out["valid_from"])
+            out["valid_from"] = as_utc(out["valid_from"])
             yield out
 
 
@@ -142,7 +129,7 @@ def findings_at(
 
     A finding with no event at or before ``at`` did not exist yet and is left out."""
     with store.engine.connect() as conn:
-        t = _db(conn, at)
+        t = naive_if_sqlite(conn, at)
         ranked = (
             select(
                 finding_events.c.finding_id,
@@ -185,7 +172,7 @@ def findings_at(
     out = []
     for r in rows:
         status = LIFECYCLE[r["event"]]
-        since = utc(r["time"])
+        since = as_utc(r["time"])
         assert since is not None
         out.append(
             FindingState(
@@ -224,7 +211,7 @@ def _stretch_starts(conn: Connection, finding_ids: list[str], t: dt.datetime) ->
                 current, start, fixed = fid, None, True
             status = LIFECYCLE[event]
             if status in ACTIVE and fixed:
-                start, fixed = utc(time), False
+                start, fixed = as_utc(time), False
             elif status in FIXED:
                 fixed = True
             if start is not None:
@@ -257,15 +244,15 @@ def transitions(
             .join(findings, findings.c.id == finding_events.c.finding_id)
             .join(resources, resources.c.id == findings.c.resource_pk)
             .where(
-                finding_events.c.time > _db(conn, start),
-                finding_events.c.time <= _db(conn, end),
+                finding_events.c.time > naive_if_sqlite(conn, start),
+                finding_events.c.time <= naive_if_sqlite(conn, end),
                 finding_events.c.event.in_(list(LIFECYCLE)),
             )
             .order_by(finding_events.c.time, finding_events.c.id)
         )
         query = _scoped(query, accounts, regions)
         return [
-            Transition(finding_id=fid, rule_id=rule, status=LIFECYCLE[event], time=utc(time))  # type: ignore[arg-type]
+            Transition(finding_id=fid, rule_id=rule, status=LIFECYCLE[event], time=as_utc(time))
             for fid, event, time, rule in conn.execute(query)
         ]
 
@@ -288,16 +275,16 @@ def finding_events_of(
                 )
                 .where(
                     finding_events.c.finding_id.in_(part),
-                    finding_events.c.time <= _db(conn, end),
+                    finding_events.c.time <= naive_if_sqlite(conn, end),
                     finding_events.c.event.in_(list(LIFECYCLE)),
                 )
                 .order_by(finding_events.c.finding_id, finding_events.c.time, finding_events.c.id)
             )
             if start is not None:
-                query = query.where(finding_events.c.time > _db(conn, start))
+                query = query.where(finding_events.c.time > naive_if_sqlite(conn, start))
             for r in conn.execute(query).mappings():
                 d = dict(r)
-                d["time"] = utc(d["time"])
+                d["time"] = as_utc(d["time"])
                 out.setdefault(d["finding_id"], []).append(d)
     return out
 
@@ -329,17 +316,17 @@ def remediations_between(
             .where(
                 remediations.c.executed.is_(True),
                 remediations.c.finished_at.is_not(None),
-                remediations.c.finished_at <= _db(conn, end),
+                remediations.c.finished_at <= naive_if_sqlite(conn, end),
             )
             .order_by(remediations.c.finished_at, remediations.c.id)
         )
         if start is not None:
-            query = query.where(remediations.c.finished_at > _db(conn, start))
+            query = query.where(remediations.c.finished_at > naive_if_sqlite(conn, start))
         query = _scoped(query, accounts, regions)
         out = []
         for r in conn.execute(query).mappings():
             d = dict(r)
-            d["finished_at"] = utc(d["finished_at"])
+            d["finished_at"] = as_utc(d["finished_at"])
             out.append(d)
         return out
 
@@ -351,7 +338,7 @@ def versions_between(
     plus the version current at ``start`` (the state the period's first change started from)."""
     out: dict[int, list[dict[str, Any]]] = {}
     with store.engine.connect() as conn:
-        t_end = _db(conn, end)
+        t_end = naive_if_sqlite(conn, end)
         for begin in range(0, len(resource_pks), 500):
             part = list(resource_pks[begin : begin + 500])
             query = (
@@ -361,7 +348,7 @@ def versions_between(
             )
             for r in conn.execution_options(stream_results=True, yield_per=500).execute(query).mappings():
                 d = dict(r)
-                d["capture_time"] = utc(d["capture_time"])
+                d["capture_time"] = as_utc(d["capture_time"])
                 rows = out.setdefault(d["resource_pk"], [])
                 if start is not None and d["capture_time"] <= start:
                     rows[:] = [d]  # only the last version before the period is kept
@@ -375,7 +362,7 @@ def resources_at(
 ) -> list[dict[str, Any]]:
     """Resources that existed at ``at`` (recorded by then and not deleted then), with their version then."""
     with store.engine.connect() as conn:
-        t = _db(conn, at)
+        t = naive_if_sqlite(conn, at)
         last = (
             select(versions.c.resource_pk, func.max(versions.c.version).label("version"))
             .where(versions.c.capture_time <= t)
@@ -396,4 +383,4 @@ def resources_at(
 def history_starts(store: Store) -> dt.datetime | None:
     """When the store's evaluation history begins (None: nothing evaluated yet)."""
     with store.engine.connect() as conn:
-        return utc(conn.execute(select(func.min(evaluation_history.c.valid_from))).scalar())
+        return as_utc(conn.execute(select(func.min(evaluation_history.c.valid_from))).scalar())
