@@ -33,6 +33,7 @@ from botocore.exceptions import (
 from botocore.parsers import ResponseParserError
 
 from phiwatch.aws.limits import DEFAULT_TOTAL, RequestLimiter
+from phiwatch.aws.models import create_loader
 from phiwatch.aws.retries import RetryStats
 from phiwatch.aws.retries import install as install_retries
 from phiwatch.errors import CannotRunError, UsageError
@@ -147,8 +148,9 @@ class RequestCounter:
 
 @functools.cache
 def _shared_loader() -> Any:
-    """The process's one botocore data loader (its first session's, so ``AWS_DATA_PATH`` applies)."""
-    return botocore.session.get_session().get_component("data_loader")
+    """The process's one botocore data loader (:mod:`phiwatch.aws.models`: one model at a time, read
+    from compact copies), honouring ``AWS_DATA_PATH`` as botocore's own does."""
+    return create_loader(botocore.session.get_session().get_config_variable("data_path"))
 
 
 def botocore_session() -> botocore.session.Session:
