@@ -613,3 +613,14 @@ def test_every_builtin_runbook_is_tested_end_to_end():
     source = inspect.getsource(sys.modules[__name__])
     called = set(re.findall(r'remediate\(\s*aws,\s*"(phiwatch-[A-Za-z0-9]+)"', source))
     assert called == set(builtin_ids()), sorted(set(builtin_ids()) ^ called)
+
+
+@pytest.mark.parametrize("runbook_id", builtin_ids())
+def test_builtin_runbooks_pass_the_strict_reader_of_users_files(runbook_id):
+    """Built-in runbooks are read with libyaml's parser; each must read the same with the strict
+    reader users' runbooks go through (duplicate keys, tags, depth), and validate the same."""
+    from phiwatch.runbooks.document import RUNBOOK_DIR
+    from phiwatch.runbooks.validate import load_document
+
+    path = RUNBOOK_DIR / f"{runbook_id}.yaml"
+    assert builtin(runbook_id) == load_document(path, doc_id=runbook_id)
