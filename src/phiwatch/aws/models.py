@@ -105,7 +105,7 @@ class CompactFileLoader(JSONFileLoader):
             return False
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump(data, out, separators=(",", ":"))
+                out.write(json.dumps(data, separators=(",", ":")))  # dumps is C; dump to a file is not
             os.replace(tmp, path)
             return True
         except OSError:
