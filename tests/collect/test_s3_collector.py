@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from botocore.awsrequest import AWSResponse
+
 from phiwatch.collect.runner import collect
 from phiwatch.model import ACCOUNT_TYPE
 
@@ -81,3 +83,61 @@ def test_account_public_access_block_goes_on_account_item(aws_env, store):
     item = store.item_at(account[0]["id"])["item"]
     assert item["resourceId"] == "123456789012"
     assert item["configuration"]["s3AccountPublicAccessBlock"]["BlockPublicPolicy"] is True
+
+
+def test_a_bucket_without_a_policy_is_not_asked_its_policy_status(aws_env, store):
+    s3 = aws_env.client("s3")
+    s3.create_bucket(Bucket="bucket-with-policy")
+    s3.create_bucket(Bucket="bucket-without-policy")
+    s3.put_bucket_policy(Bucket="bucket-with-policy", Policy=json.dumps({"Version": "2012-10-17", "Statement": []}))
+    aws = aws_env.context()
+
+    result = collect(aws, store, services=["s3"])
+    assert result.errors == []
+    calls = aws.counter.per_operation()
+    assert calls[("s3", "GetBucketPolicy")] == 2
+    assert calls[("s3", "GetBucketPolicyStatus")] == 1
+    assert _bucket_item(store, "bucket-with-policy")["supplementaryConfiguration"]["BucketPolicyStatus"] == {"IsPublic": False}
+    # what AWS answers for a bucket without a policy (NoSuchBucketPolicy), without asking
+    without = _bucket_item(store, "bucket-without-policy")["supplementaryConfiguration"]
+    assert without["BucketPolicy"] is None and without["BucketPolicyStatus"] is None
+
+
+def test_a_failed_policy_read_still_asks_the_policy_status(aws_env, store):
+    s3 = aws_env.client("s3")
+    s3.create_bucket(Bucket="bucket-policy-unreadable")
+    aws = aws_env.context()
+
+    def refuse(**_):  # AWS's answer to a caller without s3:GetBucketPolicy, before anything is sent
+        return AWSResponse("https://s3.amazonaws.com", 403, {}, None), {
+            "Error": {"Code": "AccessDenied", "Message": "Access Denied"},
+            "ResponseMetadata": {"HTTPStatusCode": 403},
+        }
+
+    aws.client("s3").meta.events.register("before-call.s3.GetBucketPolicy", refuse)
+    collect(aws, store, services=["s3"])
+    assert aws.counter.per_operation()[("s3", "GetBucketPolicyStatus")] == 1
+    item = _bucket_item(store, "bucket-policy-unreadable")
+    sup = item["supplementaryConfiguration"]
+    assert "BucketPolicy" not in sup and sup["BucketPolicyStatus"] is None
+    assert any("GetBucketPolicy" in str(e) and "AccessDenied" in str(e) for e in item["collectionErrors"])
+
+
+def test_the_region_listbuckets_names_is_used_without_getbucketlocation(aws_env, store):
+    """AWS's ListBuckets names each bucket's Region (BucketRegion, since 2024; the emulator does not)."""
+    aws_env.client("s3").create_bucket(Bucket="bucket-in-virginia")
+    aws_env.client("s3", "eu-west-1").create_bucket(
+        Bucket="bucket-in-ireland", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+    )
+    aws = aws_env.context(["us-east-1", "eu-west-1"])
+
+    def name_regions(parsed, **_):
+        for bucket in parsed.get("Buckets", []):
+            bucket["BucketRegion"] = "eu-west-1" if bucket["Name"] == "bucket-in-ireland" else "us-east-1"
+
+    aws.client("s3").meta.events.register("after-call.s3.ListBuckets", name_regions)
+    result = collect(aws, store, services=["s3"])
+    assert result.errors == []
+    assert ("s3", "GetBucketLocation") not in aws.counter.per_operation()
+    assert _bucket_item(store, "bucket-in-ireland")["awsRegion"] == "eu-west-1"
+    assert _bucket_item(store, "bucket-in-virginia")["awsRegion"] == "us-east-1"

@@ -447,7 +447,9 @@ class Detail:
     ``params`` builds the call's arguments from the item; ``select`` picks the value out of
     the response (a key or a callable); ``target`` is ``configuration.X`` or
     ``supplementaryConfiguration.X``. Codes in ``not_found`` mean "not configured" and store
-    ``absent``; any other error is recorded on the item and the target is left unset.
+    ``absent``; any other error is recorded on the item and the target is left unset. When
+    ``answered`` is true for the item (an earlier detail already tells), the call is not made and
+    ``absent`` is stored, as when AWS answers with a code of ``not_found``.
     """
 
     service: str
@@ -457,9 +459,13 @@ class Detail:
     select: str | Callable[[dict[str, Any]], Any] | None = None
     not_found: tuple[str, ...] = ()
     absent: Any = None
+    answered: Callable[[ConfigurationItem], bool] | None = None
 
     def apply(self, ctx: CollectContext, item: ConfigurationItem) -> None:
-        response = ctx.call(self.service, self.api, item=item, not_found=self.not_found, absent=_ABSENT, **self.params(item))
+        if self.answered is not None and self.answered(item):
+            response: Any = _ABSENT
+        else:
+            response = ctx.call(self.service, self.api, item=item, not_found=self.not_found, absent=_ABSENT, **self.params(item))
         if response is FAILED:
             return
         if response is _ABSENT:

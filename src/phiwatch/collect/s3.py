@@ -85,6 +85,8 @@ BUCKET_DETAILS: tuple[Detail, ...] = (
         "supplementaryConfiguration.BucketPolicyStatus",
         "PolicyStatus",
         not_found=("NoSuchBucketPolicy",),
+        # a bucket without a policy has no policy status (AWS answers NoSuchBucketPolicy): not asked
+        answered=lambda item: "BucketPolicy" in item.supplementaryConfiguration and item.supplementaryConfiguration["BucketPolicy"] is None,
     ),
     Detail(
         "s3",
@@ -174,11 +176,14 @@ class S3Collector(Collector):
 
     def _bucket(self, ctx: CollectContext, bucket: dict[str, Any], owner: Any) -> ConfigurationItem | None:
         name = bucket["Name"]
-        location = ctx.call("s3", "GetBucketLocation", resource_type=BUCKET, resource_id=name, Bucket=name)
-        if location is FAILED:
-            # Region unknown: the bucket cannot be placed, so its region's listing is incomplete.
-            return None
-        region = bucket_region(location.get("LocationConstraint"))
+        if bucket.get("BucketRegion"):  # ListBuckets names each bucket's Region (since 2024): no GetBucketLocation
+            region = str(bucket["BucketRegion"])
+        else:
+            location = ctx.call("s3", "GetBucketLocation", resource_type=BUCKET, resource_id=name, Bucket=name)
+            if location is FAILED:
+                # Region unknown: the bucket cannot be placed, so its region's listing is incomplete.
+                return None
+            region = bucket_region(location.get("LocationConstraint"))
         if region not in ctx.regions:
             return None
         item = ctx.item(
