@@ -87,3 +87,41 @@ def test_0007_backfills_history_from_current_evaluations(store_url):
     assert as_utc(rows[1].valid_from) == T + dt.timedelta(days=2)  # when its finding opened
     assert as_utc(rows[2].valid_from) == T  # when the resource was first seen
     store.close()
+
+
+def test_head_is_the_newest_migration():
+    from alembic.script import ScriptDirectory
+
+    from phiwatch.store.migrate import HEAD
+
+    assert ScriptDirectory.from_config(alembic_config()).get_heads() == [HEAD]
+
+
+def test_an_older_store_is_migrated_when_opened(store_url):
+    from phiwatch.store.migrate import HEAD, at_head
+
+    old = Store(store_url, migrate_schema=False)
+    cfg = alembic_config()
+    with old.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0006")
+    assert not at_head(old.engine)
+    reopened = Store(store_url)
+    assert at_head(reopened.engine)
+    with reopened.engine.connect() as conn:
+        assert MigrationContext.configure(conn).get_current_revision() == HEAD
+
+
+def test_a_store_at_head_opens_without_alembic(tmp_path):
+    """Opening an up-to-date store (every command but the first) never imports Alembic."""
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    code = (
+        f"import sys\nfrom phiwatch.store import Store\nStore({url!r})\nprint('alembic' in sys.modules, 'alembic' in ' '.join(sys.modules))"
+    )
+    first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert first.stdout.split() == ["True", "True"]  # a new store: migrated
+    again = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert again.stdout.split() == ["False", "False"]

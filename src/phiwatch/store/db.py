@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from alembic.util.exc import CommandError as AlembicCommandError
 from sqlalchemy import and_, create_engine, event, func, insert, inspect, or_, select, update
 from sqlalchemy.engine import Connection, CursorResult, Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
@@ -127,7 +126,7 @@ class Store:
                     f"cannot open the store {self.safe_url()}: {exc.__class__.__name__}: "
                     f"{str(exc).splitlines()[0][:200]} (check --db / PHIWATCH_DB and that it is writable)"
                 ) from exc
-            except AlembicCommandError as exc:
+            except migrate.MigrationError as exc:
                 # e.g. a schema revision this version does not know: written by a newer phiwatch
                 raise CannotRunError(
                     f"cannot open the store {self.safe_url()}: {str(exc).splitlines()[0][:200]} "
