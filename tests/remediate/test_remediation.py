@@ -306,6 +306,21 @@ def test_dry_run_changes_nothing_and_stores_the_plan(aws_env, store):
     assert_audit_ok(store)
 
 
+def test_the_newest_plans_read_at_once_are_those_read_one_by_one(aws_env, store):
+    from phiwatch.store import remediations as rem_store
+
+    groups = seed_violations(aws_env)
+    scan(aws_env, store, policy_text("off", {r: "dry-run" for r in AUTO3}, groups=groups))
+    scan(aws_env, store, policy_text("off", {r: "manual" for r in AUTO3}, groups=groups))  # new plans supersede
+    ids = [r["finding_id"] for r in rows(store, remediations)]
+    assert len(ids) == 6 and len(set(ids)) == 3
+    with store.engine.connect() as conn:
+        together = rem_store.latest_remediations(conn, [*ids, "no-such-finding"], chunk=2)
+        assert together == {fid: rem_store.latest_remediation(conn, fid) for fid in set(ids)}
+    assert {r["mode"] for r in together.values()} == {"manual"}
+    assert {r["status"] for r in together.values()} == {"planned"}
+
+
 def _audit_entries(store) -> list[dict[str, Any]]:
     with store.engine.connect() as conn:
         return audit.entries(conn)

@@ -49,6 +49,15 @@ class Planner(Selector):
         threads. Storing, auditing and announcing stay on this thread and in this order, so the
         rows, the audit chain and the events do not depend on which dry run finishes first."""
         jobs = list(jobs)
+        # each finding is planned once here, and only its own plan changes its newest row: read them all at once
+        with self.store.engine.connect() as conn:
+            self._latest = rem_store.latest_remediations(conn, (target.finding_id for target, _mode in jobs))
+        try:
+            return self._plan_jobs(jobs, report, scan_id)
+        finally:
+            self._latest = None
+
+    def _plan_jobs(self, jobs: list[tuple[Target, str]], report: RemediationReport, scan_id: str | None) -> list[Outcome]:
         plans: dict[str, Outcome] = {}
         pending = self._dry_runs_needed(jobs)
         if self.planning_workers <= 1 or len(pending) <= 1:
@@ -102,8 +111,11 @@ class Planner(Selector):
     def _unchanged_plan(self, target: Target, mode: str, params: dict[str, Any], shared_reason: str | None) -> Outcome | None:
         """The finding's stored plan when it still holds (same configuration, runbook, parameters,
         mode and, for a covered plan, the same covering plan), else None."""
-        with self.store.engine.connect() as conn:
-            latest = rem_store.latest_remediation(conn, target.finding_id)
+        if self._latest is not None:
+            latest = self._latest.get(target.finding_id)
+        else:
+            with self.store.engine.connect() as conn:
+                latest = rem_store.latest_remediation(conn, target.finding_id)
         if (
             latest is not None
             and latest["status"] in (PLANNED, FAILED)

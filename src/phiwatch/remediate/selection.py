@@ -60,6 +60,8 @@ class Selector:
         self.max_seconds = max_seconds
         self.fresh_seconds = fresh_seconds
         self.documents = dict(documents or {})
+        #: the findings' newest remediation rows, read at once while a scan's plans are made (else None)
+        self._latest: dict[str, dict[str, Any]] | None = None
         self.evaluate = evaluate
         self.planning_workers = max(1, planning_workers)
         self.run_id = uuid.uuid4().hex

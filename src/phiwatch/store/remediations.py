@@ -107,6 +107,22 @@ def latest_remediation(conn: Connection, finding_id: str) -> dict[str, Any] | No
     return dict(row) if row else None
 
 
+def latest_remediations(conn: Connection, finding_ids: Iterable[str], chunk: int = 500) -> dict[str, dict[str, Any]]:
+    """:func:`latest_remediation` of many findings at once: finding id -> its newest row, for
+    those that have one (one query per ``chunk`` ids)."""
+    ids = list(dict.fromkeys(finding_ids))
+    newest: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(ids), chunk):
+        order = func.row_number().over(
+            partition_by=remediations.c.finding_id, order_by=(remediations.c.created_at.desc(), remediations.c.id)
+        )
+        ranked = select(remediations, order.label("newest")).where(remediations.c.finding_id.in_(ids[start : start + chunk])).subquery()
+        query = select(*(ranked.c[column.name] for column in remediations.c)).where(ranked.c.newest == 1)
+        for row in conn.execute(query).mappings():
+            newest[row["finding_id"]] = dict(row)
+    return newest
+
+
 def remediation_value(conn: Connection, remediation_id: str, column: str) -> Any:
     """One column of one remediation row (None when there is no such row)."""
     return conn.execute(select(remediations.c[column]).where(remediations.c.id == remediation_id)).scalar()
