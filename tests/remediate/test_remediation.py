@@ -306,7 +306,7 @@ def test_dry_run_changes_nothing_and_stores_the_plan(aws_env, store):
     assert_audit_ok(store)
 
 
-def test_the_newest_plans_read_at_once_are_those_read_one_by_one(aws_env, store):
+def test_new_plans_supersede_the_old_and_the_newest_read_at_once_are_those_read_one_by_one(aws_env, store):
     from phiwatch.store import remediations as rem_store
 
     groups = seed_violations(aws_env)
@@ -319,6 +319,9 @@ def test_the_newest_plans_read_at_once_are_those_read_one_by_one(aws_env, store)
         assert together == {fid: rem_store.latest_remediation(conn, fid) for fid in set(ids)}
     assert {r["mode"] for r in together.values()} == {"manual"}
     assert {r["status"] for r in together.values()} == {"planned"}
+    # the first scan's plans were replaced: superseded, one planned row per finding
+    older = [r for r in rows(store, remediations) if r["id"] not in {n["id"] for n in together.values()}]
+    assert len(older) == 3 and {(r["mode"], r["status"]) for r in older} == {("dry-run", "superseded")}
 
 
 def _audit_entries(store) -> list[dict[str, Any]]:

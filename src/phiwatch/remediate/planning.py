@@ -214,7 +214,8 @@ class Planner(Selector):
             if mode == "manual":
                 annotation += f"; approve with `phiwatch remediate {target.finding_id[:12]} --approve`"
         with self.store.engine.begin() as conn:
-            rem_store.supersede_plans(conn, target.finding_id)
+            if self._latest is None or target.finding_id in self._latest:  # a finding never remediated has no plan to supersede
+                rem_store.supersede_plans(conn, target.finding_id)
             rem_store.insert_remediation(
                 conn,
                 id=rid,

@@ -31,7 +31,7 @@ def last_entry(conn: Connection) -> tuple[int, str] | None:
 
 def insert_entry(conn: Connection, **values: Any) -> None:
     """Insert one entry (``values``: its columns)."""
-    conn.execute(insert(audit_log).values(**values))
+    conn.execute(insert(audit_log), values)
 
 
 def iter_entries(conn: Connection, batch: int = 500) -> Iterator[Any]:

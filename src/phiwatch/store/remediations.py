@@ -203,7 +203,7 @@ def current_item(store: Store, key: tuple[str, str, str, str]) -> ConfigurationI
 
 def insert_remediation(conn: Connection, **values: Any) -> None:
     """Insert one remediation row (``values``: its columns)."""
-    conn.execute(insert(remediations).values(**values))
+    conn.execute(insert(remediations), values)  # one statement, compiled once for every row
 
 
 def supersede_plans(conn: Connection, finding_id: str) -> None:
@@ -290,4 +290,4 @@ def mark_remediated(conn: Connection, finding_id: str, now: dt.datetime, annotat
 
 def insert_finding_event(conn: Connection, row: dict[str, Any]) -> None:
     """Append one row to ``finding_events``."""
-    conn.execute(insert(finding_events).values(**row))
+    conn.execute(insert(finding_events), row)
