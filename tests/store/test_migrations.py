@@ -23,12 +23,18 @@ def test_migrations_match_the_tables(store):
         assert compare_metadata(MigrationContext.configure(conn), metadata) == []
 
 
-def test_0007_backfills_history_from_current_evaluations(store_url):
+def store_at(store_url: str, revision: str) -> Store:
+    """The store at ``store_url`` migrated to ``revision`` only (as an older phiwatch left it)."""
     store = Store(store_url, migrate_schema=False)
     cfg = alembic_config()
     with store.engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0006")
+        command.upgrade(cfg, revision)
+    return store
+
+
+def test_0007_backfills_history_from_current_evaluations(store_url):
+    store = store_at(store_url, "0006")
     with store.engine.begin() as conn:
         for pk, name in ((1, "a"), (2, "b")):
             conn.execute(
@@ -100,11 +106,7 @@ def test_head_is_the_newest_migration():
 def test_an_older_store_is_migrated_when_opened(store_url):
     from phiwatch.store.migrate import HEAD, at_head
 
-    old = Store(store_url, migrate_schema=False)
-    cfg = alembic_config()
-    with old.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0006")
+    old = store_at(store_url, "0006")
     assert not at_head(old.engine)
     reopened = Store(store_url)
     assert at_head(reopened.engine)
