@@ -166,3 +166,35 @@ def test_a_scan_plans_from_the_items_it_just_collected(aws_env, store, fresh):
         assert any(c.get("from_item") for c in held) and not any(c["sent"] for c in held)
     else:
         assert not any(c.get("from_item") for c in reads) and any(c["sent"] for c in held)
+
+
+def test_a_tables_point_in_time_recovery_is_read_from_its_item(aws_env, store):
+    ddb = aws_env.client("dynamodb")
+    for name in ("phi-claims", "phi-visits"):
+        ddb.create_table(
+            TableName=name,
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+    ddb.update_continuous_backups(TableName="phi-visits", PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+    aws = aws_env.context()
+    run_scan(aws, store, parse_policy('{"packs": ["hipaa"], "remediation": {"mode": "off"}}'), services=["dynamodb"])
+    items = {i.resourceId: i for i in store.current_items("AWS::DynamoDB::Table")}
+    doc = builtin("phiwatch-EnableDynamoDbPitr")
+    branches = set()
+    for name, item in items.items():
+        from_aws = execute(doc, {"ResourceId": name}, aws, REGION, dry_run=True)
+        before = aws.counter.total
+        from_item = execute(doc, {"ResourceId": name}, aws, REGION, dry_run=True, item_reads=ItemReads(item, REGION))
+        assert aws.counter.total == before  # nothing sent
+        assert _same_plan(from_item) == _same_plan(from_aws) and from_item.outputs == from_aws.outputs
+        assert {c["api"] for c in plan_calls(from_item) if c.get("from_item")} == {"DescribeContinuousBackups"}
+        branches.add(tuple(s.name for s in from_aws.steps))
+    assert len(branches) == 2  # one table is enabled already, the other is not
+
+    claims = items["phi-claims"]
+    reads = ItemReads(claims, REGION)
+    assert reads.answer("dynamodb", "DescribeContinuousBackups", {"TableName": "phi-visits"}) is NOT_ANSWERED  # another table
+    claims.supplementaryConfiguration.pop("ContinuousBackupsDescription")  # the collector's call failed
+    assert ItemReads(claims, REGION).answer("dynamodb", "DescribeContinuousBackups", {"TableName": "phi-claims"}) is NOT_ANSWERED

@@ -4,7 +4,7 @@ A plan is a dry run of the runbook: its read steps run so the plan follows the b
 run would take. When the finding's item was collected and judged moments ago (a scan plans
 right after collecting), several of those reads ask AWS again for what the item already holds:
 an S3 bucket's policy, default encryption and versioning are each read by the collector
-(:mod:`phiwatch.collect.s3`) and by a runbook. :class:`ItemReads` answers such a read from the
+(:mod:`phiwatch.collect.s3`) and by a runbook, and so is a DynamoDB table's point-in-time recovery. :class:`ItemReads` answers such a read from the
 item, rebuilt into the API's response shape, and the executor records the call as it would
 have been sent (service, API, parameters) and marked ``from_item`` (not sent): the plan still
 shows every call the run makes, and says which reads came from the collected configuration.
@@ -30,6 +30,7 @@ from phiwatch.model import ConfigurationItem
 __all__ = ["READERS", "ItemReads", "NOT_ANSWERED"]
 
 BUCKET = "AWS::S3::Bucket"
+TABLE = "AWS::DynamoDB::Table"
 
 
 class _NotAnswered:
@@ -93,12 +94,31 @@ def _one_bucket(reader: Reader) -> Reader:
     return answer
 
 
-#: (boto3 service, API) -> how the item answers it (the S3 reads the collector makes, with
-#: the item layout of :mod:`phiwatch.collect.s3`)
+def _continuous_backups(item: ConfigurationItem, params: dict[str, Any]) -> Any:
+    stored = _supplementary(item, "ContinuousBackupsDescription")
+    if not isinstance(stored, dict) or not isinstance(stored.get("PointInTimeRecoveryDescription"), dict):
+        return NOT_ANSWERED
+    return {"ContinuousBackupsDescription": stored}
+
+
+def _one_table(reader: Reader) -> Reader:
+    """``reader`` for a call naming the item's DynamoDB table (by name), and nothing else."""
+
+    def answer(item: ConfigurationItem, params: dict[str, Any]) -> Any:
+        if item.resourceType != TABLE or set(params) != {"TableName"} or params["TableName"] != item.resourceId:
+            return NOT_ANSWERED
+        return reader(item, params)
+
+    return answer
+
+
+#: (boto3 service, API) -> how the item answers it (reads the collectors make, with the item
+#: layouts of :mod:`phiwatch.collect.s3` and :mod:`phiwatch.resources.dynamodb`)
 READERS: dict[tuple[str, str], Reader] = {
     ("s3", "GetBucketPolicy"): _one_bucket(_bucket_policy),
     ("s3", "GetBucketEncryption"): _one_bucket(_bucket_encryption),
     ("s3", "GetBucketVersioning"): _one_bucket(_bucket_versioning),
+    ("dynamodb", "DescribeContinuousBackups"): _one_table(_continuous_backups),
 }
 
 
