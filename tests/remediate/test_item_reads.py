@@ -198,3 +198,51 @@ def test_a_tables_point_in_time_recovery_is_read_from_its_item(aws_env, store):
     assert reads.answer("dynamodb", "DescribeContinuousBackups", {"TableName": "phi-visits"}) is NOT_ANSWERED  # another table
     claims.supplementaryConfiguration.pop("ContinuousBackupsDescription")  # the collector's call failed
     assert ItemReads(claims, REGION).answer("dynamodb", "DescribeContinuousBackups", {"TableName": "phi-claims"}) is NOT_ANSWERED
+
+
+OPEN_INGRESS = [
+    {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": "admins"}]},
+    {"IpProtocol": "tcp", "FromPort": 3389, "ToPort": 3389, "Ipv6Ranges": [{"CidrIpv6": "::/0"}]},
+    {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]},
+]
+
+
+def test_instances_and_security_groups_are_read_from_their_items(aws_env, store):
+    ec2 = aws_env.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.30.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.30.1.0/24")["Subnet"]["SubnetId"]
+    image = ec2.register_image(Name="phi-ami", RootDeviceName="/dev/xvda")["ImageId"]
+    for tokens in ("optional", "required"):
+        ec2.run_instances(
+            ImageId=image, MinCount=1, MaxCount=1, SubnetId=subnet, MetadataOptions={"HttpTokens": tokens, "HttpEndpoint": "enabled"}
+        )
+    open_group = ec2.create_security_group(GroupName="phi-open", Description="open", VpcId=vpc)["GroupId"]
+    ec2.authorize_security_group_ingress(GroupId=open_group, IpPermissions=OPEN_INGRESS)
+    closed_group = ec2.create_security_group(GroupName="phi-closed", Description="closed", VpcId=vpc)["GroupId"]
+    aws = aws_env.context()
+    run_scan(aws, store, parse_policy('{"packs": ["hipaa"], "remediation": {"mode": "off"}}'), services=["ec2"])
+    instances = list(store.current_items("AWS::EC2::Instance"))
+    groups = {i.resourceId: i for i in store.current_items("AWS::EC2::SecurityGroup")}
+    cases = [("phiwatch-RequireImdsV2", "DescribeInstances", item) for item in instances] + [
+        ("phiwatch-RevokeOpenIngress", "DescribeSecurityGroups", groups[gid]) for gid in (open_group, closed_group)
+    ]
+    assert len(cases) == 4
+    branches = set()
+    for runbook_id, api, item in cases:
+        doc = builtin(runbook_id)
+        params = {"ResourceId": item.resourceId}
+        from_aws = execute(doc, params, aws, REGION, dry_run=True)
+        before = aws.counter.total
+        from_item = execute(doc, params, aws, REGION, dry_run=True, item_reads=ItemReads(item, REGION))
+        assert aws.counter.total == before, (runbook_id, item.resourceId)  # nothing sent
+        assert _same_plan(from_item) == _same_plan(from_aws), (runbook_id, item.resourceId)
+        assert from_item.outputs == from_aws.outputs and from_item.status == from_aws.status
+        assert {c["api"] for c in plan_calls(from_item) if c.get("from_item")} == {api}
+        branches.add((runbook_id, tuple(s.name for s in from_aws.steps)))
+    assert len(branches) == 4  # each runbook both changes something and finds nothing to change
+
+    reads = ItemReads(groups[open_group], REGION)
+    assert reads.answer("ec2", "DescribeSecurityGroups", {"GroupIds": [closed_group]}) is NOT_ANSWERED  # another group
+    assert reads.answer("ec2", "DescribeSecurityGroups", {"GroupIds": [open_group, closed_group]}) is NOT_ANSWERED
+    assert reads.answer("ec2", "DescribeSecurityGroups", {"GroupNames": ["phi-open"]}) is NOT_ANSWERED
+    assert reads.answer("ec2", "DescribeInstances", {"InstanceIds": [open_group]}) is NOT_ANSWERED  # not an instance

@@ -112,13 +112,41 @@ def _one_table(reader: Reader) -> Reader:
     return answer
 
 
+def _instance(item: ConfigurationItem, params: dict[str, Any]) -> Any:
+    configuration = item.configuration or {}
+    if not isinstance(configuration.get("MetadataOptions"), dict) or configuration.get("InstanceId") != item.resourceId:
+        return NOT_ANSWERED
+    return {"Reservations": [{"Instances": [configuration]}]}
+
+
+def _security_group(item: ConfigurationItem, params: dict[str, Any]) -> Any:
+    configuration = item.configuration or {}
+    if not isinstance(configuration.get("IpPermissions"), list) or configuration.get("GroupId") != item.resourceId:
+        return NOT_ANSWERED
+    return {"SecurityGroups": [configuration]}
+
+
+def _one_by_id(resource_type: str, key: str, reader: Reader) -> Reader:
+    """``reader`` for a call whose only parameter ``key`` lists exactly the item's id."""
+
+    def answer(item: ConfigurationItem, params: dict[str, Any]) -> Any:
+        if item.resourceType != resource_type or set(params) != {key} or params[key] != [item.resourceId]:
+            return NOT_ANSWERED
+        return reader(item, params)
+
+    return answer
+
+
 #: (boto3 service, API) -> how the item answers it (reads the collectors make, with the item
-#: layouts of :mod:`phiwatch.collect.s3` and :mod:`phiwatch.resources.dynamodb`)
+#: layouts of :mod:`phiwatch.collect.s3`, :mod:`phiwatch.resources.dynamodb` and
+#: :mod:`phiwatch.resources.ec2`: an instance's and a security group's describe element)
 READERS: dict[tuple[str, str], Reader] = {
     ("s3", "GetBucketPolicy"): _one_bucket(_bucket_policy),
     ("s3", "GetBucketEncryption"): _one_bucket(_bucket_encryption),
     ("s3", "GetBucketVersioning"): _one_bucket(_bucket_versioning),
     ("dynamodb", "DescribeContinuousBackups"): _one_table(_continuous_backups),
+    ("ec2", "DescribeInstances"): _one_by_id("AWS::EC2::Instance", "InstanceIds", _instance),
+    ("ec2", "DescribeSecurityGroups"): _one_by_id("AWS::EC2::SecurityGroup", "GroupIds", _security_group),
 }
 
 
