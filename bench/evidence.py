@@ -54,7 +54,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 
-from run import aws_env, log, machine, phiwatch_command, run_measured, seed_subprocess  # noqa: E402
+from run import aws_env, command_line, log, machine, phiwatch_command, run_measured, seed_subprocess  # noqa: E402
 
 #: bump when the way the history is built changes (part of the cache key)
 HISTORY_FORMAT = 1
@@ -745,13 +745,7 @@ def main(argv: list[str] | None = None) -> int:
     started = dt.datetime.now(dt.UTC)
     report: dict[str, Any] = {
         "started": started.strftime("%Y-%m-%d %H:%M UTC"),
-        "command": " ".join(
-            [
-                Path(sys.executable).relative_to(ROOT).as_posix() if sys.executable.startswith(str(ROOT)) else sys.executable,
-                "bench/evidence.py",
-                *(argv if argv is not None else sys.argv[1:]),
-            ]
-        ),
+        "command": command_line("bench/evidence.py", argv),
         "machine": machine(),
         "results": [],
     }

@@ -904,17 +904,11 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="phiwatch-faults-"))
     started = datetime.now(UTC)
     t0 = time.monotonic()
-    from run import machine
+    from run import command_line, machine
 
     report: dict[str, Any] = {
         "started": started.strftime("%Y-%m-%d %H:%M UTC"),
-        "command": " ".join(
-            [
-                ".venv/bin/python" if sys.executable.startswith(str(ROOT)) else sys.executable,
-                "bench/faults.py",
-                *(argv if argv is not None else sys.argv[1:]),
-            ]
-        ),
+        "command": command_line("bench/faults.py", argv),
         "seed": args.seed,
         "estate": args.estate,
         "commit": machine().get("commit"),

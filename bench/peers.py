@@ -55,7 +55,7 @@ ROOT = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 
 from faultproxy import FaultProxy, Rates  # noqa: E402
-from run import log, machine, phiwatch_command  # noqa: E402
+from run import command_line, log, machine, phiwatch_command  # noqa: E402
 
 PROWLER_VERSION = "5.46.0"
 PROWLER_VENV = BENCH_DIR / ".peers" / "prowler"
@@ -617,7 +617,7 @@ def main(argv: list[str] | None = None) -> int:
     stamp = started.strftime("%Y%m%dT%H%M%SZ")
     report: dict[str, Any] = {
         "started": started.strftime("%Y-%m-%d %H:%M UTC"),
-        "command": " ".join([".venv/bin/python", "bench/peers.py", *(argv if argv is not None else sys.argv[1:])]),
+        "command": command_line("bench/peers.py", argv),
         "machine": machine(),
         "regions": args.regions,
         "policy": args.policy,

@@ -374,6 +374,13 @@ def reset_endpoint(endpoint: str) -> None:
     urllib.request.urlopen(req, timeout=60).read()
 
 
+def command_line(script: str, argv: list[str] | None) -> str:
+    """How a bench was started, for its report: this Python (relative to the repository when it is
+    the project's virtualenv), the script and its arguments."""
+    python = Path(sys.executable).relative_to(ROOT).as_posix() if sys.executable.startswith(str(ROOT)) else sys.executable
+    return " ".join([python, script, *(argv if argv is not None else sys.argv[1:])])
+
+
 def machine() -> dict[str, Any]:
     cpu = ""
     try:
@@ -580,13 +587,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir = out if args.keep_db else Path(tempfile.mkdtemp(prefix="phiwatch-bench-"))
     report: dict[str, Any] = {
         "started": started.strftime("%Y-%m-%d %H:%M UTC"),
-        "command": " ".join(
-            [
-                Path(sys.executable).relative_to(ROOT).as_posix() if sys.executable.startswith(str(ROOT)) else sys.executable,
-                "bench/run.py",
-                *(argv if argv is not None else sys.argv[1:]),
-            ]
-        ),
+        "command": command_line("bench/run.py", argv),
         "machine": machine(),
         "regions": args.regions,
         "emulator": (

@@ -46,6 +46,7 @@ sys.path.insert(0, str(BENCH_DIR))
 from run import (  # noqa: E402
     RSS_TARGET_MIB,
     aws_env,
+    command_line,
     log,
     machine,
     phiwatch_command,
@@ -431,13 +432,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir = out if args.keep_db else Path(tempfile.mkdtemp(prefix="phiwatch-scan-bench-"))
     report: dict[str, Any] = {
         "started": started.strftime("%Y-%m-%d %H:%M UTC"),
-        "command": " ".join(
-            [
-                Path(sys.executable).relative_to(ROOT).as_posix() if sys.executable.startswith(str(ROOT)) else sys.executable,
-                "bench/scan.py",
-                *(argv if argv is not None else sys.argv[1:]),
-            ]
-        ),
+        "command": command_line("bench/scan.py", argv),
         "machine": machine(),
         "region": args.region,
         "packs": args.packs.split(",") if args.packs else list(PACKS),
