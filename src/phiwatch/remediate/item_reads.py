@@ -30,7 +30,6 @@ from phiwatch.model import ConfigurationItem
 __all__ = ["READERS", "ItemReads", "NOT_ANSWERED"]
 
 BUCKET = "AWS::S3::Bucket"
-TABLE = "AWS::DynamoDB::Table"
 
 
 class _NotAnswered:
@@ -83,33 +82,11 @@ def _bucket_versioning(item: ConfigurationItem, params: dict[str, Any]) -> Any:
     return response
 
 
-def _one_bucket(reader: Reader) -> Reader:
-    """``reader`` for a call naming the item's bucket, and nothing else."""
-
-    def answer(item: ConfigurationItem, params: dict[str, Any]) -> Any:
-        if item.resourceType != BUCKET or set(params) != {"Bucket"} or params["Bucket"] != item.resourceId:
-            return NOT_ANSWERED
-        return reader(item, params)
-
-    return answer
-
-
 def _continuous_backups(item: ConfigurationItem, params: dict[str, Any]) -> Any:
     stored = _supplementary(item, "ContinuousBackupsDescription")
     if not isinstance(stored, dict) or not isinstance(stored.get("PointInTimeRecoveryDescription"), dict):
         return NOT_ANSWERED
     return {"ContinuousBackupsDescription": stored}
-
-
-def _one_table(reader: Reader) -> Reader:
-    """``reader`` for a call naming the item's DynamoDB table (by name), and nothing else."""
-
-    def answer(item: ConfigurationItem, params: dict[str, Any]) -> Any:
-        if item.resourceType != TABLE or set(params) != {"TableName"} or params["TableName"] != item.resourceId:
-            return NOT_ANSWERED
-        return reader(item, params)
-
-    return answer
 
 
 def _instance(item: ConfigurationItem, params: dict[str, Any]) -> Any:
@@ -126,11 +103,13 @@ def _security_group(item: ConfigurationItem, params: dict[str, Any]) -> Any:
     return {"SecurityGroups": [configuration]}
 
 
-def _one_by_id(resource_type: str, key: str, reader: Reader) -> Reader:
-    """``reader`` for a call whose only parameter ``key`` lists exactly the item's id."""
+def _about_item(resource_type: str, key: str, reader: Reader, *, listed: bool = False) -> Reader:
+    """``reader`` for a call whose one parameter ``key`` names the item (its id; with ``listed``, a
+    list of exactly its id) of ``resource_type``, and nothing else."""
 
     def answer(item: ConfigurationItem, params: dict[str, Any]) -> Any:
-        if item.resourceType != resource_type or set(params) != {key} or params[key] != [item.resourceId]:
+        named = [item.resourceId] if listed else item.resourceId
+        if item.resourceType != resource_type or set(params) != {key} or params[key] != named:
             return NOT_ANSWERED
         return reader(item, params)
 
@@ -141,12 +120,12 @@ def _one_by_id(resource_type: str, key: str, reader: Reader) -> Reader:
 #: layouts of :mod:`phiwatch.collect.s3`, :mod:`phiwatch.resources.dynamodb` and
 #: :mod:`phiwatch.resources.ec2`: an instance's and a security group's describe element)
 READERS: dict[tuple[str, str], Reader] = {
-    ("s3", "GetBucketPolicy"): _one_bucket(_bucket_policy),
-    ("s3", "GetBucketEncryption"): _one_bucket(_bucket_encryption),
-    ("s3", "GetBucketVersioning"): _one_bucket(_bucket_versioning),
-    ("dynamodb", "DescribeContinuousBackups"): _one_table(_continuous_backups),
-    ("ec2", "DescribeInstances"): _one_by_id("AWS::EC2::Instance", "InstanceIds", _instance),
-    ("ec2", "DescribeSecurityGroups"): _one_by_id("AWS::EC2::SecurityGroup", "GroupIds", _security_group),
+    ("s3", "GetBucketPolicy"): _about_item(BUCKET, "Bucket", _bucket_policy),
+    ("s3", "GetBucketEncryption"): _about_item(BUCKET, "Bucket", _bucket_encryption),
+    ("s3", "GetBucketVersioning"): _about_item(BUCKET, "Bucket", _bucket_versioning),
+    ("dynamodb", "DescribeContinuousBackups"): _about_item("AWS::DynamoDB::Table", "TableName", _continuous_backups),
+    ("ec2", "DescribeInstances"): _about_item("AWS::EC2::Instance", "InstanceIds", _instance, listed=True),
+    ("ec2", "DescribeSecurityGroups"): _about_item("AWS::EC2::SecurityGroup", "GroupIds", _security_group, listed=True),
 }
 
 
