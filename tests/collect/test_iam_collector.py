@@ -231,3 +231,72 @@ def test_credential_report_wait_is_bounded(aws_env, store, monkeypatch):
     assert "iamCredentialReport" not in account["configuration"]  # absent: could not read
     assert account["configuration"]["iamPasswordPolicy"] is None
     assert [e["api"] for e in account["collectionErrors"]] == ["GenerateCredentialReport"]
+
+
+def _iam_calls(ctx) -> dict[str, int]:
+    return {op: n for (service, op), n in ctx.counter.per_operation().items() if service == "iam"}
+
+
+def test_credential_report_spares_the_calls_whose_answer_is_none(aws_env, store, monkeypatch):
+    from phiwatch.collect import iam as iam_module
+
+    iam = aws_env.client("iam")
+    _seed_users(iam)
+    iam.create_user(UserName="user-without-credentials")
+    ctx = aws_env.context()
+    result = collect(ctx, store, services=["iam"])
+    assert result.errors == []
+    calls = _iam_calls(ctx)
+    # asked only of the users whose row says they have one: a key, an MFA device, a password
+    assert calls["ListAccessKeys"] == 1
+    assert calls["ListMFADevices"] == 1
+    assert calls["GetLoginProfile"] == 2
+    assert calls["GetCredentialReport"] == 1  # read once, before the users, and kept for the account item
+    assert len(_account(store)["configuration"]["iamCredentialReport"]) == 4  # one row per user (moto writes no root row)
+    bare = stored_item(store, "user-without-credentials", "AWS::IAM::User")["configuration"]
+    assert (bare["accessKeys"], bare["mfaDevices"], bare["loginProfile"]) == ([], [], None)
+
+    # every user asked everything (no report ready): the very same items, nothing changes
+    monkeypatch.setattr(iam_module._CredentialReport, "user_rows", lambda self: None)
+    ctx = aws_env.context()
+    again = collect(ctx, store, services=["iam"])
+    assert again.errors == [] and again.changed == 0 and again.created == 0
+    calls = _iam_calls(ctx)
+    assert calls["ListAccessKeys"] == calls["ListMFADevices"] == calls["GetLoginProfile"] == 4
+
+
+def test_a_report_not_ready_at_the_start_is_not_waited_for_by_the_users(aws_env, store, monkeypatch):
+    from phiwatch.collect import iam as iam_module
+
+    iam = aws_env.client("iam")
+    _seed_users(iam)
+    states = iter(["STARTED", "STARTED"])  # at the start and before the users; COMPLETE after
+    real = iam_module._CredentialReport._generate
+    monkeypatch.setattr(iam_module._CredentialReport, "_generate", lambda self: next(states, None) or real(self))
+    ctx = aws_env.context()
+    result = collect(ctx, store, services=["iam"])
+    assert result.errors == []
+    calls = _iam_calls(ctx)
+    assert calls["ListAccessKeys"] == calls["ListMFADevices"] == calls["GetLoginProfile"] == 3
+    assert calls["GetCredentialReport"] == 1  # read at the end, for the account item
+    assert len(_account(store)["configuration"]["iamCredentialReport"]) == 3
+
+
+def test_a_report_row_is_used_only_for_the_user_it_describes():
+    import datetime as dt
+
+    from phiwatch.collect.iam import report_row_of
+
+    created = dt.datetime(2026, 3, 1, 8, 30, 15, tzinfo=dt.UTC)
+    user = {"UserName": "ana", "Arn": "arn:aws:iam::123456789012:user/ana", "CreateDate": created}
+    row = {"user": "ana", "arn": user["Arn"], "user_creation_time": "2026-03-01T08:30:15+00:00", "mfa_active": "false"}
+    rows = {"ana": row}
+    assert report_row_of(rows, user) is row
+    assert report_row_of(rows, {**user, "CreateDate": "2026-03-01T08:30:15.512000Z"}) is row  # as items keep it
+    assert report_row_of(None, user) is None  # no report
+    assert report_row_of({}, user) is None  # created after the report
+    # deleted and created again after the report: the row is the old user's
+    assert report_row_of(rows, {**user, "CreateDate": created + dt.timedelta(hours=1)}) is None
+    assert report_row_of(rows, {**user, "Arn": "arn:aws:iam::123456789012:user/team/ana"}) is None
+    assert report_row_of({"ana": {**row, "user_creation_time": "no_information"}}, user) is None
+    assert report_row_of(rows, {**user, "CreateDate": None}) is None

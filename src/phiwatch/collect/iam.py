@@ -6,6 +6,15 @@ it. Users, groups, roles and customer managed policies come from ONE paginated
 only what that listing does not give is asked for (access keys and their last use, MFA devices,
 login profile), plus one ``ListUsers`` listing for ``PasswordLastUsed``.
 
+The credential report answers the per-user questions whose answer is "none": when AWS has a report
+ready at the start of the collection (it keeps one for four hours), a user whose row says no access
+key, no active MFA device or no password is not asked ``ListAccessKeys``, ``ListMFADevices`` or
+``GetLoginProfile`` (``[]``, ``[]``, ``None``). Whatever exists is still read from its own call, for
+the ids, serial numbers and dates the report lacks. A user without a row (created after the
+report), or whose row has another ARN or creation time (deleted and created again), is asked
+everything. So a key, device or password added after the report was generated is seen by the
+first collection after AWS's next report, as with AWS's own credential-report checks.
+
 Policy documents are decoded JSON objects (dicts) everywhere, never url-encoded strings.
 Tags are on ``item.tags`` (a dict), not in ``configuration``.
 
@@ -65,6 +74,7 @@ groups and roles recorded are then not all of them.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import time
@@ -138,6 +148,34 @@ def parse_credential_report(content: str | bytes | None) -> list[dict[str, str]]
     return [{col: row[col] for col in CREDENTIAL_REPORT_COLUMNS if row.get(col) is not None} for row in reader]
 
 
+def report_row_of(rows: dict[str, dict[str, str]] | None, user: dict[str, Any]) -> dict[str, str] | None:
+    """The credential report's row of ``user`` (a UserDetailList element), or None when the report
+    is missing, has no row for the user (created after it), or has the row of another user of the
+    same name (deleted and created again: other ARN or creation time)."""
+    row = (rows or {}).get(user.get("UserName", ""))
+    if row is None or row.get("arn") != user.get("Arn"):
+        return None
+    try:  # the items keep times as ISO strings; the report writes whole seconds
+        created = _as_time(user.get("CreateDate"))
+        reported = _as_time(row.get("user_creation_time"))
+    except (TypeError, ValueError):
+        return None
+    return row if abs((reported - created).total_seconds()) < 1 else None
+
+
+def _as_time(value: Any) -> dt.datetime:
+    """An aware datetime from a datetime or an ISO 8601 string (ValueError or TypeError otherwise)."""
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    parsed = dt.datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def _has_access_keys(row: dict[str, str]) -> bool:
+    """False only when the row says the user has neither access key (both "last rotated" N/A)."""
+    return any(row.get(f"access_key_{n}_last_rotated", "N/A") != "N/A" or row.get(f"access_key_{n}_active") == "true" for n in (1, 2))
+
+
 def is_aws_managed(policy_arn: str) -> bool:
     return ":iam::aws:policy/" in policy_arn
 
@@ -195,6 +233,7 @@ class IamCollector(Collector):
         self._virtual_mfa_devices(ctx, account)
         password_last_used, list_users_errors = self._password_last_used(ctx)
         names = _PolicyNames(ctx)
+        rows = report.user_rows()
         try:
             for page in self._authorization_pages(ctx):
                 for group in ctx.identified(
@@ -214,7 +253,7 @@ class IamCollector(Collector):
                 users = ctx.identified(
                     "iam", "GetAccountAuthorizationDetails", page.get("UserDetailList"), ("UserId", "UserName"), resource_type=USER
                 )
-                yield from ctx.map(lambda u: self._user(ctx, u, password_last_used, list_users_errors), users)
+                yield from ctx.map(lambda u: self._user(ctx, u, password_last_used, list_users_errors, rows), users)
         except ListFailed:
             # recorded by ctx.call; no type was listed completely, and the account-level rules that
             # look at every user, group and role (iam-policy-in-use) say "could not check"
@@ -336,6 +375,7 @@ class IamCollector(Collector):
         element: dict[str, Any],
         password_last_used: dict[str, Any] | None,
         list_users_errors: list[dict[str, Any]],
+        report_rows: dict[str, dict[str, str]] | None = None,
     ) -> ConfigurationItem:
         name = element["UserName"]
         attached = element.get("AttachedManagedPolicies") or []
@@ -359,13 +399,23 @@ class IamCollector(Collector):
             item.collectionErrors.extend(list_users_errors)
         else:
             configuration["PasswordLastUsed"] = password_last_used.get(element["UserId"])
-        self._access_keys(ctx, item, name)
-        mfa = ctx.call("iam", "ListMFADevices", item=item, UserName=name)
-        if mfa is not FAILED:
-            configuration["mfaDevices"] = mfa.get("MFADevices", [])
-        login = ctx.call("iam", "GetLoginProfile", item=item, not_found=("NoSuchEntity",), absent={}, UserName=name)
-        if login is not FAILED:
-            configuration["loginProfile"] = login.get("LoginProfile")
+        row = report_row_of(report_rows, element)
+        if row is not None and not _has_access_keys(row):
+            configuration["accessKeys"] = []
+        else:
+            self._access_keys(ctx, item, name)
+        if row is not None and row.get("mfa_active") == "false":
+            configuration["mfaDevices"] = []
+        else:
+            mfa = ctx.call("iam", "ListMFADevices", item=item, UserName=name)
+            if mfa is not FAILED:
+                configuration["mfaDevices"] = mfa.get("MFADevices", [])
+        if row is not None and row.get("password_enabled") == "false":
+            configuration["loginProfile"] = None
+        else:
+            login = ctx.call("iam", "GetLoginProfile", item=item, not_found=("NoSuchEntity",), absent={}, UserName=name)
+            if login is not FAILED:
+                configuration["loginProfile"] = login.get("LoginProfile")
         item.refresh_state_id()
         return item
 
@@ -487,6 +537,7 @@ class _CredentialReport:
         self.wait = wait
         self.state: Any = FAILED
         self.started = 0.0
+        self.fetched = False
 
     def _generate(self) -> Any:
         response = self.ctx.call("iam", "GenerateCredentialReport", item=self.account)
@@ -496,7 +547,22 @@ class _CredentialReport:
         self.started = time.monotonic()
         self.state = self._generate()
 
+    def user_rows(self) -> dict[str, dict[str, str]] | None:
+        """The report's rows by user name when AWS has it ready now (it keeps one for four hours;
+        a new one is often done by the time the account settings are read), fetched once; None
+        when it is not ready: the users' own calls are made then, without waiting for it."""
+        if self.state not in ("COMPLETE", FAILED) and not self.fetched:
+            self.state = self._generate()
+        if self.state == "COMPLETE" and not self.fetched:
+            self._fetch()
+        report = self.account.configuration.get("iamCredentialReport") if self.fetched else None
+        if report is None:
+            return None
+        return {row["user"]: row for row in report if row.get("user") and row["user"] != ROOT_ACCOUNT_ROW}
+
     def finish(self) -> None:
+        if self.fetched:
+            return
         if self.state not in ("COMPLETE", FAILED):
             self.state = self._generate()  # the listings took a while: often done by now
         delay = 0.5
@@ -510,6 +576,10 @@ class _CredentialReport:
             time.sleep(min(delay, remaining))
             delay = min(delay * 2, 5.0)
             self.state = self._generate()
+        self._fetch()
+
+    def _fetch(self) -> None:
+        self.fetched = True
         response = self.ctx.call("iam", "GetCredentialReport", item=self.account)
         if response is FAILED:
             return
