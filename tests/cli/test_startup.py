@@ -17,8 +17,8 @@ import sys
 # libraries only running a command may import (typer itself imports pydantic to read the value of
 # an option, so a command's --help loads it: only a bare import of phiwatch.cli is held to it)
 HEAVY = ("boto3", "botocore", "s3transfer", "sqlalchemy", "alembic", "moto", "werkzeug", "jinja2", "fastapi", "apprise")
-# the phiwatch modules the declarations may use: the CLI's own modules, Rich rendering, error types
-LIGHT = {"phiwatch", "phiwatch.errors", "phiwatch.ui", "phiwatch.cli", "phiwatch.cli.common", "phiwatch.cli.run"}
+# the phiwatch modules the declarations may use: the CLI's own modules (process: the standard library only), Rich rendering, error types
+LIGHT = {"phiwatch", "phiwatch.errors", "phiwatch.ui", "phiwatch.cli", "phiwatch.cli.common", "phiwatch.cli.process", "phiwatch.cli.run"}
 DECLARATIONS = {f"phiwatch.cli.{m}" for m in ("evidence", "inventory", "local", "notify", "remediate", "scan", "watch")}
 
 _PROBE = """

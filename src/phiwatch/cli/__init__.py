@@ -20,7 +20,7 @@ import typer
 from rich.markup import escape
 
 from phiwatch import __version__
-from phiwatch.cli import evidence, inventory, local, notify, remediate, scan, watch
+from phiwatch.cli import evidence, inventory, local, notify, process, remediate, scan, watch
 from phiwatch.cli.common import console, err_console
 from phiwatch.errors import PhiwatchError
 
@@ -63,6 +63,18 @@ def _include(commands: typer.Typer) -> None:
 
 for _module in (local, inventory, scan, evidence, notify, remediate, watch):
     _include(_module.commands)
+
+
+def entry() -> None:
+    """The ``phiwatch`` command (console script and ``python -m phiwatch.cli``): :func:`main` in a
+    process of its own, with the garbage collector paced for it and a quick exit
+    (:mod:`phiwatch.cli.process`)."""
+    process.tune_gc()
+    try:
+        main()
+    except SystemExit as exc:
+        process.exit_now(process.exit_code(exc))
+    process.exit_now(0)
 
 
 def main() -> None:

@@ -1,5 +1,5 @@
 """`python -m phiwatch.cli`."""
 
-from phiwatch.cli import main
+from phiwatch.cli import entry
 
-main()
+entry()
