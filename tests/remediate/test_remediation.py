@@ -324,6 +324,19 @@ def test_new_plans_supersede_the_old_and_the_newest_read_at_once_are_those_read_
     assert len(older) == 3 and {(r["mode"], r["status"]) for r in older} == {("dry-run", "superseded")}
 
 
+def test_the_findings_of_chosen_rules_are_those_of_all_findings_of_those_rules(aws_env, store):
+    from phiwatch.store import remediations as rem_store
+
+    groups = seed_violations(aws_env)
+    scan(aws_env, store, policy_text("off", {r: "dry-run" for r in AUTO3}, groups=groups))
+    with store.engine.connect() as conn:
+        every = rem_store.finding_rows(conn)
+        chosen = set(sorted(AUTO3)[:2])
+        assert len({r["rule_id"] for r in every} - chosen) > 0  # other rules' findings exist, and are left out
+        assert rem_store.finding_rows(conn, rule_ids=chosen) == [r for r in every if r["rule_id"] in chosen] != []
+        assert rem_store.finding_rows(conn, rule_ids=[]) == []
+
+
 def _audit_entries(store) -> list[dict[str, Any]]:
     with store.engine.connect() as conn:
         return audit.entries(conn)

@@ -133,16 +133,15 @@ class Selector:
     def targets(self, finding_ids: Iterable[str] | None = None, include_all_statuses: bool = False) -> list[Target]:
         """Open findings (of existing resources) whose rule names a runbook, most severe first."""
         out = []
+        # only the findings of rules with a runbook: their items are the rows' heaviest part
+        runbooks = {rule_id: rule.remediation for rule_id, rule in self.rules.items() if rule.remediation}
         with self.store.engine.connect() as conn:
-            for row in rem_store.finding_rows(conn, finding_ids, only_open=not include_all_statuses):
-                rule = self.rules.get(row["rule_id"])
-                if rule is None or not rule.remediation:
-                    continue
+            for row in rem_store.finding_rows(conn, finding_ids, only_open=not include_all_statuses, rule_ids=runbooks):
                 out.append(
                     Target(
                         finding_id=row["id"],
                         rule_id=row["rule_id"],
-                        runbook_id=rule.remediation,
+                        runbook_id=runbooks[row["rule_id"]],
                         resource_pk=row["resource_pk"],
                         item=ConfigurationItem.from_dict(row["item"]),
                         severity=row["severity"],

@@ -57,10 +57,12 @@ def recent_remediations(store: Store, limit: int = 200) -> list[dict[str, Any]]:
 # -- reads ---------------------------------------------------------------------------------------
 
 
-def finding_rows(conn: Connection, finding_ids: Iterable[str] | None = None, only_open: bool = True) -> list[dict[str, Any]]:
+def finding_rows(
+    conn: Connection, finding_ids: Iterable[str] | None = None, only_open: bool = True, rule_ids: Iterable[str] | None = None
+) -> list[dict[str, Any]]:
     """Findings of existing resources (``finding_ids`` when given; open ones unless ``only_open`` is
-    False) with the resource's current state id and item and the rule's last evaluation
-    (``evaluated_state``, ``evaluated_at``)."""
+    False; of ``rule_ids`` when given) with the resource's current state id and item and the rule's
+    last evaluation (``evaluated_state``, ``evaluated_at``)."""
     query = (
         select(
             findings.c.id,
@@ -83,6 +85,8 @@ def finding_rows(conn: Connection, finding_ids: Iterable[str] | None = None, onl
         query = query.where(findings.c.id.in_(list(finding_ids)))
     if only_open:
         query = query.where(findings.c.status == OPEN)
+    if rule_ids is not None:
+        query = query.where(findings.c.rule_id.in_(sorted(set(rule_ids))))
     return [dict(r) for r in conn.execute(query).mappings()]
 
 
