@@ -14,19 +14,21 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	$(BIN)/pip check
-	@$(BIN)/python -c "import weasyprint" 2>/dev/null || $(MAKE) --no-print-directory system-packages
+	@$(BIN)/python -c "import weasyprint.text.ffi as f; raise SystemExit(0 if f.harfbuzz_subset else 1)" 2>/dev/null || $(MAKE) --no-print-directory system-packages
 	touch $(STAMP)
 
 install: $(STAMP)
 
-# The PDF report needs Pango (WeasyPrint loads it at run time). Installed with apt when it is
-# missing and we may (root on Debian); otherwise say what to install.
+# The PDF report needs Pango, and HarfBuzz's subsetter for fonts embedded the same way every time
+# (WeasyPrint loads both at run time; without the subsetter it falls back to fontTools, which stamps
+# each subset font with the current time, so two renders of one report differ). Installed with apt
+# when missing and we may (root on Debian); otherwise say what to install.
 system-packages:
 	@if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-		echo "installing Pango for the PDF report (apt-get)"; \
+		echo "installing Pango and HarfBuzz's subsetter for the PDF report (apt-get)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core >/dev/null; \
 	else \
-		echo "PDF reports need Pango: install libpango-1.0-0 and libpangoft2-1.0-0 (Debian/Ubuntu) or pango (Homebrew)"; \
+		echo "PDF reports need Pango and HarfBuzz's subsetter: install libpango-1.0-0, libpangoft2-1.0-0 and libharfbuzz-subset0 (Debian/Ubuntu) or pango and harfbuzz (Homebrew)"; \
 	fi
 
 # Re-resolve requirements.lock from pyproject.toml and lock-constraints.txt. Run it on purpose
