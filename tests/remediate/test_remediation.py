@@ -324,6 +324,28 @@ def test_new_plans_supersede_the_old_and_the_newest_read_at_once_are_those_read_
     assert len(older) == 3 and {(r["mode"], r["status"]) for r in older} == {("dry-run", "superseded")}
 
 
+def test_plans_written_in_batches_chain_their_audit_entries_and_refer_to_them(aws_env, store, monkeypatch):
+    from phiwatch.remediate import planning
+
+    monkeypatch.setattr(planning, "PLAN_BATCH", 2)  # three plans: a batch of two, then one
+    groups = seed_violations(aws_env)
+    with store.engine.connect() as conn:
+        audit.append(conn, "skip", {"note": "an entry before the scan"}, actor="someone", caller_arn=None)
+        conn.commit()
+    outcome = scan(aws_env, store, policy_text("off", {r: "dry-run" for r in AUTO3}, groups=groups))
+    planned = [o for o in outcome.remediation.outcomes if o.new]
+    assert len(planned) == 3
+    entries = sorted(_audit_entries(store), key=lambda e: e["id"])
+    assert [e["action"] for e in entries] == ["skip", "plan", "plan", "plan"]
+    assert [e["id"] for e in entries] == [1, 2, 3, 4]
+    for before, entry in zip(entries, entries[1:], strict=False):
+        assert entry["prev_hash"] == before["hash"]  # each batch chains on the entry before it, in memory or read
+    by_remediation = {e["remediation_id"]: e for e in entries[1:]}
+    for row in rows(store, remediations):
+        assert (row["audit_id"], row["audit_hash"]) == (by_remediation[row["id"]]["id"], by_remediation[row["id"]]["hash"])
+    assert assert_audit_ok(store).entries == 4
+
+
 def test_the_findings_of_chosen_rules_are_those_of_all_findings_of_those_rules(aws_env, store):
     from phiwatch.store import remediations as rem_store
 

@@ -91,6 +91,51 @@ def _content(row: Any) -> dict[str, Any]:
     }
 
 
+class Chain:
+    """Appends entries in one transaction (``conn``), reading the log's newest entry once: each
+    later entry chains on the one appended before it. That holds because after the first append
+    the transaction keeps every other writer from appending until it ends: on PostgreSQL by the
+    advisory lock taken before the first read, on SQLite by the write lock its first insert
+    takes. (A writer that appended between that first read and insert makes the insert fail on
+    the UNIQUE ``prev_hash``, as a single append would.)"""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self._head: tuple[int, str] | None = None
+
+    def append(
+        self,
+        action: str,
+        data: dict[str, Any],
+        *,
+        actor: str,
+        caller_arn: str | None,
+        remediation_id: str | None = None,
+        finding_id: str | None = None,
+        now: dt.datetime | None = None,
+    ) -> tuple[int, str]:
+        """Append one entry; returns its (id, hash)."""
+        if self._head is None:
+            audit_store.lock_for_append(self.conn)
+            self._head = audit_store.last_entry(self.conn) or (0, GENESIS)
+        prev_id, prev_hash = self._head
+        entry = {
+            "id": prev_id + 1,
+            "time": isoformat(now or utcnow()),
+            "actor": actor,
+            "caller_arn": caller_arn,
+            "action": action,
+            "remediation_id": remediation_id,
+            "finding_id": finding_id,
+            # normalised the way the JSON column will give it back, so the hash verifies after a round trip
+            "data": redact(data),
+        }
+        digest = entry_hash(prev_hash, entry)
+        audit_store.insert_entry(self.conn, **entry, prev_hash=prev_hash, hash=digest)
+        self._head = (entry["id"], digest)
+        return self._head
+
+
 def append(
     conn: Connection,
     action: str,
@@ -103,22 +148,9 @@ def append(
     now: dt.datetime | None = None,
 ) -> tuple[int, str]:
     """Append one entry in the caller's transaction; returns its (id, hash)."""
-    audit_store.lock_for_append(conn)
-    prev_id, prev_hash = audit_store.last_entry(conn) or (0, GENESIS)
-    entry = {
-        "id": prev_id + 1,
-        "time": isoformat(now or utcnow()),
-        "actor": actor,
-        "caller_arn": caller_arn,
-        "action": action,
-        "remediation_id": remediation_id,
-        "finding_id": finding_id,
-        # normalised the way the JSON column will give it back, so the hash verifies after a round trip
-        "data": redact(data),
-    }
-    digest = entry_hash(prev_hash, entry)
-    audit_store.insert_entry(conn, **entry, prev_hash=prev_hash, hash=digest)
-    return entry["id"], digest
+    return Chain(conn).append(
+        action, data, actor=actor, caller_arn=caller_arn, remediation_id=remediation_id, finding_id=finding_id, now=now
+    )
 
 
 @dataclass

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, NamedTuple
 
 from phiwatch.errors import UsageError
@@ -28,6 +28,9 @@ from phiwatch.runbooks.document import RunbookError
 from phiwatch.store import remediations as rem_store
 
 log = logging.getLogger(__name__)
+
+#: plans written in one transaction while a scan's plans are made
+PLAN_BATCH = 100
 
 
 class DryRun(NamedTuple):
@@ -60,20 +63,41 @@ class Planner(Selector):
     def _plan_jobs(self, jobs: list[tuple[Target, str]], report: RemediationReport, scan_id: str | None) -> list[Outcome]:
         plans: dict[str, Outcome] = {}
         pending = self._dry_runs_needed(jobs)
-        if self.planning_workers <= 1 or len(pending) <= 1:
-            return [self._plan_once(target, mode, report, scan_id, plans) for target, mode in jobs]
         futures: dict[str, Future[DryRun]] = {}
+        if not pending:
+            return self._write_in_batches(jobs, lambda target, mode: self._plan_once(target, mode, report, scan_id, plans), futures)
         with ThreadPoolExecutor(max_workers=min(self.planning_workers, len(pending)), thread_name_prefix="phiwatch-plan") as pool:
             try:
                 for target in pending:
                     futures[target.finding_id] = pool.submit(self._dry_run, target)
-                return [
-                    self._plan_once(target, mode, report, scan_id, plans, dry_run=futures.get(target.finding_id)) for target, mode in jobs
-                ]
+                return self._write_in_batches(
+                    jobs,
+                    lambda target, mode: self._plan_once(target, mode, report, scan_id, plans, dry_run=futures.get(target.finding_id)),
+                    futures,
+                )
             except BaseException:
                 for future in futures.values():
                     future.cancel()
                 raise
+
+    def _write_in_batches(
+        self, jobs: list[tuple[Target, str]], plan: Callable[[Target, str], Outcome], futures: dict[str, Future[DryRun]]
+    ) -> list[Outcome]:
+        """``plan(target, mode)`` for every job, :data:`PLAN_BATCH` jobs at a time: the batch's dry
+        runs are waited for first, outside any transaction, then its plans are stored, audited
+        and announced in one transaction, the audit entries chained in memory
+        (:class:`~phiwatch.remediate.audit.Chain`). One commit per batch, not per plan."""
+        outcomes: list[Outcome] = []
+        for start in range(0, len(jobs), PLAN_BATCH):
+            batch = jobs[start : start + PLAN_BATCH]
+            wait([futures[target.finding_id] for target, _mode in batch if target.finding_id in futures])
+            with self.store.engine.begin() as conn:
+                self._chain = audit.Chain(conn)
+                try:
+                    outcomes += [plan(target, mode) for target, mode in batch]
+                finally:
+                    self._chain = None
+        return outcomes
 
     def _dry_runs_needed(self, jobs: list[tuple[Target, str]]) -> list[Target]:
         """The targets of ``jobs`` whose plan :meth:`_plan_once` will make by a dry run: not covered
@@ -213,9 +237,28 @@ class Planner(Selector):
                 annotation = f"{mode} plan {rid[:12]}: {target.runbook_id} would make {writes} change(s)"
             if mode == "manual":
                 annotation += f"; approve with `phiwatch remediate {target.finding_id[:12]} --approve`"
-        with self.store.engine.begin() as conn:
+        with self._transaction() as conn:
             if self._latest is None or target.finding_id in self._latest:  # a finding never remediated has no plan to supersede
                 rem_store.supersede_plans(conn, target.finding_id)
+            audit_id, audit_hash = self._audit(
+                conn,
+                "plan",
+                {
+                    "mode": mode,
+                    "rule_id": target.rule_id,
+                    "runbook_id": target.runbook_id,
+                    **resource_fields(target.item),
+                    "parameters": params,
+                    "calls": calls,
+                    "state_before": target.state_id,
+                    "error": error,
+                    "shared_plan": covered_by.remediation_id if covered_by is not None else None,
+                    "run_region": region,
+                },
+                rid,
+                target.finding_id,
+                refer=False,  # the row below is inserted with its entry
+            )
             rem_store.insert_remediation(
                 conn,
                 id=rid,
@@ -235,24 +278,8 @@ class Planner(Selector):
                 scan_id=scan_id,
                 created_at=now,
                 created_by=self.actor,
-            )
-            self._audit(
-                conn,
-                "plan",
-                {
-                    "mode": mode,
-                    "rule_id": target.rule_id,
-                    "runbook_id": target.runbook_id,
-                    **resource_fields(target.item),
-                    "parameters": params,
-                    "calls": calls,
-                    "state_before": target.state_id,
-                    "error": error,
-                    "shared_plan": covered_by.remediation_id if covered_by is not None else None,
-                    "run_region": region,
-                },
-                rid,
-                target.finding_id,
+                audit_id=audit_id,
+                audit_hash=audit_hash,
             )
             self._event(conn, report, target.finding_id, "remediation_failed" if error else "remediation_planned", annotation, scan_id)
         return self._outcome(

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from phiwatch.errors import UsageError
@@ -62,6 +63,8 @@ class Selector:
         self.documents = dict(documents or {})
         #: the findings' newest remediation rows, read at once while a scan's plans are made (else None)
         self._latest: dict[str, dict[str, Any]] | None = None
+        #: the audit chain of the open batch transaction while a scan's plans are written (else None)
+        self._chain: audit.Chain | None = None
         self.evaluate = evaluate
         self.planning_workers = max(1, planning_workers)
         self.run_id = uuid.uuid4().hex
@@ -108,9 +111,22 @@ class Selector:
             params.update({k: fill_placeholders(v, fill) for k, v in setting.parameters.items() if k in doc.parameters and v is not None})
         return params
 
-    def _audit(self, conn: Connection, action: str, data: dict[str, Any], remediation_id: str | None, finding_id: str) -> None:
-        audit_id, digest = audit.append(
-            conn,
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        """The transaction a write goes in: the open batch's while a scan's plans are written
+        together (:meth:`~phiwatch.remediate.planning.Planner._write_in_batches`), else a new one."""
+        if self._chain is not None:
+            yield self._chain.conn
+            return
+        with self.store.engine.begin() as conn:
+            yield conn
+
+    def _audit(
+        self, conn: Connection, action: str, data: dict[str, Any], remediation_id: str | None, finding_id: str, refer: bool = True
+    ) -> tuple[int, str]:
+        """Append the entry; with ``refer``, record it on the remediation row. Returns its (id, hash)."""
+        chain = self._chain if self._chain is not None and self._chain.conn is conn else audit.Chain(conn)
+        audit_id, digest = chain.append(
             action,
             data,
             actor=self.actor,
@@ -119,8 +135,9 @@ class Selector:
             finding_id=finding_id,
             now=self.now(),
         )
-        if remediation_id:
+        if remediation_id and refer:
             rem_store.set_audit_ref(conn, remediation_id, audit_id, digest)
+        return audit_id, digest
 
     def _event(
         self, conn: Connection, report: RemediationReport, finding_id: str, event: str, annotation: str, scan_id: str | None
