@@ -1,8 +1,10 @@
 """Schema migrations (Alembic), applied automatically when the store is opened.
 
 Opening a store whose schema is already at :data:`HEAD` reads its revision with one query and
-never imports Alembic (a fifth of a second of every command's start-up); only a store that needs
-migrating loads Alembic and its migration scripts.
+never imports Alembic (a fifth of a second of every command's start-up); a new, empty store gets
+the tables of :mod:`phiwatch.store.tables` and the revision :data:`HEAD` written at once
+(:func:`create`), which is the schema the migrations build (``tests/store/test_migrations.py``
+compares the two); only a store that needs migrating loads Alembic and its migration scripts.
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import inspect, text
+from sqlalchemy import Column, MetaData, PrimaryKeyConstraint, String, Table, insert, inspect, text
 from sqlalchemy.engine import Engine
+
+from phiwatch.store.tables import metadata
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -20,6 +24,15 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 VERSION_TABLE = "alembic_version"  # Alembic's default: present in every store phiwatch created
 #: the newest revision in ``migrations/versions`` (tests/store/test_migrations.py checks it is Alembic's head)
 HEAD = "0007"
+
+
+#: Alembic's version table, as Alembic creates it
+_VERSION = Table(
+    VERSION_TABLE,
+    MetaData(),
+    Column("version_num", String(32), nullable=False),
+    PrimaryKeyConstraint("version_num", name="alembic_version_pkc"),
+)
 
 
 class MigrationError(Exception):
@@ -44,9 +57,27 @@ def at_head(engine: Engine) -> bool:
         return list(conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars()) == [HEAD]
 
 
+def is_empty(engine: Engine) -> bool:
+    """True when the store has no table at all (a new file or database)."""
+    with engine.connect() as conn:
+        return not inspect(conn).get_table_names()
+
+
+def create(engine: Engine) -> None:
+    """Give an empty store the schema at :data:`HEAD` without Alembic: the tables and the revision."""
+    with engine.begin() as conn:
+        metadata.create_all(conn)
+        _VERSION.create(conn)
+        conn.execute(insert(_VERSION).values(version_num=HEAD))
+
+
 def upgrade(engine: Engine) -> None:
-    """Migrate the store to :data:`HEAD` (nothing to do, and no Alembic, when it is there)."""
+    """Bring the store to :data:`HEAD`: nothing to do when it is there, :func:`create` when it is
+    empty, Alembic's migrations otherwise."""
     if at_head(engine):
+        return
+    if is_empty(engine):
+        create(engine)
         return
     from alembic import command
     from alembic.util.exc import CommandError
