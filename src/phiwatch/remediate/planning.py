@@ -5,7 +5,8 @@ human names for ``phiwatch remediate`` (with the findings the same execution fix
 A scan's plans (:meth:`Planner._plan_all`) read AWS concurrently: the dry runs of the findings
 that need a new plan of their own run on ``planning_workers`` threads, while storing, auditing and
 announcing stay on the calling thread, in the findings' order, so the remediation rows, the audit
-chain and the events are the same as when the plans are made one after the other.
+chain and the events are the same as when the plans are made one after the other. They are
+written :data:`PLAN_BATCH` plans to a transaction, once the batch's dry runs are done.
 """
 
 from __future__ import annotations
