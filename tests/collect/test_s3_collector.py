@@ -124,20 +124,29 @@ def test_a_failed_policy_read_still_asks_the_policy_status(aws_env, store):
 
 
 def test_the_region_listbuckets_names_is_used_without_getbucketlocation(aws_env, store):
-    """AWS's ListBuckets names each bucket's Region (BucketRegion, since 2024; the emulator does not)."""
+    """AWS's ListBuckets names each bucket's Region (BucketRegion, since 2024; the emulator does not),
+    but only when the request has a parameter: phiwatch asks for MaxBuckets."""
     aws_env.client("s3").create_bucket(Bucket="bucket-in-virginia")
     aws_env.client("s3", "eu-west-1").create_bucket(
         Bucket="bucket-in-ireland", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
     )
     aws = aws_env.context(["us-east-1", "eu-west-1"])
+    asked: list[dict] = []
+
+    def note_parameters(params, **_):
+        asked.append(dict(params.get("query_string") or {}))
 
     def name_regions(parsed, **_):
+        if not asked[-1]:
+            return  # "If the request contains at least one valid parameter, it is included in the response"
         for bucket in parsed.get("Buckets", []):
             bucket["BucketRegion"] = "eu-west-1" if bucket["Name"] == "bucket-in-ireland" else "us-east-1"
 
+    aws.client("s3").meta.events.register("before-call.s3.ListBuckets", note_parameters)
     aws.client("s3").meta.events.register("after-call.s3.ListBuckets", name_regions)
     result = collect(aws, store, services=["s3"])
     assert result.errors == []
+    assert asked == [{"max-buckets": 10000}]
     assert ("s3", "GetBucketLocation") not in aws.counter.per_operation()
     assert _bucket_item(store, "bucket-in-ireland")["awsRegion"] == "eu-west-1"
     assert _bucket_item(store, "bucket-in-virginia")["awsRegion"] == "us-east-1"

@@ -58,6 +58,10 @@ def _policy(resp: dict[str, Any]) -> dict[str, Any] | None:
     return {"policyText": text} if text else None
 
 
+#: ListBuckets' page size (AWS's largest MaxBuckets). Asking with it also makes AWS name each
+#: bucket's Region (``BucketRegion``), which it does only for a request with a parameter.
+LIST_PAGE = 10_000
+
 BUCKET_DETAILS: tuple[Detail, ...] = (
     Detail("s3", "GetBucketLogging", _bucket, "supplementaryConfiguration.BucketLoggingConfiguration", _logging),
     Detail("s3", "GetBucketVersioning", _bucket, "supplementaryConfiguration.BucketVersioningConfiguration", _versioning),
@@ -160,7 +164,8 @@ class S3Collector(Collector):
         if not ctx.wants(BUCKET):
             return
         try:
-            buckets = list(ctx.paginate("s3", "ListBuckets", "Buckets", resource_type=BUCKET, id_key="Name"))
+            # with a parameter (any), AWS names each bucket's Region in the listing: no GetBucketLocation
+            buckets = list(ctx.paginate("s3", "ListBuckets", "Buckets", resource_type=BUCKET, id_key="Name", MaxBuckets=LIST_PAGE))
         except ListFailed:
             return
         buckets = [b for b in buckets if ctx.selected(BUCKET, b["Name"], f"arn:{ctx.partition}:s3:::{b['Name']}")]
@@ -176,7 +181,7 @@ class S3Collector(Collector):
 
     def _bucket(self, ctx: CollectContext, bucket: dict[str, Any], owner: Any) -> ConfigurationItem | None:
         name = bucket["Name"]
-        if bucket.get("BucketRegion"):  # ListBuckets names each bucket's Region (since 2024): no GetBucketLocation
+        if bucket.get("BucketRegion"):  # ListBuckets named the bucket's Region (AWS since 2024, asked with a parameter)
             region = str(bucket["BucketRegion"])
         else:
             location = ctx.call("s3", "GetBucketLocation", resource_type=BUCKET, resource_id=name, Bucket=name)
