@@ -27,7 +27,7 @@ of cheap calls (STS GetCallerIdentity, EC2 DescribeVpcs) through the proxy witho
 floor of a run without latency is its requests ÷ that throughput, with latency its requests ×
 latency ÷ the requests phiwatch keeps in flight (``--workers``; never below the former).
 
-    .venv/bin/python bench/peers.py                          # sizes 250,2500; latencies 0,50 (~35 min on 2 cores, most of it Prowler)
+    .venv/bin/python bench/peers.py                          # sizes 250,2500; latencies 0,50 (~15 min on 2 cores, most of it Prowler)
     .venv/bin/python bench/peers.py --sizes 250 --latency-ms 0 --tools phiwatch
 
 Results: a Markdown table on stdout and ``bench/results/peers-<time>.{md,json}`` (plus
