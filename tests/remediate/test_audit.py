@@ -30,8 +30,7 @@ def _append(store, n: int, start: int = 0) -> list[tuple[int, str]]:
     for i in range(start, start + n):
         with store.engine.begin() as conn:
             out.append(
-                audit.append(
-                    conn,
+                audit.Chain(conn).append(
                     "plan" if i % 2 == 0 else "execute",
                     {
                         "runbook_id": "phiwatch-EnableS3BucketLogging",

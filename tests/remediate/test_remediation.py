@@ -330,7 +330,7 @@ def test_plans_written_in_batches_chain_their_audit_entries_and_refer_to_them(aw
     monkeypatch.setattr(planning, "PLAN_BATCH", 2)  # three plans: a batch of two, then one
     groups = seed_violations(aws_env)
     with store.engine.connect() as conn:
-        audit.append(conn, "skip", {"note": "an entry before the scan"}, actor="someone", caller_arn=None)
+        audit.Chain(conn).append("skip", {"note": "an entry before the scan"}, actor="someone", caller_arn=None)
         conn.commit()
     outcome = scan(aws_env, store, policy_text("off", {r: "dry-run" for r in AUTO3}, groups=groups))
     planned = [o for o in outcome.remediation.outcomes if o.new]

@@ -128,7 +128,7 @@ def test_audit_show_takes_a_unique_prefix_of_the_finding_id(aws_env, store, stor
     # an entry about another finding whose id shares the first six characters
     other = fid[:6] + ("0" if fid[6] != "0" else "1") + fid[7:]
     with store.engine.begin() as conn:
-        audit.append(conn, "plan", {"rule_id": RULE, "note": "another finding"}, actor="alice", caller_arn=None, finding_id=other)
+        audit.Chain(conn).append("plan", {"rule_id": RULE, "note": "another finding"}, actor="alice", caller_arn=None, finding_id=other)
 
     done, rows = _show(["--finding", fid[:8]], store_url, aws_env, tmp_path)
     assert done.returncode == 0, done.stderr

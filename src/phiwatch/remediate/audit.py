@@ -136,23 +136,6 @@ class Chain:
         return self._head
 
 
-def append(
-    conn: Connection,
-    action: str,
-    data: dict[str, Any],
-    *,
-    actor: str,
-    caller_arn: str | None,
-    remediation_id: str | None = None,
-    finding_id: str | None = None,
-    now: dt.datetime | None = None,
-) -> tuple[int, str]:
-    """Append one entry in the caller's transaction; returns its (id, hash)."""
-    return Chain(conn).append(
-        action, data, actor=actor, caller_arn=caller_arn, remediation_id=remediation_id, finding_id=finding_id, now=now
-    )
-
-
 @dataclass
 class Verification:
     ok: bool
