@@ -7,7 +7,8 @@ only what that listing does not give is asked for (access keys and their last us
 login profile), plus one ``ListUsers`` listing for ``PasswordLastUsed``.
 
 The credential report answers the per-user questions whose answer is "none": when AWS has a report
-ready at the start of the collection (it keeps one for four hours), a user whose row says no access
+ready by the time the users are listed (it is asked for first and asked again just before; AWS keeps
+one for four hours), a user whose row says no access
 key, no active MFA device or no password is not asked ``ListAccessKeys``, ``ListMFADevices`` or
 ``GetLoginProfile`` (``[]``, ``[]``, ``None``). Whatever exists is still read from its own call, for
 the ids, serial numbers and dates the report lacks. A user without a row (created after the
