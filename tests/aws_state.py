@@ -1,6 +1,6 @@
 """Readers of AWS state shared by the runbook and remediation tests (what a bucket's public access
-block, policy or encryption is now, a security group's ingress), and moving moto's access keys
-into the past."""
+block, policy or encryption is now, a security group's ingress), moving moto's access keys into
+the past, and the shape of the DynamoDB tables the tests create."""
 
 from __future__ import annotations
 
@@ -8,6 +8,13 @@ import datetime as dt
 import json
 
 from phiwatch.emulator import EMULATOR_ACCOUNT
+
+#: ``create_table`` arguments of a table keyed on a string ``id``, billed on demand
+ON_DEMAND_TABLE = dict(
+    KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+    AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+    BillingMode="PAY_PER_REQUEST",
+)
 
 
 def _bpa(s3, bucket):

@@ -6,6 +6,7 @@ import io
 import json
 import zipfile
 
+from aws_state import ON_DEMAND_TABLE
 from denied import Denied
 from phiwatch.collect.runner import collect
 from phiwatch.store.diff import diff_items
@@ -172,9 +173,7 @@ def test_dynamodb_items_written_are_not_a_configuration_change(aws_env, store):
     ddb = aws_env.client("dynamodb")
     ddb.create_table(
         TableName="ddb-growing",
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
+        **ON_DEMAND_TABLE,
     )
     ctx = aws_env.context()
     collect(ctx, store, services=["dynamodb"])
@@ -189,14 +188,11 @@ def test_dynamodb_items_written_are_not_a_configuration_change(aws_env, store):
 
 def test_dynamodb_tables_pitr_sse_and_history(aws_env, store):
     ddb = aws_env.client("dynamodb")
-    key = dict(
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
+    ddb.create_table(
+        TableName="ddb-pitr-on-kms", SSESpecification={"Enabled": True, "SSEType": "KMS"}, Tags=_tags({"PHI": "Yes"}), **ON_DEMAND_TABLE
     )
-    ddb.create_table(TableName="ddb-pitr-on-kms", SSESpecification={"Enabled": True, "SSEType": "KMS"}, Tags=_tags({"PHI": "Yes"}), **key)
     ddb.update_continuous_backups(TableName="ddb-pitr-on-kms", PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
-    ddb.create_table(TableName="ddb-pitr-off-default-key", **key)
+    ddb.create_table(TableName="ddb-pitr-off-default-key", **ON_DEMAND_TABLE)
 
     ctx = aws_env.context()
     result = collect(ctx, store, services=["dynamodb"])

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from aws_state import ON_DEMAND_TABLE
 from phiwatch.policy import parse_policy
 from phiwatch.remediate.executor import execute
 from phiwatch.remediate.item_reads import NOT_ANSWERED, ItemReads
@@ -173,9 +174,7 @@ def test_a_tables_point_in_time_recovery_is_read_from_its_item(aws_env, store):
     for name in ("phi-claims", "phi-visits"):
         ddb.create_table(
             TableName=name,
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
+            **ON_DEMAND_TABLE,
         )
     ddb.update_continuous_backups(TableName="phi-visits", PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
     aws = aws_env.context()

@@ -24,7 +24,7 @@ import pytest
 from sqlalchemy import select, text
 from typer.testing import CliRunner
 
-from aws_state import _backdate_keys, _bpa, _encryption, _ingress, _policy
+from aws_state import ON_DEMAND_TABLE, _backdate_keys, _bpa, _encryption, _ingress, _policy
 from conftest import STORE_KINDS, AwsEnv, _drop_pg, _pg_store_url
 from phiwatch.emulator import EMULATOR_ACCOUNT
 from phiwatch.policy import parse_policy
@@ -295,9 +295,7 @@ def seed_tables(env) -> Seeded:
     for name, tags in zip(names, (PROD, PROD, DEV)):
         ddb.create_table(
             TableName=name,
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
+            **ON_DEMAND_TABLE,
             Tags=_tags(tags),
         )
     return Seeded(*names)

@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from aws_state import _backdate_keys, _bpa, _encryption, _ingress, _policy
+from aws_state import ON_DEMAND_TABLE, _backdate_keys, _bpa, _encryption, _ingress, _policy
 from phiwatch.emulator import EMULATOR_ACCOUNT
 from phiwatch.remediate import builtin, builtin_ids, execute
 
@@ -424,9 +424,7 @@ def test_enable_dynamodb_pitr(aws_env, aws):
     for name in ("phi-table-no-pitr", "phi-table-other"):
         ddb.create_table(
             TableName=name,
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
+            **ON_DEMAND_TABLE,
         )
 
     def state():

@@ -12,6 +12,7 @@ import uuid
 import pytest
 from sqlalchemy import select
 
+from aws_state import ON_DEMAND_TABLE
 from phiwatch.collect.runner import collect
 from phiwatch.model import ACCOUNT_TYPE
 from phiwatch.policy import parse_policy
@@ -173,9 +174,7 @@ def seed_one_of_each(aws_env) -> dict[str, str]:
     aws_env.client("logs").create_log_group(logGroupName="/app/audit")
     aws_env.client("dynamodb").create_table(
         TableName="patients",
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
+        **ON_DEMAND_TABLE,
     )
     aws_env.client("rds").create_db_instance(
         DBInstanceIdentifier="records",
