@@ -130,3 +130,39 @@ def test_collecting_the_services_moto_lacks_or_half_implements_has_no_error(aws_
     assert {region: item.collectionErrors for region, item in accounts.items()} == {"global": [], "us-east-1": []}
     assert accounts["global"].configuration["shieldDrtAccess"] == {"RoleArn": None, "LogBucketList": None}
     assert len(accounts["us-east-1"].configuration["guardDutyDetectors"]) == 1
+
+
+# -- EC2 listings in pages, as AWS answers them -----------------------------------------------------
+
+
+def test_ec2_listings_answer_in_pages_of_max_results(aws_env):
+    ec2 = aws_env.client("ec2")
+    volumes = [ec2.create_volume(Size=8, AvailabilityZone="us-east-1a")["VolumeId"] for _ in range(12)]
+    for volume in volumes[:7]:
+        ec2.create_snapshot(VolumeId=volume)
+    vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="172.31.96.0/24")["Subnet"]["SubnetId"]
+    for i in range(6):
+        ec2.create_security_group(GroupName=f"paged-{i}", Description="paging", VpcId=vpc)
+        ec2.create_network_interface(SubnetId=subnet)
+    listings = {
+        "describe_volumes": ("Volumes", "VolumeId", {}),
+        "describe_snapshots": ("Snapshots", "SnapshotId", {"OwnerIds": ["self"]}),
+        "describe_security_groups": ("SecurityGroups", "GroupId", {}),
+        "describe_network_interfaces": ("NetworkInterfaces", "NetworkInterfaceId", {}),
+    }
+    for action, (key, id_key, params) in listings.items():
+        whole = [e[id_key] for e in getattr(ec2, action)(**params)[key]]
+        pages = list(ec2.get_paginator(action).paginate(MaxResults=5, **params))
+        sizes = [len(page[key]) for page in pages]
+        assert len(sizes) >= 2 and all(size == 5 for size in sizes[:-1]) and 0 < sizes[-1] <= 5, (action, sizes)
+        assert "NextToken" not in pages[-1] and all(page.get("NextToken") for page in pages[:-1])
+        assert [e[id_key] for page in pages for e in page[key]] == whole, action  # each once, in order
+
+
+def test_ec2_listing_refuses_max_results_with_ids_and_an_unknown_token(aws_env):
+    ec2 = aws_env.client("ec2")
+    volume = ec2.create_volume(Size=8, AvailabilityZone="us-east-1a")["VolumeId"]
+    assert _error(ec2.describe_volumes, MaxResults=5, VolumeIds=[volume]) == ("InvalidParameterCombination", 400)
+    assert _error(ec2.describe_volumes, MaxResults=5, NextToken="not-a-token") == ("InvalidNextToken", 400)
+    assert [v["VolumeId"] for v in ec2.describe_volumes(VolumeIds=[volume])["Volumes"]] == [volume]  # ids alone: as before

@@ -25,6 +25,12 @@ gateway list nothing, and a read of one resource says it does not exist. Their r
 moto's request handling, so the IAM-enforcing server checks their signature and IAM action like any
 other. Their write calls answer ``NotImplemented``: nothing can be created there.
 
+EC2's ``DescribeVolumes``, ``DescribeSnapshots``, ``DescribeSecurityGroups`` and
+``DescribeNetworkInterfaces`` answer in pages of ``MaxResults`` with a ``NextToken`` when a request
+gives ``MaxResults`` (moto answers everything at once), and refuse ``MaxResults`` with ids as AWS
+does. A listing of thousands then costs what it costs on AWS: several small responses, not one of
+several MB that may outlast a client's read timeout.
+
 Any other action moto lacks answers HTTP 501 ``NotImplemented`` instead of moto's HTTP 500, which
 clients retry as transient (ten times, with back-off): one such call would stall a collection for
 half a minute.
@@ -32,6 +38,8 @@ half a minute.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 import threading
@@ -215,6 +223,56 @@ _GUARDDUTY_PATHS = {
 }
 
 
+# -- EC2 listings in pages --------------------------------------------------------------------------
+
+#: EC2 listings moto answers whole whatever ``MaxResults`` says: action -> (result key, ids parameter)
+_EC2_PAGED = {
+    "describe_volumes": ("Volumes", "VolumeIds"),
+    "describe_snapshots": ("Snapshots", "SnapshotIds"),
+    "describe_security_groups": ("SecurityGroups", "GroupIds"),
+    "describe_network_interfaces": ("NetworkInterfaces", "NetworkInterfaceIds"),
+}
+
+
+def _paged(original: Any, key: str, ids_param: str) -> Any:
+    """``original`` answering at most ``MaxResults`` elements a page with a ``NextToken``, as AWS does;
+    like AWS, ``MaxResults`` together with ids is refused, and an unknown token too."""
+
+    def action(self: Any) -> Any:
+        from moto.core.responses import ActionResult
+        from moto.ec2.exceptions import InvalidNextToken, InvalidParameterCombination
+
+        limit = self._get_param("MaxResults")
+        if limit is None:
+            return original(self)
+        if self._get_param(ids_param, []):
+            raise InvalidParameterCombination(f"The parameter {ids_param} cannot be used with the parameter maxResults")
+        result = original(self)
+        elements = list(result.result.get(key) or [])
+        token = self._get_param("NextToken")
+        try:
+            start = int(base64.urlsafe_b64decode(token.encode()).decode()) if token else 0
+        except (ValueError, UnicodeDecodeError, binascii.Error):
+            raise InvalidNextToken(token) from None
+        end = start + max(5, int(limit))
+        page: dict[str, Any] = {key: elements[start:end]}
+        if end < len(elements):
+            page["NextToken"] = base64.urlsafe_b64encode(str(end).encode()).decode()
+        return ActionResult(page)
+
+    action._phiwatch_paged = True  # type: ignore[attr-defined]
+    return action
+
+
+def _page_ec2_listings() -> None:
+    from moto.ec2.responses import EC2Response
+
+    for name, (key, ids_param) in _EC2_PAGED.items():
+        original = getattr(EC2Response, name)
+        if not getattr(original, "_phiwatch_paged", False):
+            setattr(EC2Response, name, _paged(original, key, ids_param))
+
+
 # -- services moto does not have ------------------------------------------------------------------
 
 _SIGNING_NAME = re.compile(r"Credential=[^/,]+/[^/,]+/[^/,]+/([^/,]+)/")
@@ -312,6 +370,7 @@ def install() -> None:
 
     _answer_unimplemented_with_501()
     _route_absent_services()
+    _page_ec2_listings()
 
     firewall_not_found = ("ResourceNotFoundException", "Resource not found.")
     additions = (

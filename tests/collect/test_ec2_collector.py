@@ -7,6 +7,7 @@ import pytest
 
 from phiwatch.collect.runner import collect
 from phiwatch.model import ACCOUNT_TYPE
+from phiwatch.resources.ec2 import VOLUME_PAGE
 from phiwatch.store.diff import diff_items
 from stored import stored_item
 
@@ -243,3 +244,20 @@ def test_denied_list_call_is_an_error_and_deletes_nothing(aws_env, store):
     assert result.deleted == 0
     assert store.resolve(volume)["status"] != "ResourceDeleted"
     assert store.resolve(snapshot)["status"] != "ResourceDeleted"
+
+
+def test_volumes_are_listed_in_pages_and_every_page_is_collected(aws_env, store):
+    ec2 = aws_env.client("ec2")
+    created = {ec2.create_volume(Size=8, AvailabilityZone="us-east-1a")["VolumeId"] for _ in range(VOLUME_PAGE + 3)}
+    ctx = aws_env.context()
+    asked: list[dict] = []
+    client = ctx.client("ec2")
+    client.meta.events.register(
+        "before-parameter-build.ec2.DescribeVolumes",
+        lambda params, **_: asked.append({k: v for k, v in params.items() if k != "NextToken"}),
+    )
+    result = collect(ctx, store, services=["ec2"])
+    assert result.errors == []
+    assert result.types_seen["AWS::EC2::Volume"] == VOLUME_PAGE + 3
+    assert asked == [{"MaxResults": VOLUME_PAGE}, {"MaxResults": VOLUME_PAGE}]  # two pages, no more
+    assert {row["resource_id"] for row in store.inventory(resource_type="AWS::EC2::Volume")} == created

@@ -16,6 +16,7 @@ from aws_state import ON_DEMAND_TABLE
 from phiwatch.collect.runner import collect
 from phiwatch.model import ACCOUNT_TYPE
 from phiwatch.policy import parse_policy
+from phiwatch.resources.ec2 import PAGE
 from phiwatch.store.tables import resources
 from phiwatch.watch.events import service_for_type
 from phiwatch.watch.service import WatchOptions, WatchService
@@ -76,7 +77,7 @@ def test_one_security_group_is_asked_for_by_id_and_gets_its_new_version(estate, 
     calls = Calls(aws, "ec2")
     result = collect(aws, store, services=["ec2"], only={SG: {groups["app-target"]}})
     described = calls.named("DescribeSecurityGroups")
-    assert described == [{"Filters": [{"Name": "group-id", "Values": [groups["app-target"]]}]}]
+    assert described == [{"MaxResults": PAGE, "Filters": [{"Name": "group-id", "Values": [groups["app-target"]]}]}]
     # the group and the interfaces that use it (ec2-security-group-attached-to-eni): no volumes, instances, EBS defaults...
     assert {name for name, _ in calls.seen} == {"DescribeSecurityGroups", "DescribeNetworkInterfaces"}
     [interfaces] = calls.named("DescribeNetworkInterfaces")
@@ -108,7 +109,7 @@ def test_a_group_named_in_the_event_is_found_by_name(estate, store):
     ec2.authorize_security_group_ingress(GroupId=groups["app-other"], IpPermissions=OPEN_SSH)
     calls = Calls(aws, "ec2")
     collect(aws, store, services=["ec2"], only={SG: {"app-other"}})  # a name (requestParameters.groupName)
-    assert calls.named("DescribeSecurityGroups") == [{"Filters": [{"Name": "group-name", "Values": ["app-other"]}]}]
+    assert calls.named("DescribeSecurityGroups") == [{"MaxResults": PAGE, "Filters": [{"Name": "group-name", "Values": ["app-other"]}]}]
     assert row(store, SG, groups["app-other"])["version"] == 2
     assert row(store, SG, groups["app-target"])["status"] != "ResourceDeleted"
 

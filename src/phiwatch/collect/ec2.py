@@ -28,7 +28,7 @@ from typing import Any
 from phiwatch.collect.base import FAILED, CollectContext, Collector, ListFailed, register, tags_from_list
 from phiwatch.collect.generic import SpecRun
 from phiwatch.model import ACCOUNT_TYPE, ConfigurationItem
-from phiwatch.resources.ec2 import FILTER_VALUES, INSTANCE, LAUNCH_TEMPLATE, SECURITY_GROUP, SERVICE, SNAPSHOT, VOLUME, Filtered
+from phiwatch.resources.ec2 import FILTER_VALUES, INSTANCE, LAUNCH_TEMPLATE, PAGE, SECURITY_GROUP, SERVICE, SNAPSHOT, VOLUME, Filtered
 from phiwatch.resources.spec import ResourceSpec
 
 _GONE = object()
@@ -204,6 +204,7 @@ def _group_interfaces(ctx: CollectContext, items: list[ConfigurationItem]) -> No
         "group-id" if targeted else None,
         groups,
         IncludeManagedResources=True,
+        MaxResults=PAGE,
     )
     by_group: dict[str, set[str]] = {}
     for interface in found or []:

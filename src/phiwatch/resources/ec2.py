@@ -80,6 +80,11 @@ LAUNCH_TEMPLATE = "AWS::EC2::LaunchTemplate"
 
 #: most values of one EC2 filter in one listing call
 FILTER_VALUES = 200
+#: elements asked per page of an EC2 listing (``MaxResults``; volumes at most 500). Without it EC2
+#: answers a Region's whole listing at once, which AWS warns is "susceptible to throttling and
+#: timeouts": thousands of volumes in one response of several MB.
+PAGE = 1000
+VOLUME_PAGE = 500
 
 
 def tagged(prefix: str) -> Event:
@@ -190,7 +195,7 @@ SERVICE = Service(
         ResourceSpec(
             VOLUME,
             client="ec2",
-            listing=Call("DescribeVolumes", "ec2:DescribeVolumes", result="Volumes"),
+            listing=Call("DescribeVolumes", "ec2:DescribeVolumes", {"MaxResults": VOLUME_PAGE}, result="Volumes"),
             target_listing=Filtered("volume-id", "vol-", "tag:Name"),
             id="VolumeId",
             name=name_tag(),
@@ -213,7 +218,7 @@ SERVICE = Service(
         ResourceSpec(
             SNAPSHOT,
             client="ec2",
-            listing=Call("DescribeSnapshots", "ec2:DescribeSnapshots", {"OwnerIds": ["self"]}, result="Snapshots"),
+            listing=Call("DescribeSnapshots", "ec2:DescribeSnapshots", {"OwnerIds": ["self"], "MaxResults": PAGE}, result="Snapshots"),
             target_listing=Filtered("snapshot-id", "snap-", "tag:Name"),
             id="SnapshotId",
             name=name_tag(),
@@ -234,7 +239,7 @@ SERVICE = Service(
         ResourceSpec(
             INSTANCE,
             client="ec2",
-            listing=Call("DescribeInstances", "ec2:DescribeInstances", result="Reservations"),
+            listing=Call("DescribeInstances", "ec2:DescribeInstances", {"MaxResults": PAGE}, result="Reservations"),
             unnest="Instances",
             keep=_not_terminated,
             target_listing=Filtered("instance-id", "i-", "tag:Name"),
@@ -273,7 +278,7 @@ SERVICE = Service(
         ResourceSpec(
             SECURITY_GROUP,
             client="ec2",
-            listing=Call("DescribeSecurityGroups", "ec2:DescribeSecurityGroups", result="SecurityGroups"),
+            listing=Call("DescribeSecurityGroups", "ec2:DescribeSecurityGroups", {"MaxResults": PAGE}, result="SecurityGroups"),
             target_listing=Filtered("group-id", "sg-", "group-name"),
             id="GroupId",
             name="GroupName",
