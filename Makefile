@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP_TOOLS := pip-tools==7.7.0
 
-.PHONY: demo test lint install system-packages lock bench bench-scan bench-faults bench-peers bench-evidence clean
+.PHONY: demo test lint install system-packages lock bench bench-scan bench-faults bench-peers bench-evidence bench-scale clean
 
 # Everything comes from requirements.lock (exact versions with hashes, build tools included), then
 # phiwatch itself without dependencies or an isolated build, so nothing unlocked is ever resolved.
@@ -70,6 +70,10 @@ bench-peers: $(STAMP)
 # report and evidence pack on 5,000 resources with 30 days of history (cached in bench/.cache)
 bench-evidence: $(STAMP)
 	$(BIN)/python bench/evidence.py
+
+# collect, evaluate, scan and report 100,000 items in 10 Regions, each step's peak RSS
+bench-scale: $(STAMP)
+	$(BIN)/python bench/scale.py
 
 clean:
 	rm -rf $(VENV) $(VENV)-lock build *.egg-info
