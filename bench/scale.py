@@ -27,7 +27,7 @@ failed: its figures are not those of the whole estate. The embedded emulator pag
 AWS does (``phiwatch/emulator_apis.py``); before it did, a Region's 7,000 volumes came back in one
 response that outlasted the client's 60 s read timeout while ten Regions were read at once.
 
-    .venv/bin/python bench/scale.py                      # 100,000 items in 10 Regions (~15 min on 2 cores)
+    .venv/bin/python bench/scale.py                      # 100,000 items in 10 Regions (~13 min on 2 cores)
     .venv/bin/python bench/scale.py --items 10000        # quick
     .venv/bin/python bench/scale.py --steps collect,evaluate
 
