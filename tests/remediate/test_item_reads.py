@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from aws_state import ON_DEMAND_TABLE
+from phiwatch.model import ACCOUNT_TYPE
 from phiwatch.policy import parse_policy
 from phiwatch.remediate.executor import execute
 from phiwatch.remediate.item_reads import NOT_ANSWERED, ItemReads
@@ -24,6 +25,7 @@ from phiwatch.store.tables import remediations
 from rule_runner import built_item
 
 REGION = "us-east-1"
+ACCOUNT = "123456789012"
 
 
 def _tls_policy(bucket: str) -> str:
@@ -245,3 +247,58 @@ def test_instances_and_security_groups_are_read_from_their_items(aws_env, store)
     assert reads.answer("ec2", "DescribeSecurityGroups", {"GroupIds": [open_group, closed_group]}) is NOT_ANSWERED
     assert reads.answer("ec2", "DescribeSecurityGroups", {"GroupNames": ["phi-open"]}) is NOT_ANSWERED
     assert reads.answer("ec2", "DescribeInstances", {"InstanceIds": [open_group]}) is NOT_ANSWERED  # not an instance
+
+
+ACCOUNT_READS = [
+    ("phiwatch-EnableEbsEncryptionByDefault", REGION, "GetEbsEncryptionByDefault"),
+    ("phiwatch-SetIamPasswordPolicy", "global", "GetAccountPasswordPolicy"),
+]
+
+
+def _account_plans(aws, store) -> set[tuple[str, tuple[str, ...]]]:
+    """Each account runbook's dry run from AWS and from the account item: the same plan, nothing sent."""
+    accounts = {i.awsRegion: i for i in store.current_items(ACCOUNT_TYPE)}
+    branches = set()
+    for runbook_id, item_region, api in ACCOUNT_READS:
+        doc = builtin(runbook_id)
+        params = {"ResourceId": ACCOUNT}
+        from_aws = execute(doc, params, aws, REGION, dry_run=True)
+        before = aws.counter.total
+        from_item = execute(doc, params, aws, REGION, dry_run=True, item_reads=ItemReads(accounts[item_region], REGION))
+        assert aws.counter.total == before, runbook_id  # nothing sent
+        assert _same_plan(from_item) == _same_plan(from_aws), runbook_id
+        assert from_item.outputs == from_aws.outputs and from_item.status == from_aws.status
+        assert {c["api"] for c in plan_calls(from_item) if c.get("from_item")} == {api}
+        branches.add((runbook_id, tuple(s.name for s in from_aws.steps)))
+    return branches
+
+
+def test_account_settings_are_read_from_the_account_item(aws_env, store):
+    aws = aws_env.context()
+    off = parse_policy('{"packs": ["hipaa"], "remediation": {"mode": "off"}}')
+    run_scan(aws, store, off, services=["ec2", "iam"])
+    unset = _account_plans(aws, store)  # nothing set: no default encryption, no password policy
+    aws_env.client("ec2").enable_ebs_encryption_by_default()
+    aws_env.client("iam").update_account_password_policy(  # stricter than the runbook's in every setting
+        MinimumPasswordLength=20,
+        RequireUppercaseCharacters=True,
+        RequireLowercaseCharacters=True,
+        RequireSymbols=True,
+        RequireNumbers=True,
+        PasswordReusePrevention=24,
+        MaxPasswordAge=60,
+        AllowUsersToChangePassword=True,
+    )
+    run_scan(aws, store, off, services=["ec2", "iam"])
+    assert not _account_plans(aws, store) & unset  # each runbook took another branch once the setting existed
+
+    accounts = {i.awsRegion: i for i in store.current_items(ACCOUNT_TYPE)}
+    assert ItemReads(accounts[REGION], REGION).answer("ec2", "GetEbsEncryptionByDefault", {"DryRun": True}) is NOT_ANSWERED
+    assert ItemReads(accounts[REGION], "eu-west-1").answer("ec2", "GetEbsEncryptionByDefault", {}) is NOT_ANSWERED  # another Region
+    assert (
+        ItemReads(accounts["global"], "eu-west-1").answer("iam", "GetAccountPasswordPolicy", {})["PasswordPolicy"]["MinimumPasswordLength"]
+        == 20
+    )  # the account's IAM settings are the same in every Region
+    assert ItemReads(accounts["global"], REGION).answer("ec2", "GetEbsEncryptionByDefault", {}) is NOT_ANSWERED  # not on that item
+    accounts[REGION].collectionErrors = [{"api": "GetEbsEncryptionByDefault", "error": "AccessDenied"}]
+    assert ItemReads(accounts[REGION], REGION).answer("ec2", "GetEbsEncryptionByDefault", {}) is NOT_ANSWERED

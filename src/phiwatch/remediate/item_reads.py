@@ -4,7 +4,9 @@ A plan is a dry run of the runbook: its read steps run so the plan follows the b
 run would take. When the finding's item was collected and judged moments ago (a scan plans
 right after collecting), several of those reads ask AWS again for what the item already holds:
 an S3 bucket's policy, default encryption and versioning are each read by the collector
-(:mod:`phiwatch.collect.s3`) and by a runbook, and so is a DynamoDB table's point-in-time recovery. :class:`ItemReads` answers such a read from the
+(:mod:`phiwatch.collect.s3`) and by a runbook, and so are a DynamoDB table's point-in-time
+recovery, an instance's metadata options, a security group's rules, and the account's EBS
+encryption by default and IAM password policy. :class:`ItemReads` answers such a read from the
 item, rebuilt into the API's response shape, and the executor records the call as it would
 have been sent (service, API, parameters) and marked ``from_item`` (not sent): the plan still
 shows every call the run makes, and says which reads came from the collected configuration.
@@ -25,7 +27,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from phiwatch.model import ConfigurationItem
+from phiwatch.model import ACCOUNT_TYPE, ConfigurationItem
+from phiwatch.remediate.modes import GLOBAL_REGION
 
 __all__ = ["READERS", "ItemReads", "NOT_ANSWERED"]
 
@@ -103,6 +106,37 @@ def _security_group(item: ConfigurationItem, params: dict[str, Any]) -> Any:
     return {"SecurityGroups": [configuration]}
 
 
+def _configuration(item: ConfigurationItem, key: str) -> Any:
+    """The item's ``configuration[key]``, NOT_ANSWERED when the collector could not read it (no key)."""
+    configuration = item.configuration or {}
+    return configuration[key] if key in configuration else NOT_ANSWERED
+
+
+def _ebs_encryption_by_default(item: ConfigurationItem, params: dict[str, Any]) -> Any:
+    stored = _configuration(item, "ebsEncryptionByDefault")
+    return {"EbsEncryptionByDefault": stored} if isinstance(stored, bool) else NOT_ANSWERED
+
+
+def _password_policy(item: ConfigurationItem, params: dict[str, Any]) -> Any:
+    stored = _configuration(item, "iamPasswordPolicy")
+    if stored is NOT_ANSWERED:
+        return NOT_ANSWERED
+    if stored is None:
+        return _not_found("NoSuchEntity", "GetAccountPasswordPolicy")
+    return {"PasswordPolicy": stored} if isinstance(stored, dict) else NOT_ANSWERED
+
+
+def _about_account(reader: Reader) -> Reader:
+    """``reader`` for a call without parameters about the account's settings."""
+
+    def answer(item: ConfigurationItem, params: dict[str, Any]) -> Any:
+        if item.resourceType != ACCOUNT_TYPE or params:
+            return NOT_ANSWERED
+        return reader(item, params)
+
+    return answer
+
+
 def _about_item(resource_type: str, key: str, reader: Reader, *, listed: bool = False) -> Reader:
     """``reader`` for a call whose one parameter ``key`` names the item (its id; with ``listed``, a
     list of exactly its id) of ``resource_type``, and nothing else."""
@@ -118,7 +152,9 @@ def _about_item(resource_type: str, key: str, reader: Reader, *, listed: bool = 
 
 #: (boto3 service, API) -> how the item answers it (reads the collectors make, with the item
 #: layouts of :mod:`phiwatch.collect.s3`, :mod:`phiwatch.resources.dynamodb` and
-#: :mod:`phiwatch.resources.ec2`: an instance's and a security group's describe element)
+#: :mod:`phiwatch.resources.ec2`: an instance's and a security group's describe element; and the
+#: account item's settings: EBS encryption by default (each Region's item) and the IAM password
+#: policy (the ``global`` item))
 READERS: dict[tuple[str, str], Reader] = {
     ("s3", "GetBucketPolicy"): _about_item(BUCKET, "Bucket", _bucket_policy),
     ("s3", "GetBucketEncryption"): _about_item(BUCKET, "Bucket", _bucket_encryption),
@@ -126,11 +162,15 @@ READERS: dict[tuple[str, str], Reader] = {
     ("dynamodb", "DescribeContinuousBackups"): _about_item("AWS::DynamoDB::Table", "TableName", _continuous_backups),
     ("ec2", "DescribeInstances"): _about_item("AWS::EC2::Instance", "InstanceIds", _instance, listed=True),
     ("ec2", "DescribeSecurityGroups"): _about_item("AWS::EC2::SecurityGroup", "GroupIds", _security_group, listed=True),
+    ("ec2", "GetEbsEncryptionByDefault"): _about_account(_ebs_encryption_by_default),
+    ("iam", "GetAccountPasswordPolicy"): _about_account(_password_policy),
 }
 
 
 class ItemReads:
-    """Answers a dry run's reads about ``item`` (in ``region``) from the item itself."""
+    """Answers a dry run's reads about ``item`` (in ``region``) from the item itself. An item of
+    Region ``global`` (the account's IAM settings) answers in any Region; its readers read only
+    what is the same in every Region."""
 
     def __init__(self, item: ConfigurationItem, region: str) -> None:
         self.item = item
@@ -141,6 +181,6 @@ class ItemReads:
         """The response (a dict) or the error (a ClientError, to raise) AWS would give, as the
         item holds it; NOT_ANSWERED when the call must go to AWS."""
         reader = READERS.get((service, api))
-        if reader is None or api in self._failed or self.item.awsRegion != self.region:
+        if reader is None or api in self._failed or self.item.awsRegion not in (self.region, GLOBAL_REGION):
             return NOT_ANSWERED
         return reader(self.item, params)
