@@ -66,13 +66,19 @@ def _bucket_policy(item: ConfigurationItem, params: dict[str, Any]) -> Any:
     return {"Policy": text} if isinstance(text, str) and text else NOT_ANSWERED
 
 
-def _bucket_encryption(item: ConfigurationItem, params: dict[str, Any]) -> Any:
-    stored = _supplementary(item, "ServerSideEncryptionConfiguration")
+def _setting(stored: Any, response_key: str, missing: str, api: str) -> Any:
+    """A setting the collector stored (a dict; None: the resource has none) as ``api``'s response,
+    ``{response_key: stored}``, or the error ``missing`` AWS gives when there is none."""
     if stored is NOT_ANSWERED:
         return NOT_ANSWERED
     if stored is None:
-        return _not_found("ServerSideEncryptionConfigurationNotFoundError", "GetBucketEncryption")
-    return {"ServerSideEncryptionConfiguration": stored} if isinstance(stored, dict) else NOT_ANSWERED
+        return _not_found(missing, api)
+    return {response_key: stored} if isinstance(stored, dict) else NOT_ANSWERED
+
+
+def _bucket_encryption(item: ConfigurationItem, params: dict[str, Any]) -> Any:
+    stored = _supplementary(item, "ServerSideEncryptionConfiguration")
+    return _setting(stored, "ServerSideEncryptionConfiguration", "ServerSideEncryptionConfigurationNotFoundError", "GetBucketEncryption")
 
 
 def _bucket_versioning(item: ConfigurationItem, params: dict[str, Any]) -> Any:
@@ -118,12 +124,7 @@ def _ebs_encryption_by_default(item: ConfigurationItem, params: dict[str, Any]) 
 
 
 def _password_policy(item: ConfigurationItem, params: dict[str, Any]) -> Any:
-    stored = _configuration(item, "iamPasswordPolicy")
-    if stored is NOT_ANSWERED:
-        return NOT_ANSWERED
-    if stored is None:
-        return _not_found("NoSuchEntity", "GetAccountPasswordPolicy")
-    return {"PasswordPolicy": stored} if isinstance(stored, dict) else NOT_ANSWERED
+    return _setting(_configuration(item, "iamPasswordPolicy"), "PasswordPolicy", "NoSuchEntity", "GetAccountPasswordPolicy")
 
 
 def _about_account(reader: Reader) -> Reader:
