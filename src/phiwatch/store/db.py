@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, create_engine, event, func, insert, inspect, or_, select, update
+from sqlalchemy import and_, bindparam, create_engine, event, func, insert, inspect, or_, select, update
 from sqlalchemy.engine import Connection, CursorResult, Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
@@ -329,6 +329,34 @@ def naive_if_sqlite(bind: Engine | Connection, value: dt.datetime) -> dt.datetim
     return value
 
 
+# The writer's statements, built once: a collection records every item through them, and building
+# a statement (coercing its clauses, computing its cache key) costs more than SQLite running it.
+_FIND_RESOURCE = select(resources.c.id, resources.c.state_id, resources.c.status, resources.c.version, resources.c.last_changed).where(
+    resources.c.account_id == bindparam("account_id"),
+    resources.c.region == bindparam("region"),
+    resources.c.resource_type == bindparam("resource_type"),
+    resources.c.resource_id == bindparam("resource_id"),
+)
+_INSERT_RESOURCE = insert(resources)
+_INSERT_VERSION = insert(versions)
+_INSERT_TAGS = insert(resource_tags)
+_DELETE_TAGS = resource_tags.delete().where(resource_tags.c.resource_pk == bindparam("pk"))
+_SEEN = update(resources).where(resources.c.id == bindparam("pk")).values(last_seen=bindparam("seen"))
+_NEW_VERSION = (
+    update(resources)
+    .where(resources.c.id == bindparam("pk"))
+    .values(
+        resource_name=bindparam("name"),
+        arn=bindparam("arn_value"),
+        status=bindparam("status_value"),
+        state_id=bindparam("state"),
+        version=bindparam("version_number"),
+        last_seen=bindparam("seen"),
+        last_changed=bindparam("changed"),
+    )
+)
+
+
 class Writer:
     """Writes items in batched transactions; counts new, changed and deleted versions.
 
@@ -381,35 +409,28 @@ class Writer:
         now = seen_at or utcnow()
         item.refresh_state_id()
         capture = as_utc(dt.datetime.fromisoformat(item.configurationItemCaptureTime.replace("Z", "+00:00")))
-        row = (
-            conn.execute(
-                select(resources).where(
-                    resources.c.account_id == item.accountId,
-                    resources.c.region == item.awsRegion,
-                    resources.c.resource_type == item.resourceType,
-                    resources.c.resource_id == item.resourceId,
-                )
-            )
-            .mappings()
-            .first()
-        )
+        row = conn.execute(
+            _FIND_RESOURCE,
+            {"account_id": item.accountId, "region": item.awsRegion, "resource_type": item.resourceType, "resource_id": item.resourceId},
+        ).first()
         if row is None:
             pk = _inserted_pk(
                 conn.execute(
-                    insert(resources).values(
-                        account_id=item.accountId,
-                        region=item.awsRegion,
-                        resource_type=item.resourceType,
-                        resource_id=item.resourceId,
-                        resource_name=item.resourceName,
-                        arn=item.arn,
-                        status=item.configurationItemStatus,
-                        state_id=item.configurationStateId,
-                        version=1,
-                        first_seen=now,
-                        last_seen=now,
-                        last_changed=capture,
-                    )
+                    _INSERT_RESOURCE,
+                    {
+                        "account_id": item.accountId,
+                        "region": item.awsRegion,
+                        "resource_type": item.resourceType,
+                        "resource_id": item.resourceId,
+                        "resource_name": item.resourceName,
+                        "arn": item.arn,
+                        "status": item.configurationItemStatus,
+                        "state_id": item.configurationStateId,
+                        "version": 1,
+                        "first_seen": now,
+                        "last_seen": now,
+                        "last_changed": capture,
+                    },
                 )
             )
             self._insert_version(pk, 1, item, capture, changed_by)
@@ -417,31 +438,31 @@ class Writer:
             self.created += 1
             self._maybe_commit()
             return NEW
-        last_changed = as_utc(row["last_changed"])
+        last_changed = as_utc(row.last_changed)
         if last_changed is not None and capture is not None and capture < last_changed:
             # An older observation (a late or replayed event) never overwrites newer history.
             self._maybe_commit()
             return STALE
-        if row["state_id"] == item.configurationStateId and row["status"] == item.configurationItemStatus:
-            conn.execute(update(resources).where(resources.c.id == row["id"]).values(last_seen=now))
+        if row.state_id == item.configurationStateId and row.status == item.configurationItemStatus:
+            conn.execute(_SEEN, {"pk": row.id, "seen": now})
             self._maybe_commit()
             return UNCHANGED
-        version = row["version"] + 1
+        version = row.version + 1
         conn.execute(
-            update(resources)
-            .where(resources.c.id == row["id"])
-            .values(
-                resource_name=item.resourceName,
-                arn=item.arn,
-                status=item.configurationItemStatus,
-                state_id=item.configurationStateId,
-                version=version,
-                last_seen=now,
-                last_changed=capture,
-            )
+            _NEW_VERSION,
+            {
+                "pk": row.id,
+                "name": item.resourceName,
+                "arn_value": item.arn,
+                "status_value": item.configurationItemStatus,
+                "state": item.configurationStateId,
+                "version_number": version,
+                "seen": now,
+                "changed": capture,
+            },
         )
-        self._insert_version(row["id"], version, item, capture, changed_by)
-        self._replace_tags(row["id"], item.tags)
+        self._insert_version(row.id, version, item, capture, changed_by)
+        self._replace_tags(row.id, item.tags)
         if item.configurationItemStatus == STATUS_DELETED:
             self.deleted += 1
         else:
@@ -451,24 +472,25 @@ class Writer:
 
     def _insert_version(self, pk: int, version: int, item: ConfigurationItem, capture: Any, changed_by: str | None) -> None:
         self.conn.execute(
-            insert(versions).values(
-                resource_pk=pk,
-                version=version,
-                state_id=item.configurationStateId,
-                status=item.configurationItemStatus,
-                capture_time=capture,
-                run_id=self.run_id,
-                changed_by=changed_by,
-                item=item.to_dict(),
-            )
+            _INSERT_VERSION,
+            {
+                "resource_pk": pk,
+                "version": version,
+                "state_id": item.configurationStateId,
+                "status": item.configurationItemStatus,
+                "capture_time": capture,
+                "run_id": self.run_id,
+                "changed_by": changed_by,
+                "item": item.to_dict(),
+            },
         )
 
     def _replace_tags(self, pk: int, tags: dict[str, str], new: bool = False) -> None:
         if not new:
-            self.conn.execute(resource_tags.delete().where(resource_tags.c.resource_pk == pk))
+            self.conn.execute(_DELETE_TAGS, {"pk": pk})
         if tags:
             self.conn.execute(
-                insert(resource_tags),
+                _INSERT_TAGS,
                 [{"resource_pk": pk, "key": k[:256], "value": str(v)[:512]} for k, v in tags.items()],
             )
 
