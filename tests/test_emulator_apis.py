@@ -166,3 +166,6 @@ def test_ec2_listing_refuses_max_results_with_ids_and_an_unknown_token(aws_env):
     assert _error(ec2.describe_volumes, MaxResults=5, VolumeIds=[volume]) == ("InvalidParameterCombination", 400)
     assert _error(ec2.describe_volumes, MaxResults=5, NextToken="not-a-token") == ("InvalidNextToken", 400)
     assert [v["VolumeId"] for v in ec2.describe_volumes(VolumeIds=[volume])["Volumes"]] == [volume]  # ids alone: as before
+    group = ec2.describe_security_groups()["SecurityGroups"][0]["GroupId"]
+    # AWS documents no such refusal for security groups: ids with MaxResults are answered
+    assert [g["GroupId"] for g in ec2.describe_security_groups(MaxResults=5, GroupIds=[group])["SecurityGroups"]] == [group]

@@ -27,8 +27,8 @@ other. Their write calls answer ``NotImplemented``: nothing can be created there
 
 EC2's ``DescribeVolumes``, ``DescribeSnapshots``, ``DescribeSecurityGroups`` and
 ``DescribeNetworkInterfaces`` answer in pages of ``MaxResults`` with a ``NextToken`` when a request
-gives ``MaxResults`` (moto answers everything at once), and refuse ``MaxResults`` with ids as AWS
-does. A listing of thousands then costs what it costs on AWS: several small responses, not one of
+gives ``MaxResults`` (moto answers everything at once), and refuse ``MaxResults`` with volume,
+snapshot or network interface ids as AWS does. A listing of thousands then costs what it costs on AWS: several small responses, not one of
 several MB that may outlast a client's read timeout.
 
 Any other action moto lacks answers HTTP 501 ``NotImplemented`` instead of moto's HTTP 500, which
@@ -225,16 +225,17 @@ _GUARDDUTY_PATHS = {
 
 # -- EC2 listings in pages --------------------------------------------------------------------------
 
-#: EC2 listings moto answers whole whatever ``MaxResults`` says: action -> (result key, ids parameter)
-_EC2_PAGED = {
+#: EC2 listings moto answers whole whatever ``MaxResults`` says: action -> (result key, the ids
+#: parameter AWS refuses together with ``MaxResults``, None where AWS does not say it does)
+_EC2_PAGED: dict[str, tuple[str, str | None]] = {
     "describe_volumes": ("Volumes", "VolumeIds"),
     "describe_snapshots": ("Snapshots", "SnapshotIds"),
-    "describe_security_groups": ("SecurityGroups", "GroupIds"),
+    "describe_security_groups": ("SecurityGroups", None),
     "describe_network_interfaces": ("NetworkInterfaces", "NetworkInterfaceIds"),
 }
 
 
-def _paged(original: Any, key: str, ids_param: str) -> Any:
+def _paged(original: Any, key: str, ids_param: str | None) -> Any:
     """``original`` answering at most ``MaxResults`` elements a page with a ``NextToken``, as AWS does;
     like AWS, ``MaxResults`` together with ids is refused, and an unknown token too."""
 
@@ -245,7 +246,7 @@ def _paged(original: Any, key: str, ids_param: str) -> Any:
         limit = self._get_param("MaxResults")
         if limit is None:
             return original(self)
-        if self._get_param(ids_param, []):
+        if ids_param and self._get_param(ids_param, []):
             raise InvalidParameterCombination(f"The parameter {ids_param} cannot be used with the parameter maxResults")
         result = original(self)
         elements = list(result.result.get(key) or [])
