@@ -95,8 +95,14 @@ def print_collect_summary(result) -> None:  # noqa: ANN001 - CollectResult
 STATUS_STYLE = {"applied": "green", "planned": "cyan", "failed": "red", "skipped": "yellow", "deferred": "yellow"}
 
 
+#: new plans shown in full per rule after a scan; the rest are counted (``phiwatch remediate`` lists them)
+PLANS_SHOWN_PER_RULE = 10
+
+
 def print_remediation_report(report: Any, out: Any = None, show_unchanged: bool = False) -> None:
-    """What a remediation pass did: each plan with its API calls, each execution's outcome."""
+    """What a remediation pass did: each plan with its API calls (at most
+    :data:`PLANS_SHOWN_PER_RULE` new plans of one rule, the others counted by rule), each
+    execution's outcome (always)."""
     out = out or console
     if not report.outcomes:
         return
@@ -105,9 +111,16 @@ def print_remediation_report(report: Any, out: Any = None, show_unchanged: bool 
         counts[o.status] = counts.get(o.status, 0) + 1
     summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
     out.print(f"[bold]Remediation[/bold]: {summary}")
+    shown: dict[str, int] = {}
+    hidden: dict[str, int] = {}
     for o in report.outcomes:
         if not o.new and not show_unchanged:
             continue
+        if o.status == "planned":
+            shown[o.rule_id] = shown.get(o.rule_id, 0) + 1
+            if shown[o.rule_id] > PLANS_SHOWN_PER_RULE:
+                hidden[o.rule_id] = hidden.get(o.rule_id, 0) + 1
+                continue
         style = STATUS_STYLE.get(o.status, "white")
         head = (
             f"  [{style}]{o.status}[/{style}] {escape(o.rule_id)} on {escape(o.resource_id)} ({escape(o.region)}) -> {escape(o.runbook_id)}"
@@ -136,6 +149,13 @@ def print_remediation_report(report: Any, out: Any = None, show_unchanged: bool 
                     )
         if o.reason:
             out.print(f"      [dim]{escape(o.reason)}[/dim]", highlight=False, soft_wrap=True)
+    if hidden:
+        more = ", ".join(f"{escape(rule)} {n}" for rule, n in sorted(hidden.items(), key=lambda kv: (-kv[1], kv[0])))
+        out.print(
+            f"  [dim]{sum(hidden.values())} more plan(s), not shown ({more}): `phiwatch remediate` lists every plan[/dim]",
+            highlight=False,
+            soft_wrap=True,
+        )
     unchanged = [o for o in report.outcomes if not o.new]
     if unchanged and not show_unchanged:
         out.print(f"  [dim]{len(unchanged)} plan(s) unchanged since an earlier scan (see `phiwatch remediate`)[/dim]")
