@@ -12,6 +12,9 @@ from enum import Enum
 from typing import Any, overload
 
 ACCOUNT_TYPE = "AWS::::Account"
+#: the Region of the items of global services and account-wide settings (IAM, S3's account-level
+#: settings, the organization), as AWS Config records IAM
+GLOBAL_REGION = "global"
 
 STATUS_OK = "OK"
 STATUS_DISCOVERED = "ResourceDiscovered"

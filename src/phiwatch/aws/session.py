@@ -37,6 +37,7 @@ from phiwatch.aws.models import create_loader
 from phiwatch.aws.retries import RetryStats
 from phiwatch.aws.retries import install as install_retries
 from phiwatch.errors import CannotRunError, UsageError
+from phiwatch.model import GLOBAL_REGION
 
 # boto3 service name -> IAM action prefix, where they differ.
 _IAM_PREFIX = {
@@ -265,7 +266,7 @@ class AwsContext:
 
     def client(self, service: str, region: str | None = None) -> Any:
         region = region or self.default_region
-        if region == "global":
+        if region == GLOBAL_REGION:
             region = self.default_region
         key = (service, region)
         # every request asks for its client: a created one is returned without the lock, so no

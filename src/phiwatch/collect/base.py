@@ -33,11 +33,9 @@ from botocore.parsers import ResponseParserError
 
 from phiwatch.aws.limits import TaskStats, propagating
 from phiwatch.aws.session import AwsContext, iam_action_for
-from phiwatch.model import ACCOUNT_TYPE, CollectionError, ConfigurationItem, to_jsonable
+from phiwatch.model import ACCOUNT_TYPE, GLOBAL_REGION, CollectionError, ConfigurationItem, to_jsonable
 from phiwatch.plugins import register_unique
 from phiwatch.resources import declared_action
-
-GLOBAL_REGION = "global"
 
 
 class _Failed:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from phiwatch.collect.base import FAILED, GLOBAL_REGION, CollectContext, Collector, register
-from phiwatch.model import ACCOUNT_TYPE, ConfigurationItem
+from phiwatch.collect.base import FAILED, CollectContext, Collector, register
+from phiwatch.model import ACCOUNT_TYPE, GLOBAL_REGION, ConfigurationItem
 
 ORGANIZATION_KEYS = ("Id", "Arn", "FeatureSet", "MasterAccountId", "MasterAccountArn")
 CONTACT_FIELDS = ("Name", "Title", "EmailAddress", "PhoneNumber")

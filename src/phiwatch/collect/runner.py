@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 
 from phiwatch.aws.limits import task_scope
 from phiwatch.aws.session import AwsContext
-from phiwatch.collect.base import GLOBAL_REGION, REGISTRY, CollectContext, Collector
+from phiwatch.collect.base import REGISTRY, CollectContext, Collector
 from phiwatch.collect.registry import load_collectors
-from phiwatch.model import ACCOUNT_TYPE, CollectionError, ConfigurationItem, utcnow
+from phiwatch.model import ACCOUNT_TYPE, GLOBAL_REGION, CollectionError, ConfigurationItem, utcnow
 from phiwatch.resources import services as resource_services
 from phiwatch.store.db import CHANGED, NEW, Store
 

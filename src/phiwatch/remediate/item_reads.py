@@ -27,8 +27,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from phiwatch.model import ACCOUNT_TYPE, ConfigurationItem
-from phiwatch.remediate.modes import GLOBAL_REGION
+from phiwatch.model import ACCOUNT_TYPE, GLOBAL_REGION, ConfigurationItem
 
 __all__ = ["READERS", "ItemReads", "NOT_ANSWERED"]
 

@@ -3,7 +3,7 @@ remediation's record uses (see the package docstring, :mod:`phiwatch.remediate`)
 
 from __future__ import annotations
 
-from phiwatch.model import ConfigurationItem
+from phiwatch.model import GLOBAL_REGION, ConfigurationItem
 from phiwatch.policy import Policy
 from phiwatch.store.remediations import APPLIED, FAILED, PLANNED, RUNNING, SKIPPED, SUPERSEDED
 
@@ -13,7 +13,6 @@ __all__ = [
     "COVERED_BY",
     "COVERED_BY_PLAN",
     "FAILED",
-    "GLOBAL_REGION",
     "INTERRUPTED",
     "MODES",
     "PLANNED",
@@ -27,7 +26,6 @@ __all__ = [
 ]
 
 MODES = ("off", "dry-run", "manual", "auto")
-GLOBAL_REGION = "global"
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 
 # remediation statuses (planned, running, applied, failed, skipped, superseded) are the store's

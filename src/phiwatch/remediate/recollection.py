@@ -18,8 +18,8 @@ from phiwatch.collect import runner
 from phiwatch.collect.base import REGISTRY
 from phiwatch.collect.registry import load_collectors
 from phiwatch.collect.runner import SOURCES
-from phiwatch.model import ACCOUNT_TYPE, ConfigurationItem
-from phiwatch.remediate.modes import GLOBAL_REGION, region_of
+from phiwatch.model import ACCOUNT_TYPE, GLOBAL_REGION, ConfigurationItem
+from phiwatch.remediate.modes import region_of
 from phiwatch.store.db import Store
 from phiwatch.store.remediations import current_item
 

@@ -21,6 +21,7 @@ import json
 from typing import Any
 
 from phiwatch.aws.session import AwsContext
+from phiwatch.model import GLOBAL_REGION
 from phiwatch.remediate.execution import PlanStops, StepFailure
 from phiwatch.runbooks.document import _WHOLE_REF, MISSING, REF, Document, RunbookError, coerce_value
 
@@ -111,7 +112,7 @@ class RunValues:
             if name == "global:ACCOUNT_ID":
                 value: Any = self.aws.account_id()
             elif name == "global:REGION":
-                value = self.region if self.region != "global" else self.aws.default_region
+                value = self.region if self.region != GLOBAL_REGION else self.aws.default_region
             elif name == "global:AWS_PARTITION":
                 value = self.partition()
             elif name == "global:AWS_URL_SUFFIX":
@@ -128,7 +129,7 @@ class RunValues:
         return self._globals[name]
 
     def partition(self) -> str:
-        region = self.region if self.region != "global" else self.aws.default_region
+        region = self.region if self.region != GLOBAL_REGION else self.aws.default_region
         try:
             return self.aws.session.get_partition_for_region(region)
         except Exception:  # noqa: BLE001 - unknown region: the commercial partition

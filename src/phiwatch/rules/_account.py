@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from phiwatch.model import ACCOUNT_TYPE, ConfigurationItem
+from phiwatch.model import ACCOUNT_TYPE, GLOBAL_REGION, ConfigurationItem
 from phiwatch.rules.base import Result, RuleContext, describe_failure, insufficient
 
 MISSING: Any = object()
-#: the region of account-global items (IAM, S3 account settings, the organization)
-GLOBAL_REGION = "global"
 
 
 def account_value(item: ConfigurationItem, ctx: RuleContext, key: str, apis: tuple[str, ...]) -> tuple[Any, Result | None]:

@@ -51,7 +51,7 @@ from collections.abc import Iterable
 from functools import cache, lru_cache
 from typing import Any
 
-from phiwatch.model import ACCOUNT_TYPE, ConfigurationItem
+from phiwatch.model import ACCOUNT_TYPE, GLOBAL_REGION, ConfigurationItem
 from phiwatch.resources.iam import GROUP, POLICY, ROLE, USER
 from phiwatch.rules.base import (
     REQUIRED,
@@ -70,7 +70,6 @@ from phiwatch.rules.base import (
 )
 
 CONF = "configuration."
-GLOBAL = "global"
 
 
 INLINE_KEYS = {USER: "userPolicyList", GROUP: "groupPolicyList", ROLE: "rolePolicyList"}
@@ -579,7 +578,7 @@ def _root_keys(item: ConfigurationItem) -> bool | None:
     compliant_when="The root user has no access key.",
 )
 def iam_root_access_key_check(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
-    if item.awsRegion != GLOBAL:
+    if item.awsRegion != GLOBAL_REGION:
         return None
     present = _root_keys(item)
     if present is None:
@@ -599,7 +598,7 @@ def iam_root_access_key_check(item: ConfigurationItem, params: dict, ctx: RuleCo
     compliant_when="MFA is enabled for the root user.",
 )
 def root_account_mfa_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
-    if item.awsRegion != GLOBAL:
+    if item.awsRegion != GLOBAL_REGION:
         return None
     enabled = _root_mfa(item)
     if enabled is None:
@@ -621,7 +620,7 @@ def _is_root_device(device: dict[str, Any]) -> bool:
     compliant_when="The root user signs in with a hardware MFA device (no virtual MFA device permitted).",
 )
 def root_account_hardware_mfa_enabled(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
-    if item.awsRegion != GLOBAL:
+    if item.awsRegion != GLOBAL_REGION:
         return None
     enabled = _root_mfa(item)
     if enabled is None:
@@ -706,7 +705,7 @@ NAME_KEYS = {USER: "UserName", GROUP: "GroupName", ROLE: "RoleName"}
 
 def _listing_failed(account_id: str, ctx: RuleContext) -> Result | None:
     """INSUFFICIENT_DATA when the users, groups and roles of the account were not all listed."""
-    for account in ctx.items(ACCOUNT_TYPE, account_id=account_id, region=GLOBAL):
+    for account in ctx.items(ACCOUNT_TYPE, account_id=account_id, region=GLOBAL_REGION):
         if AUTHORIZATION_API in account.failed_apis():
             return insufficient(describe_failure(account, [AUTHORIZATION_API]))
     return None
@@ -852,7 +851,7 @@ def iam_policy_in_use(item: ConfigurationItem, params: dict, ctx: RuleContext) -
     """Judged once per account, on the global account item (IAM is global). policyARN is required:
     the rule does not run without it; policyUsageType is compared without regard to case."""
     policy = (params.get("policyARN") or "").strip()
-    if item.awsRegion != GLOBAL or not policy:
+    if item.awsRegion != GLOBAL_REGION or not policy:
         return None
     if not any(key.startswith("iam") for key in item.configuration) and AUTHORIZATION_API not in item.failed_apis():
         return None  # IAM was not collected

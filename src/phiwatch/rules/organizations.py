@@ -7,8 +7,8 @@ item, read once per account. AWS Config deploys these rules per region, so each 
 
 from __future__ import annotations
 
-from phiwatch.model import ACCOUNT_TYPE, ConfigurationItem
-from phiwatch.rules._account import GLOBAL_REGION, MISSING, global_value
+from phiwatch.model import ACCOUNT_TYPE, GLOBAL_REGION, ConfigurationItem
+from phiwatch.rules._account import MISSING, global_value
 from phiwatch.rules.base import Result, RuleContext, compliant, csv_list, non_compliant, rule
 
 

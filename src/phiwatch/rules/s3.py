@@ -11,10 +11,10 @@ import json
 import re
 from typing import Any
 
-from phiwatch.model import ACCOUNT_TYPE, ConfigurationItem
+from phiwatch.model import ACCOUNT_TYPE, GLOBAL_REGION, ConfigurationItem
 from phiwatch.resources.kms import KEY
 from phiwatch.resources.s3 import BUCKET
-from phiwatch.rules._account import GLOBAL_REGION, MISSING, global_value
+from phiwatch.rules._account import MISSING, global_value
 from phiwatch.rules.base import (
     REQUIRED,
     Result,
@@ -49,7 +49,7 @@ def _policy(item: ConfigurationItem) -> dict[str, Any] | None:
 
 
 def _account_bpa(item: ConfigurationItem, ctx: RuleContext) -> dict[str, Any]:
-    for account in ctx.items(ACCOUNT_TYPE, account_id=item.accountId, region="global"):
+    for account in ctx.items(ACCOUNT_TYPE, account_id=item.accountId, region=GLOBAL_REGION):
         return account.configuration.get("s3AccountPublicAccessBlock") or {}
     return {}
 

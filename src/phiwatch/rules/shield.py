@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from phiwatch.model import ACCOUNT_TYPE, ConfigurationItem
+from phiwatch.model import ACCOUNT_TYPE, GLOBAL_REGION, ConfigurationItem
 from phiwatch.resources.cloudfront import DISTRIBUTION
 from phiwatch.resources.ec2 import EIP
 from phiwatch.resources.elb import LOAD_BALANCER
@@ -33,7 +33,6 @@ from phiwatch.rules.base import (
 )
 from phiwatch.rules.wafregional import acl_matches, resource_web_acls, tag_scope
 
-GLOBAL = "global"
 SERVICE = "AWS Shield"
 
 
@@ -62,7 +61,7 @@ def has_key(item: ConfigurationItem, key: str) -> bool:
     compliant_when="The account has a Shield Advanced subscription set to renew automatically.",
 )
 def shield_advanced_enabled_autorenew(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
-    if item.awsRegion != GLOBAL:
+    if item.awsRegion != GLOBAL_REGION:
         return None
     subscription, failure = _shield_value(item, "shieldSubscription", ("DescribeSubscription",))
     if failure is not None or subscription is MISSING:
@@ -87,7 +86,7 @@ def shield_advanced_enabled_autorenew(item: ConfigurationItem, params: dict, ctx
 def shield_drt_access(item: ConfigurationItem, params: dict, ctx: RuleContext) -> Result | None:
     """NOT_APPLICABLE without a Shield Advanced subscription (AWS: NON_COMPLIANT only when Shield
     Advanced is enabled and the SRT role is not configured)."""
-    if item.awsRegion != GLOBAL:
+    if item.awsRegion != GLOBAL_REGION:
         return None
     subscription, failure = _shield_value(item, "shieldSubscription", ("DescribeSubscription",))
     if failure is not None or subscription is MISSING:
@@ -163,7 +162,7 @@ def fms_shield_resource_policy_check(item: ConfigurationItem, params: dict, ctx:
     scoped = tag_scope(item, params)
     if scoped is not None:
         return scoped
-    accounts = ctx.items(ACCOUNT_TYPE, account_id=item.accountId, region=GLOBAL)
+    accounts = ctx.items(ACCOUNT_TYPE, account_id=item.accountId, region=GLOBAL_REGION)
     arns: Any = MISSING
     for account in accounts:
         arns, failure = _shield_value(account, "shieldProtectedResources", ("ListProtections",))

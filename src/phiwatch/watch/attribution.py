@@ -15,8 +15,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from phiwatch.model import GLOBAL_REGION
 from phiwatch.store.changes import account_item_pks, db_time, set_changed_by, version_showing_change
-from phiwatch.watch.events import GLOBAL, Change, ResourceRef
+from phiwatch.watch.events import Change, ResourceRef
 from phiwatch.watch.log_format import log_line
 
 _CREATING = ("Create", "Run", "Allocate", "Request", "Import", "Copy", "Restore", "Register")
@@ -32,7 +33,7 @@ def attribute(store: Any, change: Change, ref: ResourceRef, account: str, run_id
     keys: list[int] = []
     with store.engine.connect() as conn:
         if ref.account:
-            region = GLOBAL if ref.region == GLOBAL else ref.region
+            region = GLOBAL_REGION if ref.region == GLOBAL_REGION else ref.region
             keys = account_item_pks(conn, account, region)
         else:
             for identifier in ref.identifiers:

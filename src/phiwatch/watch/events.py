@@ -41,7 +41,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from phiwatch.model import ACCOUNT_TYPE
+from phiwatch.model import ACCOUNT_TYPE, GLOBAL_REGION
 from phiwatch.resources import Reading, event_index, services
 from phiwatch.resources import service_for_type as _service_for_type
 from phiwatch.resources.spec import MAX_IDENTIFIER, Event, lookup
@@ -51,7 +51,6 @@ __all__ = ["MAX_IDENTIFIER", "Event", "lookup"]
 CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
 CONFIG_DETAIL_TYPE = "Config Configuration Item Change"
 CONFIG_SOURCE = "aws.config"
-GLOBAL = "global"
 
 #: eventSources whose eventName carries an API version suffix in CloudTrail
 VERSIONED_SOURCES = frozenset({"lambda.amazonaws.com"})
@@ -290,7 +289,7 @@ def _ref(reading: Reading, ids: tuple[str, ...], region: str) -> ResourceRef:
     if reading.resource_type == ACCOUNT_TYPE:
         return ResourceRef(ACCOUNT_TYPE, reading.service, reading.event.region or region, (), account=True)
     if _global_items(reading.service):
-        region = GLOBAL
+        region = GLOBAL_REGION
     return ResourceRef(reading.resource_type, reading.service, reading.event.region or region, ids)
 
 
@@ -329,7 +328,7 @@ def _config_change(event: dict[str, Any]) -> Change | Ignored:
         )
     )
     if _global_items(service):
-        region = GLOBAL  # phiwatch records IAM in region "global", as AWS Config does
+        region = GLOBAL_REGION  # phiwatch records IAM in region "global", as AWS Config does
     event_id = text_field(event.get("id")) or f"{label}/{resource_id}@{when.isoformat()}"
     state_id = text_field(item.get("configurationStateId"))
     if state_id is not None:

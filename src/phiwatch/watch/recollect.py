@@ -19,8 +19,8 @@ import time
 from typing import Any
 
 from phiwatch.collect import runner
-from phiwatch.model import ACCOUNT_TYPE
-from phiwatch.watch.events import GLOBAL, Change, ResourceRef
+from phiwatch.model import ACCOUNT_TYPE, GLOBAL_REGION
+from phiwatch.watch.events import Change, ResourceRef
 from phiwatch.watch.log_format import error_code, log_line
 from phiwatch.watch.metrics import Metrics
 from phiwatch.watch.queue import Received
@@ -77,7 +77,7 @@ def targets_of(refs: list[ResourceRef]) -> dict[str, set[str]] | None:
 
 def resource_region(store: Any, ref: ResourceRef, account: str) -> str:
     """The stored region of the resource when known (an S3 bucket's), else the event's."""
-    if ref.account or not ref.identifiers or ref.region == GLOBAL:
+    if ref.account or not ref.identifiers or ref.region == GLOBAL_REGION:
         return ref.region
     for identifier in ref.identifiers:
         try:

@@ -53,11 +53,12 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from phiwatch.evaluation import EvaluationSummary, Evaluator
+from phiwatch.model import GLOBAL_REGION
 from phiwatch.rules.active import resolve_rules
 from phiwatch.watch import queue
 from phiwatch.watch.acknowledge import Acknowledging
 from phiwatch.watch.attribution import attribute
-from phiwatch.watch.events import GLOBAL, BadEvent, Change, Ignored, ResourceRef, parse_event
+from phiwatch.watch.events import BadEvent, Change, Ignored, ResourceRef, parse_event
 from phiwatch.watch.log_format import error_code, log_line
 from phiwatch.watch.metrics import Metrics
 from phiwatch.watch.options import WatchOptions
@@ -308,9 +309,9 @@ class WatchService(Sweeps, Acknowledging):
                 continue
             for ref in change.refs:
                 region = resource_region(self.store, ref, account)
-                if region != GLOBAL and region not in self.aws.regions:
+                if region != GLOBAL_REGION and region not in self.aws.regions:
                     continue
-                key = (ref.service, self.aws.default_region if region == GLOBAL else region)
+                key = (ref.service, self.aws.default_region if region == GLOBAL_REGION else region)
                 groups.setdefault(key, []).append((r, ref))
                 r.groups.add(key)
             if not r.groups:
